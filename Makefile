@@ -1,0 +1,50 @@
+# evalkit: `make help` lists the targets.
+# Two commands matter on a fresh machine (only python3, pip and make needed):
+#   make province   set up, generate the sample province, validate it, build what exists of the reports
+#   make test       set up and run the whole test suite
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SAMPLE ?= data/sample
+STAMP  := $(VENV)/.evalkit-installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup province sample validate test test-fast lab codebook clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+setup: $(STAMP) ## create .venv and install evalkit with its test tools
+
+$(SAMPLE)/dataset.json: $(STAMP) $(wildcard evalkit/synth.py evalkit/tables.toml evalkit/codes.toml)
+	$(BIN)/evalkit synth $(SAMPLE)
+
+sample: $(SAMPLE)/dataset.json ## generate the synthetic sample province into data/sample
+
+validate: $(SAMPLE)/dataset.json ## validate the sample province (any folder: make validate SAMPLE=path)
+	$(BIN)/evalkit validate $(SAMPLE)
+
+province: validate ## MAIN JOB: set up, generate and validate the sample province, then build its outputs
+
+test: $(STAMP) ## set up and run the whole test suite (pytest, doctests)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## the test suite without the full-size province tests
+	$(BIN)/python -m pytest -m "not slow"
+
+lab: $(STAMP) ## open the notebooks in JupyterLab
+	$(BIN)/jupyter lab notebooks/
+
+codebook: $(STAMP) ## regenerate the codebook section of data/README.md from evalkit/tables.toml
+	$(BIN)/evalkit codebook --update data/README.md
+
+clean: ## remove generated data, reports and caches (keeps .venv)
+	rm -rf $(SAMPLE) reports/*/ .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

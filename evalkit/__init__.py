@@ -1,0 +1,44 @@
+"""evalkit: third-party evaluation of county social-service programmes.
+
+Read and validate a province's input tables, compute measures and indicators,
+and render one evaluation report per county.  Importing evalkit has no side
+effects; the heavy modules load when first used.
+
+>>> import evalkit
+>>> evalkit.__version__
+'0.1.0'
+"""
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "DataValidationError",
+    "InputError",
+    "Problem",
+    "Province",
+    "load_province",
+    "validate_province",
+    "generate",
+    "synthesize",
+]
+
+_LAZY = {
+    "DataValidationError": "evalkit.errors",
+    "InputError": "evalkit.errors",
+    "Problem": "evalkit.errors",
+    "Province": "evalkit.schema",
+    "load_province": "evalkit.schema",
+    "validate_province": "evalkit.schema",
+    "generate": "evalkit.synth",
+    "synthesize": "evalkit.synth",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'evalkit' has no attribute {name!r}")

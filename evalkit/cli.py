@@ -1,0 +1,142 @@
+"""The ``evalkit`` command line: a thin layer over the Python API.
+
+Each command forwards to one documented function; errors in the input data
+are printed as messages naming file, row, column and value, never as a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import EvalkitError, InputError
+
+__all__ = ["main"]
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import synthesize
+
+    t0 = time.perf_counter()
+    written = synthesize(args.out_dir, seed=args.seed, size=args.size, fmt=args.format)
+    print(f"Wrote the synthetic sample province ({args.size}, seed {args.seed}) to {args.out_dir} "
+          f"in {time.perf_counter() - t0:.1f} s:")
+    for path in written:
+        print(f"  {path.name}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .schema import TABLES, validate_province
+
+    t0 = time.perf_counter()
+    typed, problems, meta, sources = validate_province(args.data_dir)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    if args.json:
+        print(json.dumps({"data_dir": str(args.data_dir), "errors": len(errors), "warnings": len(warnings),
+                          "problems": [p.__dict__ for p in problems]}, ensure_ascii=False, indent=1))
+        return 1 if errors else 0
+    label = " (synthetic data)" if meta.get("synthetic") else ""
+    print(f"Validating {args.data_dir}{label}")
+    for table in TABLES:
+        if table in sources:
+            n_err = sum(1 for p in errors if p.file == sources[table].name)
+            state = "ok" if not n_err else f"{n_err} error(s)"
+            print(f"  {sources[table].name:<22} {len(typed[table]):>10,} rows  {state}")
+        else:
+            print(f"  {table:<22} {'':>10}       not read")
+    for title, items in (("Errors", errors), ("Warnings", warnings)):
+        if items:
+            print(f"\n{title}:")
+            for p in items[: args.limit]:
+                print(f"  {p}")
+            if len(items) > args.limit:
+                print(f"  ... {len(items) - args.limit} more (use --limit or --json to see all)")
+    took = time.perf_counter() - t0
+    if errors:
+        print(f"\nFAILED: {len(errors)} error(s), {len(warnings)} warning(s) in {took:.1f} s. Fix the files "
+              "above; no indicator or report is produced from data that failed validation.")
+        return 1
+    print(f"\nOK: all tables valid, {len(warnings)} warning(s), in {took:.1f} s.")
+    return 0
+
+
+def _cmd_codebook(args: argparse.Namespace) -> int:
+    from .schema import codebook_markdown, update_codebook
+
+    if args.update:
+        changed = update_codebook(args.update)
+        print(f"{args.update}: {'updated' if changed else 'already up to date'}")
+        return 0
+    text = codebook_markdown()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="evalkit",
+        description="Third-party evaluation of county social-service programmes: validate input data, "
+                    "generate the sample province, compute indicators and render county reports.")
+    parser.add_argument("--version", action="version", version=f"evalkit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("synth", help="write the synthetic sample province",
+                       description="Write a deterministic, synthetic sample province (regions, stations, "
+                                   "services, survey and dataset.json) to OUT_DIR. Same as evalkit.synth.synthesize().")
+    p.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="folder to write (created if missing)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped sample's seed)")
+    p.add_argument("--size", choices=("full", "small"), default="full",
+                   help="full: 122 counties, 1,933 townships; small: 4 counties, 40 townships, for tests")
+    p.add_argument("--format", choices=("parquet", "csv", "csv-gb18030", "xlsx"), default="parquet",
+                   help="file format of the tables (default: parquet; xlsx only for the small province)")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("validate", help="check a data folder and report every problem",
+                       description="Read the four tables in DATA_DIR and check every rule in the codebook "
+                                   "(data/README.md). Prints each problem with file, row, column and value; "
+                                   "exits 1 if any error is found. Same as evalkit.validate_province().")
+    p.add_argument("data_dir", metavar="DATA_DIR", type=Path, help="folder holding regions, stations, services, survey")
+    p.add_argument("--limit", type=int, default=100, help="problems to print per severity (default 100)")
+    p.add_argument("--json", action="store_true", help="print all problems as JSON")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("codebook", help="print the codebook of the input tables as Markdown",
+                       description="Print the codebook (columns, types, units, allowed values, meaning in "
+                                   "English and Chinese) generated from evalkit's data model.")
+    p.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    p.add_argument("--update", type=Path, metavar="README",
+                   help="rewrite the generated codebook section of README (data/README.md) in place")
+    p.set_defaults(func=_cmd_codebook)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "seed", 0) is None:
+        from .synth import DEFAULT_SEED
+
+        args.seed = DEFAULT_SEED
+    try:
+        return args.func(args)
+    except InputError as err:
+        print(f"evalkit: {err.problem}", file=sys.stderr)
+        return 1
+    except (EvalkitError, ValueError, OSError) as err:
+        print(f"evalkit: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
