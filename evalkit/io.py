@@ -109,7 +109,7 @@ def detect_encoding(data: bytes, file: str = "<bytes>") -> str:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise _fail(file, "encoding", f"is neither UTF-8 nor GB18030 text (undecodable bytes "
-                    f"{data[err.start:err.start + 2].hex(' ')} on line {line}); {fix}.") from None
+                    f"{data[err.start:err.start + 2].hex(' ')} on line {line}); {fix}.", row=line) from None
     non_ascii = [c for c in text if ord(c) > 127]
     chinese = sum(1 for c in non_ascii if _is_chinese(c))
     if non_ascii and chinese / len(non_ascii) < 0.9:

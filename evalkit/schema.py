@@ -103,14 +103,19 @@ class _Collector:
     problems: list[Problem] = field(default_factory=list)
 
     def add(self, mask: pd.Series, column: str | None, rule: str, values: pd.Series | None,
-            message: Callable[[str], str], severity: str = "error") -> None:
-        """Record a problem for every row where ``mask`` is true (vectorised)."""
+            message: Callable[..., str], severity: str = "error", context: pd.Series | None = None) -> None:
+        """Record a problem for every row where ``mask`` is true (vectorised).
+
+        ``message`` is called with the row's value, and with the row's ``context``
+        value as a second argument when a context series is given.
+        """
         idx = np.flatnonzero(np.asarray(mask, dtype=bool))
         if idx.size == 0:
             return
         for i in idx[:MAX_EXAMPLES]:
             v = None if values is None else _show(values.iloc[i])
-            self.problems.append(Problem(self.file, int(self.rows.iloc[i]), column, v, rule, message(v), severity))
+            text = message(v) if context is None else message(v, _show(context.iloc[i]))
+            self.problems.append(Problem(self.file, int(self.rows.iloc[i]), column, v, rule, text, severity))
         if idx.size > MAX_EXAMPLES:
             more = idx.size - MAX_EXAMPLES
             self.problems.append(Problem(self.file, None, column, None, rule,
@@ -292,12 +297,12 @@ def _pandera_schema(table: str, present: list[str]) -> tuple[pa.DataFrameSchema,
             rule = f"range:{name}"
             lo = col.get("min", col.get("min_exclusive"))
             checks.append(pa.Check.in_range(lo if lo is not None else -np.inf, col.get("max", np.inf),
-                                            include_min="min_exclusive" not in col, name=rule))
+                                            include_min="min_exclusive" not in col, error=rule))
             rules[rule] = (name, lambda v, col=col: f"{v} is out of range: must be {_range_text(col)}.")
         if col["kind"] in ("category", "likert"):
             allowed = list(LIKERT_VALID) + list(LIKERT_MISSING) if col["kind"] == "likert" else list(codes(col["codes"]))
             rule = f"allowed:{name}"
-            checks.append(pa.Check.isin(allowed, name=rule))
+            checks.append(pa.Check.isin(allowed, error=rule))
             rules[rule] = (name, lambda v, col=col: f"'{v}' is not an allowed value; allowed: {_allowed_text(col)}.")
         columns[name] = pa.Column(checks=checks, nullable=True, required=False,
                                   unique=bool(col.get("unique")), report_duplicates="exclude_first")
@@ -315,8 +320,8 @@ def _pandera_schema(table: str, present: list[str]) -> tuple[pa.DataFrameSchema,
             wide.append(pa.Check(lambda d, a=name, b=parent: d[a].isna() | d[b].isna() |
                                  pd.Series([x.startswith(y) if isinstance(x, str) and isinstance(y, str) else True
                                             for x, y in zip(d[a], d[b])], index=d.index), name=rule))
-            rules[rule] = (name, lambda v, name=name, parent=parent: f"{name} '{v}' does not begin with its "
-                           f"{parent}: the code belongs to another area.")
+            rules[rule] = (name, lambda v, ctx, name=name, parent=parent: f"{name} {v} does not begin with "
+                           f"this row's {parent} {ctx}, so it lies in another area; check both codes.", parent)
     key = spec["key"]
     unique = key if len(key) > 1 and all(k in present for k in key) else None
     if unique:
@@ -335,9 +340,7 @@ def _run_pandera(table: str, typed: pd.DataFrame, c: _Collector, raw: pd.DataFra
     cases = cases[cases["index"].notna()].copy()
     cases["index"] = cases["index"].astype(int)
     for rule, group in cases.groupby("check", sort=False):
-        column, message = rules.get(rule, (None, lambda v, rule=rule: f"breaks the rule {rule}."))
-        if column is None and rule in rules:
-            column = rules[rule][0]
+        column, message, *parent = rules.get(rule, (None, lambda v, rule=rule: f"breaks the rule {rule}."))
         if rule.startswith(("at_most:", "starts_with:", "multiple_fields")):
             group = group[group["column"] == column] if (group["column"] == column).any() else group
         if rule == "field_uniqueness":
@@ -347,16 +350,17 @@ def _run_pandera(table: str, typed: pd.DataFrame, c: _Collector, raw: pd.DataFra
             continue
         rule_id = rule.split(":")[0]
         rule_id = {"multiple_fields_uniqueness": "unique_key", "allowed": "allowed_codes"}.get(rule_id, rule_id)
-        _add_cases(c, group, column, rule_id, message, raw, typed)
+        _add_cases(c, group, column, rule_id, message, raw, typed, parent[0] if parent else None)
 
 
 def _add_cases(c: _Collector, group: pd.DataFrame, column: str | None, rule: str,
-               message: Callable[[str], str], raw: pd.DataFrame, typed: pd.DataFrame) -> None:
+               message: Callable[..., str], raw: pd.DataFrame, typed: pd.DataFrame,
+               context: str | None = None) -> None:
     idx = np.unique(group["index"].to_numpy())
     mask = np.zeros(len(typed), dtype=bool)
     mask[idx] = True
     values = raw[column] if column in raw.columns else None
-    c.add(pd.Series(mask), column, rule, values, message)
+    c.add(pd.Series(mask), column, rule, values, message, context=raw[context] if context else None)
 
 
 # --------------------------------------------------------------------------- one table
@@ -413,7 +417,8 @@ def _finalise(frame: pd.DataFrame, cols: dict[str, dict]) -> pd.DataFrame:
             continue
         s = frame[name]
         if col["kind"] == "category":
-            out[name] = pd.Categorical(s, categories=list(codes(col["codes"])))
+            cats = list(codes(col["codes"]))
+            out[name] = pd.Categorical(s.where(s.isin(cats)), categories=cats)
         elif col["kind"] in ("int", "likert"):
             out[name] = s.fillna(-1).astype("int64") if s.notna().all() else s
         else:
@@ -484,14 +489,16 @@ def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files:
     reg = t["regions"]
     col = {name: _Collector(files[name], rows[name]) for name in t}
 
-    # regions: one name and one parent per code, across years
+    # regions: one name and one parent per code, across years (a township's county is fixed by its code)
     for code, parent, names in (("county_code", "prefecture_code", ("county_name_en", "county_name_zh")),
                                 ("township_code", "county_code", ("township_name_en", "township_name_zh"))):
         for other in (parent, *names):
-            n = reg.groupby(code)[other].transform("nunique")
-            col["regions"].add(n > 1, other, "inconsistent_region", reg[code],
-                               lambda v, other=other, code=code: f"{code} {v} has more than one {other} "
-                               "across rows; each code must always have the same one.")
+            usual = reg.groupby(code)[other].transform(lambda s: s.value_counts().index[0] if s.notna().any()
+                                                       else None)
+            col["regions"].add(reg[other] != usual, other, "inconsistent_region", reg[other],
+                               lambda v, ctx, other=other, code=code, usual=usual: f"{code} {ctx} has more than "
+                               f"one {other}: '{v}' here, '{usual[reg[code] == ctx].iloc[0]}' in most rows; each "
+                               "code must always have the same one.", context=reg[code])
 
     years = sorted(reg["year"].dropna().unique())
     first, last = _dt.date(int(years[0]), 1, 1), _dt.date(int(years[-1]), 12, 31)
@@ -508,16 +515,10 @@ def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files:
         anywhere = d["township_code"].isin(county_of.index)
         c.add(d["township_code"].notna() & ~anywhere, "township_code", "unknown_township", d["township_code"],
               lambda v: f"township {v} is not in the regions table.")
-        expected_county = d["township_code"].map(county_of)
-        wrong = anywhere & d["county_code"].notna() & (expected_county != d["county_code"])
-        c.add(wrong, "county_code", "wrong_county", d["county_code"] + " / " + d["township_code"],
-              lambda v: f"township {v.split(' / ')[1]} belongs to county {county_of.get(v.split(' / ')[1])} in "
-                        f"the regions table, not to county {v.split(' / ')[0]}.")
         key = pd.MultiIndex.from_arrays([d["township_code"], yr])
         in_year = key.isin(pd.MultiIndex.from_frame(known[["township_code", "year"]]))
-        c.add(anywhere & yr.notna() & ~in_year, "township_code" if year is None else year, "no_region_year",
-              yr.astype("Int64").astype("str") + " " + d["township_code"],
-              lambda v: f"the regions table has no row for township {v.split()[1]} in {v.split()[0]}.")
+        c.add(anywhere & yr.isin(years) & ~in_year, "township_code", "no_region_year", d["township_code"],
+              lambda v, y: f"the regions table has no row for township {v} in {y}.", context=yr)
 
     for name, date_col in (("services", "date"), ("survey", "interview_date"), ("stations", "opened")):
         d = t[name]
@@ -551,10 +552,10 @@ def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files:
         how = ("Sample at least two villages or communities per township, or set \"lonely_psu\" in dataset.json "
                "(adjust, remove, certainty or average; see data/README.md)." if sev == "error" else
                f"Its variance is handled by the rule lonely_psu = \"{rule}\" from dataset.json.")
-        col["survey"].add(first_row, "psu", "single_psu", s["township_code"].astype("str") + " in " +
-                          s["year"].astype("Int64").astype("str"),
-                          lambda v: f"stratum (township) {v} has only one primary sampling unit; the design-based "
-                                    f"variance needs two. {how}", severity=sev)
+        col["survey"].add(first_row, "psu", "single_psu", s["psu"],
+                          lambda v, ctx: f"stratum (township) {ctx} has only one primary sampling unit ({v}); the "
+                                         f"design-based variance needs two. {how}", severity=sev,
+                          context=s["township_code"].astype("str") + " in " + s["year"].astype("Int64").astype("str"))
     for c in col.values():
         out.extend(c.problems)
     return out

@@ -1,0 +1,166 @@
+"""Every broken input under tests/data/broken gives its own precise message.
+
+Each case is one mutation of tests/data/base (see tests/data/make_inputs.py).
+The expected problem names the file, the spreadsheet row, the column, the value
+and the rule, and the message says what to do; the CLI prints it without a
+traceback and exits 1; and no typed province is ever handed out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from evalkit import cli
+from evalkit.errors import DataValidationError
+from evalkit.schema import load_province, validate_province
+
+from conftest import BASE, BROKEN, TODAY, overlay
+
+# case: (file, row, column, value, rule, words the message must contain)
+EXPECTED = {
+    "wrong_encoding": ("survey.csv", 5, None, None, "encoding", "neither UTF-8 nor GB18030"),
+    "utf16_bom": ("regions.csv", None, None, None, "encoding", "UTF-16"),
+    "stray_bom": ("services.csv", 7, None, None, "stray_bom", "byte-order mark inside the text on line 7"),
+    "title_row": ("stations.csv", 1, None, "2025年社工站基本情况台账", "title_row", "the header is on row 2"),
+    "excel_title_row": ("regions.xlsx (sheet 'regions')", 1, None, "2025年乡镇基本情况表", "title_row",
+                        "Delete the rows above the header"),
+    "missing_column": ("survey.csv", 1, "q_effect", None, "missing_column", "required column 'q_effect' is missing"),
+    "unexpected_column": ("stations.csv", 1, "remarks", "remarks", "unexpected_column",
+                          "'remarks' is not part of the stations table"),
+    "misspelt_column": ("stations.csv", 1, "volunteer", "volunteer", "unexpected_column",
+                        "did you mean 'volunteers'?"),
+    "duplicate_column": ("stations.csv", 1, "year", "year", "duplicate_column", "'year' twice"),
+    "leading_zero_lost": ("regions.csv", 5, "county_code", "90101", "code_leading_zero",
+                          "a leading zero was probably dropped"),
+    "code_as_decimal": ("stations.csv", 3, "township_code", "90101001.0", "code_format", "decimal number"),
+    "duplicate_respondent": ("survey.csv", 9, "respondent_id", "S2023-090102001-001", "unique",
+                             "appears more than once"),
+    "duplicate_station_year": ("stations.csv", 19, "township_code", "090102002", "unique_key",
+                               "township_code and year appears more than once"),
+    "likert_7": ("survey.csv", 12, "q_overall", "7", "allowed_codes", "allowed: 1-5, 8 (don't know) or 9 (refused)"),
+    "negative_count": ("stations.csv", 4, "volunteers", "-3", "range", "must be at least 0"),
+    "weight_zero": ("survey.csv", 6, "weight", "0", "range", "must be greater than 0"),
+    "township_not_in_regions": ("services.csv", 8, "township_code", "090202999", "unknown_township",
+                                "is not in the regions table"),
+    "township_wrong_county": ("survey.csv", 5, "township_code", "090102001", "starts_with",
+                              "does not begin with this row's county_code 090202"),
+    "date_in_future": ("services.csv", 10, "date", "2031-06-01", "future_date", "in the future"),
+    "date_outside_period": ("services.csv", 11, "date", "2019-03-02", "outside_period",
+                            "outside the period the regions table covers (2023-01-01 to 2025-12-31)"),
+    "interview_not_in_wave": ("survey.csv", 2, "interview_date", "2025-10-10", "date_not_in_wave",
+                              "not in the survey wave's year"),
+    "bad_date": ("services.csv", 4, "date", "2024-13-40", "date_format", "YYYY-MM-DD"),
+    "empty_file": ("stations.csv", None, None, None, "empty_file", "is empty"),
+    "headers_only": ("survey.csv", 1, None, None, "no_rows", "a header but no data rows"),
+    "mixed_types": ("services.csv", 6, "minutes", "half an hour", "not_a_number", "is not a whole number"),
+    "not_whole_number": ("services.csv", 7, "minutes", "12.5", "not_whole", "is not a whole number"),
+    "thousands_separator": ("regions.csv", 3, "population", "31,028", "number_format", "thousands separator"),
+    "missing_value": ("regions.csv", 4, "population", None, "missing_value", "a value is required"),
+    "single_psu_stratum": ("survey.csv", 2, "psu", "090102001001", "single_psu",
+                           "has only one primary sampling unit"),
+    "certified_exceeds_workers": ("stations.csv", 2, "certified_social_workers", "99", "at_most",
+                                  "larger than social_workers"),
+    "identity_number_as_person_id": ("services.csv", 5, "person_id", None, "personal_data",
+                                     "resident identity number"),
+    "unknown_mode": ("services.csv", 9, "mode", "phone_call", "allowed_codes", "allowed: drop_in, home_visit"),
+    "service_level_4": ("stations.csv", 5, "service_level", "4.0", "allowed_codes", "allowed: 1.0, 2.0, 3.0"),
+    "psu_outside_township": ("survey.csv", 7, "psu", "090999999001", "starts_with",
+                             "does not begin with this row's township_code"),
+    "ragged_row": ("stations.csv", 4, None, None, "ragged_row", "11 fields but the header has 10"),
+    "xlsx_named_csv": ("regions.csv", None, None, None, "format", "Excel workbook (.xlsx) with a .csv name"),
+    "opened_after_year": ("stations.csv", 2, "opened", "2026-02-01", "opened_after_year", "after the year"),
+    "inconsistent_township_name": ("regions.csv", 8, "township_name_zh", "改名镇", "inconsistent_region",
+                                   "more than one township_name_zh: '改名镇' here"),
+    "missing_table": ("services.csv", None, None, None, "missing_table", "expected services.csv, services.xlsx"),
+    "two_files_one_table": ("stations", None, None, None, "ambiguous", "more than one file"),
+    "population_below_register": ("regions.csv", 2, "reg_disabled", "99999999", "at_most", "larger than population"),
+}
+
+
+def test_every_broken_folder_has_an_expectation():
+    folders = {p.name for p in BROKEN.iterdir() if p.is_dir()}
+    assert folders == set(EXPECTED)
+    assert len(folders) >= 25
+
+
+def test_base_is_valid():
+    typed, problems, meta, _ = validate_province(BASE, today=TODAY)
+    assert [p for p in problems if p.severity == "error"] == []
+    assert meta["synthetic"] is True
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_broken_input_message(case, tmp_path):
+    file, row, column, value, rule, words = EXPECTED[case]
+    folder = overlay(case, tmp_path)
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    errors = [p for p in problems if p.severity == "error"]
+    matching = [p for p in errors if p.rule == rule]
+    assert matching, f"no '{rule}' problem; got {[str(p) for p in problems]}"
+    p = matching[0]
+    assert (p.file, p.row, p.column, p.value) == (file, row, column, value)
+    assert words in p.message
+    # a broken folder never becomes a Province
+    with pytest.raises(DataValidationError) as info:
+        load_province(folder, today=TODAY)
+    assert any(q.rule == rule for q in info.value.problems)
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_cli_reports_without_traceback(case, tmp_path, capsys):
+    folder = overlay(case, tmp_path)
+    status = cli.main(["validate", str(folder)])
+    out = capsys.readouterr()
+    assert status == 1
+    assert "Traceback" not in out.out + out.err
+    file, row, column, *_ = EXPECTED[case]
+    printed = f"{file}, row {row}" if row is not None else file
+    assert printed in out.out
+    assert "FAILED" in out.out
+
+
+def test_typed_frames_keep_codes_as_text():
+    p = load_province(BASE, today=TODAY)
+    assert p.regions["county_code"].str.fullmatch(r"\d{6}").all()
+    assert p.regions["county_code"].str.startswith("0").all()
+    assert p.stations["opened"].dtype == "datetime64[ns]"
+    assert p.survey["q_overall"].dtype == "int64"
+    assert isinstance(p.services["mode"].dtype, pd.CategoricalDtype)
+    assert p.synthetic
+    assert p.years == [2023, 2024, 2025]
+
+
+def test_lonely_psu_rule_in_dataset_json_makes_it_a_warning(tmp_path):
+    folder = overlay("single_psu_stratum", tmp_path)
+    (folder / "dataset.json").write_text('{"lonely_psu": "adjust"}', encoding="utf-8")
+    p = load_province(folder, today=TODAY)
+    lonely = [w for w in p.warnings if w.rule == "single_psu"]
+    assert lonely and 'lonely_psu = "adjust"' in lonely[0].message
+
+
+def test_unknown_lonely_psu_rule_is_refused(tmp_path):
+    folder = overlay("single_psu_stratum", tmp_path)
+    (folder / "dataset.json").write_text('{"lonely_psu": "ignore"}', encoding="utf-8")
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    assert problems[0].rule == "lonely_psu" and "must be one of fail, adjust" in problems[0].message
+
+
+def test_many_bad_rows_are_counted_not_all_listed(tmp_path):
+    folder = overlay("mixed_types", tmp_path)
+    d = pd.read_csv(folder / "services.csv", dtype=str, keep_default_na=False)
+    d["minutes"] = "n/a"
+    d.to_csv(folder / "services.csv", index=False)
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    bad = [p for p in problems if p.rule == "not_a_number"]
+    assert len(bad) == 51
+    assert bad[-1].row is None and f"{len(d) - 50} more row(s)" in bad[-1].message
+
+
+def test_future_rule_uses_today(tmp_path):
+    folder = overlay("date_in_future", tmp_path)
+    _, problems, _, _ = validate_province(folder, today=dt.date(2032, 1, 1))
+    assert not any(p.rule == "future_date" for p in problems)
+    assert any(p.rule == "outside_period" for p in problems)
