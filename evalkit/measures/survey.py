@@ -1,0 +1,592 @@
+"""Design-based survey estimation with Taylor-linearised standard errors.
+
+Weighted means, totals, ratios and proportions for a sample drawn with optional strata,
+clusters (one stage, or two stages when both stages have a finite population correction),
+sampling weights and finite population corrections, with the variance computed as R's
+``survey`` package computes it [1]_.  One call estimates every group of ``by`` at once.
+
+Method
+------
+Each estimate :math:`\\hat\\theta` is linearised into per-row scores :math:`z_i`
+(mean: :math:`w_i (y_i - \\hat{\\bar y}) / \\hat W`; total: :math:`w_i y_i`; ratio:
+:math:`w_i (y_i - \\hat R x_i) / \\hat X`).  Rows outside a group or domain score zero but stay
+in the design, so their PSUs still count (R's ``svyby``, ``subset`` and ``na.rm=TRUE``).  With
+:math:`Z_{hc}` the score total of PSU *c* in stratum *h*, :math:`n_h` the PSUs sampled in *h*
+and :math:`f_h = 1 - n_h / N_h` (1 without an fpc),
+
+.. math:: \\hat V = \\sum_h f_h \\frac{n_h}{n_h - 1} \\sum_c (Z_{hc} - \\bar Z_h)^2
+          \\; + \\sum_c \\frac{n_h}{N_h} \\hat V_{2,c},
+
+where the second term, R's ``multistage``, is the same formula applied to the second-stage
+units inside each PSU *c* and is used only for two-stage designs with an fpc at both stages.
+
+Groups and domains: ``by`` estimates each group as a domain of the whole design (R's
+``svyby``), as does ``domain``.  For a group made of whole strata (a county made of its
+township strata) this gives the same estimate and SE as analysing the county as a design of
+its own, because the variance is a sum over strata and strata outside the county add nothing;
+``svy_prop(df="domain")`` then also gives the county design's degrees of freedom.  For a group
+that cuts across PSUs (a respondent group, or rows with an answer) only the domain approach is
+right: the group's sample size is random and PSUs without members still count, as zeros.
+
+Lonely PSUs (a stratum with one sampled PSU; ``lonely_psu``, R's ``survey.lonely.psu``):
+
+* ``"adjust"`` (default): the PSU is not centred (R centres it at zero, the grand mean of
+  the scores of a mean or ratio), so the stratum adds variance instead of none.  It is the
+  conservative choice for a township stratum that holds one sampled village: a batch of
+  county reports never stops, and the interval errs wide rather than narrow.  For totals the
+  scores are not centred, so the contribution is large, exactly as in R.
+* ``"average"``: the stratum is left out and the variance is scaled up by
+  (strata) / (strata with more than one PSU), counting the strata present in the domain.
+* ``"certainty"`` and ``"remove"``: the stratum adds no variance (R computes both alike).
+* ``"fail"``: raise, naming the stratum.
+
+A stratum whose fpc says every PSU was sampled (:math:`f_h < 10^{-7}`) adds no variance
+and is never lonely.  At stage 2, ``"average"`` acts as ``"remove"`` (R returns NaN).
+
+References
+----------
+.. [1] Lumley T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+       doi:10.1002/9780470580066
+.. [2] Korn E.L., Graubard B.I. (1998). Confidence intervals for proportions with small
+       expected number of positive counts estimated from survey data. *Survey Methodology*
+       24(2), 193-201.
+.. [3] Kish L. (1965). *Survey Sampling*. Wiley.  (design effect, effective sample size)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import expit, logit
+
+__all__ = ["CI_METHODS", "LONELY_PSU_RULES", "svy_mean", "svy_prop", "svy_ratio", "svy_total"]
+
+LONELY_PSU_RULES = ("adjust", "average", "certainty", "fail", "remove")
+CI_METHODS = ("logit", "beta", "wald")
+RESULT_COLUMNS = ["value", "se", "lower", "upper", "confidence", "statistic", "method",
+                  "n", "deff", "n_eff", "df"]
+_CERTAIN = 1e-7  # R: a stratum with 1 - n/N below this is self-representing
+
+Columns = str | Sequence[str] | None
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Integer-coded design: one entry per row, per stratum or per PSU."""
+
+    stratum: np.ndarray  # per row, 0..H-1
+    psu: np.ndarray  # per row, 0..C-1, unique across strata
+    weight: np.ndarray  # per row
+    psu_stratum: np.ndarray  # per PSU
+    n_psu: np.ndarray  # per stratum: PSUs sampled
+    f_psu: np.ndarray  # per stratum: 1 - n/N
+    frac_psu: np.ndarray  # per stratum: n/N (multiplies the stage-2 variance)
+    ssu: np.ndarray | None  # per row, second-stage unit (only with a two-stage fpc)
+    ssu_psu: np.ndarray | None  # per second-stage unit: its PSU
+    n_ssu: np.ndarray | None  # per PSU: second-stage units sampled
+    f_ssu: np.ndarray | None  # per PSU: 1 - n/N at stage 2
+    lonely_psu: str
+    df: int
+
+
+def _names(cols: Columns) -> list[str]:
+    if cols is None:
+        return []
+    return [cols] if isinstance(cols, str) else list(cols)
+
+
+def _require(data: pd.DataFrame, cols: list[str], arg: str) -> None:
+    for col in cols:
+        if col not in data.columns:
+            raise ValueError(f"Column {col!r} given as {arg} is not in the data.")
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), np.array(pd.Index(uniques).tolist(), dtype=object)
+
+
+def _pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Codes of the pairs (a, b), numbered in sorted order."""
+    return np.unique(a * (int(b.max()) + 1) + b, return_inverse=True)[1].reshape(-1)
+
+
+def _per_unit(values: np.ndarray, unit: np.ndarray, labels: np.ndarray, what: str) -> np.ndarray:
+    """The value of ``values`` in each unit, which must be constant within the unit."""
+    k = int(unit.max()) + 1
+    lo, hi = np.full(k, np.inf), np.full(k, -np.inf)
+    np.minimum.at(lo, unit, values)
+    np.maximum.at(hi, unit, values)
+    bad = np.flatnonzero(~np.isclose(lo, hi))
+    if bad.size:
+        raise ValueError(f"{what} varies within {labels[bad[0]]!r}; it must be constant there.")
+    return lo
+
+
+def _population(n: np.ndarray, fpc: np.ndarray, is_size: bool, col: str, labels) -> np.ndarray:
+    pop = fpc if is_size else n / fpc
+    bad = np.flatnonzero(pop < n * (1 - 1e-9))
+    if bad.size:
+        i = bad[0]
+        raise ValueError(f"fpc column {col!r} implies more than 100% sampling in "
+                         f"{labels[i]!r}: {n[i]} units sampled from a population of {pop[i]:g}.")
+    return pop
+
+
+def _lonely_fail(n: np.ndarray, f: np.ndarray, labels, stage: int) -> None:
+    bad = np.flatnonzero((n == 1) & (f >= _CERTAIN))
+    if bad.size:
+        raise ValueError(f"Stratum {labels[bad[0]]!r} has only one PSU at stage {stage}, which "
+                         "lonely_psu='fail' does not allow; choose 'adjust', 'average', "
+                         "'certainty' or 'remove'.")
+
+
+def _design(data: pd.DataFrame, strata: str | None, psu: Columns, weight: str | None,
+            fpc: Columns, nest: bool, lonely_psu: str) -> _Design:
+    """Check the design arguments and code the design (R's ``svydesign``)."""
+    if lonely_psu not in LONELY_PSU_RULES:
+        raise ValueError(f"lonely_psu must be one of {', '.join(map(repr, LONELY_PSU_RULES))}; "
+                         f"got {lonely_psu!r}.")
+    ids, fpcs = _names(psu), _names(fpc)
+    if len(ids) > 2:
+        raise ValueError(f"psu takes one column, or two for a two-stage design; got {len(ids)}.")
+    if fpcs and len(fpcs) != max(len(ids), 1):
+        raise ValueError(f"fpc needs one column per sampling stage ({max(len(ids), 1)}); "
+                         f"got {len(fpcs)}.")
+    if strata is not None and not isinstance(strata, str):
+        raise ValueError("strata takes the name of one column.")
+    st = _names(strata)
+    for arg, cols in (("strata", st), ("psu", ids), ("weight", _names(weight)), ("fpc", fpcs)):
+        _require(data, cols, arg)
+        for col in cols:
+            missing = data[col].isna().to_numpy()
+            if missing.any():
+                raise ValueError(f"Column {col!r} given as {arg} has a missing value in row "
+                                 f"{data.index[np.argmax(missing)]!r}; every row needs one.")
+    n_rows = len(data)
+    stratum, s_labels = _codes(data[st[0]]) if st else (np.zeros(n_rows, np.int64),
+                                                          np.array(["(all)"], dtype=object))
+    raw, raw_labels = _codes(data[ids[0]]) if ids else (np.arange(n_rows), np.arange(n_rows))
+    if st and ids and not nest:
+        per = pd.Series(stratum).groupby(raw).nunique().to_numpy()
+        if (per > 1).any():
+            raise ValueError(f"PSU {raw_labels[np.argmax(per > 1)]!r} in column {ids[0]!r} appears "
+                             "in more than one stratum; pass nest=True if PSU ids are only "
+                             "unique within strata.")
+    psu_code = _pair(stratum, raw)
+    psu_stratum = np.zeros(psu_code.max() + 1, np.int64)
+    psu_stratum[psu_code] = stratum
+    n_psu = np.bincount(psu_stratum, minlength=len(s_labels))
+    f_psu, frac_psu = np.ones(len(s_labels)), np.ones(len(s_labels))
+    w_fpc = np.ones(n_rows)
+    ssu = ssu_psu = n_ssu = f_ssu = None
+    if fpcs:
+        vals = data[fpcs].to_numpy(dtype=float)
+        if not (np.isfinite(vals) & (vals > 0)).all():
+            raise ValueError("fpc columns must hold positive numbers: population sizes or "
+                             "sampling fractions.")
+        is_size = bool((vals > 1).any())
+        if is_size and (vals < 1).any():
+            raise ValueError("fpc must give either population sizes (all >= 1) or sampling "
+                             "fractions (all <= 1), not a mix.")
+        fp = _per_unit(vals[:, 0], stratum, s_labels, f"fpc column {fpcs[0]!r}")
+        pop = _population(n_psu, fp, is_size, fpcs[0], s_labels)
+        frac_psu = n_psu / pop
+        f_psu = 1 - frac_psu
+        w_fpc = 1 / frac_psu[stratum]
+        if len(ids) == 2:
+            ssu = _pair(psu_code, _codes(data[ids[1]])[0])
+            ssu_psu = np.zeros(ssu.max() + 1, np.int64)
+            ssu_psu[ssu] = psu_code
+            n_ssu = np.bincount(ssu_psu, minlength=len(psu_stratum))
+            p_labels = np.array(data[ids[0]].groupby(psu_code).first().tolist(), dtype=object)
+            fp2 = _per_unit(vals[:, 1], psu_code, p_labels, f"fpc column {fpcs[1]!r}")
+            frac_ssu = n_ssu / _population(n_ssu, fp2, is_size, fpcs[1], p_labels)
+            f_ssu = 1 - frac_ssu
+            w_fpc = w_fpc / frac_ssu[psu_code]
+            if lonely_psu == "fail":
+                _lonely_fail(n_ssu, f_ssu, p_labels, 2)
+    if lonely_psu == "fail":
+        _lonely_fail(n_psu, f_psu, s_labels, 1)
+    if weight is None:
+        w = w_fpc
+    else:
+        if not pd.api.types.is_numeric_dtype(data[weight]):
+            raise ValueError(f"Weights in column {weight!r} must be numeric.")
+        w = data[weight].to_numpy(dtype=float)
+        bad = ~(np.isfinite(w) & (w > 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"Weights in column {weight!r} must be positive; row "
+                             f"{data.index[i]!r} has {w[i]}.")
+    return _Design(stratum, psu_code, w, psu_stratum, n_psu, f_psu, frac_psu, ssu, ssu_psu,
+                   n_ssu, f_ssu, lonely_psu, int(len(psu_stratum) - len(s_labels)))
+
+
+def _stage_var(z, rows, g, n_groups, unit, parent, n, f, mult, rule) -> np.ndarray:
+    """Per-group variance of unit totals of ``z`` within parents (R's ``onestage``).
+
+    Units of a parent without rows in the group count as zeros, so the result is the domain
+    variance of R's ``svyby``/``subset``.
+    """
+    n_units, n_par = len(parent), len(n)
+    cells, inv = np.unique(g[rows] * n_units + unit[rows], return_inverse=True)
+    tot = np.bincount(inv.reshape(-1), weights=z[rows])
+    gp, ginv = np.unique((cells // n_units) * n_par + parent[cells % n_units],
+                         return_inverse=True)
+    ginv = ginv.reshape(-1)
+    grp, par = gp // n_par, gp % n_par
+    nn, ff = n[par].astype(float), f[par]
+    mean = np.bincount(ginv, weights=tot) / nn
+    ss = np.bincount(ginv, weights=(tot - mean[ginv]) ** 2) + (nn - np.bincount(ginv)) * mean**2
+    lonely = nn == 1
+    if rule == "adjust":
+        ss = np.where(lonely, mean**2, ss)  # the single PSU is not centred
+    scale = ff * np.where(lonely, 1.0, nn / np.maximum(nn - 1, 1))
+    contrib = np.where(ff < _CERTAIN, 0.0, scale * ss) * mult[par]
+    var = np.bincount(grp, weights=contrib, minlength=n_groups)
+    if rule == "average":
+        n_strata = np.bincount(grp, minlength=n_groups)
+        n_ok = n_strata - np.bincount(grp, weights=lonely & (ff >= _CERTAIN), minlength=n_groups)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.where(n_strata > 0, var * n_strata / n_ok, 0.0)
+    return var
+
+
+def _variance(d: _Design, z: np.ndarray, rows: np.ndarray, g: np.ndarray, n_groups: int):
+    var = _stage_var(z, rows, g, n_groups, d.psu, d.psu_stratum, d.n_psu, d.f_psu,
+                     np.ones(len(d.n_psu)), d.lonely_psu)
+    if d.ssu is not None:
+        rule = "remove" if d.lonely_psu == "average" else d.lonely_psu
+        var = var + _stage_var(z, rows, g, n_groups, d.ssu, d.ssu_psu, d.n_ssu, d.f_ssu,
+                               d.frac_psu[d.psu_stratum], rule)
+    return var
+
+
+def _groups(data: pd.DataFrame, by: Columns) -> tuple[np.ndarray, pd.DataFrame]:
+    """Group code per row (-1 where a ``by`` key is missing) and the keys of each group."""
+    keys = _names(by)
+    _require(data, keys, "by")
+    if not keys:
+        return np.zeros(len(data), np.int64), pd.DataFrame(index=range(1))
+    grouped = data.groupby(keys, sort=True, dropna=True, observed=True)
+    codes = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
+    return codes, grouped.size().index.to_frame(index=False)
+
+
+def _numeric(data: pd.DataFrame, col: str, arg: str) -> np.ndarray:
+    _require(data, [col], arg)
+    s = data[col]
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        raise ValueError(f"Column {col!r} given as {arg} must be numeric; it has dtype {s.dtype}.")
+    return s.astype(float).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _domain(data: pd.DataFrame, domain: Any) -> np.ndarray:
+    if domain is None:
+        return np.ones(len(data), bool)
+    if isinstance(domain, str):
+        _require(data, [domain], "domain")
+        domain = data[domain]
+    mask = pd.Series(np.asarray(domain))
+    if len(mask) != len(data):
+        raise ValueError(f"domain has {len(mask)} values but the data have {len(data)} rows.")
+    if pd.api.types.infer_dtype(mask, skipna=True) not in ("boolean", "empty"):
+        raise ValueError("domain must be True/False for each row (missing counts as False).")
+    return mask.fillna(False).to_numpy(dtype=bool)
+
+
+def _domain_df(d: _Design, rows: np.ndarray, g: np.ndarray, n_groups: int) -> np.ndarray:
+    """R's ``degf`` of each group's subset: PSUs minus strata with rows in the group."""
+    gr = g[rows]
+    psus = np.unique(gr * len(d.psu_stratum) + d.psu[rows]) // len(d.psu_stratum)
+    strata = np.unique(gr * len(d.n_psu) + d.stratum[rows]) // len(d.n_psu)
+    return np.bincount(psus, minlength=n_groups) - np.bincount(strata, minlength=n_groups)
+
+
+def _estimate(data, kind, y, x, *, by, domain, strata, psu, weight, fpc, nest, lonely_psu,
+              confidence) -> tuple[pd.DataFrame, dict, _Design, np.ndarray, np.ndarray]:
+    """Point estimates, linearised variances and design effects for every group."""
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not (
+            0 < confidence < 1):
+        raise ValueError(f"confidence must be a fraction between 0 and 1 (such as 0.95); "
+                         f"got {confidence!r}.")
+    d = _design(data, strata, psu, weight, fpc, nest, lonely_psu)
+    g, keys = _groups(data, by)
+    n_groups = len(keys)
+    rows = (g >= 0) & _domain(data, domain) & ~np.isnan(y)
+    if x is not None:
+        rows &= ~np.isnan(x)
+    gm, wm, ym = g[rows], d.weight[rows], y[rows]
+    n = np.bincount(gm, minlength=n_groups)
+    w_tot = np.bincount(gm, weights=wm, minlength=n_groups)
+    y_tot = np.bincount(gm, weights=wm * ym, minlength=n_groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "total":
+            value, u, srs = y_tot, ym, w_tot**2
+            z = wm * ym
+        elif kind == "ratio":
+            x_tot = np.bincount(gm, weights=wm * x[rows], minlength=n_groups)
+            value = y_tot / x_tot
+            u = (ym - value[gm] * x[rows]) / x_tot[gm]
+            z, srs = wm * u, w_tot**2
+        else:
+            value = y_tot / w_tot
+            z, u, srs = wm * (ym - value[gm]) / w_tot[gm], ym, np.ones(n_groups)
+        z_all = np.zeros(len(data))
+        z_all[rows] = z
+        var = _variance(d, z_all, rows, g, n_groups)
+        # rounding noise of scores that cancel exactly (a domain inside one PSU) is zero
+        var[var <= (1e-12 * np.bincount(gm, weights=np.abs(z), minlength=n_groups)) ** 2] = 0
+        var[n == 0] = np.nan
+        # R's deff=TRUE: simple random sampling of n from W without replacement
+        u_bar = np.bincount(gm, weights=wm * u, minlength=n_groups) / w_tot
+        s2 = (np.bincount(gm, weights=wm * (u - u_bar[gm]) ** 2, minlength=n_groups) / w_tot
+              * n / (n - 1))
+        deff = np.where(w_tot > n, var / (s2 * srs * (1 - n / w_tot) / n), np.nan)
+        n_eff = n / deff
+    out = {"value": value, "se": np.sqrt(var), "n": n, "deff": deff, "n_eff": n_eff}
+    return keys, out, d, rows, g
+
+
+def _frame(keys: pd.DataFrame, out: dict, lower, upper, confidence, statistic, method, df):
+    cols = {**out, "lower": lower, "upper": upper, "confidence": float(confidence),
+            "statistic": statistic, "method": method, "df": df}
+    res = keys.copy()
+    for col in RESULT_COLUMNS:
+        res[col] = cols[col]
+    return res.astype({"n": np.int64, "df": float})
+
+
+def _wald(value, se, confidence):
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    return value - z * se, value + z * se
+
+
+def _wald_result(data, kind: str, y: np.ndarray, x: np.ndarray | None, **kw) -> pd.DataFrame:
+    keys, out, d, _, _ = _estimate(data, kind, y, x, **kw)
+    lower, upper = _wald(out["value"], out["se"], kw["confidence"])
+    return _frame(keys, out, lower, upper, kw["confidence"], kind, "wald", d.df)
+
+
+_SHARED_DOC = """
+    by : str or list of str, optional
+        Grouping columns; each group is a domain of the whole design (R's ``svyby``).
+        Rows whose key is missing belong to no group but stay in the design.
+    domain : str or boolean array, optional
+        Column name, or mask by position, of the subpopulation; other rows score zero but
+        stay in the design (R's ``subset``).  Missing counts as False.
+    strata : str, optional
+        Stratum column.
+    psu : str or [str, str], optional
+        Cluster column(s): PSU, then the second-stage unit, which enters the variance only
+        when ``fpc`` covers both stages (else ultimate-cluster variance, as R).  None: each
+        row is a PSU.
+    weight : str, optional
+        Sampling weight column (positive).  None: from ``fpc`` if given, else 1.
+    fpc : str or [str, str], optional
+        Finite population correction per stage: population sizes (all >= 1) or sampling
+        fractions (all <= 1), constant within a stratum (stage 2: within a PSU).
+    nest : bool
+        PSU ids are unique only within strata (R's ``nest=TRUE``).
+    lonely_psu : {"adjust", "average", "certainty", "fail", "remove"}
+        Rule for a stratum with one sampled PSU; see the module notes.
+    confidence : float
+        Confidence level as a fraction, such as 0.95.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` keys, then ``value``, ``se``, ``lower``, ``upper``, ``confidence``,
+        ``statistic``, ``method``, ``n`` (rows used), ``deff`` (design effect against simple
+        random sampling of ``n`` from the weight total without replacement, as R's
+        ``deff=TRUE``; NaN when the weights sum to ``n`` or less), ``n_eff`` (``n / deff``,
+        Kish's effective sample size) and ``df`` (design degrees of freedom: PSUs minus strata).
+        Missing values of the analysed columns leave the row out of the domain (R's
+        ``na.rm=TRUE``).  A group without rows gets NaN estimates and ``n = 0``.
+"""
+
+
+def svy_mean(data: pd.DataFrame, y: str, *, by: Columns = None, domain: Any = None,
+             strata: str | None = None, psu: Columns = None, weight: str | None = None,
+             fpc: Columns = None, nest: bool = False, lonely_psu: str = "adjust",
+             confidence: float = 0.95) -> pd.DataFrame:
+    """Weighted mean of ``y`` with a Taylor-linearised standard error (R's ``svymean``).
+
+    :math:`\\hat{\\bar y} = \\sum w_i y_i / \\sum w_i`; scores
+    :math:`z_i = w_i (y_i - \\hat{\\bar y}) / \\sum w_i`; the interval is the Wald interval with
+    the normal quantile, as ``confint(svymean(...))``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent.
+    y : str
+        Numeric column to average.
+    {shared}
+    Examples
+    --------
+    >>> df = pd.DataFrame({"stratum": [1, 1, 2, 2], "y": [1.0, 3.0, 2.0, 6.0],
+    ...                    "w": [2.0, 2.0, 1.0, 1.0]})
+    >>> res = svy_mean(df, "y", strata="stratum", weight="w")
+    >>> round(float(res["value"].iloc[0]), 4), round(float(res["se"].iloc[0]), 4)
+    (2.6667, 0.9428)
+    """
+    return _wald_result(data, "mean", _numeric(data, y, "y"), None, by=by, domain=domain,
+                        strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest,
+                        lonely_psu=lonely_psu, confidence=confidence)
+
+
+def svy_total(data: pd.DataFrame, y: str, *, by: Columns = None, domain: Any = None,
+              strata: str | None = None, psu: Columns = None, weight: str | None = None,
+              fpc: Columns = None, nest: bool = False, lonely_psu: str = "adjust",
+              confidence: float = 0.95) -> pd.DataFrame:
+    """Estimated population total of ``y`` (R's ``svytotal``).
+
+    :math:`\\hat Y = \\sum w_i y_i` with scores :math:`z_i = w_i y_i`; Wald interval with the
+    normal quantile.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent.
+    y : str
+        Numeric column to total (an indicator gives the number of people with a trait).
+    {shared}
+    Examples
+    --------
+    >>> df = pd.DataFrame({"y": [1.0, 0.0, 1.0, 1.0], "w": [10.0, 10.0, 20.0, 20.0]})
+    >>> float(svy_total(df, "y", weight="w")["value"].iloc[0])
+    50.0
+    """
+    return _wald_result(data, "total", _numeric(data, y, "y"), None, by=by, domain=domain,
+                        strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest,
+                        lonely_psu=lonely_psu, confidence=confidence)
+
+
+def svy_ratio(data: pd.DataFrame, numerator: str, denominator: str, *, by: Columns = None,
+              domain: Any = None, strata: str | None = None, psu: Columns = None,
+              weight: str | None = None, fpc: Columns = None, nest: bool = False,
+              lonely_psu: str = "adjust", confidence: float = 0.95) -> pd.DataFrame:
+    """Ratio of two estimated totals, :math:`\\hat R = \\hat Y / \\hat X` (R's ``svyratio``).
+
+    Scores :math:`z_i = w_i (y_i - \\hat R x_i) / \\hat X`; Wald interval with the normal
+    quantile.  Rows missing either variable leave the domain.  The design effect compares
+    with simple random sampling of the residuals :math:`(y_i - \\hat R x_i) / \\hat X`.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent.
+    numerator, denominator : str
+        Numeric columns whose totals form the ratio.
+    {shared}
+    Examples
+    --------
+    >>> df = pd.DataFrame({"y": [2.0, 3.0, 5.0], "x": [4.0, 6.0, 10.0], "w": [1.0, 2.0, 1.0]})
+    >>> float(svy_ratio(df, "y", "x", weight="w")["value"].iloc[0])
+    0.5
+    """
+    return _wald_result(data, "ratio", _numeric(data, numerator, "numerator"),
+                        _numeric(data, denominator, "denominator"), by=by, domain=domain,
+                        strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest,
+                        lonely_psu=lonely_psu, confidence=confidence)
+
+
+def svy_prop(data: pd.DataFrame, y: str, *, level: Any = None, by: Columns = None,
+             domain: Any = None, strata: str | None = None, psu: Columns = None,
+             weight: str | None = None, fpc: Columns = None, nest: bool = False,
+             lonely_psu: str = "adjust", confidence: float = 0.95, ci_method: str = "logit",
+             df: str | float = "design") -> pd.DataFrame:
+    """Weighted proportion with an interval as R's ``svyciprop``.
+
+    The estimate and standard error are those of the mean of the indicator.  Intervals:
+
+    * ``"logit"``: :math:`\\mathrm{expit}(\\mathrm{logit}\\,\\hat p \\pm t_{df}\\,
+      \\mathrm{se} / (\\hat p (1 - \\hat p)))`, R's ``svyciprop(method="logit")``.
+    * ``"beta"``: Korn and Graubard [2]_: with
+      :math:`n^* = \\hat p (1-\\hat p) / \\hat V \\cdot (t_{n-1} / t_{df})^2`, lower
+      ``Beta(a/2; n*p, n*(1-p)+1)``, upper ``Beta(1-a/2; n*p+1, n*(1-p))``; when the variance
+      is zero (p = 0 or 1) :math:`n^* = n`, a Clopper-Pearson interval.  With one row
+      :math:`t_{n-1}` is undefined and the bounds are NaN, as in R.
+    * ``"wald"``: :math:`\\hat p \\pm z\\,\\mathrm{se}` with the normal quantile, as
+      ``confint(svymean(...))``; it may leave [0, 1].
+
+    At p = 0 or 1 the logit interval is the single point p; prefer ``"beta"`` there.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent.
+    y : str
+        Column of 0/1 or True/False; or any column together with ``level``.
+    level : optional
+        Estimate the proportion of rows where ``y == level`` (missing ``y`` leaves the domain).
+    ci_method : {"logit", "beta", "wald"}
+        Interval method.
+    df : "design", "domain" or float
+        Degrees of freedom for the t quantile.  ``"design"``: PSUs minus strata of the whole
+        design (R's ``degf(design)``, what ``svyciprop`` uses on a full design); ``"domain"``:
+        the same count within each group's rows (what R's ``svyby(..., svyciprop)`` and
+        ``svyciprop`` on a ``subset`` use); or a number.
+    {shared}
+    Examples
+    --------
+    >>> df = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3], "yes": [1, 0, 1, 1, 0, 1]})
+    >>> res = svy_prop(df, "yes", psu="psu", ci_method="beta")
+    >>> round(float(res["value"].iloc[0]), 4), int(res["df"].iloc[0])
+    (0.6667, 2)
+    """
+    _require(data, [y], "y")
+    col = data[y]
+    if ci_method not in CI_METHODS:
+        raise ValueError(f"ci_method must be one of {', '.join(map(repr, CI_METHODS))}; "
+                         f"got {ci_method!r}.")
+    if not (df in ("design", "domain") or (isinstance(df, (int, float))
+                                           and not isinstance(df, bool) and df > 0)):
+        raise ValueError(f"df must be 'design', 'domain' or a positive number; got {df!r}.")
+    if level is not None:
+        yv = np.where(col.isna(), np.nan, (col == level).astype(float))
+    else:
+        yv = _numeric(data, y, "y")
+        bad = ~np.isnan(yv) & (yv != 0) & (yv != 1)
+        if bad.any():
+            raise ValueError(f"Column {y!r} must hold 0/1 or True/False for a proportion; row "
+                             f"{data.index[np.argmax(bad)]!r} has {yv[np.argmax(bad)]:g}. "
+                             "Pass level= to count one category.")
+    keys, out, d, rows, g = _estimate(data, "mean", yv, None, by=by, domain=domain,
+                                      strata=strata, psu=psu, weight=weight, fpc=fpc,
+                                      nest=nest, lonely_psu=lonely_psu, confidence=confidence)
+    p, se, n = out["value"], out["se"], out["n"]
+    if df == "design":
+        dof = np.full(len(p), float(d.df))
+    elif df == "domain":
+        dof = _domain_df(d, rows, g, len(p)).astype(float)
+    else:
+        dof = np.full(len(p), float(df))
+    alpha = 1 - confidence
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if ci_method == "wald":
+            lower, upper = _wald(p, se, confidence)
+        elif ci_method == "logit":
+            half = stats.t.ppf(1 - alpha / 2, dof) * se / (p * (1 - p))
+            edge = (p == 0) | (p == 1)
+            lower = np.where(edge, p, expit(logit(p) - half))
+            upper = np.where(edge, p, expit(logit(p) + half))
+        else:
+            n_star = np.where(se > 0, p * (1 - p) / se**2, n)
+            n_star = n_star * (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, dof)) ** 2
+            lower = np.where(p == 0, 0.0,
+                             stats.beta.ppf(alpha / 2, n_star * p, n_star * (1 - p) + 1))
+            upper = np.where(p == 1, 1.0,
+                             stats.beta.ppf(1 - alpha / 2, n_star * p + 1, n_star * (1 - p)))
+    return _frame(keys, out, lower, upper, confidence, "proportion", ci_method, dof)
+
+
+for _f in (svy_mean, svy_total, svy_ratio, svy_prop):
+    _f.__doc__ = _f.__doc__.replace("{shared}", _SHARED_DOC.strip("\n").lstrip() + "\n")
