@@ -33,10 +33,10 @@ validate: $(SAMPLE)/dataset.json ## validate the sample province (any folder: ma
 
 province: validate ## MAIN JOB: set up, generate and validate the sample province, then build its outputs
 
-test: $(STAMP) ## set up and run the whole test suite (pytest, doctests)
+test: $(STAMP) $(SAMPLE)/dataset.json ## set up and run the whole test suite (pytest, doctests, notebooks)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) ## the test suite without the full-size province tests
+test-fast: $(STAMP) $(SAMPLE)/dataset.json ## the test suite without the full-size province tests
 	$(BIN)/python -m pytest -m "not slow"
 
 lab: $(STAMP) ## open the notebooks in JupyterLab

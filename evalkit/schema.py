@@ -576,8 +576,11 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
     data_dir = Path(data_dir)
     today = today or _dt.date.today()
     if not data_dir.is_dir():
+        from .paths import SAMPLE
+
+        hint = " Run `make sample` to generate the sample province." if data_dir.resolve() == SAMPLE.resolve() else ""
         raise InputError(Problem(str(data_dir), None, None, None, "missing_dir",
-                                 f"the data directory {data_dir} does not exist."))
+                                 f"the data directory {data_dir} does not exist.{hint}"))
     problems: list[Problem] = []
     try:
         meta = read_meta(data_dir)
