@@ -10,7 +10,7 @@ SAMPLE ?= data/sample
 STAMP  := $(VENV)/.evalkit-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup province sample validate test test-fast lab codebook clean
+.PHONY: help setup province sample validate indicators test test-fast lab codebook clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,7 +31,12 @@ sample: $(SAMPLE)/dataset.json ## generate the synthetic sample province into da
 validate: $(SAMPLE)/dataset.json ## validate the sample province (any folder: make validate SAMPLE=path)
 	$(BIN)/evalkit validate $(SAMPLE)
 
-province: validate ## MAIN JOB: set up, generate and validate the sample province, then build its outputs
+reports/indicators.parquet: $(SAMPLE)/dataset.json $(wildcard evalkit/*.py evalkit/*.toml evalkit/measures/*.py)
+	$(BIN)/evalkit indicators $(SAMPLE) -o $@
+
+indicators: reports/indicators.parquet ## compute the indicator table of the sample province
+
+province: validate indicators ## MAIN JOB: set up, generate and validate the sample province, then build its outputs
 
 test: $(STAMP) $(SAMPLE)/dataset.json ## set up and run the whole test suite (pytest, doctests, notebooks)
 	$(BIN)/python -m pytest
@@ -46,5 +51,5 @@ codebook: $(STAMP) ## regenerate the codebook section of data/README.md from eva
 	$(BIN)/evalkit codebook --update data/README.md
 
 clean: ## remove generated data, reports and caches (keeps .venv)
-	rm -rf $(SAMPLE) reports/*/ .pytest_cache .hypothesis
+	rm -rf $(SAMPLE) reports/*/ reports/*.parquet .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

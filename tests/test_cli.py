@@ -11,7 +11,7 @@ from evalkit import cli
 
 from conftest import BASE
 
-COMMANDS = ["synth", "validate", "codebook"]
+COMMANDS = ["synth", "validate", "indicators", "codebook"]
 
 
 def _run(*args):

@@ -712,8 +712,9 @@ def _polarity_index(polarity: object, rows: int) -> np.ndarray:
             f"Polarity must be one string or one per row; got {names.size} values for "
             f"{rows} rows."
         )
-    clean = names.astype(str).str.strip().str.lower().str.replace(r"[\s-]+", "_", regex=True)
-    index = clean.map({p: i for i, p in enumerate(POLARITIES)})
+    codes, uniques = pd.factorize(names.astype(str))  # normalise each distinct spelling once
+    clean = pd.Series(uniques).str.strip().str.lower().str.replace(r"[\s-]+", "_", regex=True)
+    index = pd.Series(clean.map({p: i for i, p in enumerate(POLARITIES)}).to_numpy()[codes])
     if index.isna().any():
         bad = names[index.isna()].iloc[0]
         raise ValueError(

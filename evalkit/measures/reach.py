@@ -1,0 +1,1118 @@
+"""Service reach: coverage, contact rates, home visits, stations, staffing, cost and equity.
+
+Every measure takes the typed input tables (DataFrames from
+:func:`evalkit.load_province`, never the ``Province`` object), a geography
+``level`` (``"township"``, ``"county"``, ``"prefecture"`` or ``"province"``)
+and a ``year`` (one year, several, or ``None`` for every year of ``regions``),
+and computes every unit of that level in every selected year at once.  No
+unit is ever missing: a township without a station or a service gets a row with
+a zero count.
+
+Results are tidy and long, as in :mod:`evalkit.measures.proportions`: the keys
+``year``, then the codes of the unit and its ancestors from the top down
+(``province_code``, ``prefecture_code``, ``county_code``, ``township_code``,
+as far as the level goes), then ``group`` or ``measure`` where a measure has
+several, then ``n``, ``denominator``, ``value``, ``lower``, ``upper``,
+``confidence``, ``statistic`` and ``method``; one row per unit and confidence
+level, levels inner.  Rows are sorted by the keys, so the result does not
+depend on the order of the input rows.
+
+Geography always comes from ``regions``: a service or station row is placed
+in the township it names, and the township's county, prefecture and province
+are read from its ``regions`` row for the same year, never sliced from the
+code, so data with another coding scheme aggregate correctly.
+
+Intervals
+---------
+The counts here are complete (every contact, every station), not samples.
+Following public-health practice [1]_, [2]_, intervals are still given for
+count-based measures: they express the chance variation of an underlying
+process, which matters most for small townships and counties.  Proportions
+use :func:`~evalkit.measures.proportions.proportion` (Wilson) and rates
+:func:`~evalkit.measures.rates.rate` (exact Poisson below 10 events, Byar's
+from 10).  Cost ratios (money over counts) and the equity summaries have no
+interval: ``lower`` and ``upper`` are missing and ``confidence`` repeats the
+requested level, so that a table mixing measures can still be filtered by
+level.
+
+References
+----------
+.. [1] Public Health England. Technical Guide: Confidence intervals.
+   Fingertips, PHE; 2018.
+.. [2] Spiegelhalter DJ. Funnel plots for comparing institutional
+   performance. Stat Med 2005;24:1185-1202. doi:10.1002/sim.1970
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .proportions import (
+    OUTPUT_COLUMNS,
+    _check_method,
+    _confidence_levels,
+    _long_frame,
+    proportion,
+)
+from .rates import rate
+
+__all__ = [
+    "COST_MEASURES",
+    "EQUITY_MEASURES",
+    "GROUP_REGISTERS",
+    "LEVELS",
+    "PERSON_GROUPS",
+    "STAFFING_MEASURES",
+    "cost",
+    "coverage",
+    "equity",
+    "home_visit_share",
+    "person_times",
+    "staffing",
+    "station_coverage",
+]
+
+#: Geography levels, from the finest to the coarsest.
+LEVELS = ("township", "county", "prefecture", "province")
+
+#: Priority group code -> the ``regions`` column holding its register (the denominator).
+GROUP_REGISTERS = {
+    "dibao": "reg_dibao",
+    "tekun": "reg_tekun",
+    "left_behind_child": "reg_left_behind_child",
+    "child_in_difficulty": "reg_child_in_difficulty",
+    "elderly": "reg_elderly",
+    "disabled": "reg_disabled",
+}
+
+#: Every ``person_group`` code of the ledger; ``general`` has no register.
+PERSON_GROUPS = (*GROUP_REGISTERS, "general")
+
+#: Codes of the ``measure`` key of :func:`staffing`, in output order.
+STAFFING_MEASURES = (
+    "social_workers_per_station",
+    "social_workers_per_10000",
+    "certified_share",
+    "volunteers_per_10000",
+)
+
+#: Codes of the ``measure`` key of :func:`cost`, in output order.
+COST_MEASURES = ("cost_per_person_time", "cost_per_person_served")
+
+#: Codes of the ``equity`` key of :func:`equity`, in output order.
+EQUITY_MEASURES = ("top_bottom_fifth_ratio", "coefficient_of_variation", "concentration_index")
+
+# The codes of a unit and its ancestors, from the top down.
+_LEVEL_KEYS = {
+    "province": ("province_code",),
+    "prefecture": ("province_code", "prefecture_code"),
+    "county": ("province_code", "prefecture_code", "county_code"),
+    "township": ("province_code", "prefecture_code", "county_code", "township_code"),
+}
+_SERVICE_COLUMNS = ("date", "township_code", "person_id", "person_group")
+_YearArg = int | Sequence[int] | None
+
+
+# --- measures -------------------------------------------------------------------------
+
+
+def coverage(
+    regions: pd.DataFrame,
+    services: pd.DataFrame,
+    *,
+    level: str = "county",
+    year: _YearArg = None,
+    groups: Sequence[str] | None = None,
+    confidence: float | Sequence[float] = 0.95,
+) -> pd.DataFrame:
+    """Share of each registered priority group served at least once in the year.
+
+    Call it for the reach indicator of a report: of the people on each
+    civil-affairs register (低保, 特困, ...), how many did the stations serve?
+
+    Parameters
+    ----------
+    regions : DataFrame
+        The ``regions`` table: ``year``, the codes of ``level`` and its
+        ancestors, ``township_code`` and the ``reg_*`` column of each group.
+    services : DataFrame
+        The service ledger: ``date``, ``township_code``, ``person_id`` and
+        ``person_group``.
+    level : {"township", "county", "prefecture", "province"}, default "county"
+        Geography to aggregate to.
+    year : int, sequence of int or None, default None
+        Year(s) to compute; ``None`` for every year of ``regions``.
+    groups : sequence of str, optional
+        Priority groups to report, from :data:`GROUP_REGISTERS`; default all six.
+    confidence : float or sequence of float, default 0.95
+        Confidence level(s) of the Wilson interval.
+
+    Returns
+    -------
+    DataFrame
+        Keys ``year``, unit codes and ``group``; then ``n`` (persons served,
+        capped at the register), ``denominator`` (registered persons),
+        ``value`` (proportion of 1), ``lower``, ``upper``, ``confidence``,
+        ``statistic``, ``method`` (``"Wilson"``), then ``served`` (persons
+        served, not capped) and ``capped`` (True where ``served`` exceeded the
+        register).
+
+    Raises
+    ------
+    ValueError
+        If a table is not a DataFrame or lacks a column, the level, a year or
+        a group is unknown, a ledger row names a township that is not in
+        ``regions`` for its year, or ``person_group`` holds an unknown code.
+
+    Notes
+    -----
+    ``served`` counts distinct ``person_id`` among the ledger rows of the
+    group dated in the year at the unit's stations: a person served ten times
+    counts once, and a person served in two townships of a county counts once
+    for the county (and once in each township).  A person recorded under two
+    groups counts in both, as the registers themselves overlap.  Rows without
+    a ``person_id`` are left out.
+
+    The numerator is capped at the register: when a station served more
+    distinct members of a group than are registered (the register is out of
+    date, or ``person_group`` was recorded loosely), ``n`` is set to the
+    register, so the coverage is 1, and ``capped`` is True so that the
+    data-quality appendix can say so.  A register of 0 gives a missing value.
+
+    Examples
+    --------
+    >>> regions, stations, services = _example()
+    >>> out = coverage(regions, services, level="county", groups=["dibao", "elderly"])
+    >>> out[["year", "county_code", "group", "n", "denominator", "value", "capped"]]
+       year county_code    group    n  denominator  value  capped
+    0  2023      090102    dibao  1.0         10.0   0.10   False
+    1  2023      090102  elderly  0.0         20.0   0.00   False
+    2  2024      090102    dibao  3.0         10.0   0.30   False
+    3  2024      090102  elderly  1.0         20.0   0.05   False
+    """
+    groups = _priority_groups(groups)
+    registers = [GROUP_REGISTERS[g] for g in groups]
+    geo = _geography(regions, level, year, registers, "coverage()")
+    _require(services, "services", _SERVICE_COLUMNS, "coverage()")
+    served = _served_by_group(geo, services, groups)
+    registered = _sum_by_unit(geo, registers)
+    return _group_table(geo, groups, served, registered, confidence)
+
+
+def home_visit_share(
+    regions: pd.DataFrame,
+    services: pd.DataFrame,
+    *,
+    level: str = "county",
+    year: _YearArg = None,
+    by_group: bool = False,
+    confidence: float | Sequence[float] = 0.95,
+) -> pd.DataFrame:
+    """Share of registered priority-group members who had at least one home visit.
+
+    Call it for the 入户探访 indicator: of the people on the six registers,
+    how many did a social worker visit at home during the year?
+
+    Parameters
+    ----------
+    regions, services : DataFrame
+        As for :func:`coverage`; ``services`` also needs ``mode``.
+    level : {"township", "county", "prefecture", "province"}, default "county"
+        Geography to aggregate to.
+    year : int, sequence of int or None, default None
+        Year(s) to compute; ``None`` for every year of ``regions``.
+    by_group : bool, default False
+        One row per priority group (with a ``group`` key) instead of one row
+        for the six groups together.
+    confidence : float or sequence of float, default 0.95
+        Confidence level(s) of the Wilson interval.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`coverage` (without the ``group`` key unless ``by_group``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`coverage`.
+
+    Notes
+    -----
+    A member is visited when the ledger has a row with ``mode ==
+    "home_visit"`` for them in the year at the unit's stations.  Persons are
+    counted as in :func:`coverage`, for each group separately, and each
+    group's count is capped at its register before the six are added: the
+    denominator is the sum of the six registers (memberships, since a person
+    may be on two registers), so the numerator counts memberships as well.
+    ``served`` is the sum of the uncapped counts and ``capped`` is True when
+    any group was capped.  ``general`` residents are not counted.
+
+    Examples
+    --------
+    >>> regions, stations, services = _example()
+    >>> out = home_visit_share(regions, services, level="township", year=2024)
+    >>> out[["township_code", "n", "denominator", "value"]].round(4)
+      township_code    n  denominator   value
+    0     090102001  1.0         60.0  0.0167
+    1     090102002  0.0         90.0  0.0000
+    """
+    geo = _geography(regions, level, year, list(GROUP_REGISTERS.values()), "home_visit_share()")
+    _require(services, "services", (*_SERVICE_COLUMNS, "mode"), "home_visit_share()")
+    groups = list(GROUP_REGISTERS)
+    visited = (services["mode"] == "home_visit").to_numpy(dtype=bool, na_value=False)
+    served = _served_by_group(geo, services, groups, visited)
+    registered = _sum_by_unit(geo, list(GROUP_REGISTERS.values()))
+    if by_group:
+        return _group_table(geo, groups, served, registered, confidence)
+    data = geo.keys.copy()
+    data["n"] = np.minimum(served, registered).sum(axis=1)
+    data["denominator"] = registered.sum(axis=1)
+    out = proportion(data, "n", "denominator", confidence=confidence)
+    k = _confidence_levels(confidence).size
+    out["served"] = np.repeat(served.sum(axis=1), k)
+    out["capped"] = np.repeat((served > registered).any(axis=1), k)
+    return out
+
+
+def person_times(
+    regions: pd.DataFrame,
+    services: pd.DataFrame,
+    *,
+    level: str = "county",
+    year: _YearArg = None,
+    per: float = 1000,
+    confidence: float | Sequence[float] = 0.95,
+) -> pd.DataFrame:
+    """Service contacts (person-times, 服务人次) per ``per`` residents in the year.
+
+    Call it for the volume indicator of a report, comparable between units of
+    different size.
+
+    Parameters
+    ----------
+    regions : DataFrame
+        The ``regions`` table with ``population``.
+    services : DataFrame
+        The service ledger: ``date`` and ``township_code``.
+    level : {"township", "county", "prefecture", "province"}, default "county"
+        Geography to aggregate to.
+    year : int, sequence of int or None, default None
+        Year(s) to compute; ``None`` for every year of ``regions``.
+    per : float, default 1000
+        Rate multiplier: contacts per ``per`` residents.
+    confidence : float or sequence of float, default 0.95
+        Confidence level(s) of the Poisson interval.
+
+    Returns
+    -------
+    DataFrame
+        Keys ``year`` and unit codes; then ``n`` (contacts), ``denominator``
+        (resident population), ``value``, ``lower``, ``upper``,
+        ``confidence``, ``statistic`` (``"rate per 1000"``) and ``method``
+        (``"Exact"`` or ``"Byars"``).
+
+    Raises
+    ------
+    ValueError
+        If a table is not a DataFrame or lacks a column, the level or a year
+        is unknown, ``per`` is not positive or a ledger row names a township
+        that is not in ``regions`` for its year.
+
+    Notes
+    -----
+    Every ledger row is one contact (one person served once); contacts are
+    counted at the station's township in the year of their ``date``.  The
+    interval is that of :func:`~evalkit.measures.rates.rate`: exact Poisson
+    below 10 contacts and Byar's approximation from 10.
+
+    Examples
+    --------
+    >>> regions, stations, services = _example()
+    >>> out = person_times(regions, services, level="township", year=2024)
+    >>> out[["township_code", "n", "denominator", "value", "method"]].round(4)
+      township_code    n  denominator   value method
+    0     090102001  5.0       2000.0  2.5000  Exact
+    1     090102002  1.0       3000.0  0.3333  Exact
+    """
+    geo = _geography(regions, level, year, ["population"], "person_times()")
+    _require(services, "services", ("date", "township_code"), "person_times()")
+    rows = _locate(geo, services, "services", _service_years(services))
+    data = geo.keys.copy()
+    data["n"] = np.bincount(geo.unit[rows[rows >= 0]], minlength=geo.size)
+    data["denominator"] = _sum_by_unit(geo, ["population"])[:, 0]
+    return rate(data, "n", "denominator", per=per, confidence=confidence)
+
+
+def station_coverage(
+    regions: pd.DataFrame,
+    stations: pd.DataFrame,
+    *,
+    level: str = "county",
+    year: _YearArg = None,
+    confidence: float | Sequence[float] = 0.95,
+) -> pd.DataFrame:
+    """Share of townships with a social-work station, per year.
+
+    Call it for the build-out indicator (full coverage, one station per
+    township or street, is the provincial target).
+
+    Parameters
+    ----------
+    regions : DataFrame
+        The ``regions`` table (``year``, the unit codes and ``township_code``).
+    stations : DataFrame
+        The ``stations`` table: ``year`` and ``township_code``.
+    level : {"township", "county", "prefecture", "province"}, default "county"
+        Geography to aggregate to (at ``"township"`` each value is 0 or 1).
+    year : int, sequence of int or None, default None
+        Year(s) to compute; ``None`` for every year of ``regions``.
+    confidence : float or sequence of float, default 0.95
+        Confidence level(s) of the Wilson interval.
+
+    Returns
+    -------
+    DataFrame
+        Keys ``year`` and unit codes; then ``n`` (townships with a station
+        row that year), ``denominator`` (townships in ``regions`` that year),
+        ``value``, ``lower``, ``upper``, ``confidence``, ``statistic`` and
+        ``method`` (``"Wilson"``).
+
+    Raises
+    ------
+    ValueError
+        If a table is not a DataFrame or lacks a column, the level or a year
+        is unknown, or a station row names a township that is not in
+        ``regions`` for its year.
+
+    Notes
+    -----
+    A township has a station in a year when ``stations`` has a row for it in
+    that year (the codebook's definition); two rows for the same township and
+    year count once.
+
+    Examples
+    --------
+    >>> regions, stations, services = _example()
+    >>> station_coverage(regions, stations)[["year", "n", "denominator", "value"]]
+       year    n  denominator  value
+    0  2023  1.0          2.0    0.5
+    1  2024  2.0          2.0    1.0
+    """
+    geo = _geography(regions, level, year, [], "station_coverage()")
+    _require(stations, "stations", ("year", "township_code"), "station_coverage()")
+    rows = _locate(geo, stations, "stations", _years(stations, "stations"))
+    has_station = np.zeros(len(geo.regions), dtype=bool)
+    has_station[rows[rows >= 0]] = True
+    data = geo.keys.copy()
+    data["n"] = np.bincount(geo.unit, weights=has_station, minlength=geo.size)
+    data["denominator"] = np.bincount(geo.unit, minlength=geo.size)
+    return proportion(data, "n", "denominator", confidence=confidence)
+
+
+def staffing(
+    regions: pd.DataFrame,
+    stations: pd.DataFrame,
+    *,
+    level: str = "county",
+    year: _YearArg = None,
+    confidence: float | Sequence[float] = 0.95,
+) -> pd.DataFrame:
+    """Social workers per station and per 10,000 residents, certified share, volunteers.
+
+    Call it for the input (投入) indicators on staffing and professional
+    level.
+
+    Parameters
+    ----------
+    regions : DataFrame
+        The ``regions`` table with ``population``.
+    stations : DataFrame
+        The ``stations`` table: ``year``, ``township_code``,
+        ``social_workers``, ``certified_social_workers`` and ``volunteers``.
+    level : {"township", "county", "prefecture", "province"}, default "county"
+        Geography to aggregate to.
+    year : int, sequence of int or None, default None
+        Year(s) to compute; ``None`` for every year of ``regions``.
+    confidence : float or sequence of float, default 0.95
+        Confidence level(s) of the intervals.
+
+    Returns
+    -------
+    DataFrame
+        Keys ``year``, unit codes and ``measure`` (codes of
+        :data:`STAFFING_MEASURES`), then the standard columns:
+
+        * ``social_workers_per_station``: ``n`` social workers, ``denominator``
+          stations, rate per 1 (Poisson interval);
+        * ``social_workers_per_10000``: social workers per 10,000 residents
+          (Poisson);
+        * ``certified_share``: ``n`` certified social workers out of
+          ``denominator`` social workers (Wilson);
+        * ``volunteers_per_10000``: registered volunteers per 10,000 residents
+          (Poisson).
+
+    Raises
+    ------
+    ValueError
+        If a table is not a DataFrame or lacks a column, the level or a year
+        is unknown, or a station row names a township that is not in
+        ``regions`` for its year.
+
+    Notes
+    -----
+    Staff are summed over the unit's station rows for the year; residents are
+    the population of all the unit's townships, with or without a station.  A
+    unit without stations has a missing value per station and a missing
+    certified share (0 of 0).
+
+    Examples
+    --------
+    >>> regions, stations, services = _example()
+    >>> out = staffing(regions, stations, year=2024)
+    >>> out[["measure", "n", "denominator", "value", "method"]]
+                          measure      n  denominator  value  method
+    0  social_workers_per_station    5.0          2.0    2.5   Exact
+    1    social_workers_per_10000    5.0       5000.0   10.0   Exact
+    2             certified_share    2.0          5.0    0.4  Wilson
+    3        volunteers_per_10000  100.0       5000.0  200.0   Byars
+    """
+    columns = ("social_workers", "certified_social_workers", "volunteers")
+    geo = _geography(regions, level, year, ["population"], "staffing()")
+    _require(stations, "stations", ("year", "township_code", *columns), "staffing()")
+    rows = _locate(geo, stations, "stations", _years(stations, "stations"))
+    ok = rows >= 0
+    unit = geo.unit[rows[ok]]
+    sums = {
+        c: np.bincount(unit, weights=_numbers(stations, c, "stations")[ok], minlength=geo.size)
+        for c in columns
+    }
+    n_stations = np.bincount(unit, minlength=geo.size)
+    population = _sum_by_unit(geo, ["population"])[:, 0]
+    workers = sums["social_workers"]
+    parts = [
+        rate(_keyed(geo, workers, n_stations), "n", "denominator", per=1, confidence=confidence),
+        rate(_keyed(geo, workers, population), "n", "denominator", per=10_000,
+             confidence=confidence),
+        proportion(_keyed(geo, sums["certified_social_workers"], workers), "n", "denominator",
+                   confidence=confidence),
+        rate(_keyed(geo, sums["volunteers"], population), "n", "denominator", per=10_000,
+             confidence=confidence),
+    ]
+    return _stack(geo, parts, STAFFING_MEASURES, _confidence_levels(confidence).size)
+
+
+def cost(
+    regions: pd.DataFrame,
+    stations: pd.DataFrame,
+    services: pd.DataFrame,
+    *,
+    level: str = "county",
+    year: _YearArg = None,
+    confidence: float | Sequence[float] = 0.95,
+) -> pd.DataFrame:
+    """Public funding per person-time and per person served (economy, efficiency).
+
+    Call it for the "3E" economy indicators: what did one service contact,
+    and one person reached, cost the purse?
+
+    Parameters
+    ----------
+    regions : DataFrame
+        The ``regions`` table (``year``, the unit codes and ``township_code``).
+    stations : DataFrame
+        The ``stations`` table: ``year``, ``township_code`` and ``budget_yuan``.
+    services : DataFrame
+        The service ledger: ``date``, ``township_code`` and ``person_id``.
+    level : {"township", "county", "prefecture", "province"}, default "county"
+        Geography to aggregate to.
+    year : int, sequence of int or None, default None
+        Year(s) to compute; ``None`` for every year of ``regions``.
+    confidence : float or sequence of float, default 0.95
+        Only repeated into the ``confidence`` column (see Notes).
+
+    Returns
+    -------
+    DataFrame
+        Keys ``year``, unit codes and ``measure`` (codes of
+        :data:`COST_MEASURES`); ``n`` is the budget in yuan, ``denominator``
+        the contacts (``cost_per_person_time``) or the distinct persons served
+        (``cost_per_person_served``), ``value`` yuan per contact or person,
+        ``lower`` and ``upper`` missing, ``statistic`` ``"yuan per
+        person-time"`` or ``"yuan per person served"`` and ``method``
+        ``"ratio"``.
+
+    Raises
+    ------
+    ValueError
+        If a table is not a DataFrame or lacks a column, the level or a year
+        is unknown, or a row names a township that is not in ``regions`` for
+        its year.
+
+    Notes
+    -----
+    ``value = budget / count``, the budget summed over the unit's stations for
+    the year.  No interval is given: the budget is an accounting total with no
+    sampling error, and an interval from Poisson variation of the count alone
+    would be far narrower than the real uncertainty (how contacts are
+    recorded, how the budget is apportioned), so it would mislead; ``lower``
+    and ``upper`` are missing and ``method`` is ``"ratio"``.  Persons are
+    distinct ``person_id`` over all groups, counted once per unit and year.
+    A unit without contacts has a missing value.
+
+    Examples
+    --------
+    >>> regions, stations, services = _example()
+    >>> out = cost(regions, stations, services, year=2024)
+    >>> out[["measure", "n", "denominator", "value", "method"]]
+                      measure         n  denominator    value method
+    0    cost_per_person_time  300000.0          6.0  50000.0  ratio
+    1  cost_per_person_served  300000.0          5.0  60000.0  ratio
+    """
+    geo = _geography(regions, level, year, [], "cost()")
+    _require(stations, "stations", ("year", "township_code", "budget_yuan"), "cost()")
+    _require(services, "services", ("date", "township_code", "person_id"), "cost()")
+    levels = _confidence_levels(confidence)
+    st_rows = _locate(geo, stations, "stations", _years(stations, "stations"))
+    ok = st_rows >= 0
+    budget = np.bincount(geo.unit[st_rows[ok]],
+                         weights=_numbers(stations, "budget_yuan", "stations")[ok],
+                         minlength=geo.size)
+    sv_rows = _locate(geo, services, "services", _service_years(services))
+    contacts = np.bincount(geo.unit[sv_rows[sv_rows >= 0]], minlength=geo.size)
+    person = _person_codes(services)
+    keep = (sv_rows >= 0) & (person >= 0)
+    persons = _distinct(geo.unit[sv_rows[keep]], person[keep], geo.size)
+    parts = []
+    for denominator, statistic in ((contacts, "yuan per person-time"),
+                                   (persons, "yuan per person served")):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.where(denominator > 0, budget / denominator, np.nan)
+        parts.append(_long_frame(geo.keys, levels, {
+            "n": budget, "denominator": denominator.astype(float), "value": value,
+            "lower": np.nan, "upper": np.nan, "statistic": statistic, "method": "ratio",
+        }))
+    return _stack(geo, parts, COST_MEASURES, levels.size)
+
+
+def equity(
+    data: pd.DataFrame,
+    *,
+    by: str = "county",
+    unit: str = "township",
+    value: str = "value",
+    weight: str = "denominator",
+    rank: str | None = None,
+    descending: bool = False,
+) -> pd.DataFrame:
+    """Inequality of a measure across the townships of each county, for all counties at once.
+
+    Call it on a township-level result of this module (for example
+    ``person_times(..., level="township")``) to see whether a county's
+    service is spread evenly over its townships (the fourth "E", equity).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per ``unit`` (township) and partition, with the column
+        ``<unit>_code``, the column ``<by>_code``, ``value`` and ``weight``.
+        The partition is ``year`` (if present), the codes from
+        ``province_code`` down to ``<by>_code`` that are present, and
+        ``group``, ``measure`` and ``confidence`` where present.
+    by : {"county", "prefecture", "province"}, default "county"
+        The parent level: one result per parent unit.
+    unit : {"township", "county", "prefecture"}, default "township"
+        The level of the rows; finer than ``by``.
+    value : str, default "value"
+        Column of the measure (a rate or proportion per township).
+    weight : str, default "denominator"
+        Column of township sizes for the concentration index (the population
+        for :func:`person_times`, the register for :func:`coverage`).
+    rank : str, optional
+        Column to rank townships by for the concentration index, lowest first
+        (default: ``weight``, so townships are ranked by size).  To rank from
+        the most to the least deprived, pass a deprivation column such as the
+        dibao share and ``descending=True``.
+    descending : bool, default False
+        Rank from the highest ``rank`` to the lowest.
+
+    Returns
+    -------
+    DataFrame
+        The partition keys and ``equity`` (codes of :data:`EQUITY_MEASURES`),
+        then ``n`` (townships used), ``denominator`` (their total ``weight``),
+        ``value``, ``lower`` and ``upper`` (missing: no interval),
+        ``confidence`` (from ``data``, else missing), ``statistic`` and
+        ``method``.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, ``by`` or ``unit`` is unknown or ``unit`` is
+        not finer than ``by``, or a township appears twice in one partition.
+
+    Notes
+    -----
+    Townships with a missing ``value``, ``weight`` or ``rank`` are left out;
+    with fewer than two townships left every summary is missing.  With ``k`` townships
+    and values ``y``:
+
+    * ``top_bottom_fifth_ratio``: the mean of the ``m`` highest values over
+      the mean of the ``m`` lowest, ``m = max(1, floor(k/5 + 1/2))``
+      townships, unweighted (the quintile ratio on townships); missing when
+      the bottom mean is 0.
+    * ``coefficient_of_variation``: the standard deviation (divisor ``k``: the
+      townships are the whole county, not a sample) over the mean,
+      unweighted; missing when the mean is 0.
+    * ``concentration_index``: the grouped-data concentration index [1]_,
+      [2]_, [3]_ ``C = 2 / mu * sum(w_i y_i R_i) - 1``, with ``w_i`` the
+      township's share of the total ``weight``, ``mu = sum(w_i y_i)`` (for a
+      rate, the county's overall rate) and ``R_i`` its fractional rank: the
+      weight share of townships ranked below it plus half its own.  Tied
+      townships share the mean fractional rank of their block, so the result
+      does not depend on row order.  ``C`` lies in (-1, 1); 0 means no
+      association with the ranking, a positive value that the measure is
+      concentrated among the highest-ranked townships (with the default, the
+      largest).  Missing when ``mu`` is 0.
+
+    References
+    ----------
+    .. [1] Wagstaff A, Paci P, van Doorslaer E. On the measurement of
+       inequalities in health. Soc Sci Med 1991;33:545-557.
+       doi:10.1016/0277-9536(91)90212-U
+    .. [2] Kakwani N, Wagstaff A, van Doorslaer E. Socioeconomic inequalities
+       in health: measurement, computation, and statistical inference.
+       J Econom 1997;77:87-103. doi:10.1016/S0304-4076(96)01807-6
+    .. [3] O'Donnell O, van Doorslaer E, Wagstaff A, Lindelow M. Analyzing
+       health equity using household survey data. Washington, DC: World
+       Bank; 2008, chapter 8. doi:10.1596/978-0-8213-6933-3
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> towns = pd.DataFrame({
+    ...     "year": 2024, "county_code": "090102",
+    ...     "township_code": ["090102001", "090102002", "090102003", "090102004",
+    ...                       "090102005"],
+    ...     "value": [1.0, 2.0, 3.0, 4.0, 5.0], "denominator": 1000.0,
+    ...     "rank": [1, 2, 3, 4, 5]})
+    >>> out = equity(towns, rank="rank")
+    >>> out[["county_code", "equity", "n", "value"]].round(4)
+      county_code                    equity  n   value
+    0      090102    top_bottom_fifth_ratio  5  5.0000
+    1      090102  coefficient_of_variation  5  0.4714
+    2      090102       concentration_index  5  0.2667
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"Data must be a pandas DataFrame; got {type(data).__name__}.")
+    _check_method(by, {lv: lv for lv in LEVELS[1:]}, what="By")
+    _check_method(unit, {lv: lv for lv in LEVELS[:-1]}, what="Unit")
+    if LEVELS.index(unit) >= LEVELS.index(by):
+        raise ValueError(
+            f"Unit must be a finer level than by; got unit {unit!r} and by {by!r} "
+            "(for example unit='township', by='county')."
+        )
+    child = f"{unit}_code"
+    rank_col = weight if rank is None else rank
+    _require(data, "data", list(dict.fromkeys([f"{by}_code", child, value, weight, rank_col])),
+             "equity()")
+    partition = [c for c in ("year", *_LEVEL_KEYS[by], "group", "measure", "confidence")
+                 if c in data.columns]
+    d = data[list(dict.fromkeys([*partition, child]))].reset_index(drop=True)
+    dup = d.duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        where = ", ".join(f"{c} {_plain(d.at[i, c])!r}" for c in partition)
+        raise ValueError(
+            f"Data has more than one row for {child} {d.at[i, child]!r} in the partition "
+            f"({where}); equity() needs one row per {unit}. Filter the table first, "
+            "for example to one group or measure."
+        )
+    y = _numbers(data, value, "data")
+    w = _numbers(data, weight, "data")
+    r = _numbers(data, rank_col, "data") * (-1.0 if descending else 1.0)
+    part = d.groupby(partition, sort=True, dropna=False).ngroup().to_numpy()
+    keys = d.groupby(partition, sort=True, dropna=False).size().reset_index()[partition]
+    groups = len(keys)
+    use = ~(np.isnan(y) | np.isnan(w) | np.isnan(r))
+    part_u, y_u, w_u, r_u = part[use], y[use], w[use], r[use]
+    k = np.bincount(part_u, minlength=groups)
+    total_w = np.bincount(part_u, weights=w_u, minlength=groups)
+    ratio = _fifth_ratio(part_u, y_u, k)
+    cv = _coefficient_of_variation(part_u, y_u, k)
+    ci = _concentration_index(part_u, y_u, w_u, r_u, groups)
+    enough = k >= 2
+    values = np.column_stack([ratio, cv, ci])
+    values[~enough] = np.nan
+
+    if "confidence" in keys.columns:
+        conf = keys.pop("confidence").to_numpy(dtype=float)
+    else:
+        conf = np.full(groups, np.nan)
+    order = "descending" if descending else "ascending"
+    out = keys.loc[keys.index.repeat(3)].reset_index(drop=True)
+    out["equity"] = np.tile(EQUITY_MEASURES, groups)
+    out["n"] = np.repeat(k, 3)
+    out["denominator"] = np.repeat(total_w, 3)
+    out["value"] = values.reshape(-1)
+    out["lower"] = np.nan
+    out["upper"] = np.nan
+    out["confidence"] = np.repeat(conf, 3)
+    out["statistic"] = np.tile(
+        ["ratio of top to bottom fifth", "coefficient of variation", "concentration index"],
+        groups,
+    )
+    out["method"] = np.tile(
+        [
+            f"unweighted means of the highest and lowest fifth of {unit}s",
+            f"unweighted, standard deviation with divisor k over {unit}s",
+            f"grouped data, weighted by {weight}, ranked by {rank_col} {order}",
+        ],
+        groups,
+    )
+    return out
+
+
+# --- equity helpers -------------------------------------------------------------------
+
+
+def _fifth_ratio(part: np.ndarray, y: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Mean of the top fifth over the mean of the bottom fifth, per partition."""
+    groups = k.size
+    order = np.lexsort((y, part))
+    p, ys = part[order], y[order]
+    start = np.concatenate([[0], np.cumsum(k)[:-1]])
+    pos = np.arange(p.size) - start[p]
+    m = np.maximum(1, np.floor(k / 5 + 0.5)).astype(np.int64)
+    bottom = pos < m[p]
+    top = pos >= (k - m)[p]
+    low = np.bincount(p[bottom], weights=ys[bottom], minlength=groups) / m
+    high = np.bincount(p[top], weights=ys[top], minlength=groups) / m
+    with np.errstate(all="ignore"):
+        return np.where(low > 0, high / low, np.nan)
+
+
+def _coefficient_of_variation(part: np.ndarray, y: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Population standard deviation over the mean, per partition (unweighted)."""
+    groups = k.size
+    with np.errstate(all="ignore"):
+        mean = np.bincount(part, weights=y, minlength=groups) / k
+        dev = y - mean[part]
+        sd = np.sqrt(np.bincount(part, weights=dev * dev, minlength=groups) / k)
+        return np.where(mean != 0, sd / mean, np.nan)
+
+
+def _concentration_index(
+    part: np.ndarray, y: np.ndarray, w: np.ndarray, r: np.ndarray, groups: int
+) -> np.ndarray:
+    """Grouped-data concentration index per partition; ties share their mean fractional rank."""
+    frame = pd.DataFrame({"p": part, "r": r, "w": w, "y": y}).sort_values(
+        ["p", "r"], kind="stable"
+    )
+    total = frame.groupby("p")["w"].transform("sum")
+    frame["w"] = frame["w"] / total
+    below = frame.groupby("p")["w"].cumsum() - frame["w"]
+    block = frame.groupby(["p", "r"], dropna=False)
+    frame["R"] = below.groupby([frame["p"], frame["r"]], dropna=False).transform("min") + (
+        block["w"].transform("sum") / 2
+    )
+    frame["wy"] = frame["w"] * frame["y"]
+    frame["wyR"] = frame["wy"] * frame["R"]
+    sums = frame.groupby("p")[["wy", "wyR"]].sum().reindex(range(groups))
+    mu, s = sums["wy"].to_numpy(), sums["wyR"].to_numpy()
+    with np.errstate(all="ignore"):
+        return np.where(mu != 0, 2 * s / mu - 1, np.nan)
+
+
+# --- shared helpers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Geography:
+    """The selected ``regions`` rows and the unit-year each belongs to."""
+
+    regions: pd.DataFrame  # selected rows, positional index
+    keys: pd.DataFrame  # one row per unit-year: year and unit codes, sorted
+    unit: np.ndarray  # per selected regions row: its row in ``keys``
+    years: np.ndarray  # the selected years, sorted
+    all_years: bool  # year=None: every dated row must match regions
+
+    @property
+    def size(self) -> int:
+        return len(self.keys)
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python scalar, so that messages show 2024, not np.int64(2024)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_frame(frame: object, table: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        got = type(frame).__name__
+        hint = (
+            f" Pass the table (province.{table}), not the Province object."
+            if got == "Province" else ""
+        )
+        raise ValueError(f"{table.capitalize()} must be a pandas DataFrame; got {got}.{hint}")
+
+
+def _require(frame: object, table: str, columns: Sequence[str], caller: str) -> None:
+    _check_frame(frame, table)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        needed = ", ".join(f"'{c}'" for c in columns)
+        raise ValueError(
+            f"Column '{missing[0]}' is missing from {table}; {caller} needs {needed}."
+        )
+
+
+def _geography(
+    regions: pd.DataFrame, level: str, year: _YearArg, needed: Sequence[str], caller: str
+) -> _Geography:
+    _check_frame(regions, "regions")
+    _check_method(level, {lv: lv for lv in LEVELS}, what="Level")
+    keys = ["year", *_LEVEL_KEYS[level]]
+    _require(regions, "regions", list(dict.fromkeys([*keys, "township_code", *needed])), caller)
+    years_all = np.sort(pd.unique(_numbers(regions, "year", "regions")))
+    years_all = years_all[~np.isnan(years_all)].astype(np.int64)
+    if year is None:
+        years = years_all
+    else:
+        asked = np.atleast_1d(np.asarray(year, dtype=object))
+        years = []
+        listed = ", ".join(str(int(y)) for y in years_all) or "none"
+        for y in asked:
+            if isinstance(y, bool) or not isinstance(y, (int, np.integer)) or y not in years_all:
+                raise ValueError(f"Year {y!r} is not in regions; its years are {listed}.")
+            years.append(int(y))
+        years = np.unique(np.asarray(years, dtype=np.int64))
+    selected = regions[regions["year"].isin(years)].reset_index(drop=True)
+    grouped = selected.groupby(keys, sort=True, dropna=False)
+    unit = grouped.ngroup().to_numpy()
+    unit_keys = grouped.size().reset_index()[keys]
+    unit_keys["year"] = unit_keys["year"].astype(np.int64)
+    return _Geography(selected, unit_keys, unit, years, year is None)
+
+
+def _numbers(frame: pd.DataFrame, column: str, table: str) -> np.ndarray:
+    series = frame[column]
+    numbers = pd.to_numeric(series, errors="coerce")
+    wrong = numbers.isna() & series.notna()
+    if wrong.any():
+        i = int(np.flatnonzero(wrong.to_numpy())[0])
+        raise ValueError(
+            f"Column '{column}' of {table} must hold numbers; row {frame.index[i]!r} has "
+            f"{series.iloc[i]!r}."
+        )
+    return numbers.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _years(frame: pd.DataFrame, table: str) -> np.ndarray:
+    return _numbers(frame, "year", table)
+
+
+def _service_years(services: pd.DataFrame) -> np.ndarray:
+    dates = services["date"]
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        raise ValueError(
+            f"Column 'date' of services must hold dates (datetime64); got {dates.dtype}. "
+            "Load the tables with evalkit.load_province(), which parses dates."
+        )
+    return dates.dt.year.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _locate(geo: _Geography, frame: pd.DataFrame, table: str, years: np.ndarray) -> np.ndarray:
+    """Row of ``geo.regions`` for each row of ``frame`` (by year and township), or -1.
+
+    Rows dated outside the selected years get -1; a row in a selected year (or in
+    any year when all years are selected) whose township is not in regions raises.
+    """
+    towns = pd.Index(pd.unique(geo.regions["township_code"]))
+    codes, uniques = pd.factorize(frame["township_code"])
+    town = np.where(codes >= 0, towns.get_indexer(uniques)[np.maximum(codes, 0)], -1)
+    n_years = geo.years.size
+    year_pos = np.searchsorted(geo.years, np.nan_to_num(years, nan=-1).astype(np.int64))
+    year_pos = np.minimum(year_pos, max(n_years - 1, 0))
+    if n_years:
+        in_years = geo.years[year_pos] == years
+    else:
+        in_years = np.zeros(len(frame), dtype=bool)
+    lookup = np.full((max(n_years, 1), max(len(towns), 1)), -1, dtype=np.int64)
+    if len(geo.regions):
+        lookup[np.searchsorted(geo.years, geo.regions["year"].to_numpy(dtype=np.int64)),
+               towns.get_indexer(geo.regions["township_code"])] = np.arange(len(geo.regions))
+    rows = np.where(in_years & (town >= 0), lookup[year_pos, np.maximum(town, 0)], -1)
+    bad = (rows < 0) & (in_years | geo.all_years)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        label, code = frame.index[i], frame["township_code"].iloc[i]
+        if np.isnan(years[i]):
+            when = "no year (its date or year is missing)"
+        else:
+            when = f"year {int(years[i])}"
+        raise ValueError(
+            f"{table.capitalize()} row {label!r} names township {code!r} in {when}, which is "
+            "not in regions for that year; check the tables with "
+            "evalkit.validate_province() first."
+        )
+    return rows
+
+
+def _group_codes(services: pd.DataFrame) -> np.ndarray:
+    """Position of each ledger row's ``person_group`` in :data:`PERSON_GROUPS`."""
+    codes, uniques = pd.factorize(services["person_group"], use_na_sentinel=False)
+    names = np.asarray(uniques, dtype=object)
+    position = pd.Index(PERSON_GROUPS).get_indexer(names)
+    if (position < 0).any():
+        bad = names[np.flatnonzero(position < 0)[0]]
+        i = int(np.flatnonzero(position[codes] < 0)[0])
+        raise ValueError(
+            f"Column 'person_group' of services has {bad!r} in row {services.index[i]!r}, "
+            f"which is not a group code; the codes are {', '.join(PERSON_GROUPS)}."
+        )
+    return position[codes]
+
+
+def _person_codes(services: pd.DataFrame) -> np.ndarray:
+    """Integer code per ``person_id`` (-1 where missing).
+
+    Non-negative integer ids (a ledger already factorised by the caller) are used as they are.
+    """
+    ids = services["person_id"]
+    if pd.api.types.is_integer_dtype(ids) and (ids.to_numpy() >= -1).all():
+        return ids.to_numpy(dtype=np.int64)
+    return pd.factorize(ids)[0].astype(np.int64)
+
+
+def _distinct(cell: np.ndarray, person: np.ndarray, cells: int) -> np.ndarray:
+    """Number of distinct persons per cell: one sort of (cell, person) pairs."""
+    if cell.size == 0:
+        return np.zeros(cells, dtype=np.int64)
+    persons = int(person.max()) + 1
+    if cells * persons < 2**62:
+        key = cell.astype(np.int64) * persons + person
+        key.sort()
+        first = np.ones(key.size, dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        return np.bincount(key[first] // persons, minlength=cells)
+    pairs = pd.DataFrame({"cell": cell, "person": person}).drop_duplicates()
+    return np.bincount(pairs["cell"].to_numpy(), minlength=cells)
+
+
+def _served_by_group(
+    geo: _Geography,
+    services: pd.DataFrame,
+    groups: Sequence[str],
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Distinct persons served per unit-year (rows) and group (columns)."""
+    rows = _locate(geo, services, "services", _service_years(services))
+    group = _group_codes(services)
+    wanted = pd.Index(groups).get_indexer(np.asarray(PERSON_GROUPS, dtype=object))[group]
+    person = _person_codes(services)
+    keep = (rows >= 0) & (wanted >= 0) & (person >= 0)
+    if mask is not None:
+        keep &= mask
+    g = len(groups)
+    cell = geo.unit[rows[keep]] * g + wanted[keep]
+    return _distinct(cell, person[keep], geo.size * g).reshape(geo.size, g)
+
+
+def _sum_by_unit(geo: _Geography, columns: Sequence[str]) -> np.ndarray:
+    """Column sums of ``geo.regions`` per unit-year; shape (units, columns)."""
+    out = np.empty((geo.size, len(columns)))
+    for j, column in enumerate(columns):
+        out[:, j] = np.bincount(geo.unit, weights=_numbers(geo.regions, column, "regions"),
+                                minlength=geo.size)
+    return out
+
+
+def _priority_groups(groups: Sequence[str] | None) -> list[str]:
+    if groups is None:
+        return list(GROUP_REGISTERS)
+    groups = [groups] if isinstance(groups, str) else list(groups)
+    for g in groups:
+        if g not in GROUP_REGISTERS:
+            raise ValueError(
+                f"Group {g!r} has no register; the priority groups are "
+                f"{', '.join(GROUP_REGISTERS)}."
+            )
+    if not groups:
+        raise ValueError("Groups must name at least one priority group, such as 'dibao'.")
+    return list(dict.fromkeys(groups))
+
+
+def _group_table(
+    geo: _Geography,
+    groups: Sequence[str],
+    served: np.ndarray,
+    registered: np.ndarray,
+    confidence: float | Sequence[float],
+) -> pd.DataFrame:
+    g = len(groups)
+    data = geo.keys.loc[geo.keys.index.repeat(g)].reset_index(drop=True)
+    data["group"] = np.tile(np.asarray(groups, dtype=object), geo.size)
+    data["n"] = np.minimum(served, registered).reshape(-1)
+    data["denominator"] = registered.reshape(-1)
+    out = proportion(data, "n", "denominator", confidence=confidence)
+    k = _confidence_levels(confidence).size
+    out["served"] = np.repeat(served.reshape(-1), k)
+    out["capped"] = np.repeat((served > registered).reshape(-1), k)
+    return out
+
+
+def _keyed(geo: _Geography, n: np.ndarray, denominator: np.ndarray) -> pd.DataFrame:
+    data = geo.keys.copy()
+    data["n"] = n
+    data["denominator"] = denominator
+    return data
+
+
+def _stack(
+    geo: _Geography, parts: list[pd.DataFrame], measures: Sequence[str], levels: int
+) -> pd.DataFrame:
+    """Interleave per-measure results: unit-year, then measure, then confidence level."""
+    key_cols = list(geo.keys.columns)
+    pieces = []
+    for j, (part, measure) in enumerate(zip(parts, measures)):
+        part = part[[*key_cols, *OUTPUT_COLUMNS]].copy()
+        part.insert(len(key_cols), "measure", measure)
+        part["_order"] = (np.arange(len(part)) // levels) * (len(measures) * levels) + (
+            j * levels + np.arange(len(part)) % levels
+        )
+        pieces.append(part)
+    out = pd.concat(pieces, ignore_index=True).sort_values("_order", kind="stable")
+    return out.drop(columns="_order").reset_index(drop=True)
+
+
+def _example() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A tiny province for the examples: one county, two townships, 2023 and 2024."""
+    regions = pd.DataFrame({
+        "year": [2023, 2023, 2024, 2024],
+        "province_code": "09", "prefecture_code": "0901", "county_code": "090102",
+        "township_code": ["090102001", "090102002"] * 2,
+        "population": [2000, 3000] * 2,
+        "reg_dibao": [4, 6] * 2, "reg_tekun": [10, 10] * 2,
+        "reg_left_behind_child": [10, 10] * 2, "reg_child_in_difficulty": [10, 10] * 2,
+        "reg_elderly": [8, 12] * 2, "reg_disabled": [18, 42] * 2,
+    })
+    stations = pd.DataFrame({
+        "year": [2023, 2024, 2024], "township_code": ["090102001", "090102001", "090102002"],
+        "social_workers": [2, 3, 2], "certified_social_workers": [1, 1, 1],
+        "volunteers": [40, 60, 40], "budget_yuan": [150000.0, 160000.0, 140000.0],
+    })
+    services = pd.DataFrame({
+        "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-03-09", "2024-03-10",
+                                "2024-06-01", "2024-07-01", "2023-05-05"]),
+        "township_code": ["090102001"] * 5 + ["090102002", "090102001"],
+        "person_id": ["P1", "P1", "P2", "P3", "P4", "P5", "P1"],
+        "person_group": ["dibao", "dibao", "dibao", "elderly", "general", "dibao", "dibao"],
+        "mode": ["home_visit", "drop_in", "drop_in", "drop_in", "drop_in", "drop_in",
+                 "drop_in"],
+    })
+    return regions, stations, services

@@ -1,0 +1,165 @@
+"""The indicator table: complete, consistent with the inputs, suppressed, compared, documented."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evalkit.indicators import (CONFIDENCE, LEVELS, catalogue, indicator_table, read_indicator_table,
+                                write_indicator_table)
+from evalkit.schema import load_province
+
+from conftest import BASE, TODAY, overlay
+
+KEY = ["level", "code", "year", "indicator", "item", "group", "confidence"]
+
+
+@pytest.fixture(scope="module")
+def province():
+    return load_province(BASE, today=TODAY)
+
+
+@pytest.fixture(scope="module")
+def table(province):
+    return indicator_table(province)
+
+
+def test_every_unit_year_indicator_and_level(table, province):
+    assert not table.duplicated(KEY).any()
+    assert set(table["level"]) == set(LEVELS)
+    assert set(table["indicator"]) == set(catalogue().index)
+    assert set(table["confidence"]) == set(CONFIDENCE)
+    towns = set(province.regions["township_code"])
+    for ind in catalogue().index:
+        rows = table[(table["level"] == "township") & (table["indicator"] == ind)]
+        assert set(rows["code"]) == towns, ind
+        assert set(rows["year"]) == set(province.years), ind
+
+
+def test_parents_and_names_on_every_row(table):
+    county = table[table["level"] == "county"]
+    assert (county["code"] == county["county_code"]).all()
+    assert county["prefecture_code"].notna().all() and county["name_zh"].notna().all()
+    assert (county["county_code"].str[:4] == county["prefecture_code"]).all()
+
+
+def test_person_times_match_hand_count(table, province):
+    """Province person-times per 1,000 residents, counted directly from the ledger."""
+    year = 2024
+    contacts = (province.services["date"].dt.year == year).sum()
+    residents = province.regions.loc[province.regions["year"] == year, "population"].sum()
+    row = table[(table["level"] == "province") & (table["indicator"] == "person_times_per_1000")
+                & (table["year"] == year) & (table["confidence"] == 0.95)].iloc[0]
+    assert row["value"] == pytest.approx(contacts / residents * 1000, rel=1e-12)
+    assert row["lower"] < row["value"] < row["upper"]
+
+
+def test_station_staffing_match_hand_count(table, province):
+    st = province.stations[province.stations["year"] == 2025]
+    county = st["county_code"].iloc[0]
+    mine = st[st["county_code"] == county]
+    row = table[(table["code"] == county) & (table["indicator"] == "social_workers_per_station")
+                & (table["year"] == 2025) & (table["confidence"] == 0.95)].iloc[0]
+    assert row["value"] == pytest.approx(mine["social_workers"].sum() / len(mine))
+
+
+def test_satisfaction_rate_is_weighted_top_two_box(table, province):
+    s = province.survey[(province.survey["year"] == 2025) & (province.survey["q_overall"] <= 5)]
+    expected = np.average(s["q_overall"] >= 4, weights=s["weight"])
+    row = table[(table["level"] == "province") & (table["indicator"] == "satisfaction_rate")
+                & (table["item"] == "q_overall") & (table["group"] == "all") & (table["year"] == 2025)
+                & (table["confidence"] == 0.95)].iloc[0]
+    assert row["value"] == pytest.approx(expected, rel=1e-12)
+    assert row["n"] == len(s) and row["method"] == "beta"
+
+
+def test_no_visible_figure_rests_on_a_small_cell(table):
+    shown = table[table["value"].notna()]
+    survey = shown[shown["kind"] == "survey"]
+    assert (survey["n"] >= 10).all()
+    people = shown[shown["kind"] == "persons"]
+    assert (people["n"] >= 5).all()
+    hidden = table[table["suppressed"]]
+    assert len(hidden) > 0
+    assert hidden[["value", "lower", "upper"]].isna().all().all()
+    assert hidden.loc[hidden["kind"] == "persons", "n"].isna().all()
+    assert set(hidden["suppression_reason"]) <= {"primary_small_n", "secondary_complement"}
+
+
+def test_no_lone_suppressed_township_in_a_county(table):
+    towns = table[(table["level"] == "township") & (table["kind"] != "facility")]
+    per = towns.groupby(["county_code", "year", "indicator", "item", "group", "confidence"],
+                        observed=True)["suppressed"].agg(["sum", "size"])
+    assert not ((per["sum"] == 1) & (per["size"] > 1)).any()
+
+
+def test_benchmark_comparisons_follow_the_intervals(table):
+    rows = table[(table["level"] == "county") & table["province_value"].notna() & table["lower"].notna()
+                 & (table["polarity"] == "higher_is_better") & (table["lower"] < table["upper"])]
+    better = rows["lower"] > rows["province_value"]
+    worse = rows["upper"] < rows["province_value"]
+    assert (rows.loc[better, "vs_province"] == "better").all()
+    assert (rows.loc[worse, "vs_province"] == "worse").all()
+    assert (rows.loc[~better & ~worse, "vs_province"] == "similar").all()
+    assert table.loc[table["level"] == "province", "vs_province"].isna().all()
+    # the province's own value is what counties are compared with
+    prov = table[table["level"] == "province"].set_index(["year", "indicator", "item", "group", "confidence"])["value"]
+    county = table[table["level"] == "county"].set_index(["year", "indicator", "item", "group", "confidence"])
+    joined = county["province_value"].dropna()
+    assert np.allclose(joined.to_numpy(), prov.reindex(joined.index).to_numpy(), equal_nan=True)
+
+
+def test_zero_width_intervals_are_not_compared(table):
+    flat = table[(table["level"] == "county") & (table["lower"] == table["upper"])]
+    assert len(flat) > 0  # 100% satisfied in a small county: net satisfaction has no variance
+    assert (flat["vs_province"] == "not_compared").all()
+
+
+def test_parquet_round_trip_with_provenance(table, province, tmp_path):
+    path = write_indicator_table(table, tmp_path / "ind.parquet", province)
+    back, meta = read_indicator_table(path)
+    pd.testing.assert_frame_equal(back, table)
+    assert meta["synthetic"] is True and meta["layout_version"] == "1"
+    assert set(meta["inputs"]) == {"regions", "stations", "services", "survey"}
+    assert all(len(h) == 64 for h in meta["inputs"].values())
+
+
+def test_cli_writes_table_and_refuses_invalid_data(tmp_path):
+    out = tmp_path / "ind.parquet"
+    r = subprocess.run([sys.executable, "-m", "evalkit.cli", "indicators", str(BASE), "-o", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert out.is_file() and "(synthetic data)" in r.stdout
+    bad = overlay("likert_7", tmp_path)
+    out2 = tmp_path / "bad.parquet"
+    r = subprocess.run([sys.executable, "-m", "evalkit.cli", "indicators", str(bad), "-o", str(out2)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and not out2.exists()
+    assert "failed validation; no indicator table was written" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_refuses_anything_but_a_validated_province(province):
+    with pytest.raises(ValueError, match="needs a validated Province"):
+        indicator_table({"regions": province.regions})
+    with pytest.raises(ValueError, match=r"Unknown level\(s\) \['village'\]"):
+        indicator_table(province, levels=["village"])
+
+
+@pytest.mark.slow
+def test_full_province_peak_memory_under_2_gib(tmp_path):
+    """Peak resident memory of read + validate + indicator table on the full sample province."""
+    from evalkit.synth import synthesize
+
+    synthesize(tmp_path / "p")
+    code = ("import resource, datetime; from evalkit.schema import load_province; "
+            "from evalkit.indicators import indicator_table; "
+            f"t = indicator_table(load_province({str(tmp_path / 'p')!r}, today=datetime.date(2026, 11, 22))); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    peak_kib = int(r.stdout.strip().splitlines()[-1])
+    assert peak_kib < 2 * 1024 * 1024, f"peak {peak_kib / 1024:.0f} MiB"
