@@ -10,7 +10,7 @@ SAMPLE ?= data/sample
 STAMP  := $(VENV)/.evalkit-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup province sample validate indicators test test-fast lab codebook clean
+.PHONY: help setup province sample validate indicators test test-fast lab bench codebook clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,14 @@ test: $(STAMP) $(SAMPLE)/dataset.json ## set up and run the whole test suite (py
 
 test-fast: $(STAMP) $(SAMPLE)/dataset.json ## the test suite without the full-size province tests
 	$(BIN)/python -m pytest -m "not slow"
+
+BENCH_STAMP := $(VENV)/.evalkit-bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	@touch $@
+
+bench: $(BENCH_STAMP) ## run the benchmarks side by side with their baselines (record the output in bench/RESULTS.md)
+	$(BIN)/python bench/measures.py $(BENCH_ARGS)
 
 lab: $(STAMP) ## open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks/

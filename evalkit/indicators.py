@@ -116,10 +116,8 @@ def _compact_services(services: pd.DataFrame) -> pd.DataFrame:
 def _reach_rows(p: Province, level: str, confidence: list[float], sv: pd.DataFrame) -> list[pd.DataFrame]:
     r, st = p.regions, p.stations
     out = [
-        reach.coverage(r, sv, level=level, confidence=confidence).assign(indicator="coverage"),
-        reach.home_visit_share(r, sv, level=level, confidence=confidence).assign(indicator="home_visit_share",
-                                                                                 group="all"),
-        reach.home_visit_share(r, sv, level=level, by_group=True, confidence=confidence)
+        reach.coverage(r, sv, level=level, total=True, confidence=confidence).assign(indicator="coverage"),
+        reach.home_visit_share(r, sv, level=level, by_group=True, total=True, confidence=confidence)
         .assign(indicator="home_visit_share"),
         reach.person_times(r, sv, level=level, per=1000, confidence=confidence)
         .assign(indicator="person_times_per_1000"),

@@ -625,3 +625,21 @@ def test_messages_equity():
             "Data has more than one row for township_code '010101001' in the partition "
             "(year 2024, county_code '010101'); equity() needs one row per township.")):
         equity(twice)
+
+
+def test_total_rows_equal_the_all_groups_figures():
+    """`total=True` adds, from the same pass, exactly what by_group=False computes."""
+    import datetime
+
+    from evalkit.schema import load_province
+
+    p = load_province("tests/data/base", today=datetime.date(2026, 11, 22))
+    both = home_visit_share(p.regions, p.services, by_group=True, total=True)
+    alone = home_visit_share(p.regions, p.services)
+    got = both[both["group"] == "all"].drop(columns="group").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, alone, check_dtype=False)
+    cov = coverage(p.regions, p.services, total=True)
+    all_rows = cov[cov["group"] == "all"]
+    per_group = cov[cov["group"] != "all"].groupby(["year", "county_code"])[["n", "denominator"]].sum()
+    assert np.allclose(all_rows.set_index(["year", "county_code"])[["n", "denominator"]].sort_index(),
+                       per_group.sort_index())

@@ -127,6 +127,7 @@ def coverage(
     level: str = "county",
     year: _YearArg = None,
     groups: Sequence[str] | None = None,
+    total: bool = False,
     confidence: float | Sequence[float] = 0.95,
 ) -> pd.DataFrame:
     """Share of each registered priority group served at least once in the year.
@@ -200,7 +201,7 @@ def coverage(
     _require(services, "services", _SERVICE_COLUMNS, "coverage()")
     served = _served_by_group(geo, services, groups)
     registered = _sum_by_unit(geo, registers)
-    return _group_table(geo, groups, served, registered, confidence)
+    return _group_table(geo, groups, served, registered, confidence, total)
 
 
 def home_visit_share(
@@ -210,6 +211,7 @@ def home_visit_share(
     level: str = "county",
     year: _YearArg = None,
     by_group: bool = False,
+    total: bool = False,
     confidence: float | Sequence[float] = 0.95,
 ) -> pd.DataFrame:
     """Share of registered priority-group members who had at least one home visit.
@@ -228,6 +230,10 @@ def home_visit_share(
     by_group : bool, default False
         One row per priority group (with a ``group`` key) instead of one row
         for the six groups together.
+    total : bool, default False
+        With ``by_group``: also the row for the six groups together, with
+        ``group`` = ``"all"`` (the same figures as ``by_group=False``, from the
+        same pass over the ledger).
     confidence : float or sequence of float, default 0.95
         Confidence level(s) of the Wilson interval.
 
@@ -268,7 +274,13 @@ def home_visit_share(
     served = _served_by_group(geo, services, groups, visited)
     registered = _sum_by_unit(geo, list(GROUP_REGISTERS.values()))
     if by_group:
-        return _group_table(geo, groups, served, registered, confidence)
+        return _group_table(geo, groups, served, registered, confidence, total)
+    return _total_table(geo, served, registered, confidence)
+
+
+def _total_table(geo, served: np.ndarray, registered: np.ndarray,
+                 confidence: float | Sequence[float]) -> pd.DataFrame:
+    """One row per unit for all groups together: each group capped at its register, then summed."""
     data = geo.keys.copy()
     data["n"] = np.minimum(served, registered).sum(axis=1)
     data["denominator"] = registered.sum(axis=1)
@@ -1053,7 +1065,12 @@ def _group_table(
     served: np.ndarray,
     registered: np.ndarray,
     confidence: float | Sequence[float],
+    total: bool = False,
 ) -> pd.DataFrame:
+    if total:
+        return pd.concat([_group_table(geo, groups, served, registered, confidence),
+                          _total_table(geo, served, registered, confidence).assign(group="all")],
+                         ignore_index=True)
     g = len(groups)
     data = geo.keys.loc[geo.keys.index.repeat(g)].reset_index(drop=True)
     data["group"] = np.tile(np.asarray(groups, dtype=object), geo.size)

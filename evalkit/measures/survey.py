@@ -64,7 +64,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
-__all__ = ["CI_METHODS", "LONELY_PSU_RULES", "svy_mean", "svy_prop", "svy_ratio", "svy_total"]
+__all__ = ["CI_METHODS", "LONELY_PSU_RULES", "prop_interval", "svy_mean", "svy_prop", "svy_ratio", "svy_total"]
 
 LONELY_PSU_RULES = ("adjust", "average", "certainty", "fail", "remove")
 CI_METHODS = ("logit", "beta", "wald")
@@ -569,23 +569,39 @@ def svy_prop(data: pd.DataFrame, y: str, *, level: Any = None, by: Columns = Non
         dof = _domain_df(d, rows, g, len(p)).astype(float)
     else:
         dof = np.full(len(p), float(df))
+    lower, upper = prop_interval(p, se, n, dof, confidence, ci_method)
+    return _frame(keys, out, lower, upper, confidence, "proportion", ci_method, dof)
+
+
+def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Interval of a design-based proportion from its estimate, SE, sample size and df.
+
+    The interval step of :func:`svy_prop` on its own, so that one set of estimates can be
+    given intervals at several confidence levels without estimating again (the formulas are
+    in :func:`svy_prop`).
+
+    Examples
+    --------
+    >>> lo, up = prop_interval(np.array([0.9]), np.array([0.03]), np.array([100]), np.array([20.0]),
+    ...                        0.95, "beta")
+    >>> bool(lo[0] < 0.9 < up[0])
+    True
+    """
+    p, se, n, dof = (np.asarray(a, dtype=float) for a in (p, se, n, dof))
     alpha = 1 - confidence
     with np.errstate(divide="ignore", invalid="ignore"):
         if ci_method == "wald":
-            lower, upper = _wald(p, se, confidence)
-        elif ci_method == "logit":
+            return _wald(p, se, confidence)
+        if ci_method == "logit":
             half = stats.t.ppf(1 - alpha / 2, dof) * se / (p * (1 - p))
             edge = (p == 0) | (p == 1)
-            lower = np.where(edge, p, expit(logit(p) - half))
-            upper = np.where(edge, p, expit(logit(p) + half))
-        else:
-            n_star = np.where(se > 0, p * (1 - p) / se**2, n)
-            n_star = n_star * (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, dof)) ** 2
-            lower = np.where(p == 0, 0.0,
-                             stats.beta.ppf(alpha / 2, n_star * p, n_star * (1 - p) + 1))
-            upper = np.where(p == 1, 1.0,
-                             stats.beta.ppf(1 - alpha / 2, n_star * p + 1, n_star * (1 - p)))
-    return _frame(keys, out, lower, upper, confidence, "proportion", ci_method, dof)
+            return (np.where(edge, p, expit(logit(p) - half)), np.where(edge, p, expit(logit(p) + half)))
+        n_star = np.where(se > 0, p * (1 - p) / se**2, n)
+        n_star = n_star * (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, dof)) ** 2
+        lower = np.where(p == 0, 0.0, stats.beta.ppf(alpha / 2, n_star * p, n_star * (1 - p) + 1))
+        upper = np.where(p == 1, 1.0, stats.beta.ppf(1 - alpha / 2, n_star * p + 1, n_star * (1 - p)))
+    return lower, upper
 
 
 for _f in (svy_mean, svy_total, svy_ratio, svy_prop):
