@@ -57,11 +57,13 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from . import __version__
 from .measures import reach
 from .measures.compare import compare_to_benchmark
 from .measures.satisfaction import satisfaction
+from .measures.survey import prop_interval
 from .measures.suppress import suppress
 from .schema import Province
 
@@ -139,13 +141,33 @@ def _satisfaction_rows(p: Province, level: str, confidence: list[float], lonely_
     out = []
     breakdowns = [["year", code]] + ([["year", code, "group"]] if level != "township" else [])
     for by in breakdowns:
-        for conf in confidence:
-            s = satisfaction(survey, by=by, measures=tuple(_SAT_MEASURES), confidence=conf, ci_method="beta",
-                             lonely_psu=lonely_psu)
-            s["indicator"] = s.pop("measure").map(_SAT_CODES)
-            if "group" not in by:
-                s["group"] = "all"
-            out.append(s.drop(columns=["deff", "n_eff", "df"]))
+        s = satisfaction(survey, by=by, measures=tuple(_SAT_MEASURES), confidence=confidence[0], ci_method="beta",
+                         lonely_psu=lonely_psu)
+        s["indicator"] = s.pop("measure").map(_SAT_CODES)
+        if "group" not in by:
+            s["group"] = "all"
+        # the same estimates at the other levels: only the interval step is repeated
+        out.extend(_at_confidence(s, conf) for conf in confidence[1:])
+        out.append(s)
+    return [o.drop(columns=["deff", "n_eff", "df"]) for o in out]
+
+
+def _at_confidence(s: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """Satisfaction rows re-expressed at another confidence level, as satisfaction() would give them.
+
+    Rates: the Korn-Graubard interval from value, SE, n and df (:func:`~evalkit.measures.survey.prop_interval`);
+    index and net satisfaction: value -/+ t(df) SE within the range the measure can take.
+    """
+    out = s.copy()
+    value, se, dof = (s[c].to_numpy(dtype=float) for c in ("value", "se", "df"))
+    rate = (s["indicator"] == "satisfaction_rate").to_numpy()
+    lo, up = prop_interval(value, se, s["n"].to_numpy(dtype=float), dof, confidence, "beta")
+    with np.errstate(invalid="ignore"):
+        half = stats.t.ppf(0.5 + confidence / 2, dof) * se
+    bounds = np.where((s["indicator"] == "satisfaction_index").to_numpy()[:, None], [0.0, 100.0], [-1.0, 1.0])
+    out["lower"] = np.where(rate, lo, np.clip(value - half, bounds[:, 0], bounds[:, 1]))
+    out["upper"] = np.where(rate, up, np.clip(value + half, bounds[:, 0], bounds[:, 1]))
+    out["confidence"] = confidence
     return out
 
 

@@ -156,10 +156,29 @@ def test_full_province_peak_memory_under_2_gib(tmp_path):
     from evalkit.synth import synthesize
 
     synthesize(tmp_path / "p")
-    code = ("import resource, datetime; from evalkit.schema import load_province; "
+    # VmHWM of the fresh process (ru_maxrss would start from pytest's own size at fork)
+    code = ("import datetime; from evalkit.schema import load_province; "
             "from evalkit.indicators import indicator_table; "
             f"t = indicator_table(load_province({str(tmp_path / 'p')!r}, today=datetime.date(2026, 11, 22))); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     peak_kib = int(r.stdout.strip().splitlines()[-1])
     assert peak_kib < 2 * 1024 * 1024, f"peak {peak_kib / 1024:.0f} MiB"
+
+
+def test_intervals_at_99_8_match_a_direct_satisfaction_call(table, province):
+    """The 99.8% rows are derived from the 95% estimates; they must equal a direct estimate at 99.8%."""
+    from evalkit.measures.satisfaction import satisfaction
+
+    direct = satisfaction(province.survey, by=["year", "county_code", "group"], confidence=0.998,
+                          measures=("rate", "index", "net"), ci_method="beta")
+    direct["indicator"] = direct["measure"].map({"satisfaction_rate": "satisfaction_rate",
+                                                 "index_0_100": "satisfaction_index",
+                                                 "net_satisfaction": "net_satisfaction"})
+    mine = table[(table["level"] == "county") & (table["confidence"] == 0.998) & (table["kind"] == "survey")
+                 & (table["group"] != "all") & ~table["suppressed"]]
+    merged = mine.merge(direct, left_on=["year", "code", "group", "item", "indicator"],
+                        right_on=["year", "county_code", "group", "item", "indicator"], suffixes=("", "_direct"))
+    assert len(merged) == len(mine) > 0
+    for c in ("value", "lower", "upper"):
+        assert np.allclose(merged[c], merged[f"{c}_direct"], rtol=1e-12, atol=1e-12, equal_nan=True), c
