@@ -268,19 +268,24 @@ def _suppress(table: pd.DataFrame) -> pd.DataFrame:
 
 def _benchmarks(table: pd.DataFrame) -> pd.DataFrame:
     """Compare every unit's interval with its prefecture's and the province's value."""
-    key = ["year", "indicator", "item", "group", "confidence"]
+    # one integer per (year, indicator, item, group, confidence), then one per (benchmark unit, that)
+    figure = table.groupby(["year", "indicator", "item", "group", "confidence"], observed=True,
+                           sort=False).ngroup().to_numpy()
+    rank = table["level"].map({l: i for i, l in enumerate(LEVELS)}).to_numpy()
+    polarity = table["polarity"].astype(str).to_numpy()
+    # an interval of width zero (every respondent satisfied: no variance to estimate) proves nothing
+    degenerate = (table["lower"] == table["upper"]).to_numpy()
     for bench in ("prefecture", "province"):
-        ref = table.loc[table["level"] == bench, [_CODE[bench], *key, "value"]]
-        ref = ref.rename(columns={"value": f"{bench}_value"})
-        table = table.merge(ref, on=[_CODE[bench], *key], how="left", validate="many_to_one")
-        below = table["level"].map({l: i for i, l in enumerate(LEVELS)}) < LEVELS.index(bench)
-        cmp = compare_to_benchmark(table[["value", "lower", "upper", "confidence"]], table[f"{bench}_value"].to_numpy(),
-                                   polarity=table["polarity"].astype(str).to_numpy())
-        # an interval of width zero (every respondent satisfied: no variance to estimate) proves nothing
-        degenerate = (table["lower"] == table["upper"]).to_numpy()
+        unit, _ = pd.factorize(table[_CODE[bench]])
+        key = unit.astype(np.int64) * (figure.max() + 1) + figure
+        is_bench = (table["level"] == bench).to_numpy()
+        where = pd.Index(key[is_bench]).get_indexer(key)
+        value = np.where(where >= 0, table["value"].to_numpy()[is_bench][where], np.nan)
+        below = rank < LEVELS.index(bench)
+        cmp = compare_to_benchmark(table[["value", "lower", "upper", "confidence"]], value, polarity=polarity)
+        table[f"{bench}_value"] = np.where(below & (unit >= 0), value, np.nan)
         table[f"vs_{bench}"] = np.where(below, np.where(degenerate, "not_compared", cmp["comparison"].to_numpy()),
                                         None)
-        table.loc[~below, f"{bench}_value"] = np.nan
     return table
 
 

@@ -209,7 +209,7 @@ def recode_likert(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEM
             data[name] = scores[:, j]
         return RecodedLikert(data, counts)
     rest = survey.drop(columns=names)
-    data = rest.loc[rest.index.repeat(len(names))]
+    data = rest.iloc[np.repeat(np.arange(len(rest)), len(names))]
     raw = np.column_stack([pd.to_numeric(survey[c], errors="coerce").to_numpy(
         dtype=float, na_value=np.nan) for c in names]) if len(survey) else np.empty((0, 0))
     data = data.assign(item=np.tile(names, len(survey)), response=raw.reshape(-1),
@@ -233,7 +233,8 @@ def _combined(survey: pd.DataFrame, cols: list[str]) -> pd.Categorical:
 
 
 def _design_frame(survey: pd.DataFrame, wave: str | None, strata: str | None,
-                  psu: str | None, weight: str | None, fpc: str | None) -> tuple[pd.DataFrame, dict]:
+                  psu: str | None, weight: str | None,
+                  fpc: str | None) -> tuple[pd.DataFrame, dict]:
     """The design columns, with waves made into strata and (wave, PSU) into PSUs."""
     for arg, col in (("wave", wave), ("strata", strata), ("psu", psu), ("weight", weight),
                      ("fpc", fpc)):
@@ -330,6 +331,10 @@ def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS
         of its own design, a small group a small df and an honestly wider interval.
         ``"design"``: the whole design's PSUs minus strata.  ``float("inf")`` gives normal
         quantiles, as R's ``confint(svymean(...))`` for the mean, index and net measures.
+        The domain df never exceeds the domain's respondents minus one, which keeps the
+        Korn-Graubard (beta) interval widening with the confidence level; with ``"design"``
+        a domain of a few respondents can get a beta interval that narrows as the level rises
+        (Korn and Graubard's factor :math:`(t_{n-1}/t_{df})^2`, as in R).
     wave : str or None
         Column of the survey wave; each wave is an independent sample, so strata become
         (wave, stratum) and PSUs (wave, PSU).  None: use the design columns as they are.
@@ -395,6 +400,8 @@ def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS
     """
     names = _items(survey, items)
     codes = _measure_codes(measures)
+    if survey.empty:
+        raise ValueError("survey has no rows; there is nothing to estimate.")
     g, keys = _group_codes(survey, by)
     design, kwargs = _design_frame(survey, wave, strata, psu, weight, fpc)
     scores, status = _recode(survey, names)
@@ -422,8 +429,11 @@ def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS
     if "satisfaction_rate" in codes:
         blocks["satisfaction_rate"] = rate.assign(statistic="proportion")
     if {"mean_score", "index_0_100"} & set(codes):
-        stacked["__score"] = y
-        mean = _t_interval(svy_mean(stacked, "__score", **common), dof, confidence, 1, 5)
+        # centred at 3: a domain where everyone answered 5 (or 3, ...) then has a mean of
+        # exactly 5 and a variance of exactly 0, not rounding noise (2 w is exact, 5 w is not)
+        stacked["__score"] = y - 3
+        mean = svy_mean(stacked, "__score", **common)
+        mean = _t_interval(mean.assign(value=mean["value"] + 3), dof, confidence, 1, 5)
         blocks["mean_score"] = mean.assign(statistic="mean")
         lower, upper = (mean["lower"] - 1) * 25, (mean["upper"] - 1) * 25
         blocks["index_0_100"] = mean.assign(value=(mean["value"] - 1) * 25, se=mean["se"] * 25,
@@ -580,7 +590,8 @@ def cronbach_alpha(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITE
     complete = ~np.isnan(scores).any(axis=1)
     in_group = g >= 0
     use = complete & in_group
-    gu, xu, wu = g[use], scores[use], w[use]
+    # centred at 3 so that an item everyone answered alike deviates by exactly 0
+    gu, xu, wu = g[use], scores[use] - 3, w[use]
     n = np.bincount(gu, minlength=n_groups)
     n_excluded = np.bincount(g[in_group], minlength=n_groups) - n
     w_tot = np.bincount(gu, weights=wu, minlength=n_groups)
@@ -601,7 +612,7 @@ def cronbach_alpha(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITE
         tr = np.column_stack([trace, trace[:, None] - diag])
         tot = np.column_stack([total, total[:, None] - 2 * rows + diag])
         alpha = kk / (kk - 1) * (1 - tr / tot)
-        alpha[(n < 2)[:, None] | ~(tot > 1e-12 * np.maximum(tr, 1e-300)) | (kk < 2)] = np.nan
+        alpha[(n < 2)[:, None] | ~(tr > 0) | ~(tot > 1e-12 * tr) | (kk < 2)] = np.nan
         a = 1 - confidence
         df1 = (n - 1).astype(float)[:, None]
         df2 = df1 * (kk - 1)

@@ -512,7 +512,8 @@ def svy_prop(data: pd.DataFrame, y: str, *, level: Any = None, by: Columns = Non
     * ``"beta"``: Korn and Graubard [2]_: with
       :math:`n^* = \\hat p (1-\\hat p) / \\hat V \\cdot (t_{n-1} / t_{df})^2`, lower
       ``Beta(a/2; n*p, n*(1-p)+1)``, upper ``Beta(1-a/2; n*p+1, n*(1-p))``; when the variance
-      is zero (p = 0 or 1) :math:`n^* = n`, a Clopper-Pearson interval.  With one row
+      is zero (p = 0 or 1) :math:`n^* = n` without the df factor, a Clopper-Pearson interval
+      (R returns NaN there).  With one row
       :math:`t_{n-1}` is undefined and the bounds are NaN, as in R.
     * ``"wald"``: :math:`\\hat p \\pm z\\,\\mathrm{se}` with the normal quantile, as
       ``confint(svymean(...))``; it may leave [0, 1].
@@ -597,8 +598,10 @@ def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
             half = stats.t.ppf(1 - alpha / 2, dof) * se / (p * (1 - p))
             edge = (p == 0) | (p == 1)
             return (np.where(edge, p, expit(logit(p) - half)), np.where(edge, p, expit(logit(p) + half)))
-        n_star = np.where(se > 0, p * (1 - p) / se**2, n)
-        n_star = n_star * (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, dof)) ** 2
+        # with no variance (p = 0 or 1) R gives NaN; we give the Clopper-Pearson interval on n, without
+        # the df factor, which would otherwise grow n* with the confidence level when n - 1 < df
+        df_factor = (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, dof)) ** 2
+        n_star = np.where(se > 0, p * (1 - p) / se**2 * df_factor, n)
         lower = np.where(p == 0, 0.0, stats.beta.ppf(alpha / 2, n_star * p, n_star * (1 - p) + 1))
         upper = np.where(p == 1, 1.0, stats.beta.ppf(1 - alpha / 2, n_star * p + 1, n_star * (1 - p)))
     return lower, upper

@@ -214,7 +214,7 @@ def change_between_waves(table: pd.DataFrame, *, by: Columns = None, wave: str =
     dup = pd.DataFrame({"u": u, "w": waves}).duplicated().to_numpy()
     if dup.any():
         i = int(np.argmax(dup))
-        raise ValueError(f"The table has more than one row for {wave} {waves[i]!r} of the "
+        raise ValueError(f"The table has more than one row for {wave} {table[wave].iloc[i]} of the "
                          f"same unit (row {table.index[i]!r}); pass by= naming every column "
                          "that identifies a series, or keep one confidence level.")
     value = pd.to_numeric(table["value"]).to_numpy(dtype=float, na_value=np.nan)
@@ -344,6 +344,8 @@ def linear_trend(table: pd.DataFrame, *, by: Columns = None, wave: str = "year",
     value = pd.to_numeric(table["value"]).to_numpy(dtype=float, na_value=np.nan)
     s = table[wave].to_numpy(dtype=float, na_value=np.nan)
     use = np.isfinite(value) & np.isfinite(se) & np.isfinite(s)
+    origin = float(np.min(s[use])) if use.any() else 0.0
+    s = s - origin  # 0, 1, 2 rather than 2023, 2024, 2025: no cancellation in s - mean
     n_units = len(unit_keys)
     zero_se = np.bincount(u[use], weights=(se[use] <= 0), minlength=n_units) > 0
     use &= se > 0
@@ -374,7 +376,7 @@ def linear_trend(table: pd.DataFrame, *, by: Columns = None, wave: str = "year",
     out["z"], out["p_value"] = z, p
     out["label"] = _label(slope, lower, upper)
     out["n_waves"] = n_waves
-    out[f"{wave}_first"], out[f"{wave}_last"] = first, last
+    out[f"{wave}_first"], out[f"{wave}_last"] = first + origin, last + origin
     return out
 
 
@@ -447,11 +449,11 @@ def cochran_armitage(data: pd.DataFrame | None, x: str | Sequence[float] | np.nd
                                  "to refer to columns by name.")
         if by is not None:
             raise ValueError("by needs a DataFrame; pass data to test several groups.")
-        frame = pd.DataFrame({"x": _as_numbers(np.asarray(x).ravel(), "x", None),
-                              "n": _as_numbers(np.asarray(n).ravel(), "n", None)})
-        if len(frame["x"]) != len(np.asarray(n).ravel()):
-            raise ValueError(f"x and n must have the same length; got {np.asarray(x).size} "
-                             f"and {np.asarray(n).size}.")
+        xa = _as_numbers(np.asarray(x).ravel(), "x", None)
+        na = _as_numbers(np.asarray(n).ravel(), "n", None)
+        if xa.size != na.size:
+            raise ValueError(f"x and n must have the same length; got {xa.size} and {na.size}.")
+        frame = pd.DataFrame({"x": xa, "n": na})
         if score is not None:
             sc = np.asarray(score, dtype=float).ravel()
             if sc.size != len(frame):
@@ -491,7 +493,7 @@ def cochran_armitage(data: pd.DataFrame | None, x: str | Sequence[float] | np.nd
         if not np.isfinite(sc).all():
             i = int(np.argmax(~np.isfinite(sc)))
             raise ValueError(f"Column {score!r} given as score must hold a finite number in "
-                             f"every row; row {rows[i]!r} has {data[score].iloc[i]!r}.")
+                             f"every row; row {rows[i]!r} has {data[score].iloc[i]}.")
     use = g >= 0
     g, xs, ns, sc = g[use], xs[use], ns[use], sc[use]
     k_groups = len(out)
@@ -503,9 +505,14 @@ def cochran_armitage(data: pd.DataFrame | None, x: str | Sequence[float] | np.nd
         dev = sc - s_bar[g]
         sxx = np.bincount(g, weights=ns * dev**2, minlength=k_groups)
         t = np.bincount(g, weights=xs * dev, minlength=k_groups)
+        # scores that do not vary among categories with trials leave no trend to test
+        lo, hi = np.full(k_groups, np.inf), np.full(k_groups, -np.inf)
+        np.minimum.at(lo, g[ns > 0], sc[ns > 0])
+        np.maximum.at(hi, g[ns > 0], sc[ns > 0])
+        varies = (hi > lo) & (sxx > 0)
         chisq = t**2 / (p * (1 - p) * sxx)
-        chisq = np.where((p > 0) & (p < 1) & (sxx > 0), chisq, np.nan)
-        slope = np.where(sxx > 0, t / sxx, np.nan)
+        chisq = np.where((p > 0) & (p < 1) & varies, chisq, np.nan)
+        slope = np.where(varies, t / sxx, np.nan)
     out["value"] = chisq
     out["df"] = 1
     out["p_value"] = stats.chi2.sf(chisq, 1)
