@@ -138,6 +138,8 @@ def _satisfaction_rows(p: Province, level: str, confidence: list[float], lonely_
     if code not in survey.columns:
         parents = p.regions.drop_duplicates("township_code").set_index("township_code")[_PARENTS[:-1]]
         survey = survey.join(parents[[code]], on="township_code")
+    # codes as categoricals: the design is factorised once per call from small integer codes
+    survey = survey.astype({c: "category" for c in ("township_code", "psu", "county_code", code, "group")})
     out = []
     breakdowns = [["year", code]] + ([["year", code, "group"]] if level != "township" else [])
     for by in breakdowns:
