@@ -29,8 +29,10 @@ lower, upper        at ``confidence``
 confidence          0.95 or 0.998
 statistic, method   how the number was made (``proportion`` / ``beta``, ``rate per 1000`` / ``Byars``, ...)
 n_excluded          survey answers excluded as don't know or refused
-suppressed,         small-cell suppression (value, se, lower, upper and, for persons,
-suppression_reason  n are blanked; reasons in :data:`evalkit.measures.suppress.REASONS`)
+suppressed,         small-cell suppression: survey figures on fewer than 10 respondents,
+suppression_reason  figures about persons with fewer than 5 persons counted or registered,
+                    and their complements (value, se, lower, upper and, for persons, n are
+                    blanked; reasons in :data:`evalkit.measures.suppress.REASONS`)
 prefecture_value,   the benchmark values of the unit's prefecture and of the province
 province_value      (same year, indicator, item, group and confidence)
 vs_prefecture,      ``better`` / ``similar`` / ``worse`` (or ``higher`` / ``lower`` for
@@ -262,7 +264,8 @@ def _suppress(table: pd.DataFrame) -> pd.DataFrame:
     parts.append(suppress(survey, "survey", count="n", columns=("value", "se", "lower", "upper"),
                           siblings=[[*key, "county_code", "group"], [*key, "code"]]))
     people = table[table["kind"] == "persons"]
-    parts.append(suppress(people, "people", count="n", columns=("n", "value", "se", "lower", "upper"),
+    # a small register is as telling as a small count: 3 of 3 registered people served names all three
+    parts.append(suppress(people, "people", count=["n", "denominator"], columns=("n", "value", "se", "lower", "upper"),
                           siblings=[[*key, "county_code", "group"], [*key, "code"]]))
     out = pd.concat(parts)
     return out.sort_index()

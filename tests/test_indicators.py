@@ -83,7 +83,7 @@ def test_no_visible_figure_rests_on_a_small_cell(table):
     survey = shown[shown["kind"] == "survey"]
     assert (survey["n"] >= 10).all()
     people = shown[shown["kind"] == "persons"]
-    assert (people["n"] >= 5).all()
+    assert (people["n"] >= 5).all() and (people["denominator"] >= 5).all()
     hidden = table[table["suppressed"]]
     assert len(hidden) > 0
     assert hidden[["value", "lower", "upper"]].isna().all().all()
