@@ -395,3 +395,10 @@ def test_prop_argument_messages(kwargs: dict, message: str) -> None:
     kwargs = {"y": "yes", **kwargs}
     with pytest.raises(ValueError, match=re.escape(message)):
         svy_prop(df, **kwargs)
+
+
+def test_group_without_valid_rows_and_integer_scores_is_nan_not_a_crash() -> None:
+    """A group whose rows are all missing leaves no scores: its variance is NaN, not a dtype error."""
+    df = pd.DataFrame({"psu": ["a", "b"], "g": ["p", "q"], "y": [1.0, np.nan]})
+    res = svy_mean(df, "y", by="g", psu="psu").set_index("g")
+    assert res.loc["p", "value"] == 1.0 and res.loc["q", "n"] == 0 and np.isnan(res.loc["q", "se"])

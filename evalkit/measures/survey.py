@@ -249,7 +249,8 @@ def _stage_var(z, rows, g, n_groups, unit, parent, n, f, mult, rule) -> np.ndarr
         ss = np.where(lonely, mean**2, ss)  # the single PSU is not centred
     scale = ff * np.where(lonely, 1.0, nn / np.maximum(nn - 1, 1))
     contrib = np.where(ff < _CERTAIN, 0.0, scale * ss) * mult[par]
-    var = np.bincount(grp, weights=contrib, minlength=n_groups)
+    # float even when no row is in any group (numpy's bincount of nothing is an integer array)
+    var = np.bincount(grp, weights=contrib, minlength=n_groups).astype(float)
     if rule == "average":
         n_strata = np.bincount(grp, minlength=n_groups)
         n_ok = n_strata - np.bincount(grp, weights=lonely & (ff >= _CERTAIN), minlength=n_groups)
