@@ -397,8 +397,9 @@ def test_prop_argument_messages(kwargs: dict, message: str) -> None:
         svy_prop(df, **kwargs)
 
 
-def test_group_without_valid_rows_and_integer_scores_is_nan_not_a_crash() -> None:
-    """A group whose rows are all missing leaves no scores: its variance is NaN, not a dtype error."""
-    df = pd.DataFrame({"psu": ["a", "b"], "g": ["p", "q"], "y": [1.0, np.nan]})
-    res = svy_mean(df, "y", by="g", psu="psu").set_index("g")
-    assert res.loc["p", "value"] == 1.0 and res.loc["q", "n"] == 0 and np.isnan(res.loc["q", "se"])
+def test_estimate_with_no_row_in_the_domain_is_nan_not_a_crash() -> None:
+    """Every answer missing: value and SE are NaN, n is 0 (found by hypothesis through satisfaction():
+    numpy's bincount of no rows is an integer array, which cannot hold NaN)."""
+    df = pd.DataFrame({"stratum": ["t0", "t0"], "psu": ["v0", "v1"], "y": [np.nan, np.nan], "w": [1.0, 1.0]})
+    res = svy_mean(df, "y", strata="stratum", psu="psu", weight="w").iloc[0]
+    assert res["n"] == 0 and np.isnan(res["value"]) and np.isnan(res["se"])
