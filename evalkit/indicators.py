@@ -31,6 +31,7 @@ statistic, method   how the number was made (``proportion`` / ``beta``, ``rate p
 n_excluded          survey answers excluded as don't know or refused
 suppressed,         small-cell suppression: survey figures on fewer than 10 respondents,
 suppression_reason  figures about persons with fewer than 5 persons counted or registered,
+                    survey figures with fewer than 2 degrees of freedom (``too_few_psus``),
                     and their complements (value, se, lower, upper and, for persons, n are
                     blanked; reasons in :data:`evalkit.measures.suppress.REASONS`)
 prefecture_value,   the benchmark values of the unit's prefecture and of the province
@@ -94,7 +95,9 @@ _STAFFING = {"social_workers_per_station": "social_workers_per_station",
 def catalogue() -> pd.DataFrame:
     """The indicators of ``indicators.toml`` as a frame indexed by indicator id."""
     data = tomllib.loads(resources.files("evalkit").joinpath("indicators.toml").read_text(encoding="utf-8"))
-    return pd.DataFrame.from_dict(data, orient="index").rename_axis("indicator")
+    cat = pd.DataFrame.from_dict(data, orient="index").rename_axis("indicator")
+    cat["compare"] = cat["compare"].fillna(True).astype(bool) if "compare" in cat else True
+    return cat
 
 
 def _units(regions: pd.DataFrame) -> pd.DataFrame:
@@ -153,7 +156,7 @@ def _satisfaction_rows(p: Province, level: str, confidence: list[float], lonely_
         # the same estimates at the other levels: only the interval step is repeated
         out.extend(_at_confidence(s, conf) for conf in confidence[1:])
         out.append(s)
-    return [o.drop(columns=["deff", "n_eff", "df"]) for o in out]
+    return [o.drop(columns=["deff", "n_eff"]) for o in out]
 
 
 def _at_confidence(s: pd.DataFrame, confidence: float) -> pd.DataFrame:
@@ -228,7 +231,7 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
 
 def _finish(table: pd.DataFrame, province: Province) -> pd.DataFrame:
     cat = catalogue()
-    table = table.join(cat[["tier", "unit", "polarity", "kind"]], on="indicator")
+    table = table.join(cat[["tier", "unit", "polarity", "kind", "compare"]], on="indicator")
     missing = table["tier"].isna()
     if missing.any():  # a measure without a catalogue entry is a programming error, not user error
         raise RuntimeError(f"indicators without a catalogue entry: {sorted(table.loc[missing, 'indicator'].unique())}")
@@ -256,19 +259,32 @@ def _finish(table: pd.DataFrame, province: Province) -> pd.DataFrame:
 
 
 def _suppress(table: pd.DataFrame) -> pd.DataFrame:
-    """Primary and secondary suppression by disclosure kind; facility figures are not about persons."""
+    """Primary and secondary suppression by disclosure kind; facility figures are not about persons.
+
+    Siblings that add up to a published figure: the units of one parent (townships of a county,
+    counties of a prefecture, prefectures of the province) and the groups of one unit.  Survey
+    figures whose design leaves fewer than 2 degrees of freedom (PSUs minus strata) have no usable
+    interval and are suppressed too (``too_few_psus``).
+    """
+    parent = {"township": "county_code", "county": "prefecture_code", "prefecture": "province_code"}
+    table = table.assign(parent=[None] * len(table))
+    for level, col in parent.items():
+        at = table["level"] == level
+        table.loc[at, "parent"] = table.loc[at, col]
     key = ["level", "year", "indicator", "item"]
+    siblings = [[*key, "parent", "group"], [*key, "code"]]
     parts = [table[table["kind"] == "facility"].assign(suppressed=False, suppression_reason=None)]
-    survey = table[table["kind"] == "survey"]
-    # townships within a county, and groups within a unit, add up to published totals
-    parts.append(suppress(survey, "survey", count="n", columns=("value", "se", "lower", "upper"),
-                          siblings=[[*key, "county_code", "group"], [*key, "code"]]))
+    survey = table[table["kind"] == "survey"].copy()
+    unstable = (survey["df"] < 2) & survey["value"].notna()
+    survey["suppressed"] = unstable.to_numpy()
+    survey["suppression_reason"] = np.where(unstable, "too_few_psus", None)
+    survey.loc[unstable, ["value", "se", "lower", "upper"]] = np.nan
+    parts.append(suppress(survey, "survey", count="n", columns=("value", "se", "lower", "upper"), siblings=siblings))
     people = table[table["kind"] == "persons"]
     # a small register is as telling as a small count: 3 of 3 registered people served names all three
     parts.append(suppress(people, "people", count=["n", "denominator"], columns=("n", "value", "se", "lower", "upper"),
-                          siblings=[[*key, "county_code", "group"], [*key, "code"]]))
-    out = pd.concat(parts)
-    return out.sort_index()
+                          siblings=siblings))
+    return pd.concat(parts).sort_index().drop(columns="parent")
 
 
 def _benchmarks(table: pd.DataFrame) -> pd.DataFrame:
@@ -279,7 +295,7 @@ def _benchmarks(table: pd.DataFrame) -> pd.DataFrame:
     rank = table["level"].map({l: i for i, l in enumerate(LEVELS)}).to_numpy()
     polarity = table["polarity"].astype(str).to_numpy()
     # an interval of width zero (every respondent satisfied: no variance to estimate) proves nothing
-    degenerate = (table["lower"] == table["upper"]).to_numpy()
+    degenerate = (table["lower"] == table["upper"]).to_numpy() | ~table["compare"].astype(bool).to_numpy()
     for bench in ("prefecture", "province"):
         unit, _ = pd.factorize(table[_CODE[bench]])
         key = unit.astype(np.int64) * (figure.max() + 1) + figure

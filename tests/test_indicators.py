@@ -88,19 +88,43 @@ def test_no_visible_figure_rests_on_a_small_cell(table):
     assert len(hidden) > 0
     assert hidden[["value", "lower", "upper"]].isna().all().all()
     assert hidden.loc[hidden["kind"] == "persons", "n"].isna().all()
-    assert set(hidden["suppression_reason"]) <= {"primary_small_n", "secondary_complement"}
+    assert set(hidden["suppression_reason"]) <= {"primary_small_n", "secondary_complement", "too_few_psus"}
 
 
-def test_no_lone_suppressed_township_in_a_county(table):
-    towns = table[(table["level"] == "township") & (table["kind"] != "facility")]
-    per = towns.groupby(["county_code", "year", "indicator", "item", "group", "confidence"],
-                        observed=True)["suppressed"].agg(["sum", "size"])
+@pytest.mark.parametrize("level,parent", [("township", "county_code"), ("county", "prefecture_code"),
+                                          ("prefecture", "province_code")])
+def test_no_lone_suppressed_unit_within_its_parent(table, level, parent):
+    """A parent's figure minus its visible children must not reveal a single hidden child."""
+    rows = table[(table["level"] == level) & (table["kind"] != "facility")]
+    per = rows.groupby([parent, "year", "indicator", "item", "group", "confidence"],
+                       observed=True)["suppressed"].agg(["sum", "size"])
     assert not ((per["sum"] == 1) & (per["size"] > 1)).any()
+    assert per["sum"].sum() > 0 or level == "prefecture"
+
+
+def test_survey_figures_without_degrees_of_freedom_are_suppressed(table):
+    shown = table[(table["kind"] == "survey") & table["value"].notna()]
+    assert shown["lower"].notna().all() and shown["upper"].notna().all()
+    assert (table["suppression_reason"] == "too_few_psus").any()
+
+
+def test_persons_served_never_shown_below_five(table):
+    """Cost per person served divides by persons served: a count of people like any other."""
+    cost = table[(table["indicator"] == "cost_per_person_served") & table["value"].notna()]
+    assert (cost["denominator"] >= 5).all()
+
+
+def test_person_times_are_shown_but_not_judged(table):
+    pt = table[(table["indicator"] == "person_times_per_1000") & (table["level"] == "county")]
+    assert pt["value"].notna().any()
+    assert (pt["vs_province"] == "not_compared").all()
 
 
 def test_benchmark_comparisons_follow_the_intervals(table):
+    judged = catalogue().index[catalogue()["compare"]]
     rows = table[(table["level"] == "county") & table["province_value"].notna() & table["lower"].notna()
-                 & (table["polarity"] == "higher_is_better") & (table["lower"] < table["upper"])]
+                 & (table["polarity"] == "higher_is_better") & (table["lower"] < table["upper"])
+                 & table["indicator"].isin(judged)]
     better = rows["lower"] > rows["province_value"]
     worse = rows["upper"] < rows["province_value"]
     assert (rows.loc[better, "vs_province"] == "better").all()
