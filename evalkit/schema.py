@@ -132,8 +132,10 @@ def _show(v: Any) -> str:
         return ""
     if isinstance(v, (pd.Timestamp, _dt.date)):
         return str(v)[:10]
-    if isinstance(v, float) and v.is_integer():
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
         return str(int(v))
+    if isinstance(v, float):
+        return repr(float(v))
     return str(v)
 
 
@@ -141,13 +143,16 @@ def _show(v: Any) -> str:
 
 
 def _as_text(s: pd.Series) -> pd.Series:
-    """Cells as strings (Parquet and Excel may hand over numbers)."""
-    if pd.api.types.is_string_dtype(s) or s.dtype == object:
-        return s.astype("str").where(s.notna(), None)
+    """Cells as strings (Parquet and Excel may hand over numbers), missing kept missing.
+
+    The result keeps pandas' string dtype, so the pattern checks run vectorised in Arrow.
+    """
+    if isinstance(s.dtype, pd.StringDtype):
+        return s
     if pd.api.types.is_float_dtype(s):
-        out = s.map(lambda v: _show(v) if pd.notna(v) else None)
-        return out.astype("str").where(s.notna(), None)
-    return s.astype("str").where(s.notna(), None)
+        s = s.map(lambda v: _show(v) if pd.notna(v) else None)
+    out = s.astype("str")
+    return out.mask(s.isna())
 
 
 def _parse_code(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
@@ -225,21 +230,62 @@ def _is_float(v: str) -> bool:
         return False
 
 
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def is_resident_id(text: str) -> bool:
+    """True for a Chinese resident identity number: 18 characters with a valid birth date and
+    ISO 7064 MOD 11-2 check digit (GB 11643-1999), or the old 15-digit form with a valid date.
+
+    >>> is_resident_id("11010519491231002X"), is_resident_id("110105194912310021")
+    (True, False)
+    """
+    import datetime
+
+    t = text.upper()
+    if len(t) == 18 and t[:17].isdigit():
+        check = "10X98765432"[sum(int(d) * w for d, w in zip(t[:17], _ID_WEIGHTS)) % 11]
+        birth = t[6:14]
+        if t[17] != check:
+            return False
+    elif len(t) == 15 and t.isdigit():
+        birth = "19" + t[6:12]
+    else:
+        return False
+    try:
+        datetime.date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
+        return True
+    except ValueError:
+        return False
+
+
 def _parse_pseudonym(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
     text = _as_text(s)
     name = col["name"]
     shaped = text.str.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{2,63}").fillna(False).astype(bool)
-    idnum = shaped & text.str.fullmatch(r"\d{17}[\dXx]").fillna(False).astype(bool)
-    phone = shaped & text.str.fullmatch(r"(86)?1[3-9]\d{9}").fillna(False).astype(bool)
+    digits = text
+    # no \s in these patterns: it sends pandas' Arrow strings to a slow per-row Python path
+    separated = text.str.contains(r"[ \t()-]", regex=True).fillna(False).astype(bool)
+    if separated.any():  # "138-0013-8000": compare the digits alone (few rows, so few replacements)
+        digits = text.copy()
+        digits[separated] = text[separated].str.replace(r"[ \t()-]", "", regex=True)
+    # candidates only: the checks below run in Python on the few rows that look like numbers
+    candidate = digits.str.fullmatch(r"\d{15}|\d{17}[\dXx]").fillna(False).astype(bool)
+    idnum = pd.Series(False, index=text.index)
+    if candidate.any():
+        idnum[candidate] = digits[candidate].map(is_resident_id).astype(bool)
+    mobile = digits.str.fullmatch(r"(\+?86)?1[3-9]\d{9}").fillna(False).astype(bool)
+    # a landline only when written as one (area code apart): bare 0-led digit strings are common ids
+    landline = text.str.fullmatch(r"\(0\d{2,3}\)[ \t-]?\d{7,8}|0\d{2,3}[ \t-]\d{7,8}").fillna(False).astype(bool)
+    phone = (mobile | landline) & ~idnum
     odd = text.notna() & ~shaped  # only these few rows need the slow Unicode test
     chinese = pd.Series(False, index=text.index)
     if odd.any():
         chinese[odd] = text[odd].astype(object).str.contains("[\u4e00-\u9fff]", regex=True)
-    other = odd & ~chinese & ~text.str.fullmatch(r"\+?\d{11,13}").fillna(False).astype(bool)
-    phone |= odd & text.str.fullmatch(r"\+?(86)?1[3-9]\d{9}").fillna(False).astype(bool)
+    other = odd & ~chinese & ~phone & ~idnum
     msg = "must be a pseudonymous id; never a resident identity number, phone number or name."
-    c.add(idnum, name, "personal_data", None, lambda v: f"looks like an 18-digit resident identity number: {msg}")
-    c.add(phone, name, "personal_data", None, lambda v: f"looks like a mobile phone number: {msg}")
+    c.add(idnum, name, "personal_data", None, lambda v: f"looks like a resident identity number: {msg}")
+    c.add(phone, name, "personal_data", None, lambda v: f"looks like a phone number: {msg}")
     c.add(chinese, name, "personal_data", None, lambda v: f"contains Chinese characters (a name?): {msg}")
     c.add(other, name, "pseudonym_format", text,
           lambda v: f"'{v[:40]}' is not a valid id: 3 to 64 letters, digits, '_', '.' or '-'.")
@@ -517,13 +563,24 @@ def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files:
             continue
         yr = d[year] if year else d["date"].dt.year
         c = col[name]
-        anywhere = d["township_code"].isin(county_of.index)
+        town = _positions(county_of.index, d["township_code"])
+        anywhere = pd.Series(town >= 0, index=d.index)
         c.add(d["township_code"].notna() & ~anywhere, "township_code", "unknown_township", d["township_code"],
               lambda v: f"township {v} is not in the regions table.")
-        key = pd.MultiIndex.from_arrays([d["township_code"], yr])
-        in_year = key.isin(pd.MultiIndex.from_frame(known[["township_code", "year"]]))
+        known_key = (county_of.index.get_indexer(known["township_code"]).astype(np.int64) * 10_000
+                     + known["year"].to_numpy(dtype=np.int64))
+        in_year = np.isin(town.astype(np.int64) * 10_000 + yr.fillna(-1).to_numpy(dtype=np.int64), known_key)
         c.add(anywhere & yr.isin(years) & ~in_year, "township_code", "no_region_year", d["township_code"],
               lambda v, y: f"the regions table has no row for township {v} in {y}.", context=yr)
+
+    for name in ("stations", "survey"):
+        d = t[name]
+        if "year" in d.columns:
+            col[name].add(d["year"].notna() & ~d["year"].isin(years), "year", "year_outside_regions", d["year"],
+                          lambda v: f"the year {v} is not covered by the regions table ({int(years[0])}-"
+                                    f"{int(years[-1])}); add its regions rows or correct the year.")
+    _station_checks(t, col)
+    _survey_design_checks(t, col)
 
     for name, date_col in (("services", "date"), ("survey", "interview_date"), ("stations", "opened")):
         d = t[name]
@@ -534,6 +591,10 @@ def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files:
         col[name].add(future, date_col, "future_date", dates,
                       lambda v: f"the date {v} is in the future (today is {today.isoformat()}).")
         if name == "stations":
+            early = dates.notna() & (dates < pd.Timestamp("2000-01-01"))
+            col[name].add(early, date_col, "implausible_date", dates,
+                          lambda v: f"the opening date {v} is before 2000, earlier than any township station; "
+                                    "check the year.")
             late = dates.notna() & (dates.dt.year > d["year"]) & ~future
             col[name].add(late, date_col, "opened_after_year", dates,
                           lambda v: f"the station opened on {v}, after the year of this row.")
@@ -563,6 +624,50 @@ def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files:
     for c in col.values():
         out.extend(c.problems)
     return out
+
+
+def _positions(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """index.get_indexer(values), hashing each distinct value once (millions of rows, few codes)."""
+    codes, uniques = pd.factorize(values)
+    return np.where(codes >= 0, index.get_indexer(uniques)[np.maximum(codes, 0)], -1)
+
+
+def _station_checks(t: dict[str, pd.DataFrame], col: dict[str, _Collector]) -> None:
+    """Every service contact happens at a station that exists that year and has opened."""
+    sv, st = t["services"], t["stations"]
+    towns = pd.Index(pd.unique(t["regions"]["township_code"]))
+    sv_year = sv["date"].dt.year
+    sv_town = _positions(towns, sv["township_code"])
+    st_key = _positions(towns, st["township_code"]).astype(np.int64) * 10_000 + st["year"].to_numpy(dtype=np.int64)
+    where = pd.Index(st_key).get_indexer(sv_town.astype(np.int64) * 10_000 + sv_year.to_numpy(dtype=np.int64))
+    known = (sv_town >= 0) & sv_year.isin(t["regions"]["year"]).to_numpy()
+    none = known & (where < 0)
+    col["services"].add(none, "township_code", "no_station", sv["township_code"],
+                        lambda v, y: f"township {v} has no row in the stations table for {y}, so no station "
+                                     "could have served this contact.", context=sv_year)
+    opened = pd.Series(st["opened"].to_numpy()[np.maximum(where, 0)], index=sv.index)
+    early = (where >= 0) & (sv["date"] < opened).to_numpy()
+    col["services"].add(early, "date", "before_opening", sv["date"],
+                        lambda v, o: f"the contact on {v} is before the station opened ({o}).", context=opened)
+
+
+def _survey_design_checks(t: dict[str, pd.DataFrame], col: dict[str, _Collector]) -> None:
+    """Weights and PSUs that the regions table makes impossible."""
+    sv, reg = t["survey"], t["regions"]
+    info = reg.set_index(["township_code", "year"])[["population", "villages"]]
+    at = pd.MultiIndex.from_arrays([sv["township_code"], sv["year"]])
+    where = info.index.get_indexer(at)
+    found = where >= 0
+    population = pd.Series(np.where(found, info["population"].to_numpy()[np.maximum(where, 0)], np.nan), index=sv.index)
+    villages = pd.Series(np.where(found, info["villages"].to_numpy()[np.maximum(where, 0)], np.nan), index=sv.index)
+    col["survey"].add(found & (sv["weight"] > population).to_numpy(), "weight", "weight_above_population",
+                      sv["weight"], lambda v, pop: f"a weight of {v} says this respondent represents more people "
+                      f"than live in the township ({pop}).", context=population)
+    npsu = sv.groupby(["year", "township_code"])["psu"].transform("nunique")
+    first = ~sv[["year", "township_code"]].duplicated()
+    col["survey"].add(found & first & (npsu > villages).to_numpy(), "psu", "more_psus_than_villages", npsu,
+                      lambda v, vil: f"{v} villages or communities were sampled in this township and wave, but the "
+                      f"regions table says it has {vil}.", context=villages)
 
 
 def validate_province(data_dir: str | Path, *, today: _dt.date | None = None

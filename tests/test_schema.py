@@ -64,7 +64,7 @@ EXPECTED = {
     "certified_exceeds_workers": ("stations.csv", 2, "certified_social_workers", "99", "at_most",
                                   "larger than social_workers"),
     "identity_number_as_person_id": ("services.csv", 5, "person_id", None, "personal_data",
-                                     "resident identity number"),
+                                     "looks like a resident identity number"),
     "unknown_mode": ("services.csv", 9, "mode", "phone_call", "allowed_codes", "allowed: drop_in, home_visit"),
     "service_level_4": ("stations.csv", 5, "service_level", "4.0", "allowed_codes", "allowed: 1.0, 2.0, 3.0"),
     "psu_outside_township": ("survey.csv", 7, "psu", "090999999001", "starts_with",
@@ -77,6 +77,14 @@ EXPECTED = {
     "missing_table": ("services.csv", None, None, None, "missing_table", "expected services.csv, services.xlsx"),
     "two_files_one_table": ("stations", None, None, None, "ambiguous", "more than one file"),
     "population_below_register": ("regions.csv", 2, "reg_disabled", "99999999", "at_most", "larger than population"),
+    "phone_as_respondent_id": ("survey.csv", 3, "respondent_id", None, "personal_data", "looks like a phone number"),
+    "station_year_outside_regions": ("stations.csv", 3, "year", "2030", "year_outside_regions",
+                                     "not covered by the regions table (2023-2025)"),
+    "service_before_station_opened": ("services.csv", 50, "date", "2023-08-09", "before_opening",
+                                      "before the station opened (2023-12-30)"),
+    "weight_above_population": ("survey.csv", 4, "weight", "1e+308", "weight_above_population",
+                                "represents more people than live in the township"),
+    "station_opened_1900": ("stations.csv", 2, "opened", "1900-01-01", "implausible_date", "before 2000"),
 }
 
 

@@ -130,7 +130,7 @@ CASES = {
     "single_psu_stratum": lambda: {"survey.csv": _survey_one_psu()},
     "certified_exceeds_workers": lambda: {"stations.csv": cell_edit("stations", 2, "certified_social_workers", "99")},
     "identity_number_as_person_id": lambda: {"services.csv": cell_edit("services", 5, "person_id",
-                                                                       "43010219800101123X")},
+                                                                       "430102198001011233")},
     "unknown_mode": lambda: {"services.csv": cell_edit("services", 9, "mode", "phone_call")},
     "service_level_4": lambda: {"stations.csv": cell_edit("stations", 5, "service_level", "4.0")},
     "psu_outside_township": lambda: {"survey.csv": cell_edit("survey", 7, "psu", "090999999001")},
@@ -142,6 +142,11 @@ CASES = {
     "missing_table": lambda: {"services.csv": None},
     "two_files_one_table": lambda: {"stations.parquet": (BASE / "stations.csv").read_bytes()},
     "population_below_register": lambda: {"regions.csv": cell_edit("regions", 2, "reg_disabled", "99999999")},
+    "phone_as_respondent_id": lambda: {"survey.csv": cell_edit("survey", 3, "respondent_id", "138-0013-8000")},
+    "station_year_outside_regions": lambda: {"stations.csv": cell_edit("stations", 3, "year", "2030")},
+    "service_before_station_opened": lambda: {"stations.csv": cell_edit("stations", 2, "opened", "2023-12-30")},
+    "weight_above_population": lambda: {"survey.csv": cell_edit("survey", 4, "weight", "1e308")},
+    "station_opened_1900": lambda: {"stations.csv": cell_edit("stations", 2, "opened", "1900-01-01")},
 }
 
 
