@@ -15,8 +15,10 @@ STAMP  := $(VENV)/.evalkit-installed
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
 
+# A virtual environment that works (has pip), else a new one: `python3 -m venv`, or where that module
+# is missing (Debian without python3-venv) virtualenv installed into a side folder with plain pip.
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(VENV); }
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV) 2>/dev/null && $(BIN)/python -m pip --version >/dev/null 2>&1; } || { echo "python3 -m venv is unavailable: using virtualenv"; rm -rf $(VENV) $(VENV).tools; $(PYTHON) -m pip install --quiet --target $(VENV).tools virtualenv && PYTHONPATH=$(VENV).tools $(PYTHON) -m virtualenv --quiet $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $@

@@ -85,6 +85,8 @@ EXPECTED = {
     "weight_above_population": ("survey.csv", 4, "weight", "1e+308", "weight_above_population",
                                 "represents more people than live in the township"),
     "station_opened_1900": ("stations.csv", 2, "opened", "1900-01-01", "implausible_date", "before 2000"),
+    "more_psus_than_villages": ("survey.csv", 2, "psu", "2", "more_psus_than_villages",
+                                "but the regions table says it has 1"),
 }
 
 

@@ -147,6 +147,7 @@ CASES = {
     "service_before_station_opened": lambda: {"stations.csv": cell_edit("stations", 2, "opened", "2023-12-30")},
     "weight_above_population": lambda: {"survey.csv": cell_edit("survey", 4, "weight", "1e308")},
     "station_opened_1900": lambda: {"stations.csv": cell_edit("stations", 2, "opened", "1900-01-01")},
+    "more_psus_than_villages": lambda: {"regions.csv": cell_edit("regions", 2, "villages", "1")},
 }
 
 
