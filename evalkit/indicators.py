@@ -266,11 +266,11 @@ def _suppress(table: pd.DataFrame) -> pd.DataFrame:
     figures whose design leaves fewer than 2 degrees of freedom (PSUs minus strata) have no usable
     interval and are suppressed too (``too_few_psus``).
     """
-    parent = {"township": "county_code", "county": "prefecture_code", "prefecture": "province_code"}
-    table = table.assign(parent=[None] * len(table))
-    for level, col in parent.items():
-        at = table["level"] == level
-        table.loc[at, "parent"] = table.loc[at, col]
+    level = table["level"].to_numpy()
+    table = table.assign(parent=np.select(
+        [level == "township", level == "county", level == "prefecture"],
+        [table["county_code"].to_numpy(object), table["prefecture_code"].to_numpy(object),
+         table["province_code"].to_numpy(object)], default=None))
     key = ["level", "year", "indicator", "item"]
     siblings = [[*key, "parent", "group"], [*key, "code"]]
     parts = [table[table["kind"] == "facility"].assign(suppressed=False, suppression_reason=None)]
