@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evalkit.measures.survey import Columns, _names, _require, svy_mean, svy_prop
+from evalkit.measures.survey import Columns, _groups, _names, _require, svy_mean, svy_prop
 
 __all__ = [
     "LIKERT_ITEMS",
@@ -120,17 +120,6 @@ def _recode(survey: pd.DataFrame, items: list[str]) -> tuple[np.ndarray, np.ndar
     return np.where(valid, raw, np.nan), status
 
 
-def _group_codes(survey: pd.DataFrame, by: Columns) -> tuple[np.ndarray, pd.DataFrame]:
-    """Group code per row (-1 where a ``by`` key is missing) and the sorted keys of each group."""
-    keys = _names(by)
-    _require(survey, keys, "by")
-    if not keys:
-        return np.zeros(len(survey), np.int64), pd.DataFrame(index=range(1))
-    grouped = survey.groupby(keys, sort=True, dropna=True, observed=True)
-    codes = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
-    return codes, grouped.size().index.to_frame(index=False)
-
-
 def _counts(status: np.ndarray, g: np.ndarray, n_groups: int) -> np.ndarray:
     """Rows per (group, item, status): array of shape (groups, items, 4)."""
     n_items = status.shape[1]
@@ -194,7 +183,7 @@ def recode_likert(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEM
     if layout not in ("wide", "long"):
         raise ValueError(f"layout must be 'wide' or 'long'; got {layout!r}.")
     scores, status = _recode(survey, names)
-    g, keys = _group_codes(survey, by)
+    g, keys = _groups(survey, by)
     c = _counts(status, g, len(keys))
     counts = keys.loc[keys.index.repeat(len(names))].reset_index(drop=True)
     counts["item"] = np.tile(names, len(keys))
@@ -402,7 +391,7 @@ def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS
     codes = _measure_codes(measures)
     if survey.empty:
         raise ValueError("survey has no rows; there is nothing to estimate.")
-    g, keys = _group_codes(survey, by)
+    g, keys = _groups(survey, by)
     design, kwargs = _design_frame(survey, wave, strata, psu, weight, fpc)
     scores, status = _recode(survey, names)
     k, n_groups = len(names), len(keys)
@@ -573,7 +562,7 @@ def cronbach_alpha(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITE
         raise ValueError(f"confidence must be a fraction between 0 and 1 (such as 0.95); "
                          f"got {confidence!r}.")
     scores, _ = _recode(survey, names)
-    g, keys = _group_codes(survey, by)
+    g, keys = _groups(survey, by)
     if weight is None:
         w = np.ones(len(survey))
     else:
