@@ -134,6 +134,13 @@ def _reach_rows(p: Province, level: str, confidence: list[float], sv: pd.DataFra
     out.append(staff.assign(indicator=staff["measure"].map(_STAFFING)).drop(columns="measure"))
     cost = reach.cost(r, st, sv, level=level, confidence=confidence)
     out.append(cost.rename(columns={"measure": "indicator"}))
+    # person-times count contacts; the persons behind them (cost per person served's denominator) decide
+    # whether they may be shown: 3 people seen 40 times are still 3 people
+    code = _CODE[level]
+    served = cost.loc[cost["measure"] == "cost_per_person_served", ["year", code, "confidence", "denominator"]]
+    pt = out[2]
+    out[2] = pt.merge(served.rename(columns={"denominator": "persons"}), on=["year", code, "confidence"],
+                      how="left", validate="many_to_one")
     return out
 
 
@@ -280,11 +287,16 @@ def _suppress(table: pd.DataFrame) -> pd.DataFrame:
     survey["suppression_reason"] = np.where(unstable, "too_few_psus", None)
     survey.loc[unstable, ["value", "se", "lower", "upper"]] = np.nan
     parts.append(suppress(survey, "survey", count="n", columns=("value", "se", "lower", "upper"), siblings=siblings))
-    people = table[table["kind"] == "persons"]
+    people = table[table["kind"] == "persons"].copy()
+    # the persons each figure is about: served persons (n) for coverage and home visits, persons served
+    # for cost per person served (its denominator), distinct persons behind the contacts for person-times
+    ind = people["indicator"].to_numpy()
+    people["persons"] = np.where(ind == "person_times_per_1000", people["persons"],
+                                 np.where(ind == "cost_per_person_served", people["denominator"], people["n"]))
     # a small register is as telling as a small count: 3 of 3 registered people served names all three
-    parts.append(suppress(people, "people", count=["n", "denominator"], columns=("n", "value", "se", "lower", "upper"),
-                          siblings=siblings))
-    return pd.concat(parts).sort_index().drop(columns="parent")
+    parts.append(suppress(people, "people", count=["persons", "denominator"],
+                          columns=("n", "value", "se", "lower", "upper"), siblings=siblings))
+    return pd.concat(parts).sort_index().drop(columns=["parent", "persons"])
 
 
 def _benchmarks(table: pd.DataFrame) -> pd.DataFrame:

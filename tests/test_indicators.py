@@ -114,6 +114,22 @@ def test_persons_served_never_shown_below_five(table):
     assert (cost["denominator"] >= 5).all()
 
 
+def test_person_times_rest_on_five_persons_not_five_contacts(province):
+    """Twelve contacts with two people are two people: the township's person-times are hidden."""
+    import dataclasses
+
+    sv = province.services.copy()
+    town = sv["township_code"].iloc[0]
+    year = sv["date"].dt.year.iloc[0]
+    mask = (sv["township_code"] == town) & (sv["date"].dt.year == year)
+    assert mask.sum() >= 5
+    sv.loc[mask, "person_id"] = np.where(np.arange(mask.sum()) % 2, "P_one", "P_two")
+    t = indicator_table(dataclasses.replace(province, services=sv))
+    row = t[(t["indicator"] == "person_times_per_1000") & (t["code"] == town) & (t["year"] == year)]
+    assert row["suppressed"].all() and row["value"].isna().all() and row["n"].isna().all()
+    assert (row["suppression_reason"] == "primary_small_n").all()
+
+
 def test_person_times_are_shown_but_not_judged(table):
     pt = table[(table["indicator"] == "person_times_per_1000") & (table["level"] == "county")]
     assert pt["value"].notna().any()
