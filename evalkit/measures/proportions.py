@@ -350,3 +350,18 @@ def _long_frame(
         if levels is not None and name == confidence_after:
             out["confidence"] = np.tile(levels, rows)
     return out
+
+
+def _numbers(frame: pd.DataFrame, column: str, table: str | None = None) -> np.ndarray:
+    """A column as floats (missing stays NaN); a value that is not a number is an error naming its row."""
+    series = frame[column]
+    numbers = pd.to_numeric(series, errors="coerce")
+    wrong = numbers.isna() & series.notna()
+    if wrong.any():
+        i = int(np.flatnonzero(wrong.to_numpy())[0])
+        where = f" of {table}" if table else ""
+        raise ValueError(
+            f"Column '{column}'{where} must hold numbers; row {frame.index[i]!r} has "
+            f"{series.iloc[i]!r}."
+        )
+    return numbers.to_numpy(dtype=float, na_value=np.nan)

@@ -56,6 +56,7 @@ from .proportions import (
     _check_method,
     _confidence_levels,
     _long_frame,
+    _numbers,
     proportion,
 )
 from .rates import rate
@@ -909,19 +910,6 @@ def _geography(
     unit_keys = grouped.size().reset_index()[keys]
     unit_keys["year"] = unit_keys["year"].astype(np.int64)
     return _Geography(selected, unit_keys, unit, years, year is None)
-
-
-def _numbers(frame: pd.DataFrame, column: str, table: str) -> np.ndarray:
-    series = frame[column]
-    numbers = pd.to_numeric(series, errors="coerce")
-    wrong = numbers.isna() & series.notna()
-    if wrong.any():
-        i = int(np.flatnonzero(wrong.to_numpy())[0])
-        raise ValueError(
-            f"Column '{column}' of {table} must hold numbers; row {frame.index[i]!r} has "
-            f"{series.iloc[i]!r}."
-        )
-    return numbers.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _years(frame: pd.DataFrame, table: str) -> np.ndarray:

@@ -31,6 +31,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .proportions import _numbers
+
 __all__ = [
     "KINDS",
     "PEOPLE_THRESHOLD",
@@ -336,17 +338,6 @@ def _require(data: pd.DataFrame, columns: Sequence[str]) -> None:
             )
 
 
-def _numbers(data: pd.DataFrame, column: str) -> np.ndarray:
-    series = data[column]
-    numbers = pd.to_numeric(series, errors="coerce")
-    wrong = numbers.isna() & series.notna()
-    if wrong.any():
-        i = int(np.flatnonzero(wrong.to_numpy())[0])
-        raise ValueError(
-            f"Column '{column}' must hold numbers; row {data.index[i]!r} has "
-            f"{series.iloc[i]!r}."
-        )
-    return numbers.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _check_threshold(number: object, what: str) -> float:
