@@ -71,7 +71,7 @@ from .measures.suppress import suppress
 from .schema import Province
 
 __all__ = ["LEVELS", "CONFIDENCE", "LAYOUT_VERSION", "catalogue", "indicator_table", "write_indicator_table",
-           "read_indicator_table"]
+           "read_indicator_table", "input_hashes", "cached_indicator_table"]
 
 #: Geographic levels, from the smallest up.
 LEVELS = ("township", "county", "prefecture", "province")
@@ -333,6 +333,72 @@ def _hash_files(paths: dict[str, Path]) -> dict[str, str]:
     return out
 
 
+def _province_hashes(province: Province) -> dict[str, str]:
+    paths = dict(province.sources)
+    folders = {p.parent for p in paths.values()}
+    if len(folders) == 1 and (folders.pop() / "dataset.json").is_file():
+        paths["dataset"] = next(iter(province.sources.values())).parent / "dataset.json"
+    return _hash_files(paths)
+
+
+def input_hashes(data_dir: str | Path) -> dict[str, str]:
+    """SHA-256 of every input file of the province in ``data_dir`` (the four tables and ``dataset.json``).
+
+    These hashes, never file times, decide whether a cached indicator table or a rendered report
+    is still current.
+    """
+    from .io import find_table
+    from .schema import TABLES
+
+    data_dir = Path(data_dir)
+    paths = {table: find_table(data_dir, table) for table in TABLES}
+    if (data_dir / "dataset.json").is_file():
+        paths["dataset"] = data_dir / "dataset.json"
+    return _hash_files(paths)
+
+
+def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None
+                           ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The indicator table of ``data_dir``: read from the cache when its inputs are unchanged, else built.
+
+    The cache file is named after the inputs' SHA-256 (:func:`input_hashes`) and the layout
+    version, so a changed input file, even with an old time stamp, is never served a stale table.
+    Building validates the inputs first (:func:`evalkit.load_province`), so a table, and hence a
+    report, never comes from data that failed validation; the validation warnings travel in the
+    metadata (``warnings``: file, row, column, rule, message; never the value, which could be
+    personal data).
+
+    Parameters
+    ----------
+    data_dir : path
+        The province's input folder.
+    cache_dir : path, optional
+        Where cached tables live; default ``reports/.cache`` of the project (``EVALKIT_CACHE``).
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The table and its metadata (see :func:`write_indicator_table`).
+    """
+    import os
+
+    from .paths import REPORTS
+    from .schema import load_province
+
+    hashes = input_hashes(data_dir)
+    key = hashlib.sha256(json.dumps([LAYOUT_VERSION, __version__, hashes], sort_keys=True).encode()).hexdigest()
+    cache_dir = Path(cache_dir or os.environ.get("EVALKIT_CACHE") or REPORTS / ".cache")
+    path = cache_dir / f"indicators-{key[:20]}.parquet"
+    if path.is_file():
+        table, meta = read_indicator_table(path)
+        if meta.get("inputs") == hashes:
+            return table, meta
+    province = load_province(data_dir)
+    table = indicator_table(province)
+    write_indicator_table(table, path, province)
+    return read_indicator_table(path)
+
+
 def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Province) -> Path:
     """Write the table as Parquet with its provenance in the file metadata, atomically.
 
@@ -345,8 +411,10 @@ def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Provi
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"layout_version": LAYOUT_VERSION, "evalkit_version": __version__, "synthetic": province.synthetic,
-            "dataset": province.meta.get("name", ""), "inputs": _hash_files(province.sources),
-            "confidence": sorted(table["confidence"].unique().tolist())}
+            "dataset": province.meta.get("name", ""), "inputs": _province_hashes(province),
+            "confidence": sorted(table["confidence"].unique().tolist()),
+            "warnings": [{"file": w.file, "row": w.row, "column": w.column, "rule": w.rule, "message": w.message}
+                         for w in province.warnings]}
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            b"evalkit": json.dumps(meta, ensure_ascii=False).encode()})

@@ -1,0 +1,554 @@
+"""The county evaluation report, section by section.
+
+``notebooks/county_report.ipynb`` is a parameters cell and one call per section::
+
+    report = CountyReport.load(data_dir, county_code, year=year, lang=lang, confidence=confidence,
+                               benchmarks=benchmarks)
+    report.cover()
+    report.summary()
+    ...
+
+Each section returns a :class:`~evalkit.report.format.Fragment` (HTML with its own ``<h2>``), so
+the notebook holds no logic and the headings are in the report's language.  Every number comes
+from the indicator table; suppressed figures (fewer than 10 respondents or 5 persons, and their
+complements) show as ``—`` with the reason, and each section that has one says so.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..indicators import catalogue
+from . import figures
+from .data import ProvinceData, province_data
+from .format import (SUPPRESSED, Fragment, comparison_cell, esc, interval_text, table_html, value_text)
+from .i18n import LANGUAGES, t
+
+__all__ = ["CountyReport", "ReportParameterError", "BENCHMARKS", "HEADLINE", "ITEMS"]
+
+#: Benchmark levels a county can be compared with.
+BENCHMARKS = ("prefecture", "province")
+#: Indicators in the summary and the trends, as (indicator, item).
+HEADLINE = (("satisfaction_rate", "q_overall"), ("coverage", "all"), ("home_visit_share", "all"),
+            ("person_times_per_1000", "all"), ("social_workers_per_10k", "all"), ("certified_share", "all"))
+#: Survey items (satisfaction dimensions), the overall item first.
+ITEMS = ("q_overall", "q_access", "q_attitude", "q_professional", "q_timely", "q_effect")
+_STAFFING = ("station_coverage", "social_workers_per_station", "social_workers_per_10k", "certified_share",
+             "volunteers_per_10k", "cost_per_person_time", "cost_per_person_served")
+_TOWNSHIP = (("station_coverage", "all"), ("coverage", "all"), ("home_visit_share", "all"),
+             ("person_times_per_1000", "all"), ("satisfaction_rate", "q_overall"))
+_SCALE = {"proportion": 100.0, "net": 100.0}
+
+
+class ReportParameterError(ValueError):
+    """Raised when a report is asked for with a county, year or option the data do not have."""
+
+
+@cache
+def _groups() -> dict[str, dict[str, str]]:
+    with resources.files("evalkit").joinpath("codes.toml").open("rb") as fh:
+        return tomllib.load(fh)["person_group"]
+
+
+def _resolve(data_dir: str | Path) -> Path:
+    """A data folder: absolute as given, relative to the project root otherwise (notebooks run in notebooks/)."""
+    from ..paths import ROOT
+
+    path = Path(data_dir)
+    return path if path.is_absolute() else ROOT / path
+
+
+def _headline_item(indicator: str) -> str:
+    return "q_overall" if catalogue().loc[indicator, "kind"] == "survey" else "all"
+
+
+@dataclass
+class CountyReport:
+    """One county's report: the data selected once, then one method per section."""
+
+    data: ProvinceData
+    county_code: str
+    year: int
+    lang: str = "en"
+    confidence: float = 0.95
+    benchmarks: Sequence[str] = BENCHMARKS
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def load(cls, data_dir: str | Path, county_code: str, *, year: int, lang: str = "en",
+             confidence: float = 0.95, benchmarks: Sequence[str] = BENCHMARKS,
+             cache_dir: str | Path | None = None) -> "CountyReport":
+        """Read (or reuse) the province's indicator table and check the parameters against it."""
+        if lang not in LANGUAGES:
+            raise ReportParameterError(f"lang must be one of {', '.join(LANGUAGES)}, not {lang!r}.")
+        if not isinstance(county_code, str):
+            raise ReportParameterError(f"county_code must be a string such as '090102', not {county_code!r} "
+                                       f"({type(county_code).__name__}): a number loses leading zeros.")
+        unknown = [b for b in benchmarks if b not in BENCHMARKS]
+        if unknown:
+            raise ReportParameterError(f"benchmarks must be among {', '.join(BENCHMARKS)}; {unknown} is not.")
+        data = province_data(_resolve(data_dir), cache_dir)
+        counties = data.counties()
+        if county_code not in set(counties["county_code"]):
+            raise ReportParameterError(
+                f"county {county_code!r} is not in the regions table of {data.data_dir} "
+                f"({len(counties)} counties, codes {counties['county_code'].iloc[0]} to "
+                f"{counties['county_code'].iloc[-1]}).")
+        if int(year) not in data.years:
+            raise ReportParameterError(f"year {year} is not in the data (waves: {', '.join(map(str, data.years))}).")
+        levels = sorted(float(c) for c in data.table["confidence"].unique())
+        if float(confidence) not in levels:
+            raise ReportParameterError(f"confidence must be one of {', '.join(map(str, levels))}, not {confidence}.")
+        params = {"county_code": county_code, "year": int(year), "data_dir": str(data_dir), "lang": lang,
+                  "confidence": float(confidence), "benchmarks": list(benchmarks)}
+        return cls(data, county_code, int(year), lang, float(confidence), tuple(benchmarks), params)
+
+    def __post_init__(self) -> None:
+        tab = self.data.table
+        at = tab[tab["confidence"] == self.confidence]
+        me = at[(at["level"] == "county") & (at["code"] == self.county_code)]
+        self._county_all_years = me
+        self._county = me[me["year"] == self.year]
+        row = self._county.iloc[0]
+        self.prefecture_code = str(row["prefecture_code"])
+        self.province_code = str(row["province_code"])
+        self._townships = at[(at["level"] == "township") & (at["county_code"] == self.county_code)
+                             & (at["year"] == self.year)]
+        self._counties = at[(at["level"] == "county") & (at["year"] == self.year)]
+        self._bench = at[at["level"].isin(["prefecture", "province"])
+                         & at["code"].isin([self.prefecture_code, self.province_code])]
+        self._cat = catalogue()
+        self._lookups: dict[int, tuple[pd.DataFrame, dict]] = {}
+        self._province_now = self._bench[(self._bench["code"] == self.province_code) & (self._bench["year"] == self.year)]
+        self._township_rows = {code: part for code, part in self._townships.groupby("code", observed=True)}
+
+    # ------------------------------------------------------------------ helpers
+
+    def t(self, key: str, **values: Any) -> str:
+        return t(key, self.lang, **values)
+
+    def _name(self, row: pd.Series | dict) -> str:
+        return str(row[f"name_{self.lang}"])
+
+    @property
+    def county_name(self) -> str:
+        return self._name(self._county.iloc[0])
+
+    @property
+    def prefecture_name(self) -> str:
+        return self._name(self._bench[self._bench["code"] == self.prefecture_code].iloc[0])
+
+    @property
+    def province_name(self) -> str:
+        return self._name(self._bench[self._bench["code"] == self.province_code].iloc[0])
+
+    def _indicator_name(self, indicator: str) -> str:
+        return str(self._cat.loc[indicator, self.lang])
+
+    def _unit(self, indicator: str) -> str:
+        return str(self._cat.loc[indicator, "unit"])
+
+    def _row(self, frame: pd.DataFrame, indicator: str, item: str = "all", group: str = "all") -> dict | None:
+        """The row of ``frame`` (one unit) for an indicator, item and group, as a dict; looked up, not filtered."""
+        key = id(frame)
+        if key not in self._lookups:
+            self._lookups[key] = (frame, {(r["indicator"], r["item"], r["group"]): r
+                                          for r in frame.to_dict("records")})
+        return self._lookups[key][1].get((indicator, item, group))
+
+    def _heading(self, key: str, level: int = 2) -> str:
+        return f'<h{level} id="{key}">{esc(self.t("section." + key))}</h{level}>'
+
+    def _note(self, key: str, **values: Any) -> str:
+        return f'<p class="note">{esc(self.t(key, **values))}</p>'
+
+    def _suppression_note(self, frame: pd.DataFrame) -> str:
+        if not frame["suppressed"].any():
+            return ""
+        return self._note("note.suppressed", symbol=SUPPRESSED)
+
+    def _peers(self) -> list[str]:
+        c = self._counties
+        return sorted(set(c.loc[c["prefecture_code"] == self.prefecture_code, "code"]) - {self.county_code})
+
+    def _comparisons(self, row: pd.Series) -> list[str]:
+        return [comparison_cell(row[f"vs_{b}"], self.lang) for b in self.benchmarks]
+
+    def _bench_headers(self) -> list[str]:
+        return [self.t(f"table.vs_{b}") for b in self.benchmarks]
+
+    # ------------------------------------------------------------------ sections
+
+    def cover(self) -> Fragment:
+        """Title, scope and the reading guide."""
+        c = self._county
+        respondents = self._row(c, "satisfaction_rate", "q_overall")
+        stations = self._row(c, "station_coverage")
+        scope = self.t("cover.scope", townships=int(stations["denominator"]) if stations is not None else 0,
+                       stations=int(stations["n"]) if stations is not None else 0,
+                       respondents=int(respondents["n"]) if respondents is not None and not respondents["suppressed"]
+                       else SUPPRESSED, year=self.year)
+        synthetic = f'<p class="synthetic">{esc(self.t("page.synthetic_banner"))}</p>' if self.data.synthetic else ""
+        return Fragment(
+            f'<header class="cover"><p class="kicker">{esc(self.t("cover.kicker"))}</p>'
+            f'<h1>{esc(self.t("cover.title", county=self.county_name, year=self.year))}</h1>'
+            f'<p class="subtitle">{esc(self.t("cover.where", county=self.county_name, code=self.county_code, prefecture=self.prefecture_name, province=self.province_name))}</p>'
+            f"<p>{esc(scope)}</p>{synthetic}"
+            f'<p class="note">{esc(self.t("cover.reading", confidence=f"{self.confidence:.1%}".replace(".0%", "%")))}</p>'
+            "</header>")
+
+    def summary(self) -> Fragment:
+        """The few findings that matter: headline figures and what stands out against the benchmarks."""
+        items = []
+        for indicator, item in HEADLINE:
+            row = self._row(self._county, indicator, item)
+            if row is None:
+                continue
+            unit = self._unit(indicator)
+            if row["suppressed"]:
+                text = self.t("summary.suppressed", indicator=self._indicator_name(indicator))
+            else:
+                cmp = row["vs_province"] if "province" in self.benchmarks else row["vs_prefecture"]
+                bench = "province" if "province" in self.benchmarks else "prefecture"
+                text = self.t("summary.finding", indicator=self._indicator_name(indicator),
+                              value=value_text(row["value"], unit, self.lang),
+                              interval=interval_text(row["lower"], row["upper"], unit, self.lang),
+                              comparison=self.t(f"summary.{cmp}", benchmark=self.t(f"benchmark.{bench}")))
+            items.append(f"<li>{esc(text)}</li>")
+        worse, better = self._judged("worse"), self._judged("better")
+        counts = self.t("summary.counts", better=len(better), worse=len(worse),
+                        judged=len(self._judgeable()), benchmark=self.t("benchmark.province"))
+        return Fragment(self._heading("summary") + f"<p>{esc(counts)}</p><ul>{''.join(items)}</ul>")
+
+    def _judgeable(self) -> pd.DataFrame:
+        c = self._county[(self._county["group"] == "all")]
+        c = c[c.apply(lambda r: r["item"] == _headline_item(r["indicator"]), axis=1)]
+        return c[c["vs_province"].isin(["better", "similar", "worse"])]
+
+    def _judged(self, what: str) -> pd.DataFrame:
+        j = self._judgeable()
+        return j[j["vs_province"] == what]
+
+    def indicator_table(self) -> Fragment:
+        """Every indicator: value, interval, size, target, attainment and the benchmark comparisons."""
+        rows, frame = [], []
+        for indicator in self._cat.index:
+            row = self._row(self._county, indicator, _headline_item(indicator))
+            if row is None:
+                continue
+            frame.append(row)
+            unit = self._unit(indicator)
+            target = self._cat.loc[indicator, "target"] if "target" in self._cat.columns else np.nan
+            has_target = not pd.isna(target)
+            attain = (value_text(row["value"] / target, "proportion", self.lang)
+                      if has_target and not pd.isna(row["value"]) else SUPPRESSED)
+            cells = [f"<td>{esc(self._indicator_name(indicator))}</td>",
+                     f'<td>{esc(self.t("tier." + str(row["tier"])))}</td>',
+                     f'<td class="num">{esc(value_text(row["value"], unit, self.lang))}</td>',
+                     f'<td class="num">{esc(interval_text(row["lower"], row["upper"], unit, self.lang))}</td>',
+                     f'<td class="num">{esc(self._size_text(row))}</td>',
+                     f'<td class="num">{esc(value_text(target, unit, self.lang) if has_target else self.t("table.no_target"))}</td>',
+                     f'<td class="num">{esc(attain)}</td>', *self._comparisons(row)]
+            rows.append(cells)
+        header = [self.t("table.indicator"), self.t("table.tier"), self.t("table.value"),
+                  self.t("table.interval", confidence=self._conf_text()), self.t("table.size"),
+                  self.t("table.target"), self.t("table.attainment"), *self._bench_headers()]
+        frame = pd.DataFrame(frame)
+        return Fragment(self._heading("indicators") + table_html(header, rows, raw=True)
+                        + self._note("note.comparison", confidence=self._conf_text())
+                        + self._suppression_note(frame))
+
+    def _conf_text(self) -> str:
+        return f"{self.confidence:.1%}".replace(".0%", "%")
+
+    def _size_text(self, row: pd.Series) -> str:
+        if row["suppressed"] or pd.isna(row["n"]):
+            return SUPPRESSED
+        kind = row["kind"]
+        if kind == "survey":
+            return self.t("table.respondents", n=f"{int(row['n']):,}")
+        if pd.isna(row["denominator"]):
+            return f"{row['n']:,.0f}"
+        return f"{row['n']:,.0f} / {row['denominator']:,.0f}"
+
+    def satisfaction(self) -> Fragment:
+        """Satisfaction by dimension (figure and table) and by service-user group."""
+        c = self._county
+        rate = c[(c["indicator"] == "satisfaction_rate") & (c["group"] == "all")].set_index("item")
+        prov = self._bench[(self._bench["code"] == self.province_code) & (self._bench["year"] == self.year)
+                           & (self._bench["indicator"] == "satisfaction_rate") & (self._bench["group"] == "all")
+                           ].set_index("item")
+        dims = pd.DataFrame({"label": [self.t("item." + i) for i in ITEMS]})
+        for prefix, src in (("c_", rate), ("p_", prov)):
+            for col in ("value", "lower", "upper"):
+                dims[prefix + col] = [src[col].get(i, np.nan) for i in ITEMS]
+        fig = figures.interval_dots(dims, label="label", series=[("c_", self.county_name, figures.HIGHLIGHT),
+                                                                  ("p_", self.province_name, figures.BENCH)],
+                                    xlabel=self.t("figure.satisfaction_axis"))
+        parts = [self._heading("satisfaction"),
+                 figures.figure_html(fig, alt=self.t("figure.dimensions_alt", county=self.county_name),
+                                     caption=self.t("figure.dimensions_caption", confidence=self._conf_text()))]
+        rows = []
+        for item in ITEMS:
+            row = self._row(c, "satisfaction_rate", item)
+            idx = self._row(c, "satisfaction_index", item)
+            if row is None:
+                continue
+            excluded = SUPPRESSED if pd.isna(row["n_excluded"]) else f"{int(row['n_excluded']):,}"
+            rows.append([f"<td>{esc(self.t('item.' + item))}</td>",
+                         f'<td class="num">{esc(value_text(row["value"], "proportion", self.lang))}</td>',
+                         f'<td class="num">{esc(interval_text(row["lower"], row["upper"], "proportion", self.lang))}</td>',
+                         f'<td class="num">{esc(value_text(idx["value"], "index_0_100", self.lang) if idx is not None else SUPPRESSED)}</td>',
+                         f'<td class="num">{esc(self._size_text(row))}</td>',
+                         f'<td class="num">{esc(excluded)}</td>',
+                         *self._comparisons(row)])
+        parts.append(table_html([self.t("table.dimension"), self.t("indicator_short.satisfaction_rate"),
+                                 self.t("table.interval", confidence=self._conf_text()),
+                                 self.t("indicator_short.satisfaction_index"), self.t("table.size"),
+                                 self.t("table.excluded"), *self._bench_headers()], rows, raw=True))
+        by_group = c[(c["indicator"] == "satisfaction_rate") & (c["item"] == "q_overall") & (c["group"] != "all")]
+        grows = []
+        for _, row in by_group.sort_values("group").iterrows():
+            grows.append([f"<td>{esc(_groups()[str(row['group'])][self.lang])}</td>",
+                          f'<td class="num">{esc(value_text(row["value"], "proportion", self.lang))}</td>',
+                          f'<td class="num">{esc(interval_text(row["lower"], row["upper"], "proportion", self.lang))}</td>',
+                          f'<td class="num">{esc(self._size_text(row))}</td>', *self._comparisons(row)])
+        parts.append(f'<h3 id="satisfaction-groups">{esc(self.t("section.satisfaction_groups"))}</h3>')
+        parts.append(table_html([self.t("table.group"), self.t("indicator_short.satisfaction_rate"),
+                                 self.t("table.interval", confidence=self._conf_text()), self.t("table.size"),
+                                 *self._bench_headers()], grows, raw=True))
+        parts.append(self._note("note.excluded"))
+        parts.append(self._suppression_note(pd.concat([rate.reset_index(), by_group])))
+        return Fragment("".join(parts))
+
+    def reach(self) -> Fragment:
+        """Reach and coverage by township, with the spread between townships."""
+        tw = self._townships
+        names = tw.drop_duplicates("code").set_index("code")[f"name_{self.lang}"]
+        header = [self.t("table.township")] + [self.t("indicator_short." + i) for i, _ in _TOWNSHIP]
+        rows = []
+        shown = []
+        for code in sorted(names.index):
+            cells = [f"<td>{esc(names[code])}</td>"]
+            for indicator, item in _TOWNSHIP:
+                row = self._row(self._township_rows[code], indicator, item)
+                if row is None:
+                    cells.append(f"<td>{SUPPRESSED}</td>")
+                    continue
+                shown.append(row)
+                if indicator == "station_coverage":
+                    text = self.t("table.yes") if row["value"] == 1 else self.t("table.no")
+                else:
+                    text = value_text(row["value"], self._unit(indicator), self.lang)
+                cells.append(f'<td class="num">{esc(text)}</td>')
+            rows.append(cells)
+        cov = tw[(tw["indicator"] == "coverage") & (tw["group"] == "all") & ~tw["suppressed"]]
+        spread = ""
+        if len(cov) >= 2:
+            hi, lo = cov["value"].max(), cov["value"].min()
+            spread = self._note("reach.spread", highest=value_text(hi, "proportion", self.lang),
+                                lowest=value_text(lo, "proportion", self.lang), townships=len(cov))
+        return Fragment(self._heading("reach") + f"<p>{esc(self.t('reach.intro', n=len(names)))}</p>"
+                        + table_html(header, rows, raw=True) + spread
+                        + self._suppression_note(pd.DataFrame(shown)))
+
+    def staffing(self) -> Fragment:
+        """Stations, staffing, volunteers and cost against the benchmarks."""
+        rows, shown = [], []
+        for indicator in _STAFFING:
+            row = self._row(self._county, indicator)
+            if row is None:
+                continue
+            shown.append(row)
+            unit = self._unit(indicator)
+            bench_cells = []
+            for b in self.benchmarks:
+                bench_cells.append(f'<td class="num">{esc(value_text(row[f"{b}_value"], unit, self.lang))}</td>')
+            rows.append([f"<td>{esc(self._indicator_name(indicator))}</td>",
+                         f'<td class="num">{esc(value_text(row["value"], unit, self.lang))}</td>',
+                         f'<td class="num">{esc(interval_text(row["lower"], row["upper"], unit, self.lang))}</td>',
+                         *bench_cells, *self._comparisons(row)])
+        header = [self.t("table.indicator"), self.t("table.value"),
+                  self.t("table.interval", confidence=self._conf_text()),
+                  *[self.t(f"table.{b}_value") for b in self.benchmarks], *self._bench_headers()]
+        return Fragment(self._heading("staffing") + table_html(header, rows, raw=True)
+                        + self._note("note.cost") + self._suppression_note(pd.DataFrame(shown)))
+
+    def trends(self) -> Fragment:
+        """Headline indicators across the waves, with the change from the first wave and its interval."""
+        from ..measures.trend import change_between_waves
+
+        years = [y for y in self.data.years if y <= self.year]
+        panels, series = [], []
+        bench = self._bench[self._bench["code"] == self.province_code]
+        for indicator, item in HEADLINE:
+            mine = self._county_all_years
+            mine = mine[(mine["indicator"] == indicator) & (mine["item"] == item) & (mine["group"] == "all")
+                        & mine["year"].isin(years)]
+            prov = bench[(bench["indicator"] == indicator) & (bench["item"] == item) & (bench["group"] == "all")
+                         & bench["year"].isin(years)]
+            if mine.empty:
+                continue
+            scale = _SCALE.get(self._unit(indicator), 1.0)
+            frame = pd.concat([mine.assign(who="county"), prov.assign(who="province")])[
+                ["year", "value", "lower", "upper", "who"]].assign(scale=scale)
+            panels.append((self._indicator_name(indicator), frame))
+            series.append(mine[["indicator", "year", "value", "se", "lower", "upper", "confidence"]])
+        series = pd.concat(series).dropna(subset=["value"]) if series else pd.DataFrame()
+        series["indicator"] = series["indicator"].astype(str)
+        changes = (change_between_waves(series, by="indicator", against=("first",), confidence=self.confidence)
+                   if len(years) >= 2 and not series.empty else pd.DataFrame(columns=["indicator"]))
+        changes = [(ind, row) for ind in (i for i, _ in HEADLINE)
+                   for _, row in changes[changes["indicator"] == ind].iterrows()]
+        parts = [self._heading("trends")]
+        if len(years) < 2:
+            parts.append(self._note("trends.single_wave"))
+            return Fragment("".join(parts))
+        fig = figures.trend_panels(panels, years=years, county_text=self.county_name,
+                                   province_text=self.province_name)
+        parts.append(figures.figure_html(fig, alt=self.t("figure.trends_alt", county=self.county_name),
+                                         caption=self.t("figure.trends_caption", confidence=self._conf_text())))
+        rows = []
+        for indicator, ch in changes:
+            unit = self._unit(indicator)
+            unit_diff = "net" if unit == "proportion" else unit
+            rows.append([self._indicator_name(indicator), f"{int(ch['year_from'])}–{int(ch['year_to'])}",
+                         value_text(ch["value"], unit_diff, self.lang, signed=True),
+                         interval_text(ch["lower"], ch["upper"], unit_diff, self.lang),
+                         self.t("change." + str(ch["label"])) if isinstance(ch["label"], str) else SUPPRESSED])
+        parts.append(table_html([self.t("table.indicator"), self.t("table.waves"), self.t("table.change"),
+                                 self.t("table.interval", confidence=self._conf_text()), self.t("table.verdict")],
+                                rows, numeric=(2, 3)))
+        parts.append(self._note("note.trend"))
+        return Fragment("".join(parts))
+
+    def among_counties(self) -> Fragment:
+        """Where the county sits among all counties: a funnel plot and a ranked dot plot."""
+        from ..measures.compare import funnel_axis, funnel_limits_proportion
+
+        sat = self._counties[(self._counties["indicator"] == "satisfaction_rate")
+                             & (self._counties["item"] == "q_overall") & (self._counties["group"] == "all")
+                             & ~self._counties["suppressed"]].copy()
+        prov = self._row(self._province_now, "satisfaction_rate", "q_overall")
+        parts = [self._heading("among_counties")]
+        if sat.empty or prov is None:
+            parts.append(self._note("among.none"))
+            return Fragment("".join(parts))
+        # effective sample size: what the design-based standard error is worth in simple random sampling
+        sat["x"] = sat["value"] * (1 - sat["value"]) / sat["se"] ** 2
+        sat = sat[np.isfinite(sat["x"])]
+        limits = funnel_limits_proportion(float(prov["value"]), funnel_axis(sat["x"].to_numpy()),
+                                          confidence=(0.95, 0.998))
+        texts = {"limit_0.95": self.t("figure.limit", level="95%"), "limit_0.998": self.t("figure.limit", level="99.8%"),
+                 "pooled": self.province_name, "others": self.t("figure.other_counties"),
+                 "peers": self.t("figure.peers", prefecture=self.prefecture_name), "county": self.county_name}
+        fig = figures.funnel(sat.rename(columns={"code": "code"}), limits, pooled=float(prov["value"]),
+                             highlight=self.county_code, peers=self._peers(),
+                             xlabel=self.t("figure.effective_n"), ylabel=self.t("figure.satisfaction_axis"),
+                             texts=texts)
+        parts.append(figures.figure_html(fig, alt=self.t("figure.funnel_alt", county=self.county_name),
+                                         caption=self.t("figure.funnel_caption")))
+        cov = self._counties[(self._counties["indicator"] == "coverage") & (self._counties["group"] == "all")
+                             & ~self._counties["suppressed"]]
+        prov_cov = self._row(self._province_now, "coverage")
+        rank = int((cov["value"] > cov.loc[cov["code"] == self.county_code, "value"].max()).sum()) + 1
+        fig = figures.ranked_dots(cov[["code", "value", "lower", "upper"]], highlight=self.county_code,
+                                  peers=self._peers(), label=self._indicator_name("coverage"),
+                                  rank_text=self.t("figure.ranked_axis"),
+                                  bench=float(prov_cov["value"]) if prov_cov is not None else None,
+                                  bench_text=self.province_name)
+        parts.append(figures.figure_html(fig, alt=self.t("figure.ranked_alt", county=self.county_name),
+                                         caption=self.t("figure.ranked_caption", rank=rank, n=len(cov),
+                                                        confidence=self._conf_text())))
+        return Fragment("".join(parts))
+
+    def recommendations(self) -> Fragment:
+        """Recommendations tied to the indicators where the county is worst placed."""
+        judged = self._judgeable().copy()
+        counties = self._counties
+        # how far down the county sits among all counties (0 = best), honouring polarity
+        def share_below(row: pd.Series) -> float:
+            peers = counties[(counties["indicator"] == row["indicator"]) & (counties["item"] == row["item"])
+                             & (counties["group"] == "all") & ~counties["suppressed"]]["value"]
+            return float((peers > row["value"]).mean())
+        judged["position"] = judged.apply(share_below, axis=1) if not judged.empty else []
+        worst = judged[judged["vs_province"] == "worse"]
+        if len(worst) < 3:
+            rest = judged[~judged.index.isin(worst.index)].sort_values("position", ascending=False)
+            worst = pd.concat([worst, rest.head(3 - len(worst))])
+        items = []
+        for _, row in worst.iterrows():
+            unit = self._unit(row["indicator"])
+            items.append("<li>" + esc(self.t(
+                "recommend.item", indicator=self._indicator_name(row["indicator"]),
+                value=value_text(row["value"], unit, self.lang),
+                province=value_text(row["province_value"], unit, self.lang),
+                comparison=self.t("compare." + str(row["vs_province"])),
+                rank=int(round(row["position"] * (len(self._counties["code"].unique()) - 1))) + 1,
+                n=self._counties["code"].nunique())) + " " + esc(self.t("recommend." + str(row["indicator"])))
+                + "</li>")
+        intro = self.t("recommend.intro") if items else self.t("recommend.none")
+        return Fragment(self._heading("recommendations") + f"<p>{esc(intro)}</p><ol>{''.join(items)}</ol>")
+
+    def methods(self) -> Fragment:
+        """Definitions, interval methods, the comparison test, the suppression rule and sample sizes."""
+        rows = []
+        for indicator in self._cat.index:
+            row = self._row(self._county, indicator, _headline_item(indicator))
+            method = str(row["method"]) if row is not None else ""
+            rows.append([self._indicator_name(indicator), self.t("definition." + indicator),
+                         self.t("method." + method) if method else SUPPRESSED])
+        parts = [self._heading("methods"),
+                 table_html([self.t("table.indicator"), self.t("table.definition"), self.t("table.method")], rows),
+                 f"<p>{esc(self.t('methods.survey'))}</p>", f"<p>{esc(self.t('methods.comparison'))}</p>",
+                 f"<p>{esc(self.t('methods.suppression'))}</p>", f"<p>{esc(self.t('methods.funnel'))}</p>"]
+        return Fragment("".join(parts))
+
+    def data_quality(self) -> Fragment:
+        """What was excluded or suppressed for this county, and what validation flagged in the inputs."""
+        c = self._county
+        excluded = c[(c["indicator"] == "satisfaction_rate") & (c["group"] == "all")]["n_excluded"].fillna(0)
+        reasons = c["suppression_reason"].dropna().astype(str).value_counts()
+        rows = [[self.t("quality.figures"), f"{len(c):,}"],
+                [self.t("quality.suppressed"), f"{int(c['suppressed'].sum()):,}"]]
+        rows += [[self.t("quality.reason." + reason), f"{count:,}"] for reason, count in sorted(reasons.items())]
+        rows.append([self.t("quality.excluded_answers"), f"{int(excluded.sum()):,}"])
+        warnings = self.data.meta.get("warnings", [])
+        by_rule = pd.Series([w["rule"] for w in warnings], dtype=str).value_counts()
+        parts = [self._heading("data_quality"), table_html([self.t("table.check"), self.t("table.count")], rows,
+                                                           numeric=(1,))]
+        if by_rule.empty:
+            parts.append(f"<p>{esc(self.t('quality.no_warnings'))}</p>")
+        else:
+            parts.append(f"<p>{esc(self.t('quality.warnings'))}</p>")
+            parts.append(table_html([self.t("table.rule"), self.t("table.count")],
+                                    [[rule, f"{n:,}"] for rule, n in by_rule.items()], numeric=(1,)))
+        return Fragment("".join(parts))
+
+    def provenance(self) -> Fragment:
+        """Data version, code version, parameters and time: enough to make this report again."""
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        when = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch
+                else _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+        rows = [[self.t("provenance.dataset"), str(self.data.meta.get("dataset", ""))],
+                [self.t("provenance.evalkit"), __version__]]
+        rows += [[self.t("provenance.input", name=name), digest[:16]]
+                 for name, digest in sorted(self.data.meta.get("inputs", {}).items())]
+        rows += [[self.t("provenance.parameter", name=k), str(v)] for k, v in self.parameters.items()
+                 if k != "data_dir"]
+        rows.append([self.t("provenance.made"), when])
+        return Fragment(self._heading("provenance") + table_html([self.t("table.item"), self.t("table.value")], rows)
+                        + self._note("provenance.hashes"))

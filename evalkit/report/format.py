@@ -1,0 +1,98 @@
+"""Numbers and HTML fragments for readers: rounding happens here and nowhere earlier.
+
+>>> value_text(0.9441, "proportion", "en")
+'94.4%'
+>>> value_text(202.1, "yuan", "zh")
+'202元'
+>>> value_text(float("nan"), "proportion", "en")
+'—'
+>>> Fragment("<p>x</p>")._repr_html_()
+'<p>x</p>'
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Iterable
+
+from .i18n import t
+
+__all__ = ["Fragment", "value_text", "interval_text", "esc", "table_html", "comparison_cell", "COMPARISON_STYLE",
+           "SUPPRESSED"]
+
+#: What a suppressed or missing figure shows.
+SUPPRESSED = "—"
+
+#: Colours of better / similar / worse (the public-health profile convention), with a text label
+#: in the cell so that the meaning survives printing in grey and colour-blind reading.
+COMPARISON_STYLE = {
+    "better": "background:#c6e7c9;color:#0b3d12",
+    "similar": "background:#fbe7a8;color:#4a3800",
+    "worse": "background:#f4c2bd;color:#5c0b05",
+    "higher": "background:#cfe0f5;color:#0a2a50",
+    "lower": "background:#e3d4f2;color:#331052",
+    "not_compared": "background:#ececec;color:#333333",
+}
+
+
+class Fragment(str):
+    """HTML that a notebook shows as HTML (and nbconvert keeps as HTML)."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+def esc(value: Any) -> str:
+    """Text escaped for HTML (quotes too)."""
+    return html.escape(str(value), quote=True)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def value_text(v: Any, unit: str, lang: str, *, signed: bool = False) -> str:
+    """A figure rounded for reading, in the unit's convention; ``—`` when missing or suppressed."""
+    if _missing(v):
+        return SUPPRESSED
+    v = float(v)
+    sign = "+" if signed else ""
+    if unit in ("proportion", "net"):
+        return f"{v * 100:{sign}.1f}%"
+    if unit == "score_1_5":
+        return f"{v:{sign}.2f}"
+    if unit == "yuan":
+        return t("unit.yuan", lang, value=f"{v:{sign},.0f}")
+    return f"{v:{sign},.1f}"
+
+
+def interval_text(lower: Any, upper: Any, unit: str, lang: str) -> str:
+    """``lower–upper`` in the unit's convention; ``—`` when either end is missing."""
+    if _missing(lower) or _missing(upper):
+        return SUPPRESSED
+    return f"{value_text(lower, unit, lang)}–{value_text(upper, unit, lang)}"
+
+
+def comparison_cell(code: Any, lang: str) -> str:
+    """A ``<td>`` with the comparison's label on its colour."""
+    code = "not_compared" if _missing(code) else str(code)
+    return f'<td class="cmp cmp-{esc(code)}" style="{COMPARISON_STYLE.get(code, "")}">{esc(t("compare." + code, lang))}</td>'
+
+
+def table_html(header: Iterable[str], rows: Iterable[Iterable[str]], *, caption: str | None = None,
+               numeric: Iterable[int] = (), raw: bool = False) -> str:
+    """A table in a scrolling wrapper; cells are escaped unless ``raw`` (then each cell is HTML: ``<td>...``)."""
+    numeric = set(numeric)
+    head = "".join(f'<th scope="col">{esc(h)}</th>' for h in header)
+    body = []
+    for row in rows:
+        if raw:
+            cells = "".join(row)
+        else:
+            cells = "".join(f'<td class="num">{esc(c)}</td>' if i in numeric else f"<td>{esc(c)}</td>"
+                            for i, c in enumerate(row))
+        body.append(f"<tr>{cells}</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (f'<div class="table-wrap"><table class="report-table">{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
