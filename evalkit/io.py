@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import csv
 import io as _io
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import pandas as pd
 
@@ -24,9 +26,11 @@ from .errors import InputError, Problem
 __all__ = [
     "FORMATS",
     "RawTable",
+    "atomic_path",
     "detect_encoding",
     "find_table",
     "read_raw",
+    "write_atomic",
     "write_table",
 ]
 
@@ -295,10 +299,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, encoding: str = "utf-8
     metadata (e.g. ``{"synthetic": "true"}``); CSV and Excel carry none.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     suffix = path.suffix.lower()
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".csv":
             frame.to_csv(tmp, index=False, encoding=encoding, date_format="%Y-%m-%d")
         elif suffix == ".xlsx":
@@ -313,7 +315,29 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, encoding: str = "utf-8
             pq.write_table(arrow.replace_schema_metadata(meta), tmp, compression="zstd")
         else:
             raise ValueError(f"Cannot write '{path.name}': use a .csv, .xlsx or .parquet suffix.")
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary file name beside ``path``, renamed onto ``path`` when the block succeeds.
+
+    Readers see the old file or the complete new one, never a partial write; on an error the
+    temporary file is removed and ``path`` is untouched.  The name carries the process id, so
+    processes writing the same file do not trample each other's temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)
