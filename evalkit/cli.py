@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .errors import EvalkitError, InputError
+from .errors import DataValidationError, EvalkitError, InputError
 
 __all__ = ["main"]
 
@@ -103,6 +103,44 @@ def _cmd_codebook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+    from .render import find_chromium
+
+    pdf = {"auto": find_chromium() is not None, "yes": True, "no": False}[args.pdf]
+    if args.pdf == "yes" and find_chromium() is None:
+        from .render import BrowserMissing
+
+        raise BrowserMissing()
+    counties = getattr(args, "counties", None) or ([args.county] if getattr(args, "county", None) else None)
+    manifest = run_batch(args.data_dir.resolve(), jobs=args.jobs, scheduler=getattr(args, "scheduler", None),
+                         progress=not args.no_progress, year=args.year, lang=args.lang, counties=counties,
+                         prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run, force=args.force,
+                         pdf=pdf, timeout=args.timeout, overview=not getattr(args, "no_overview", True))
+    s = manifest["summary"]
+    run_dir = Path(args.out or "reports") / manifest["run"]
+    print(f"{s['rendered']} rendered, {s['skipped']} unchanged, {s['failed']} failed in {s['seconds']} s: "
+          f"{run_dir / 'index.html'}")
+    return 1 if s["failed"] else 0
+
+
+def _add_render_options(p: argparse.ArgumentParser) -> None:
+    from .paths import SAMPLE
+
+    p.add_argument("--data", dest="data_dir", type=Path, default=SAMPLE, metavar="DATA_DIR",
+                   help="folder of the province's input tables (default: the sample province, data/sample)")
+    p.add_argument("--year", type=int, default=None, help="evaluation wave (default: the latest in the data)")
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (default: en)")
+    p.add_argument("--out", type=Path, default=None, help="parent folder of the run folder (default: reports/)")
+    p.add_argument("--run", default=None, help="run folder name (default: <data folder>-<year>-<lang>)")
+    p.add_argument("--force", action="store_true", help="render again even where nothing changed")
+    p.add_argument("--pdf", choices=("auto", "yes", "no"), default="auto",
+                   help="PDF through headless Chromium: auto (when Chromium is found, with a message when not), "
+                        "yes (fail without it) or no")
+    p.add_argument("--timeout", type=float, default=600, help="seconds one report may take (default 600)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -149,6 +187,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--update", type=Path, metavar="README",
                    help="rewrite the generated codebook section of README (data/README.md) in place")
     p.set_defaults(func=_cmd_codebook)
+
+    p = sub.add_parser("batch", help="render the county reports of a province (HTML, PDF, overview, index)",
+                       description="Validate the province, then render every county's report (or those chosen) "
+                                   "as HTML and PDF, the province overview and index.html into "
+                                   "reports/<run>/, with manifest.json. Reports whose notebook, parameters, "
+                                   "data and evalkit are unchanged are skipped. Exits 1 if any report failed. "
+                                   "Same as evalkit.batch.run_batch().")
+    _add_render_options(p)
+    p.add_argument("--counties", nargs="+", metavar="CODE", help="only these county codes (6 digits, as text)")
+    p.add_argument("--prefecture", metavar="CODE", help="only the counties of this prefecture (4-digit code)")
+    p.add_argument("--jobs", type=int, default=None, help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on an existing Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of locally")
+    p.add_argument("--no-overview", action="store_true", help="skip the province overview")
+    p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser("render", help="render one county's report",
+                       description="Render one county's report (HTML and PDF) in a fresh kernel, exactly as the "
+                                   "batch would; output in reports/<run>/.")
+    p.add_argument("county", metavar="COUNTY", help="6-digit county code, e.g. 090102 (leading zeros are kept)")
+    _add_render_options(p)
+    p.set_defaults(func=_cmd_batch, jobs=1, no_overview=True)
     return parser
 
 
@@ -163,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except InputError as err:
         print(f"evalkit: {err.problem}", file=sys.stderr)
+        return 1
+    except DataValidationError as err:
+        errors = [p for p in err.problems if p.severity == "error"]
+        print(f"evalkit: the input data failed validation ({len(errors)} errors); nothing was rendered. "
+              "Fix these and run again (evalkit validate DATA_DIR lists them all):", file=sys.stderr)
+        for problem in errors[:20]:
+            print(f"  {problem}", file=sys.stderr)
         return 1
     except (EvalkitError, ValueError, OSError) as err:
         print(f"evalkit: {err}", file=sys.stderr)

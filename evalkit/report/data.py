@@ -42,6 +42,11 @@ class ProvinceData:
                               ["county_code", "prefecture_code", "name_en", "name_zh"]]
         return rows.drop_duplicates("county_code").sort_values("county_code").reset_index(drop=True)
 
+    def province_name(self, lang: str) -> str:
+        """The province's name in ``lang``."""
+        row = self.table.loc[self.table["level"] == "province"].iloc[0]
+        return str(row[f"name_{lang}"])
+
     def unit_names(self, level: str) -> pd.DataFrame:
         """Codes and names of every unit of one level."""
         rows = self.table.loc[self.table["level"] == level, ["code", "name_en", "name_zh"]]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .format import esc
 
-__all__ = ["figure_html", "interval_dots", "trend_panels", "funnel", "ranked_dots"]
+__all__ = ["figure_html", "interval_dots", "trend_panels", "funnel", "ranked_dots", "histograms"]
 
 HIGHLIGHT = "#c0392b"
 PEER = "#2e6fba"
@@ -170,4 +170,21 @@ def ranked_dots(rows: pd.DataFrame, *, highlight: str, peers: Sequence[str], lab
     ax.set_xlabel(rank_text)
     ax.set_xticks([])
     ax.grid(axis="x", visible=False)
+    return fig
+
+
+def histograms(panels: list[tuple[str, np.ndarray]], *, ylabel: str):
+    """Small multiples of histograms: how one figure spreads over the counties."""
+    plt = _plt()
+    cols = 2
+    rows_n = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(rows_n, cols, figsize=(6.4, 2.0 * rows_n), squeeze=False)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.35 / (2.0 * rows_n), top=1 - 0.3 / (2.0 * rows_n),
+                        hspace=0.5, wspace=0.22)
+    for ax, (title, values) in zip(axes.ravel(), panels):
+        ax.hist(values[~np.isnan(values)], bins=20, color=PEER, alpha=0.85)
+        ax.set_title(title, loc="left")
+        ax.set_ylabel(ylabel)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
     return fig

@@ -1,0 +1,582 @@
+"""Render many county reports: plan, skip what is current, execute in warm kernels, record a manifest.
+
+:func:`run_batch` is what ``evalkit batch`` calls:
+
+1. **Validate and compute once.**  The province's indicator table is built (or read from the cache)
+   from validated inputs; a validation error stops the batch before any kernel starts or any file
+   is written.
+2. **Plan.**  Each county report has a *fingerprint*: the SHA-256 of the notebook, the parameters,
+   the evalkit source, and the data the report shows (the county's and its townships' rows of the
+   indicator table, plus the context every report draws: prefecture, province and county-level
+   figures).  A report whose fingerprint matches the manifest, and whose files are present with
+   their recorded hashes, is skipped; ``force`` renders it again.  Hashes, never file times.
+3. **Execute.**  Workers (processes on this machine, or a Dask cluster) each keep one Jupyter kernel
+   warm and reuse it: before each report the kernel's namespace is wiped, figures closed and its
+   execution counter reset, so a report made in a batch is byte-identical to the same report made
+   alone (a test checks it).  Execution goes through papermill (parameters injected after the
+   cell tagged ``parameters``), with a time limit for the whole report: a hung or dead kernel is
+   killed, recorded as the county's failure, and replaced; the batch goes on.
+4. **Write atomically.**  Each file appears whole or not at all (temporary file and rename);
+   the manifest is rewritten atomically after each county; leftovers of a killed run are removed
+   at the start of the next.
+5. **Index.**  ``index.html`` lists every county with status, key figures and links.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import nbformat
+from papermill.engines import Engine
+
+from . import __version__
+from .errors import EvalkitError
+from .io import write_atomic
+from .params import check, declared, injected_source, parameters_cell
+from .paths import NOTEBOOKS, REPORTS
+
+__all__ = ["BatchError", "Task", "plan", "run_batch", "render_one", "COUNTY_NOTEBOOK", "OVERVIEW_NOTEBOOK",
+           "MANIFEST_VERSION"]
+
+COUNTY_NOTEBOOK = NOTEBOOKS / "county_report.ipynb"
+OVERVIEW_NOTEBOOK = NOTEBOOKS / "province_overview.ipynb"
+MANIFEST_VERSION = 1
+DEFAULT_TIMEOUT = 600.0
+_RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
+          "import matplotlib.pyplot as _plt; _plt.close('all'); del _plt\n"
+          "get_ipython().execution_count = 1\n")
+
+
+class BatchError(EvalkitError):
+    """Raised when a batch cannot start: bad options, an unreadable manifest, an unwritable output folder."""
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def source_hash() -> str:
+    """SHA-256 over evalkit's own files (code, catalogues, theme): a changed package re-renders reports."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def data_hashes(table, year: int) -> tuple[dict[str, str], str]:
+    """Per county, the SHA-256 of its own rows (county and townships); and one hash of the shared context.
+
+    The context is what every report draws besides its own county: the prefecture and province
+    rows and every county's county-level rows of the year (funnel plot, ranks).
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows = pd.util.hash_pandas_object(table, index=False).to_numpy()
+    own = table["level"].isin(["county", "township"]).to_numpy()
+    county = table["county_code"].astype(str).to_numpy()
+    order = np.argsort(county[own], kind="stable")
+    codes, starts = np.unique(county[own][order], return_index=True)
+    hashes = rows[own][order]
+    bounds = list(starts[1:]) + [len(order)]
+    per = {str(c): _sha256_bytes(hashes[s:e].tobytes()) for c, s, e in zip(codes, starts, bounds)}
+    context = (table["level"].isin(["prefecture", "province"]).to_numpy()
+               | ((table["level"] == "county").to_numpy() & (table["year"] == year).to_numpy()))
+    return per, _sha256_bytes(rows[context].tobytes())
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@dataclass
+class Task:
+    """One report to render: which notebook, with which parameters, to which files."""
+
+    key: str  # county code, or "overview"
+    notebook: str
+    parameters: dict[str, Any]
+    out_dir: str
+    stem: str
+    title: str
+    lang: str
+    fingerprint: str
+    synthetic: bool = False
+    pdf: bool = True
+    timeout: float = DEFAULT_TIMEOUT
+
+
+# --------------------------------------------------------------------------- the worker side
+
+
+class _WarmKernel:
+    """One Jupyter kernel kept alive across reports, wiped before each."""
+
+    def __init__(self, kernel_name: str, cwd: str, warmup: str) -> None:
+        from jupyter_client.manager import KernelManager
+
+        self.km = KernelManager(kernel_name=kernel_name)
+        self.km.start_kernel(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=120)
+        self.run(warmup)
+
+    def run(self, code: str, timeout: float = 300) -> None:
+        msg_id = self.kc.execute(code, silent=True, store_history=False)
+        reply = self.kc.get_shell_msg(timeout=timeout)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.kc.get_shell_msg(timeout=timeout)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"kernel set-up failed: {reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+
+    def alive(self) -> bool:
+        return self.km.is_alive()
+
+    def kill(self) -> None:
+        try:
+            self.kc.stop_channels()
+        finally:
+            self.km.shutdown_kernel(now=True)
+
+
+class _Worker:
+    """Per-process state: the warm kernel, the HTML exporter, the browser for PDFs."""
+
+    def __init__(self) -> None:
+        self.kernel: _WarmKernel | None = None
+        self.printer = None
+        self.warm_for: str | None = None
+
+    def kernel_for(self, task: Task) -> _WarmKernel:
+        data_dir = task.parameters.get("data_dir", "")
+        if self.kernel is not None and not self.kernel.alive():
+            self.drop_kernel()
+        if self.kernel is None:
+            nb = nbformat.read(task.notebook, as_version=4)
+            name = nb.metadata.get("kernelspec", {}).get("name", "python3")
+            warmup = ("import evalkit.report.county, evalkit.report.overview, matplotlib.pyplot\n"
+                      f"from evalkit.report.data import province_data\nprovince_data({data_dir!r})\n")
+            self.kernel = _WarmKernel(name, str(Path(task.notebook).parent), warmup)
+        return self.kernel
+
+    def drop_kernel(self) -> None:
+        if self.kernel is not None:
+            try:
+                self.kernel.kill()
+            except Exception:  # noqa: BLE001 - the kernel may already be gone
+                pass
+        self.kernel = None
+
+    def pdf_printer(self):
+        if self.printer is None:
+            from .render import PdfPrinter
+
+            self.printer = PdfPrinter().__enter__()
+        return self.printer
+
+    def close(self) -> None:
+        self.drop_kernel()
+        if self.printer is not None:
+            self.printer.__exit__(None, None, None)
+            self.printer = None
+
+
+_WORKER: _Worker | None = None
+
+
+def _worker() -> _Worker:
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = _Worker()
+        import atexit
+
+        atexit.register(_WORKER.close)
+    return _WORKER
+
+
+def execute(task: Task, kernel: _WarmKernel) -> nbformat.NotebookNode:
+    """Execute the task's notebook in ``kernel`` through papermill, within the whole-report time limit.
+
+    The parameters (checked by :func:`evalkit.params.check` when the task was planned) are
+    injected as papermill does, in a cell tagged ``injected-parameters`` after the parameters
+    cell.  Raises papermill's ``PapermillExecutionError`` for an error in a cell (the executed
+    notebook carries papermill's error marker), and ``TimeoutError`` when the limit was reached
+    (the kernel is then killed: a hung cell cannot be interrupted reliably).
+    """
+    import papermill as pm
+    from papermill.engines import papermill_engines
+
+    papermill_engines.register("evalkit-warm", _WarmEngine)
+    nb = _inject(nbformat.read(task.notebook, as_version=4), task.parameters)
+    kernel.run(_RESET)
+    fired = threading.Event()
+
+    def stop() -> None:
+        fired.set()
+        kernel.kill()
+
+    timer = threading.Timer(task.timeout, stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        return pm.execute_notebook(nb, None, engine_name="evalkit-warm", progress_bar=False, log_output=False,
+                                   kernel_name=kernel.km.kernel_name, kernel=kernel)
+    except BaseException as err:
+        if fired.is_set():
+            raise TimeoutError(f"the report did not finish within {task.timeout:g} s; its kernel was stopped.") from err
+        raise
+    finally:
+        timer.cancel()
+
+
+class _WarmEngine(Engine):
+    """A papermill engine that runs a notebook in an already running kernel instead of starting one."""
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, kernel: _WarmKernel | None = None, **kwargs):
+        from papermill.clientwrap import PapermillNotebookClient
+
+        client = PapermillNotebookClient(nb_man, km=kernel.km, kernel_name=kernel_name, log_output=False,
+                                         timeout=None, startup_timeout=120)
+        client.kc = kernel.kc
+        return client.execute(cleanup_kc=False)
+
+
+def _inject(nb: nbformat.NotebookNode, values: dict[str, Any]) -> nbformat.NotebookNode:
+    """Insert papermill's ``injected-parameters`` cell after the parameters cell (values checked already)."""
+    nb = copy.deepcopy(nb)
+    at = parameters_cell(nb)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    cell = nbformat.v4.new_code_cell(injected_source(values))
+    cell.metadata["tags"] = ["injected-parameters"]
+    cell.id = "injected-parameters"
+    nb.cells.insert(at + 1, cell)
+    nb.metadata.setdefault("papermill", {})["parameters"] = values
+    return nb
+
+
+def render_one(task: Task) -> dict[str, Any]:
+    """Render one task in this process's warm kernel; never raises: the result says what happened."""
+    worker = _worker()
+    started = time.monotonic()
+    out = Path(task.out_dir)
+    result: dict[str, Any] = {"key": task.key, "status": "failed", "fingerprint": task.fingerprint,
+                              "parameters": task.parameters, "outputs": {}, "durations": {}, "error": None}
+    try:
+        kernel = worker.kernel_for(task)
+        result["durations"]["kernel_ready"] = round(time.monotonic() - started, 3)
+        t0 = time.monotonic()
+        try:
+            nb = execute(task, kernel)
+        except BaseException:
+            if not kernel.alive():
+                worker.drop_kernel()
+            raise
+        result["durations"]["execute"] = round(time.monotonic() - t0, 3)
+        t0 = time.monotonic()
+        from .render import notebook_to_html
+
+        html = notebook_to_html(nb, lang=task.lang, title=task.title, synthetic=task.synthetic,
+                                index_href="index.html")
+        files = {"html": out / f"{task.stem}.html", "ipynb": out / "notebooks" / f"{task.stem}.ipynb"}
+        write_atomic(files["ipynb"], nbformat.writes(_strip_meta(nb)).encode("utf-8"))
+        write_atomic(files["html"], html.encode("utf-8"))
+        result["durations"]["html"] = round(time.monotonic() - t0, 3)
+        if task.pdf:
+            t0 = time.monotonic()
+            files["pdf"] = out / f"{task.stem}.pdf"
+            worker.pdf_printer().print(files["html"], files["pdf"])
+            result["durations"]["pdf"] = round(time.monotonic() - t0, 3)
+        result["outputs"] = {kind: {"file": str(path.relative_to(out)), "sha256": _sha256_file(path)}
+                             for kind, path in files.items()}
+        result["status"] = "ok"
+    except BaseException as err:  # noqa: BLE001 - a failed county is recorded, the batch goes on
+        result["error"] = _error_summary(err)
+    result["durations"]["total"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def _strip_meta(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The executed notebook without run times, so that it is reproducible."""
+    nb = copy.deepcopy(nb)
+    nb.metadata.get("papermill", {}).pop("start_time", None)
+    nb.metadata.get("papermill", {}).pop("end_time", None)
+    nb.metadata.get("papermill", {}).pop("duration", None)
+    nb.metadata.get("papermill", {}).pop("input_path", None)
+    nb.metadata.get("papermill", {}).pop("output_path", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    return nb
+
+
+def _error_summary(err: BaseException) -> str:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(err, PapermillExecutionError):
+        return f"cell {err.exec_count}: {err.ename}: {err.evalue}"[:2000]
+    text = f"{type(err).__name__}: {err}"
+    if not isinstance(err, (EvalkitError, TimeoutError)):
+        text += " | " + " ".join(traceback.format_exception_only(type(err), err)).strip()
+    return text[:2000]
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass
+class Plan:
+    """What a batch will do: all tasks, and which of them are current already."""
+
+    run_dir: Path
+    tasks: list[Task]
+    skip: list[str]
+    manifest: dict[str, Any]
+    data: Any
+    inputs: dict[str, str]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {"version": MANIFEST_VERSION, "reports": {}}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("reports"), dict):
+            raise ValueError("no 'reports' object")
+    except (ValueError, UnicodeDecodeError) as err:
+        # a corrupt manifest only costs a re-render: keep it aside for inspection, start afresh
+        aside = path.with_name(f"manifest.corrupt-{int(time.time())}.json")
+        os.replace(path, aside)
+        print(f"evalkit batch: {path} could not be read ({err}); moved to {aside.name}, all reports will be "
+              "rendered again.", file=sys.stderr)
+        return {"version": MANIFEST_VERSION, "reports": {}}
+    return manifest
+
+
+def _clean_leftovers(run_dir: Path) -> list[Path]:
+    """Remove temporary files a killed run left behind (they were never visible under a final name)."""
+    gone = []
+    for path in list(run_dir.glob(".*.tmp")) + list(run_dir.glob("notebooks/.*.tmp")):
+        path.unlink(missing_ok=True)
+        gone.append(path)
+    return gone
+
+
+def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", counties: Iterable[str] | None = None,
+         prefecture: str | None = None, out: str | Path | None = None, run: str | None = None,
+         confidence: float = 0.95, force: bool = False, pdf: bool = True, timeout: float = DEFAULT_TIMEOUT,
+         overview: bool = True, notebook: str | Path = COUNTY_NOTEBOOK) -> Plan:
+    """Validate the province, choose the counties, and work out which reports need rendering."""
+    from .report.data import province_data
+
+    data_dir = Path(data_dir).resolve()
+    data = province_data(data_dir)  # validates; raises DataValidationError before anything is written
+    year = int(year) if year is not None else max(data.years)
+    all_counties = data.counties()
+    chosen = list(all_counties["county_code"])
+    if prefecture is not None:
+        chosen = [c for c, p in zip(all_counties["county_code"], all_counties["prefecture_code"]) if p == prefecture]
+        if not chosen:
+            raise BatchError(f"prefecture {prefecture!r} has no counties in {data_dir} (prefecture codes: "
+                             f"{', '.join(sorted(set(all_counties['prefecture_code'])))}).")
+    if counties:
+        wanted = list(dict.fromkeys(counties))
+        unknown = [c for c in wanted if c not in set(all_counties["county_code"])]
+        if unknown:
+            raise BatchError(f"unknown county code(s) {', '.join(unknown)} in {data_dir}.")
+        chosen = [c for c in chosen if c in wanted]
+    run = run or f"{data_dir.name}-{year}-{lang}"
+    if not run or "/" in run or "\\" in run or run.startswith("."):
+        raise BatchError(f"run name {run!r} must be a plain folder name.")
+    run_dir = Path(out or REPORTS) / run
+    notebook = Path(notebook)
+    params = declared(notebook)
+    nb_hash = _sha256_file(notebook)
+    code_hash = source_hash()
+    own, context = data_hashes(data.table, year)
+    names = all_counties.set_index("county_code")[f"name_{lang}"]
+    from .report.i18n import t
+
+    tasks = []
+    for code in chosen:
+        values = check(params, {"county_code": code, "year": year, "data_dir": str(data_dir), "lang": lang,
+                                "confidence": float(confidence), "benchmarks": ["prefecture", "province"]})
+        fp = _sha256_bytes(json.dumps([nb_hash, values, code_hash, own.get(code), context],
+                                      sort_keys=True).encode())
+        tasks.append(Task(code, str(notebook), values, str(run_dir), code,
+                          t("cover.title", lang, county=names[code], year=year), lang, fp, data.synthetic, pdf,
+                          timeout))
+    if overview:
+        ov_params = declared(OVERVIEW_NOTEBOOK)
+        values = check(ov_params, {"year": year, "data_dir": str(data_dir), "lang": lang,
+                                   "confidence": float(confidence)})
+        fp = _sha256_bytes(json.dumps([_sha256_file(OVERVIEW_NOTEBOOK), values, code_hash, context,
+                                       sorted(own.items())], sort_keys=True).encode())
+        tasks.append(Task("overview", str(OVERVIEW_NOTEBOOK), values, str(run_dir), "overview",
+                          t("overview.title", lang, province=data.province_name(lang), year=year), lang, fp,
+                          data.synthetic, pdf, timeout))
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BatchError(f"cannot create the output folder {run_dir}: {err.strerror}.") from None
+    if not os.access(run_dir, os.W_OK):
+        raise BatchError(f"the output folder {run_dir} is not writable.")
+    _clean_leftovers(run_dir)
+    manifest = _read_manifest(run_dir / "manifest.json")
+    skip = [] if force else [task.key for task in tasks if _current(manifest, task, run_dir)]
+    return Plan(run_dir, tasks, skip, manifest, data, data.meta.get("inputs", {}),
+                {"year": year, "lang": lang, "run": run, "notebook_sha256": nb_hash, "evalkit_source": code_hash})
+
+
+def _current(manifest: dict[str, Any], task: Task, run_dir: Path) -> bool:
+    entry = manifest.get("reports", {}).get(task.key)
+    if not entry or entry.get("status") != "ok" or entry.get("fingerprint") != task.fingerprint:
+        return False
+    if task.pdf and "pdf" not in entry.get("outputs", {}):
+        return False
+    for out in entry.get("outputs", {}).values():
+        path = run_dir / out["file"]
+        if not path.is_file() or _sha256_file(path) != out["sha256"]:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _pool_run(tasks: list[Task], jobs: int) -> Iterable[dict[str, Any]]:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint) as pool:
+        futures = {pool.submit(render_one, task): task for task in tasks}
+        for fut in as_completed(futures):
+            try:
+                yield fut.result()
+            except Exception as err:  # noqa: BLE001 - the worker process itself died
+                task = futures[fut]
+                yield {"key": task.key, "status": "failed", "fingerprint": task.fingerprint,
+                       "parameters": task.parameters, "outputs": {}, "durations": {},
+                       "error": f"worker process died: {type(err).__name__}: {err}"}
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _dask_run(tasks: list[Task], scheduler: str) -> Iterable[dict[str, Any]]:
+    from distributed import Client, as_completed as dask_completed
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = [client.submit(render_one, task, key=f"evalkit-{task.key}-{task.fingerprint[:12]}", pure=False)
+                   for task in tasks]
+        index = {f.key: t for f, t in zip(futures, tasks)}
+        for fut in dask_completed(futures):
+            try:
+                yield fut.result()
+            except Exception as err:  # noqa: BLE001 - a worker lost on the cluster
+                task = index[fut.key]
+                yield {"key": task.key, "status": "failed", "fingerprint": task.fingerprint,
+                       "parameters": task.parameters, "outputs": {}, "durations": {},
+                       "error": f"Dask worker failed: {type(err).__name__}: {err}"}
+
+
+def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str | None = None,
+              progress: bool = True, log: Callable[[str], None] | None = None, **options: Any) -> dict[str, Any]:
+    """Render every chosen county report (and the overview and index); return the manifest.
+
+    Options are those of :func:`plan`.  The manifest's ``summary`` counts rendered, skipped and
+    failed reports; ``evalkit batch`` exits non-zero when any failed.
+    """
+    log = log or (lambda m: print(m, file=sys.stderr))
+    p = plan(data_dir, **options)
+    todo = [task for task in p.tasks if task.key not in p.skip]
+    if any(task.pdf for task in todo):
+        from .render import find_chromium
+
+        if find_chromium() is None:
+            from .report.i18n import t
+
+            log(t("page.pdf_missing", "en"))
+            for task in todo:
+                task.pdf = False
+    manifest = p.manifest
+    manifest.update({"version": MANIFEST_VERSION, "evalkit_version": __version__, "data_dir": str(p.data.data_dir),
+                     "inputs": p.inputs, **p.info})
+    reports = manifest.setdefault("reports", {})
+    # entries for counties no longer chosen stay (a partial run does not forget the others)
+    started = time.time()
+    log(f"evalkit batch: {len(p.tasks)} reports in {p.run_dir}: {len(todo)} to render, {len(p.skip)} unchanged.")
+    for key in p.skip:
+        reports[key]["status"] = "ok"
+        reports[key]["last_run"] = "skipped"
+    _save_manifest(p.run_dir, manifest)
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), unit="report", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    results = _dask_run(todo, scheduler) if scheduler else _pool_run(todo, jobs or os.cpu_count() or 1)
+    failed = []
+    for result in results:
+        key = result["key"]
+        result["evalkit_version"] = __version__
+        result["inputs"] = p.inputs
+        result["notebook_sha256"] = _sha256_file(Path(next(t.notebook for t in p.tasks if t.key == key)))
+        result["last_run"] = "rendered" if result["status"] == "ok" else "failed"
+        reports[key] = result
+        _save_manifest(p.run_dir, manifest)
+        if result["status"] != "ok":
+            failed.append(key)
+            log(f"evalkit batch: {key} failed: {result['error']}")
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"failed {len(failed)}" if failed else key)
+    if bar is not None:
+        bar.close()
+    manifest["summary"] = {"reports": len(p.tasks), "rendered": len(todo) - len(failed), "skipped": len(p.skip),
+                           "failed": len(failed), "failed_keys": sorted(failed),
+                           "seconds": round(time.time() - started, 1)}
+    _write_index(p, manifest)
+    _save_manifest(p.run_dir, manifest)
+    return manifest
+
+
+def _save_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    write_atomic(run_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False,
+                                                       sort_keys=True).encode("utf-8"))
+
+
+def _write_index(p: Plan, manifest: dict[str, Any]) -> None:
+    from .report.overview import index_page
+
+    html = index_page(p.data, manifest, year=p.info["year"], lang=p.info["lang"],
+                      keys=[t.key for t in p.tasks if t.key != "overview"], run_dir=p.run_dir)
+    write_atomic(p.run_dir / "index.html", html.encode("utf-8"))

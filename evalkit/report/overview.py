@@ -1,0 +1,191 @@
+"""The province overview (all counties side by side) and the batch's index page.
+
+``notebooks/province_overview.ipynb`` calls :class:`ProvinceOverview` section by section, as the
+county report does; :func:`index_page` builds the rows of ``index.html`` from the manifest of a
+batch run and the indicator table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..indicators import catalogue
+from . import figures
+from .county import HEADLINE, _resolve
+from .data import ProvinceData, province_data
+from .format import Fragment, comparison_cell, esc, interval_text, table_html, value_text
+from .i18n import LANGUAGES, t
+
+__all__ = ["ProvinceOverview", "index_page", "KEY_FIGURES"]
+
+#: Figures shown for every county in the overview table and the index page.
+KEY_FIGURES = (("satisfaction_rate", "q_overall"), ("coverage", "all"), ("home_visit_share", "all"),
+               ("social_workers_per_10k", "all"))
+
+
+def _key_rows(table: pd.DataFrame, level: str, year: int, confidence: float) -> pd.DataFrame:
+    """One row per unit of ``level`` and key figure (all groups), at ``year`` and ``confidence``."""
+    keep = np.zeros(len(table), dtype=bool)
+    for indicator, item in KEY_FIGURES:
+        keep |= ((table["indicator"] == indicator) & (table["item"] == item)).to_numpy()
+    rows = table[keep & (table["level"] == level).to_numpy() & (table["year"] == year).to_numpy()
+                 & (table["confidence"] == confidence).to_numpy() & (table["group"] == "all").to_numpy()]
+    return rows.astype({"indicator": str})
+
+
+@dataclass
+class ProvinceOverview:
+    """All counties of a province side by side, prefectures compared, and the spread of county figures."""
+
+    data: ProvinceData
+    year: int
+    lang: str = "en"
+    confidence: float = 0.95
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, data_dir: str | Path, *, year: int, lang: str = "en", confidence: float = 0.95
+             ) -> "ProvinceOverview":
+        """Read (or reuse) the province's indicator table; check the year and language."""
+        from .county import ReportParameterError
+
+        if lang not in LANGUAGES:
+            raise ReportParameterError(f"lang must be one of {', '.join(LANGUAGES)}, not {lang!r}.")
+        data = province_data(_resolve(data_dir))
+        if int(year) not in data.years:
+            raise ReportParameterError(f"year {year} is not in the data (waves: {', '.join(map(str, data.years))}).")
+        return cls(data, int(year), lang, float(confidence),
+                   {"year": int(year), "lang": lang, "confidence": float(confidence)})
+
+    def t(self, key: str, **values: Any) -> str:
+        return t(key, self.lang, **values)
+
+    def _name(self, indicator: str) -> str:
+        return str(catalogue().loc[indicator, self.lang])
+
+    def cover(self) -> Fragment:
+        """Title and scope."""
+        counties = self.data.counties()
+        synthetic = (f'<p class="synthetic">{esc(self.t("page.synthetic_banner"))}</p>'
+                     if self.data.synthetic else "")
+        return Fragment(f'<header class="cover"><h1>{esc(self.t("overview.title", province=self.data.province_name(self.lang), year=self.year))}</h1>'
+                        f'<p>{esc(self.t("overview.scope", counties=len(counties), prefectures=counties["prefecture_code"].nunique(), year=self.year))}</p>'
+                        f"{synthetic}</header>")
+
+    def counties(self) -> Fragment:
+        """Every county's key figures, with the comparison with the province coloured."""
+        rows = _key_rows(self.data.table, "county", self.year, self.confidence)
+        names = self.data.unit_names("prefecture")[f"name_{self.lang}"]
+        body = []
+        for code, part in rows.groupby("code", sort=True):
+            part = part.set_index("indicator")
+            first = part.iloc[0]
+            cells = [f"<td>{esc(code)}</td>", f"<td>{esc(first[f'name_{self.lang}'])}</td>",
+                     f"<td>{esc(names.get(first['prefecture_code'], ''))}</td>"]
+            for indicator, _ in KEY_FIGURES:
+                r = part.loc[indicator] if indicator in part.index else None
+                unit = str(catalogue().loc[indicator, "unit"])
+                cells.append(f'<td class="num">{esc(value_text(r["value"] if r is not None else None, unit, self.lang))}</td>')
+                cells.append(comparison_cell(r["vs_province"] if r is not None else None, self.lang))
+            body.append(cells)
+        header = [self.t("index.code"), self.t("index.county"), self.t("index.prefecture")]
+        for indicator, _ in KEY_FIGURES:
+            header += [self._name(indicator), self.t("table.vs_province")]
+        return Fragment(f'<h2 id="counties">{esc(self.t("overview.counties"))}</h2>' + table_html(header, body, raw=True)
+                        + f'<p class="note">{esc(self.t("note.comparison", confidence=self._conf()))}</p>')
+
+    def _conf(self) -> str:
+        return f"{self.confidence:.1%}".replace(".0%", "%")
+
+    def prefectures(self) -> Fragment:
+        """Prefectures compared: satisfaction with intervals (figure) and key figures (table)."""
+        rows = _key_rows(self.data.table, "prefecture", self.year, self.confidence)
+        sat = rows[rows["indicator"] == "satisfaction_rate"].sort_values("value")
+        dots = pd.DataFrame({"label": sat[f"name_{self.lang}"].astype(str).to_numpy(),
+                             "p_value": sat["value"].to_numpy(), "p_lower": sat["lower"].to_numpy(),
+                             "p_upper": sat["upper"].to_numpy()})
+        fig = figures.interval_dots(dots, label="label", series=[("p_", self.t("index.prefecture"), figures.PEER)],
+                                    xlabel=self.t("figure.satisfaction_axis"))
+        parts = [f'<h2 id="prefectures">{esc(self.t("overview.prefectures"))}</h2>',
+                 figures.figure_html(fig, alt=self.t("overview.prefectures_alt"),
+                                     caption=self.t("figure.dimensions_caption", confidence=self._conf()))]
+        body = []
+        for code, part in rows.groupby("code", sort=True):
+            part = part.set_index("indicator")
+            cells = [f"<td>{esc(part.iloc[0][f'name_{self.lang}'])}</td>"]
+            for indicator, _ in KEY_FIGURES:
+                r = part.loc[indicator]
+                unit = str(catalogue().loc[indicator, "unit"])
+                cells.append(f'<td class="num">{esc(value_text(r["value"], unit, self.lang))}</td>')
+                cells.append(f'<td class="num">{esc(interval_text(r["lower"], r["upper"], unit, self.lang))}</td>')
+                cells.append(comparison_cell(r["vs_province"], self.lang))
+            body.append(cells)
+        header = [self.t("index.prefecture")]
+        for indicator, _ in KEY_FIGURES:
+            header += [self._name(indicator), self.t("table.interval", confidence=self._conf()),
+                       self.t("table.vs_province")]
+        parts.append(table_html(header, body, raw=True))
+        return Fragment("".join(parts))
+
+    def distributions(self) -> Fragment:
+        """How county figures spread: one small histogram per headline indicator."""
+        tab = self.data.table
+        panels = []
+        for indicator, item in HEADLINE:
+            rows = tab[(tab["level"] == "county") & (tab["year"] == self.year) & (tab["indicator"] == indicator)
+                       & (tab["item"] == item) & (tab["group"] == "all") & (tab["confidence"] == self.confidence)
+                       & ~tab["suppressed"]]
+            unit = str(catalogue().loc[indicator, "unit"])
+            scale = 100.0 if unit in ("proportion", "net") else 1.0
+            panels.append((self._name(indicator), rows["value"].to_numpy(float) * scale))
+        fig = figures.histograms(panels, ylabel=self.t("overview.counties_axis"))
+        return Fragment(f'<h2 id="distributions">{esc(self.t("overview.distributions"))}</h2>'
+                        + figures.figure_html(fig, alt=self.t("overview.distributions_alt"),
+                                              caption=self.t("overview.distributions_caption", year=self.year)))
+
+    def provenance(self) -> Fragment:
+        """Data and code versions and parameters."""
+        rows = [[self.t("provenance.dataset"), str(self.data.meta.get("dataset", ""))],
+                [self.t("provenance.evalkit"), __version__]]
+        rows += [[self.t("provenance.input", name=n), d[:16]] for n, d in sorted(self.data.meta.get("inputs", {}).items())]
+        rows += [[self.t("provenance.parameter", name=k), str(v)] for k, v in self.parameters.items()]
+        return Fragment(f'<h2 id="provenance">{esc(self.t("section.provenance"))}</h2>'
+                        + table_html([self.t("table.item"), self.t("table.value")], rows))
+
+
+def index_page(data: ProvinceData, manifest: dict[str, Any], *, year: int, lang: str, keys: Sequence[str],
+               run_dir: Path) -> str:
+    """``index.html`` of a batch run: every county with status, key figures and links to its files."""
+    from ..render import index_html
+
+    figures_ = _key_rows(data.table, "county", year, 0.95).set_index(["code", "indicator"])
+    names = data.counties().set_index("county_code")
+    prefectures = data.unit_names("prefecture")[f"name_{lang}"]
+    reports = manifest.get("reports", {})
+    columns = [{"key": ind, "label": str(catalogue().loc[ind, lang]), "numeric": True} for ind, _ in KEY_FIGURES]
+    rows = []
+    for code in keys:
+        entry = reports.get(code, {})
+        status = {"ok": "ok" if entry.get("last_run") != "skipped" else "skipped"}.get(entry.get("status"),
+                                                                                        "failed" if entry else "missing")
+        outputs = entry.get("outputs", {}) if entry.get("status") == "ok" else {}
+        values = {}
+        for ind, _ in KEY_FIGURES:
+            v = figures_["value"].get((code, ind), np.nan)
+            unit = str(catalogue().loc[ind, "unit"])
+            values[ind] = {"text": value_text(v, unit, lang), "sort": None if pd.isna(v) else float(v)}
+        rows.append({"code": code, "name": str(names.loc[code, f"name_{lang}"]),
+                     "prefecture": str(prefectures.get(names.loc[code, "prefecture_code"], "")),
+                     "status": status, "values": values,
+                     "html": outputs.get("html", {}).get("file"), "pdf": outputs.get("pdf", {}).get("file")})
+    ov = reports.get("overview", {})
+    overview_href = ov.get("outputs", {}).get("html", {}).get("file") if ov.get("status") == "ok" else None
+    return index_html(lang=lang, title=t("index.title", lang, province=data.province_name(lang)),
+                      subtitle=t("index.subtitle", lang, n=len(rows), year=year), columns=columns, rows=rows,
+                      overview_href=overview_href, synthetic=data.synthetic)
