@@ -245,8 +245,10 @@ def execute(task: Task, kernel: _WarmKernel) -> nbformat.NotebookNode:
     timer.daemon = True
     timer.start()
     try:
-        return pm.execute_notebook(nb, None, engine_name="evalkit-warm", progress_bar=False, log_output=False,
+        done = pm.execute_notebook(nb, None, engine_name="evalkit-warm", progress_bar=False, log_output=False,
                                    kernel_name=kernel.km.kernel_name, kernel=kernel)
+        done.metadata["papermill"]["parameters"] = task.parameters  # papermill records only what it injected
+        return done
     except BaseException as err:
         if fired.is_set():
             raise TimeoutError(f"the report did not finish within {task.timeout:g} s; its kernel was stopped.") from err

@@ -1,0 +1,161 @@
+"""The county report and the overview: every section in both languages, numbers from the indicator
+table, suppression visible, comparisons labelled, parameters checked."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from evalkit.report import CountyReport, ProvinceOverview, ReportParameterError
+from evalkit.report.format import SUPPRESSED, value_text
+from evalkit.report.i18n import catalogue, keys, placeholders, t
+from tests.conftest import BASE
+
+SECTIONS = ("cover", "summary", "indicator_table", "satisfaction", "reach", "staffing", "trends", "among_counties",
+            "recommendations", "methods", "data_quality", "provenance")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module", params=["en", "zh"])
+def report(request, cache):
+    return CountyReport.load(BASE, "090102", year=2025, lang=request.param, cache_dir=cache)
+
+
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.text, self.cells, self.ids = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs and tag.startswith("h"):
+            self.ids.append(attrs["id"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(html: str) -> _Text:
+    p = _Text()
+    p.feed(html)
+    return p
+
+
+def test_catalogues_have_the_same_keys_and_placeholders():
+    assert keys("en") == keys("zh")
+    mismatched = [k for k in keys("en") if placeholders(catalogue("en")[k]) != placeholders(catalogue("zh")[k])]
+    assert mismatched == []
+
+
+def test_a_missing_text_is_an_error_naming_the_key():
+    with pytest.raises(KeyError, match="no text 'section.nonexistent'"):
+        t("section.nonexistent", "en")
+
+
+def test_every_section_renders_with_its_heading(report):
+    html = "".join(getattr(report, s)() for s in SECTIONS)
+    parsed = _parse(html)
+    expected = ["summary", "indicators", "satisfaction", "satisfaction-groups", "reach", "staffing", "trends",
+                "among_counties", "recommendations", "methods", "data_quality", "provenance"]
+    assert parsed.ids == expected
+    for key in ("section.summary", "section.methods", "section.data_quality"):
+        assert t(key, report.lang) in html
+
+
+def test_the_report_is_in_its_language(report):
+    text = "".join(_parse("".join(getattr(report, s)() for s in SECTIONS)).text)
+    han = len(re.findall(r"[\u4e00-\u9fff]", text))
+    if report.lang == "zh":
+        assert han > 500
+    else:  # only the county's and townships' Chinese names, if any, but no Chinese sentence
+        assert "的" not in text and "满意" not in text
+
+
+def test_indicator_table_shows_the_table_values(report):
+    """Each indicator's value in the report is the indicator table's value, rounded only for display."""
+    html = report.indicator_table()
+    row = report._row(report._county, "coverage")
+    assert value_text(row["value"], "proportion", report.lang) in html
+    sat = report._row(report._county, "satisfaction_rate", "q_overall")
+    expected = SUPPRESSED if sat["suppressed"] else value_text(sat["value"], "proportion", report.lang)
+    assert expected in html
+
+
+def test_comparisons_carry_a_label_and_a_colour(report):
+    html = report.indicator_table()
+    cells = re.findall(r'<td class="cmp cmp-(\w+)" style="background:#[0-9a-f]{6};color:#[0-9a-f]{6}">([^<]+)</td>',
+                       html)
+    assert cells, "no comparison cells"
+    for code, label in cells:
+        assert label == t("compare." + code, report.lang)
+
+
+def test_suppressed_figures_show_a_dash_and_the_note(report):
+    """The small test province has suppressed cells: they show '—' and the section says why."""
+    html = report.satisfaction()
+    by_group = report._county[(report._county["indicator"] == "satisfaction_rate") & (report._county["group"] != "all")
+                               & (report._county["item"] == "q_overall")]
+    assert by_group["suppressed"].any()
+    assert SUPPRESSED in html
+    assert t("note.suppressed", report.lang, symbol=SUPPRESSED) in _unescape(html)
+    for _, row in by_group[by_group["suppressed"]].iterrows():
+        assert pd.isna(row["value"])  # nothing to leak: the table holds no value for a suppressed cell
+
+
+def _unescape(html: str) -> str:
+    import html as h
+
+    return h.unescape(html)
+
+
+def test_figures_are_inline_svg_with_alt_text_and_unique_ids(report):
+    html = report.satisfaction() + report.trends() + report.among_counties()
+    assert html.count("<svg") == 4
+    assert len(re.findall(r'<svg role="img" aria-label="[^"]+"', html)) == 4
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+
+
+def test_same_inputs_give_the_same_bytes(cache):
+    a = CountyReport.load(BASE, "090202", year=2025, lang="zh", cache_dir=cache)
+    b = CountyReport.load(BASE, "090202", year=2025, lang="zh", cache_dir=cache)
+    for s in SECTIONS[:-1]:  # provenance carries the time unless SOURCE_DATE_EPOCH is set
+        assert getattr(a, s)() == getattr(b, s)()
+
+
+def test_provenance_time_follows_source_date_epoch(cache, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    html = CountyReport.load(BASE, "090202", year=2025, cache_dir=cache).provenance()
+    assert "2023-11-14 22:13 UTC" in html
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"county_code": "999999"}, "county '999999' is not in the regions table"),
+    ({"county_code": 90102}, "county_code must be a string such as '090102', not 90102 (int)"),
+    ({"year": 2019}, "year 2019 is not in the data (waves: 2023, 2024, 2025)"),
+    ({"lang": "fr"}, "lang must be one of en, zh, not 'fr'"),
+    ({"confidence": 0.9}, "confidence must be one of 0.95, 0.998, not 0.9"),
+    ({"benchmarks": ["nation"]}, "benchmarks must be among prefecture, province"),
+])
+def test_bad_report_parameters_are_refused(cache, kwargs, message):
+    args = {"county_code": "090102", "year": 2025, **kwargs}
+    code = args.pop("county_code")
+    with pytest.raises(ReportParameterError) as err:
+        CountyReport.load(BASE, code, cache_dir=cache, **args)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_overview_lists_every_county(cache, lang):
+    o = ProvinceOverview.load(BASE, year=2025, lang=lang)
+    html = o.cover() + o.counties() + o.prefectures() + o.distributions() + o.provenance()
+    for name in o.data.counties()[f"name_{lang}"]:
+        assert name in html
+    assert t("overview.counties", lang) in html
