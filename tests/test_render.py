@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import matplotlib
 import nbformat
 import numpy as np
 import psutil
@@ -38,15 +39,23 @@ HOSTILE = """</title><script>alert("x")</script>'&amp;"""
 FILLER = "\n\n".join(["社工站为低保、特困和留守儿童提供个案、小组与社区服务。Stations serve registered groups."] * 12)
 
 
-def _notebook() -> nbformat.NotebookNode:
-    """An executed report-like notebook: headings, English and Chinese text, a table, a matplotlib PNG."""
-    use_in_matplotlib()
+def _bars() -> Figure:
     fig = Figure(figsize=(5, 3), dpi=80)
     ax = fig.subplots()
     ax.bar(["芙蓉区", "天心区", "岳麓区"], [91.2, 85.0, 88.4])
     ax.set_title("服务满意率（%）")
-    png = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(png)
+    return fig
+
+
+def _notebook() -> nbformat.NotebookNode:
+    """An executed report-like notebook: headings, English and Chinese text, a table, a matplotlib PNG
+    and a matplotlib SVG whose text is left as text (drawn by the page's font)."""
+    use_in_matplotlib()
+    png, svg = io.BytesIO(), io.StringIO()
+    FigureCanvasAgg(_bars()).print_png(png)
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "test"}):
+        _bars().savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    figure = f"<figure>{svg.getvalue()[svg.getvalue().index('<svg'):]}<figcaption>图 1</figcaption></figure>"
     table = ("<h2>二、满意度 Satisfaction</h2><p>满意率为 91.2%。</p><h3>分组 Groups</h3>"
              "<table><thead><tr><th>群体</th><th>满意率</th><th>区间</th></tr></thead><tbody>"
              + "".join(f"<tr><td>低保 {i}</td><td>90.{i}</td><td>86.0–93.{i}</td></tr>" for i in range(5))
@@ -54,7 +63,7 @@ def _notebook() -> nbformat.NotebookNode:
     nb = new_notebook(cells=[
         new_markdown_cell(f"# 芙蓉区评估报告\n\n## 一、概况 Overview\n\n{FILLER}\n\n### 覆盖 Coverage\n\n{FILLER}"),
         new_code_cell("secret_code_cell = 1", execution_count=1, outputs=[
-            new_output("display_data", data={"text/html": table, "text/plain": "<table>"}),
+            new_output("display_data", data={"text/html": table + figure, "text/plain": "<table>"}),
             new_output("display_data", data={"image/png": base64.b64encode(png.getvalue()).decode(),
                                              "text/plain": "<Figure>"},
                        metadata={"image/png": {"alt": "三个区的服务满意率"}}),
@@ -139,7 +148,7 @@ def _outside(page: str) -> list[str]:
 def test_report_page_is_self_contained_and_shows_no_code(site):
     page = (site / "430102.html").read_text(encoding="utf-8")
     assert _outside(page) == []
-    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert not re.search(r"<(script|link|iframe|object|embed)\b", page)
     assert "secret_code_cell" not in page and "In&nbsp;[" not in page and "FutureWarning" not in page
     assert re.search(r'<img alt="三个区的服务满意率" src="data:image/png;base64,', page)
 
@@ -213,6 +222,7 @@ def test_index_refuses_an_unknown_status():
 def test_index_page_is_self_contained(site):
     page = (site / "index.html").read_text(encoding="utf-8")
     assert _outside(page) == [] and "http://" not in page and "https://" not in page
+    assert [tag for tag, _ in _Page(page).tags if tag in ("script", "link", "iframe")] == ["script"]  # inline
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert t("index.status_failed", "zh") in page and 'class="status status-failed"' in page
 
@@ -283,7 +293,9 @@ def test_report_in_browser(browser, site):
         target = page.locator(f'[id="{href[1:]}"]')
         expect(target).to_be_in_viewport()
         assert page.evaluate("document.querySelector(':target').id") == href[1:]
-    for selector in ("#toc-title", ".banner", "main h1", "main h3"):
+    page.evaluate("""() => [...document.querySelectorAll('svg text')]
+        .find(e => /[\u4e00-\u9fff]/.test(e.textContent)).setAttribute('data-probe', '')""")
+    for selector in ("#toc-title", ".banner", "main h1", "main h3", "svg text[data-probe]"):
         _assert_embedded_font_only(page, selector)
     _screenshot(page, "report-desktop.png")
     assert problems == []
