@@ -7,6 +7,8 @@ import hashlib
 import io
 import re
 import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -109,10 +111,15 @@ def test_font_face_css_embeds_just_the_glyphs_of_the_text():
     text = "社工站评估 — “满意率” 85%"
     css = font_face_css(text)
     assert css.startswith(f"@font-face{{font-family:'{FONT_FAMILY}';") and "format('woff')" in css
-    cmap = set(_embedded(css).getBestCmap())
+    embedded = _embedded(css)
+    assert "Open Font License" in embedded["name"].getDebugName(13)  # the licence travels with every copy
+    cmap = set(embedded.getBestCmap())
     wanted = {ord(c) for c in text} | set(range(0x20, 0x7F))
     assert cmap == wanted
-    assert font_face_css(text) == css  # deterministic
+    fresh = subprocess.run([sys.executable, "-c", "import sys; from evalkit.report.fonts import font_face_css; "
+                            "sys.stdout.write(font_face_css(sys.argv[1]))", text],
+                           capture_output=True, text=True, check=True).stdout
+    assert fresh == css  # the same bytes in another process
     assert font_face_css(text + "县") != css
 
 

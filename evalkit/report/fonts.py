@@ -104,6 +104,7 @@ def _woff(path: Path, chars: str) -> bytes:
     font = TTFont(io.BytesIO(_web_master(path)), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
     options = subset.Options()
     options.layout_features = []
+    options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # names, copyright and the licence (OFL 1.1)
     options.hinting = False
     options.flavor = "woff"
     subsetter = subset.Subsetter(options)
