@@ -33,7 +33,6 @@ import sys
 import threading
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -159,10 +158,21 @@ class _WarmKernel:
         return self.km.is_alive()
 
     def kill(self) -> None:
+        """Stop the kernel at once with SIGKILL (safe from any thread, or while the process exits)."""
+        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def close(self) -> None:
+        self.kill()
         try:
             self.kc.stop_channels()
-        finally:
-            self.km.shutdown_kernel(now=True)
+            self.km.cleanup_resources()
+        except Exception:  # noqa: BLE001 - best effort: the kernel is gone already
+            pass
 
 
 class _Worker:
@@ -187,10 +197,7 @@ class _Worker:
 
     def drop_kernel(self) -> None:
         if self.kernel is not None:
-            try:
-                self.kernel.kill()
-            except Exception:  # noqa: BLE001 - the kernel may already be gone
-                pass
+            self.kernel.close()
         self.kernel = None
 
     def pdf_printer(self):
@@ -211,12 +218,13 @@ _WORKER: _Worker | None = None
 
 
 def _worker() -> _Worker:
+    """This process's worker state (a Dask worker process keeps it between tasks)."""
     global _WORKER
     if _WORKER is None:
         _WORKER = _Worker()
         import atexit
 
-        atexit.register(_WORKER.close)
+        atexit.register(_WORKER.drop_kernel)  # a Dask worker's kernel goes with it
     return _WORKER
 
 
@@ -304,7 +312,9 @@ def render_one(task: Task) -> dict[str, Any]:
         t0 = time.monotonic()
         from .render import notebook_to_html
 
-        html = notebook_to_html(nb, lang=task.lang, title=task.title, synthetic=task.synthetic,
+        shown = copy.deepcopy(nb)  # cells tagged remove_cell (the notebook's own introduction) are for JupyterLab only
+        shown.cells = [c for c in shown.cells if "remove_cell" not in c.metadata.get("tags", [])]
+        html = notebook_to_html(shown, lang=task.lang, title=task.title, synthetic=task.synthetic,
                                 index_href="index.html")
         files = {"html": out / f"{task.stem}.html", "ipynb": out / "notebooks" / f"{task.stem}.ipynb"}
         write_atomic(files["ipynb"], nbformat.writes(_strip_meta(nb)).encode("utf-8"))
@@ -473,24 +483,71 @@ def _current(manifest: dict[str, Any], task: Task, run_dir: Path) -> bool:
 # --------------------------------------------------------------------------- running
 
 
+def _worker_main(tasks, results) -> None:
+    """A local worker process: render tasks until told to stop, then close its kernel and browser."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker = _worker()
+    try:
+        while (task := tasks.get()) is not None:
+            results.put(("start", task.key, os.getpid()))
+            results.put(("done", render_one(task), os.getpid()))
+    finally:
+        worker.close()
+
+
+def _failure(task: Task, error: str) -> dict[str, Any]:
+    return {"key": task.key, "status": "failed", "fingerprint": task.fingerprint, "parameters": task.parameters,
+            "outputs": {}, "durations": {}, "error": error}
+
+
 def _pool_run(tasks: list[Task], jobs: int) -> Iterable[dict[str, Any]]:
+    """Run tasks on ``jobs`` local processes; a process that dies is recorded against its task and replaced."""
     import multiprocessing as mp
+    import queue
 
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint) as pool:
-        futures = {pool.submit(render_one, task): task for task in tasks}
-        for fut in as_completed(futures):
+    todo, results = ctx.Queue(), ctx.Queue()
+    for task in tasks:
+        todo.put(task)
+    by_key = {task.key: task for task in tasks}
+    procs: dict[int, Any] = {}
+
+    def start() -> None:
+        proc = ctx.Process(target=_worker_main, args=(todo, results), daemon=False)
+        proc.start()
+        procs[proc.pid] = proc
+
+    for _ in range(max(1, min(jobs, len(tasks)))):
+        start()
+    current: dict[int, str] = {}
+    left = len(tasks)
+    try:
+        while left:
             try:
-                yield fut.result()
-            except Exception as err:  # noqa: BLE001 - the worker process itself died
-                task = futures[fut]
-                yield {"key": task.key, "status": "failed", "fingerprint": task.fingerprint,
-                       "parameters": task.parameters, "outputs": {}, "durations": {},
-                       "error": f"worker process died: {type(err).__name__}: {err}"}
-
-
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                kind, payload, pid = results.get(timeout=1.0)
+            except queue.Empty:
+                for pid, proc in list(procs.items()):
+                    if not proc.is_alive():
+                        del procs[pid]
+                        key = current.pop(pid, None)
+                        if key is not None:
+                            left -= 1
+                            yield _failure(by_key[key], f"worker process {pid} died (exit code {proc.exitcode})")
+                        start()
+                continue
+            if kind == "start":
+                current[pid] = payload
+            else:
+                current.pop(pid, None)
+                left -= 1
+                yield payload
+    finally:
+        for _ in procs:
+            todo.put(None)
+        for proc in procs.values():
+            proc.join(timeout=60)
+            if proc.is_alive():
+                proc.kill()
 
 
 def _dask_run(tasks: list[Task], scheduler: str) -> Iterable[dict[str, Any]]:

@@ -125,10 +125,6 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _add_render_options(p: argparse.ArgumentParser) -> None:
-    from .paths import SAMPLE
-
-    p.add_argument("--data", dest="data_dir", type=Path, default=SAMPLE, metavar="DATA_DIR",
-                   help="folder of the province's input tables (default: the sample province, data/sample)")
     p.add_argument("--year", type=int, default=None, help="evaluation wave (default: the latest in the data)")
     p.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (default: en)")
     p.add_argument("--out", type=Path, default=None, help="parent folder of the run folder (default: reports/)")
@@ -143,6 +139,8 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
+    from .paths import SAMPLE
+
     parser = argparse.ArgumentParser(
         prog="evalkit",
         description="Third-party evaluation of county social-service programmes: validate input data, "
@@ -194,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "reports/<run>/, with manifest.json. Reports whose notebook, parameters, "
                                    "data and evalkit are unchanged are skipped. Exits 1 if any report failed. "
                                    "Same as evalkit.batch.run_batch().")
+    p.add_argument("data_dir", metavar="DATA_DIR", type=Path, nargs="?", default=SAMPLE,
+                   help="folder of the province's input tables (default: the sample province, data/sample)")
     _add_render_options(p)
     p.add_argument("--counties", nargs="+", metavar="CODE", help="only these county codes (6 digits, as text)")
     p.add_argument("--prefecture", metavar="CODE", help="only the counties of this prefecture (4-digit code)")
@@ -207,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Render one county's report (HTML and PDF) in a fresh kernel, exactly as the "
                                    "batch would; output in reports/<run>/.")
     p.add_argument("county", metavar="COUNTY", help="6-digit county code, e.g. 090102 (leading zeros are kept)")
+    p.add_argument("--data", dest="data_dir", type=Path, default=SAMPLE, metavar="DATA_DIR",
+                   help="folder of the province's input tables (default: the sample province, data/sample)")
     _add_render_options(p)
     p.set_defaults(func=_cmd_batch, jobs=1, no_overview=True)
     return parser

@@ -60,7 +60,7 @@ def test_a_missing_text_is_an_error_naming_the_key():
 
 
 def test_every_section_renders_with_its_heading(report):
-    html = "".join(getattr(report, s)() for s in SECTIONS)
+    html = "".join(str(getattr(report, s)()) for s in SECTIONS)
     parsed = _parse(html)
     expected = ["summary", "indicators", "satisfaction", "satisfaction-groups", "reach", "staffing", "trends",
                 "among_counties", "recommendations", "methods", "data_quality", "provenance"]
@@ -70,7 +70,7 @@ def test_every_section_renders_with_its_heading(report):
 
 
 def test_the_report_is_in_its_language(report):
-    text = "".join(_parse("".join(getattr(report, s)() for s in SECTIONS)).text)
+    text = "".join(_parse("".join(str(getattr(report, s)()) for s in SECTIONS)).text)
     han = len(re.findall(r"[\u4e00-\u9fff]", text))
     if report.lang == "zh":
         assert han > 500
@@ -80,7 +80,7 @@ def test_the_report_is_in_its_language(report):
 
 def test_indicator_table_shows_the_table_values(report):
     """Each indicator's value in the report is the indicator table's value, rounded only for display."""
-    html = report.indicator_table()
+    html = str(report.indicator_table())
     row = report._row(report._county, "coverage")
     assert value_text(row["value"], "proportion", report.lang) in html
     sat = report._row(report._county, "satisfaction_rate", "q_overall")
@@ -89,7 +89,7 @@ def test_indicator_table_shows_the_table_values(report):
 
 
 def test_comparisons_carry_a_label_and_a_colour(report):
-    html = report.indicator_table()
+    html = str(report.indicator_table())
     cells = re.findall(r'<td class="cmp cmp-(\w+)" style="background:#[0-9a-f]{6};color:#[0-9a-f]{6}">([^<]+)</td>',
                        html)
     assert cells, "no comparison cells"
@@ -99,7 +99,7 @@ def test_comparisons_carry_a_label_and_a_colour(report):
 
 def test_suppressed_figures_show_a_dash_and_the_note(report):
     """The small test province has suppressed cells: they show '—' and the section says why."""
-    html = report.satisfaction()
+    html = str(report.satisfaction())
     by_group = report._county[(report._county["indicator"] == "satisfaction_rate") & (report._county["group"] != "all")
                                & (report._county["item"] == "q_overall")]
     assert by_group["suppressed"].any()
@@ -116,7 +116,7 @@ def _unescape(html: str) -> str:
 
 
 def test_figures_are_inline_svg_with_alt_text_and_unique_ids(report):
-    html = report.satisfaction() + report.trends() + report.among_counties()
+    html = str(report.satisfaction()) + str(report.trends()) + str(report.among_counties())
     assert html.count("<svg") == 4
     assert len(re.findall(r'<svg role="img" aria-label="[^"]+"', html)) == 4
     ids = re.findall(r'\sid="([^"]+)"', html)
@@ -132,7 +132,7 @@ def test_same_inputs_give_the_same_bytes(cache):
 
 def test_provenance_time_follows_source_date_epoch(cache, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    html = CountyReport.load(BASE, "090202", year=2025, cache_dir=cache).provenance()
+    html = str(CountyReport.load(BASE, "090202", year=2025, cache_dir=cache).provenance())
     assert "2023-11-14 22:13 UTC" in html
 
 
@@ -155,7 +155,7 @@ def test_bad_report_parameters_are_refused(cache, kwargs, message):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_overview_lists_every_county(cache, lang):
     o = ProvinceOverview.load(BASE, year=2025, lang=lang)
-    html = o.cover() + o.counties() + o.prefectures() + o.distributions() + o.provenance()
+    html = "".join(str(s()) for s in (o.cover, o.counties, o.prefectures, o.distributions, o.provenance))
     for name in o.data.counties()[f"name_{lang}"]:
         assert name in html
     assert t("overview.counties", lang) in html

@@ -201,12 +201,11 @@ class CountyReport:
                        stations=int(stations["n"]) if stations is not None else 0,
                        respondents=int(respondents["n"]) if respondents is not None and not respondents["suppressed"]
                        else SUPPRESSED, year=self.year)
-        synthetic = f'<p class="synthetic">{esc(self.t("page.synthetic_banner"))}</p>' if self.data.synthetic else ""
         return Fragment(
             f'<header class="cover"><p class="kicker">{esc(self.t("cover.kicker"))}</p>'
             f'<h1>{esc(self.t("cover.title", county=self.county_name, year=self.year))}</h1>'
             f'<p class="subtitle">{esc(self.t("cover.where", county=self.county_name, code=self.county_code, prefecture=self.prefecture_name, province=self.province_name))}</p>'
-            f"<p>{esc(scope)}</p>{synthetic}"
+            f"<p>{esc(scope)}</p>"
             f'<p class="note">{esc(self.t("cover.reading", confidence=f"{self.confidence:.1%}".replace(".0%", "%")))}</p>'
             "</header>")
 

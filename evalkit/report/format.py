@@ -8,6 +8,8 @@
 '—'
 >>> Fragment("<p>x</p>")._repr_html_()
 '<p>x</p>'
+>>> Fragment("<p>x</p>")
+<Fragment: 8 characters of HTML>
 """
 
 from __future__ import annotations
@@ -36,11 +38,41 @@ COMPARISON_STYLE = {
 }
 
 
-class Fragment(str):
-    """HTML that a notebook shows as HTML (and nbconvert keeps as HTML)."""
+class Fragment:
+    """HTML that a notebook shows as HTML (and nbconvert keeps as HTML).
+
+    Not a ``str`` itself, so that the notebook stores the section once, as HTML, and not a
+    second time as its plain-text ``repr``.
+    """
+
+    __slots__ = ("html",)
+
+    def __init__(self, html: str) -> None:
+        self.html = html
 
     def _repr_html_(self) -> str:
-        return str(self)
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {len(self.html):,} characters of HTML>"
+
+    def __add__(self, other: object) -> str:
+        return self.html + str(other)
+
+    def __radd__(self, other: object) -> str:
+        return str(other) + self.html
+
+    def __contains__(self, text: str) -> bool:
+        return text in self.html
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(self.html)
 
 
 def esc(value: Any) -> str:
@@ -82,7 +114,7 @@ def comparison_cell(code: Any, lang: str) -> str:
 
 def table_html(header: Iterable[str], rows: Iterable[Iterable[str]], *, caption: str | None = None,
                numeric: Iterable[int] = (), raw: bool = False) -> str:
-    """A table in a scrolling wrapper; cells are escaped unless ``raw`` (then each cell is HTML: ``<td>...``)."""
+    """A table (the page wraps it to scroll sideways on a phone); cells are escaped unless ``raw`` (then each cell is HTML: ``<td>...``)."""
     numeric = set(numeric)
     head = "".join(f'<th scope="col">{esc(h)}</th>' for h in header)
     body = []
@@ -94,5 +126,5 @@ def table_html(header: Iterable[str], rows: Iterable[Iterable[str]], *, caption:
                             for i, c in enumerate(row))
         body.append(f"<tr>{cells}</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return (f'<div class="table-wrap"><table class="report-table">{cap}<thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table></div>')
+    return (f'<table class="report-table">{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')

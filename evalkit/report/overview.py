@@ -72,11 +72,9 @@ class ProvinceOverview:
     def cover(self) -> Fragment:
         """Title and scope."""
         counties = self.data.counties()
-        synthetic = (f'<p class="synthetic">{esc(self.t("page.synthetic_banner"))}</p>'
-                     if self.data.synthetic else "")
         return Fragment(f'<header class="cover"><h1>{esc(self.t("overview.title", province=self.data.province_name(self.lang), year=self.year))}</h1>'
                         f'<p>{esc(self.t("overview.scope", counties=len(counties), prefectures=counties["prefecture_code"].nunique(), year=self.year))}</p>'
-                        f"{synthetic}</header>")
+                        "</header>")
 
     def counties(self) -> Fragment:
         """Every county's key figures, with the comparison with the province coloured."""
@@ -162,30 +160,31 @@ class ProvinceOverview:
 def index_page(data: ProvinceData, manifest: dict[str, Any], *, year: int, lang: str, keys: Sequence[str],
                run_dir: Path) -> str:
     """``index.html`` of a batch run: every county with status, key figures and links to its files."""
-    from ..render import index_html
+    from ..render import IndexColumn, IndexEntry, index_html
 
     figures_ = _key_rows(data.table, "county", year, 0.95).set_index(["code", "indicator"])
     names = data.counties().set_index("county_code")
     prefectures = data.unit_names("prefecture")[f"name_{lang}"]
     reports = manifest.get("reports", {})
-    columns = [{"key": ind, "label": str(catalogue().loc[ind, lang]), "numeric": True} for ind, _ in KEY_FIGURES]
-    rows = []
+    columns = [IndexColumn(ind, str(catalogue().loc[ind, lang])) for ind, _ in KEY_FIGURES]
+    other = "zh" if lang == "en" else "en"
+    entries = []
     for code in keys:
         entry = reports.get(code, {})
-        status = {"ok": "ok" if entry.get("last_run") != "skipped" else "skipped"}.get(entry.get("status"),
-                                                                                        "failed" if entry else "missing")
-        outputs = entry.get("outputs", {}) if entry.get("status") == "ok" else {}
+        if entry.get("status") == "ok":
+            status = "skipped" if entry.get("last_run") == "skipped" else "ok"
+        else:
+            status = "failed" if entry else "missing"
+        outputs = entry.get("outputs", {}) if status in ("ok", "skipped") else {}
         values = {}
         for ind, _ in KEY_FIGURES:
             v = figures_["value"].get((code, ind), np.nan)
-            unit = str(catalogue().loc[ind, "unit"])
-            values[ind] = {"text": value_text(v, unit, lang), "sort": None if pd.isna(v) else float(v)}
-        rows.append({"code": code, "name": str(names.loc[code, f"name_{lang}"]),
-                     "prefecture": str(prefectures.get(names.loc[code, "prefecture_code"], "")),
-                     "status": status, "values": values,
-                     "html": outputs.get("html", {}).get("file"), "pdf": outputs.get("pdf", {}).get("file")})
+            values[ind] = (value_text(v, str(catalogue().loc[ind, "unit"]), lang), None if pd.isna(v) else float(v))
+        entries.append(IndexEntry(code, (str(names.loc[code, f"name_{lang}"]), str(names.loc[code, f"name_{other}"])),
+                                  str(prefectures.get(names.loc[code, "prefecture_code"], "")), status, values,
+                                  outputs.get("html", {}).get("file"), outputs.get("pdf", {}).get("file")))
     ov = reports.get("overview", {})
     overview_href = ov.get("outputs", {}).get("html", {}).get("file") if ov.get("status") == "ok" else None
-    return index_html(lang=lang, title=t("index.title", lang, province=data.province_name(lang)),
-                      subtitle=t("index.subtitle", lang, n=len(rows), year=year), columns=columns, rows=rows,
-                      overview_href=overview_href, synthetic=data.synthetic)
+    return index_html(entries, columns, lang=lang, title=t("index.title", lang, province=data.province_name(lang)),
+                      subtitle=t("index.subtitle", lang, n=len(entries), year=year), overview_href=overview_href,
+                      synthetic=data.synthetic)
