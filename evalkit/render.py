@@ -128,8 +128,13 @@ def _theme(name: str) -> str:
 @cache
 def _exporter():
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
-    return HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = ("remove-cell",)
+    config.TagRemovePreprocessor.remove_all_outputs_tags = ("remove-output",)
+    return HTMLExporter(config=config, template_name="basic", exclude_input=True, exclude_input_prompt=True,
                         exclude_output_prompt=True, embed_images=True)
 
 
@@ -210,7 +215,9 @@ def notebook_to_html(nb: nbformat.NotebookNode, *, lang: str, title: str, synthe
     Parameters
     ----------
     nb : nbformat.NotebookNode
-        The executed notebook (outputs are shown; inputs, prompts and stderr streams are not).
+        The executed notebook.  Markdown cells and outputs are shown; code, prompts and stderr
+        streams are not, nor cells tagged ``remove-cell`` (notes for notebook users) and the
+        outputs of cells tagged ``remove-output``.
     lang : str
         ``"en"`` or ``"zh"``: the language of the page's own texts and its ``lang`` attribute.
     title : str

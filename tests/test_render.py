@@ -70,6 +70,9 @@ def _notebook() -> nbformat.NotebookNode:
             new_output("stream", name="stderr", text="FutureWarning: noise for the log only\n"),
         ]),
         new_markdown_cell(f"## 一、概况 Overview\n\n{FILLER}\n\n### 服务 Services\n\n{FILLER}"),
+        new_markdown_cell("## Notes for notebook users\n\nRun me in JupyterLab.", metadata={"tags": ["remove-cell"]}),
+        new_code_cell("debug()", metadata={"tags": ["remove-output"]},
+                      outputs=[new_output("stream", name="stdout", text="debugging output\n")]),
     ])
     for i, cell in enumerate(nb.cells):
         cell.id = f"cell-{i}"
@@ -150,6 +153,7 @@ def test_report_page_is_self_contained_and_shows_no_code(site):
     assert _outside(page) == []
     assert not re.search(r"<(script|link|iframe|object|embed)\b", page)
     assert "secret_code_cell" not in page and "In&nbsp;[" not in page and "FutureWarning" not in page
+    assert "notebook users" not in page and "debugging output" not in page  # tagged remove-cell, remove-output
     assert re.search(r'<img alt="三个区的服务满意率" src="data:image/png;base64,', page)
 
 
