@@ -1,7 +1,8 @@
 # evalkit: `make help` lists the targets.
 # Two commands matter on a fresh machine (only python3, pip and make needed):
-#   make province   set up, generate the sample province, validate it, build what exists of the reports
-#   make test       set up and run the whole test suite
+#   make province   set up, generate the sample province and render every county report (HTML, PDF), the
+#                   province overview and the index into reports/sample-<year>-en/ (BATCH_ARGS="--lang zh" for Chinese)
+#   make test       set up (including Debian's chromium when missing) and run the whole test suite
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +11,7 @@ SAMPLE ?= data/sample
 STAMP  := $(VENV)/.evalkit-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup province sample validate indicators test test-fast lab bench codebook clean
+.PHONY: help setup chromium province sample validate indicators test test-fast lab bench bench-batch codebook clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,12 +39,25 @@ reports/indicators.parquet: $(SAMPLE)/dataset.json $(wildcard evalkit/*.py evalk
 
 indicators: reports/indicators.parquet ## compute the indicator table of the sample province
 
-province: validate indicators ## MAIN JOB: set up, generate and validate the sample province, then build its outputs
+# Headless Chromium prints the PDFs and runs the browser tests. Debian's package is installed when no
+# Chromium is found (as root, or through sudo); anywhere else the message says what to install.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium: ## install Debian's chromium package when no Chromium is found (PDFs, browser tests)
+	@if [ -n "$$EVALKIT_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	   || command -v google-chrome >/dev/null 2>&1; then echo "chromium: found"; \
+	elif command -v apt-get >/dev/null 2>&1; then echo "chromium: installing Debian's chromium package"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium: not found and no apt-get here: install Chromium and set EVALKIT_CHROMIUM=/path/to/chrome" >&2; exit 1; fi
 
-test: $(STAMP) $(SAMPLE)/dataset.json ## set up and run the whole test suite (pytest, doctests, notebooks)
+BATCH_ARGS ?=
+province: $(STAMP) $(SAMPLE)/dataset.json ## MAIN JOB: set up, then render every county report, the overview and the index
+	@$(MAKE) --no-print-directory chromium || echo "province: no Chromium, so HTML reports only (no PDF)"
+	$(BIN)/evalkit batch $(SAMPLE) $(BATCH_ARGS)
+
+test: $(STAMP) $(SAMPLE)/dataset.json chromium ## set up and run the whole test suite (pytest, doctests, notebooks, browser)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) $(SAMPLE)/dataset.json ## the test suite without the full-size province tests
+test-fast: $(STAMP) $(SAMPLE)/dataset.json chromium ## the test suite without the full-size province tests
 	$(BIN)/python -m pytest -m "not slow"
 
 BENCH_STAMP := $(VENV)/.evalkit-bench-installed
@@ -54,6 +68,9 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP) ## run the benchmarks side by side with their baselines (record the output in bench/RESULTS.md)
 	$(BIN)/python bench/measures.py $(BENCH_ARGS)
 
+bench-batch: $(STAMP) $(SAMPLE)/dataset.json chromium ## time evalkit batch against the papermill + nbconvert loop
+	$(BIN)/python bench/batch.py $(BENCH_ARGS)
+
 lab: $(STAMP) ## open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks/
 
@@ -61,5 +78,5 @@ codebook: $(STAMP) ## regenerate the codebook section of data/README.md from eva
 	$(BIN)/evalkit codebook --update data/README.md
 
 clean: ## remove generated data, reports and caches (keeps .venv)
-	rm -rf $(SAMPLE) reports/*/ reports/*.parquet .pytest_cache .hypothesis
+	rm -rf $(SAMPLE) reports/*/ reports/.cache reports/*.parquet .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

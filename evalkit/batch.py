@@ -137,9 +137,13 @@ class _WarmKernel:
     """One Jupyter kernel kept alive across reports, wiped before each."""
 
     def __init__(self, kernel_name: str, cwd: str, warmup: str) -> None:
+        import tempfile
+
         from jupyter_client.manager import KernelManager
 
-        self.km = KernelManager(kernel_name=kernel_name)
+        # local sockets (ipc) in a private folder: no TCP port open to the machine, no warning about it
+        self._sockets = tempfile.mkdtemp(prefix="evalkit-kernel-")
+        self.km = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(self._sockets, "k"))
         self.km.start_kernel(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -173,6 +177,9 @@ class _WarmKernel:
             self.km.cleanup_resources()
         except Exception:  # noqa: BLE001 - best effort: the kernel is gone already
             pass
+        import shutil
+
+        shutil.rmtree(self._sockets, ignore_errors=True)
 
 
 class _Worker:
@@ -312,9 +319,7 @@ def render_one(task: Task) -> dict[str, Any]:
         t0 = time.monotonic()
         from .render import notebook_to_html
 
-        shown = copy.deepcopy(nb)  # cells tagged remove_cell (the notebook's own introduction) are for JupyterLab only
-        shown.cells = [c for c in shown.cells if "remove_cell" not in c.metadata.get("tags", [])]
-        html = notebook_to_html(shown, lang=task.lang, title=task.title, synthetic=task.synthetic,
+        html = notebook_to_html(nb, lang=task.lang, title=task.title, synthetic=task.synthetic,
                                 index_href="index.html")
         files = {"html": out / f"{task.stem}.html", "ipynb": out / "notebooks" / f"{task.stem}.ipynb"}
         write_atomic(files["ipynb"], nbformat.writes(_strip_meta(nb)).encode("utf-8"))
@@ -449,8 +454,9 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
         ov_params = declared(OVERVIEW_NOTEBOOK)
         values = check(ov_params, {"year": year, "data_dir": str(data_dir), "lang": lang,
                                    "confidence": float(confidence)})
-        fp = _sha256_bytes(json.dumps([_sha256_file(OVERVIEW_NOTEBOOK), values, code_hash, context,
-                                       sorted(own.items())], sort_keys=True).encode())
+        # the overview shows county, prefecture and province figures of the year: the context, nothing else
+        fp = _sha256_bytes(json.dumps([_sha256_file(OVERVIEW_NOTEBOOK), values, code_hash, context],
+                                      sort_keys=True).encode())
         tasks.append(Task("overview", str(OVERVIEW_NOTEBOOK), values, str(run_dir), "overview",
                           t("overview.title", lang, province=data.province_name(lang), year=year), lang, fp,
                           data.synthetic, pdf, timeout))

@@ -11,7 +11,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] tags=["remove_cell"]
+# %% [markdown] tags=["remove-cell"]
 # # County evaluation report
 #
 # One county's third-party evaluation report. Run it in JupyterLab as it is, or render every

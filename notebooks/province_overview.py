@@ -11,7 +11,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] tags=["remove_cell"]
+# %% [markdown] tags=["remove-cell"]
 # # Province overview
 #
 # All counties side by side, prefectures compared, and how county figures spread. `evalkit batch`

@@ -117,19 +117,18 @@ class CountyReport:
         return cls(data, county_code, int(year), lang, float(confidence), tuple(benchmarks), params)
 
     def __post_init__(self) -> None:
-        tab = self.data.table
-        at = tab[tab["confidence"] == self.confidence]
-        me = at[(at["level"] == "county") & (at["code"] == self.county_code)]
+        parts = self.data.parts(self.confidence)
+        me = parts[("unit", "county", self.county_code)]
         self._county_all_years = me
         self._county = me[me["year"] == self.year]
         row = self._county.iloc[0]
         self.prefecture_code = str(row["prefecture_code"])
         self.province_code = str(row["province_code"])
-        self._townships = at[(at["level"] == "township") & (at["county_code"] == self.county_code)
-                             & (at["year"] == self.year)]
-        self._counties = at[(at["level"] == "county") & (at["year"] == self.year)]
-        self._bench = at[at["level"].isin(["prefecture", "province"])
-                         & at["code"].isin([self.prefecture_code, self.province_code])]
+        towns = parts.get(("townships", self.county_code))
+        self._townships = towns[towns["year"] == self.year] if towns is not None else me.iloc[:0]
+        self._counties = parts[("level_year", "county", self.year)]
+        self._bench = pd.concat([parts[("unit", "prefecture", self.prefecture_code)],
+                                 parts[("unit", "province", self.province_code)]])
         self._cat = catalogue()
         self._lookups: dict[int, tuple[pd.DataFrame, dict]] = {}
         self._province_now = self._bench[(self._bench["code"] == self.province_code) & (self._bench["year"] == self.year)]

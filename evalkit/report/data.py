@@ -9,7 +9,7 @@ shared read-only: selections are copies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,23 @@ class ProvinceData:
     table: pd.DataFrame
     meta: dict[str, Any]
     data_dir: Path
+    _parts: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def parts(self, confidence: float) -> dict[tuple, pd.DataFrame]:
+        """The rows at one confidence level, split once per process so that each report only looks up:
+        ``("unit", level, code)``, ``("townships", county_code)`` and ``("level_year", level, year)``."""
+        if confidence not in self._parts:
+            at = self.table[self.table["confidence"] == confidence]
+            parts: dict[tuple, pd.DataFrame] = {}
+            for (level, code), g in at.groupby(["level", "code"], observed=True, sort=False):
+                parts[("unit", level, code)] = g
+            towns = at[at["level"] == "township"]
+            for code, g in towns.groupby("county_code", sort=False):
+                parts[("townships", code)] = g
+            for (level, year), g in at.groupby(["level", "year"], observed=True, sort=False):
+                parts[("level_year", level, int(year))] = g
+            self._parts[confidence] = parts
+        return self._parts[confidence]
 
     @property
     def years(self) -> list[int]:
