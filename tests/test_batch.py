@@ -39,7 +39,8 @@ def test_batch_renders_every_county_as_html_and_pdf_with_overview_and_index(smal
     for code in COUNTIES:
         html = (small_batch / f"{code}.html").read_text(encoding="utf-8")
         assert "<nav" in html and "Summary of key findings" in html and "Appendix C: provenance" in html
-        assert "county_code" not in html  # no code, no parameters cell, no notebook introduction
+        assert "county_code =" not in html and "CountyReport.load" not in html  # no code, no parameters cell
+        assert "Run it in JupyterLab" not in html  # the notebook's own introduction stays in the notebook
         assert (small_batch / f"{code}.pdf").read_bytes().startswith(b"%PDF")
         assert (small_batch / "notebooks" / f"{code}.ipynb").is_file()
     assert (small_batch / "overview.html").is_file() and (small_batch / "overview.pdf").is_file()

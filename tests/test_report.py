@@ -118,7 +118,7 @@ def _unescape(html: str) -> str:
 def test_figures_are_inline_svg_with_alt_text_and_unique_ids(report):
     html = str(report.satisfaction()) + str(report.trends()) + str(report.among_counties())
     assert html.count("<svg") == 4
-    assert len(re.findall(r'<svg role="img" aria-label="[^"]+"', html)) == 4
+    assert len(re.findall(r'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="[^"]+"', html)) == 4
     ids = re.findall(r'\sid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
 

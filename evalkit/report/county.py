@@ -132,7 +132,6 @@ class CountyReport:
         self._cat = catalogue()
         self._lookups: dict[int, tuple[pd.DataFrame, dict]] = {}
         self._province_now = self._bench[(self._bench["code"] == self.province_code) & (self._bench["year"] == self.year)]
-        self._township_rows = {code: part for code, part in self._townships.groupby("code", observed=True)}
 
     # ------------------------------------------------------------------ helpers
 
@@ -233,7 +232,8 @@ class CountyReport:
 
     def _judgeable(self) -> pd.DataFrame:
         c = self._county[(self._county["group"] == "all")]
-        c = c[c.apply(lambda r: r["item"] == _headline_item(r["indicator"]), axis=1)]
+        headline = c["indicator"].astype(str).map(_headline_item)
+        c = c[c["item"].astype(str).to_numpy() == headline.to_numpy()]
         return c[c["vs_province"].isin(["better", "similar", "worse"])]
 
     def _judged(self, what: str) -> pd.DataFrame:
@@ -339,10 +339,11 @@ class CountyReport:
         header = [self.t("table.township")] + [self.t("indicator_short." + i) for i, _ in _TOWNSHIP]
         rows = []
         shown = []
+        lookup = {(r["code"], r["indicator"], r["item"]): r for r in tw[tw["group"] == "all"].to_dict("records")}
         for code in sorted(names.index):
             cells = [f"<td>{esc(names[code])}</td>"]
             for indicator, item in _TOWNSHIP:
-                row = self._row(self._township_rows[code], indicator, item)
+                row = lookup.get((code, indicator, item))
                 if row is None:
                     cells.append(f"<td>{SUPPRESSED}</td>")
                     continue
@@ -392,14 +393,19 @@ class CountyReport:
         years = [y for y in self.data.years if y <= self.year]
         panels, series = [], []
         bench = self._bench[self._bench["code"] == self.province_code]
+        wanted = [i for i, _ in HEADLINE]
+
+        def headline_rows(frame: pd.DataFrame) -> dict:
+            keep = frame.loc[(frame["group"] == "all") & frame["indicator"].isin(wanted) & frame["year"].isin(years),
+                             ["indicator", "item", "year", "value", "se", "lower", "upper", "confidence"]]
+            return {k: g for k, g in keep.groupby(["indicator", "item"], observed=True)}
+
+        mine_all, prov_all = headline_rows(self._county_all_years), headline_rows(bench)
         for indicator, item in HEADLINE:
-            mine = self._county_all_years
-            mine = mine[(mine["indicator"] == indicator) & (mine["item"] == item) & (mine["group"] == "all")
-                        & mine["year"].isin(years)]
-            prov = bench[(bench["indicator"] == indicator) & (bench["item"] == item) & (bench["group"] == "all")
-                         & bench["year"].isin(years)]
-            if mine.empty:
+            mine = mine_all.get((indicator, item))
+            if mine is None or mine.empty:
                 continue
+            prov = prov_all.get((indicator, item), mine.iloc[:0])
             scale = _SCALE.get(self._unit(indicator), 1.0)
             frame = pd.concat([mine.assign(who="county"), prov.assign(who="province")])[
                 ["year", "value", "lower", "upper", "who"]].assign(scale=scale)
@@ -409,8 +415,8 @@ class CountyReport:
         series["indicator"] = series["indicator"].astype(str)
         changes = (change_between_waves(series, by="indicator", against=("first",), confidence=self.confidence)
                    if len(years) >= 2 and not series.empty else pd.DataFrame(columns=["indicator"]))
-        changes = [(ind, row) for ind in (i for i, _ in HEADLINE)
-                   for _, row in changes[changes["indicator"] == ind].iterrows()]
+        by_indicator = {r["indicator"]: r for r in changes.to_dict("records")}
+        changes = [(i, by_indicator[i]) for i, _ in HEADLINE if i in by_indicator]
         parts = [self._heading("trends")]
         if len(years) < 2:
             parts.append(self._note("trends.single_wave"))
@@ -476,13 +482,16 @@ class CountyReport:
     def recommendations(self) -> Fragment:
         """Recommendations tied to the indicators where the county is worst placed."""
         judged = self._judgeable().copy()
-        counties = self._counties
+        c = self._counties
+        c = c[(c["group"] == "all") & ~c["suppressed"]]
+        values = {key: g["value"].to_numpy() for key, g in c.groupby(["indicator", "item"], observed=True)}
         # how far down the county sits among all counties (0 = best), honouring polarity
-        def share_below(row: pd.Series) -> float:
-            peers = counties[(counties["indicator"] == row["indicator"]) & (counties["item"] == row["item"])
-                             & (counties["group"] == "all") & ~counties["suppressed"]]["value"]
-            return float((peers > row["value"]).mean())
-        judged["position"] = judged.apply(share_below, axis=1) if not judged.empty else []
+        position = []
+        for r in judged.to_dict("records"):
+            peers = values.get((r["indicator"], r["item"]), np.array([]))
+            better = peers < r["value"] if r["polarity"] == "lower_is_better" else peers > r["value"]
+            position.append(float(better.mean()) if peers.size else 0.0)
+        judged["position"] = position
         worst = judged[judged["vs_province"] == "worse"]
         if len(worst) < 3:
             rest = judged[~judged.index.isin(worst.index)].sort_values("position", ascending=False)

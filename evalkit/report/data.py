@@ -90,6 +90,11 @@ def province_data(data_dir: str | Path, cache_dir: str | Path | None = None) -> 
     key = (str(data_dir), repr(sorted(input_hashes(data_dir).items())))
     if key not in _MEMO:
         table, meta = cached_indicator_table(data_dir, cache_dir)
+        # codes and names as categories: reports select rows thousands of times, and taking rows of
+        # categorical columns is a fraction of the cost of Arrow-backed strings
+        text = [c for c in table.columns if pd.api.types.is_string_dtype(table[c]) and
+                not isinstance(table[c].dtype, pd.CategoricalDtype)]
+        table = table.astype({c: "category" for c in text})
         _MEMO.clear()  # one province at a time: a kernel does not hoard old tables
         _MEMO[key] = ProvinceData(table, meta, data_dir)
     return _MEMO[key]

@@ -1,190 +1,168 @@
-"""Figures of the county report, drawn with matplotlib and embedded as inline SVG in the HTML.
+"""Figures of the county report and the overview, as inline SVG (:mod:`evalkit.report.svg`).
 
 Every function takes tidy rows already selected (and suppressed) from the indicator table and
-returns an HTML ``<figure>`` with alternative text and a caption, so that a report is one
-self-contained file.  Text in figures uses the bundled CJK font (:mod:`evalkit.report.fonts`),
-so Chinese renders on a machine without Chinese fonts: matplotlib lays the text out with it and
-the page embeds it.  The SVG carries no date: the same data gives the same bytes.
+returns a :class:`~evalkit.report.svg.Figure`; :func:`figure_html` wraps it in ``<figure>`` with
+its alternative text and caption.  Values are multiplied by ``scale`` for display (100 for
+percentages); suppressed or missing values are left out of the drawing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import re
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .format import esc
+from .svg import Figure, nice_ticks, text_width
 
-__all__ = ["figure_html", "interval_dots", "trend_panels", "funnel", "ranked_dots", "histograms"]
+__all__ = ["figure_html", "interval_dots", "trend_panels", "funnel", "ranked_dots", "histograms",
+           "HIGHLIGHT", "PEER", "OTHER", "BENCH"]
 
 HIGHLIGHT = "#c0392b"
 PEER = "#2e6fba"
 OTHER = "#9aa5b1"
 BENCH = "#555555"
-DPI = 96
+WIDTH = 640
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from .fonts import use_in_matplotlib
-
-    use_in_matplotlib()
-    plt.rcParams.update({"axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-                         "grid.color": "#e3e3e3", "font.size": 9, "axes.titlesize": 10,
-                         "svg.hashsalt": "evalkit", "svg.fonttype": "none", "figure.dpi": DPI})
-    return plt
+def figure_html(fig: Figure, *, alt: str, caption: str) -> str:
+    """The figure as inline SVG inside ``<figure>`` with a caption."""
+    return f'<figure class="report-figure">{fig.svg(alt)}<figcaption>{esc(caption)}</figcaption></figure>'
 
 
-def figure_html(fig, *, alt: str, caption: str) -> str:
-    """The figure as inline SVG inside ``<figure>``, and the figure closed.
-
-    SVG keeps text as text (``svg.fonttype = "none"``): the page's embedded CJK font draws it,
-    it prints sharply, and it can be searched and read aloud.  Element ids are prefixed with a
-    digest of the drawing, so several figures on one page never share an id.
-    """
-    plt = _plt()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
-    svg = buf.getvalue().decode("utf-8")
-    svg = svg[svg.index("<svg"):]
-    prefix = "f" + hashlib.sha256(svg.encode()).hexdigest()[:8] + "-"
-    svg = re.sub(r'\bid="', f'id="{prefix}', svg)
-    svg = re.sub(r'url\(#', f'url(#{prefix}', svg)
-    svg = re.sub(r'href="#', f'href="#{prefix}', svg)
-    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{esc(alt)}" ', 1)
-    return f'<figure class="report-figure">{svg}<figcaption>{esc(caption)}</figcaption></figure>'
+def _limits(*arrays: np.ndarray, pad: float = 0.04) -> tuple[float, float]:
+    values = np.concatenate([np.asarray(a, float).ravel() for a in arrays])
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(values.min()), float(values.max())
+    span = (hi - lo) or abs(hi) or 1.0
+    return lo - pad * span, hi + pad * span
 
 
 def interval_dots(rows: pd.DataFrame, *, label: str, series: Sequence[tuple[str, str, str]], xlabel: str,
-                  scale: float = 100.0):
+                  scale: float = 100.0) -> Figure:
     """Points with intervals, one line per ``label`` value, one marker per series.
 
     ``series`` lists ``(column prefix, legend text, colour)``: the frame has ``<prefix>value``,
     ``<prefix>lower`` and ``<prefix>upper`` columns for each.
     """
-    plt = _plt()
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(6.4, 0.42 * n + 0.9))
-    fig.subplots_adjust(left=0.26, right=0.97, bottom=0.9 / (0.42 * n + 0.9), top=1 - 0.45 / (0.42 * n + 0.9))
-    y = np.arange(n)[::-1]
-    step = 0.22 if len(series) > 1 else 0
-    for k, (prefix, text, colour) in enumerate(series):
+    labels = [str(v) for v in rows[label]]
+    left = 16 + max((text_width(s, 10) for s in labels), default=40)
+    cols = {(p, c): rows[f"{p}{c}"].to_numpy(float) * scale for p, _, _ in series for c in ("value", "lower", "upper")}
+    xlim = _limits(*cols.values())
+    fig = Figure(WIDTH, 26 * n + 78)
+    p = fig.panel(left, 30, WIDTH - left - 16, 26 * n, xlim=xlim, ylim=(-0.5, n - 0.5))
+    p.axes(xlabel=xlabel, yticks=range(n), ytick_labels=labels[::-1], grid="x")  # the first row on top
+    step = 0.22 if len(series) > 1 else 0.0
+    for k, (prefix, _, colour) in enumerate(series):
         off = (k - (len(series) - 1) / 2) * step
-        v = rows[f"{prefix}value"].to_numpy(float) * scale
-        lo = rows[f"{prefix}lower"].to_numpy(float) * scale
-        hi = rows[f"{prefix}upper"].to_numpy(float) * scale
-        ok = ~np.isnan(v)
-        err = np.vstack([v - lo, hi - v])[:, ok]
-        ax.errorbar(v[ok], y[ok] + off, xerr=np.where(np.isnan(err), 0, err), fmt="o", color=colour,
-                    ms=5, capsize=2, lw=1.2, label=text)
-    ax.set_yticks(y, rows[label].tolist())
-    ax.set_xlabel(xlabel)
-    ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(series), frameon=False, fontsize=8)
+        ys = (n - 1 - np.arange(n)) - off
+        p.hintervals(cols[(prefix, "lower")], cols[(prefix, "upper")], ys, colour)
+        p.points(cols[(prefix, "value")], ys, colour, r=3.6)
+    fig.legend([(text, colour, "point") for _, text, colour in series], left, 16)
     return fig
 
 
 def trend_panels(panels: list[tuple[str, pd.DataFrame]], *, years: Sequence[int], county_text: str,
-                 province_text: str):
-    """Small multiples: one panel per indicator, county and province by year with intervals.
+                 province_text: str) -> Figure:
+    """Small multiples: one panel per indicator, county and province by year with interval bands.
 
     Each frame has ``year``, ``value``, ``lower``, ``upper``, ``scale`` and a ``who`` column
     (``county`` or ``province``).
     """
-    plt = _plt()
-    cols = 2
+    cols, cell_w, cell_h = 2, WIDTH / 2, 150
     rows_n = (len(panels) + cols - 1) // cols
-    fig, axes = plt.subplots(rows_n, cols, figsize=(6.4, 2.1 * rows_n), squeeze=False)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.35 / (2.1 * rows_n), top=1 - 0.3 / (2.1 * rows_n),
-                        hspace=0.45, wspace=0.22)
-    for ax, (title, frame) in zip(axes.ravel(), panels):
-        for who, colour, text in (("province", BENCH, province_text), ("county", HIGHLIGHT, county_text)):
-            part = frame[frame["who"] == who].sort_values("year")
-            scale = part["scale"].to_numpy(float)
-            v, lo, hi = (part[c].to_numpy(float) * scale for c in ("value", "lower", "upper"))
-            ax.plot(part["year"], v, marker="o", ms=4, color=colour, lw=1.4, label=text)
-            ok = ~(np.isnan(lo) | np.isnan(hi))
-            ax.fill_between(part["year"].to_numpy()[ok], lo[ok], hi[ok], color=colour, alpha=0.15, lw=0)
-        ax.set_title(title, loc="left")
-        ax.set_xticks(list(years), [str(y) for y in years])
-    for ax in axes.ravel()[len(panels):]:
-        ax.set_visible(False)
-    axes[0, 0].legend(frameon=False, fontsize=8)
+    fig = Figure(WIDTH, 34 + rows_n * cell_h)
+    xlim = (min(years) - 0.25, max(years) + 0.25)
+    for i, (title, frame) in enumerate(panels):
+        x0, y0 = (i % cols) * cell_w, 34 + (i // cols) * cell_h
+        scaled = {c: frame[c].to_numpy(float) * frame["scale"].to_numpy(float) for c in ("value", "lower", "upper")}
+        p = fig.panel(x0 + 52, y0 + 22, cell_w - 70, cell_h - 62, xlim=xlim, ylim=_limits(*scaled.values()))
+        p.axes(xticks=list(years), xtick_labels=[str(y) for y in years], grid="y")
+        p.title(title if text_width(title, 11) < cell_w - 60 else title[: int((cell_w - 60) / 11 * 1.6)] + "…")
+        for who, colour in (("province", BENCH), ("county", HIGHLIGHT)):
+            mask = (frame["who"] == who).to_numpy()
+            order = np.argsort(frame["year"].to_numpy()[mask])
+            xs = frame["year"].to_numpy(float)[mask][order]
+            v, lo, hi = (scaled[c][mask][order] for c in ("value", "lower", "upper"))
+            p.band(xs, lo, hi, colour)
+            p.line(xs, v, colour)
+            p.points(xs, v, colour, r=3)
+    fig.legend([(county_text, HIGHLIGHT, "line"), (province_text, BENCH, "line")], 52, 16)
     return fig
 
 
 def funnel(points: pd.DataFrame, limits: pd.DataFrame, *, pooled: float, highlight: str, peers: Sequence[str],
-           xlabel: str, ylabel: str, texts: dict[str, str], scale: float = 100.0):
+           xlabel: str, ylabel: str, texts: dict[str, str], scale: float = 100.0) -> Figure:
     """A funnel plot: every county's value against its size, with 95% and 99.8% limits.
 
     ``points`` has ``code``, ``x`` and ``value``; ``limits`` is
     :func:`evalkit.measures.compare.funnel_limits_proportion` output.
     """
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    fig.subplots_adjust(left=0.11, right=0.98, bottom=0.12, top=0.97)
-    for conf, style in ((0.95, "--"), (0.998, ":")):
-        lim = limits[limits["confidence"] == conf].sort_values("denominator")
-        ax.plot(lim["denominator"], lim["lower"] * scale, style, color=BENCH, lw=1, label=texts[f"limit_{conf}"])
-        ax.plot(lim["denominator"], lim["upper"] * scale, style, color=BENCH, lw=1)
-    ax.axhline(pooled * scale, color=BENCH, lw=1, label=texts["pooled"])
-    kind = np.where(points["code"] == highlight, 2, np.where(points["code"].isin(list(peers)), 1, 0))
-    for k, colour, size, text in ((0, OTHER, 14, texts["others"]), (1, PEER, 18, texts["peers"]),
-                                  (2, HIGHLIGHT, 46, texts["county"])):
-        part = points[kind == k]
-        ax.scatter(part["x"], part["value"] * scale, s=size, color=colour, zorder=3 + k, label=text,
-                   edgecolor="white" if k < 2 else "black", linewidth=0.5)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    x = points["x"].to_numpy(float)
+    y = points["value"].to_numpy(float) * scale
+    lim = limits.sort_values(["confidence", "denominator"])
+    fig = Figure(WIDTH, 380)
+    inner = lim[lim["confidence"] == lim["confidence"].min()]
+    p = fig.panel(60, 34, WIDTH - 80, 290, xlim=(0, float(np.nanmax(x)) * 1.05),
+                  ylim=_limits(y, inner["lower"].to_numpy(float) * scale, inner["upper"].to_numpy(float) * scale))
+    p.axes(xlabel=xlabel, ylabel=ylabel)
+    for conf, dash in ((0.95, "5 3"), (0.998, "2 2")):
+        part = lim[lim["confidence"] == conf]
+        for col in ("lower", "upper"):
+            p.line(part["denominator"].to_numpy(float), part[col].to_numpy(float) * scale, BENCH, width=1, dash=dash)
+    p.hline(pooled * scale, BENCH)
+    codes = points["code"].to_numpy()
+    mine = codes == highlight
+    peer = np.isin(codes, list(peers)) & ~mine
+    rest = ~(mine | peer)
+    p.points(x[rest], y[rest], OTHER, r=2.6)
+    p.points(x[peer], y[peer], PEER, r=3.2)
+    p.points(x[mine], y[mine], HIGHLIGHT, r=5, stroke="#000")
+    fig.legend([(texts["county"], HIGHLIGHT, "point"), (texts["peers"], PEER, "point"),
+                (texts["others"], OTHER, "point"), (texts["pooled"], BENCH, "line"),
+                (texts["limit_0.95"], BENCH, "dash")], 60, 18)
     return fig
 
 
 def ranked_dots(rows: pd.DataFrame, *, highlight: str, peers: Sequence[str], label: str, rank_text: str,
-                bench: float | None, bench_text: str, scale: float = 100.0):
+                bench: float | None, bench_text: str, scale: float = 100.0) -> Figure:
     """Every county ranked by value with its interval; the county and its prefecture's counties marked."""
-    plt = _plt()
-    rows = rows.sort_values("value").reset_index(drop=True)
+    rows = rows.sort_values("value", kind="stable").reset_index(drop=True)
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    fig.subplots_adjust(left=0.11, right=0.98, bottom=0.08, top=0.97)
-    x = np.arange(1, n + 1)
-    colour = np.where(rows["code"] == highlight, HIGHLIGHT, np.where(rows["code"].isin(list(peers)), PEER, OTHER))
     v, lo, hi = (rows[c].to_numpy(float) * scale for c in ("value", "lower", "upper"))
-    ax.vlines(x, lo, hi, colors=colour, lw=1)
-    ax.scatter(x, v, s=np.where(colour == HIGHLIGHT, 40, 10), c=colour, zorder=3)
-    if bench is not None and not np.isnan(bench):
-        ax.axhline(bench * scale, color=BENCH, lw=1, ls="--", label=bench_text)
-        ax.legend(frameon=False, fontsize=8, loc="upper left")
-    ax.set_xlim(0, n + 1)
-    ax.set_ylabel(label)
-    ax.set_xlabel(rank_text)
-    ax.set_xticks([])
-    ax.grid(axis="x", visible=False)
+    codes = rows["code"].to_numpy()
+    colour = np.where(codes == highlight, HIGHLIGHT, np.where(np.isin(codes, list(peers)), PEER, OTHER))
+    fig = Figure(WIDTH, 330)
+    p = fig.panel(60, 34, WIDTH - 80, 250, xlim=(0, n + 1), ylim=_limits(v, lo, hi))
+    p.axes(xlabel=rank_text, ylabel=label if text_width(label, 11) < 240 else None, show_x=False, grid="y")
+    xs = np.arange(1, n + 1)
+    p.vintervals(xs, lo, hi, colour)
+    if bench is not None and np.isfinite(bench):
+        p.hline(bench * scale, BENCH, dash="5 3")
+    for c, r in ((OTHER, 2.2), (PEER, 2.8), (HIGHLIGHT, 4.5)):
+        m = colour == c
+        p.points(xs[m], v[m], c, r=r)
+    items = [(bench_text, BENCH, "dash")] if bench is not None else []
+    fig.legend(items, 60, 18)
     return fig
 
 
-def histograms(panels: list[tuple[str, np.ndarray]], *, ylabel: str):
+def histograms(panels: list[tuple[str, np.ndarray]], *, ylabel: str) -> Figure:
     """Small multiples of histograms: how one figure spreads over the counties."""
-    plt = _plt()
-    cols = 2
+    cols, cell_w, cell_h = 2, WIDTH / 2, 150
     rows_n = (len(panels) + cols - 1) // cols
-    fig, axes = plt.subplots(rows_n, cols, figsize=(6.4, 2.0 * rows_n), squeeze=False)
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.35 / (2.0 * rows_n), top=1 - 0.3 / (2.0 * rows_n),
-                        hspace=0.5, wspace=0.22)
-    for ax, (title, values) in zip(axes.ravel(), panels):
-        ax.hist(values[~np.isnan(values)], bins=20, color=PEER, alpha=0.85)
-        ax.set_title(title, loc="left")
-        ax.set_ylabel(ylabel)
-    for ax in axes.ravel()[len(panels):]:
-        ax.set_visible(False)
+    fig = Figure(WIDTH, 14 + rows_n * cell_h)
+    for i, (title, values) in enumerate(panels):
+        values = values[np.isfinite(values)]
+        x0, y0 = (i % cols) * cell_w, 14 + (i // cols) * cell_h
+        counts, edges = np.histogram(values, bins=16) if values.size else (np.zeros(1), np.array([0.0, 1.0]))
+        p = fig.panel(x0 + 52, y0 + 22, cell_w - 70, cell_h - 62, xlim=(edges[0], edges[-1]),
+                      ylim=(0, max(1, counts.max()) * 1.05))
+        p.axes(ylabel=ylabel, yticks=[t for t in nice_ticks(0, max(1, counts.max()), 3) if t == int(t)], grid="y")
+        p.title(title if text_width(title, 11) < cell_w - 60 else title[: int((cell_w - 60) / 11 * 1.6)] + "…")
+        p.bars(edges[:-1], edges[1:], counts, PEER)
     return fig
