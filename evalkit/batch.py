@@ -279,10 +279,19 @@ class _WarmEngine(Engine):
     def execute_managed_notebook(cls, nb_man, kernel_name, kernel: _WarmKernel | None = None, **kwargs):
         from papermill.clientwrap import PapermillNotebookClient
 
+        from jupyter_client.asynchronous import AsyncKernelClient
+
         client = PapermillNotebookClient(nb_man, km=kernel.km, kernel_name=kernel_name, log_output=False,
                                          timeout=None, startup_timeout=120)
-        client.kc = kernel.kc
-        return client.execute(cleanup_kc=False)
+        # nbclient needs an asynchronous client: with a blocking one, waiting for output blocks its event
+        # loop and a dead kernel is never noticed.  Its parent, the manager, tells whether the kernel lives.
+        kc = AsyncKernelClient(parent=kernel.km, **kernel.km.get_connection_info(session=True))
+        kc.start_channels()
+        client.kc = kc
+        try:
+            return client.execute(cleanup_kc=False)
+        finally:
+            kc.stop_channels()
 
 
 def _inject(nb: nbformat.NotebookNode, values: dict[str, Any]) -> nbformat.NotebookNode:
