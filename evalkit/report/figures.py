@@ -106,7 +106,8 @@ def funnel(points: pd.DataFrame, limits: pd.DataFrame, *, pooled: float, highlig
     y = points["value"].to_numpy(float) * scale
     lim = limits.sort_values(["confidence", "denominator"])
     fig = Figure(WIDTH, 380)
-    inner = lim[lim["confidence"] == lim["confidence"].min()]
+    # the limits open wide at small sizes: scale the axis to the counties, and the limits where they are
+    inner = lim[(lim["confidence"] == lim["confidence"].max()) & (lim["denominator"] >= np.nanmin(x) * 0.8)]
     p = fig.panel(60, 34, WIDTH - 80, 290, xlim=(0, float(np.nanmax(x)) * 1.05),
                   ylim=_limits(y, inner["lower"].to_numpy(float) * scale, inner["upper"].to_numpy(float) * scale))
     p.axes(xlabel=xlabel, ylabel=ylabel)

@@ -59,3 +59,33 @@ ax = answers.drop(columns=[c for c in (8, 9) if c in answers]).T.plot.bar(figsiz
 ax.set_xlabel("answer (1 = very dissatisfied, 5 = very satisfied)")
 ax.set_ylabel("respondents")
 plt.show()
+
+# %% [markdown]
+# ## The indicator table
+# Every indicator for every township, county, prefecture and the province, every wave, with
+# intervals, suppression and comparisons (layout: `evalkit/indicators.py`). `province_data` builds
+# it once from the validated inputs and caches it by their SHA-256, so this is quick after the first
+# time. The county reports read nothing else.
+
+# %%
+from evalkit.report import province_data
+from evalkit.report.fonts import use_in_matplotlib
+
+table = province_data(data_dir or SAMPLE).table
+counties = table.query("level == 'county' and indicator == 'satisfaction_rate' and item == 'q_overall' "
+                       "and group == 'all' and confidence == 0.95 and year == 2025")
+counties[["code", "name_en", "name_zh", "n", "value", "lower", "upper", "vs_province"]].head()
+
+# %% [markdown]
+# ## Satisfaction by prefecture, with 95% intervals (Chinese names drawn with the bundled font)
+
+# %%
+use_in_matplotlib()
+prefectures = table.query("level == 'prefecture' and indicator == 'satisfaction_rate' and item == 'q_overall' "
+                          "and group == 'all' and confidence == 0.95 and year == 2025").sort_values("value")
+fig, ax = plt.subplots(figsize=(7, 4))
+ax.errorbar(prefectures["value"] * 100, prefectures["name_zh"].astype(str),
+            xerr=[(prefectures["value"] - prefectures["lower"]) * 100, (prefectures["upper"] - prefectures["value"]) * 100],
+            fmt="o", capsize=2)
+ax.set_xlabel("满意率 satisfaction rate (%)")
+plt.show()
