@@ -53,9 +53,13 @@ COUNTY_NOTEBOOK = NOTEBOOKS / "county_report.ipynb"
 OVERVIEW_NOTEBOOK = NOTEBOOKS / "province_overview.ipynb"
 MANIFEST_VERSION = 1
 DEFAULT_TIMEOUT = 600.0
+#: The first cell of every execution (removed from the result): a kernel that ran other reports is
+#: wiped, and its counter restarted, so that a report is the same in a warm kernel as in a fresh one.
 _RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
-          "import matplotlib.pyplot as _plt; _plt.close('all'); del _plt\n"
-          "get_ipython().execution_count = 1\n")
+          "import sys as _sys\n"
+          "if 'matplotlib.pyplot' in _sys.modules: _sys.modules['matplotlib.pyplot'].close('all')\n"
+          "del _sys\n"
+          "get_ipython().execution_count = 0\n")
 
 
 class BatchError(EvalkitError):
@@ -134,32 +138,23 @@ class Task:
 
 
 class _WarmKernel:
-    """One Jupyter kernel kept alive across reports, wiped before each."""
+    """One Jupyter kernel kept alive across reports (papermill/nbclient talk to it; it is wiped before each)."""
 
-    def __init__(self, kernel_name: str, cwd: str, warmup: str) -> None:
+    def __init__(self, kernel_name: str, cwd: str) -> None:
         import tempfile
 
-        from jupyter_client.manager import KernelManager
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
 
         # local sockets (ipc) in a private folder: no TCP port open to the machine, no warning about it
         self._sockets = tempfile.mkdtemp(prefix="evalkit-kernel-")
-        self.km = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(self._sockets, "k"))
-        self.km.start_kernel(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=120)
-        self.run(warmup)
-
-    def run(self, code: str, timeout: float = 300) -> None:
-        msg_id = self.kc.execute(code, silent=True, store_history=False)
-        reply = self.kc.get_shell_msg(timeout=timeout)
-        while reply["parent_header"].get("msg_id") != msg_id:
-            reply = self.kc.get_shell_msg(timeout=timeout)
-        if reply["content"]["status"] != "ok":
-            raise RuntimeError(f"kernel set-up failed: {reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+        self.km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(self._sockets, "k"))
+        run_sync(self.km.start_kernel)(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
 
     def alive(self) -> bool:
-        return self.km.is_alive()
+        from jupyter_core.utils import run_sync
+
+        return bool(run_sync(self.km.is_alive)())
 
     def kill(self) -> None:
         """Stop the kernel at once with SIGKILL (safe from any thread, or while the process exits)."""
@@ -171,14 +166,9 @@ class _WarmKernel:
                 pass
 
     def close(self) -> None:
-        self.kill()
-        try:
-            self.kc.stop_channels()
-            self.km.cleanup_resources()
-        except Exception:  # noqa: BLE001 - best effort: the kernel is gone already
-            pass
         import shutil
 
+        self.kill()
         shutil.rmtree(self._sockets, ignore_errors=True)
 
 
@@ -191,15 +181,12 @@ class _Worker:
         self.warm_for: str | None = None
 
     def kernel_for(self, task: Task) -> _WarmKernel:
-        data_dir = task.parameters.get("data_dir", "")
         if self.kernel is not None and not self.kernel.alive():
             self.drop_kernel()
         if self.kernel is None:
             nb = nbformat.read(task.notebook, as_version=4)
             name = nb.metadata.get("kernelspec", {}).get("name", "python3")
-            warmup = ("import evalkit.report.county, evalkit.report.overview, matplotlib.pyplot\n"
-                      f"from evalkit.report.data import province_data\nprovince_data({data_dir!r})\n")
-            self.kernel = _WarmKernel(name, str(Path(task.notebook).parent), warmup)
+            self.kernel = _WarmKernel(name, str(Path(task.notebook).parent))
         return self.kernel
 
     def drop_kernel(self) -> None:
@@ -249,7 +236,6 @@ def execute(task: Task, kernel: _WarmKernel) -> nbformat.NotebookNode:
 
     papermill_engines.register("evalkit-warm", _WarmEngine)
     nb = _inject(nbformat.read(task.notebook, as_version=4), task.parameters)
-    kernel.run(_RESET)
     fired = threading.Event()
 
     def stop() -> None:
@@ -263,6 +249,7 @@ def execute(task: Task, kernel: _WarmKernel) -> nbformat.NotebookNode:
         done = pm.execute_notebook(nb, None, engine_name="evalkit-warm", progress_bar=False, log_output=False,
                                    kernel_name=kernel.km.kernel_name, kernel=kernel)
         done.metadata["papermill"]["parameters"] = task.parameters  # papermill records only what it injected
+        done.cells = [c for c in done.cells if c.get("id") != "evalkit-reset"]
         return done
     except BaseException as err:
         if fired.is_set():
@@ -279,19 +266,13 @@ class _WarmEngine(Engine):
     def execute_managed_notebook(cls, nb_man, kernel_name, kernel: _WarmKernel | None = None, **kwargs):
         from papermill.clientwrap import PapermillNotebookClient
 
-        from jupyter_client.asynchronous import AsyncKernelClient
-
         client = PapermillNotebookClient(nb_man, km=kernel.km, kernel_name=kernel_name, log_output=False,
                                          timeout=None, startup_timeout=120)
-        # nbclient needs an asynchronous client: with a blocking one, waiting for output blocks its event
-        # loop and a dead kernel is never noticed.  Its parent, the manager, tells whether the kernel lives.
-        kc = AsyncKernelClient(parent=kernel.km, **kernel.km.get_connection_info(session=True))
-        kc.start_channels()
-        client.kc = kc
-        try:
+        try:  # nbclient opens an asynchronous client to the running kernel, which it does not own
             return client.execute(cleanup_kc=False)
         finally:
-            kc.stop_channels()
+            if client.kc is not None:
+                client.kc.stop_channels()
 
 
 def _inject(nb: nbformat.NotebookNode, values: dict[str, Any]) -> nbformat.NotebookNode:
@@ -303,6 +284,9 @@ def _inject(nb: nbformat.NotebookNode, values: dict[str, Any]) -> nbformat.Noteb
     cell.metadata["tags"] = ["injected-parameters"]
     cell.id = "injected-parameters"
     nb.cells.insert(at + 1, cell)
+    reset = nbformat.v4.new_code_cell(_RESET)
+    reset.id = "evalkit-reset"
+    nb.cells.insert(0, reset)
     nb.metadata.setdefault("papermill", {})["parameters"] = values
     return nb
 
