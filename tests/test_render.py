@@ -18,23 +18,21 @@ from urllib.parse import urlsplit
 
 import matplotlib
 import nbformat
-import numpy as np
 import psutil
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from PIL import Image
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from evalkit.errors import EvalkitError
 from evalkit.render import (BrowserMissing, IndexColumn, IndexEntry, PdfPrinter, find_chromium, index_html,
                             notebook_to_html)
 from evalkit.report.fonts import use_in_matplotlib
 from evalkit.report.i18n import t
+from tests.browser import (PHONE, assert_embedded_font_only, browser, follow_contents_links, open_page,  # noqa: F401
+                           screenshot, visible_column)
 
-ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "reports" / "test-screenshots"
 HOSTILE = """</title><script>alert("x")</script>'&amp;"""
 FILLER = "\n\n".join(["社工站为低保、特困和留守儿童提供个案、小组与社区服务。Stations serve registered groups."] * 12)
 
@@ -233,134 +231,66 @@ def test_index_page_is_self_contained(site):
 
 # --- in a real browser -------------------------------------------------------------------------
 
-@pytest.fixture
-def browser():
-    executable = find_chromium()
-    assert executable, "these tests need Chromium: apt-get install chromium (make test installs it)"
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=executable,
-                                      args=["--no-sandbox"] if os.geteuid() == 0 else [])
-        yield launched
-        launched.close()
-
-
-def _open(browser, path: Path, **context):
-    """The page at ``path`` and the list where every console error or warning, page error and request
-    outside the file system is recorded."""
-    page = browser.new_context(**context).new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if m.type in ("error", "warning") else None)
-    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
-    page.on("request", lambda r: problems.append(f"request: {r.url}")
-            if not r.url.startswith(("file:", "data:")) else None)
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
-    page.goto(path.as_uri(), wait_until="load")
-    page.evaluate("document.fonts.ready.then(() => document.fonts.size)")
-    return page, problems
-
-
-def _screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
-    page.screenshot(path=path, full_page=True)
-    pixels = np.asarray(Image.open(path).convert("L"))
-    assert pixels.shape[0] > 300 and (pixels < 128).mean() > 0.002, f"{path} is blank"
-
-
-def _platform_fonts(page, selector: str) -> list[dict]:
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("DOM.enable")
-    cdp.send("CSS.enable")
-    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
-    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
-    return cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-
-
-def _assert_embedded_font_only(page, selector: str) -> None:
-    text = page.locator(selector).first.text_content()
-    assert re.search(r"[\u4e00-\u9fff]", text)
-    fonts = _platform_fonts(page, selector)
-    assert [(f["postScriptName"], f["isCustomFont"], f["glyphCount"]) for f in fonts] == \
-        [("NotoSansCJKsc-Regular", True, len(text))], (selector, text, fonts)
-
-
 def test_report_in_browser(browser, site):
-    page, problems = _open(browser, site / "430102.html", viewport={"width": 1280, "height": 720})
-    links = page.locator("nav.toc a")
-    assert links.count() == 6
-    for i in range(links.count()):
-        href = links.nth(i).get_attribute("href")
-        page.evaluate("window.scrollTo(0, 0)")
-        links.nth(i).click()
-        assert page.evaluate("location.hash") == href
-        target = page.locator(f'[id="{href[1:]}"]')
-        expect(target).to_be_in_viewport()
-        assert page.evaluate("document.querySelector(':target').id") == href[1:]
+    page, problems = open_page(browser, site / "430102.html", viewport={"width": 1280, "height": 720})
+    assert len(follow_contents_links(page)) == 6
     page.evaluate("""() => [...document.querySelectorAll('svg text')]
         .find(e => /[\u4e00-\u9fff]/.test(e.textContent)).setAttribute('data-probe', '')""")
     for selector in ("#toc-title", ".banner", "main h1", "main h3", "svg text[data-probe]"):
-        _assert_embedded_font_only(page, selector)
-    _screenshot(page, "report-desktop.png")
+        assert_embedded_font_only(page, selector)
+    screenshot(page, "report-desktop.png")
     assert problems == []
 
 
 def test_report_reads_on_a_phone(browser, site):
-    page, problems = _open(browser, site / "430102.html", viewport={"width": 390, "height": 844},
-                           device_scale_factor=2, is_mobile=True, has_touch=True)
+    page, problems = open_page(browser, site / "430102.html", **PHONE)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # wide tables scroll inside their box
     assert page.evaluate("document.querySelector('main img').getBoundingClientRect().width") <= 390
-    _screenshot(page, "report-phone.png")
+    screenshot(page, "report-phone.png")
     assert problems == []
 
 
-def _column(page, index: int) -> list[str | None]:
-    return page.evaluate("""i => Array.from(document.querySelectorAll('#counties tbody tr'))
-        .filter(r => !r.hidden).map(r => r.cells[i].getAttribute('data-sort'))""", index)
-
-
 def test_index_sorts_and_searches_in_browser(browser, site):
-    page, problems = _open(browser, site / "index.html", viewport={"width": 1280, "height": 720})
+    page, problems = open_page(browser, site / "index.html", viewport={"width": 1280, "height": 720})
     sat = page.locator("#counties thead th").nth(4)
     sat.locator("button").click()
     expect(sat).to_have_attribute("aria-sort", "ascending")
-    assert _column(page, 4) == ["9.5", "85.0", "85.0", "91.2", None, None]
-    assert _column(page, 0)[1:3] == ["430202", "430204"]  # ties keep their order
+    assert visible_column(page, 4) == ["9.5", "85.0", "85.0", "91.2", None, None]
+    assert visible_column(page, 0)[1:3] == ["430202", "430204"]  # ties keep their order
     sat.locator("button").click()
     expect(sat).to_have_attribute("aria-sort", "descending")
-    assert _column(page, 4) == ["91.2", "85.0", "85.0", "9.5", None, None]
-    assert _column(page, 0)[1:3] == ["430202", "430204"]
+    assert visible_column(page, 4) == ["91.2", "85.0", "85.0", "9.5", None, None]
+    assert visible_column(page, 0)[1:3] == ["430202", "430204"]
     code = page.locator("#counties thead th").nth(0)
     code.locator("button").click()
     expect(sat).to_have_attribute("aria-sort", "none")
-    assert _column(page, 0) == sorted(e.code for e in ENTRIES)
+    assert visible_column(page, 0) == sorted(e.code for e in ENTRIES)
     code.locator("button").click()
-    assert _column(page, 0) == sorted((e.code for e in ENTRIES), reverse=True)
+    assert visible_column(page, 0) == sorted((e.code for e in ENTRIES), reverse=True)
 
     search = page.get_by_role("searchbox")
     search.fill("株洲")
-    assert sorted(_column(page, 0)) == ["430202", "430203", "430204"]
+    assert sorted(visible_column(page, 0)) == ["430202", "430203", "430204"]
     expect(page.locator("#no-match")).to_be_hidden()
     search.fill("tianxin")
-    assert _column(page, 0) == ["430103"]
+    assert visible_column(page, 0) == ["430103"]
     search.fill("430302 yuhu")
-    assert _column(page, 0) == ["430302"]
+    assert visible_column(page, 0) == ["430302"]
     search.fill("no such county")
-    assert _column(page, 0) == []
+    assert visible_column(page, 0) == []
     expect(page.locator("#no-match")).to_be_visible()
     search.fill("")
-    assert len(_column(page, 0)) == len(ENTRIES)
-    _assert_embedded_font_only(page, "h1")
-    _screenshot(page, "index-desktop.png")
+    assert len(visible_column(page, 0)) == len(ENTRIES)
+    assert_embedded_font_only(page, "h1")
+    screenshot(page, "index-desktop.png")
     assert problems == []
 
 
 def test_index_reads_on_a_phone(browser, site):
-    page, problems = _open(browser, site / "index.html", viewport={"width": 390, "height": 844},
-                           device_scale_factor=2, is_mobile=True, has_touch=True)
+    page, problems = open_page(browser, site / "index.html", **PHONE)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    _assert_embedded_font_only(page, "#counties tbody th")
-    _screenshot(page, "index-phone.png")
+    assert_embedded_font_only(page, "#counties tbody th")
+    screenshot(page, "index-phone.png")
     assert problems == []
 
 
