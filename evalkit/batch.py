@@ -55,11 +55,10 @@ MANIFEST_VERSION = 1
 DEFAULT_TIMEOUT = 600.0
 #: The first cell of every execution (removed from the result): a kernel that ran other reports is
 #: wiped, and its counter restarted, so that a report is the same in a warm kernel as in a fresh one.
-_RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
+_RESET = ("get_ipython().reset(new_session=True)\n"  # namespace, history and counter, as in a new kernel
           "import sys as _sys\n"
           "if 'matplotlib.pyplot' in _sys.modules: _sys.modules['matplotlib.pyplot'].close('all')\n"
-          "del _sys\n"
-          "get_ipython().execution_count = 0\n")
+          "del _sys\n")
 
 
 class BatchError(EvalkitError):
@@ -149,7 +148,9 @@ class _WarmKernel:
         # local sockets (ipc) in a private folder: no TCP port open to the machine, no warning about it
         self._sockets = tempfile.mkdtemp(prefix="evalkit-kernel-")
         self.km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(self._sockets, "k"))
-        run_sync(self.km.start_kernel)(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+        # no history database: kernels in parallel would contend for one SQLite file, and a report needs none
+        run_sync(self.km.start_kernel)(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+                                       extra_arguments=["--HistoryManager.enabled=False"])
 
     def alive(self) -> bool:
         from jupyter_core.utils import run_sync
@@ -438,8 +439,9 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
     for code in chosen:
         values = check(params, {"county_code": code, "year": year, "data_dir": str(data_dir), "lang": lang,
                                 "confidence": float(confidence), "benchmarks": ["prefecture", "province"]})
-        fp = _sha256_bytes(json.dumps([nb_hash, values, code_hash, own.get(code), context],
-                                      sort_keys=True).encode())
+        # the data folder's path is left out: its content is in the hashes, and a moved folder is the same data
+        fp = _sha256_bytes(json.dumps([nb_hash, {k: v for k, v in values.items() if k != "data_dir"}, code_hash,
+                                       own.get(code), context], sort_keys=True).encode())
         tasks.append(Task(code, str(notebook), values, str(run_dir), code,
                           t("cover.title", lang, county=names[code], year=year), lang, fp, data.synthetic, pdf,
                           timeout))
@@ -448,7 +450,8 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
         values = check(ov_params, {"year": year, "data_dir": str(data_dir), "lang": lang,
                                    "confidence": float(confidence)})
         # the overview shows county, prefecture and province figures of the year: the context, nothing else
-        fp = _sha256_bytes(json.dumps([_sha256_file(OVERVIEW_NOTEBOOK), values, code_hash, context],
+        fp = _sha256_bytes(json.dumps([_sha256_file(OVERVIEW_NOTEBOOK), {k: v for k, v in values.items()
+                                                                          if k != "data_dir"}, code_hash, context],
                                       sort_keys=True).encode())
         tasks.append(Task("overview", str(OVERVIEW_NOTEBOOK), values, str(run_dir), "overview",
                           t("overview.title", lang, province=data.province_name(lang), year=year), lang, fp,

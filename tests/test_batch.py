@@ -41,6 +41,7 @@ def test_batch_renders_every_county_as_html_and_pdf_with_overview_and_index(smal
         assert "<nav" in html and "Summary of key findings" in html and "Appendix C: provenance" in html
         assert "county_code =" not in html and "CountyReport.load" not in html  # no code, no parameters cell
         assert "Run it in JupyterLab" not in html  # the notebook's own introduction stays in the notebook
+        assert "output_stream" not in html and "output_error" not in html  # no stray print, warning or error
         assert (small_batch / f"{code}.pdf").read_bytes().startswith(b"%PDF")
         assert (small_batch / "notebooks" / f"{code}.ipynb").is_file()
     assert (small_batch / "overview.html").is_file() and (small_batch / "overview.pdf").is_file()
@@ -107,8 +108,8 @@ def test_a_rerun_renders_exactly_the_county_whose_data_changed(batch_copy):
     """A township renamed in 090202 changes only that county's report: only it is rendered again."""
     data, out = batch_copy
     regions = pd.read_parquet(data / "regions.parquet")
-    row = regions.index[(regions["level"] == "township") & regions["code"].str.startswith("090202")][0]
-    regions.loc[row, "name_en"] = "Renamed Township"
+    township = sorted(regions.loc[regions["county_code"] == "090202", "township_code"])[0]
+    regions.loc[regions["township_code"] == township, "township_name_en"] = "Renamed Township"
     regions.to_parquet(data / "regions.parquet", index=False)
     done = _rerun(data, out)
     assert done.returncode == 0, done.stderr
