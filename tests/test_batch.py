@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from evalkit.batch import COUNTY_NOTEBOOK, run_batch
-from tests.conftest import EPOCH, run_evalkit
+from conftest import EPOCH, run_evalkit
 
 COUNTIES = ["090102", "090121", "090202", "090221"]
 
@@ -189,7 +189,7 @@ def test_the_command_exits_non_zero_when_a_county_failed(small_province, tmp_pat
 
 
 def test_no_report_is_made_from_data_that_failed_validation(tmp_path):
-    from tests.conftest import overlay
+    from conftest import overlay
 
     data = overlay("leading_zero_lost", tmp_path)
     done = run_evalkit("batch", str(data), "--out", str(tmp_path / "out"), "--no-progress")

@@ -11,7 +11,7 @@ from evalkit import cli
 
 from conftest import BASE
 
-COMMANDS = ["synth", "validate", "indicators", "codebook"]
+COMMANDS = ["synth", "validate", "indicators", "codebook", "batch", "render"]
 
 
 def _run(*args):

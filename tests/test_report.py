@@ -12,7 +12,7 @@ import pytest
 from evalkit.report import CountyReport, ProvinceOverview, ReportParameterError
 from evalkit.report.format import SUPPRESSED, value_text
 from evalkit.report.i18n import catalogue, keys, placeholders, t
-from tests.conftest import BASE
+from conftest import BASE
 
 SECTIONS = ("cover", "summary", "indicator_table", "satisfaction", "reach", "staffing", "trends", "among_counties",
             "recommendations", "methods", "data_quality", "provenance")
