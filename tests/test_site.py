@@ -205,6 +205,12 @@ def test_chinese_report_draws_every_chinese_character_with_the_embedded_font(bro
     assert problems == []
 
 
+def test_chinese_figure_labels_are_not_cut_off(browser, chinese_report):
+    page, problems = open_page(browser, chinese_report, **DESKTOP)
+    assert _figure_texts_outside_their_figure(page) == []
+    assert problems == []
+
+
 def test_chinese_report_reads_on_a_phone(browser, chinese_report):
     page, problems = open_page(browser, chinese_report, **PHONE)
     _wide_tables_scroll_in_their_box(page)
