@@ -30,8 +30,8 @@ from evalkit.render import (BrowserMissing, IndexColumn, IndexEntry, PdfPrinter,
                             notebook_to_html)
 from evalkit.report.fonts import use_in_matplotlib
 from evalkit.report.i18n import t
-from tests.browser import (PHONE, assert_embedded_font_only, browser, follow_contents_links, open_page,  # noqa: F401
-                           screenshot, visible_column)
+from browser import (PHONE, assert_embedded_font_only, browser, follow_contents_links, open_page,  # noqa: F401
+                     screenshot, visible_column)
 
 HOSTILE = """</title><script>alert("x")</script>'&amp;"""
 FILLER = "\n\n".join(["社工站为低保、特困和留守儿童提供个案、小组与社区服务。Stations serve registered groups."] * 12)

@@ -16,9 +16,9 @@ import pytest
 from playwright.sync_api import expect
 
 from evalkit.report.i18n import t
-from tests.browser import (DESKTOP, EMBEDDED_FONT, PHONE, assert_embedded_font_only, browser,  # noqa: F401
-                           follow_contents_links, open_page, screenshot, visible_column, wait_for_fonts)
-from tests.conftest import run_evalkit
+from browser import (DESKTOP, EMBEDDED_FONT, PHONE, assert_embedded_font_only, browser,  # noqa: F401
+                     follow_contents_links, open_page, screenshot, visible_column, wait_for_fonts)
+from conftest import run_evalkit
 
 COUNTIES = ["090102", "090121", "090202", "090221"]
 COUNTY = "090202"
