@@ -105,10 +105,10 @@ def funnel(points: pd.DataFrame, limits: pd.DataFrame, *, pooled: float, highlig
     x = points["x"].to_numpy(float)
     y = points["value"].to_numpy(float) * scale
     lim = limits.sort_values(["confidence", "denominator"])
-    fig = Figure(WIDTH, 380)
+    fig = Figure(WIDTH, 396)
     # the limits open wide at small sizes: scale the axis to the counties, and the limits where they are
     inner = lim[(lim["confidence"] == lim["confidence"].max()) & (lim["denominator"] >= np.nanmin(x) * 0.8)]
-    p = fig.panel(60, 34, WIDTH - 80, 290, xlim=(0, float(np.nanmax(x)) * 1.05),
+    p = fig.panel(60, 50, WIDTH - 80, 290, xlim=(0, float(np.nanmax(x)) * 1.05),
                   ylim=_limits(y, inner["lower"].to_numpy(float) * scale, inner["upper"].to_numpy(float) * scale))
     p.axes(xlabel=xlabel, ylabel=ylabel)
     for conf, dash in ((0.95, "5 3"), (0.998, "2 2")):
@@ -125,7 +125,7 @@ def funnel(points: pd.DataFrame, limits: pd.DataFrame, *, pooled: float, highlig
     p.points(x[mine], y[mine], HIGHLIGHT, r=5, stroke="#000")
     fig.legend([(texts["county"], HIGHLIGHT, "point"), (texts["peers"], PEER, "point"),
                 (texts["others"], OTHER, "point"), (texts["pooled"], BENCH, "line"),
-                (texts["limit_0.95"], BENCH, "dash")], 60, 18)
+                (texts["limit_0.95"], BENCH, "dash"), (texts["limit_0.998"], BENCH, "dot")], 60, 16)
     return fig
 
 

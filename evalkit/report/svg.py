@@ -196,18 +196,23 @@ class Figure:
               ylim: tuple[float, float]) -> Panel:
         return Panel(self, x, y, w, h, xlim, ylim)
 
-    def legend(self, items: Sequence[tuple[str, str, str]], x: float, y: float) -> None:
-        """One row of legend entries ``(label, colour, kind)``, kind ``point``, ``line`` or ``dash``."""
-        out = []
+    def legend(self, items: Sequence[tuple[str, str, str]], x: float, y: float) -> float:
+        """Legend entries ``(label, colour, kind)`` (kind ``point``, ``line``, ``dash`` or ``dot``) in rows from
+        ``(x, y)``, wrapping before the right edge; returns the baseline of the last row."""
+        out, left = [], x
         for label, colour, kind in items:
+            width = 30 + text_width(label, 10)
+            if x > left and x + width > self.width - 6:
+                x, y = left, y + 15
             if kind == "point":
                 out.append(f'<circle cx="{_n(x + 5)}" cy="{_n(y - 4)}" r="4" fill="{colour}"/>')
             else:
-                dashed = ' stroke-dasharray="4 3"' if kind == "dash" else ""
+                dashed = {"dash": ' stroke-dasharray="5 3"', "dot": ' stroke-dasharray="2 2"'}.get(kind, "")
                 out.append(f'<path d="M{_n(x)} {_n(y - 4)}h14" stroke="{colour}" stroke-width="1.6"{dashed}/>')
             out.append(_text(x + 18, y, label, size=10))
-            x += 30 + text_width(label, 10)
+            x += width
         self.parts.extend(out)
+        return y
 
     def svg(self, alt: str) -> str:
         """The drawing as an inline ``<svg>`` element, scaled to the width of the page."""
