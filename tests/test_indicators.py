@@ -165,8 +165,38 @@ def test_parquet_round_trip_with_provenance(table, province, tmp_path):
     back, meta = read_indicator_table(path)
     pd.testing.assert_frame_equal(back, table)
     assert meta["synthetic"] is True and meta["layout_version"] == "1"
-    assert set(meta["inputs"]) == {"regions", "stations", "services", "survey"}
+    assert set(meta["inputs"]) == {"regions", "stations", "services", "survey", "dataset"}
     assert all(len(h) == 64 for h in meta["inputs"].values())
+
+
+def test_cached_table_follows_the_inputs_content_not_their_times(tmp_path):
+    import os
+    import shutil
+
+    from evalkit.indicators import cached_indicator_table
+
+    data, cache = tmp_path / "base", tmp_path / "cache"
+    shutil.copytree(BASE, data)
+    first, meta = cached_indicator_table(data, cache)
+    cached = sorted(cache.iterdir())
+    again, meta_again = cached_indicator_table(data, cache)
+    assert meta_again == meta and sorted(cache.iterdir()) == cached
+    pd.testing.assert_frame_equal(again, first)
+    regions = data / "regions.csv"
+    stat = regions.stat()
+    text = regions.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    col = header.index("population")
+    cells[col] = str(int(cells[col]) + 1000)
+    lines[1] = ",".join(cells)
+    regions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.utime(regions, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same time stamp, new content
+    changed, meta_changed = cached_indicator_table(data, cache)
+    assert meta_changed["inputs"]["regions"] != meta["inputs"]["regions"]
+    assert len(list(cache.iterdir())) == 2
+    assert not changed["denominator"].equals(first["denominator"])
 
 
 def test_cli_writes_table_and_refuses_invalid_data(tmp_path):
