@@ -188,6 +188,8 @@ class _Worker:
             nb = nbformat.read(task.notebook, as_version=4)
             name = nb.metadata.get("kernelspec", {}).get("name", "python3")
             self.kernel = _WarmKernel(name, str(Path(task.notebook).parent))
+            if task.pdf:  # the browser starts while the new kernel boots
+                self.pdf_printer()
         return self.kernel
 
     def drop_kernel(self) -> None:
@@ -486,9 +488,19 @@ def _current(manifest: dict[str, Any], task: Task, run_dir: Path) -> bool:
 
 
 def _worker_main(tasks, results) -> None:
-    """A local worker process: render tasks until told to stop, then close its kernel and browser."""
+    """A local worker process: render tasks until told to stop, then close its kernel and browser.
+
+    It starts while the parent still validates and plans, and spends that time loading papermill,
+    nbconvert and the page templates, so that the first report does not pay for them.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker = _worker()
+    try:
+        from .render import notebook_to_html
+
+        notebook_to_html(nbformat.v4.new_notebook(), lang="en", title="warm-up")
+    except Exception:  # noqa: BLE001 - a real failure shows, with its message, on the first report
+        pass
     try:
         while (task := tasks.get()) is not None:
             results.put(("start", task.key, os.getpid()))
@@ -502,40 +514,44 @@ def _failure(task: Task, error: str) -> dict[str, Any]:
             "outputs": {}, "durations": {}, "error": error}
 
 
-def _pool_run(tasks: list[Task], jobs: int) -> Iterable[dict[str, Any]]:
-    """Run tasks on ``jobs`` local processes; a process that dies is recorded against its task and replaced."""
-    import multiprocessing as mp
-    import queue
+class _Pool:
+    """``jobs`` local worker processes fed from one queue; a process that dies is recorded against its task
+    and replaced."""
 
-    ctx = mp.get_context("spawn")
-    todo, results = ctx.Queue(), ctx.Queue()
-    for task in tasks:
-        todo.put(task)
-    by_key = {task.key: task for task in tasks}
-    procs: dict[int, Any] = {}
+    def __init__(self, jobs: int) -> None:
+        import multiprocessing as mp
 
-    def start() -> None:
-        proc = ctx.Process(target=_worker_main, args=(todo, results), daemon=False)
+        self.ctx = mp.get_context("spawn")
+        self.todo, self.results = self.ctx.Queue(), self.ctx.Queue()
+        self.procs: dict[int, Any] = {}
+        for _ in range(max(1, jobs)):
+            self._start()
+
+    def _start(self) -> None:
+        proc = self.ctx.Process(target=_worker_main, args=(self.todo, self.results), daemon=False)
         proc.start()
-        procs[proc.pid] = proc
+        self.procs[proc.pid] = proc
 
-    for _ in range(max(1, min(jobs, len(tasks)))):
-        start()
-    current: dict[int, str] = {}
-    left = len(tasks)
-    try:
+    def run(self, tasks: list[Task]) -> Iterable[dict[str, Any]]:
+        import queue
+
+        for task in tasks:
+            self.todo.put(task)
+        by_key = {task.key: task for task in tasks}
+        current: dict[int, str] = {}
+        left = len(tasks)
         while left:
             try:
-                kind, payload, pid = results.get(timeout=1.0)
+                kind, payload, pid = self.results.get(timeout=1.0)
             except queue.Empty:
-                for pid, proc in list(procs.items()):
+                for pid, proc in list(self.procs.items()):
                     if not proc.is_alive():
-                        del procs[pid]
+                        del self.procs[pid]
                         key = current.pop(pid, None)
                         if key is not None:
                             left -= 1
                             yield _failure(by_key[key], f"worker process {pid} died (exit code {proc.exitcode})")
-                        start()
+                        self._start()
                 continue
             if kind == "start":
                 current[pid] = payload
@@ -543,10 +559,11 @@ def _pool_run(tasks: list[Task], jobs: int) -> Iterable[dict[str, Any]]:
                 current.pop(pid, None)
                 left -= 1
                 yield payload
-    finally:
-        for _ in procs:
-            todo.put(None)
-        for proc in procs.values():
+
+    def close(self) -> None:
+        for _ in self.procs:
+            self.todo.put(None)
+        for proc in self.procs.values():
             proc.join(timeout=60)
             if proc.is_alive():
                 proc.kill()
@@ -577,6 +594,16 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
     failed reports; ``evalkit batch`` exits non-zero when any failed.
     """
     log = log or (lambda m: print(m, file=sys.stderr))
+    pool = None if scheduler else _Pool(jobs or os.cpu_count() or 1)  # workers warm up while we plan
+    try:
+        return _run(pool, data_dir, scheduler, progress, log, options)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, log: Callable[[str], None],
+         options: dict[str, Any]) -> dict[str, Any]:
     p = plan(data_dir, **options)
     todo = [task for task in p.tasks if task.key not in p.skip]
     if any(task.pdf for task in todo):
@@ -604,7 +631,7 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), unit="report", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
-    results = _dask_run(todo, scheduler) if scheduler else _pool_run(todo, jobs or os.cpu_count() or 1)
+    results = _dask_run(todo, scheduler) if scheduler else pool.run(todo)
     failed = []
     for result in results:
         key = result["key"]
