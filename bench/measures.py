@@ -42,11 +42,12 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from _machine import cpu_model as _cpu_model, version as _version  # bench/ is the script's folder
 
 #: The target the comparisons are judged against (baseline seconds / evalkit seconds).
 TARGET_RATIO = 20.0
@@ -105,22 +106,6 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[Any, float, list[float]
     return result, min(runs), runs
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine_info() -> list[str]:
