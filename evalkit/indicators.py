@@ -418,12 +418,10 @@ def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Provi
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            b"evalkit": json.dumps(meta, ensure_ascii=False).encode()})
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp:
         pq.write_table(arrow, tmp, compression="zstd")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
