@@ -35,16 +35,16 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
-
-import nbformat
-from papermill.engines import Engine
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import __version__
 from .errors import EvalkitError
 from .io import write_atomic
 from .params import check, declared, injected_source, parameters_cell
 from .paths import NOTEBOOKS, REPORTS
+
+if TYPE_CHECKING:
+    import nbformat
 
 __all__ = ["BatchError", "Task", "plan", "run_batch", "render_one", "COUNTY_NOTEBOOK", "OVERVIEW_NOTEBOOK",
            "MANIFEST_VERSION"]
@@ -58,7 +58,32 @@ DEFAULT_TIMEOUT = 600.0
 _RESET = ("get_ipython().reset(new_session=True)\n"  # namespace, history and counter, as in a new kernel
           "import sys as _sys\n"
           "if 'matplotlib.pyplot' in _sys.modules: _sys.modules['matplotlib.pyplot'].close('all')\n"
-          "del _sys\n")
+          "del _sys\n"
+          # what survives the wipe (modules, the province's table) is moved out of the garbage
+          # collector's sight, so that the next wipe's collection does not walk it again
+          "import gc as _gc\n_gc.freeze()\ndel _gc\n")
+#: Run once in a new kernel before its first report (never part of a report): import the report
+#: code and read the province's table into memory, so that the first report does not pay for them.
+_WARM_UP = ("import gc\n"
+            "import evalkit.report, evalkit.report.overview, evalkit.measures.compare, evalkit.measures.trend\n"
+            "from evalkit.report.data import province_data\n"
+            "try:\n"
+            "    province_data({data_dir!r}, build={build!r}).parts({confidence!r})\n"
+            "except LookupError:\n"  # not cached yet: read once the parent has validated and cached it
+            "    pass\n"
+            "gc.collect()\ngc.freeze()\n")
+
+
+def _skip_unused_imports() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax`` in processes evalkit runs itself.
+
+    nbformat imports jsonschema, which imports ``rfc3987_syntax`` when it is installed (Jupyter's
+    ``jsonschema[format-nongpl]`` brings it) and so builds a Lark grammar: about 3 s of CPU in every
+    process, for IRI format checks that nbformat never makes (it validates without a format checker).
+    Called first thing in the command line and in batch worker processes, never on import.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 class BatchError(EvalkitError):
@@ -91,26 +116,32 @@ def source_hash() -> str:
     return h.hexdigest()
 
 
-def data_hashes(table, year: int) -> tuple[dict[str, str], str]:
+def data_hashes(table, year: int, counties: Iterable[str] | None = None) -> tuple[dict[str, str], str]:
     """Per county, the SHA-256 of its own rows (county and townships); and one hash of the shared context.
 
     The context is what every report draws besides its own county: the prefecture and province
-    rows and every county's county-level rows of the year (funnel plot, ranks).
+    rows and every county's county-level rows of the year (funnel plot, ranks).  ``counties``
+    limits the per-county hashes to those counties (the others are not hashed at all).
     """
     import numpy as np
     import pandas as pd
 
-    rows = pd.util.hash_pandas_object(table, index=False).to_numpy()
-    own = table["level"].isin(["county", "township"]).to_numpy()
-    county = table["county_code"].astype(str).to_numpy()
-    order = np.argsort(county[own], kind="stable")
-    codes, starts = np.unique(county[own][order], return_index=True)
-    hashes = rows[own][order]
+    level = table["level"]
+    own = level.isin(["county", "township"]).to_numpy().copy()
+    if counties is not None:
+        own &= table["county_code"].isin(list(counties)).to_numpy()
+    context = (level.isin(["prefecture", "province"]).to_numpy()
+               | ((level == "county").to_numpy() & (table["year"] == year).to_numpy()))
+    mine = table.loc[own]
+    rows = pd.util.hash_pandas_object(mine, index=False).to_numpy()
+    county = mine["county_code"].astype(str).to_numpy()
+    order = np.argsort(county, kind="stable")
+    codes, starts = np.unique(county[order], return_index=True)
+    hashes = rows[order]
     bounds = list(starts[1:]) + [len(order)]
     per = {str(c): _sha256_bytes(hashes[s:e].tobytes()) for c, s, e in zip(codes, starts, bounds)}
-    context = (table["level"].isin(["prefecture", "province"]).to_numpy()
-               | ((table["level"] == "county").to_numpy() & (table["year"] == year).to_numpy()))
-    return per, _sha256_bytes(rows[context].tobytes())
+    shared = pd.util.hash_pandas_object(table.loc[context], index=False).to_numpy()
+    return per, _sha256_bytes(shared.tobytes())
 
 
 # --------------------------------------------------------------------------- tasks
@@ -151,6 +182,28 @@ class _WarmKernel:
         # no history database: kernels in parallel would contend for one SQLite file, and a report needs none
         run_sync(self.km.start_kernel)(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
                                        extra_arguments=["--HistoryManager.enabled=False"])
+        self._kc = None
+
+    @property
+    def kc(self):
+        """One client for the kernel's lifetime (a client per report costs a connection and a round trip)."""
+        if self._kc is None:
+            from jupyter_core.utils import run_sync
+
+            kc = self.km.client()
+            kc.start_channels()
+            run_sync(kc.wait_for_ready)(timeout=120)
+            kc.allow_stdin = False
+            self._kc = kc
+        return self._kc
+
+    def run(self, code: str, timeout: float = 300.0) -> bool:
+        """Execute ``code`` outside any report (outputs discarded); whether it succeeded."""
+        from jupyter_core.utils import run_sync
+
+        reply = run_sync(self.kc.execute_interactive)(code, timeout=timeout, output_hook=lambda msg: None,
+                                                      allow_stdin=False, store_history=False)
+        return reply.get("content", {}).get("status") == "ok"
 
     def alive(self) -> bool:
         from jupyter_core.utils import run_sync
@@ -170,6 +223,12 @@ class _WarmKernel:
         import shutil
 
         self.kill()
+        if self._kc is not None:
+            try:
+                self._kc.stop_channels()
+            except Exception:  # noqa: BLE001 - the kernel is gone already
+                pass
+            self._kc = None
         shutil.rmtree(self._sockets, ignore_errors=True)
 
 
@@ -185,12 +244,30 @@ class _Worker:
         if self.kernel is not None and not self.kernel.alive():
             self.drop_kernel()
         if self.kernel is None:
-            nb = nbformat.read(task.notebook, as_version=4)
-            name = nb.metadata.get("kernelspec", {}).get("name", "python3")
-            self.kernel = _WarmKernel(name, str(Path(task.notebook).parent))
-            if task.pdf:  # the browser starts while the new kernel boots
-                self.pdf_printer()
+            self.prepare(task.notebook, task.parameters.get("data_dir"), task.parameters.get("confidence"),
+                         task.pdf)
         return self.kernel
+
+    def prepare(self, notebook: str, data_dir: str | None, confidence: float | None, pdf: bool,
+                build: bool = True) -> None:
+        """Start a kernel (and the browser, while it boots) and warm it: report code imported, and the
+        province's table read (only from the cache unless ``build``: the batch's parent validates)."""
+        import nbformat
+
+        nb = nbformat.read(notebook, as_version=4)
+        name = nb.metadata.get("kernelspec", {}).get("name", "python3")
+        self.kernel = _WarmKernel(name, str(Path(notebook).parent))
+        from .render import notebook_to_html
+
+        notebook_to_html(nbformat.v4.new_notebook(), lang="en", title="warm-up")  # nbconvert and templates
+        if pdf:  # the browser starts while the new kernel boots
+            try:
+                self.pdf_printer().warm()
+            except Exception:  # noqa: BLE001 - no browser: the report records it when it asks for a PDF
+                pass
+        if data_dir and confidence:
+            # a failure here is not the report's: the report itself then meets it and records it
+            self.kernel.run(_WARM_UP.format(data_dir=str(data_dir), confidence=float(confidence), build=build))
 
     def drop_kernel(self) -> None:
         if self.kernel is not None:
@@ -234,10 +311,11 @@ def execute(task: Task, kernel: _WarmKernel) -> nbformat.NotebookNode:
     notebook carries papermill's error marker), and ``TimeoutError`` when the limit was reached
     (the kernel is then killed: a hung cell cannot be interrupted reliably).
     """
+    import nbformat
     import papermill as pm
     from papermill.engines import papermill_engines
 
-    papermill_engines.register("evalkit-warm", _WarmEngine)
+    papermill_engines.register("evalkit-warm", _warm_engine())
     nb = _inject(nbformat.read(task.notebook, as_version=4), task.parameters)
     fired = threading.Event()
 
@@ -262,24 +340,32 @@ def execute(task: Task, kernel: _WarmKernel) -> nbformat.NotebookNode:
         timer.cancel()
 
 
-class _WarmEngine(Engine):
-    """A papermill engine that runs a notebook in an already running kernel instead of starting one."""
+_ENGINE = None
 
-    @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, kernel: _WarmKernel | None = None, **kwargs):
+
+def _warm_engine():
+    """The papermill engine that runs a notebook in an already running kernel instead of starting one."""
+    global _ENGINE
+    if _ENGINE is None:
         from papermill.clientwrap import PapermillNotebookClient
+        from papermill.engines import Engine
 
-        client = PapermillNotebookClient(nb_man, km=kernel.km, kernel_name=kernel_name, log_output=False,
-                                         timeout=None, startup_timeout=120)
-        try:  # nbclient opens an asynchronous client to the running kernel, which it does not own
-            return client.execute(cleanup_kc=False)
-        finally:
-            if client.kc is not None:
-                client.kc.stop_channels()
+        class WarmEngine(Engine):
+            @classmethod
+            def execute_managed_notebook(cls, nb_man, kernel_name, kernel: _WarmKernel | None = None, **kwargs):
+                client = PapermillNotebookClient(nb_man, km=kernel.km, kernel_name=kernel_name, log_output=False,
+                                                 timeout=None, startup_timeout=120)
+                client.kc = kernel.kc  # the kernel's own client, kept open between reports
+                return client.execute(cleanup_kc=False)
+
+        _ENGINE = WarmEngine
+    return _ENGINE
 
 
 def _inject(nb: nbformat.NotebookNode, values: dict[str, Any]) -> nbformat.NotebookNode:
     """Insert papermill's ``injected-parameters`` cell after the parameters cell (values checked already)."""
+    import nbformat
+
     nb = copy.deepcopy(nb)
     at = parameters_cell(nb)
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
@@ -313,6 +399,8 @@ def render_one(task: Task) -> dict[str, Any]:
             raise
         result["durations"]["execute"] = round(time.monotonic() - t0, 3)
         t0 = time.monotonic()
+        import nbformat
+
         from .render import notebook_to_html
 
         html = notebook_to_html(nb, lang=task.lang, title=task.title, synthetic=task.synthetic,
@@ -433,7 +521,7 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
     params = declared(notebook)
     nb_hash = _sha256_file(notebook)
     code_hash = source_hash()
-    own, context = data_hashes(data.table, year)
+    own, context = data_hashes(data.table, year, chosen)
     names = all_counties.set_index("county_code")[f"name_{lang}"]
     from .report.i18n import t
 
@@ -487,18 +575,25 @@ def _current(manifest: dict[str, Any], task: Task, run_dir: Path) -> bool:
 # --------------------------------------------------------------------------- running
 
 
-def _worker_main(tasks, results) -> None:
+def _worker_main(tasks, results, warm: dict[str, Any], ready, go) -> None:
     """A local worker process: render tasks until told to stop, then close its kernel and browser.
 
     It starts while the parent still validates and plans, and spends that time loading papermill,
-    nbconvert and the page templates, so that the first report does not pay for them.
+    nbconvert and the page templates and starting its kernel and browser; once the parent has
+    validated the province (``ready``), the kernel reads its table, so that the first report pays
+    for none of this.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _skip_unused_imports()
     worker = _worker()
     try:
-        from .render import notebook_to_html
-
-        notebook_to_html(nbformat.v4.new_notebook(), lang="en", title="warm-up")
+        # the kernel starts first (its boot is the longest wait), then nbconvert and the page templates
+        # load and the browser starts while it boots; the table is read now if it is cached, else once
+        # the parent has validated the province
+        worker.prepare(warm["notebook"], warm["data_dir"], warm["confidence"], warm["pdf"], build=False)
+        ready.wait()
+        if go.value:  # the province passed validation (and its table is cached) and there is work
+            worker.kernel.run(_WARM_UP.format(data_dir=warm["data_dir"], confidence=warm["confidence"], build=True))
     except Exception:  # noqa: BLE001 - a real failure shows, with its message, on the first report
         pass
     try:
@@ -518,17 +613,24 @@ class _Pool:
     """``jobs`` local worker processes fed from one queue; a process that dies is recorded against its task
     and replaced."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, warm: dict[str, Any]) -> None:
         import multiprocessing as mp
 
         self.ctx = mp.get_context("spawn")
         self.todo, self.results = self.ctx.Queue(), self.ctx.Queue()
+        self.warm, self.ready, self.go = warm, self.ctx.Event(), self.ctx.Value("b", 0)
         self.procs: dict[int, Any] = {}
         for _ in range(max(1, jobs)):
             self._start()
 
+    def start_warming(self, go: bool = True) -> None:
+        """Tell the workers the province is validated (they read its table into their kernels), or not."""
+        self.go.value = int(go)
+        self.ready.set()
+
     def _start(self) -> None:
-        proc = self.ctx.Process(target=_worker_main, args=(self.todo, self.results), daemon=False)
+        proc = self.ctx.Process(target=_worker_main, args=(self.todo, self.results, self.warm, self.ready, self.go),
+                                daemon=False)
         proc.start()
         self.procs[proc.pid] = proc
 
@@ -561,6 +663,7 @@ class _Pool:
                 yield payload
 
     def close(self) -> None:
+        self.ready.set()
         for _ in self.procs:
             self.todo.put(None)
         for proc in self.procs.values():
@@ -594,7 +697,10 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
     failed reports; ``evalkit batch`` exits non-zero when any failed.
     """
     log = log or (lambda m: print(m, file=sys.stderr))
-    pool = None if scheduler else _Pool(jobs or os.cpu_count() or 1)  # workers warm up while we plan
+    warm = {"notebook": str(options.get("notebook", COUNTY_NOTEBOOK)), "data_dir": str(Path(data_dir).resolve()),
+            "confidence": float(options.get("confidence", 0.95)), "pdf": options.get("pdf", True)}
+    # workers start, and warm up, while the province is validated and the work planned
+    pool = None if scheduler else _Pool(jobs or os.cpu_count() or 1, warm)
     try:
         return _run(pool, data_dir, scheduler, progress, log, options)
     finally:
@@ -606,6 +712,8 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
          options: dict[str, Any]) -> dict[str, Any]:
     p = plan(data_dir, **options)
     todo = [task for task in p.tasks if task.key not in p.skip]
+    if pool is not None:
+        pool.start_warming(go=bool(todo))
     if any(task.pdf for task in todo):
         from .render import find_chromium
 

@@ -112,7 +112,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         from .render import BrowserMissing
 
         raise BrowserMissing()
-    counties = getattr(args, "counties", None) or ([args.county] if getattr(args, "county", None) else None)
+    # --counties A B C or --counties A,B,C
+    counties = [c for arg in getattr(args, "counties", None) or [] for c in arg.split(",") if c.strip()]
+    counties = [c.strip() for c in counties] or ([args.county] if getattr(args, "county", None) else None)
     manifest = run_batch(args.data_dir.resolve(), jobs=args.jobs, scheduler=getattr(args, "scheduler", None),
                          progress=not args.no_progress, year=args.year, lang=args.lang, counties=counties,
                          prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run, force=args.force,
@@ -195,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data_dir", metavar="DATA_DIR", type=Path, nargs="?", default=SAMPLE,
                    help="folder of the province's input tables (default: the sample province, data/sample)")
     _add_render_options(p)
-    p.add_argument("--counties", nargs="+", metavar="CODE", help="only these county codes (6 digits, as text)")
+    p.add_argument("--counties", nargs="+", metavar="CODE",
+                   help="only these county codes (6 digits, as text; spaces or commas between them)")
     p.add_argument("--prefecture", metavar="CODE", help="only the counties of this prefecture (4-digit code)")
     p.add_argument("--jobs", type=int, default=None, help="local worker processes (default: one per core)")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -216,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    from .batch import _skip_unused_imports
+
+    _skip_unused_imports()
     args = build_parser().parse_args(argv)
     if getattr(args, "seed", 0) is None:
         from .synth import DEFAULT_SEED

@@ -56,19 +56,19 @@ import tomllib
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import __version__
-from .measures import reach
-from .measures.compare import compare_to_benchmark
-from .measures.satisfaction import satisfaction
-from .measures.survey import prop_interval
-from .measures.suppress import suppress
-from .schema import Province
+
+if TYPE_CHECKING:
+    from .schema import Province
+
+# The measures (and scipy under them) are imported where the table is built, not here: reading a
+# cached table, its catalogue or the inputs' hashes (what every report and batch does) needs none
+# of them, and importing scipy.stats costs seconds.
 
 __all__ = ["LEVELS", "CONFIDENCE", "LAYOUT_VERSION", "catalogue", "indicator_table", "write_indicator_table",
            "read_indicator_table", "input_hashes", "cached_indicator_table"]
@@ -121,6 +121,8 @@ def _compact_services(services: pd.DataFrame) -> pd.DataFrame:
 
 
 def _reach_rows(p: Province, level: str, confidence: list[float], sv: pd.DataFrame) -> list[pd.DataFrame]:
+    from .measures import reach
+
     r, st = p.regions, p.stations
     out = [
         reach.coverage(r, sv, level=level, total=True, confidence=confidence).assign(indicator="coverage"),
@@ -145,6 +147,8 @@ def _reach_rows(p: Province, level: str, confidence: list[float], sv: pd.DataFra
 
 
 def _satisfaction_rows(p: Province, level: str, confidence: list[float], lonely_psu: str) -> list[pd.DataFrame]:
+    from .measures.satisfaction import satisfaction
+
     code = _CODE[level]
     survey = p.survey
     if code not in survey.columns:
@@ -172,6 +176,10 @@ def _at_confidence(s: pd.DataFrame, confidence: float) -> pd.DataFrame:
     Rates: the Korn-Graubard interval from value, SE, n and df (:func:`~evalkit.measures.survey.prop_interval`);
     index and net satisfaction: value -/+ t(df) SE within the range the measure can take.
     """
+    from scipy import stats
+
+    from .measures.survey import prop_interval
+
     out = s.copy()
     value, se, dof = (s[c].to_numpy(dtype=float) for c in ("value", "se", "df"))
     rate = (s["indicator"] == "satisfaction_rate").to_numpy()
@@ -212,6 +220,8 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     >>> sorted(t["level"].unique())
     ['county', 'prefecture', 'province', 'township']
     """
+    from .schema import Province
+
     if not isinstance(province, Province):
         raise ValueError("indicator_table() needs a validated Province from evalkit.load_province().")
     unknown = set(levels) - set(LEVELS)
@@ -273,6 +283,8 @@ def _suppress(table: pd.DataFrame) -> pd.DataFrame:
     figures whose design leaves fewer than 2 degrees of freedom (PSUs minus strata) have no usable
     interval and are suppressed too (``too_few_psus``).
     """
+    from .measures.suppress import suppress
+
     level = table["level"].to_numpy()
     table = table.assign(parent=np.select(
         [level == "township", level == "county", level == "prefecture"],
@@ -301,6 +313,8 @@ def _suppress(table: pd.DataFrame) -> pd.DataFrame:
 
 def _benchmarks(table: pd.DataFrame) -> pd.DataFrame:
     """Compare every unit's interval with its prefecture's and the province's value."""
+    from .measures.compare import compare_to_benchmark
+
     # one integer per (year, indicator, item, group, confidence), then one per (benchmark unit, that)
     figure = table.groupby(["year", "indicator", "item", "group", "confidence"], observed=True,
                            sort=False).ngroup().to_numpy()
@@ -357,8 +371,8 @@ def input_hashes(data_dir: str | Path) -> dict[str, str]:
     return _hash_files(paths)
 
 
-def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None
-                           ) -> tuple[pd.DataFrame, dict[str, Any]]:
+def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None, *, build: bool = True,
+                           hashes: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The indicator table of ``data_dir``: read from the cache when its inputs are unchanged, else built.
 
     The cache file is named after the inputs' SHA-256 (:func:`input_hashes`) and the layout
@@ -374,6 +388,10 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
         The province's input folder.
     cache_dir : path, optional
         Where cached tables live; default ``reports/.cache`` of the project (``EVALKIT_CACHE``).
+    build : bool
+        When false, only a cached table is returned: :class:`LookupError` if there is none.
+    hashes : dict, optional
+        The inputs' hashes when the caller has them already (:func:`input_hashes`).
 
     Returns
     -------
@@ -385,7 +403,7 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
     from .paths import REPORTS
     from .schema import load_province
 
-    hashes = input_hashes(data_dir)
+    hashes = hashes or input_hashes(data_dir)
     key = hashlib.sha256(json.dumps([LAYOUT_VERSION, __version__, hashes], sort_keys=True).encode()).hexdigest()
     cache_dir = Path(cache_dir or os.environ.get("EVALKIT_CACHE") or REPORTS / ".cache")
     path = cache_dir / f"indicators-{key[:20]}.parquet"
@@ -393,6 +411,8 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
         table, meta = read_indicator_table(path)
         if meta.get("inputs") == hashes:
             return table, meta
+    if not build:
+        raise LookupError(f"no cached indicator table for {data_dir} in {cache_dir}")
     province = load_province(data_dir)
     table = indicator_table(province)
     write_indicator_table(table, path, province)

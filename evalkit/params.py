@@ -35,13 +35,14 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
-
-import nbformat
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import EvalkitError
 
 __all__ = ["Parameter", "ParameterError", "declared", "check", "RULES", "parameters_cell"]
+
+if TYPE_CHECKING:
+    import nbformat
 
 _TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (float, int), "bool": (bool,),
                                        "list": (list,)}
@@ -91,7 +92,12 @@ def parameters_cell(nb: nbformat.NotebookNode) -> int:
 
 def declared(notebook: str | Path | nbformat.NotebookNode) -> dict[str, Parameter]:
     """The parameters a notebook declares, in order, read from its parameters cell without running it."""
-    nb = nbformat.read(str(notebook), as_version=4) if isinstance(notebook, (str, Path)) else notebook
+    if isinstance(notebook, (str, Path)):
+        import nbformat
+
+        nb = nbformat.read(str(notebook), as_version=4)
+    else:
+        nb = notebook
     source = nb.cells[parameters_cell(nb)].source
     lines = source.splitlines()
     out: dict[str, Parameter] = {}

@@ -383,6 +383,13 @@ class PdfPrinter:
         self._page = self._browser.new_page()
         self.launches += 1
 
+    def warm(self) -> None:
+        """Start the browser now and print one tiny page, so that the first report's PDF does not wait."""
+        if self._page is None or self._page.is_closed() or not self._browser.is_connected():
+            self._launch()
+        self._page.set_content("<!doctype html><title>warm-up</title><p>warm-up</p>")
+        self._page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+
     def _pdf(self, html_path: Path) -> bytes:
         if self._page is None or self._page.is_closed() or not self._browser.is_connected():
             self._launch()

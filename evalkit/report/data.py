@@ -29,20 +29,11 @@ class ProvinceData:
     data_dir: Path
     _parts: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def parts(self, confidence: float) -> dict[tuple, pd.DataFrame]:
-        """The rows at one confidence level, split once per process so that each report only looks up:
+    def parts(self, confidence: float) -> "_Parts":
+        """The rows at one confidence level, indexed once per process so that each report only looks up:
         ``("unit", level, code)``, ``("townships", county_code)`` and ``("level_year", level, year)``."""
         if confidence not in self._parts:
-            at = self.table[self.table["confidence"] == confidence]
-            parts: dict[tuple, pd.DataFrame] = {}
-            for (level, code), g in at.groupby(["level", "code"], observed=True, sort=False):
-                parts[("unit", level, code)] = g
-            towns = at[at["level"] == "township"]
-            for code, g in towns.groupby("county_code", sort=False):
-                parts[("townships", code)] = g
-            for (level, year), g in at.groupby(["level", "year"], observed=True, sort=False):
-                parts[("level_year", level, int(year))] = g
-            self._parts[confidence] = parts
+            self._parts[confidence] = _Parts(self.table[self.table["confidence"] == confidence])
         return self._parts[confidence]
 
     @property
@@ -78,18 +69,52 @@ class ProvinceData:
         return self.table.loc[mask].copy()
 
 
-def province_data(data_dir: str | Path, cache_dir: str | Path | None = None) -> ProvinceData:
+class _Parts:
+    """Row positions of each unit, county's townships and level-year, found once; frames taken on demand.
+
+    Taking a few hundred rows by position is cheap; splitting the whole table into thousands of
+    frames up front (what a report does not need) is not.
+    """
+
+    def __init__(self, at: pd.DataFrame) -> None:
+        self._at = at
+        towns = (at["level"] == "township").to_numpy()
+        self._index: dict[tuple, Any] = {}
+        for family, columns, rows in (("unit", ["level", "code"], None), ("townships", ["county_code"], towns),
+                                      ("level_year", ["level", "year"], None)):
+            frame = at if rows is None else at.loc[rows]
+            offset = None if rows is None else rows.nonzero()[0]
+            for key, positions in frame.groupby(columns, observed=True, sort=False).indices.items():
+                key = key if isinstance(key, tuple) else (key,)
+                if family == "level_year":
+                    key = (key[0], int(key[1]))
+                self._index[(family, *key)] = positions if offset is None else offset[positions]
+
+    def __getitem__(self, key: tuple) -> pd.DataFrame:
+        return self._at.take(self._index[key])
+
+    def get(self, key: tuple, default: Any = None) -> Any:
+        return self[key] if key in self._index else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+
+def province_data(data_dir: str | Path, cache_dir: str | Path | None = None, *, build: bool = True
+                  ) -> ProvinceData:
     """The indicator table of the province in ``data_dir``, from memory, the cache or built anew.
 
     Raises :class:`evalkit.DataValidationError` when the inputs fail validation: no report is
-    made from such data.
+    made from such data.  With ``build=False`` the table is never built: :class:`LookupError`
+    when it is neither in memory nor cached.
     """
     from ..indicators import cached_indicator_table, input_hashes
 
     data_dir = Path(data_dir).resolve()
-    key = (str(data_dir), repr(sorted(input_hashes(data_dir).items())))
+    hashes = input_hashes(data_dir)
+    key = (str(data_dir), repr(sorted(hashes.items())))
     if key not in _MEMO:
-        table, meta = cached_indicator_table(data_dir, cache_dir)
+        table, meta = cached_indicator_table(data_dir, cache_dir, build=build, hashes=hashes)
         # codes and names as categories: reports select rows thousands of times, and taking rows of
         # categorical columns is a fraction of the cost of Arrow-backed strings
         text = [c for c in table.columns if pd.api.types.is_string_dtype(table[c]) and
