@@ -21,7 +21,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+# scipy.stats is imported only where a distribution other than the normal is needed: importing it
+# costs most of a second, which every report's kernel would pay (special.ndtri is what norm.ppf calls)
+from scipy import special
 
 from .proportions import (
     _as_numbers,
@@ -846,5 +848,7 @@ def _overdispersion(x, n, theta, statistic, trim) -> dict[str, float]:
     phi = float(np.mean(np.clip(z, low, high) ** 2))
     spread = weights.sum() - (weights**2).sum() / weights.sum()
     tau2 = max(0.0, (areas * phi - (areas - 1)) / spread) if spread > 0 else 0.0
+    from scipy import stats
+
     p_value = float(stats.chi2.sf(areas * phi, areas - 1))
     return {"phi": phi, "tau2": tau2, "areas": areas, "trim": float(trim), "p_value": p_value}

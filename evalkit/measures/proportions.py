@@ -17,7 +17,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+# scipy.stats is imported only where a distribution other than the normal is needed: importing it
+# costs most of a second, which every report's kernel would pay (special.ndtri is what norm.ppf calls)
+from scipy import special
 
 __all__ = ["proportion"]
 
@@ -149,6 +151,8 @@ def proportion(
             shift = 0.5 if method == "jeffreys" else 0.0
             a_low = np.where(xs > 0, xs + shift, 1.0)
             b_up = np.where(xs < ns, ns - xs + shift, 1.0)
+            from scipy import stats
+
             lower = stats.beta.ppf(alpha / 2, a_low, ns - xs + 1 - shift)
             upper = stats.beta.ppf(1 - alpha / 2, xs + 1 - shift, b_up)
         lower = np.where(xs == 0, 0.0, lower)
@@ -221,7 +225,7 @@ def _confidence_levels(confidence: float | Sequence[float]) -> np.ndarray:
 
 def _z(levels: np.ndarray) -> np.ndarray:
     """Two-sided standard normal quantiles for confidence levels."""
-    return stats.norm.ppf(1 - (1 - levels) / 2)
+    return special.ndtri(1 - (1 - levels) / 2)
 
 
 def _check_method(method: str, allowed: dict[str, str], what: str = "Method") -> str:

@@ -43,7 +43,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+# scipy.stats is imported only where a distribution other than the normal is needed: importing it
+# costs most of a second, which every report's kernel would pay (special.ndtri is what norm.ppf calls)
+from scipy import special
 
 from evalkit.measures.proportions import _as_numbers, _check_not_above, _check_not_negative
 
@@ -102,7 +104,7 @@ def _standard_errors(table: pd.DataFrame) -> tuple[np.ndarray, str]:
     conf = pd.to_numeric(table["confidence"]).to_numpy(dtype=float)
     width = (pd.to_numeric(table["upper"]) - pd.to_numeric(table["lower"])).to_numpy(
         dtype=float, na_value=np.nan)
-    return width / (2 * stats.norm.ppf(0.5 + conf / 2)), "interval width"
+    return width / (2 * special.ndtri(0.5 + conf / 2)), "interval width"
 
 
 def _unit_codes(table: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
@@ -124,7 +126,7 @@ def _z_test(diff: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, diff / se, np.where(diff == 0, 0.0, np.sign(diff) * np.inf))
     z = np.where(np.isnan(diff) | np.isnan(se), np.nan, z)
-    return z, 2 * stats.norm.sf(np.abs(z))
+    return z, 2 * special.ndtr(-np.abs(z))
 
 
 # --- change between waves ----------------------------------------------------------------
@@ -227,7 +229,7 @@ def change_between_waves(table: pd.DataFrame, *, by: Columns = None, wave: str =
     prev = np.where(end > start, order[np.maximum(end - 1, 0)], -1)
     has_n = "n" in table.columns
     n_col = pd.to_numeric(table["n"]).to_numpy(dtype=float) if has_n else None
-    z_crit = stats.norm.ppf(0.5 + confidence / 2)
+    z_crit = special.ndtri(0.5 + confidence / 2)
     parts = []
     for pos, a in enumerate(comparisons):
         if a == "previous":
@@ -361,7 +363,7 @@ def linear_trend(table: pd.DataFrame, *, by: Columns = None, wave: str = "year",
     bad = zero_se | ~(sxx > 0)
     slope, se_b = np.where(bad, np.nan, slope), np.where(bad, np.nan, se_b)
     z, p = _z_test(slope, se_b)
-    z_crit = stats.norm.ppf(0.5 + confidence / 2)
+    z_crit = special.ndtri(0.5 + confidence / 2)
     lower, upper = slope - z_crit * se_b, slope + z_crit * se_b
     first = np.full(n_units, np.nan)
     last = np.full(n_units, np.nan)
@@ -515,6 +517,8 @@ def cochran_armitage(data: pd.DataFrame | None, x: str | Sequence[float] | np.nd
         slope = np.where(varies, t / sxx, np.nan)
     out["value"] = chisq
     out["df"] = 1
+    from scipy import stats
+
     out["p_value"] = stats.chi2.sf(chisq, 1)
     out["statistic"] = "chi_squared"
     out["method"] = "cochran_armitage"

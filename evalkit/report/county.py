@@ -413,9 +413,9 @@ class CountyReport:
             series.append(mine[["indicator", "year", "value", "se", "lower", "upper", "confidence"]])
         series = pd.concat(series).dropna(subset=["value"]) if series else pd.DataFrame()
         if not series.empty:  # Wilson and Poisson intervals carry no se: take it from the interval
-            from scipy.stats import norm
+            from scipy.special import ndtri  # norm.ppf, without importing scipy.stats
 
-            z = norm.ppf(0.5 + series["confidence"] / 2)
+            z = ndtri(0.5 + series["confidence"].to_numpy(dtype=float) / 2)
             series["se"] = series["se"].fillna((series["upper"] - series["lower"]) / (2 * z))
         series["indicator"] = series["indicator"].astype(str)
         changes = (change_between_waves(series, by="indicator", against=("first",), confidence=self.confidence)
