@@ -115,7 +115,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     # --counties A B C or --counties A,B,C
     counties = [c for arg in getattr(args, "counties", None) or [] for c in arg.split(",") if c.strip()]
     counties = [c.strip() for c in counties] or ([args.county] if getattr(args, "county", None) else None)
-    manifest = run_batch(args.data_dir.resolve(), jobs=args.jobs, scheduler=getattr(args, "scheduler", None),
+    jobs = getattr(args, "jobs", None)
+    if counties and not jobs:  # no more workers (each a kernel and a browser) than reports
+        import os
+
+        jobs = min(os.cpu_count() or 1, len(counties) + (0 if getattr(args, "no_overview", True) else 1))
+    manifest = run_batch(args.data_dir.resolve(), jobs=jobs, scheduler=getattr(args, "scheduler", None),
                          progress=not args.no_progress, year=args.year, lang=args.lang, counties=counties,
                          prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run, force=args.force,
                          pdf=pdf, timeout=args.timeout, overview=not getattr(args, "no_overview", True))
