@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "DataValidationError",
+    "FrameworkError",
     "InputError",
     "Problem",
     "Province",
@@ -24,10 +25,13 @@ __all__ = [
     "validate_province",
     "generate",
     "synthesize",
+    "load_framework",
+    "score_counties",
 ]
 
 _LAZY = {
     "DataValidationError": "evalkit.errors",
+    "FrameworkError": "evalkit.errors",
     "InputError": "evalkit.errors",
     "Problem": "evalkit.errors",
     "Province": "evalkit.schema",
@@ -35,6 +39,8 @@ _LAZY = {
     "validate_province": "evalkit.schema",
     "generate": "evalkit.synth",
     "synthesize": "evalkit.synth",
+    "load_framework": "evalkit.framework",
+    "score_counties": "evalkit.framework",
 }
 
 

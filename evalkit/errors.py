@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Problem", "EvalkitError", "InputError", "DataValidationError"]
+__all__ = ["Problem", "EvalkitError", "InputError", "DataValidationError", "ScanError", "PersonalDataFound",
+           "FrameworkProblem", "FrameworkError", "InconsistentJudgementsError"]
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,62 @@ class DataValidationError(EvalkitError):
         head = "\n".join(f"  {p}" for p in errors[:20])
         more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
         super().__init__(f"{len(errors)} problem(s) in the input data:\n{head}{more}")
+
+
+class ScanError(EvalkitError):
+    """Raised when an output file cannot be scanned for personal data; treat the file as failing the scan."""
+
+
+class PersonalDataFound(EvalkitError):
+    """Raised when rendered outputs contain personal data; carries every finding (values masked)."""
+
+    def __init__(self, findings: list):
+        self.findings = list(findings)
+        head = "\n".join(f"  {f}" for f in self.findings[:10])
+        more = f"\n  ... and {len(self.findings) - 10} more" if len(self.findings) > 10 else ""
+        super().__init__(f"{len(self.findings)} piece(s) of personal data found in the outputs; they must not be "
+                         f"published:\n{head}{more}")
+
+
+@dataclass(frozen=True)
+class FrameworkProblem:
+    """One thing wrong with an indicator framework file.
+
+    Attributes
+    ----------
+    file : str
+        File name as the user knows it (``framework.toml``).
+    key : str
+        Dotted path of the offending key (``indicators.coverage.scoring.floor``), or
+        ``""`` for the whole file.
+    value : str or None
+        The offending value as written in the file.
+    rule : str
+        A short stable identifier of the rule broken (``floor_below_target``).
+    message : str
+        A sentence that says what is wrong and how to fix it.
+    """
+
+    file: str
+    key: str
+    value: str | None
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, key '{self.key}'" if self.key else self.file
+        return f"{where}: {self.message}"
+
+
+class FrameworkError(EvalkitError):
+    """Raised when an indicator framework file breaks one or more rules; carries every problem found."""
+
+    def __init__(self, problems: list[FrameworkProblem]):
+        self.problems = list(problems)
+        head = "\n".join(f"  {p}" for p in self.problems[:20])
+        more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
+        super().__init__(f"{len(self.problems)} problem(s) in the indicator framework:\n{head}{more}")
+
+
+class InconsistentJudgementsError(EvalkitError, ValueError):
+    """Raised when a pairwise-comparison matrix is too inconsistent (consistency ratio at or above the limit)."""

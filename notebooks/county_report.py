@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -36,6 +38,9 @@ report.cover()
 
 # %%
 report.summary()
+
+# %%
+report.grade()
 
 # %%
 report.indicator_table()

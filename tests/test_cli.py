@@ -11,7 +11,7 @@ from evalkit import cli
 
 from conftest import BASE
 
-COMMANDS = ["synth", "validate", "indicators", "codebook", "batch", "render"]
+COMMANDS = ["synth", "validate", "indicators", "codebook", "batch", "render", "scores", "framework"]
 
 
 def _run(*args):
@@ -67,3 +67,37 @@ def test_synth_then_validate(tmp_path):
 def test_unknown_option_is_a_usage_error():
     r = _run("synth", "--size", "huge", "x")
     assert r.returncode == 2 and "invalid choice: 'huge'" in r.stderr
+
+
+def test_scores_grades_every_county_and_matches_the_python_api(tmp_path):
+    import pandas as pd
+
+    from evalkit.framework import score_counties
+    from evalkit.indicators import cached_indicator_table
+
+    out = tmp_path / "scores.csv"
+    r = _run("scores", str(BASE), "--year", "2025", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    written = pd.read_csv(out, dtype={"code": str})
+    table, _ = cached_indicator_table(BASE)
+    expected = score_counties(table, year=2025).counties
+    assert list(written["code"]) == list(expected["code"])
+    assert written["grade"].tolist() == expected["grade"].tolist()
+    assert written["score"].round(6).tolist() == expected["score"].round(6).tolist()
+    assert f"{int(expected['graded'].sum())} graded" in r.stdout
+
+
+def test_framework_check_names_the_key_and_the_rule(tmp_path):
+    ok = _run("framework")
+    assert ok.returncode == 0 and "valid" in ok.stdout
+    from evalkit.paths import ROOT
+
+    default = ROOT / "evalkit" / "framework.toml"
+    bad = tmp_path / "bad.toml"
+    text = open(default, encoding="utf-8").read()
+    assert "max_missing_weight = 0.25" in text
+    bad.write_text(text.replace("max_missing_weight = 0.25", "max_missing_weight = 7"), encoding="utf-8")
+    r = _run("framework", str(bad))
+    assert r.returncode == 1
+    assert "bad.toml, key 'max_missing_weight': must be from 0 to 0.99; got 7." in r.stderr
+    assert "Traceback" not in r.stderr

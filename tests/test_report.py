@@ -14,7 +14,7 @@ from evalkit.report.format import SUPPRESSED, value_text
 from evalkit.report.i18n import catalogue, keys, placeholders, t
 from conftest import BASE
 
-SECTIONS = ("cover", "summary", "indicator_table", "satisfaction", "reach", "staffing", "trends", "among_counties",
+SECTIONS = ("cover", "summary", "grade", "indicator_table", "satisfaction", "reach", "staffing", "trends", "among_counties",
             "recommendations", "methods", "data_quality", "provenance")
 
 
@@ -62,7 +62,7 @@ def test_a_missing_text_is_an_error_naming_the_key():
 def test_every_section_renders_with_its_heading(report):
     html = "".join(str(getattr(report, s)()) for s in SECTIONS)
     parsed = _parse(html)
-    expected = ["summary", "indicators", "satisfaction", "satisfaction-groups", "reach", "staffing", "trends",
+    expected = ["summary", "grade", "indicators", "satisfaction", "satisfaction-groups", "reach", "staffing", "trends",
                 "among_counties", "recommendations", "methods", "data_quality", "provenance"]
     assert parsed.ids == expected
     for key in ("section.summary", "section.methods", "section.data_quality"):
@@ -159,3 +159,44 @@ def test_overview_lists_every_county(cache, lang):
     for name in o.data.counties()[f"name_{lang}"]:
         assert name in html
     assert t("overview.counties", lang) in html
+
+
+def test_the_grade_section_shows_the_framework_grade_probability_and_rank(report):
+    from evalkit.framework import load_framework
+
+    scores = report.data.scores(2025)
+    me = scores.counties.set_index("code").loc["090102"]
+    html = str(report.grade())
+    names = load_framework().grade_frame().set_index("grade")[report.lang]
+    assert names[me["grade"]] in html
+    assert f"{me['grade_probability']:.0%}" in html and f"{me['score']:.1f}" in html
+    assert f"{int(me['rank_lower'])}" in html and f"{int(me['rank_upper'])}" in html
+    assert "<svg" in html  # the tier bars
+    # the summary leads with the grade, the recommendations with the indicators that lost the most points
+    assert names[me["grade"]] in str(report.summary())
+    points = report._points(scores).sort_values("lost", ascending=False)
+    top = str(points.iloc[0]["indicator"])
+    frame = load_framework().indicator_frame().set_index("indicator")
+    recs = str(report.recommendations())
+    assert recs.index(frame.loc[top, report.lang]) < recs.index("</li>")
+
+
+def test_a_county_without_enough_indicators_is_not_graded_and_says_why(tmp_path):
+    """Without its survey a county's outcome tier (almost half the weight) is missing: no grade, and why."""
+    import shutil
+
+    survey = pd.read_csv(BASE / "survey.csv", dtype=str, keep_default_na=False)
+    data = tmp_path / "province"
+    shutil.copytree(BASE, data)
+    code = "090202"
+    dropped = survey[~((survey["county_code"] == code) & (survey["year"] == "2025"))]
+    assert len(dropped) < len(survey)
+    dropped.to_csv(data / "survey.csv", index=False)
+    report = CountyReport.load(data, code, year=2025, lang="en", cache_dir=tmp_path / "cache")
+    me = report.data.scores(2025).counties.set_index("code").loc[code]
+    assert not me["graded"] and me["reason"] == "too_much_missing"
+    html = str(report.grade())
+    assert "Not graded" in html and "more than the 25% allowed" in html
+    assert t("summary.not_graded", "en") in str(report.summary())
+    assert "not graded" not in str(CountyReport.load(data, "090102", year=2025, lang="en",
+                                                     cache_dir=tmp_path / "cache").summary()).lower()

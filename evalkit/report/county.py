@@ -228,7 +228,16 @@ class CountyReport:
         worse, better = self._judged("worse"), self._judged("better")
         counts = self.t("summary.counts", better=len(better), worse=len(worse),
                         judged=len(self._judgeable()), benchmark=self.t("benchmark.province"))
-        return Fragment(self._heading("summary") + f"<p>{esc(counts)}</p><ul>{''.join(items)}</ul>")
+        scores, me = self._scores()
+        if me is not None and bool(me["graded"]):
+            graded = self.t("summary.grade", grade=self._grade_name(scores, str(me["grade"])),
+                            probability=f"{float(me['grade_probability']):.0%}", score=f"{float(me['score']):.1f}",
+                            rank=int(me["rank"]), rank_lower=int(me["rank_lower"]), rank_upper=int(me["rank_upper"]),
+                            n=int(me["n_ranked"]))
+        else:
+            graded = self.t("summary.not_graded")
+        return Fragment(self._heading("summary") + f"<p><strong>{esc(graded)}</strong></p>"
+                        f"<p>{esc(counts)}</p><ul>{''.join(items)}</ul>")
 
     def _judgeable(self) -> pd.DataFrame:
         c = self._county[(self._county["group"] == "all")]
@@ -239,6 +248,83 @@ class CountyReport:
     def _judged(self, what: str) -> pd.DataFrame:
         j = self._judgeable()
         return j[j["vs_province"] == what]
+
+    # ------------------------------------------------------------------ the framework: grade, score, rank
+
+    def _scores(self):
+        """The framework's scores of every county this year (once per process) and this county's row."""
+        scores = self.data.scores(self.year)
+        me = scores.counties[scores.counties["code"] == self.county_code]
+        return scores, (me.iloc[0] if len(me) else None)
+
+    def _grade_name(self, scores, grade: str) -> str:
+        frame = scores.framework.grade_frame().set_index("grade")
+        return str(frame.loc[grade, self.lang])
+
+    def _framework_name(self, scores, indicator: str) -> str:
+        frame = scores.framework.indicator_frame().set_index("indicator")
+        return str(frame.loc[indicator, self.lang])
+
+    def _points(self, scores) -> pd.DataFrame:
+        """This county's framework indicators with the points each earned and lost (weight x shortfall)."""
+        ind = scores.indicators[scores.indicators["code"] == self.county_code].copy()
+        ind["lost"] = ind["weight"] * (100.0 - ind["points"])
+        return ind
+
+    def grade(self) -> Fragment:
+        """The grade with its probability, the composite score and the rank with their intervals, the score by
+        tier, and the points each indicator earned."""
+        scores, me = self._scores()
+        parts = [self._heading("grade")]
+        if me is None or not bool(me["graded"]):
+            points = self._points(scores)
+            missing = [self._framework_name(scores, i) for i in points.loc[points["missing"], "indicator"]]
+            share = float(me["missing_weight"]) if me is not None else 1.0
+            parts.append("<p>" + esc(self.t("grade.not_graded", share=f"{share:.0%}",
+                                            most=f"{scores.framework.max_missing_weight:.0%}",
+                                            missing=("、" if self.lang == "zh" else ", ").join(missing) or SUPPRESSED))
+                         + "</p>")
+            return Fragment("".join(parts))
+        grade = str(me["grade"])
+        parts.append("<p>" + esc(self.t(
+            "grade.headline", grade=self._grade_name(scores, grade), probability=f"{float(me['grade_probability']):.0%}",
+            score=f"{float(me['score']):.1f}", lower=f"{float(me['score_lower']):.1f}",
+            upper=f"{float(me['score_upper']):.1f}", rank=int(me["rank"]), rank_lower=int(me["rank_lower"]),
+            rank_upper=int(me["rank_upper"]), n=int(me["n_ranked"]), confidence="95%")) + "</p>")
+        grades = scores.framework.grade_frame()
+        parts.append(table_html(
+            [self.t("table.grade"), self.t("table.score_range"), self.t("table.probability")],
+            [[str(g[self.lang]), f"{g['min']:g}–{g['below']:g}", f"{float(me['p_' + g['grade']]):.0%}"]
+             for g in grades.to_dict("records")], numeric=(2,)))
+        tiers = scores.tiers[scores.tiers["code"] == self.county_code]
+        bars = pd.DataFrame({
+            "label": [self.t("grade.composite")] + [self.t("grade.tier", tier=self.t("tier." + str(r["tier"])),
+                                                               weight=f"{float(r['weight']):.0%}")
+                                                    for r in tiers.to_dict("records")],
+            "score": [float(me["score"]), *tiers["score"].astype(float)],
+            "score_lower": [float(me["score_lower"]), *tiers["score_lower"].astype(float)],
+            "score_upper": [float(me["score_upper"]), *tiers["score_upper"].astype(float)]})
+        cutoffs = [(g["min"], str(g[self.lang])) for g in grades.to_dict("records") if g["min"] > 0]
+        fig = figures.score_bars(bars, xlabel=self.t("grade.axis"), cutoffs=cutoffs)
+        parts.append(figures.figure_html(fig, alt=self.t("grade.figure_alt", county=self.county_name),
+                                         caption=self.t("grade.figure_caption", confidence="95%")))
+        rows = []
+        for r in self._points(scores).to_dict("records"):
+            unit = str(r["unit"])
+            rows.append([self._framework_name(scores, r["indicator"]),
+                         self.t("tier." + str(r["tier"])),
+                         value_text(r["value"], unit, self.lang),
+                         value_text(r["target"], unit, self.lang),
+                         SUPPRESSED if r["missing"] else f"{float(r['points']):.0f}",
+                         f"{float(r['weight']):.1%}",
+                         SUPPRESSED if r["missing"] else f"{float(r['lost']):.1f}"])
+        parts.append(table_html([self.t("table.indicator"), self.t("table.tier"), self.t("table.value"),
+                                 self.t("table.target"), self.t("table.points"), self.t("table.weight"),
+                                 self.t("table.points_lost")], rows, numeric=(2, 3, 4, 5, 6)))
+        parts.append(self._note("grade.note", draws=f"{scores.draws:,}"))
+        if int(me["n_missing"]):
+            parts.append(self._note("grade.reweighted", share=f"{float(me['missing_weight']):.0%}"))
+        return Fragment("".join(parts))
 
     def indicator_table(self) -> Fragment:
         """Every indicator: value, interval, size, target, attainment and the benchmark comparisons."""
@@ -485,7 +571,21 @@ class CountyReport:
         return Fragment("".join(parts))
 
     def recommendations(self) -> Fragment:
-        """Recommendations tied to the indicators where the county is worst placed."""
+        """Recommendations from the framework indicators that lost the county the most points, then any other
+        indicator that is worse than the province."""
+        scores, me = self._scores()
+        items, covered = [], set()
+        if me is not None and bool(me["graded"]):
+            points = self._points(scores)
+            points = points[~points["missing"] & (points["lost"] >= 0.05)].sort_values("lost", ascending=False)
+            for r in points.head(3).to_dict("records"):
+                unit = str(r["unit"])
+                covered.add(str(r["measure"]))
+                items.append("<li>" + esc(self.t(
+                    "recommend.points_item", indicator=self._framework_name(scores, r["indicator"]),
+                    value=value_text(r["value"], unit, self.lang), target=value_text(r["target"], unit, self.lang),
+                    points=f"{float(r['points']):.0f}", lost=f"{float(r['lost']):.1f}"))
+                    + " " + esc(self.t("recommend." + str(r["measure"]))) + "</li>")
         judged = self._judgeable().copy()
         c = self._counties
         c = c[(c["group"] == "all") & ~c["suppressed"]]
@@ -497,21 +597,20 @@ class CountyReport:
             better = peers < r["value"] if r["polarity"] == "lower_is_better" else peers > r["value"]
             position.append(float(better.mean()) if peers.size else 0.0)
         judged["position"] = position
-        worst = judged[judged["vs_province"] == "worse"]
-        if len(worst) < 3:
+        worst = judged[(judged["vs_province"] == "worse") & ~judged["indicator"].astype(str).isin(covered)]
+        if not items and len(worst) < 3:  # no framework score: the weakest against the province
             rest = judged[~judged.index.isin(worst.index)].sort_values("position", ascending=False)
             worst = pd.concat([worst, rest.head(3 - len(worst))])
-        items = []
-        for _, row in worst.iterrows():
+        n = self._counties["code"].nunique()
+        for _, row in worst.sort_values("position", ascending=False).iterrows():
             unit = self._unit(row["indicator"])
             items.append("<li>" + esc(self.t(
                 "recommend.item", indicator=self._indicator_name(row["indicator"]),
                 value=value_text(row["value"], unit, self.lang),
                 province=value_text(row["province_value"], unit, self.lang),
                 comparison=self.t("compare." + str(row["vs_province"])),
-                rank=int(round(row["position"] * (len(self._counties["code"].unique()) - 1))) + 1,
-                n=self._counties["code"].nunique())) + " " + esc(self.t("recommend." + str(row["indicator"])))
-                + "</li>")
+                rank=int(round(row["position"] * (n - 1))) + 1, n=n))
+                + " " + esc(self.t("recommend." + str(row["indicator"]))) + "</li>")
         intro = self.t("recommend.intro") if items else self.t("recommend.none")
         return Fragment(self._heading("recommendations") + f"<p>{esc(intro)}</p><ol>{''.join(items)}</ol>")
 
@@ -527,6 +626,22 @@ class CountyReport:
                  table_html([self.t("table.indicator"), self.t("table.definition"), self.t("table.method")], rows),
                  f"<p>{esc(self.t('methods.survey'))}</p>", f"<p>{esc(self.t('methods.comparison'))}</p>",
                  f"<p>{esc(self.t('methods.suppression'))}</p>", f"<p>{esc(self.t('methods.funnel'))}</p>"]
+        scores, _ = self._scores()
+        fw = scores.framework
+        cr = fw.consistency_frame()
+        worst_cr = float(cr["cr"].max()) if len(cr) else 0.0
+        text = self.t("methods.framework", framework=getattr(fw, self.lang, fw.id), version=fw.version,
+                      draws=f"{scores.draws:,}", seed=scores.seed, most=f"{fw.max_missing_weight:.0%}",
+                      cr=f"{worst_cr:.3f}")
+        parts.append(f"<p>{esc(text)}</p>")
+        weights = fw.indicator_frame()
+        parts.append(table_html(
+            [self.t("table.indicator"), self.t("table.tier"), self.t("table.weight"), self.t("table.floor"),
+             self.t("table.target"), self.t("table.scoring")],
+            [[str(r[self.lang]), self.t("tier." + str(r["tier"])), f"{float(r['weight']):.1%}",
+              value_text(r["floor"], str(r["unit"]), self.lang) if not pd.isna(r["floor"]) else SUPPRESSED,
+              value_text(r["target"], str(r["unit"]), self.lang), self.t("rule." + str(r["rule"]))]
+             for r in weights.to_dict("records")], numeric=(2, 3, 4)))
         return Fragment("".join(parts))
 
     def data_quality(self) -> Fragment:

@@ -36,6 +36,16 @@ class ProvinceData:
             self._parts[confidence] = _Parts(self.table[self.table["confidence"] == confidence])
         return self._parts[confidence]
 
+    def scores(self, year: int):
+        """The framework's composite scores, grades and ranks of every county in ``year``
+        (:func:`evalkit.framework.score_counties` with the shipped framework), computed once per process."""
+        key = ("scores", int(year))
+        if key not in self._parts:
+            from ..framework import score_counties
+
+            self._parts[key] = score_counties(self.table, year=int(year))
+        return self._parts[key]
+
     @property
     def years(self) -> list[int]:
         return sorted(int(y) for y in self.table["year"].unique())

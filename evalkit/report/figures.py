@@ -16,7 +16,7 @@ import pandas as pd
 from .format import esc
 from .svg import Figure, nice_ticks, text_width
 
-__all__ = ["figure_html", "interval_dots", "trend_panels", "funnel", "ranked_dots", "histograms",
+__all__ = ["figure_html", "interval_dots", "score_bars", "trend_panels", "funnel", "ranked_dots", "histograms",
            "HIGHLIGHT", "PEER", "OTHER", "BENCH"]
 
 HIGHLIGHT = "#c0392b"
@@ -63,6 +63,23 @@ def interval_dots(rows: pd.DataFrame, *, label: str, series: Sequence[tuple[str,
         p.hintervals(cols[(prefix, "lower")], cols[(prefix, "upper")], ys, colour)
         p.points(cols[(prefix, "value")], ys, colour, r=3.6)
     fig.legend([(text, colour, "point") for _, text, colour in series], left, 16)
+    return fig
+
+
+def score_bars(rows: pd.DataFrame, *, xlabel: str, cutoffs: Sequence[tuple[float, str]] = ()) -> Figure:
+    """Scores on 0-100 as horizontal bars with their intervals, one line per row (``label``, ``score``,
+    ``score_lower``, ``score_upper``), the first on top; ``cutoffs`` are (score, label) lines (grade limits)."""
+    n = len(rows)
+    labels = [str(v) for v in rows["label"]]
+    left = 16 + max((text_width(s, 10) for s in labels), default=40)
+    fig = Figure(WIDTH, 26 * n + 84)
+    p = fig.panel(left, 36, WIDTH - left - 16, 26 * n, xlim=(0.0, 100.0), ylim=(-0.5, n - 0.5))
+    p.axes(xlabel=xlabel, xticks=range(0, 101, 20), yticks=range(n), ytick_labels=labels[::-1], grid="x")
+    ys = n - 1 - np.arange(n)
+    p.hbars(rows["score"].to_numpy(float), ys, PEER)
+    p.hintervals(rows["score_lower"].to_numpy(float), rows["score_upper"].to_numpy(float), ys, "#222222")
+    for x, text in cutoffs:
+        p.vline(float(x), BENCH, dash="3 3", label=text)
     return fig
 
 

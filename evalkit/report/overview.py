@@ -19,8 +19,9 @@ from ..indicators import catalogue
 from . import figures
 from .county import HEADLINE, _resolve
 from .data import ProvinceData, province_data
-from .format import Fragment, comparison_cell, esc, interval_text, table_html, value_text
+from .format import SUPPRESSED, Fragment, comparison_cell, esc, interval_text, table_html, value_text
 from .i18n import LANGUAGES, t
+from .i18n import catalogue as catalogue_texts
 
 __all__ = ["ProvinceOverview", "index_page", "KEY_FIGURES"]
 
@@ -166,7 +167,13 @@ def index_page(data: ProvinceData, manifest: dict[str, Any], *, year: int, lang:
     names = data.counties().set_index("county_code")
     prefectures = data.unit_names("prefecture")[f"name_{lang}"]
     reports = manifest.get("reports", {})
-    columns = [IndexColumn(ind, str(catalogue().loc[ind, lang])) for ind, _ in KEY_FIGURES]
+    short = catalogue_texts(lang)
+    columns = [IndexColumn("grade", t("index.grade", lang)), IndexColumn("rank", t("index.rank", lang))]
+    columns += [IndexColumn(ind, short.get(f"indicator_short.{ind}", str(catalogue().loc[ind, lang])))
+                for ind, _ in KEY_FIGURES]
+    scores = data.scores(year)
+    grades = scores.framework.grade_frame().set_index("grade")[lang]
+    graded = scores.counties.set_index("code")
     other = "zh" if lang == "en" else "en"
     entries = []
     for code in keys:
@@ -176,7 +183,11 @@ def index_page(data: ProvinceData, manifest: dict[str, Any], *, year: int, lang:
         else:
             status = "failed" if entry else "missing"
         outputs = entry.get("outputs", {}) if status in ("ok", "skipped") else {}
-        values = {}
+        values = {"grade": (SUPPRESSED, None), "rank": (SUPPRESSED, None)}
+        if code in graded.index and bool(graded.loc[code, "graded"]):
+            g = graded.loc[code]
+            values["grade"] = (f"{grades[g['grade']]} ({float(g['grade_probability']):.0%})", float(g["score"]))
+            values["rank"] = (f"{int(g['rank'])} ({int(g['rank_lower'])}–{int(g['rank_upper'])})", float(g["rank"]))
         for ind, _ in KEY_FIGURES:
             v = figures_["value"].get((code, ind), np.nan)
             values[ind] = (value_text(v, str(catalogue().loc[ind, "unit"]), lang), None if pd.isna(v) else float(v))

@@ -171,6 +171,24 @@ class Panel:
             for a, b, h in zip(lefts, rights, heights) if h > 0))
 
 
+    def hbars(self, values: Sequence[float], ys: Sequence[float], colour: str, *, thickness: float = 0.55) -> None:
+        """Horizontal bars from 0 to each value, ``thickness`` in y units."""
+        self._add("".join(
+            f'<rect x="{_n(self.sx(min(0, v)))}" y="{_n(self.sy(y + thickness / 2))}" '
+            f'width="{_n(abs(self.sx(v) - self.sx(0)))}" height="{_n(self.sy(y - thickness / 2) - self.sy(y + thickness / 2))}" '
+            f'fill="{colour}" fill-opacity="0.75"/>'
+            for v, y in zip(values, ys) if _ok(v, y)))
+
+    def vline(self, x: float, colour: str, *, dash: str | None = None, label: str | None = None) -> None:
+        """A vertical line across the panel, with an optional label above it."""
+        if not _ok(x):
+            return
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        self._add(f'<path d="M{_n(self.sx(x))} {_n(self.y)}V{_n(self.y + self.h)}" stroke="{colour}"{dashed}/>')
+        if label:
+            self._add(_text(self.sx(x), self.y - 3, label, size=9, anchor="middle", colour=colour))
+
+
 def _ok(*values: float) -> bool:
     return all(v is not None and math.isfinite(v) for v in values)
 
