@@ -200,3 +200,16 @@ def test_a_county_without_enough_indicators_is_not_graded_and_says_why(tmp_path)
     assert t("summary.not_graded", "en") in str(report.summary())
     assert "not graded" not in str(CountyReport.load(data, "090102", year=2025, lang="en",
                                                      cache_dir=tmp_path / "cache").summary()).lower()
+
+
+def test_township_satisfaction_has_a_model_based_estimate_labelled_as_such(report):
+    from evalkit.measures.smallarea import shrink_indicator
+
+    html = str(report.reach())
+    assert t("table.model_based", report.lang) in html and t("reach.model_based", report.lang) in html
+    eb = shrink_indicator(report.data.table, level="township", toward="prefecture", year=2025)
+    mine = eb[(eb["county_code"] == "090102") & ~eb["suppressed"]]
+    assert len(mine) > 0
+    for row in mine.to_dict("records"):
+        assert value_text(row["value"], "proportion", report.lang) in html
+    assert mine["method"].str.contains("model-based").all()

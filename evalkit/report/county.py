@@ -423,6 +423,9 @@ class CountyReport:
         tw = self._townships
         names = tw.drop_duplicates("code").set_index("code")[f"name_{self.lang}"]
         header = [self.t("table.township")] + [self.t("indicator_short." + i) for i, _ in _TOWNSHIP]
+        header.append(self.t("table.model_based"))
+        eb = self.data.small_area(self.year)
+        eb = eb[eb["county_code"] == self.county_code].set_index("code")
         rows = []
         shown = []
         lookup = {(r["code"], r["indicator"], r["item"]): r for r in tw[tw["group"] == "all"].to_dict("records")}
@@ -439,6 +442,12 @@ class CountyReport:
                 else:
                     text = value_text(row["value"], self._unit(indicator), self.lang)
                 cells.append(f'<td class="num">{esc(text)}</td>')
+            est = eb.loc[code] if code in eb.index else None
+            if est is None or bool(est["suppressed"]) or pd.isna(est["value"]):
+                cells.append(f'<td class="num">{SUPPRESSED}</td>')
+            else:
+                cells.append(f'<td class="num model-based">{esc(value_text(est["value"], "proportion", self.lang))}'
+                             f' ({esc(interval_text(est["lower"], est["upper"], "proportion", self.lang))})</td>')
             rows.append(cells)
         cov = tw[(tw["indicator"] == "coverage") & (tw["group"] == "all") & ~tw["suppressed"]]
         spread = ""
@@ -447,7 +456,7 @@ class CountyReport:
             spread = self._note("reach.spread", highest=value_text(hi, "proportion", self.lang),
                                 lowest=value_text(lo, "proportion", self.lang), townships=len(cov))
         return Fragment(self._heading("reach") + f"<p>{esc(self.t('reach.intro', n=len(names)))}</p>"
-                        + table_html(header, rows, raw=True) + spread
+                        + table_html(header, rows, raw=True) + spread + self._note("reach.model_based")
                         + self._suppression_note(pd.DataFrame(shown)))
 
     def staffing(self) -> Fragment:

@@ -46,6 +46,16 @@ class ProvinceData:
             self._parts[key] = score_counties(self.table, year=int(year))
         return self._parts[key]
 
+    def small_area(self, year: int) -> pd.DataFrame:
+        """Model-based (empirical Bayes) overall satisfaction of every township in ``year``, shrunk toward its
+        prefecture (:func:`evalkit.measures.smallarea.shrink_indicator`), computed once per process."""
+        key = ("small_area", int(year))
+        if key not in self._parts:
+            from ..measures.smallarea import shrink_indicator
+
+            self._parts[key] = shrink_indicator(self.table, level="township", toward="prefecture", year=int(year))
+        return self._parts[key]
+
     @property
     def years(self) -> list[int]:
         return sorted(int(y) for y in self.table["year"].unique())
