@@ -206,7 +206,9 @@ def test_township_satisfaction_has_a_model_based_estimate_labelled_as_such(repor
     from evalkit.measures.smallarea import shrink_indicator
 
     html = str(report.reach())
-    assert t("table.model_based", report.lang) in html and t("reach.model_based", report.lang) in html
+    from evalkit.report.format import esc
+
+    assert esc(t("table.model_based", report.lang)) in html and esc(t("reach.model_based", report.lang)) in html
     eb = shrink_indicator(report.data.table, level="township", toward="prefecture", year=2025)
     mine = eb[(eb["county_code"] == "090102") & ~eb["suppressed"]]
     assert len(mine) > 0
