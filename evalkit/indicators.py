@@ -78,7 +78,7 @@ LEVELS = ("township", "county", "prefecture", "province")
 #: Confidence levels computed for every figure.
 CONFIDENCE = (0.95, 0.998)
 #: Version of the table layout documented above; bumped when columns change meaning.
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"  # 2: survey comments, scrubbed, in the metadata
 
 _CODE = {"township": "township_code", "county": "county_code", "prefecture": "prefecture_code",
          "province": "province_code"}
@@ -348,11 +348,10 @@ def _hash_files(paths: dict[str, Path]) -> dict[str, str]:
 
 
 def _province_hashes(province: Province) -> dict[str, str]:
-    paths = dict(province.sources)
-    folders = {p.parent for p in paths.values()}
-    if len(folders) == 1 and (folders.pop() / "dataset.json").is_file():
-        paths["dataset"] = next(iter(province.sources.values())).parent / "dataset.json"
-    return _hash_files(paths)
+    folders = {p.parent for p in province.sources.values()}
+    if len(folders) == 1:  # the usual case: what input_hashes() says of the folder
+        return input_hashes(folders.pop())
+    return _hash_files(dict(province.sources))
 
 
 def input_hashes(data_dir: str | Path) -> dict[str, str]:
@@ -365,7 +364,15 @@ def input_hashes(data_dir: str | Path) -> dict[str, str]:
     from .schema import TABLES
 
     data_dir = Path(data_dir)
+    from .errors import InputError
+    from .schema import OPTIONAL_TABLES
+
     paths = {table: find_table(data_dir, table) for table in TABLES}
+    for table in OPTIONAL_TABLES:  # the roster decides what comments are scrubbed of
+        try:
+            paths[table] = find_table(data_dir, table)
+        except InputError:
+            pass
     if (data_dir / "dataset.json").is_file():
         paths["dataset"] = data_dir / "dataset.json"
     return _hash_files(paths)
@@ -419,6 +426,43 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
     return read_indicator_table(path)
 
 
+#: Survey comments a report shows at most, per county and wave (the first after ordering by a hash of
+#: their text: a stable choice that says nothing about who wrote them).
+COMMENTS_SHOWN = 8
+#: Respondents a county needs in a wave before any comment of that wave is shown.
+COMMENTS_MIN_RESPONDENTS = 10
+
+
+def comments(province: Province) -> list[dict[str, Any]]:
+    """The survey comments reports may show: scrubbed of personal data, without who wrote them.
+
+    Each is ``{"county_code", "year", "text"}``; free text goes through
+    :func:`evalkit.privacy.scrub` (with the names of the folder's roster, if any) before it is
+    stored, so no notebook ever sees a raw comment.  A county-wave with fewer than
+    :data:`COMMENTS_MIN_RESPONDENTS` respondents shows none (small cells), identical comments are
+    shown once, and at most :data:`COMMENTS_SHOWN` are kept.
+    """
+    from .privacy import load_roster, scrub
+
+    survey = province.survey
+    if "comment" not in survey.columns:
+        return []
+    sizes = survey.groupby(["county_code", "year"], observed=True).size()
+    enough = set(sizes[sizes >= COMMENTS_MIN_RESPONDENTS].index)
+    text = survey["comment"].astype("string").str.strip()
+    rows = survey.loc[text.notna() & (text != ""), ["county_code", "year"]].assign(text=text)
+    rows = rows[[(c, y) in enough for c, y in zip(rows["county_code"], rows["year"])]]
+    if rows.empty:
+        return []
+    folder = Path(next(iter(province.sources.values()))).parent
+    rows["text"] = scrub(rows["text"].astype(str), load_roster(folder))
+    rows = rows.drop_duplicates(["county_code", "year", "text"])
+    rows["order"] = pd.util.hash_pandas_object(rows["text"], index=False).to_numpy()
+    rows = rows.sort_values(["county_code", "year", "order"]).groupby(["county_code", "year"]).head(COMMENTS_SHOWN)
+    return [{"county_code": str(c), "year": int(y), "text": str(t)}
+            for c, y, t in zip(rows["county_code"], rows["year"], rows["text"])]
+
+
 def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Province) -> Path:
     """Write the table as Parquet with its provenance in the file metadata, atomically.
 
@@ -434,7 +478,8 @@ def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Provi
             "dataset": province.meta.get("name", ""), "inputs": _province_hashes(province),
             "confidence": sorted(table["confidence"].unique().tolist()),
             "warnings": [{"file": w.file, "row": w.row, "column": w.column, "rule": w.rule, "message": w.message}
-                         for w in province.warnings]}
+                         for w in province.warnings],
+            "comments": comments(province)}
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            b"evalkit": json.dumps(meta, ensure_ascii=False).encode()})

@@ -30,22 +30,28 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import json
+import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 from .errors import DataValidationError, InputError, Problem
 from .io import RawTable, find_table, read_raw
+from .privacy import LANDLINE_PATTERN, MOBILE_PATTERN, is_resident_id
 
 __all__ = [
     "TABLES",
+    "OPTIONAL_TABLES",
     "Province",
     "codes",
     "table_spec",
@@ -58,6 +64,10 @@ __all__ = [
 
 #: The input tables, in the order they are read and validated.
 TABLES = ("regions", "stations", "services", "survey")
+
+#: Tables read and validated when present, but not part of a :class:`Province` (the roster of names
+#: that :mod:`evalkit.privacy` scrubs from free text and looks for in outputs).
+OPTIONAL_TABLES = ("roster",)
 
 #: Likert answer codes that are answers (1-5) and explicit non-answers (8, 9).
 LIKERT_VALID = (1, 2, 3, 4, 5)
@@ -136,7 +146,44 @@ def _show(v: Any) -> str:
         return str(int(v))
     if isinstance(v, float):
         return repr(float(v))
-    return str(v)
+    return printable(str(v))
+
+
+#: Longest value a message shows in full; longer ones are cut, with an ellipsis.
+SHOWN_LENGTH = 100
+#: Longest value of a ``text`` column unless the codebook gives it a ``max_length``.
+TEXT_MAX_LENGTH = 100
+#: Bidirectional embedding, override and isolate controls: invisible, they make text display in an
+#: order other than the one it is stored in (a name could show as another, "Trojan Source").
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+#: Characters that act rather than show: C0 and C1 controls (line breaks and tabs among them), DEL,
+#: the Unicode line and paragraph separators and the bidirectional controls.
+_UNSAFE = f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}]"
+_UNSAFE_RE = re.compile(_UNSAFE)
+_LINE_BREAK = "[\\n\\r\\x0b\\x0c\\x85\u2028\u2029]"
+#: What a multi-line text may hold besides: line feed, carriage return and tab.
+_UNSAFE_MULTILINE = f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}]"
+_CONTROL_NAMES = {"\t": "CHARACTER TABULATION", "\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\x0b": "LINE TABULATION",
+                  "\x0c": "FORM FEED", "\x00": "NULL", "\x1b": "ESCAPE", "\x7f": "DELETE", "\x85": "NEXT LINE"}
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print in a message: control, line-break and bidirectional-control characters
+    written as escapes (``\\n``, ``\\u202e``), and cut to :data:`SHOWN_LENGTH` characters.
+
+    >>> printable("Qingxin\\u202eDistrict\\n")
+    'Qingxin\\\\u202eDistrict\\\\n'
+    """
+    escaped = _UNSAFE_RE.sub(lambda m: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(
+        m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"), text)
+    return escaped if len(escaped) <= SHOWN_LENGTH else escaped[:SHOWN_LENGTH - 1] + "…"
+
+
+def _char_name(text: str, pattern: str) -> str:
+    """``U+202E RIGHT-TO-LEFT OVERRIDE``: the first character of ``text`` matching ``pattern``."""
+    ch = re.search(pattern, text).group()
+    name = unicodedata.name(ch, _CONTROL_NAMES.get(ch, ""))
+    return f"U+{ord(ch):04X} {name}" if name else f"U+{ord(ch):04X}"
 
 
 # --------------------------------------------------------------------------- pass 1: types
@@ -230,35 +277,6 @@ def _is_float(v: str) -> bool:
         return False
 
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def is_resident_id(text: str) -> bool:
-    """True for a Chinese resident identity number: 18 characters with a valid birth date and
-    ISO 7064 MOD 11-2 check digit (GB 11643-1999), or the old 15-digit form with a valid date.
-
-    >>> is_resident_id("11010519491231002X"), is_resident_id("110105194912310021")
-    (True, False)
-    """
-    import datetime
-
-    t = text.upper()
-    if len(t) == 18 and t[:17].isdigit():
-        check = "10X98765432"[sum(int(d) * w for d, w in zip(t[:17], _ID_WEIGHTS)) % 11]
-        birth = t[6:14]
-        if t[17] != check:
-            return False
-    elif len(t) == 15 and t.isdigit():
-        birth = "19" + t[6:12]
-    else:
-        return False
-    try:
-        datetime.date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
-        return True
-    except ValueError:
-        return False
-
-
 def _parse_pseudonym(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
     text = _as_text(s)
     name = col["name"]
@@ -274,9 +292,9 @@ def _parse_pseudonym(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
     idnum = pd.Series(False, index=text.index)
     if candidate.any():
         idnum[candidate] = digits[candidate].map(is_resident_id).astype(bool)
-    mobile = digits.str.fullmatch(r"(\+?86)?1[3-9]\d{9}").fillna(False).astype(bool)
+    mobile = digits.str.fullmatch(MOBILE_PATTERN).fillna(False).astype(bool)
     # a landline only when written as one (area code apart): bare 0-led digit strings are common ids
-    landline = text.str.fullmatch(r"\(0\d{2,3}\)[ \t-]?\d{7,8}|0\d{2,3}[ \t-]\d{7,8}").fillna(False).astype(bool)
+    landline = text.str.fullmatch(LANDLINE_PATTERN).fillna(False).astype(bool)
     phone = (mobile | landline) & ~idnum
     odd = text.notna() & ~shaped  # only these few rows need the slow Unicode test
     chinese = pd.Series(False, index=text.index)
@@ -290,6 +308,45 @@ def _parse_pseudonym(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
     c.add(other, name, "pseudonym_format", text,
           lambda v: f"'{v[:40]}' is not a valid id: 3 to 64 letters, digits, '_', '.' or '-'.")
     return text.where(~(idnum | phone | chinese | other), None)
+
+
+def _parse_text(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
+    """Free text (names, comments): shown to readers as literal text, so it must show what it says.
+
+    Refused: line breaks (unless the column is ``multiline``), other control characters,
+    bidirectional controls, and more than ``max_length`` characters (:data:`TEXT_MAX_LENGTH`).
+    HTML, quotes and template syntax are ordinary characters here: every page escapes them.
+    """
+    text = _as_text(s)
+    name = col["name"]
+    limit = int(col.get("max_length", TEXT_MAX_LENGTH))
+    multiline = bool(col.get("multiline", False))
+    unsafe = text.str.contains(_UNSAFE_MULTILINE if multiline else _UNSAFE, regex=True).fillna(False).astype(bool)
+    too_long = (text.str.len() > limit).fillna(False).astype(bool)
+    if unsafe.any():
+        bidi = pd.Series(False, index=text.index)
+        bidi[unsafe] = text[unsafe].str.contains(f"[{_BIDI}]", regex=True).astype(bool)
+        breaks = pd.Series(False, index=text.index)
+        if not multiline:
+            breaks[unsafe] = text[unsafe].str.contains(_LINE_BREAK, regex=True).astype(bool)
+        breaks &= ~bidi
+        other = unsafe & ~bidi & ~breaks
+        raw = text.astype(object)
+        what = pd.Series(None, index=text.index, dtype=object)
+        for mask, pattern in ((bidi, f"[{_BIDI}]"), (breaks, _LINE_BREAK),
+                              (other, _UNSAFE_MULTILINE if multiline else _UNSAFE)):
+            what[mask] = raw[mask].map(lambda v, pattern=pattern: _char_name(v, pattern))
+        c.add(bidi, name, "text_bidi_control", text, context=what, message=lambda v, ch: (
+            f"'{v}' contains the invisible bidirectional control {ch}, which makes text display in an order "
+            "other than the one it is written in; delete it (retype the text)."))
+        c.add(breaks, name, "text_line_break", text, context=what, message=lambda v, ch: (
+            f"'{v}' contains a line break ({ch}); '{name}' must be one line: remove the line break "
+            "(in Excel, Alt+Enter makes one)."))
+        c.add(other, name, "text_control_character", text, context=what, message=lambda v, ch: (
+            f"'{v}' contains the invisible control character {ch}; delete it."))
+    c.add(too_long & ~unsafe, name, "text_too_long", text, context=text.str.len(), message=lambda v, n: (
+        f"'{v[:40]}…' is {n} characters long; '{name}' takes at most {limit}."))
+    return text.where(~(unsafe | too_long), None)
 
 
 def _parse_column(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
@@ -306,6 +363,8 @@ def _parse_column(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
         return _parse_category(s, col)
     if kind == "pseudonym":
         return _parse_pseudonym(s, col, c)
+    if kind == "text":
+        return _parse_text(s, col, c)
     return _as_text(s)
 
 
@@ -334,6 +393,8 @@ def _range_text(col: dict) -> str:
 
 def _pandera_schema(table: str, present: list[str]) -> tuple[pa.DataFrameSchema, dict[str, tuple]]:
     """Build the pandera schema for the typed frame and a map rule -> (column, message)."""
+    import pandera.pandas as pa  # here, not on import: reading a cached table needs no validator
+
     spec = table_spec(table)
     columns: dict[str, pa.Column] = {}
     rules: dict[str, tuple[str | None, Callable[[str], str]]] = {}
@@ -381,6 +442,8 @@ def _pandera_schema(table: str, present: list[str]) -> tuple[pa.DataFrameSchema,
 
 
 def _run_pandera(table: str, typed: pd.DataFrame, c: _Collector, raw: pd.DataFrame) -> None:
+    import pandera.pandas as pa
+
     schema, rules = _pandera_schema(table, list(typed.columns))
     try:
         schema.validate(typed, lazy=True)
@@ -441,8 +504,8 @@ def validate_table(raw: RawTable, table: str) -> tuple[pd.DataFrame, list[Proble
     for extra in [x for x in frame.columns if x not in cols]:
         close = difflib.get_close_matches(str(extra), list(cols), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else "; remove it or see the codebook in data/README.md."
-        c.whole("unexpected_column", f"the column '{extra}' is not part of the {table} table{hint}",
-                column=str(extra), value=str(extra), row=raw.header_row)
+        c.whole("unexpected_column", f"the column '{printable(str(extra))}' is not part of the {table} table{hint}",
+                column=printable(str(extra)), value=printable(str(extra)), row=raw.header_row)
 
     typed: dict[str, pd.Series] = {}
     for name, col in cols.items():
@@ -705,6 +768,15 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         frame, found = validate_table(raw, table)
         problems.extend(found)
         typed[table], rows[table], files[table], sources[table] = frame, raw.rows, raw.file, path
+    for table in OPTIONAL_TABLES:  # checked when present; kept out of the typed tables
+        try:
+            path = find_table(data_dir, table)
+            raw = read_raw(path, [c["name"] for c in table_spec(table)["columns"]], table)
+        except InputError as err:
+            if err.problem.rule != "missing_table":
+                problems.append(err.problem)
+            continue
+        problems.extend(validate_table(raw, table)[1])
     blocking = any(p.severity == "error" for p in problems)
     if len(typed) == len(TABLES) and not blocking:
         problems.extend(_cross_checks(typed, rows, files, meta, today))
@@ -759,6 +831,10 @@ def _allowed_cell(col: dict) -> str:
         parts.append(f"{col['digits']} digits, leading zeros kept")
     elif kind == "pseudonym":
         parts.append("3-64 of `A-Z a-z 0-9 _ . -`; no ID numbers, phones or names")
+    elif kind == "text":
+        lines = "line breaks allowed" if col.get("multiline") else "one line"
+        parts.append(f"{lines}, at most {col.get('max_length', TEXT_MAX_LENGTH)} characters; no control or "
+                     "bidirectional-override characters")
     rng = _range_text(col)
     if rng:
         parts.append(rng)
@@ -778,9 +854,9 @@ def _allowed_cell(col: dict) -> str:
 def codebook_markdown() -> str:
     """The codebook of the input tables as Markdown (the body of ``data/README.md``)."""
     out = []
-    for table in TABLES:
+    for table in (*TABLES, *OPTIONAL_TABLES):
         spec = table_spec(table)
-        out.append(f"### `{table}`\n\n{spec['en']}  \n{spec['zh']}\n\nKey: "
+        out.append(f"### `{table}`{' (optional)' if spec.get('optional') else ''}\n\n{spec['en']}  \n{spec['zh']}\n\nKey: "
                    f"{', '.join(f'`{k}`' for k in spec['key'])}.\n")
         out.append("| column | type | unit | allowed values | meaning | 含义 |\n| --- | --- | --- | --- | --- | --- |")
         for col in spec["columns"]:

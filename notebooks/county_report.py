@@ -49,6 +49,9 @@ report.indicator_table()
 report.satisfaction()
 
 # %%
+report.comments()
+
+# %%
 report.reach()
 
 # %%

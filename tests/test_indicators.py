@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit.indicators import (CONFIDENCE, LEVELS, catalogue, indicator_table, read_indicator_table,
+from evalkit.indicators import (CONFIDENCE, LAYOUT_VERSION, LEVELS, catalogue, indicator_table, read_indicator_table,
                                 write_indicator_table)
 from evalkit.schema import load_province
 
@@ -164,7 +164,7 @@ def test_parquet_round_trip_with_provenance(table, province, tmp_path):
     path = write_indicator_table(table, tmp_path / "ind.parquet", province)
     back, meta = read_indicator_table(path)
     pd.testing.assert_frame_equal(back, table)
-    assert meta["synthetic"] is True and meta["layout_version"] == "1"
+    assert meta["synthetic"] is True and meta["layout_version"] == LAYOUT_VERSION
     assert set(meta["inputs"]) == {"regions", "stations", "services", "survey", "dataset"}
     assert all(len(h) == 64 for h in meta["inputs"].values())
 

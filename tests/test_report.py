@@ -14,7 +14,8 @@ from evalkit.report.format import SUPPRESSED, value_text
 from evalkit.report.i18n import catalogue, keys, placeholders, t
 from conftest import BASE
 
-SECTIONS = ("cover", "summary", "grade", "indicator_table", "satisfaction", "reach", "staffing", "trends", "among_counties",
+SECTIONS = ("cover", "summary", "grade", "indicator_table", "satisfaction", "comments", "reach", "staffing", "trends",
+            "among_counties",
             "recommendations", "methods", "data_quality", "provenance")
 
 
@@ -62,7 +63,8 @@ def test_a_missing_text_is_an_error_naming_the_key():
 def test_every_section_renders_with_its_heading(report):
     html = "".join(str(getattr(report, s)()) for s in SECTIONS)
     parsed = _parse(html)
-    expected = ["summary", "grade", "indicators", "satisfaction", "satisfaction-groups", "reach", "staffing", "trends",
+    expected = ["summary", "grade", "indicators", "satisfaction", "satisfaction-groups", "comments", "reach", "staffing",
+                "trends",
                 "among_counties", "recommendations", "methods", "data_quality", "provenance"]
     assert parsed.ids == expected
     for key in ("section.summary", "section.methods", "section.data_quality"):
@@ -215,3 +217,28 @@ def test_township_satisfaction_has_a_model_based_estimate_labelled_as_such(repor
     for row in mine.to_dict("records"):
         assert value_text(row["value"], "proportion", report.lang) in html
     assert mine["method"].str.contains("model-based").all()
+
+
+def test_comments_reach_the_report_scrubbed_and_only_where_enough_people_answered(tmp_path):
+    import shutil
+
+    data = tmp_path / "province"
+    shutil.copytree(BASE, data)
+    survey = pd.read_csv(BASE / "survey.csv", dtype=str, keep_default_na=False)
+    mine = (survey["county_code"] == "090102") & (survey["year"] == "2025")
+    survey.loc[mine, "comment"] = ""
+    first = survey.index[mine][:2]
+    survey.loc[first[0], "comment"] = "社工很好，有事打13812345678找张伟"
+    survey.loc[first[1], "comment"] = "Write to wang.fang@example.com or visit 12 Main Street"
+    survey.to_csv(data / "survey.csv", index=False)
+    (data / "roster.csv").write_text("name\n张伟\n", encoding="utf-8")
+    report = CountyReport.load(data, "090102", year=2025, lang="zh", cache_dir=tmp_path / "cache")
+    html = str(report.comments())
+    assert "社工很好" in html and "[phone]" in html and "[name]" in html and "[email]" in html
+    for leak in ("13812345678", "张伟", "wang.fang", "12 Main Street"):
+        assert leak not in html
+    # the stored table carries only the scrubbed texts, and no comment of a wave with few respondents
+    comments = report.data.meta["comments"]
+    assert all("13812345678" not in c["text"] for c in comments)
+    sizes = survey.groupby(["county_code", "year"]).size()
+    assert {(c["county_code"], str(c["year"])) for c in comments} <= set(sizes[sizes >= 10].index)

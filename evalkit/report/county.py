@@ -418,6 +418,22 @@ class CountyReport:
         parts.append(self._suppression_note(pd.concat([rate.reset_index(), by_group])))
         return Fragment("".join(parts))
 
+    def comments(self) -> Fragment:
+        """What service users wrote in the survey: scrubbed of personal data when the table was built, never
+        with who wrote it, none where few answered (:func:`evalkit.indicators.comments`)."""
+        from ..indicators import COMMENTS_MIN_RESPONDENTS, COMMENTS_SHOWN
+
+        texts = [c["text"] for c in self.data.meta.get("comments", [])
+                 if c["county_code"] == self.county_code and c["year"] == self.year]
+        parts = [self._heading("comments")]
+        if texts:
+            parts.append(f"<p>{esc(self.t('comments.intro', n=len(texts)))}</p>")
+            parts.append("<ul class=\"comments\">" + "".join(f"<li>{esc(text)}</li>" for text in texts) + "</ul>")
+        else:
+            parts.append(f"<p>{esc(self.t('comments.none'))}</p>")
+        parts.append(self._note("comments.note", most=COMMENTS_SHOWN, fewest=COMMENTS_MIN_RESPONDENTS))
+        return Fragment("".join(parts))
+
     def reach(self) -> Fragment:
         """Reach and coverage by township, with the spread between townships."""
         tw = self._townships

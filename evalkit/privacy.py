@@ -1,0 +1,1432 @@
+"""Find and remove personal data: scrub free text, scan rendered outputs, plant test data.
+
+Survey respondents and service users are identifiable people (``shared/domain.md``): their names,
+phone numbers and resident identity numbers must never reach a report.  This module gives two
+lines of defence and a way to prove that the second one works:
+
+1. :func:`scrub` removes personal data from free text (the survey's ``comment`` column) before
+   anything reaches a notebook.  It is deliberately greedy: it also removes any long number.
+2. :func:`scan_text`, :func:`scan_file` and :class:`Scanner` look for personal data in every
+   rendered output (HTML, PDF, executed notebook, JSON) and for every person id of the inputs.  They
+   are precise, so that the region codes, counts and figures of a real report never trip them: an
+   output with a finding must not be published.
+3. :func:`plant` copies a province folder and plants personal data in its comments (and a roster of
+   the planted names), returning the planted values, so that an audit can show the scan finding
+   every one of them when scrubbing is switched off, and none when it is on.
+
+What is found (``kind`` of a :class:`Finding`, placeholder left by :func:`scrub`):
+
+=============  ================  ==========================================================================
+kind           placeholder       what
+=============  ================  ==========================================================================
+``phone``      ``[phone]``       mobile numbers ``1[3-9]x xxxx xxxx`` (also with spaces, dashes, ``+86``,
+                                 ``0086``) and landlines written with their area code apart
+                                 (``0731-84561234``, ``(010) 6512 3456``, extensions ``转123``/``ext 12``)
+``id_number``  ``[id]``          18-character resident identity numbers with a valid GB 11643 check digit
+                                 and birth date, and the old 15-digit form with a valid birth date [1]_
+``id_like``    ``[id]``          18-character numbers with a plausible birth date (1900 to today) whose check
+                                 digit fails: a mistyped identity number still identifies someone, so the
+                                 scan counts it, but separately from valid ones
+``email``      ``[email]``       e-mail addresses (full-width ``＠`` too)
+``address``    ``[address]``     street addresses with a house number: ``人民路12号3栋502室``,
+                                 ``幸福小区3栋2单元501室``, ``桃花村3组15号``, ``12 Renmin Road``
+``name``       ``[name]``        names from the input roster (Chinese, and pinyin in any order), and a
+                                 conservative heuristic for Chinese surnames next to a cue: ``张阿姨``,
+                                 ``李老师``, ``王某某``, ``社工小刘``, ``联系人：王芳`` (the cue is kept:
+                                 ``[name]阿姨``)
+``person_id``  (not scrubbed)    any person id of the inputs (``person_id``, ``respondent_id``,
+                                 ``interviewer_id``), as a whole token: respondent-level rows never reach
+                                 a rendered output
+``number``     ``[number]``      :func:`scrub` only: any other run of 7 or more digits, or 9 or more in
+                                 groups (``6222 0212 3456 7890``): bank cards, bare landlines, numbers that
+                                 fail the identity-number check
+=============  ================  ==========================================================================
+
+The placeholders are short ASCII tokens in square brackets, the same in both languages, so that a
+report can translate them at presentation time (they never contain digits, ``@`` or Chinese
+surnames, so scrubbing twice changes nothing).  Full-width digits and letters (``１３８…``) are read
+as their ASCII forms; numbers written in Chinese numerals (``一三八…``) are not found.
+
+Choices that keep real reports free of false alarms, and what they cost:
+
+- Numbers are whole: a match may not touch another digit, an ASCII letter or a decimal point, so
+  SVG coordinates (``0.13812345678``), ids (``P13800138000``) and the 6-, 9- and 12-digit region
+  codes are never read as phones or identity numbers.  Landlines need their area code written apart
+  (a bare ``073184561234`` is also the shape of a village code); :func:`scrub` removes bare ones as
+  ``[number]``.
+- Person ids are matched as whole tokens of ``A-Z a-z 0-9 _ . -`` by a hash lookup (never one regular
+  expression per id), so millions of ids cost about as much as a few.  Ids that cannot be told from
+  ordinary words or figures (no digit, or digits only and fewer than 8) are not searched for; the
+  :class:`Scanner` counts them in ``skipped_ids``.
+- Roster names of one character are ignored, and names that are part of a place name or of the
+  report's own texts cannot be scanned for (they would always be found); :func:`scanner_for` sets
+  them aside in ``Scanner.unscanned_names`` (they are still scrubbed).
+- ``data:`` URIs: base64 payloads of binary types (fonts, PNG) are skipped; textual ones (SVG, HTML,
+  JSON, text) are decoded and scanned, as are URL-encoded ones.
+- Binary outputs of a notebook (``image/png`` and the like) are skipped; every text MIME type, the
+  metadata, sources, streams and tracebacks are scanned.  PDFs are scanned through their extracted
+  text (pypdf), page by page, plus their metadata and link targets.
+
+``EVALKIT_UNSAFE_NO_SCRUB=1`` makes :func:`scrub` return its input unchanged (with a warning).  It
+exists for the audit's negative control only: the scan still stops such outputs being published.
+
+References
+----------
+.. [1] GB 11643-1999, Citizen identification number (公民身份号码).  Standardization Administration
+   of China, 1999.  Check digit: ISO 7064:1983 MOD 11-2 over the first 17 digits with weights
+   2^(18-i) mod 11, ``X`` standing for 10.
+.. [2] GB/T 2260, Codes for the administrative divisions of the People's Republic of China (the first
+   six digits of an identity number; 6-, 9- and 12-digit region codes).
+.. [3] Ministry of Industry and Information Technology, telecommunication numbering plan: mobile
+   numbers are 11 digits beginning 13-19; landline area codes are 010, 02x or 0xxx followed by a
+   7- or 8-digit local number.
+
+Examples
+--------
+>>> scrub("社工小刘很好，电话13800138000，我住在人民路12号。")
+'社工小[name]很好，电话[phone]，我住在[address]。'
+>>> [f.kind for f in scan_text("call 138-0013-8000 or 11010519491231002X", file="x.txt")]
+['phone', 'id_number']
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import bisect
+import datetime as _dt
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import unquote
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataValidationError, EvalkitError, InputError, PersonalDataFound, ScanError
+
+__all__ = [
+    "KINDS",
+    "PLACEHOLDERS",
+    "MOBILE_PATTERN",
+    "LANDLINE_PATTERN",
+    "Finding",
+    "Planted",
+    "Scanner",
+    "input_person_ids",
+    "is_resident_id",
+    "load_roster",
+    "plant",
+    "resident_id_check_digit",
+    "scan_file",
+    "scan_text",
+    "scan_tree",
+    "scanner_for",
+    "scrub",
+]
+
+#: What a finding can be (see the module docstring).
+KINDS = ("phone", "id_number", "id_like", "email", "address", "name", "person_id")
+
+#: What :func:`scrub` puts in place of each kind it removes.
+PLACEHOLDERS = {
+    "phone": "[phone]",
+    "id_number": "[id]",
+    "id_like": "[id]",
+    "email": "[email]",
+    "address": "[address]",
+    "name": "[name]",
+    "number": "[number]",
+}
+
+#: A whole id-column value that is a mobile number (used by :mod:`evalkit.schema`).
+MOBILE_PATTERN = r"(\+?86)?1[3-9]\d{9}"
+#: A whole id-column value that is a landline written with its area code apart (used by :mod:`evalkit.schema`).
+LANDLINE_PATTERN = r"\(0\d{2,3}\)[ \t-]?\d{7,8}|0\d{2,3}[ \t-]\d{7,8}"
+
+#: The environment variable that switches scrubbing off (audit's negative control only).
+UNSAFE_NO_SCRUB = "EVALKIT_UNSAFE_NO_SCRUB"
+
+# --------------------------------------------------------------------------- resident identity numbers
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def resident_id_check_digit(first17: str) -> str:
+    """The check character of a resident identity number from its first 17 digits (GB 11643-1999 [1]_).
+
+    ISO 7064 MOD 11-2: the digits are weighted by 2^(17-i) mod 11 (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7,
+    9, 10, 5, 8, 4, 2), summed, and the sum modulo 11 indexes ``"10X98765432"``.
+
+    >>> resident_id_check_digit("11010519491231002")
+    'X'
+    """
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValueError(f"an identity number's first part is 17 digits, not {first17!r}.")
+    return "10X98765432"[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS)) % 11]
+
+
+def _valid_date(yyyymmdd: str) -> bool:
+    try:
+        _dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+        return True
+    except ValueError:
+        return False
+
+
+def is_resident_id(text: str) -> bool:
+    """True for a Chinese resident identity number: 18 characters with a valid birth date and
+    ISO 7064 MOD 11-2 check digit (GB 11643-1999 [1]_), or the old 15-digit form with a valid date.
+
+    >>> is_resident_id("11010519491231002X"), is_resident_id("110105194912310021")
+    (True, False)
+    """
+    t = text.upper()
+    if len(t) == 18 and t[:17].isascii() and t[:17].isdigit():
+        if t[17] != resident_id_check_digit(t[:17]):
+            return False
+        birth = t[6:14]
+    elif len(t) == 15 and t.isascii() and t.isdigit():
+        birth = "19" + t[6:12]
+    else:
+        return False
+    return _valid_date(birth)
+
+
+def _plausible_birth(yyyymmdd: str) -> bool:
+    return _valid_date(yyyymmdd) and 1900 <= int(yyyymmdd[:4]) <= _dt.date.today().year
+
+
+# --------------------------------------------------------------------------- patterns
+
+# Full-width digits, letters and signs, and odd dashes and spaces, read as ASCII: one character for
+# one, so that a match in the folded text has the same span in the original.
+_FOLD = {0xFF10 + i: ord("0") + i for i in range(10)}
+_FOLD.update({0xFF21 + i: ord("A") + i for i in range(26)})
+_FOLD.update({0xFF41 + i: ord("a") + i for i in range(26)})
+_FOLD.update({ord(k): v for k, v in {"＋": "+", "－": "-", "（": "(", "）": ")", "＠": "@", "．": ".", "＿": "_",
+                                     "\u3000": " ", "\u00a0": " ", "\u2010": "-", "\u2011": "-", "\u2012": "-",
+                                     "\u2013": "-", "\u2014": "-", "\u2212": "-", "\ufe63": "-", "＃": "#"}.items()})
+
+_L = r"(?<![0-9A-Za-z])(?<![0-9]\.)"  # a number starts here: not inside an id, word or decimal
+_R = r"(?![0-9A-Za-z])(?!\.[0-9])"
+_ID18 = re.compile(_L + r"[0-9]{6}[ -]?[0-9]{8}[ -]?[0-9]{3}[0-9Xx]" + _R)
+_ID15 = re.compile(_L + r"[0-9]{15}" + _R)
+_MOBILE = re.compile(_L + r"(?:\(?(?:\+|00)?86\)?[ -]?)?1[3-9][0-9](?:[ -]?[0-9]){8}" + _R)
+_AREA = r"(?:010|02[0-9]|0[3-9][0-9]{2})"
+_LANDLINE = re.compile(_L + r"(?:\(" + _AREA + r"\)[ -]?|" + _AREA + r"[ -])[2-9][0-9]{2,3}[ -]?[0-9]{4}"
+                       r"(?:[ ]?(?:转|(?i:ext)\.?|[xX#-])[ ]?[0-9]{1,6})?" + _R)
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])")
+_NUMBER = re.compile(r"(?<![0-9])[0-9]{7,}(?![0-9])|(?<![0-9])[0-9]{3,4}(?:[ -][0-9]{3,4}){2,}(?![0-9])")
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_NUM_ZH = "0-9一二三四五六七八九十百千零〇两"
+# characters that end a place name's left edge ("我家住在|人民路12号"): verbs, pronouns, particles
+_STOP = "在住于到是去从的和与及了往向对把给为我你他她它们说叫找来要就还也都很请"
+_PLACE = rf"(?:(?![{_STOP}])[{_HAN}]){{1,10}}"
+_UNIT = rf"(?:[ ]?[0-9A-Za-z{_NUM_ZH}]+(?:栋|幢|座|号楼|单元|楼|层|室|号|户))"
+_ADDRESSES = (
+    # 人民路12号3栋502室, 南京西路1266弄3号, 中山大道88号院
+    re.compile(_PLACE + rf"(?:大道|大街|胡同|路|街|巷|弄)(?:[{_NUM_ZH}]+(?:弄|巷))?[{_NUM_ZH}]+(?:之[0-9]+|-[0-9]+)?"
+               rf"号(?:院|楼)?{_UNIT}{{0,4}}"),
+    # 幸福小区3栋2单元501室
+    re.compile(_PLACE + rf"(?:小区|花园|公寓|新村|家园|大厦|苑|院)[ ]?[0-9A-Za-z{_NUM_ZH}]+(?:栋|幢|座|号楼){_UNIT}{{0,3}}"),
+    # 桃花村3组15号
+    re.compile(_PLACE + rf"(?:村|社区)[{_NUM_ZH}]+组[{_NUM_ZH}]+号{_UNIT}{{0,2}}"),
+    # 3栋2单元501室 without the estate's name
+    re.compile(r"(?<![0-9])[0-9]+(?:栋|幢|号楼)[0-9]+单元[0-9]+(?:室|号)"),
+    # 12 Main Street, No. 5, Renmin Road, 88 Jiefang Lu
+    re.compile(r"(?<![0-9A-Za-z])(?:No\.?[ \t]*)?[0-9]{1,5}[A-Za-z]?,?[ \t]+(?:[A-Z][a-z]+[ \t]+){1,3}"
+               r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Alley|Boulevard|Blvd|Drive|Dr|Lu|Jie|Xiang|Hutong|Dadao)"
+               r"(?![A-Za-z])"),
+)
+
+# text each address pattern cannot match without (a cheap test before running the regex)
+_ADDRESS_NEEDS = (("号",), ("栋", "幢", "座"), ("号",), ("单元",),
+                  ("St", "Ro", "Rd", "Av", "La", "Ln", "Al", "Bl", "Dr", "Lu", "Ji", "Xi", "Hu", "Da"))
+
+# The most common Chinese surnames (about 85% of the population), and the compound ones.
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任"
+             "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫严段雷侯龙史陶黎贺顾毛郝龚邵万钱覃武戴莫孔向汤于")
+_COMPOUND = "欧阳|司马|诸葛|上官|司徒|皇甫|慕容|令狐|夏侯|尉迟"
+# surnames that are also everyday words right after 小/老 (小于, 老毛病, 养老金) or after a cue (社工向居民)
+_NOT_AFTER_PREFIX = set("于白毛龙石金江万方")
+_NOT_AFTER_CUE = set("于向付曾任万何钱")
+_TITLES = ("某某|某|阿姨|叔叔|大爷|大妈|大娘|大叔|大哥|大姐|奶奶|爷爷|婆婆|阿婆|阿公|伯伯|老师|师傅|医生|大夫|护士|书记|"
+           "主任|站长|村长|组长|队长|局长|所长|社工(?!站)|干事|同志|先生|女士|小姐|老人|老太|老汉|姐|哥|嫂|姨|叔|伯|婶")
+_CUES = "名叫|叫做|叫|姓名[:：]?|名字是|联系人[:：]?|户主[:：]?|社工|志愿者|工作人员"
+_GIVEN_STOP = ("的了很都也说是在和给帮对把被来去还就又不太真挺非常没有我你他她们这那个让及与跟等过着得地吗呢吧啊呀哦嘛"
+               "上下里中会能要想说讲看做到")
+_TITLE_NAME = re.compile(rf"(?P<n>{_COMPOUND}|[{_SURNAMES}])(?P<t>{_TITLES})")
+_PREFIX_NAME = re.compile(rf"[小老](?P<n>[{_SURNAMES}])")
+_CUE_NAME = re.compile(rf"(?:{_CUES})(?P<n>(?:{_COMPOUND}|[{_SURNAMES}])(?:(?![{_GIVEN_STOP}])[{_HAN}]){{1,2}})")
+# words that end in a surname character (提高老师 is not teacher Gao, 照顾老人 is not old Mr Gu), and words
+# that begin with one (社工马上就来 is not social worker Ma Shang)
+_WORD_BEFORE = set("""提高 最高 很高 较高 更高 太高 升高 增高 身高 主张 紧张 开张 扩张 夸张 慌张 一张 两张 森林 树林 园林 山林
+竹林 少林 长江 沿江 过江 金黄 枯黄 蛋黄 发黄 资金 奖金 现金 基金 租金 黄金 美金 薪金 岩石 宝石 化石 矿石 对方 双方 地方 多方
+各方 一方 大方 东方 西方 南方 北方 药方 处方 每周 四周 上周 下周 本周 一周 两周 农田 水田 种田 国王 大王 帝王 如何 为何 任何
+几何 千万 一万 几万 上万 数万 十万 子孙 儿孙 外孙 有钱 没钱 花钱 赚钱 价钱 金钱 零钱 工钱 恐龙 明白 空白 坦白 黑白 雪白 历史
+立夏 华夏 盛夏 感谢 多谢 谢谢 道谢 答谢 致谢 课程 工程 过程 流程 日程 全程 行程 路程 进程 方向 志向 导向 一向 转向 由于 对于
+关于 终于 属于 至于 等于 善于 在于 位于 处于 用于 基于 便于 易于 敢于 勇于 急于 乐于 支付 应付 交付 责任 主任 信任 担任 上任
+前任 历任 现任 兼任 不曾 未曾 也曾 树叶 茶叶 落叶 复苏 江苏 熏陶 照顾 回顾 光顾 不顾 兼顾 打雷 面孔 毛孔 喝汤 鸡汤 米汤
+爱戴 穿戴 文武 威武 祝贺 庆贺 狗熊 生姜 园丁 多余 其余 剩余 业余 课余 富余 结余 空余 古董 也许 或许 允许 期许 赞许 少许
+些许 荒唐 桥梁 栋梁 张罗 网罗 二胡 行李 分钟 时钟 闹钟 点钟 阶段 手段 地段 片段 路段 时段 威严 庄严 尊严 从严 模范 示范
+规范 防范 典范 师范 大陆 登陆 内陆 羽毛 眉毛 皮毛 白杨 新陈 推陈""".split())
+_WORD_AFTER = set("""高兴 高度 高温 高效 高中 高龄 高血 高压 高大 高级 黄金 黄色 方便 方面 方法 方式 方案 方向 周末 周围 周到
+周边 周期 周年 江湖 江边 金额 金钱 石头 石油 马上 马路 马虎 马桶 向来 向前 万一 万分 任何 任务 任劳 何时 何必 何况 何处 钱款
+钱包 严重 严格 严谨 龙头 龙虾 白天 白菜 白色 毛病 毛巾 史上 史料 孔雀 汤圆 汤药 钟头 钟表 陆续 陆地 程序 程度 孙子 孙女 孙辈
+夏天 夏季 付出 曾经 雷锋 雷电 林业 田地 田间 黎明 顾客 顾问 顾虑 顾及 许多 许可 余额 余下 董事 张罗 张贴 张开 叶子 李子 陈旧
+陈述 杨树 胡乱 胡子 杜绝 苏醒 丁点 范围 汪洋 段落 熊猫 陶瓷 贺卡 贺词 戴上 莫非""".split())
+
+
+class _NameIndex:
+    """The roster's names, looked up by hashing (longest first), never as one regex per name."""
+
+    def __init__(self, names: Iterable[Any] = ()):
+        self.han: dict[int, set[str]] = {}
+        self.latin: set[str] = set()
+        self.ignored: list[str] = []
+        self.accepted = 0
+        for raw in names:
+            if raw is None or (not isinstance(raw, str) and pd.isna(raw)):
+                continue
+            name = " ".join(str(raw).translate(_FOLD).split())
+            if not name:
+                continue
+            if re.fullmatch(rf"[{_HAN}·・]+", name):
+                if len(name) >= 2:
+                    self.han.setdefault(len(name), set()).add(name.replace("・", "·"))
+                    self.accepted += 1
+                else:
+                    self.ignored.append(name)
+            elif re.fullmatch(r"[A-Za-z]+(?:[ '\-][A-Za-z]+)*", name):
+                words = [w.lower() for w in re.findall(r"[A-Za-z]+", name)]
+                if sum(map(len, words)) >= 4:
+                    self.accepted += 1
+                    self.latin.add(" ".join(words))
+                    if len(words) == 2:  # Zhang Wei / Wei Zhang
+                        self.latin.add(" ".join(reversed(words)))
+                else:
+                    self.ignored.append(name)
+            else:
+                self.ignored.append(name)
+        self.lengths = sorted(self.han, reverse=True)
+        self.first_chars = {n[0] for s in self.han.values() for n in s}
+        self.first_words = {n.split()[0] for n in self.latin}
+        self.max_words = max((n.count(" ") + 1 for n in self.latin), default=0)
+
+    def __len__(self) -> int:
+        return self.accepted
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        """Spans of roster names in (folded) ``text``, longest first, left to right."""
+        out: list[tuple[int, int]] = []
+        if self.han:
+            for m in _HAN_RUN.finditer(text):
+                run, i = m.group(), 0
+                while i < len(run) - 1:
+                    if run[i] in self.first_chars:
+                        for n in self.lengths:
+                            if run[i:i + n] in self.han[n]:
+                                out.append((m.start() + i, m.start() + i + n))
+                                i += n - 1
+                                break
+                    i += 1
+        if self.latin:
+            words = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
+            i = 0
+            while i < len(words):
+                if words[i][2] in self.first_words:
+                    for n in range(min(self.max_words, len(words) - i), 0, -1):
+                        chunk = words[i:i + n]
+                        if all(_GAP.fullmatch(text[a[1]:b[0]]) for a, b in zip(chunk, chunk[1:])) and \
+                                " ".join(w[2] for w in chunk) in self.latin:
+                            out.append((chunk[0][0], chunk[-1][1]))
+                            i += n - 1
+                            break
+                i += 1
+        return out
+
+
+_HAN_RUN = re.compile(rf"[{_HAN}·]{{2,}}")
+_WORD = re.compile(r"[A-Za-z]+")
+_GAP = re.compile(r"[ \t\-']+")
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    kind: str
+    detail: str
+
+
+def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool) -> list[_Hit]:
+    """Every piece of personal data in ``folded`` (text after ``translate(_FOLD)``), without overlaps,
+    in priority order: e-mail, identity numbers, phones, addresses, roster names, name cues, numbers."""
+    hits: list[_Hit] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(s: int, e: int, kind: str, detail: str = "") -> None:
+        i = bisect.bisect_left(taken, (s, s))
+        if (i > 0 and taken[i - 1][1] > s) or (i < len(taken) and taken[i][0] < e):
+            return
+        taken.insert(i, (s, e))
+        hits.append(_Hit(s, e, kind, detail))
+
+    if "@" in folded:
+        for m in _EMAIL.finditer(folded):
+            add(*m.span(), "email")
+    for m in _ID18.finditer(folded):
+        digits = re.sub(r"[ -]", "", m.group()).upper()
+        if is_resident_id(digits):
+            add(*m.span(), "id_number", "valid check digit and birth date")
+        elif _plausible_birth(digits[6:14]):
+            add(*m.span(), "id_like", "birth date plausible but the check digit fails")
+    for m in _ID15.finditer(folded):
+        if is_resident_id(m.group()):
+            add(*m.span(), "id_number", "old 15-digit form with a valid birth date")
+    for m in _MOBILE.finditer(folded):
+        add(*m.span(), "phone", "mobile")
+    for m in _LANDLINE.finditer(folded):
+        add(*m.span(), "phone", "landline")
+    for pattern, needs in zip(_ADDRESSES, _ADDRESS_NEEDS):
+        if any(n in folded for n in needs):
+            for m in pattern.finditer(folded):
+                add(*m.span(), "address")
+    for s, e in names.find(folded):
+        add(s, e, "name", "roster")
+    if heuristic_names:
+        for m in _TITLE_NAME.finditer(folded):
+            s = m.start("n")
+            if s > 0 and folded[s - 1] + folded[s] in _WORD_BEFORE:
+                continue
+            whole = m.group("t") in ("某", "某某")
+            add(s, m.end() if whole else m.end("n"), "name", "surname with a title")
+        for m in _PREFIX_NAME.finditer(folded):
+            s, e = m.span("n")
+            if folded[s] in _NOT_AFTER_PREFIX or folded[s:e + 1] in _WORD_AFTER or \
+                    (m.start() > 0 and folded[m.start() - 1:m.start() + 1] in _PREFIX_WORDS):
+                continue
+            add(s, e, "name", "surname after 小/老")
+        for m in _CUE_NAME.finditer(folded):
+            s, e = m.span("n")
+            if folded[s] in _NOT_AFTER_CUE or folded[s:s + 2] in _WORD_AFTER:
+                continue
+            add(s, e, "name", "name after a cue")
+    if numbers:
+        for m in _NUMBER.finditer(folded):
+            add(*m.span(), "number")
+    hits.sort(key=lambda h: h.start)
+    return hits
+
+
+# 养老金, 从小刘..: words that end in 小 or 老 just before a surname
+_PREFIX_WORDS = set("养老 敬老 尊老 防老 古老 衰老 年老 到老 终老 元老 大小 从小 最小 很小 较小 缩小 弱小 幼小 矮小 短小 渺小 "
+                    "狭小 胆小 减小 变小".split())
+
+
+# --------------------------------------------------------------------------- scrubbing
+
+
+def _scrub_one(text: str, names: _NameIndex, heuristic_names: bool) -> str:
+    for _ in range(5):  # placeholders never match, so a second pass normally finds nothing
+        hits = _detect(text.translate(_FOLD), names, heuristic_names, numbers=True)
+        if not hits:
+            return text
+        parts, at = [], 0
+        for h in hits:
+            parts += [text[at:h.start], PLACEHOLDERS[h.kind]]
+            at = h.end
+        text = "".join(parts) + text[at:]
+    return text
+
+
+def scrub(texts: Any, names: Iterable[Any] = (), *, heuristic_names: bool = True) -> Any:
+    """Remove personal data from free text, leaving placeholders such as ``[phone]``.
+
+    Call it on the survey's comments (or any free text) before they reach a notebook.  It removes
+    phones, resident identity numbers (and any other long number), e-mail addresses, street
+    addresses with house numbers, the roster's names and Chinese surnames next to a cue (the cue
+    stays: ``[name]阿姨``).  See the module docstring for each pattern and its placeholder.
+
+    Parameters
+    ----------
+    texts : str, sequence of str, or pandas.Series
+        The texts; missing values stay missing.  Each distinct text is scrubbed once.
+    names : iterable of str
+        Names from the input roster (:func:`load_roster`), Chinese or pinyin; one-character names
+        are ignored.
+    heuristic_names : bool
+        Also remove surnames next to a title or cue (张阿姨, 李老师, 社工小刘).
+
+    Returns
+    -------
+    Same shape as ``texts``: a str, a list, or a Series with the same index.
+
+    Notes
+    -----
+    Idempotent: ``scrub(scrub(x)) == scrub(x)``; and nothing :func:`scan_text` finds survives it.
+    ``EVALKIT_UNSAFE_NO_SCRUB=1`` returns ``texts`` unchanged, with a warning (the audit's negative
+    control only).
+
+    Examples
+    --------
+    >>> scrub(["王芳阿姨来过", None, "邮箱 wang.fang@example.com"], names=["王芳"])
+    ['[name]阿姨来过', None, '邮箱 [email]']
+    """
+    if os.environ.get(UNSAFE_NO_SCRUB) == "1":
+        warnings.warn(f"{UNSAFE_NO_SCRUB}=1: free text is NOT scrubbed of personal data (audit use only).",
+                      stacklevel=2)
+        return texts
+    index = names if isinstance(names, _NameIndex) else _NameIndex(names)
+
+    def one(t: Any) -> Any:
+        if t is None or (not isinstance(t, str) and pd.isna(t)):
+            return t
+        return _scrub_one(str(t), index, heuristic_names)
+
+    if texts is None or isinstance(texts, str):
+        return one(texts)
+    if isinstance(texts, pd.Series):
+        done = {u: one(u) for u in pd.unique(texts.dropna())}
+        out = texts.copy()
+        present = texts.notna()
+        out[present] = texts[present].map(done)  # missing values stay exactly as they were
+        return out
+    return [one(t) for t in texts]
+
+
+# --------------------------------------------------------------------------- findings
+
+_KEY = secrets.token_bytes(32)  # digests mean something only inside this process
+
+
+def _normal(kind: str, value: str) -> str:
+    v = value.translate(_FOLD)
+    if kind == "phone":
+        d = re.sub(r"[^0-9]", "", v)
+        if d.startswith("0086"):
+            d = d[4:]
+        elif d.startswith("86") and len(d) == 13:
+            d = d[2:]
+        return d
+    if kind in ("id_number", "id_like"):
+        return re.sub(r"[^0-9Xx]", "", v).upper()
+    if kind == "person_id":
+        return v.strip("._-")
+    return " ".join(v.split()).lower() if kind == "name" else re.sub(r"\s+", "", v).lower()
+
+
+def _digest(kind: str, value: str) -> str:
+    group = "id" if kind in ("id_number", "id_like") else kind
+    return hmac.new(_KEY, f"{group}\0{_normal(kind, value)}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def _mask(value: str) -> str:
+    """Most of a value replaced by ``*``: never the whole value in a message or a manifest."""
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        return local[:1] + "*" * max(len(local) - 1, 2) + "@" + domain[:1] + "*" * max(len(domain) - 1, 2)
+    n = len(value)
+    if n <= 3:
+        return value[:1] + "*" * (n - 1 if n > 1 else 1)
+    if n < 8:
+        return value[:1] + "*" * (n - 2) + value[-1:]
+    return value[:3] + "*" * (n - 5) + value[-2:]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of personal data found in an output.
+
+    Attributes
+    ----------
+    file : str
+        The file (as given to the scan).
+    kind : str
+        One of :data:`KINDS`.
+    excerpt : str
+        A little text around it, with this and any other finding nearby masked (``138******00``):
+        never the full value.
+    location : str
+        Where in the file: ``line 812``, ``page 3``, ``cell 4 output 1 text/html, line 2``, ``$.reports[0].error``.
+    detail : str
+        How it was recognised (``mobile``, ``roster``, ``surname with a title``, ...).
+    """
+
+    file: str
+    kind: str
+    excerpt: str
+    location: str
+    detail: str = ""
+    digest: str = field(default="", repr=False, compare=False)
+
+    def matches(self, value: str) -> bool:
+        """True when this finding is ``value`` (compared through a keyed hash, valid in this process only)."""
+        return bool(self.digest) and hmac.compare_digest(self.digest, _digest(self.kind, value))
+
+    def to_dict(self) -> dict[str, str]:
+        """The finding for a manifest or a JSON report (masked; without the digest)."""
+        d = asdict(self)
+        d.pop("digest")
+        return d
+
+    def __str__(self) -> str:
+        how = f" ({self.detail})" if self.detail else ""
+        return f"{self.file}, {self.location}: {self.kind}{how} in “{self.excerpt}”"
+
+
+# --------------------------------------------------------------------------- the scanner
+
+_ID_TOKEN = re.compile(r"[A-Za-z0-9_.\-]*[0-9][A-Za-z0-9_.\-]*")
+_DATA_URI = re.compile(r"data:([A-Za-z0-9.+/-]*)((?:;[A-Za-z0-9.+=-]*)*),([^\s\"'<>)]*)", re.I)
+_TEXT_MIME = re.compile(r"text/.*|image/svg\+xml|application/(?:json|xml|xhtml\+xml|javascript|x-latex)"
+                        r"|.*\+(?:json|xml)", re.I)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class _Chunk:
+    """A piece of a file to scan, with a label saying where it is (and its first line, if it has lines)."""
+
+    __slots__ = ("text", "label", "line", "group")
+
+    def __init__(self, text: str, label: str, line: int | None = None, group: str | None = None):
+        self.text, self.label, self.line = text, label, line
+        self.group = label if group is None else group  # chunks of one document share a group
+
+    def where(self, offset: int) -> str:
+        if self.line is None:
+            return self.label
+        line = f"line {self.line + self.text.count(chr(10), 0, offset)}"
+        return f"{self.label}, {line}" if self.label else line
+
+
+class Scanner:
+    """Look for personal data and person ids in texts and files; build it once, scan many files.
+
+    Parameters
+    ----------
+    person_ids : iterable of str
+        Every person id of the inputs (services ``person_id``, survey ``respondent_id`` and
+        ``interviewer_id``; :func:`input_person_ids`).  Held as 64-bit hashes: millions are fine.
+        Ids with no digit, or of fewer than 8 digits and nothing else, are not searched for (they
+        cannot be told from words and figures); ``skipped_ids`` counts them.
+    names : iterable of str
+        Names from the roster (:func:`load_roster`).
+    heuristic_names : bool
+        Also report Chinese surnames next to a title or cue (张阿姨, 社工小刘).
+    places : iterable of str
+        Place names of the inputs (township, county, ... names): a number followed by one of them
+        (``3 Furong Street`` in a table of townships) is not an address.
+
+    Examples
+    --------
+    >>> s = Scanner(person_ids=["P0000012345", "7"], names=["王芳"])
+    >>> [(f.kind, f.excerpt) for f in s.text("王芳 P0000012345 7", file="t")]
+    [('name', '王* P00******45 7'), ('person_id', '王* P00******45 7')]
+    >>> s.skipped_ids
+    1
+    """
+
+    def __init__(self, person_ids: Iterable[Any] = (), names: Iterable[Any] = (), *, heuristic_names: bool = True,
+                 places: Iterable[str] = ()):
+        ids = pd.Series(pd.unique(pd.Series(list(person_ids), dtype=object).dropna().astype(str)), dtype=object)
+        strong = ((ids.str.contains(r"[A-Za-z]", regex=True) & ids.str.contains(r"[0-9]", regex=True))
+                  | ids.str.fullmatch(r"[0-9]{8,}")).fillna(False).astype(bool)
+        #: Ids not searched for (no digit, or short and digits only).
+        self.skipped_ids = int((~strong).sum())
+        self._ids = np.sort(pd.util.hash_array(ids[strong].to_numpy(dtype=object), categorize=False))
+        self.names = names if isinstance(names, _NameIndex) else _NameIndex(names)
+        self.heuristic_names = heuristic_names
+        self.places = {" ".join(str(p).split()).lower() for p in places if str(p).strip()}
+        #: Roster names that are not scanned for (set by :func:`scanner_for`).
+        self.unscanned_names: list[str] = []
+
+    @property
+    def n_ids(self) -> int:
+        """How many person ids are searched for."""
+        return int(self._ids.size)
+
+    def _id_spans(self, text: str) -> list[tuple[int, int]]:
+        if not self._ids.size:
+            return []
+        spans, tokens = [], []
+        for m in _ID_TOKEN.finditer(text):  # a token, and the token without its end punctuation ("P123.")
+            tok = m.group()
+            inner = tok.strip("._-")
+            spans.append(m.span())
+            tokens.append(tok)
+            if inner != tok:
+                s = m.start() + len(tok) - len(tok.lstrip("._-"))
+                spans.append((s, s + len(inner)))
+                tokens.append(inner)
+        if not tokens:
+            return []
+        h = pd.util.hash_array(np.array(tokens, dtype=object), categorize=False)
+        pos = np.searchsorted(self._ids, h)
+        hit = self._ids[np.minimum(pos, self._ids.size - 1)] == h
+        found = [spans[i] for i in np.flatnonzero(hit)]
+        return [sp for k, sp in enumerate(found) if k == 0 or sp[0] >= found[k - 1][1]]
+
+    def _scan(self, chunks: Sequence[_Chunk], file: str) -> list[Finding]:
+        extra: list[_Chunk] = []
+        seen_uris: set[str] = set()
+        for c in chunks:  # data: URIs: decode the textual ones (once each), drop every payload
+            if "data:" in c.text or "DATA:" in c.text:
+                c.text = _DATA_URI.sub(lambda m, c=c: _data_uri(m, c, extra, seen_uris), c.text)
+        chunks = [c for c in [*chunks, *extra] if c.text]
+        if not chunks:
+            return []
+        starts, pos = [], 0
+        for c in chunks:
+            starts.append(pos)
+            pos += len(c.text) + 1
+        text = "\n".join(c.text for c in chunks)
+        folded = text.translate(_FOLD)
+        hits = _detect(folded, self.names, self.heuristic_names, numbers=False)
+        if self.places:  # "3 Furong Street": a figure before a township's name, not an address
+            hits = [h for h in hits if h.kind != "address" or
+                    " ".join(_HOUSE_NUMBER.sub("", folded[h.start:h.end]).split()).lower() not in self.places]
+        hits += [_Hit(s, e, "person_id", "input person id") for s, e in self._id_spans(folded)]
+        hits.sort(key=lambda h: h.start)
+        hit_starts = [h.start for h in hits]
+        out, seen = [], set()
+        for h in hits:
+            i = bisect.bisect_right(starts, h.start) - 1
+            c = chunks[i]
+            digest = _digest(h.kind, text[h.start:h.end])
+            line = None if c.line is None else c.line + c.text.count("\n", 0, h.start - starts[i])
+            key = (h.kind, digest, c.group, line if line is not None else c.label)
+            if key in seen:  # the same value at the same place: raw HTML and its parsed text
+                continue
+            seen.add(key)
+            lo, hi = max(starts[i], h.start - 20), min(starts[i] + len(c.text), h.end + 20)
+            out.append(Finding(file, h.kind, _excerpt(text, lo, hi, hits, hit_starts),
+                               c.where(h.start - starts[i]), h.detail, digest))
+        return out
+
+    def text(self, text: str, *, file: str = "<text>", location: str = "") -> list[Finding]:
+        """Findings in one text (its lines are numbered from 1)."""
+        return self._scan([_Chunk(text, location, 1)], file)
+
+    def file(self, path: str | Path, *, name: str | None = None) -> list[Finding]:
+        """Findings in one file: ``.html``/``.htm``/``.svg``/``.xml``, ``.ipynb``, ``.pdf``, ``.json``, or text
+        (``.txt``, ``.md``, ``.csv``, ``.tsv``, ``.py``, ``.log``), by the suffix of ``name`` (what to call
+        the file in the findings; default ``path``).
+
+        Raises
+        ------
+        ScanError
+            When the file cannot be read or has a type the scan does not know: count it as failed.
+        """
+        path = Path(path)
+        label = str(path) if name is None else name
+        suffix = Path(label).suffix.lower()
+        try:
+            if suffix == ".pdf":
+                chunks = _pdf_chunks(path)
+            else:
+                raw = path.read_text(encoding="utf-8")
+                if suffix in (".html", ".htm", ".svg", ".xml", ".xhtml"):
+                    chunks = _html_chunks(raw)
+                elif suffix == ".ipynb":
+                    chunks = _notebook_chunks(json.loads(raw))
+                elif suffix == ".json":
+                    chunks = []
+                    _json_chunks(json.loads(raw), "$", chunks)
+                elif suffix in (".txt", ".md", ".csv", ".tsv", ".py", ".log"):
+                    chunks = [_Chunk(raw, "", 1)]
+                else:
+                    raise ScanError(f"{label}: the privacy scan does not know '{suffix}' files; scan it as text "
+                                    "or leave it out of the published outputs.")
+        except ScanError:
+            raise
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ScanError(f"{label}: cannot be read for the privacy scan ({err}); treat it as failed.") from err
+        return self._scan(chunks, label)
+
+    def check(self, paths: Iterable[str | Path] | Mapping[str, str | Path]) -> None:
+        """Scan the outputs of one report before they are published; raise if any must not be.
+
+        ``paths`` may map the name each file will be published under to where it is now (a temporary
+        file, ``{"090102.html": Path(".090102.html.4711.tmp.html")}``): the name gives the file's type
+        and is what the findings call it.
+
+        Raises
+        ------
+        PersonalDataFound
+            When any file holds personal data or a person id; ``.findings`` lists them (masked).
+        ScanError
+            When a file cannot be scanned.
+        """
+        items = paths.items() if isinstance(paths, Mapping) else [(None, p) for p in paths]
+        findings = [f for name, p in items for f in self.file(p, name=name)]
+        if findings:
+            raise PersonalDataFound(findings)
+
+    def tree(self, folder: str | Path) -> list[Finding]:
+        """Findings in every HTML, PDF, notebook, JSON and text file under ``folder``."""
+        out: list[Finding] = []
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file() and path.suffix.lower() in _SCANNED:
+                out.extend(self.file(path))
+        return out
+
+
+_HOUSE_NUMBER = re.compile(r"^(?:No\.?[ \t]*)?[0-9]{1,5}[A-Za-z]?,?[ \t]+")
+_SCANNED = (".html", ".htm", ".svg", ".xml", ".xhtml", ".ipynb", ".pdf", ".json", ".txt", ".md", ".csv", ".tsv", ".log")
+
+
+def _data_uri(m: re.Match, chunk: _Chunk, extra: list[_Chunk], seen: set[str]) -> str:
+    mime, params, payload = m.group(1).lower(), m.group(2).lower(), m.group(3)
+    textual = not mime or _TEXT_MIME.fullmatch(mime)
+    if textual and payload and payload not in seen:
+        seen.add(payload)
+        if ";base64" in params:
+            try:
+                decoded = base64.b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                decoded = ""
+        else:
+            decoded = unquote(payload)
+        if decoded:
+            extra.append(_Chunk(decoded, f"{chunk.where(m.start())}: data:{mime} URI"))
+    return f"data:{m.group(1)}{m.group(2)},"
+
+
+def _excerpt(text: str, lo: int, hi: int, hits: list[_Hit], starts: list[int]) -> str:
+    """``text[lo:hi]`` (widened to whole findings) with every finding in it masked, on one line."""
+    inside = [h for h in hits[bisect.bisect_left(starts, lo - 100):bisect.bisect_left(starts, hi)]
+              if h.end > lo and h.start < hi]
+    if inside:
+        lo, hi = min(lo, inside[0].start), max(hi, max(h.end for h in inside))
+    parts, at = [], lo
+    for h in inside:
+        if h.start >= at:
+            parts += [text[at:h.start], _mask(text[h.start:h.end])]
+            at = h.end
+    parts.append(text[at:hi])
+    return " ".join("".join(parts).split())
+
+
+def scan_text(text: str, person_ids: Iterable[Any] | Scanner = (), names: Iterable[Any] = (), *,
+              file: str = "<text>") -> list[Finding]:
+    """Personal data and person ids in one text.
+
+    Parameters
+    ----------
+    text : str
+        The text.
+    person_ids : iterable of str, or Scanner
+        Person ids of the inputs, or a :class:`Scanner` built once for many texts.
+    names : iterable of str
+        Roster names (ignored when ``person_ids`` is a Scanner).
+    file : str
+        What to call the text in the findings.
+
+    Returns
+    -------
+    list of Finding
+        In the order they appear; empty when the text is clean.
+
+    Examples
+    --------
+    >>> scan_text("region 430102001 and 430102001001, 2,149,736 yuan, 0.13812345678")
+    []
+    >>> [(f.kind, f.excerpt) for f in scan_text("wang@example.com", file="x")]
+    [('email', 'w***@e**********')]
+    """
+    scanner = person_ids if isinstance(person_ids, Scanner) else Scanner(person_ids, names)
+    return scanner.text(text, file=file)
+
+
+def scan_file(path: str | Path, person_ids: Iterable[Any] | Scanner = (), names: Iterable[Any] = ()) -> list[Finding]:
+    """Personal data and person ids in one rendered output (HTML, PDF, notebook, JSON or text).
+
+    HTML: the text with tags stripped and entities unescaped, every attribute value, scripts and
+    styles, comments, and the raw source too.  Notebooks: every cell's source, every output (every
+    text MIME type, streams, tracebacks) and all metadata.  PDF: the extracted text of every page,
+    the document information and link targets.  See :meth:`Scanner.file`.
+
+    Raises
+    ------
+    ScanError
+        When the file cannot be read or is of an unknown type.
+    """
+    scanner = person_ids if isinstance(person_ids, Scanner) else Scanner(person_ids, names)
+    return scanner.file(path)
+
+
+def scan_tree(folder: str | Path, person_ids: Iterable[Any] | Scanner = (), names: Iterable[Any] = ()) -> list[Finding]:
+    """Personal data and person ids in every output file under ``folder`` (a batch's run folder)."""
+    scanner = person_ids if isinstance(person_ids, Scanner) else Scanner(person_ids, names)
+    return scanner.tree(folder)
+
+
+# --------------------------------------------------------------------------- reading outputs
+
+
+class _HTMLChunks(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[_Chunk] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        line = self.getpos()[0]
+        for name, value in attrs:
+            if value:
+                self.chunks.append(_Chunk(value, f"attribute {name}", line))
+
+    handle_startendtag = handle_starttag
+
+    def handle_data(self, data: str) -> None:
+        self.chunks.append(_Chunk(data, "", self.getpos()[0]))
+
+    def handle_comment(self, data: str) -> None:
+        self.chunks.append(_Chunk(data, "comment", self.getpos()[0]))
+
+
+def _html_chunks(raw: str, label: str = "") -> list[_Chunk]:
+    """The text, attribute values and comments of an HTML or SVG document, and its raw source."""
+    raw = _DATA_URI.sub(lambda m: m.group(0) if _TEXT_MIME.fullmatch(m.group(1) or "text/plain")
+                        else f"data:{m.group(1)}{m.group(2)},", raw)  # binary payloads: gone before parsing
+    parser = _HTMLChunks()
+    parser.feed(raw)
+    parser.close()
+    for c in parser.chunks:
+        c.group = label
+        if label:
+            c.label = f"{label}{', ' + c.label if c.label else ''}"
+    return [_Chunk(raw, label, 1), *parser.chunks]
+
+
+def _join(v: Any) -> str:
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return "".join(v)
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+
+def _json_chunks(obj: Any, path: str, out: list[_Chunk]) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            sub = f"{path}.{k}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(k)) else f"{path}[{json.dumps(str(k))}]"
+            out.append(_Chunk(str(k), f"{sub} (key)"))
+            _json_chunks(v, sub, out)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _json_chunks(v, f"{path}[{i}]", out)
+    elif isinstance(obj, str):
+        out.append(_Chunk(obj, path))
+    elif isinstance(obj, bool) or obj is None:
+        return
+    elif isinstance(obj, int) or (isinstance(obj, float) and obj.is_integer() and abs(obj) < 1e20):
+        out.append(_Chunk(str(int(obj)), path))
+
+
+def _bundle(data: dict, where: str, out: list[_Chunk]) -> None:
+    """A notebook MIME bundle: HTML and SVG parsed, text and JSON scanned, binary (base64) types skipped."""
+    for mime, value in data.items():
+        if mime in ("text/html", "image/svg+xml", "application/xhtml+xml"):
+            out.extend(_html_chunks(_join(value), f"{where} {mime}"))
+        elif _TEXT_MIME.fullmatch(mime):
+            lines = isinstance(value, list) and all(isinstance(x, str) for x in value)
+            if isinstance(value, (dict, list)) and not lines:
+                _json_chunks(value, f"{where} {mime}", out)
+            else:
+                out.append(_Chunk(_join(value), f"{where} {mime}", 1))
+
+
+def _notebook_chunks(nb: dict) -> list[_Chunk]:
+    """Every cell's source, attachments' text, outputs (all text MIME types, streams, tracebacks) and all metadata."""
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells", []), list):
+        raise ScanError("not a Jupyter notebook (no list of cells).")
+    out: list[_Chunk] = []
+    for k, v in nb.items():
+        if k != "cells":
+            _json_chunks(v, k, out)
+    for i, cell in enumerate(nb.get("cells", []), 1):
+        where = f"cell {i}"
+        for k, v in cell.items():
+            if k == "source":
+                out.append(_Chunk(_join(v), f"{where} source", 1))
+            elif k == "attachments" and isinstance(v, dict):
+                for name, bundle in v.items():
+                    _bundle(bundle, f"{where} attachment {name}", out)
+            elif k == "outputs" and isinstance(v, list):
+                for j, o in enumerate(v, 1):
+                    ow = f"{where} output {j}"
+                    for ok, ov in o.items():
+                        if ok == "data" and isinstance(ov, dict):
+                            _bundle(ov, ow, out)
+                        elif ok == "text":
+                            out.append(_Chunk(_join(ov), f"{ow} text", 1))
+                        elif ok == "traceback" and isinstance(ov, list):
+                            out.append(_Chunk(_ANSI.sub("", "\n".join(map(str, ov))), f"{ow} traceback", 1))
+                        else:
+                            _json_chunks(ov, f"{ow} {ok}", out)
+            else:
+                _json_chunks(v, f"{where} {k}", out)
+    return out
+
+
+_HAN_WRAP = re.compile(rf"(?<=[{_HAN}])\n(?=[{_HAN}])")
+
+
+def _pdf_chunks(path: Path) -> list[_Chunk]:
+    """The text of every page (lines of Chinese that the layout wrapped are joined again), the
+    document information and link targets.  Needs pypdf."""
+    import logging
+
+    try:
+        import pypdf
+    except ImportError as err:  # pragma: no cover - pypdf is a dependency
+        raise ScanError(f"{path}: scanning PDFs needs pypdf (`pip install pypdf`).") from err
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = pypdf.PdfReader(path)
+        if reader.is_encrypted:
+            raise ScanError(f"{path}: the PDF is encrypted, so its text cannot be scanned; treat it as failed.")
+        out = [_Chunk(str(v), f"document information {k}") for k, v in (reader.metadata or {}).items()]
+        for n, page in enumerate(reader.pages, 1):
+            out.append(_Chunk(_HAN_WRAP.sub("", page.extract_text() or ""), f"page {n}"))
+            for annot in page.get("/Annots") or []:
+                action = annot.get_object().get("/A") or {}
+                if "/URI" in action:
+                    out.append(_Chunk(str(action["/URI"]), f"page {n} link"))
+    except ScanError:
+        raise
+    except Exception as err:  # pypdf raises many kinds on a damaged file
+        raise ScanError(f"{path}: the PDF cannot be read for the privacy scan ({type(err).__name__}: {err}); "
+                        "treat it as failed.") from err
+    return out
+
+
+# --------------------------------------------------------------------------- inputs: roster and person ids
+
+
+def load_roster(data_dir: str | Path) -> list[str]:
+    """The names in the optional roster table (``roster.csv``, ``.xlsx`` or ``.parquet``) of ``data_dir``.
+
+    The roster is one column, ``name``: the names of service users, respondents, staff and anyone
+    else whose name could appear in a comment, in Chinese or pinyin (one spelling a row).  It is
+    only used to find names; it links no name to any id.  No roster gives an empty list.
+
+    Raises
+    ------
+    DataValidationError
+        When the roster breaks the codebook's rules (a missing ``name`` column, an empty name, an
+        unexpected column).
+    """
+    from .io import find_table, read_raw
+    from .schema import table_spec, validate_table
+
+    try:
+        path = find_table(data_dir, "roster")
+    except InputError as err:
+        if err.problem.rule == "missing_table":
+            return []
+        raise
+    raw = read_raw(path, [c["name"] for c in table_spec("roster")["columns"]], "roster")
+    frame, problems = validate_table(raw, "roster")
+    if any(p.severity == "error" for p in problems):
+        raise DataValidationError(problems)
+    return sorted({" ".join(str(n).split()) for n in frame["name"].dropna() if str(n).strip()})
+
+
+#: The id columns whose values are searched for in the outputs.
+ID_COLUMNS = {"services": ("person_id",), "survey": ("respondent_id", "interviewer_id")}
+
+
+def input_person_ids(data_dir: str | Path) -> pd.Series:
+    """Every distinct person id in the inputs of ``data_dir`` (services ``person_id``, survey
+    ``respondent_id`` and ``interviewer_id``), read straight from the files."""
+    from .io import find_table, read_raw
+
+    parts = []
+    for table, cols in ID_COLUMNS.items():
+        path = find_table(data_dir, table)
+        if path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            have = set(pq.read_schema(path).names)
+            frame = pd.read_parquet(path, columns=[c for c in cols if c in have])
+        else:
+            from .schema import table_spec
+
+            frame = read_raw(path, [c["name"] for c in table_spec(table)["columns"]], table).frame
+        parts += [frame[c].dropna().astype(str) for c in cols if c in frame.columns]
+    return pd.Series(pd.unique(pd.concat(parts, ignore_index=True)) if parts else [], dtype=object)
+
+
+def _place_names(data_dir: str | Path) -> list[str]:
+    """Every province, prefecture, county and township name (English and Chinese) in the regions table."""
+    from .io import find_table
+
+    path = find_table(data_dir, "regions")
+    cols = [f"{lvl}_name_{lang}" for lvl in ("province", "prefecture", "county", "township") for lang in ("en", "zh")]
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        have = set(pq.read_schema(path).names)
+        frame = pd.read_parquet(path, columns=[c for c in cols if c in have])
+    else:
+        from .io import read_raw
+        from .schema import table_spec
+
+        frame = read_raw(path, [c["name"] for c in table_spec("regions")["columns"]], "regions").frame
+    return [str(v) for c in cols if c in frame.columns for v in pd.unique(frame[c].dropna().astype(str))]
+
+
+def _background_texts(data_dir: str | Path | None) -> str:
+    """Place names of the inputs and every text of the report catalogues: what a report shows anyway."""
+    from importlib import resources
+
+    texts = []
+    for lang in ("en", "zh"):
+        try:
+            texts.append(resources.files("evalkit").joinpath(f"report/locale/{lang}.toml").read_text(encoding="utf-8"))
+        except (FileNotFoundError, OSError):
+            pass
+    if data_dir is not None:
+        texts.extend(_place_names(data_dir))
+    return "\n".join(texts)
+
+
+def scanner_for(data_dir: str | Path, *, heuristic_names: bool = True) -> Scanner:
+    """A :class:`Scanner` for the outputs made from ``data_dir``: every person id of its inputs and
+    the names of its roster, less the names a report shows anyway (part of a place name or of the
+    report's own texts: they would always be found); those are listed in ``unscanned_names``."""
+    places = _place_names(data_dir)
+    background = _background_texts(data_dir)
+    low = background.lower()
+    names, unscanned = [], []
+    for n in load_roster(data_dir):
+        (unscanned if (n in background or n.lower() in low) else names).append(n)
+    scanner = Scanner(input_person_ids(data_dir), names, heuristic_names=heuristic_names, places=places)
+    scanner.unscanned_names = unscanned
+    return scanner
+
+
+# --------------------------------------------------------------------------- planting personal data
+
+
+@dataclass(frozen=True)
+class PlantedValue:
+    """One planted piece of personal data: its kind, the value as written, and where it went."""
+
+    kind: str
+    value: str
+    county_code: str
+    respondent_id: str
+
+
+@dataclass
+class Planted:
+    """What :func:`plant` put into a copy of a province (synthetic values; keep them out of git).
+
+    Attributes
+    ----------
+    data_dir : str
+        The planted copy.
+    values : list of PlantedValue
+        Every planted value, with its county and respondent.
+    roster : list of str
+        The names written to the copy's roster (Chinese and pinyin).
+    comments : dict
+        Respondent id -> the planted comment.
+    """
+
+    data_dir: str
+    values: list[PlantedValue]
+    roster: list[str]
+    comments: dict[str, str]
+
+    def by_kind(self) -> dict[str, list[str]]:
+        """Planted values grouped by kind."""
+        out: dict[str, list[str]] = {}
+        for v in self.values:
+            out.setdefault(v.kind, []).append(v.value)
+        return out
+
+    def counties(self) -> list[str]:
+        """The counties whose survey got planted comments."""
+        return sorted({v.county_code for v in self.values})
+
+    def missing(self, findings: Iterable[Finding], counties: Iterable[str] | None = None) -> list[PlantedValue]:
+        """Planted values (of ``counties``, default all) that no finding matches: an empty list means
+        the scan found every one.  The findings must come from this process (digests are keyed)."""
+        by_kind: dict[str, list[Finding]] = {}
+        for f in findings:
+            by_kind.setdefault("id" if f.kind in ("id_number", "id_like") else f.kind, []).append(f)
+        wanted = None if counties is None else set(counties)
+        out = []
+        for v in self.values:
+            if wanted is not None and v.county_code not in wanted:
+                continue
+            group = by_kind.get("id" if v.kind in ("id_number", "id_like") else v.kind, [])
+            if not any(f.matches(v.value) for f in group):
+                out.append(v)
+        return out
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write the planted values to ``path`` (JSON), for an audit run in another process."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"data_dir": self.data_dir, "values": [asdict(v) for v in self.values],
+                                    "roster": self.roster, "comments": self.comments},
+                                   ensure_ascii=False, indent=1), encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> Planted:
+        """Read what :meth:`to_json` wrote."""
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(d["data_dir"], [PlantedValue(**v) for v in d["values"]], d["roster"], d["comments"])
+
+
+_PLANT_SURNAMES = [("王", "Wang"), ("李", "Li"), ("张", "Zhang"), ("刘", "Liu"), ("陈", "Chen"), ("赵", "Zhao"),
+                   ("吴", "Wu"), ("徐", "Xu"), ("孙", "Sun"), ("朱", "Zhu"), ("郭", "Guo"), ("罗", "Luo"),
+                   ("郑", "Zheng"), ("谢", "Xie"), ("宋", "Song"), ("唐", "Tang"), ("韩", "Han"), ("冯", "Feng"),
+                   ("邓", "Deng"), ("曹", "Cao"), ("彭", "Peng"), ("曾", "Zeng"), ("蒋", "Jiang"), ("欧阳", "Ouyang")]
+_PLANT_GIVEN = [("伟", "wei"), ("芳", "fang"), ("娜", "na"), ("敏", "min"), ("静", "jing"), ("丽", "li"),
+                ("强", "qiang"), ("磊", "lei"), ("军", "jun"), ("勇", "yong"), ("艳", "yan"), ("杰", "jie"),
+                ("娟", "juan"), ("涛", "tao"), ("超", "chao"), ("秀", "xiu"), ("刚", "gang"), ("英", "ying"),
+                ("玉", "yu"), ("兰", "lan"), ("萍", "ping"), ("建", "jian"), ("志", "zhi"), ("辉", "hui"),
+                ("斌", "bin"), ("鹏", "peng"), ("婷", "ting"), ("雪", "xue"), ("慧", "hui"), ("琴", "qin")]
+_PLANT_STREETS = [("人民", "Renmin"), ("解放", "Jiefang"), ("建设", "Jianshe"), ("中山", "Zhongshan"),
+                  ("胜利", "Shengli"), ("朝阳", "Chaoyang"), ("五一", "Wuyi"), ("芙蓉", "Furong")]
+_PLANT_REGIONS = ["430102", "430104", "430111", "430602", "431121", "110105", "440305", "510104"]
+_PLANT_AREAS = ["0731", "0730", "0746", "010", "020", "0739"]
+_TEMPLATES = (
+    ("社工{name}很负责，有事打他手机{mobile}。", ("name", "mobile")),
+    ("我的身份证号是{idnum}，补助还没到账。", ("idnum",)),
+    ("有问题请发邮件到{email}，谢谢。", ("email",)),
+    ("我家住在{address}，希望社工多上门。", ("address",)),
+    ("{name}家里座机{landline}，白天没人接。", ("name", "landline")),
+    ("{name}老人独居，住在{address2}，身份证{idnum_spaced}。", ("name", "address2", "idnum_spaced")),
+    ("Please call {pinyin} on +86 {mobile_spaced}, or visit {address_en}.", ("pinyin", "mobile_spaced", "address_en")),
+    ("联系人：{name}，电话{mobile_dashed}，邮箱{email}。", ("name", "mobile_dashed", "email")),
+)
+_SLOT_KIND = {"name": "name", "pinyin": "name", "mobile": "phone", "mobile_spaced": "phone", "mobile_dashed": "phone",
+              "landline": "phone", "idnum": "id_number", "idnum_spaced": "id_number", "email": "email",
+              "address": "address", "address2": "address", "address_en": "address"}
+
+
+def _fake_id(rng: np.random.Generator) -> str:
+    birth = _dt.date(1940, 1, 1) + _dt.timedelta(days=int(rng.integers(0, 365 * 75)))
+    first = f"{rng.choice(_PLANT_REGIONS)}{birth:%Y%m%d}{int(rng.integers(0, 1000)):03d}"
+    return first + resident_id_check_digit(first)
+
+
+def _fake_mobile(rng: np.random.Generator) -> str:
+    return f"1{rng.choice(list('3456789'))}{int(rng.integers(0, 10))}{int(rng.integers(0, 10**8)):08d}"
+
+
+def _roster_names(rng: np.random.Generator, n: int, background: str) -> list[tuple[str, str]]:
+    """n distinct (Chinese, pinyin) names that appear nowhere in the place names or report texts."""
+    low, out, seen = background.lower(), [], set()
+    for _ in range(100 * n):
+        if len(out) == n:
+            break
+        sur = _PLANT_SURNAMES[int(rng.integers(len(_PLANT_SURNAMES)))]
+        given = [_PLANT_GIVEN[int(i)] for i in rng.choice(len(_PLANT_GIVEN), int(rng.integers(1, 3)), replace=False)]
+        zh = sur[0] + "".join(g[0] for g in given)
+        py = f"{sur[1]} {''.join(g[1] for g in given).capitalize()}"
+        if zh in seen or zh in background or py.lower() in low or py.lower().replace(" ", "") in low:
+            continue
+        seen.add(zh)
+        out.append((zh, py))
+    return out
+
+
+def _read_survey(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The survey file as it is (Parquet types and metadata, or text cells and encoding)."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        meta = pq.read_schema(path).metadata or {}
+        extra = {k.decode()[len("evalkit."):]: v.decode() for k, v in meta.items() if k.startswith(b"evalkit.")}
+        return pd.read_parquet(path), {"metadata": extra}
+    from .io import read_raw
+    from .schema import table_spec
+
+    raw = read_raw(path, [c["name"] for c in table_spec("survey")["columns"]], "survey")
+    return raw.frame.reset_index(drop=True), {"encoding": raw.encoding or "utf-8"}
+
+
+def plant(data_dir_in: str | Path, data_dir_out: str | Path, seed: int = 0, *, per_county: int = 3,
+          year: int | None = None) -> Planted:
+    """Copy a province folder and plant personal data in its survey comments, for an audit.
+
+    Each county gets ``per_county`` respondents (of the evaluation wave ``year``, default the latest)
+    whose comment holds synthetic personal data: names from a new roster, mobile numbers (plain,
+    spaced, dashed, with +86), landlines, resident identity numbers with valid check digits (plain
+    and spaced), e-mail addresses at example.com/org/net, and Chinese and English street
+    addresses.  The names are written to the copy's roster (``roster.csv``, added to any roster the
+    folder had), chosen so that none is part of a place name or report text.  Id columns are not
+    touched, so the copy still passes ``evalkit validate``.
+
+    Parameters
+    ----------
+    data_dir_in : str or Path
+        The province folder (any of the formats evalkit reads); it is not changed.
+    data_dir_out : str or Path
+        Where the copy goes; it must not exist yet (or be empty).
+    seed : int
+        Random seed: the same seed plants the same values in the same rows.
+    per_county : int
+        Respondents with a planted comment per county.
+    year : int, optional
+        The survey wave to plant in (default the latest).
+
+    Returns
+    -------
+    Planted
+        Every planted value with its county and respondent (``Planted.missing(findings)`` checks a scan).
+    """
+    from .io import find_table, write_table
+
+    src, dst = Path(data_dir_in), Path(data_dir_out)
+    if not src.is_dir():
+        raise EvalkitError(f"The province folder {src} does not exist.")
+    if dst.exists() and any(dst.iterdir()):
+        raise EvalkitError(f"{dst} already exists and is not empty; plant writes a fresh copy: remove it or "
+                           "choose another folder.")
+    shutil.copytree(src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*"))
+    rng = np.random.default_rng(seed)
+    path = find_table(dst, "survey")
+    survey, how = _read_survey(path)
+    years = pd.to_numeric(survey["year"], errors="coerce")
+    wave = int(years.max()) if year is None else int(year)
+    if "comment" not in survey.columns:
+        cols = list(survey.columns)
+        at = cols.index("interviewer_id") if "interviewer_id" in cols else len(cols)
+        survey.insert(at, "comment", None)
+    survey["comment"] = survey["comment"].astype(object)
+    rows = []
+    for _, group in survey[years == wave].groupby(survey["county_code"].astype(str), sort=True):
+        rows.extend(rng.choice(group.index.to_numpy(), min(per_county, len(group)), replace=False).tolist())
+    if not rows:
+        raise EvalkitError(f"The survey in {src} has no respondents in {wave} to plant comments for.")
+    background = _background_texts(dst)
+    names = _roster_names(rng, 2 * len(rows), background)
+    values, comments = [], {}
+    for k, row in enumerate(rows):
+        template, slots = _TEMPLATES[k % len(_TEMPLATES)]
+        zh, py = names[k % len(names)]
+        street, street_py = _PLANT_STREETS[int(rng.integers(len(_PLANT_STREETS)))]
+        mobile, idnum = _fake_mobile(rng), _fake_id(rng)
+        n, b, r = int(rng.integers(1, 400)), int(rng.integers(1, 20)), int(rng.integers(101, 1899))
+        fill = {
+            "name": zh, "pinyin": py, "mobile": mobile,
+            "mobile_spaced": f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}",
+            "mobile_dashed": f"{mobile[:3]}-{mobile[3:7]}-{mobile[7:]}",
+            "landline": (f"{rng.choice(_PLANT_AREAS)}-{int(rng.integers(2, 10))}{int(rng.integers(0, 10**7)):07d}"
+                         if k % 2 else f"({rng.choice(_PLANT_AREAS)}) {int(rng.integers(2, 10))}"
+                         f"{int(rng.integers(0, 1000)):03d} {int(rng.integers(0, 10**4)):04d}"),
+            "idnum": idnum, "idnum_spaced": f"{idnum[:6]} {idnum[6:14]} {idnum[14:]}",
+            "email": f"{py.replace(' ', '.').lower()}{int(rng.integers(1, 100))}"
+                     f"@example.{rng.choice(['com', 'org', 'net'])}",
+            "address": f"{street}路{n}号{b}栋{r}室", "address2": f"{street}街{n}号",
+            "address_en": f"{n} {street_py} Road",
+        }
+        text = template.format(**fill)
+        rid, county = str(survey.at[row, "respondent_id"]), str(survey.at[row, "county_code"])
+        comments[rid] = text
+        survey.at[row, "comment"] = text
+        values += [PlantedValue(_SLOT_KIND[s], fill[s], county, rid) for s in slots]
+    write_table(survey, path, encoding=how.get("encoding", "utf-8"), metadata=how.get("metadata"))
+    roster = sorted({n for pair in names for n in pair} | set(load_roster(dst)))
+    for old in dst.glob("roster.*"):
+        old.unlink()
+    write_table(pd.DataFrame({"name": roster}), dst / "roster.csv")
+    return Planted(str(dst), values, roster, comments)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m evalkit.privacy plant|scan ...``: plant personal data in a copy of a province, or
+    scan outputs (files or folders) for personal data.  Exit status 1 when the scan's expectation fails."""
+    ap = argparse.ArgumentParser(prog="python -m evalkit.privacy", description=main.__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("plant", help="copy a province folder, planting personal data in its survey comments")
+    p.add_argument("data_dir")
+    p.add_argument("out_dir")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--per-county", type=int, default=3)
+    p.add_argument("--planted", help="write the planted values to this JSON file")
+    s = sub.add_parser("scan", help="scan output files or folders for personal data and input person ids")
+    s.add_argument("paths", nargs="+")
+    s.add_argument("--data", help="the inputs' folder: its person ids and roster names are searched for")
+    s.add_argument("--planted", help="the JSON file written by `plant --planted`: report which values were found")
+    s.add_argument("--counties", nargs="+", metavar="CODE",
+                   help="with --planted: the counties whose planted values must be found (default: those with a "
+                        "report among the files, e.g. 090102.html; else all)")
+    s.add_argument("--expect", choices=("none", "all"), default="none",
+                   help="none (default): fail on any finding; all: fail unless every planted value is found")
+    s.add_argument("--json", action="store_true", help="print the findings as JSON lines")
+    args = ap.parse_args(argv)
+    if args.command == "plant":
+        planted = plant(args.data_dir, args.out_dir, args.seed, per_county=args.per_county)
+        if args.planted:
+            planted.to_json(args.planted)
+        kinds = ", ".join(f"{len(v)} {k}" for k, v in sorted(planted.by_kind().items()))
+        print(f"planted {kinds} in {len(planted.comments)} comments of {len(planted.counties())} counties: "
+              f"{args.out_dir}")
+        return 0
+    t0 = time.perf_counter()
+    scanner = scanner_for(args.data) if args.data else Scanner()
+    if args.data:
+        print(f"searching for {scanner.n_ids:,} person ids ({scanner.skipped_ids:,} too plain to search for) and "
+              f"{len(scanner.names):,} roster names ({len(scanner.unscanned_names)} set aside); "
+              f"{time.perf_counter() - t0:.1f} s to read them")
+    files = []
+    for p in map(Path, args.paths):
+        files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SCANNED) if p.is_dir() else [p]
+    findings, failed, t1 = [], [], time.perf_counter()
+    for f in files:
+        try:
+            findings += scanner.file(f)
+        except ScanError as err:
+            failed.append(str(err))
+    print(f"scanned {len(files)} files in {time.perf_counter() - t1:.1f} s: {len(findings)} finding(s), "
+          f"{len(failed)} unreadable")
+    for msg in failed:
+        print(f"  unreadable: {msg}")
+    for f in findings[:50]:
+        print(json.dumps(f.to_dict(), ensure_ascii=False) if args.json else f"  {f}")
+    if len(findings) > 50:
+        print(f"  ... and {len(findings) - 50} more")
+    ok = not failed and (not findings if args.expect == "none" else True)
+    if args.planted:
+        planted = Planted.from_json(args.planted)
+        counties = args.counties or sorted({f.stem for f in files} & set(planted.counties())) or planted.counties()
+        wanted = [v for v in planted.values if v.county_code in counties]
+        missing = planted.missing(findings, counties)
+        print(f"planted values found: {len(wanted) - len(missing)} of {len(wanted)} "
+              f"(in the comments of {len(counties)} counties)")
+        for v in missing[:20]:
+            print(f"  not found: {v.kind} in county {v.county_code} ({v.respondent_id}): {_mask(v.value)}")
+        if args.expect == "all":
+            ok = ok and not missing
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
