@@ -11,7 +11,7 @@ SAMPLE ?= data/sample
 STAMP  := $(VENV)/.evalkit-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup chromium province sample validate indicators test test-fast lab bench bench-batch codebook clean
+.PHONY: help setup chromium province sample validate indicators test test-fast audit lab bench bench-batch codebook clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,11 @@ BATCH_ARGS ?=
 province: $(STAMP) $(SAMPLE)/dataset.json ## MAIN JOB: set up, then render every county report, the overview and the index
 	@$(MAKE) --no-print-directory chromium || echo "province: no Chromium, so HTML reports only (no PDF)"
 	$(BIN)/evalkit batch $(SAMPLE) $(BATCH_ARGS)
+
+AUDIT ?= reports/audit
+audit: $(STAMP) $(SAMPLE)/dataset.json chromium ## plant personal data in a copy of the sample province, render it: zero leaks, and the scan proven able to fail
+	rm -rf $(AUDIT)
+	$(BIN)/python -m evalkit.audit $(SAMPLE) $(AUDIT) -- $(AUDIT_ARGS)
 
 test: $(STAMP) $(SAMPLE)/dataset.json chromium ## set up and run the whole test suite (pytest, doctests, notebooks, browser)
 	$(BIN)/python -m pytest

@@ -243,6 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="framework file (default: the shipped framework)")
     p.set_defaults(func=_cmd_framework)
 
+    from . import privacy
+
+    before = set(sub.choices)
+    privacy.add_commands(sub)  # plant, scan
+    for name in set(sub.choices) - before:
+        sub.choices[name].prog = f"evalkit {name}"
+        sub.choices[name].set_defaults(func=privacy.run)
+
     p = sub.add_parser("codebook", help="print the codebook of the input tables as Markdown",
                        description="Print the codebook (columns, types, units, allowed values, meaning in "
                                    "English and Chinese) generated from evalkit's data model.")

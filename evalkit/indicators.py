@@ -411,7 +411,11 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
     from .schema import load_province
 
     hashes = hashes or input_hashes(data_dir)
-    key = hashlib.sha256(json.dumps([LAYOUT_VERSION, __version__, hashes], sort_keys=True).encode()).hexdigest()
+    # comments are scrubbed when the table is built: a table built with scrubbing off (the privacy audit's
+    # negative control) is never served to a run with it on, nor the other way round
+    unscrubbed = bool(os.environ.get("EVALKIT_UNSAFE_NO_SCRUB"))
+    key = hashlib.sha256(json.dumps([LAYOUT_VERSION, __version__, hashes] + (["unscrubbed"] if unscrubbed else []),
+                                    sort_keys=True).encode()).hexdigest()
     cache_dir = Path(cache_dir or os.environ.get("EVALKIT_CACHE") or REPORTS / ".cache")
     path = cache_dir / f"indicators-{key[:20]}.parquet"
     if path.is_file():

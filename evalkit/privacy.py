@@ -1121,6 +1121,45 @@ def scanner_for(data_dir: str | Path, *, heuristic_names: bool = True) -> Scanne
     return scanner
 
 
+def cached_scanner(data_dir: str | Path, cache_dir: str | Path | None = None) -> Path:
+    """The path of a pickled :func:`scanner_for` ``data_dir``, built once per set of inputs.
+
+    Reading millions of person ids takes seconds; every batch and worker process would pay it.
+    The file is named after the inputs' SHA-256 (the roster included) and evalkit's version, like
+    the indicator table's cache, and is written atomically.  Load it with :func:`load_scanner`.
+    """
+    import hashlib
+    import os
+    import pickle
+
+    from . import __version__
+    from .indicators import input_hashes
+    from .io import write_atomic
+    from .paths import REPORTS
+
+    key = hashlib.sha256(json.dumps(["scanner-1", __version__, input_hashes(data_dir)],
+                                    sort_keys=True).encode()).hexdigest()[:20]
+    path = Path(cache_dir or os.environ.get("EVALKIT_CACHE") or REPORTS / ".cache") / f"scanner-{key}.pickle"
+    if not path.is_file():
+        write_atomic(path, pickle.dumps(scanner_for(data_dir), protocol=pickle.HIGHEST_PROTOCOL))
+    return path
+
+
+_LOADED: dict[str, Scanner] = {}
+
+
+def load_scanner(path: str | Path) -> Scanner:
+    """The scanner pickled at ``path`` by :func:`cached_scanner` (kept in memory per process)."""
+    import pickle
+
+    key = str(path)
+    if key not in _LOADED:
+        _LOADED.clear()
+        with open(path, "rb") as fh:
+            _LOADED[key] = pickle.load(fh)  # noqa: S301 - evalkit's own cache file
+    return _LOADED[key]
+
+
 # --------------------------------------------------------------------------- planting personal data
 
 
@@ -1364,14 +1403,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m evalkit.privacy plant|scan ...``: plant personal data in a copy of a province, or
     scan outputs (files or folders) for personal data.  Exit status 1 when the scan's expectation fails."""
     ap = argparse.ArgumentParser(prog="python -m evalkit.privacy", description=main.__doc__)
-    sub = ap.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("plant", help="copy a province folder, planting personal data in its survey comments")
+    add_commands(ap.add_subparsers(dest="command", required=True))
+    return run(ap.parse_args(argv))
+
+
+def add_commands(sub) -> None:
+    """Add the ``plant`` and ``scan`` commands to an argparse subparsers object (``evalkit`` uses it too)."""
+    p = sub.add_parser("plant", help="copy a province folder, planting personal data in its survey comments",
+                       description="Copy DATA_DIR to OUT_DIR with personal data (phone and identity numbers, "
+                                   "e-mail, addresses, roster names) planted in survey comments, for audits.")
     p.add_argument("data_dir")
     p.add_argument("out_dir")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--per-county", type=int, default=3)
     p.add_argument("--planted", help="write the planted values to this JSON file")
-    s = sub.add_parser("scan", help="scan output files or folders for personal data and input person ids")
+    p.set_defaults(command="plant")
+    s = sub.add_parser("scan", help="scan output files or folders for personal data and input person ids",
+                       description="Scan rendered files (HTML, PDF, notebooks, JSON) or folders for phone and "
+                                   "identity numbers, e-mail, addresses, roster names and the inputs' person ids. "
+                                   "Exits 1 when the expectation (--expect) fails.")
     s.add_argument("paths", nargs="+")
     s.add_argument("--data", help="the inputs' folder: its person ids and roster names are searched for")
     s.add_argument("--planted", help="the JSON file written by `plant --planted`: report which values were found")
@@ -1381,7 +1431,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--expect", choices=("none", "all"), default="none",
                    help="none (default): fail on any finding; all: fail unless every planted value is found")
     s.add_argument("--json", action="store_true", help="print the findings as JSON lines")
-    args = ap.parse_args(argv)
+    s.set_defaults(command="scan")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out a ``plant`` or ``scan`` command parsed by :func:`add_commands`."""
     if args.command == "plant":
         planted = plant(args.data_dir, args.out_dir, args.seed, per_county=args.per_county)
         if args.planted:
