@@ -65,7 +65,7 @@ Choices that keep real reports free of false alarms, and what they cost:
   JSON, text) are decoded and scanned, as are URL-encoded ones.
 - Binary outputs of a notebook (``image/png`` and the like) are skipped; every text MIME type, the
   metadata, sources, streams and tracebacks are scanned.  PDFs are scanned through their extracted
-  text (pypdf), page by page, plus their metadata and link targets.
+  text (PDFium, through pypdfium2), page by page, plus their metadata and link targets.
 
 ``EVALKIT_UNSAFE_NO_SCRUB=1`` makes :func:`scrub` return its input unchanged (with a warning).  It
 exists for the audit's negative control only: the scan still stops such outputs being published.
@@ -988,28 +988,30 @@ _HAN_WRAP = re.compile(rf"(?<=[{_HAN}])\n(?=[{_HAN}])")
 
 def _pdf_chunks(path: Path) -> list[_Chunk]:
     """The text of every page (lines of Chinese that the layout wrapped are joined again), the
-    document information and link targets.  Needs pypdf."""
-    import logging
-
+    document information and link targets.  Text through PDFium (pypdfium2): a report's PDF in
+    about 0.1 s, where a pure-Python parser took over a second."""
     try:
-        import pypdf
-    except ImportError as err:  # pragma: no cover - pypdf is a dependency
-        raise ScanError(f"{path}: scanning PDFs needs pypdf (`pip install pypdf`).") from err
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+        import pypdfium2 as pdfium
+    except ImportError as err:  # pragma: no cover - pypdfium2 is a dependency
+        raise ScanError(f"{path}: scanning PDFs needs pypdfium2 (`pip install pypdfium2`).") from err
     try:
-        reader = pypdf.PdfReader(path)
-        if reader.is_encrypted:
-            raise ScanError(f"{path}: the PDF is encrypted, so its text cannot be scanned; treat it as failed.")
-        out = [_Chunk(str(v), f"document information {k}") for k, v in (reader.metadata or {}).items()]
-        for n, page in enumerate(reader.pages, 1):
-            out.append(_Chunk(_HAN_WRAP.sub("", page.extract_text() or ""), f"page {n}"))
-            for annot in page.get("/Annots") or []:
-                action = annot.get_object().get("/A") or {}
-                if "/URI" in action:
-                    out.append(_Chunk(str(action["/URI"]), f"page {n} link"))
+        raw = Path(path).read_bytes()
+        pdf = pdfium.PdfDocument(raw)
+        try:
+            out = [_Chunk(str(v), f"document information /{k}") for k, v in pdf.get_metadata_dict().items() if v]
+            for n in range(len(pdf)):
+                page = pdf[n]
+                textpage = page.get_textpage()
+                out.append(_Chunk(_HAN_WRAP.sub("", textpage.get_text_range()), f"page {n + 1}"))
+                textpage.close()
+                page.close()
+        finally:
+            pdf.close()
+        # link targets: Chromium writes each link annotation's /URI as a literal string
+        out += [_Chunk(m.decode("latin-1"), "link") for m in re.findall(rb"/URI\s*\(((?:[^()\\]|\\.)*)\)", raw)]
     except ScanError:
         raise
-    except Exception as err:  # pypdf raises many kinds on a damaged file
+    except Exception as err:  # a damaged or encrypted file
         raise ScanError(f"{path}: the PDF cannot be read for the privacy scan ({type(err).__name__}: {err}); "
                         "treat it as failed.") from err
     return out
