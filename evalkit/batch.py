@@ -25,21 +25,24 @@
 from __future__ import annotations
 
 import copy
+import errno
 import hashlib
 import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import __version__
-from .errors import EvalkitError
-from .io import write_atomic
+from .errors import EvalkitError, PersonalDataFound
+from .io import atomic_path, write_atomic
 from .params import check, declared, injected_source, parameters_cell
 from .paths import NOTEBOOKS, REPORTS
 
@@ -52,6 +55,9 @@ __all__ = ["BatchError", "Task", "plan", "run_batch", "render_one", "COUNTY_NOTE
 COUNTY_NOTEBOOK = NOTEBOOKS / "county_report.ipynb"
 OVERVIEW_NOTEBOOK = NOTEBOOKS / "province_overview.ipynb"
 MANIFEST_VERSION = 1
+#: Set (to anything) for the privacy audit's negative control only: outputs are published without the
+#: personal-data scan, so that a separate ``evalkit scan`` can show planted values being found.
+UNSAFE_NO_SCAN = "EVALKIT_UNSAFE_NO_SCAN"
 DEFAULT_TIMEOUT = 600.0
 #: The first cell of every execution (removed from the result): a kernel that ran other reports is
 #: wiped, and its counter restarted, so that a report is the same in a warm kernel as in a fresh one.
@@ -68,7 +74,10 @@ _WARM_UP = ("import gc\n"
             "import evalkit.report, evalkit.report.overview, evalkit.measures.compare, evalkit.measures.trend\n"
             "from evalkit.report.data import province_data\n"
             "try:\n"
-            "    province_data({data_dir!r}, build={build!r}).parts({confidence!r})\n"
+            "    _data = province_data({data_dir!r}, build={build!r})\n"
+            "    _data.parts({confidence!r})\n"
+            "    _data.scores({year!r} or max(_data.years))\n"  # the framework's grades of every county
+            "    del _data\n"
             "except LookupError:\n"  # not cached yet: read once the parent has validated and cached it
             "    pass\n"
             "gc.collect()\ngc.freeze()\n")
@@ -162,6 +171,9 @@ class Task:
     synthetic: bool = False
     pdf: bool = True
     timeout: float = DEFAULT_TIMEOUT
+    #: The pickled privacy scanner (:func:`evalkit.privacy.cached_scanner`) every output is checked with
+    #: before it is published; ``None`` only for the privacy audit's negative control.
+    scanner: str | None = None
 
 
 # --------------------------------------------------------------------------- the worker side
@@ -245,11 +257,11 @@ class _Worker:
             self.drop_kernel()
         if self.kernel is None:
             self.prepare(task.notebook, task.parameters.get("data_dir"), task.parameters.get("confidence"),
-                         task.pdf)
+                         task.pdf, year=task.parameters.get("year"))
         return self.kernel
 
     def prepare(self, notebook: str, data_dir: str | None, confidence: float | None, pdf: bool,
-                build: bool = True) -> None:
+                build: bool = True, year: int | None = None) -> None:
         """Start a kernel (and the browser, while it boots) and warm it: report code imported, and the
         province's table read (only from the cache unless ``build``: the batch's parent validates)."""
         import nbformat
@@ -267,7 +279,8 @@ class _Worker:
                 pass
         if data_dir and confidence:
             # a failure here is not the report's: the report itself then meets it and records it
-            self.kernel.run(_WARM_UP.format(data_dir=str(data_dir), confidence=float(confidence), build=build))
+            self.kernel.run(_WARM_UP.format(data_dir=str(data_dir), confidence=float(confidence), build=build,
+                                            year=year))
 
     def drop_kernel(self) -> None:
         if self.kernel is not None:
@@ -387,6 +400,7 @@ def render_one(task: Task) -> dict[str, Any]:
     out = Path(task.out_dir)
     result: dict[str, Any] = {"key": task.key, "status": "failed", "fingerprint": task.fingerprint,
                               "parameters": task.parameters, "outputs": {}, "durations": {}, "error": None}
+    writing: Path | None = None  # the file being written, for the message when the disk says no
     try:
         kernel = worker.kernel_for(task)
         result["durations"]["kernel_ready"] = round(time.monotonic() - started, 3)
@@ -405,18 +419,49 @@ def render_one(task: Task) -> dict[str, Any]:
 
         html = notebook_to_html(nb, lang=task.lang, title=task.title, synthetic=task.synthetic,
                                 index_href="index.html")
-        files = {"html": out / f"{task.stem}.html", "ipynb": out / "notebooks" / f"{task.stem}.ipynb"}
-        write_atomic(files["ipynb"], nbformat.writes(_strip_meta(nb)).encode("utf-8"))
-        write_atomic(files["html"], html.encode("utf-8"))
-        result["durations"]["html"] = round(time.monotonic() - t0, 3)
+        files = {"ipynb": out / "notebooks" / f"{task.stem}.ipynb", "html": out / f"{task.stem}.html"}
         if task.pdf:
-            t0 = time.monotonic()
             files["pdf"] = out / f"{task.stem}.pdf"
-            worker.pdf_printer().print(files["html"], files["pdf"])
-            result["durations"]["pdf"] = round(time.monotonic() - t0, 3)
-        result["outputs"] = {kind: {"file": str(path.relative_to(out)), "sha256": _sha256_file(path)}
+        # all the report's files are written under temporary names and renamed together at the end: a
+        # report that fails on the way (a full disk, a dead browser) leaves its previous files as they
+        # were, never a new notebook beside an old page
+        with ExitStack() as stack:
+            tmp = {kind: stack.enter_context(atomic_path(path)) for kind, path in files.items()}
+            writing = files["ipynb"]
+            tmp["ipynb"].write_bytes(nbformat.writes(_strip_meta(nb)).encode("utf-8"))
+            writing = files["html"]
+            tmp["html"].write_bytes(html.encode("utf-8"))
+            result["durations"]["html"] = round(time.monotonic() - t0, 3)
+            if task.pdf:
+                t0 = time.monotonic()
+                # Chromium opens a page by its name's suffix (a .tmp file shows as plain text), so it prints
+                # from a copy in a private folder, never seen in the run's folder
+                scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evalkit-page-")))
+                writing = scratch / files["html"].name
+                writing.write_bytes(html.encode("utf-8"))
+                printing, writing = writing, files["pdf"]
+                worker.pdf_printer().print(printing, tmp["pdf"])
+                result["durations"]["pdf"] = round(time.monotonic() - t0, 3)
+            writing = None  # written: what fails from here on is no write
+            if task.scanner:  # nothing with personal data or a person id in it is ever published
+                t0 = time.monotonic()
+                from .privacy import load_scanner
+
+                load_scanner(task.scanner).check({str(path.relative_to(out)): tmp[kind]
+                                                  for kind, path in files.items()})
+                result["durations"]["scan"] = round(time.monotonic() - t0, 3)
+            hashes = {kind: _sha256_file(tmp[kind]) for kind in files}
+            writing = out
+        result["outputs"] = {kind: {"file": str(path.relative_to(out)), "sha256": hashes[kind]}
                              for kind, path in files.items()}
         result["status"] = "ok"
+    except PersonalDataFound as err:
+        kinds = ", ".join(sorted({f.kind for f in err.findings}))
+        result["error"] = (f"personal data found in the outputs ({len(err.findings)} finding(s): {kinds}); "
+                           "nothing of this report was published")
+        result["privacy"] = [f.to_dict() for f in err.findings[:20]]  # masked excerpts, never the values
+    except OSError as err:
+        result["error"] = _os_error_summary(err, writing) if writing is not None else _error_summary(err)
     except BaseException as err:  # noqa: BLE001 - a failed county is recorded, the batch goes on
         result["error"] = _error_summary(err)
     result["durations"]["total"] = round(time.monotonic() - started, 3)
@@ -435,6 +480,18 @@ def _strip_meta(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
     return nb
+
+
+def _os_reason(err: OSError) -> str:
+    """``No space left on device (ENOSPC)``: what the system said, and its name."""
+    code = errno.errorcode.get(err.errno or 0)
+    return f"{err.strerror or err}" + (f" ({code})" if code else "")
+
+
+def _os_error_summary(err: OSError, path: Path) -> str:
+    """``cannot write 090102.pdf in reports/run: No space left on device (ENOSPC); ...``: what the disk said, where."""
+    where = str(path) if path.is_dir() else f"{path.name} in {path.parent}"
+    return f"cannot write {where}: {_os_reason(err)}; this report's files were left as they were"[:2000]
 
 
 def _error_summary(err: BaseException) -> str:
@@ -513,15 +570,25 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
         if unknown:
             raise BatchError(f"unknown county code(s) {', '.join(unknown)} in {data_dir}.")
         chosen = [c for c in chosen if c in wanted]
-    run = run or f"{data_dir.name}-{year}-{lang}"
-    if not run or "/" in run or "\\" in run or run.startswith("."):
-        raise BatchError(f"run name {run!r} must be a plain folder name.")
+    run = check_run_name(run or f"{data_dir.name}-{year}-{lang}")
     run_dir = Path(out or REPORTS) / run
     notebook = Path(notebook)
     params = declared(notebook)
     nb_hash = _sha256_file(notebook)
     code_hash = source_hash()
     own, context = data_hashes(data.table, year, chosen)
+    # the comments a report shows live beside the table (scrubbed): they are part of the county's data
+    said: dict[str, list] = {}
+    for c in data.meta.get("comments", []):
+        if c["year"] == year:
+            said.setdefault(c["county_code"], []).append(c["text"])
+    # every output is scanned for personal data before it is published, with a scanner built once per set
+    # of inputs (the privacy audit's negative control alone switches it off)
+    scanner = None
+    if not os.environ.get(UNSAFE_NO_SCAN):
+        from .privacy import cached_scanner
+
+        scanner = str(cached_scanner(data_dir))
     names = all_counties.set_index("county_code")[f"name_{lang}"]
     from .report.i18n import t
 
@@ -531,32 +598,79 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
                                 "confidence": float(confidence), "benchmarks": ["prefecture", "province"]})
         # the data folder's path is left out: its content is in the hashes, and a moved folder is the same data
         fp = _sha256_bytes(json.dumps([nb_hash, {k: v for k, v in values.items() if k != "data_dir"}, code_hash,
-                                       own.get(code), context], sort_keys=True).encode())
+                                       own.get(code), context, said.get(code, []), scanner is not None],
+                                      sort_keys=True).encode())
         tasks.append(Task(code, str(notebook), values, str(run_dir), code,
                           t("cover.title", lang, county=names[code], year=year), lang, fp, data.synthetic, pdf,
-                          timeout))
+                          timeout, scanner))
     if overview:
         ov_params = declared(OVERVIEW_NOTEBOOK)
         values = check(ov_params, {"year": year, "data_dir": str(data_dir), "lang": lang,
                                    "confidence": float(confidence)})
         # the overview shows county, prefecture and province figures of the year: the context, nothing else
         fp = _sha256_bytes(json.dumps([_sha256_file(OVERVIEW_NOTEBOOK), {k: v for k, v in values.items()
-                                                                          if k != "data_dir"}, code_hash, context],
-                                      sort_keys=True).encode())
+                                                                          if k != "data_dir"}, code_hash, context,
+                                       scanner is not None], sort_keys=True).encode())
         tasks.append(Task("overview", str(OVERVIEW_NOTEBOOK), values, str(run_dir), "overview",
                           t("overview.title", lang, province=data.province_name(lang), year=year), lang, fp,
-                          data.synthetic, pdf, timeout))
+                          data.synthetic, pdf, timeout, scanner))
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise BatchError(f"cannot create the output folder {run_dir}: {err.strerror}.") from None
-    if not os.access(run_dir, os.W_OK):
-        raise BatchError(f"the output folder {run_dir} is not writable.")
+        raise BatchError(f"cannot create the output folder {run_dir}: {err.strerror}; nothing was rendered.") from None
+    probe = run_dir / f".evalkit-write-test.{os.getpid()}.tmp"
+    try:  # a real write, not os.access: it also sees a read-only mount, a full disk or a quota
+        probe.write_bytes(b"x" * 4096)
+        probe.unlink()
+    except OSError as err:
+        with suppress(OSError):
+            probe.unlink(missing_ok=True)
+        raise BatchError(f"cannot write in the output folder {run_dir}: {err.strerror}; nothing was rendered. "
+                         "Choose another folder with --out, or make this one writable.") from None
     _clean_leftovers(run_dir)
     manifest = _read_manifest(run_dir / "manifest.json")
     skip = [] if force else [task.key for task in tasks if _current(manifest, task, run_dir)]
     return Plan(run_dir, tasks, skip, manifest, data, data.meta.get("inputs", {}),
                 {"year": year, "lang": lang, "run": run, "notebook_sha256": nb_hash, "evalkit_source": code_hash})
+
+
+def check_run_name(run: str) -> str:
+    """``run`` if it is a plain folder name (the run's folder under ``--out``), else a :class:`BatchError`."""
+    if (not isinstance(run, str) or not run or len(run) > 100 or not run.isprintable() or "/" in run
+            or "\\" in run or run.startswith(".")):
+        raise BatchError(f"run name {run!r} must be a plain folder name: at most 100 printable characters, "
+                         "no '/' or '\\', not starting with '.'.")
+    return run
+
+
+def check_request(options: dict[str, Any]) -> None:
+    """Refuse malformed county and prefecture codes, run names and parameters before anything starts.
+
+    Called by :func:`run_batch` before any worker, kernel or browser starts and before anything is
+    read or written: a code such as ``../x`` is refused here with the parameter's own message
+    (:func:`evalkit.params.check`).  Whether a well-formed code exists is known only from the data,
+    so :func:`plan` checks that afterwards.
+    """
+    from .params import ParameterError, RULES
+
+    params = declared(Path(options.get("notebook", COUNTY_NOTEBOOK)))
+    problems = []
+    given = {k: options[k] for k in ("year", "lang", "confidence") if options.get(k) is not None}
+    for values in [{"county_code": code} for code in options.get("counties") or []] + [given]:
+        try:
+            check(params, values, require=False)
+        except ParameterError as err:
+            problems.append(str(err).rstrip("."))
+    prefecture = options.get("prefecture")
+    if prefecture is not None and (not isinstance(prefecture, str) or RULES["prefecture_code"](prefecture)):
+        problems.append(f"prefecture {prefecture!r} must be a 4-digit prefecture code such as '0901'")
+    if options.get("run") is not None:
+        try:
+            check_run_name(options["run"])
+        except BatchError as err:
+            problems.append(str(err).rstrip("."))
+    if problems:
+        raise BatchError("; ".join(dict.fromkeys(problems)) + "; nothing was rendered.")
 
 
 def _current(manifest: dict[str, Any], task: Task, run_dir: Path) -> bool:
@@ -590,10 +704,12 @@ def _worker_main(tasks, results, warm: dict[str, Any], ready, go) -> None:
         # the kernel starts first (its boot is the longest wait), then nbconvert and the page templates
         # load and the browser starts while it boots; the table is read now if it is cached, else once
         # the parent has validated the province
-        worker.prepare(warm["notebook"], warm["data_dir"], warm["confidence"], warm["pdf"], build=False)
+        worker.prepare(warm["notebook"], warm["data_dir"], warm["confidence"], warm["pdf"], build=False,
+                       year=warm["year"])
         ready.wait()
         if go.value:  # the province passed validation (and its table is cached) and there is work
-            worker.kernel.run(_WARM_UP.format(data_dir=warm["data_dir"], confidence=warm["confidence"], build=True))
+            worker.kernel.run(_WARM_UP.format(data_dir=warm["data_dir"], confidence=warm["confidence"], build=True,
+                                              year=warm["year"]))
     except Exception:  # noqa: BLE001 - a real failure shows, with its message, on the first report
         pass
     try:
@@ -697,8 +813,10 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
     failed reports; ``evalkit batch`` exits non-zero when any failed.
     """
     log = log or (lambda m: print(m, file=sys.stderr))
+    check_request(options)  # before any process, kernel or file
     warm = {"notebook": str(options.get("notebook", COUNTY_NOTEBOOK)), "data_dir": str(Path(data_dir).resolve()),
-            "confidence": float(options.get("confidence", 0.95)), "pdf": options.get("pdf", True)}
+            "confidence": float(options.get("confidence", 0.95)), "pdf": options.get("pdf", True),
+            "year": options.get("year")}
     # workers start, and warm up, while the province is validated and the work planned
     pool = None if scheduler else _Pool(jobs or os.cpu_count() or 1, warm)
     try:
@@ -714,6 +832,9 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
     todo = [task for task in p.tasks if task.key not in p.skip]
     if pool is not None:
         pool.start_warming(go=bool(todo))
+    # the index shows every county's grade: computed here while the workers warm up and render
+    scoring = threading.Thread(target=p.data.scores, args=(p.info["year"],), daemon=True)
+    scoring.start()
     if any(task.pdf for task in todo):
         from .render import find_chromium
 
@@ -733,7 +854,21 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
     for key in p.skip:
         reports[key]["status"] = "ok"
         reports[key]["last_run"] = "skipped"
-    _save_manifest(p.run_dir, manifest)
+    unwritten: dict[str, OSError] = {}  # manifest.json or index.html, when the disk refused them
+
+    def save() -> None:
+        """Write the manifest; when the disk refuses (full, read-only), say so once and go on: the
+        manifest there stays the last one written, whole, and the next run makes what it does not record."""
+        try:
+            _save_manifest(p.run_dir, manifest)
+            unwritten.pop("manifest.json", None)
+        except OSError as err:
+            if "manifest.json" not in unwritten:
+                log(f"evalkit batch: cannot update {p.run_dir / 'manifest.json'}: {_os_reason(err)}; the batch goes "
+                    "on and tries again after each report.")
+            unwritten["manifest.json"] = err
+
+    save()
     bar = None
     if progress and todo:
         from tqdm import tqdm
@@ -748,7 +883,7 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
         result["notebook_sha256"] = _sha256_file(Path(next(t.notebook for t in p.tasks if t.key == key)))
         result["last_run"] = "rendered" if result["status"] == "ok" else "failed"
         reports[key] = result
-        _save_manifest(p.run_dir, manifest)
+        save()
         if result["status"] != "ok":
             failed.append(key)
             log(f"evalkit batch: {key} failed: {result['error']}")
@@ -757,11 +892,26 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
             bar.set_postfix_str(f"failed {len(failed)}" if failed else key)
     if bar is not None:
         bar.close()
+    scoring.join()
     manifest["summary"] = {"reports": len(p.tasks), "rendered": len(todo) - len(failed), "skipped": len(p.skip),
                            "failed": len(failed), "failed_keys": sorted(failed),
                            "seconds": round(time.time() - started, 1)}
-    _write_index(p, manifest)
-    _save_manifest(p.run_dir, manifest)
+    save()  # the manifest first: it is what the next run goes by
+    try:
+        _write_index(p, manifest)
+    except OSError as err:
+        unwritten["index.html"] = err
+    if unwritten:
+        s = manifest["summary"]
+        failures = f" ({', '.join(s['failed_keys'])})" if s["failed_keys"] else ""
+        consequence = {"manifest.json": "the manifest there is the last one written and is whole; the next run makes "
+                                        "again every report it does not record as done",
+                       "index.html": "the index page there is out of date"}
+        raise BatchError(
+            "; ".join(f"cannot write {name} in {p.run_dir}: {_os_reason(err)}: {consequence[name]}"
+                      for name, err in unwritten.items())
+            + f". This run: {s['rendered']} rendered, {s['skipped']} unchanged, {s['failed']} failed{failures}. "
+            "Free some space (or make the folder writable) and run again.")
     return manifest
 
 
@@ -775,4 +925,11 @@ def _write_index(p: Plan, manifest: dict[str, Any]) -> None:
 
     html = index_page(p.data, manifest, year=p.info["year"], lang=p.info["lang"],
                       keys=[t.key for t in p.tasks if t.key != "overview"], run_dir=p.run_dir)
+    scanner = next((t.scanner for t in p.tasks if t.scanner), None)
+    if scanner:
+        from .privacy import load_scanner
+
+        findings = load_scanner(scanner).text(html, file="index.html")
+        if findings:
+            raise PersonalDataFound(findings)
     write_atomic(p.run_dir / "index.html", html.encode("utf-8"))

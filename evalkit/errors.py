@@ -7,10 +7,30 @@ without reading code.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = ["Problem", "EvalkitError", "InputError", "DataValidationError", "ScanError", "PersonalDataFound",
-           "FrameworkProblem", "FrameworkError", "InconsistentJudgementsError"]
+           "FrameworkProblem", "FrameworkError", "InconsistentJudgementsError", "escape_controls"]
+
+#: Characters that act rather than show: C0 and C1 controls (line breaks among them), DEL, the Unicode
+#: line and paragraph separators, and the bidirectional embedding, override and isolate controls.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    r"""``text`` with its control, line-break and bidirectional-control characters written as escapes, so
+    that printing a hostile value shows it rather than acting it out on the terminal.
+
+    >>> print(escape_controls("Qingxin\u202eDistrict\n"))
+    Qingxin\u202eDistrict\n
+    """
+    def one(m: re.Match) -> str:
+        c = m.group()
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100
+                                                                  else f"\\u{ord(c):04x}")
+
+    return _UNSAFE.sub(one, text)
 
 
 @dataclass(frozen=True)
@@ -50,7 +70,7 @@ class Problem:
             where += f", row {self.row}"
         if self.column is not None:
             where += f", column '{self.column}'"
-        return f"{where}: {self.message}"
+        return escape_controls(f"{where}: {self.message}")  # a value quoted in the message cannot act
 
 
 class EvalkitError(Exception):

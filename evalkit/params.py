@@ -71,8 +71,9 @@ def _one_of(*allowed: Any) -> Callable[[Any], str | None]:
 #: Rules for values, by parameter name: a function returning ``None`` when the value is fine,
 #: else what is wrong.
 RULES: dict[str, Callable[[Any], str | None]] = {
-    "county_code": lambda v: None if re.fullmatch(r"\d{6}", v) else "must be a 6-digit county code such as '090102'",
-    "prefecture_code": lambda v: None if re.fullmatch(r"\d{4}", v) else "must be a 4-digit prefecture code",
+    # [0-9], not \d: \d also matches other scripts' digits, such as fullwidth ０９０１０２
+    "county_code": lambda v: None if re.fullmatch(r"[0-9]{6}", v) else "must be a 6-digit county code such as '090102'",
+    "prefecture_code": lambda v: None if re.fullmatch(r"[0-9]{4}", v) else "must be a 4-digit prefecture code",
     "lang": _one_of("en", "zh"),
     "confidence": _one_of(0.95, 0.998),
     "year": lambda v: None if 2000 <= v <= 2100 else "must be a year between 2000 and 2100",

@@ -331,6 +331,31 @@ def _missing_message(problem: str) -> str:
             "HTML reports are made either way.")
 
 
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \((D:\d{14}[^)]{0,8})\)")
+
+
+def _pdf_dates(pdf: bytes, epoch: str | None) -> bytes:
+    """``pdf`` with its creation and modification dates set to ``epoch`` (``SOURCE_DATE_EPOCH``), if given.
+
+    Chromium stamps the print time into the document information; everything else it writes is the
+    same for the same page, so with the dates fixed a PDF is reproducible byte for byte.  A date is
+    replaced only by one of the same length, so that the cross-reference offsets stay right.
+
+    >>> _pdf_dates(b"<</CreationDate (D:20261122104815+00'00')>>", "1764000000")
+    b"<</CreationDate (D:20251124160000+00'00')>>"
+    """
+    if not epoch:
+        return pdf
+    import datetime as dt
+
+    stamp = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).strftime("D:%Y%m%d%H%M%S+00'00'").encode()
+
+    def fix(m: re.Match) -> bytes:
+        return m.group(0).replace(m.group(2), stamp) if len(m.group(2)) == len(stamp) else m.group(0)
+
+    return _PDF_DATE.sub(fix, pdf, count=2)
+
+
 class PdfPrinter:
     """Print HTML reports to A4 PDFs with one headless Chromium, reused for every report.
 
@@ -409,7 +434,7 @@ class PdfPrinter:
         except Error:
             self._close_browser()  # the browser crashed or hung up: start a fresh one, once
             pdf = self._pdf(html_path)
-        write_atomic(pdf_path, pdf)
+        write_atomic(pdf_path, _pdf_dates(pdf, os.environ.get("SOURCE_DATE_EPOCH")))
 
     def _close_browser(self) -> None:
         from playwright.sync_api import Error

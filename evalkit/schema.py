@@ -45,7 +45,7 @@ import pandas as pd
 if TYPE_CHECKING:
     import pandera.pandas as pa
 
-from .errors import DataValidationError, InputError, Problem
+from .errors import DataValidationError, InputError, Problem, escape_controls
 from .io import RawTable, find_table, read_raw
 from .privacy import LANDLINE_PATTERN, MOBILE_PATTERN, is_resident_id
 
@@ -159,7 +159,6 @@ _BIDI = "\u202a-\u202e\u2066-\u2069"
 #: Characters that act rather than show: C0 and C1 controls (line breaks and tabs among them), DEL,
 #: the Unicode line and paragraph separators and the bidirectional controls.
 _UNSAFE = f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}]"
-_UNSAFE_RE = re.compile(_UNSAFE)
 _LINE_BREAK = "[\\n\\r\\x0b\\x0c\\x85\u2028\u2029]"
 #: What a multi-line text may hold besides: line feed, carriage return and tab.
 _UNSAFE_MULTILINE = f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}]"
@@ -174,8 +173,7 @@ def printable(text: str) -> str:
     >>> printable("Qingxin\\u202eDistrict\\n")
     'Qingxin\\\\u202eDistrict\\\\n'
     """
-    escaped = _UNSAFE_RE.sub(lambda m: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(
-        m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"), text)
+    escaped = escape_controls(text)
     return escaped if len(escaped) <= SHOWN_LENGTH else escaped[:SHOWN_LENGTH - 1] + "…"
 
 

@@ -32,6 +32,9 @@ def test_good_values_pass_unchanged():
     ({"county_code": 0o1001}, "not 513 (int)"),  # what YAML makes of 01001
     ({"county_code": "9102"}, "parameter county_code='9102' must be a 6-digit county code"),
     ({"county_code": "../../etc"}, "must be a 6-digit county code"),
+    ({"county_code": "090102/../../etc"}, "parameter county_code='090102/../../etc' must be a 6-digit county code"),
+    ({"county_code": "090102\n"}, "parameter county_code='090102\\n' must be a 6-digit county code"),
+    ({"county_code": "０９０１０２"}, "must be a 6-digit county code"),  # fullwidth digits match \d, not [0-9]
     ({"county_code": "090102", "year": "2025"}, "parameter year must be a int such as 2025, not '2025' (str)"),
     ({"county_code": "090102", "year": True}, "parameter year must be a int"),
     ({"county_code": "090102", "lang": "fr"}, "parameter lang='fr' must be one of 'en', 'zh'"),

@@ -309,16 +309,25 @@ def test_pdf_printer_prints_many_reports_with_one_browser(site, tmp_path):
 
 def _browser_processes() -> list[psutil.Process]:
     """The main process of every Chromium this test process started (through playwright's driver)."""
-    mine = psutil.Process().children(recursive=True)
-    return [p for p in mine if "chrom" in p.name() and "chrom" not in p.parent().name()]
+    found = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in p.name() and "chrom" not in p.parent().name():
+                found.append(p)
+        except psutil.NoSuchProcess:  # a short-lived helper process that exited meanwhile
+            pass
+    return found
 
 
 def test_pdf_printer_survives_a_browser_crash(site, tmp_path):
     with PdfPrinter() as printer:
         printer.print(site / "index.html", tmp_path / "first.pdf")
         for process in _browser_processes():
-            process.kill()
-            process.wait(10)
+            try:
+                process.kill()
+                process.wait(10)
+            except psutil.NoSuchProcess:
+                pass
         printer.print(site / "index.html", tmp_path / "second.pdf")
         assert printer.launches == 2
     assert (tmp_path / "second.pdf").read_bytes().startswith(b"%PDF")
