@@ -64,11 +64,11 @@ MIN_COUNTIES = 12
 EPOCH = "1767225600"
 #: Confidence level of the reports: ``evalkit batch``'s (it has no option for another).
 CONFIDENCE = 0.95
-#: Report sections in the notebook's order (after ``CountyReport.load``).
-SECTIONS = ("cover", "summary", "indicator_table", "satisfaction", "reach", "staffing", "trends",
-            "among_counties", "recommendations", "methods", "data_quality", "provenance")
-#: Marks every process this run starts (inherited by kernels and browsers), to find any left running.
-MARK = "EVALKIT_BENCH_BATCH_RUN"
+#: Report sections in the notebook's order (after ``CountyReport.load``): read from the notebook itself,
+#: so that the floor runs exactly the cells the report has.
+SECTIONS = tuple(re.findall(r"^report\.(\w+)\(\)$",
+                            (Path(__file__).resolve().parents[1] / "notebooks" / "county_report.py").read_text(),
+                            re.M))
 
 
 def log(msg: str) -> None:
@@ -460,7 +460,7 @@ def section(args: argparse.Namespace, command: str, info: dict[str, Any], codes:
         "",
         "### Per report against its floor",
         "",
-        "Floor: the same cells (`CountyReport.load` + the 12 sections, HTML produced) executed in this "
+        f"Floor: the same cells (`CountyReport.load` + the {len(SECTIONS)} sections, HTML produced) executed in this "
         "already warm interpreter (table in memory, one untimed warm-up report), per county. (b): per-report "
         "durations (seconds) from its `manifest.json`. A worker's first report also pays for starting its "
         "kernel, browser and imports and reading the table into the kernel (in `kernel_ready`, `execute`, "

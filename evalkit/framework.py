@@ -70,7 +70,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from .errors import FrameworkError, FrameworkProblem, InconsistentJudgementsError
 
@@ -439,6 +439,8 @@ def rank_intervals(
         raise ValueError(f"Confidence must be a fraction strictly between 0 and 1, such as 0.95; got {confidence!r}.")
     if draws.shape[1] == 0:
         return pd.DataFrame({c: pd.Series(dtype="Int64") for c in ("rank", "rank_lower", "rank_upper", "rank_median")})
+    from scipy import stats  # here: importing scipy.stats costs most of a second, and only ranking needs it
+
     ranks = stats.rankdata(-draws, method="min", axis=1)
     alpha = 1 - confidence
     lo, med, hi = np.quantile(ranks, [alpha / 2, 0.5, 1 - alpha / 2], axis=0, method="inverted_cdf")
@@ -1331,7 +1333,7 @@ def _simulate(fw: Framework, units: pd.DataFrame, m: dict[str, np.ndarray], *, y
     reason = np.where(~any_present, "no_data", np.where(~graded, "too_much_missing", ""))
 
     # --- how each cell is simulated
-    z = stats.norm.ppf(0.5 + _INPUT_CONFIDENCE / 2)
+    z = special.ndtri(0.5 + _INPUT_CONFIDENCE / 2)  # norm.ppf
     wants = np.array([i.uncertainty == "interval" for i in inds])[None, :]
     has_interval = present & np.isfinite(m["lower"]) & np.isfinite(m["upper"])
     has_se = present & ~has_interval & np.isfinite(m["se"])

@@ -27,6 +27,7 @@ class ProvinceData:
     table: pd.DataFrame
     meta: dict[str, Any]
     data_dir: Path
+    cache_dir: Path | None = None
     _parts: dict = field(default_factory=dict, repr=False, compare=False)
 
     def parts(self, confidence: float) -> "_Parts":
@@ -38,12 +39,15 @@ class ProvinceData:
 
     def scores(self, year: int):
         """The framework's composite scores, grades and ranks of every county in ``year``
-        (:func:`evalkit.framework.score_counties` with the shipped framework), computed once per process."""
+        (:func:`evalkit.framework.score_counties` with the shipped framework, its default draws and seed).
+
+        Kept in memory, and on disk beside the cached indicator table, named by the inputs' hashes,
+        the framework file's and the scoring code's SHA-256, the draws, the seed and the year: the
+        simulation runs once per set of inputs, not once per kernel.
+        """
         key = ("scores", int(year))
         if key not in self._parts:
-            from ..framework import score_counties
-
-            self._parts[key] = score_counties(self.table, year=int(year))
+            self._parts[key] = _cached_scores(self, int(year))
         return self._parts[key]
 
     def small_area(self, year: int) -> pd.DataFrame:
@@ -87,6 +91,38 @@ class ProvinceData:
             col = self.table[column]
             mask &= col.isin(value) if isinstance(value, (list, tuple, set)) else col == value
         return self.table.loc[mask].copy()
+
+
+def _cached_scores(data: "ProvinceData", year: int):
+    import hashlib
+    import json
+    import os
+    import pickle
+
+    from .. import __version__
+    from .. import framework as fw_module
+    from ..io import write_atomic
+    from ..paths import REPORTS
+
+    framework = fw_module.load_framework()
+    code = hashlib.sha256(Path(fw_module.__file__).read_bytes()).hexdigest()
+    digest = hashlib.sha256(json.dumps([__version__, code, framework.sha256, data.meta.get("inputs"),
+                                        data.meta.get("layout_version"), fw_module.DEFAULT_DRAWS,
+                                        fw_module.DEFAULT_SEED, year], sort_keys=True).encode()).hexdigest()
+    folder = Path(data.cache_dir or os.environ.get("EVALKIT_CACHE") or REPORTS / ".cache")
+    path = folder / f"scores-{digest[:20]}.pickle"
+    if path.is_file():
+        try:
+            with open(path, "rb") as fh:
+                return pickle.load(fh)  # noqa: S301 - evalkit's own cache file
+        except Exception:  # noqa: BLE001 - a damaged cache file is made again
+            pass
+    scores = fw_module.score_counties(data.table, framework, year=year)
+    try:
+        write_atomic(path, pickle.dumps(scores, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:  # a read-only cache folder only costs the next process the simulation
+        pass
+    return scores
 
 
 class _Parts:
@@ -141,5 +177,5 @@ def province_data(data_dir: str | Path, cache_dir: str | Path | None = None, *, 
                 not isinstance(table[c].dtype, pd.CategoricalDtype)]
         table = table.astype({c: "category" for c in text})
         _MEMO.clear()  # one province at a time: a kernel does not hoard old tables
-        _MEMO[key] = ProvinceData(table, meta, data_dir)
+        _MEMO[key] = ProvinceData(table, meta, data_dir, Path(cache_dir) if cache_dir else None)
     return _MEMO[key]
