@@ -8,7 +8,6 @@ value lies within half a unit of its last printed decimal; R's values to 1e-9.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -515,18 +514,14 @@ def test_default_framework_grades_the_small_province(small_table):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SAMPLE / "survey.parquet").exists(), reason="the sample province is not generated "
-                    "(make sample)")
 def test_every_sample_county_gets_a_grade_probability_and_rank_interval():
     from evalkit.indicators import cached_indicator_table
 
+    assert (SAMPLE / "survey.parquet").exists(), "the sample province is not generated: make sample (make test does)"
     table, _ = cached_indicator_table(SAMPLE)
-    start = time.perf_counter()
     s = score_counties(table)
-    elapsed = time.perf_counter() - start
     c = s.counties
     assert len(c) == 122 and c["graded"].all()
     assert c["grade"].notna().all() and c["grade_probability"].notna().all()
     assert c[["rank", "rank_lower", "rank_upper"]].notna().all().all()
     assert s.draws == DEFAULT_DRAWS
-    assert elapsed < 10, elapsed

@@ -225,3 +225,15 @@ def test_chinese_pdf_embeds_the_cjk_font(chinese_report):
     assert pdf.startswith(b"%PDF")
     fonts = set(re.findall(rb"/FontName\s*/[A-Z]{6}\+([\w-]+)", pdf))
     assert EMBEDDED_FONT.encode() in fonts, fonts
+
+
+def test_index_shows_every_countys_grade_and_rank_interval(small_batch, small_province):
+    from evalkit.framework import load_framework
+    from evalkit.report.data import province_data
+
+    scores = province_data(small_province, small_batch.parent / "cache").scores(2025).counties
+    page = (small_batch / "index.html").read_text(encoding="utf-8")
+    names = load_framework().grade_frame().set_index("grade")["en"]
+    for row in scores.to_dict("records"):
+        assert f"{names[row['grade']]} ({row['grade_probability']:.0%})" in page
+        assert f"{row['rank']} ({row['rank_lower']}–{row['rank_upper']})" in page
