@@ -69,6 +69,8 @@ CONFIDENCE = 0.95
 SECTIONS = tuple(re.findall(r"^report\.(\w+)\(\)$",
                             (Path(__file__).resolve().parents[1] / "notebooks" / "county_report.py").read_text(),
                             re.M))
+#: Marks every process this run starts (inherited by kernels and browsers), to find any left running.
+MARK = "EVALKIT_BENCH_BATCH_RUN"
 
 
 def log(msg: str) -> None:
