@@ -59,7 +59,7 @@ def run_audit(data_dir: str | Path, work: str | Path, *, seed: int = 1, batch_ar
     """Run the three batches described in the module docstring over a planted copy of ``data_dir``."""
     from .privacy import Planted, plant, scanner_for
 
-    work = Path(work)
+    work = Path(work).resolve()  # kernels run in notebooks/: every path they are given is absolute
     if work.exists() and any(work.iterdir()):
         raise FileExistsError(f"{work} is not empty: the audit needs a fresh folder")
     res = AuditResult()

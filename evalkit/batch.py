@@ -814,6 +814,8 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
     """
     log = log or (lambda m: print(m, file=sys.stderr))
     check_request(options)  # before any process, kernel or file
+    if os.environ.get("EVALKIT_CACHE"):  # kernels run in notebooks/: a relative cache folder would move there
+        os.environ["EVALKIT_CACHE"] = str(Path(os.environ["EVALKIT_CACHE"]).resolve())
     warm = {"notebook": str(options.get("notebook", COUNTY_NOTEBOOK)), "data_dir": str(Path(data_dir).resolve()),
             "confidence": float(options.get("confidence", 0.95)), "pdf": options.get("pdf", True),
             "year": options.get("year")}
