@@ -18,6 +18,8 @@ import html
 import math
 from typing import Any, Iterable
 
+import pandas as pd
+
 from .i18n import t
 
 __all__ = ["Fragment", "value_text", "interval_text", "esc", "table_html", "comparison_cell", "COMPARISON_STYLE",
@@ -81,7 +83,13 @@ def esc(value: Any) -> str:
 
 
 def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    """No number to print: None, pandas' NA, NaN, or an infinity (never printed as 'nan' or 'inf')."""
+    if v is None or v is pd.NA:
+        return True
+    try:
+        return not math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
 
 
 def value_text(v: Any, unit: str, lang: str, *, signed: bool = False) -> str:
