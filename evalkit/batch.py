@@ -44,7 +44,7 @@ from . import __version__
 from .errors import EvalkitError, PersonalDataFound
 from .io import atomic_path, write_atomic
 from .params import check, declared, injected_source, parameters_cell
-from .paths import NOTEBOOKS, REPORTS
+from .paths import NOTEBOOKS, REPORTS, cache_dir
 
 if TYPE_CHECKING:
     import nbformat
@@ -588,7 +588,7 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
     if not os.environ.get(UNSAFE_NO_SCAN):
         from .privacy import cached_scanner
 
-        scanner = str(cached_scanner(data_dir))
+        scanner = str(cached_scanner(data_dir, hashes=data.meta.get("inputs")))
     names = all_counties.set_index("county_code")[f"name_{lang}"]
     from .report.i18n import t
 
@@ -815,7 +815,7 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
     log = log or (lambda m: print(m, file=sys.stderr))
     check_request(options)  # before any process, kernel or file
     if os.environ.get("EVALKIT_CACHE"):  # kernels run in notebooks/: a relative cache folder would move there
-        os.environ["EVALKIT_CACHE"] = str(Path(os.environ["EVALKIT_CACHE"]).resolve())
+        os.environ["EVALKIT_CACHE"] = str(cache_dir())
     warm = {"notebook": str(options.get("notebook", COUNTY_NOTEBOOK)), "data_dir": str(Path(data_dir).resolve()),
             "confidence": float(options.get("confidence", 0.95)), "pdf": options.get("pdf", True),
             "year": options.get("year")}

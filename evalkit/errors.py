@@ -85,15 +85,19 @@ class InputError(EvalkitError):
         super().__init__(str(problem))
 
 
+def _listing(items: list, limit: int) -> str:
+    """The first ``limit`` items, one an indented line, and how many more there are."""
+    more = f"\n  ... and {len(items) - limit} more" if len(items) > limit else ""
+    return "\n".join(f"  {item}" for item in items[:limit]) + more
+
+
 class DataValidationError(EvalkitError):
     """Raised when input data break one or more rules; carries every problem found."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         errors = [p for p in self.problems if p.severity == "error"]
-        head = "\n".join(f"  {p}" for p in errors[:20])
-        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} problem(s) in the input data:\n{head}{more}")
+        super().__init__(f"{len(errors)} problem(s) in the input data:\n{_listing(errors, 20)}")
 
 
 class ScanError(EvalkitError):
@@ -105,10 +109,8 @@ class PersonalDataFound(EvalkitError):
 
     def __init__(self, findings: list):
         self.findings = list(findings)
-        head = "\n".join(f"  {f}" for f in self.findings[:10])
-        more = f"\n  ... and {len(self.findings) - 10} more" if len(self.findings) > 10 else ""
         super().__init__(f"{len(self.findings)} piece(s) of personal data found in the outputs; they must not be "
-                         f"published:\n{head}{more}")
+                         f"published:\n{_listing(self.findings, 10)}")
 
 
 @dataclass(frozen=True)
@@ -146,9 +148,7 @@ class FrameworkError(EvalkitError):
 
     def __init__(self, problems: list[FrameworkProblem]):
         self.problems = list(problems)
-        head = "\n".join(f"  {p}" for p in self.problems[:20])
-        more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
-        super().__init__(f"{len(self.problems)} problem(s) in the indicator framework:\n{head}{more}")
+        super().__init__(f"{len(self.problems)} problem(s) in the indicator framework:\n{_listing(self.problems, 20)}")
 
 
 class InconsistentJudgementsError(EvalkitError, ValueError):

@@ -407,7 +407,7 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
     """
     import os
 
-    from .paths import REPORTS
+    from .paths import cache_dir as cache_folder
     from .schema import load_province
 
     hashes = hashes or input_hashes(data_dir)
@@ -416,7 +416,7 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
     unscrubbed = bool(os.environ.get("EVALKIT_UNSAFE_NO_SCRUB"))
     key = hashlib.sha256(json.dumps([LAYOUT_VERSION, __version__, hashes] + (["unscrubbed"] if unscrubbed else []),
                                     sort_keys=True).encode()).hexdigest()
-    cache_dir = Path(cache_dir or os.environ.get("EVALKIT_CACHE") or REPORTS / ".cache")
+    cache_dir = cache_folder(cache_dir)
     path = cache_dir / f"indicators-{key[:20]}.parquet"
     if path.is_file():
         table, meta = read_indicator_table(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["ROOT", "DATA", "SAMPLE", "REPORTS", "NOTEBOOKS"]
+__all__ = ["ROOT", "DATA", "SAMPLE", "REPORTS", "NOTEBOOKS", "cache_dir"]
 
 #: The project checkout (the folder holding pyproject.toml), or the working directory
 #: when evalkit is installed elsewhere.
@@ -18,3 +18,9 @@ SAMPLE = DATA / "sample"
 REPORTS = ROOT / "reports"
 #: Notebooks.
 NOTEBOOKS = ROOT / "notebooks"
+
+
+def cache_dir(given: str | Path | None = None) -> Path:
+    """Where cached tables, scores and scanners live: ``given``, else ``EVALKIT_CACHE``, else
+    ``reports/.cache``; absolute, so that a kernel running in ``notebooks/`` finds the same folder."""
+    return Path(given or os.environ.get("EVALKIT_CACHE") or REPORTS / ".cache").resolve()

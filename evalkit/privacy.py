@@ -1123,25 +1123,26 @@ def scanner_for(data_dir: str | Path, *, heuristic_names: bool = True) -> Scanne
     return scanner
 
 
-def cached_scanner(data_dir: str | Path, cache_dir: str | Path | None = None) -> Path:
+def cached_scanner(data_dir: str | Path, cache_dir: str | Path | None = None, *,
+                   hashes: dict[str, str] | None = None) -> Path:
     """The path of a pickled :func:`scanner_for` ``data_dir``, built once per set of inputs.
 
     Reading millions of person ids takes seconds; every batch and worker process would pay it.
     The file is named after the inputs' SHA-256 (the roster included) and evalkit's version, like
-    the indicator table's cache, and is written atomically.  Load it with :func:`load_scanner`.
+    the indicator table's cache, and is written atomically (``hashes``: the inputs' hashes when the
+    caller has them, :func:`evalkit.indicators.input_hashes`).  Load it with :func:`load_scanner`.
     """
     import hashlib
-    import os
     import pickle
 
     from . import __version__
     from .indicators import input_hashes
     from .io import write_atomic
-    from .paths import REPORTS
+    from .paths import cache_dir as cache_folder
 
-    key = hashlib.sha256(json.dumps(["scanner-1", __version__, input_hashes(data_dir)],
+    key = hashlib.sha256(json.dumps(["scanner-1", __version__, hashes or input_hashes(data_dir)],
                                     sort_keys=True).encode()).hexdigest()[:20]
-    path = Path(cache_dir or os.environ.get("EVALKIT_CACHE") or REPORTS / ".cache") / f"scanner-{key}.pickle"
+    path = cache_folder(cache_dir) / f"scanner-{key}.pickle"
     if not path.is_file():
         write_atomic(path, pickle.dumps(scanner_for(data_dir), protocol=pickle.HIGHEST_PROTOCOL))
     return path

@@ -257,13 +257,19 @@ class CountyReport:
         me = scores.counties[scores.counties["code"] == self.county_code]
         return scores, (me.iloc[0] if len(me) else None)
 
+    def _framework_texts(self, scores) -> dict[str, str]:
+        """Grade and framework-indicator names in the report's language, looked up once per report."""
+        if not hasattr(self, "_fw_texts"):
+            fw = scores.framework
+            self._fw_texts = {**fw.grade_frame().set_index("grade")[self.lang].astype(str).to_dict(),
+                              **fw.indicator_frame().set_index("indicator")[self.lang].astype(str).to_dict()}
+        return self._fw_texts
+
     def _grade_name(self, scores, grade: str) -> str:
-        frame = scores.framework.grade_frame().set_index("grade")
-        return str(frame.loc[grade, self.lang])
+        return self._framework_texts(scores)[grade]
 
     def _framework_name(self, scores, indicator: str) -> str:
-        frame = scores.framework.indicator_frame().set_index("indicator")
-        return str(frame.loc[indicator, self.lang])
+        return self._framework_texts(scores)[indicator]
 
     def _points(self, scores) -> pd.DataFrame:
         """This county's framework indicators with the points each earned and lost (weight x shortfall)."""

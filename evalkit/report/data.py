@@ -96,21 +96,19 @@ class ProvinceData:
 def _cached_scores(data: "ProvinceData", year: int):
     import hashlib
     import json
-    import os
     import pickle
 
     from .. import __version__
     from .. import framework as fw_module
     from ..io import write_atomic
-    from ..paths import REPORTS
+    from ..paths import cache_dir
 
     framework = fw_module.load_framework()
     code = hashlib.sha256(Path(fw_module.__file__).read_bytes()).hexdigest()
     digest = hashlib.sha256(json.dumps([__version__, code, framework.sha256, data.meta.get("inputs"),
                                         data.meta.get("layout_version"), fw_module.DEFAULT_DRAWS,
                                         fw_module.DEFAULT_SEED, year], sort_keys=True).encode()).hexdigest()
-    folder = Path(data.cache_dir or os.environ.get("EVALKIT_CACHE") or REPORTS / ".cache")
-    path = folder / f"scores-{digest[:20]}.pickle"
+    path = cache_dir(data.cache_dir) / f"scores-{digest[:20]}.pickle"
     if path.is_file():
         try:
             with open(path, "rb") as fh:
