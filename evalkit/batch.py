@@ -77,6 +77,7 @@ _WARM_UP = ("import gc\n"
             "    _data = province_data({data_dir!r}, build={build!r})\n"
             "    _data.parts({confidence!r})\n"
             "    _data.scores({year!r} or max(_data.years))\n"  # the framework's grades of every county
+            "    _data.small_area({year!r} or max(_data.years))\n"  # the townships' model-based satisfaction
             "    del _data\n"
             "except LookupError:\n"  # not cached yet: read once the parent has validated and cached it
             "    pass\n"

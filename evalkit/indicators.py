@@ -379,7 +379,8 @@ def input_hashes(data_dir: str | Path) -> dict[str, str]:
 
 
 def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None, *, build: bool = True,
-                           hashes: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+                           hashes: dict[str, str] | None = None, categories: bool = False
+                           ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The indicator table of ``data_dir``: read from the cache when its inputs are unchanged, else built.
 
     The cache file is named after the inputs' SHA-256 (:func:`input_hashes`) and the layout
@@ -399,6 +400,8 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
         When false, only a cached table is returned: :class:`LookupError` if there is none.
     hashes : dict, optional
         The inputs' hashes when the caller has them already (:func:`input_hashes`).
+    categories : bool
+        Codes and names as categoricals (:func:`read_indicator_table`).
 
     Returns
     -------
@@ -419,7 +422,7 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
     cache_dir = cache_folder(cache_dir)
     path = cache_dir / f"indicators-{key[:20]}.parquet"
     if path.is_file():
-        table, meta = read_indicator_table(path)
+        table, meta = read_indicator_table(path, categories=categories)
         if meta.get("inputs") == hashes:
             return table, meta
     if not build:
@@ -427,7 +430,7 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
     province = load_province(data_dir)
     table = indicator_table(province)
     write_indicator_table(table, path, province)
-    return read_indicator_table(path)
+    return read_indicator_table(path, categories=categories)
 
 
 #: Survey comments a report shows at most, per county and wave (the first after ordering by a hash of
@@ -494,9 +497,25 @@ def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Provi
     return path
 
 
-def read_indicator_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read an indicator table written by :func:`write_indicator_table`; return it and its metadata."""
+#: The text columns of the table (codes and names): categorical when read with ``categories=True``.
+TEXT_COLUMNS = ("code", "province_code", "prefecture_code", "county_code", "township_code", "name_en", "name_zh")
+
+
+def read_indicator_table(path: str | Path, *, categories: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read an indicator table written by :func:`write_indicator_table`; return it and its metadata.
+
+    With ``categories`` the codes and names come as categoricals (categories sorted, as
+    ``astype("category")`` gives them) straight from the file's dictionaries: what programs that
+    select rows by code thousands of times want, in half the time of reading then converting.
+    """
     import pyarrow.parquet as pq
 
-    meta = json.loads(pq.read_schema(path).metadata[b"evalkit"])
-    return pd.read_parquet(path), meta
+    schema = pq.read_schema(path)
+    meta = json.loads(schema.metadata[b"evalkit"])
+    if not categories:
+        return pd.read_parquet(path), meta
+    text = [c for c in TEXT_COLUMNS if c in schema.names]
+    table = pd.read_parquet(path, read_dictionary=text)
+    for c in text:
+        table[c] = table[c].cat.reorder_categories(sorted(table[c].cat.categories))
+    return table, meta

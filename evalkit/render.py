@@ -125,17 +125,42 @@ def _theme(name: str) -> str:
     return (_THEME / name).read_text(encoding="utf-8")
 
 
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)(?=[\s/>])", re.I)
+
+
 @cache
 def _exporter():
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
     from traitlets.config import Config
+
+    class Exporter(HTMLExporter):
+        """nbconvert's HTML exporter without its final BeautifulSoup pass, which took 0.2 s of a report's 0.23 s.
+
+        That pass parses and re-serialises the whole page to give images without alternative text a
+        placeholder (done here with a regular expression) and to make the cells of JupyterLab's page
+        template focusable (the ``basic`` template used here has no such cells).
+        """
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            info = nb.metadata.get("language_info", {})
+            lexer = info.get("pygments_lexer", info.get("name"))
+            resources = self._init_resources(resources)
+            self.register_filter("highlight_code", self.filters.get("highlight_code",
+                                                                    Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
+                                                                           parent=self, resources=resources))
+            body, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _IMG_WITHOUT_ALT.sub('<img alt="No description has been provided for this image"', body), resources
 
     config = Config()
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = ("remove-cell",)
     config.TagRemovePreprocessor.remove_all_outputs_tags = ("remove-output",)
-    return HTMLExporter(config=config, template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                        exclude_output_prompt=True, embed_images=True)
+    return Exporter(config=config, template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                    exclude_output_prompt=True, embed_images=True)
 
 
 def _relative_href(href: str | None) -> str | None:

@@ -152,7 +152,8 @@ def test_report_page_is_self_contained_and_shows_no_code(site):
     assert not re.search(r"<(script|link|iframe|object|embed)\b", page)
     assert "secret_code_cell" not in page and "In&nbsp;[" not in page and "FutureWarning" not in page
     assert "notebook users" not in page and "debugging output" not in page  # tagged remove-cell, remove-output
-    assert re.search(r'<img alt="三个区的服务满意率" src="data:image/png;base64,', page)
+    img = re.search(r"<img\b[^>]*>", page).group(0)  # the PNG, embedded, with its alternative text
+    assert 'alt="三个区的服务满意率"' in img and 'src="data:image/png;base64,' in img
 
 
 def test_report_page_has_viewport_print_styles_and_language(site):
@@ -188,6 +189,15 @@ def test_duplicate_cell_ids_do_not_make_pages_differ():
     nb = _notebook()
     nb.cells.append(nbformat.from_dict(dict(nb.cells[1])))  # nbconvert gives the copy a random id
     assert notebook_to_html(nb, lang="en", title="x") == notebook_to_html(nb, lang="en", title="x")
+
+
+def test_an_image_without_alternative_text_gets_a_placeholder():
+    nb = _notebook()
+    png = nb.cells[1].outputs[1]
+    png.metadata = {}  # no alt from the notebook
+    page = notebook_to_html(nb, lang="en", title="x")
+    img = re.search(r"<img\b[^>]*>", page).group(0)
+    assert 'alt="No description has been provided for this image"' in img and img.count("alt=") == 1
 
 
 def test_hostile_values_are_escaped():

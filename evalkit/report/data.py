@@ -47,17 +47,26 @@ class ProvinceData:
         """
         key = ("scores", int(year))
         if key not in self._parts:
-            self._parts[key] = _cached_scores(self, int(year))
+            from .. import framework as fw
+
+            framework = fw.load_framework()
+            self._parts[key] = _on_disk(self, "scores", fw.__name__, [framework.sha256, fw.DEFAULT_DRAWS, fw.DEFAULT_SEED,
+                                                             int(year)],
+                                        lambda: fw.score_counties(self.table, framework, year=int(year)))
         return self._parts[key]
 
     def small_area(self, year: int) -> pd.DataFrame:
         """Model-based (empirical Bayes) overall satisfaction of every township in ``year``, shrunk toward its
-        prefecture (:func:`evalkit.measures.smallarea.shrink_indicator`), computed once per process."""
+        prefecture (:func:`evalkit.measures.smallarea.shrink_indicator`): kept in memory, and on disk beside
+        the cached indicator table as :meth:`scores` are, so that each kernel does not fit the model again."""
         key = ("small_area", int(year))
         if key not in self._parts:
-            from ..measures.smallarea import shrink_indicator
+            def fit() -> pd.DataFrame:
+                from ..measures.smallarea import shrink_indicator  # scipy.stats: seconds to import
 
-            self._parts[key] = shrink_indicator(self.table, level="township", toward="prefecture", year=int(year))
+                return shrink_indicator(self.table, level="township", toward="prefecture", year=int(year))
+
+            self._parts[key] = _on_disk(self, "small-area", "evalkit.measures.smallarea", [int(year)], fit)
         return self._parts[key]
 
     @property
@@ -93,34 +102,35 @@ class ProvinceData:
         return self.table.loc[mask].copy()
 
 
-def _cached_scores(data: "ProvinceData", year: int):
+def _on_disk(data: "ProvinceData", kind: str, module: str, key: list, compute):
+    """``compute()``, or its result pickled by an earlier process: in the cache folder beside the indicator
+    table, named by ``kind`` and a hash of evalkit's version, the inputs' hashes, the table's layout, the
+    source of the module named ``module`` (the code that computes it; found, not imported) and ``key``."""
     import hashlib
+    import importlib.util
     import json
     import pickle
 
     from .. import __version__
-    from .. import framework as fw_module
     from ..io import write_atomic
     from ..paths import cache_dir
 
-    framework = fw_module.load_framework()
-    code = hashlib.sha256(Path(fw_module.__file__).read_bytes()).hexdigest()
-    digest = hashlib.sha256(json.dumps([__version__, code, framework.sha256, data.meta.get("inputs"),
-                                        data.meta.get("layout_version"), fw_module.DEFAULT_DRAWS,
-                                        fw_module.DEFAULT_SEED, year], sort_keys=True).encode()).hexdigest()
-    path = cache_dir(data.cache_dir) / f"scores-{digest[:20]}.pickle"
+    code = hashlib.sha256(Path(importlib.util.find_spec(module).origin).read_bytes()).hexdigest()
+    digest = hashlib.sha256(json.dumps([__version__, code, data.meta.get("inputs"), data.meta.get("layout_version"),
+                                        *key], sort_keys=True).encode()).hexdigest()
+    path = cache_dir(data.cache_dir) / f"{kind}-{digest[:20]}.pickle"
     if path.is_file():
         try:
             with open(path, "rb") as fh:
                 return pickle.load(fh)  # noqa: S301 - evalkit's own cache file
         except Exception:  # noqa: BLE001 - a damaged cache file is made again
             pass
-    scores = fw_module.score_counties(data.table, framework, year=year)
+    result = compute()
     try:
-        write_atomic(path, pickle.dumps(scores, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError:  # a read-only cache folder only costs the next process the simulation
+        write_atomic(path, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:  # a read-only cache folder only costs the next process the computation
         pass
-    return scores
+    return result
 
 
 class _Parts:
@@ -168,7 +178,7 @@ def province_data(data_dir: str | Path, cache_dir: str | Path | None = None, *, 
     hashes = input_hashes(data_dir)
     key = (str(data_dir), repr(sorted(hashes.items())))
     if key not in _MEMO:
-        table, meta = cached_indicator_table(data_dir, cache_dir, build=build, hashes=hashes)
+        table, meta = cached_indicator_table(data_dir, cache_dir, build=build, hashes=hashes, categories=True)
         # codes and names as categories: reports select rows thousands of times, and taking rows of
         # categorical columns is a fraction of the cost of Arrow-backed strings
         text = [c for c in table.columns if pd.api.types.is_string_dtype(table[c]) and
