@@ -252,6 +252,8 @@ class _Worker:
         self.kernel: _WarmKernel | None = None
         self.printer = None
         self.warm_for: str | None = None
+        #: The batch's shared browser, in the parent process (local pool); None: a browser of our own (Dask).
+        self.remote: _RemotePrinter | None = None
 
     def kernel_for(self, task: Task) -> _WarmKernel:
         if self.kernel is not None and not self.kernel.alive():
@@ -273,7 +275,7 @@ class _Worker:
         from .render import notebook_to_html
 
         notebook_to_html(nbformat.v4.new_notebook(), lang="en", title="warm-up")  # nbconvert and templates
-        if pdf:  # the browser starts while the new kernel boots
+        if pdf and self.remote is None:  # our own browser starts while the new kernel boots
             try:
                 self.pdf_printer().warm()
             except Exception:  # noqa: BLE001 - no browser: the report records it when it asks for a PDF
@@ -289,6 +291,8 @@ class _Worker:
         self.kernel = None
 
     def pdf_printer(self):
+        if self.remote is not None:
+            return self.remote
         if self.printer is None:
             from .render import PdfPrinter
 
@@ -433,6 +437,10 @@ def render_one(task: Task) -> dict[str, Any]:
             writing = files["html"]
             tmp["html"].write_bytes(html.encode("utf-8"))
             result["durations"]["html"] = round(time.monotonic() - t0, 3)
+            scanning = None
+            if task.scanner and task.pdf:  # the page and the notebook are scanned while the browser prints
+                scanning = _scan_in_background(task.scanner, {str(files[k].relative_to(out)): tmp[k]
+                                                              for k in ("html", "ipynb")})
             if task.pdf:
                 t0 = time.monotonic()
                 # Chromium opens a page by its name's suffix (a .tmp file shows as plain text), so it prints
@@ -448,9 +456,14 @@ def render_one(task: Task) -> dict[str, Any]:
                 t0 = time.monotonic()
                 from .privacy import load_scanner
 
-                load_scanner(task.scanner).check({str(path.relative_to(out)): tmp[kind]
-                                                  for kind, path in files.items()})
-                result["durations"]["scan"] = round(time.monotonic() - t0, 3)
+                rest = {str(path.relative_to(out)): tmp[kind] for kind, path in files.items()
+                        if scanning is None or kind == "pdf"}
+                findings = [f for name, path in rest.items() for f in load_scanner(task.scanner).file(path, name=name)]
+                if scanning is not None:
+                    findings = scanning.result() + findings  # a ScanError there is raised here
+                if findings:
+                    raise PersonalDataFound(findings)
+                result["durations"]["scan"] = round(time.monotonic() - t0, 3)  # what the scan added after the PDF
             hashes = {kind: _sha256_file(tmp[kind]) for kind in files}
             writing = out
         result["outputs"] = {kind: {"file": str(path.relative_to(out)), "sha256": hashes[kind]}
@@ -467,6 +480,25 @@ def render_one(task: Task) -> dict[str, Any]:
         result["error"] = _error_summary(err)
     result["durations"]["total"] = round(time.monotonic() - started, 3)
     return result
+
+
+_SCAN_THREAD = None
+
+
+def _scan_in_background(scanner: str, files: dict[str, Path]):
+    """Scan ``files`` (published name -> where it is now) in this process's scanning thread; a future of the findings.
+
+    The worker only waits while the browser prints a PDF, so the page and the notebook are scanned then.
+    """
+    global _SCAN_THREAD
+    if _SCAN_THREAD is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _SCAN_THREAD = ThreadPoolExecutor(1, thread_name_prefix="evalkit-scan")
+    from .privacy import load_scanner
+
+    return _SCAN_THREAD.submit(lambda: [f for name, path in files.items()
+                                        for f in load_scanner(scanner).file(path, name=name)])
 
 
 def _strip_meta(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -690,7 +722,101 @@ def _current(manifest: dict[str, Any], task: Task, run_dir: Path) -> bool:
 # --------------------------------------------------------------------------- running
 
 
-def _worker_main(tasks, results, warm: dict[str, Any], ready, go) -> None:
+class _RemotePrinter:
+    """A local worker's handle on the batch's one browser: it asks the parent's :class:`_PrintService`."""
+
+    def __init__(self, requests, reply, worker_id: int) -> None:
+        self.requests, self.reply, self.worker_id = requests, reply, worker_id
+
+    def print(self, html_path: str | Path, pdf_path: str | Path) -> None:
+        import queue
+
+        self.requests.put((self.worker_id, str(html_path), str(pdf_path)))
+        try:
+            answer = self.reply.get(timeout=_PRINT_TIMEOUT)
+        except queue.Empty:
+            raise TimeoutError(f"no PDF from the batch's browser within {_PRINT_TIMEOUT:g} s") from None
+        if answer is None:
+            return
+        kind, *detail = answer
+        if kind == "os":  # a full disk or a read-only folder: the same message as for any other write
+            raise OSError(*detail)
+        raise _PrintFailed(detail[0])
+
+
+class _PrintFailed(EvalkitError):
+    """The batch's browser could not print a report (the message is the browser's error, as it was)."""
+
+
+#: Seconds a worker waits for its PDF from the batch's browser (several reports may be queued before it).
+_PRINT_TIMEOUT = 600.0
+
+
+class _PrintService:
+    """The batch's one browser: a thread of the parent process prints every local worker's PDFs.
+
+    Workers send ``(worker, page, pdf)`` on ``requests`` and wait for the answer on their own reply
+    queue: ``None``, ``("os", errno, strerror, filename)`` or ``("error", message)``.  One Chromium
+    (:class:`evalkit.render.PdfPrinter`, restarted once if it crashes) serves the whole run, and its
+    start, which costs about 3.5 s of CPU, overlaps the planning; workers start no browser of their own.
+    """
+
+    def __init__(self, ctx, warm: bool) -> None:
+        self.requests = ctx.Queue()
+        self.replies: dict[int, Any] = {}
+        self.ctx = ctx
+        #: How many times the browser was started (0 without PDFs, 1 unless it crashed).
+        self.launches = 0
+        self._thread = threading.Thread(target=self._serve, args=(warm,), name="evalkit-print", daemon=True)
+        self._thread.start()
+
+    def handle(self, worker_id: int) -> tuple:
+        """What a new worker process needs to print through this service (its arguments)."""
+        self.replies[worker_id] = self.ctx.Queue()
+        return self.requests, self.replies[worker_id], worker_id
+
+    def _serve(self, warm: bool) -> None:
+        printer = None
+        if warm:
+            try:
+                from .render import PdfPrinter
+
+                printer = PdfPrinter()
+                printer.warm()
+                self.launches = printer.launches
+            except Exception:  # noqa: BLE001 - no browser: each report that asks for a PDF says why
+                pass
+        try:
+            while (request := self.requests.get()) is not None:
+                worker_id, page, pdf = request
+                try:
+                    if printer is None:
+                        from .render import PdfPrinter
+
+                        printer = PdfPrinter()
+                    try:
+                        printer.print(page, pdf)
+                    finally:
+                        self.launches = printer.launches
+                    answer = None
+                except OSError as err:
+                    answer = ("os", err.errno, err.strerror, err.filename)
+                except BaseException as err:  # noqa: BLE001 - the report records it and the batch goes on
+                    answer = ("error", f"{type(err).__name__}: {err}"
+                              if not isinstance(err, EvalkitError) else str(err))
+                reply = self.replies.get(worker_id)
+                if reply is not None:
+                    reply.put(answer)
+        finally:
+            if printer is not None:
+                printer.close()
+
+    def close(self) -> None:
+        self.requests.put(None)
+        self._thread.join(timeout=60)
+
+
+def _worker_main(tasks, results, warm: dict[str, Any], ready, go, printing: tuple | None = None) -> None:
     """A local worker process: render tasks until told to stop, then close its kernel and browser.
 
     It starts while the parent still validates and plans, and spends that time loading papermill,
@@ -701,6 +827,8 @@ def _worker_main(tasks, results, warm: dict[str, Any], ready, go) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _skip_unused_imports()
     worker = _worker()
+    if printing is not None:
+        worker.remote = _RemotePrinter(*printing)
     try:
         # the kernel starts first (its boot is the longest wait), then nbconvert and the page templates
         # load and the browser starts while it boots; the table is read now if it is cached, else once
@@ -737,6 +865,8 @@ class _Pool:
         self.todo, self.results = self.ctx.Queue(), self.ctx.Queue()
         self.warm, self.ready, self.go = warm, self.ctx.Event(), self.ctx.Value("b", 0)
         self.procs: dict[int, Any] = {}
+        self.printing = _PrintService(self.ctx, bool(warm.get("pdf")))  # the run's one browser
+        self._started = 0
         for _ in range(max(1, jobs)):
             self._start()
 
@@ -746,8 +876,9 @@ class _Pool:
         self.ready.set()
 
     def _start(self) -> None:
-        proc = self.ctx.Process(target=_worker_main, args=(self.todo, self.results, self.warm, self.ready, self.go),
-                                daemon=False)
+        self._started += 1
+        proc = self.ctx.Process(target=_worker_main, args=(self.todo, self.results, self.warm, self.ready, self.go,
+                                                           self.printing.handle(self._started)), daemon=False)
         proc.start()
         self.procs[proc.pid] = proc
 
@@ -787,6 +918,7 @@ class _Pool:
             proc.join(timeout=60)
             if proc.is_alive():
                 proc.kill()
+        self.printing.close()
 
 
 def _dask_run(tasks: list[Task], scheduler: str) -> Iterable[dict[str, Any]]:
@@ -899,6 +1031,8 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
     manifest["summary"] = {"reports": len(p.tasks), "rendered": len(todo) - len(failed), "skipped": len(p.skip),
                            "failed": len(failed), "failed_keys": sorted(failed),
                            "seconds": round(time.time() - started, 1)}
+    if pool is not None:  # local workers print through one browser; Dask workers each start their own
+        manifest["summary"]["browser_launches"] = pool.printing.launches
     save()  # the manifest first: it is what the next run goes by
     try:
         _write_index(p, manifest)

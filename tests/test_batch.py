@@ -54,7 +54,7 @@ def test_batch_renders_every_county_as_html_and_pdf_with_overview_and_index(smal
 def test_manifest_records_what_made_each_report(small_batch, small_province):
     m = _manifest(small_batch)
     assert m["summary"] == {"reports": 5, "rendered": 5, "skipped": 0, "failed": 0, "failed_keys": [],
-                            "seconds": m["summary"]["seconds"]}
+                            "seconds": m["summary"]["seconds"], "browser_launches": 1}
     inputs = {p.stem: _sha(p) for p in small_province.iterdir() if p.suffix == ".parquet"}
     entry = m["reports"]["090121"]
     assert entry["status"] == "ok" and entry["error"] is None
@@ -65,6 +65,26 @@ def test_manifest_records_what_made_each_report(small_batch, small_province):
     assert set(entry["durations"]) >= {"execute", "html", "pdf", "total"}
     for out in entry["outputs"].values():
         assert _sha(small_batch / out["file"]) == out["sha256"]
+
+
+def test_two_workers_print_through_the_batch_s_one_browser(small_province, tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "cache"))
+    m = run_batch(small_province, jobs=2, progress=False, out=tmp_path, counties=COUNTIES[:3], overview=False)
+    assert m["summary"]["failed"] == 0 and m["summary"]["browser_launches"] == 1
+    for code in COUNTIES[:3]:
+        assert (tmp_path / "small-2025-en" / f"{code}.pdf").read_bytes().rstrip().endswith(b"%%EOF")
+
+
+def test_a_local_worker_starts_no_browser_of_its_own(small_province):
+    from evalkit.batch import _RemotePrinter, _Worker
+
+    worker = _Worker()
+    worker.remote = _RemotePrinter(None, None, 1)
+    try:
+        worker.prepare(str(COUNTY_NOTEBOOK), None, None, pdf=True)  # a kernel, but no browser
+        assert worker.printer is None and worker.pdf_printer() is worker.remote
+    finally:
+        worker.close()
 
 
 def test_a_report_made_in_a_batch_is_identical_to_the_same_report_made_alone(small_batch, small_province, tmp_path):
