@@ -110,6 +110,7 @@ def _woff(path: Path, chars: str) -> bytes:
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=chars)
     subsetter.subset(font)
+    font.flavor = options.flavor  # the subsetter's option only names it: saving compresses (it was raw TrueType)
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
