@@ -113,61 +113,61 @@ def _units(regions: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _compact_services(services: pd.DataFrame) -> pd.DataFrame:
-    """The ledger with codes factorised once, so each reach measure does not re-hash 3 million strings."""
-    return services.assign(person_id=pd.factorize(services["person_id"])[0],
-                           township_code=services["township_code"].astype("category"),
-                           county_code=services["county_code"].astype("category"))
-
-
-def _reach_rows(p: Province, level: str, confidence: list[float], sv: pd.DataFrame) -> list[pd.DataFrame]:
+def _reach_rows(p: Province, levels: Sequence[str], confidence: list[float]) -> dict[str, list[pd.DataFrame]]:
     from .measures import reach
 
-    r, st = p.regions, p.stations
-    out = [
-        reach.coverage(r, sv, level=level, total=True, confidence=confidence).assign(indicator="coverage"),
-        reach.home_visit_share(r, sv, level=level, by_group=True, total=True, confidence=confidence)
-        .assign(indicator="home_visit_share"),
-        reach.person_times(r, sv, level=level, per=1000, confidence=confidence)
-        .assign(indicator="person_times_per_1000"),
-        reach.station_coverage(r, st, level=level, confidence=confidence).assign(indicator="station_coverage"),
-    ]
-    staff = reach.staffing(r, st, level=level, confidence=confidence)
-    out.append(staff.assign(indicator=staff["measure"].map(_STAFFING)).drop(columns="measure"))
-    cost = reach.cost(r, st, sv, level=level, confidence=confidence)
-    out.append(cost.rename(columns={"measure": "indicator"}))
-    # person-times count contacts; the persons behind them (cost per person served's denominator) decide
-    # whether they may be shown: 3 people seen 40 times are still 3 people
-    code = _CODE[level]
-    served = cost.loc[cost["measure"] == "cost_per_person_served", ["year", code, "confidence", "denominator"]]
-    pt = out[2]
-    out[2] = pt.merge(served.rename(columns={"denominator": "persons"}), on=["year", code, "confidence"],
+    by_level = reach._by_level(p.regions, p.stations, p.services, levels, per=1000, confidence=confidence)
+    out = {}
+    for level, m in by_level.items():
+        staff, cost, pt = m["staffing"], m["cost"], m["person_times"]
+        # person-times count contacts; the persons behind them (cost per person served's denominator) decide
+        # whether they may be shown: 3 people seen 40 times are still 3 people
+        code = _CODE[level]
+        served = cost.loc[cost["measure"] == "cost_per_person_served", ["year", code, "confidence", "denominator"]]
+        pt = pt.merge(served.rename(columns={"denominator": "persons"}), on=["year", code, "confidence"],
                       how="left", validate="many_to_one")
+        out[level] = [
+            m["coverage"].assign(indicator="coverage"),
+            m["home_visit_share"].assign(indicator="home_visit_share"),
+            pt.assign(indicator="person_times_per_1000"),
+            m["station_coverage"].assign(indicator="station_coverage"),
+            staff.assign(indicator=staff["measure"].map(_STAFFING)).drop(columns="measure"),
+            cost.rename(columns={"measure": "indicator"}),
+        ]
     return out
 
 
-def _satisfaction_rows(p: Province, level: str, confidence: list[float], lonely_psu: str) -> list[pd.DataFrame]:
-    from .measures.satisfaction import satisfaction
+def _satisfaction_rows(p: Province, levels: Sequence[str], confidence: list[float],
+                       lonely_psu: str) -> dict[str, list[pd.DataFrame]]:
+    from .measures.satisfaction import LIKERT_ITEMS, _satisfaction
 
-    code = _CODE[level]
     survey = p.survey
-    if code not in survey.columns:
+    codes = [_CODE[level] for level in levels]
+    missing = [c for c in dict.fromkeys(codes) if c not in survey.columns]
+    if missing:
         parents = p.regions.drop_duplicates("township_code").set_index("township_code")[_PARENTS[:-1]]
-        survey = survey.join(parents[[code]], on="township_code")
-    # codes as categoricals: the design is factorised once per call from small integer codes
-    survey = survey.astype({c: "category" for c in ("township_code", "psu", "county_code", code, "group")})
-    out = []
-    breakdowns = [["year", code]] + ([["year", code, "group"]] if level != "township" else [])
-    for by in breakdowns:
-        s = satisfaction(survey, by=by, measures=tuple(_SAT_MEASURES), confidence=confidence[0], ci_method="beta",
-                         lonely_psu=lonely_psu)
-        s["indicator"] = s.pop("measure").map(_SAT_CODES)
-        if "group" not in by:
-            s["group"] = "all"
-        # the same estimates at the other levels: only the interval step is repeated
-        out.extend(_at_confidence(s, conf) for conf in confidence[1:])
-        out.append(s)
-    return [o.drop(columns=["deff", "n_eff"]) for o in out]
+        survey = survey.join(parents[missing], on="township_code")
+    # codes as categoricals: groups are coded from small integer codes
+    survey = survey.astype({c: "category" for c in ("township_code", "psu", "county_code", *codes, "group")})
+    breakdowns = {level: [["year", _CODE[level]]] + ([["year", _CODE[level], "group"]] if level != "township" else [])
+                  for level in levels}
+    # one design, one recoding and one stacking of the items for every level and breakdown
+    tables = iter(_satisfaction(survey, LIKERT_ITEMS, [by for bys in breakdowns.values() for by in bys],
+                                measures=tuple(_SAT_MEASURES), confidence=confidence[0], ci_method="beta",
+                                df="domain", wave="year", strata="township_code", psu="psu", weight="weight",
+                                fpc=None, lonely_psu=lonely_psu))
+    out = {}
+    for level, bys in breakdowns.items():
+        parts = []
+        for by, s in zip(bys, tables):
+            s["indicator"] = s.pop("measure").map(_SAT_CODES)
+            if "group" not in by:
+                s["group"] = "all"
+            # the same estimates at the other levels: only the interval step is repeated
+            parts.extend(_at_confidence(s, conf) for conf in confidence[1:])
+            parts.append(s)
+        out[level] = [o.drop(columns=["deff", "n_eff"]) for o in parts]
+    return out
 
 
 def _at_confidence(s: pd.DataFrame, confidence: float) -> pd.DataFrame:
@@ -176,16 +176,14 @@ def _at_confidence(s: pd.DataFrame, confidence: float) -> pd.DataFrame:
     Rates: the Korn-Graubard interval from value, SE, n and df (:func:`~evalkit.measures.survey.prop_interval`);
     index and net satisfaction: value -/+ t(df) SE within the range the measure can take.
     """
-    from scipy import stats
-
-    from .measures.survey import prop_interval
+    from .measures.survey import _t_quantile, prop_interval
 
     out = s.copy()
     value, se, dof = (s[c].to_numpy(dtype=float) for c in ("value", "se", "df"))
     rate = (s["indicator"] == "satisfaction_rate").to_numpy()
     lo, up = prop_interval(value, se, s["n"].to_numpy(dtype=float), dof, confidence, "beta")
     with np.errstate(invalid="ignore"):
-        half = stats.t.ppf(0.5 + confidence / 2, dof) * se
+        half = _t_quantile(0.5 + confidence / 2, dof) * se
     bounds = np.where((s["indicator"] == "satisfaction_index").to_numpy()[:, None], [0.0, 100.0], [-1.0, 1.0])
     out["lower"] = np.where(rate, lo, np.clip(value - half, bounds[:, 0], bounds[:, 1]))
     out["upper"] = np.where(rate, up, np.clip(value + half, bounds[:, 0], bounds[:, 1]))
@@ -231,10 +229,10 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     lonely = province.meta.get("lonely_psu", "fail")
     lonely = "adjust" if lonely == "fail" else lonely  # validation already refused lonely PSUs under "fail"
     frames = []
-    services = _compact_services(province.services)
+    reach_rows = _reach_rows(province, levels, confidence)
+    satisfaction_rows = _satisfaction_rows(province, levels, confidence, lonely)
     for level in levels:
-        parts = (_reach_rows(province, level, confidence, services)
-                 + _satisfaction_rows(province, level, confidence, lonely))
+        parts = reach_rows[level] + satisfaction_rows[level]
         for part in parts:
             part["level"] = level
             part["code"] = part[_CODE[level]]

@@ -53,7 +53,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evalkit.measures.survey import Columns, _groups, _names, _require, svy_mean, svy_prop
+from evalkit.measures.survey import (
+    Columns,
+    _check_confidence,
+    _check_prop_args,
+    _design,
+    _estimate_on,
+    _frame,
+    _groups,
+    _names,
+    _prop_frame,
+    _require,
+    _stacked_domains,
+    _t_quantile,
+    _wald,
+)
 
 __all__ = [
     "LIKERT_ITEMS",
@@ -253,21 +267,6 @@ def _design_frame(survey: pd.DataFrame, wave: str | None, strata: str | None,
     return pd.DataFrame(design, index=survey.index), kwargs
 
 
-def _stack(design: pd.DataFrame, k: int) -> pd.DataFrame:
-    """``k`` copies of the design frame, one per item, keeping the row labels."""
-    out = {}
-    for col in design.columns:
-        v = design[col]
-        if isinstance(v.dtype, pd.CategoricalDtype):
-            out[col] = pd.Categorical.from_codes(np.tile(v.cat.codes.to_numpy(), k),
-                                                 dtype=v.dtype)
-        else:
-            out[col] = np.tile(v.to_numpy(), k)
-    # object labels, so that a message names row 3, not np.int64(3)
-    labels = np.tile(design.index.to_numpy(dtype=object), k)
-    return pd.DataFrame(out, index=pd.Index(labels, dtype=object))
-
-
 def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS, *,
                  by: Columns = None,
                  measures: Sequence[str] = ("rate", "mean", "index", "net"),
@@ -387,32 +386,63 @@ def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS
     (the 8 is excluded); rate = (10 + 10 + 15) / 70 = 0.5; mean = 255 / 70 = 3.643, so
     index = (3.643 - 1) / 4 x 100 = 66.07.
     """
+    return _satisfaction(survey, items, [by], measures=measures, confidence=confidence,
+                         ci_method=ci_method, df=df, wave=wave, strata=strata, psu=psu,
+                         weight=weight, fpc=fpc, lonely_psu=lonely_psu)[0]
+
+
+def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: Sequence[Columns],
+                  *, measures: Sequence[str], confidence: float, ci_method: str, df: str | float,
+                  wave: str | None, strata: str | None, psu: str | None, weight: str | None,
+                  fpc: str | None, lonely_psu: str) -> list[pd.DataFrame]:
+    """:func:`satisfaction` for several ``by`` at once (the indicator table asks for seven).
+
+    What does not depend on the groups is done once: recoding the answers, coding the design
+    (strata, PSUs, weights) and stacking the items.  Each breakdown then costs its group codes
+    and its estimates, whose measures share their domain rows and PSU cells.
+    """
     names = _items(survey, items)
     codes = _measure_codes(measures)
     if survey.empty:
         raise ValueError("survey has no rows; there is nothing to estimate.")
-    g, keys = _groups(survey, by)
+    grouped = [_groups(survey, by) for by in breakdowns]
     design, kwargs = _design_frame(survey, wave, strata, psu, weight, fpc)
     scores, status = _recode(survey, names)
-    k, n_groups = len(names), len(keys)
+    # what svy_prop() checks, in its order; the estimates below are those of svy_prop() and
+    # svy_mean() on the items stacked (all rows of item 1, then item 2, ...), each copy of a
+    # respondent keeping its stratum and PSU, with (item, group) as the domain
+    _check_prop_args(ci_method, df)
+    _check_confidence(confidence)
+    design.index = pd.Index(design.index.to_numpy(dtype=object), dtype=object)  # row 3 in messages
+    d = _design(design, kwargs["strata"], kwargs["psu"], kwargs["weight"], kwargs["fpc"], False,
+                lonely_psu)
+    y = scores.T  # (items, respondents)
+    return [_breakdown(d, g, keys, y, status, names, codes, confidence, ci_method, df)
+            for g, keys in grouped]
 
-    stacked = _stack(design, k)
-    y = scores.T.reshape(-1)  # item-major: all rows of item 1, then item 2, ...
-    stacked["__item"] = np.repeat(np.arange(k), len(survey))
-    stacked["__group"] = np.where(np.tile(g, k) >= 0, np.tile(g, k), np.nan)
-    stacked["__top"] = np.where(np.isnan(y), np.nan, (y >= 4).astype(float))
-    common = dict(by=["__item", "__group"], lonely_psu=lonely_psu, confidence=confidence,
-                  **kwargs)
-    # The rate is always estimated: its call checks the arguments and gives the domain df.
-    rate = svy_prop(stacked, "__top", ci_method=ci_method, df=df, **common)
-    # svy_prop lists only groups present among the stacked rows, which are all (item, group)
-    full = pd.MultiIndex.from_product([range(k), range(n_groups)], names=["__item", "__group"])
-    index = pd.MultiIndex.from_arrays([rate["__item"].to_numpy(),
-                                       rate["__group"].to_numpy(dtype=np.int64)])
-    assert index.equals(full)
+
+def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, y: np.ndarray, status: np.ndarray,
+               names: list[str], codes: list[str], confidence: float, ci_method: str,
+               df: str | float) -> pd.DataFrame:
+    """The satisfaction table of one breakdown (groups ``g`` with ``keys``)."""
+    k, n_groups = len(names), len(keys)
+    valid = ~np.isnan(y) & (g >= 0)
+    item_keys = pd.DataFrame({"__item": np.repeat(np.arange(k), n_groups),
+                              "__group": np.tile(np.arange(n_groups), k)})
+    dom = _stacked_domains(d, g, n_groups, item_keys, valid)
+    flat = y.reshape(-1)
+    top = np.where(np.isnan(flat), np.nan, (flat >= 4).astype(float))
+    # The rate is always estimated: it gives the domain df.
+    rate = _prop_frame(item_keys, _estimate_on(dom, "mean", top, None), dom, confidence, ci_method,
+                       df)
     dof = rate["df"].to_numpy(dtype=float)
     c = _counts(status, g, n_groups)  # (groups, items, 4)
     n_excluded = (c.sum(axis=2) - c[:, :, 0]).T.reshape(-1)  # item-major like the results
+
+    def mean_of(score: np.ndarray) -> pd.DataFrame:
+        out = _estimate_on(dom, "mean", score, None)
+        lower, upper = _wald(out["value"], out["se"], confidence)
+        return _frame(item_keys, out, lower, upper, confidence, "mean", "wald", d.df)
 
     blocks: dict[str, pd.DataFrame] = {}
     if "satisfaction_rate" in codes:
@@ -420,34 +450,32 @@ def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS
     if {"mean_score", "index_0_100"} & set(codes):
         # centred at 3: a domain where everyone answered 5 (or 3, ...) then has a mean of
         # exactly 5 and a variance of exactly 0, not rounding noise (2 w is exact, 5 w is not)
-        stacked["__score"] = y - 3
-        mean = svy_mean(stacked, "__score", **common)
+        mean = mean_of(flat - 3)
         mean = _t_interval(mean.assign(value=mean["value"] + 3), dof, confidence, 1, 5)
         blocks["mean_score"] = mean.assign(statistic="mean")
         lower, upper = (mean["lower"] - 1) * 25, (mean["upper"] - 1) * 25
         blocks["index_0_100"] = mean.assign(value=(mean["value"] - 1) * 25, se=mean["se"] * 25,
                                             lower=lower, upper=upper, statistic="index")
     if "net_satisfaction" in codes:
-        stacked["__net"] = np.sign(y - 3)
-        net = _t_interval(svy_mean(stacked, "__net", **common), dof, confidence, -1, 1)
+        net = _t_interval(mean_of(np.sign(flat - 3)), dof, confidence, -1, 1)
         blocks["net_satisfaction"] = net.assign(statistic="net proportion")
 
-    n_rows = k * n_groups
-    order = []  # result rows: group, then item, then measure
-    parts = []
-    for m, code in enumerate(codes):
-        part = blocks[code].assign(measure=code, n_excluded=n_excluded, df=dof)
-        parts.append(part)
-        pos = np.arange(n_rows)
-        item, group = pos // n_groups, pos % n_groups
-        order.append((group * k + item) * len(codes) + m)
-    res = pd.concat(parts, ignore_index=True)
-    res = res.iloc[np.argsort(np.concatenate(order), kind="stable")].reset_index(drop=True)
-    group = res["__group"].to_numpy(dtype=np.int64)
-    out = keys.iloc[group].reset_index(drop=True)
-    out["item"] = np.array(names, dtype=object)[res["__item"].to_numpy(dtype=np.int64)]
-    for col in OUTPUT_COLUMNS[1:]:
-        out[col] = res[col].to_numpy()
+    # result rows: group, then item, then measure
+    m = len(codes)
+
+    def column(values: list[np.ndarray]) -> np.ndarray:
+        return np.stack(values).reshape(m, k, n_groups).transpose(2, 1, 0).reshape(-1)
+
+    out = keys.iloc[np.repeat(np.arange(n_groups), k * m)].reset_index(drop=True)
+    out["item"] = np.tile(np.repeat(np.array(names, dtype=object), m), n_groups)
+    out["measure"] = np.tile(np.array(codes, dtype=object), k * n_groups)
+    for col in OUTPUT_COLUMNS[2:]:
+        if col == "n_excluded":
+            out[col] = column([n_excluded] * m)
+        elif col == "df":
+            out[col] = column([dof] * m)
+        else:
+            out[col] = column([blocks[code][col].to_numpy() for code in codes])
     return out.astype({"n": np.int64, "n_excluded": np.int64, "df": float, "item": str,
                        "measure": str, "statistic": str, "method": str})
 
@@ -473,7 +501,7 @@ def _t_interval(res: pd.DataFrame, dof: np.ndarray, confidence: float, low: floa
     """Replace the normal-quantile Wald interval by value -/+ t(df) se, kept within
     [low, high], the values the measure can take."""
     with np.errstate(invalid="ignore"):
-        half = stats.t.ppf(0.5 + confidence / 2, dof) * res["se"].to_numpy()
+        half = _t_quantile(0.5 + confidence / 2, dof) * res["se"].to_numpy()
     value = res["value"].to_numpy()
     return res.assign(lower=np.clip(value - half, low, high),
                       upper=np.clip(value + half, low, high), method="t")
