@@ -46,7 +46,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -833,13 +833,15 @@ def _by_level(
     *,
     per: float,
     confidence: float | Sequence[float],
-) -> dict[str, dict[str, pd.DataFrame]]:
+) -> dict[str, tuple[pd.DataFrame, dict[str, pd.DataFrame]]]:
     """The reach measures of the indicator table at several levels, every year, in one pass.
 
-    For each level: ``coverage(total=True)``, ``home_visit_share(by_group=True, total=True)``,
-    ``person_times(per=per)``, ``station_coverage``, ``staffing`` and ``cost``, exactly as those
-    functions return them, but the ledger is coded and sorted once for all levels instead of
-    once per measure and level.
+    For each level: the unit-years (``year`` and unit codes, as the measures' keys) and
+    ``coverage(total=True)``, ``home_visit_share(by_group=True, total=True)``,
+    ``person_times(per=per)``, ``station_coverage``, ``staffing`` and ``cost`` as those functions
+    return them, except that the keys are replaced by ``unit_year``, the row of the unit-years.
+    The ledger is coded and sorted once for all levels instead of once per measure and level,
+    and no key column is copied per row.
     """
     geos = {level: _geography(regions, level, None, ["population", *GROUP_REGISTERS.values()],
                               "indicator_table()") for level in levels}
@@ -855,8 +857,10 @@ def _by_level(
     groups = list(GROUP_REGISTERS)
     out = {}
     for (level, geo), persons in zip(geos.items(), served):
+        keys = geo.keys
+        geo = replace(geo, keys=pd.DataFrame({"unit_year": np.arange(geo.size)}))
         contacts = _contacts(geo, sv_rows)
-        out[level] = {
+        out[level] = keys, {
             "coverage": _coverage(geo, persons, groups, True, confidence),
             "home_visit_share": _home_visit_share(geo, persons, True, True, confidence),
             "person_times": _person_times(geo, contacts, per, confidence),
