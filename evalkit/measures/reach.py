@@ -45,6 +45,7 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -854,12 +855,13 @@ def _by_level(
     sv_rows = _ledger_rows(finest, ledger)
     st_rows = _locate(finest, stations, "stations", _years(stations, "stations"))
     served = _served(list(geos.values()), ledger, sv_rows, visits=True)
+    contacts_per_row = np.bincount(sv_rows[sv_rows >= 0], minlength=len(finest.regions))
     groups = list(GROUP_REGISTERS)
     out = {}
     for (level, geo), persons in zip(geos.items(), served):
         keys = geo.keys
         geo = replace(geo, keys=pd.DataFrame({"unit_year": np.arange(geo.size)}))
-        contacts = _contacts(geo, sv_rows)
+        contacts = _unit_sums(geo, contacts_per_row)
         out[level] = keys, {
             "coverage": _coverage(geo, persons, groups, True, confidence),
             "home_visit_share": _home_visit_share(geo, persons, True, True, confidence),
@@ -1100,19 +1102,22 @@ def _fixed_width_keys(values: pd.Series) -> tuple[np.ndarray, int] | None:
     width = int(offsets[1] - offsets[0])
     if width == 0 or not (np.diff(offsets) == width).all():
         return None
-    # one row per byte position: each is then read contiguously
-    digits = np.frombuffer(data_buffer, dtype=np.uint8, count=n * width,
-                           offset=int(offsets[0])).reshape(n, width).T.copy()
-    low, high = digits.min(axis=1), digits.max(axis=1)
+    # one row per byte position, read contiguously
+    chars = np.frombuffer(data_buffer, dtype=np.uint8, count=n * width,
+                          offset=int(offsets[0])).reshape(n, width).T.copy()
+    low, high = chars.min(axis=1), chars.max(axis=1)
+    varying = np.flatnonzero(high > low)
+    bases = [int(high[j]) - int(low[j]) + 1 for j in varying]
+    bound = math.prod(bases)
+    if bound >= 2**62:
+        return None
     keys = np.zeros(n, dtype=np.int64)
-    bound = 1
-    for j in np.flatnonzero(high > low):
-        base = int(high[j]) - int(low[j]) + 1
-        if bound * base >= 2**62:
-            return None
-        bound *= base
-        keys *= base
-        keys += digits[j] - low[j]  # uint8, and never negative
+    step = 1 << 16  # rows at a time, so that the passes over each position stay in cache
+    for start in range(0, n, step):
+        part = keys[start:start + step]
+        for j, base in zip(varying, bases):
+            part *= base
+            part += chars[j, start:start + step] - low[j]  # uint8, never negative
     return keys, bound
 
 
@@ -1148,8 +1153,12 @@ def _ledger_rows(geo: _Geography, ledger: _Ledger) -> np.ndarray:
 
 def _contacts(geo: _Geography, rows: np.ndarray) -> np.ndarray:
     """Ledger rows (contacts) per unit-year; ``rows`` from :func:`_ledger_rows`."""
-    per_row = np.bincount(rows[rows >= 0], minlength=len(geo.regions))
-    return np.bincount(geo.unit, weights=per_row, minlength=geo.size).astype(np.int64)
+    return _unit_sums(geo, np.bincount(rows[rows >= 0], minlength=len(geo.regions)))
+
+
+def _unit_sums(geo: _Geography, counts: np.ndarray) -> np.ndarray:
+    """Counts per row of ``geo.regions`` summed per unit-year."""
+    return np.bincount(geo.unit, weights=counts, minlength=geo.size).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -1168,70 +1177,97 @@ def _served(geos: Sequence[_Geography], ledger: _Ledger, rows: np.ndarray, *, gr
     ``geos`` select the same ``regions`` rows (the same years) at different levels; ``rows``
     places each ledger row in them (:func:`_ledger_rows`).  The rows with a person are sorted
     by person, unit-year of the finest level and group, and reduced to cells (one per person,
-    finest unit-year and group; visited if any of its rows is).  Unit keys are prefixes of one
-    another and sorted, so at every level a person's cells in one unit-year are consecutive (a
-    block): the persons of a unit-year are its blocks, and the persons of a group its cells,
-    except in the rare blocks that span several finest units, where a group can appear twice
-    and is counted once.  No level needs a sort of its own.
+    finest unit-year and group; visited if any of its rows is), which are counted at the finest
+    level.  A coarser unit's count is the sum of its finest units' counts, less the persons it
+    would count twice: those with cells in several of its finest units (served in two townships
+    of a county).  Unit keys are prefixes of one another and sorted, so a person's cells in one
+    coarser unit are consecutive (a block), and only the blocks of persons seen in more than one
+    finest unit-year need looking at.  No level needs a sort of its own.
     """
     finest = max(geos, key=lambda geo: geo.keys.shape[1])
     n_groups = len(PERSON_GROUPS)
-    group = _group_codes(ledger.frame) if groups else None
     keep = (rows >= 0) & (ledger.person >= 0)
-    person, unit = ledger.person[keep], finest.unit[rows[keep]]
-    group = group[keep] if groups else np.zeros(person.size, dtype=np.int64)
-    visited = ledger.visited[keep] if visits else np.zeros(person.size, dtype=bool)
-    bound = ledger.persons
-    if bound * finest.size * n_groups * 2 >= 2**63:
-        person = pd.factorize(person)[0]
-        bound = person.size
-    if bound * finest.size * n_groups * 2 < 2**63:  # one sort of one integer key
-        key = ((person * finest.size + unit) * n_groups + group) * 2 + visited
-        key.sort()
-        visited = (key & 1).astype(bool)
-        key >>= 1
-        cell_end = np.ones(key.size, dtype=bool)
-        cell_end[:-1] = key[1:] != key[:-1]
-        key = key[cell_end]
-        group = key % n_groups
-        person, unit = np.divmod(key // n_groups, finest.size)
-    else:
-        order = np.lexsort((visited, group, unit, person))
-        person, unit, group, visited = person[order], unit[order], group[order], visited[order]
-        cell_end = np.ones(person.size, dtype=bool)
-        cell_end[:-1] = (person[1:] != person[:-1]) | (unit[1:] != unit[:-1]) | (group[1:] != group[:-1])
-        person, unit, group = person[cell_end], unit[cell_end], group[cell_end]
-    visited = visited[cell_end]  # the last row of a cell is visited if any is
-    new_person = np.ones(person.size, dtype=bool)
-    new_person[1:] = person[1:] != person[:-1]
+    if keep.all():  # the usual case: nothing to copy
+        keep = slice(None)
+    group = _group_codes(ledger.frame)[keep] if groups else np.zeros(len(ledger.person), np.int64)[keep]
+    visited = ledger.visited[keep] if visits else np.zeros(len(ledger.person), dtype=bool)[keep]
+    new_person, unit, group, visited = _cells(ledger.person[keep], ledger.persons,
+                                              finest.unit[rows[keep]], finest.size, group, n_groups, visited)
     new_unit = new_person.copy()
     new_unit[1:] |= unit[1:] != unit[:-1]
+    cell = unit * n_groups + group
+    by_group = np.bincount(cell, minlength=finest.size * n_groups).reshape(finest.size, n_groups)
+    by_visit = np.bincount(cell[visited], minlength=finest.size * n_groups).reshape(finest.size, n_groups)
+    persons = np.bincount(unit[new_unit], minlength=finest.size)
+    # the cells of persons seen in more than one finest unit-year, the only ones counted twice above it
+    again = new_unit & ~new_person
+    person = np.cumsum(new_person) - 1
+    several = np.zeros(int(person[-1]) + 1 if person.size else 0, dtype=bool)
+    several[person[again]] = True
+    sub = np.flatnonzero(several[person])
+    new_person, unit, group, visited, new_unit = (a[sub] for a in (new_person, unit, group, visited, new_unit))
     out = []
     for geo in geos:
         if len(geo.unit) != len(finest.unit) or not np.array_equal(geo.years, finest.years):
             raise ValueError("_served() needs geographies of the same regions rows.")
         to_unit = np.zeros(finest.size, dtype=np.int64)
         to_unit[finest.unit] = geo.unit
+        counts = [np.zeros((geo.size, n_groups), dtype=np.int64), np.zeros((geo.size, n_groups), dtype=np.int64),
+                  np.zeros(geo.size, dtype=np.int64)]
+        for total, fine in zip(counts, (by_group, by_visit, persons)):
+            np.add.at(total, to_unit, fine)
         u = to_unit[unit]
         new_block = new_person.copy()
         new_block[1:] |= u[1:] != u[:-1]
-        counted, counted_visit = np.ones(u.size, dtype=bool), visited.copy()
-        spans = new_unit & ~new_block  # a block going on in another finest unit
+        spans = new_unit & ~new_block  # a block going on in another finest unit: the person again
         if spans.any():
+            counts[2] -= np.bincount(u[spans], minlength=geo.size)
             block = np.cumsum(new_block) - 1
             spanning = np.zeros(int(block[-1]) + 1, dtype=bool)
             spanning[block[spans]] = True
             within = spanning[block]
-            for mask in (counted, counted_visit):
-                cells = np.flatnonzero(within & mask)
-                mask[cells[_repeated(block[cells] * n_groups + group[cells])]] = False
-        cell = u * n_groups + group
-        out.append(_Served(
-            np.bincount(cell[counted], minlength=geo.size * n_groups).reshape(geo.size, n_groups),
-            np.bincount(cell[counted_visit], minlength=geo.size * n_groups).reshape(
-                geo.size, n_groups) if visits else None,
-            np.bincount(u[new_block], minlength=geo.size)))
+            for total, mask in zip(counts, (within, within & visited)):
+                cells = np.flatnonzero(mask)
+                twice = cells[_repeated(block[cells] * n_groups + group[cells])]
+                total -= np.bincount(u[twice] * n_groups + group[twice],
+                                     minlength=geo.size * n_groups).reshape(geo.size, n_groups)
+        out.append(_Served(counts[0], counts[1] if visits else None, counts[2]))
     return out
+
+
+def _cells(person: np.ndarray, bound: int, unit: np.ndarray, n_units: int, group: np.ndarray,
+           n_groups: int, visited: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (person, unit, group) of the rows, sorted: whether each starts a person, its unit,
+    its group, and whether any of its rows is visited.  One sort of one integer key (bits of
+    person, unit, group and visit), or a lexsort when the key does not fit."""
+    width = [max(int(n - 1).bit_length(), 1) for n in (n_units, n_groups)]
+    if max(int(bound - 1).bit_length(), 1) + sum(width) + 1 > 63:
+        person = pd.factorize(person)[0]
+        bound = person.size
+    if max(int(bound - 1).bit_length(), 1) + sum(width) + 1 <= 63:
+        key = (((person << width[0] | unit) << width[1] | group) << 1) | visited
+        key.sort()
+        visited = key & 1
+        key >>= 1
+        end = np.ones(key.size, dtype=bool)
+        end[:-1] = key[1:] != key[:-1]
+        key, visited = key[end], visited[end].astype(bool)  # the last row of a cell is visited if any is
+        group = key & ((1 << width[1]) - 1)
+        key >>= width[1]
+        unit = key & ((1 << width[0]) - 1)
+        key >>= width[0]
+        new_person = np.ones(key.size, dtype=bool)
+        new_person[1:] = key[1:] != key[:-1]
+        return new_person, unit, group, visited
+    order = np.lexsort((visited, group, unit, person))
+    person, unit, group, visited = person[order], unit[order], group[order], visited[order]
+    new_person = np.ones(person.size, dtype=bool)
+    new_person[1:] = person[1:] != person[:-1]
+    start = new_person.copy()
+    start[1:] |= (unit[1:] != unit[:-1]) | (group[1:] != group[:-1])
+    end = np.ones(person.size, dtype=bool)
+    end[:-1] = start[1:]
+    return new_person[start], unit[end], group[end], visited[end]
 
 
 def _repeated(keys: np.ndarray) -> np.ndarray:
