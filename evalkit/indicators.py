@@ -288,15 +288,18 @@ def _at_confidence(rows: dict[str, Any], confidence: float, text: _Text) -> dict
     from .measures.survey import _t_quantile, prop_interval
 
     out = dict(rows)
-    value, se, dof = rows["value"], rows["se"], rows["df"]
     rate = rows["indicator"] == text.one("satisfaction_rate")
-    lo, up = prop_interval(value, se, rows["n"], dof, confidence, "beta")
+    value, se, dof, n = (rows[c][rate] for c in ("value", "se", "df", "n"))
+    lower, upper = np.empty(len(rate)), np.empty(len(rate))
+    lower[rate], upper[rate] = prop_interval(value, se, n, dof, confidence, "beta")
+    value, se, dof = (rows[c][~rate] for c in ("value", "se", "df"))
     with np.errstate(invalid="ignore"):
         half = _t_quantile(0.5 + confidence / 2, dof) * se
-    bounds = np.where((rows["indicator"] == text.one("satisfaction_index"))[:, None], [0.0, 100.0], [-1.0, 1.0])
-    out["lower"] = np.where(rate, lo, np.clip(value - half, bounds[:, 0], bounds[:, 1]))
-    out["upper"] = np.where(rate, up, np.clip(value + half, bounds[:, 0], bounds[:, 1]))
-    out["confidence"] = np.full(len(value), confidence)
+    bounds = np.where((rows["indicator"][~rate] == text.one("satisfaction_index"))[:, None], [0.0, 100.0],
+                      [-1.0, 1.0])
+    lower[~rate] = np.clip(value - half, bounds[:, 0], bounds[:, 1])
+    upper[~rate] = np.clip(value + half, bounds[:, 0], bounds[:, 1])
+    out.update(lower=lower, upper=upper, confidence=np.full(len(rate), confidence))
     return out
 
 
@@ -420,7 +423,7 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
                        np.where(ind == text.one("cost_per_person_served"), t["denominator"][people], t["n"][people]))
     for rows, frame, kwargs in (
             (survey, {"n": t["n"][survey], "suppressed": unstable,
-                      "suppression_reason": np.where(unstable, "too_few_psus", None)},
+                      "suppression_reason": pd.Categorical.from_codes(unstable - 1, ["too_few_psus"])},
              {"kind": "survey", "count": "n", "columns": ("value", "se", "lower", "upper")}),
             # a small register is as telling as a small count: 3 of 3 registered people served names all three
             (people, {"n": t["n"][people], "persons": persons, "denominator": t["denominator"][people]},
@@ -451,12 +454,15 @@ def _benchmarks(t: dict[str, np.ndarray], units: _Units, text: _Text) -> dict[st
     Where the benchmark level is not in the table (``levels`` without it), or the benchmark is
     suppressed, there is no value to compare with: ``not_compared``.
     """
-    from .measures.compare import compare_to_benchmark
+    from .measures.compare import _CODES, POLARITIES, _interval_direction
 
     figure = _combine(t["year"], t["indicator"], t["item"], t["group"], t["confidence"])
     value = t["value"]
     # an interval of width zero (every respondent satisfied: no variance to estimate) proves nothing
     degenerate = (t["lower"] == t["upper"]) | ~t["compare"]
+    polarity = pd.Index(POLARITIES).get_indexer(np.array(text.values + [None], dtype=object))[t["polarity"]]
+    if (polarity < 0).any():  # the catalogue is ours: a programming error, not user error
+        raise RuntimeError(f"unknown polarity in indicators.toml: {text.values[t['polarity'][polarity < 0][0]]!r}")
     out = {}
     for bench in ("prefecture", "province"):
         # the unit's benchmark unit (its prefecture, or the province), and the benchmark rows
@@ -471,14 +477,14 @@ def _benchmarks(t: dict[str, np.ndarray], units: _Units, text: _Text) -> dict[st
         found = where >= 0
         bench_value[found] = value[is_bench][where[found]]
         below = t["level"] < LEVELS.index(bench)
+        # compare_to_benchmark()'s interval method, its codes coded as text
+        judged = np.flatnonzero(below & ~degenerate & found)
+        direction, missing = _interval_direction(*(t[c][judged] for c in ("value", "lower", "upper")),
+                                                 bench_value[judged])
         vs = np.full(len(key), -1, dtype=np.int64)
         vs[below] = text.one("not_compared")
-        judged = np.flatnonzero(below & ~degenerate & found)
-        for polarity in np.unique(t["polarity"][judged]):
-            rows = judged[t["polarity"][judged] == polarity]
-            cmp = compare_to_benchmark(pd.DataFrame({c: t[c][rows] for c in ("value", "lower", "upper", "confidence")}),
-                                       bench_value[rows], polarity=text.values[polarity])
-            vs[rows] = text.code(cmp["comparison"], len(rows))
+        codes = np.array([[text.one(c) for c in row] for row in _CODES])
+        vs[judged] = np.where(missing, text.one("not_compared"), codes[polarity[judged], direction + 1])
         out[bench] = np.where(below & (their >= 0), bench_value, np.nan), vs
     return out
 

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -297,6 +298,27 @@ class _Domains:
     def n_groups(self) -> int:
         return len(self.keys)
 
+    # what every estimate on these domains shares
+    @cached_property
+    def gm(self) -> np.ndarray:
+        return self.g[self.rows]
+
+    @cached_property
+    def wm(self) -> np.ndarray:
+        return self.design.weight[self.rows]
+
+    @cached_property
+    def n(self) -> np.ndarray:
+        return np.bincount(self.gm, minlength=self.n_groups)
+
+    @cached_property
+    def w_tot(self) -> np.ndarray:
+        return np.bincount(self.gm, weights=self.wm, minlength=self.n_groups)
+
+    @cached_property
+    def w_row(self) -> np.ndarray:
+        return self.w_tot[self.gm]
+
 
 def _domains(d: _Design, g: np.ndarray, keys: pd.DataFrame, rows: np.ndarray) -> _Domains:
     gr = g[rows]
@@ -414,10 +436,8 @@ def _estimate(data, kind, y, x, *, by, domain, strata, psu, weight, fpc, nest, l
 
 def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None) -> dict:
     """The estimates of :func:`_estimate` on coded domains (``y`` and ``x`` present on its rows)."""
-    d, rows, n_groups = dom.design, dom.rows, dom.n_groups
-    gm, wm, ym = dom.g[rows], d.weight[rows], y[rows]
-    n = np.bincount(gm, minlength=n_groups)
-    w_tot = np.bincount(gm, weights=wm, minlength=n_groups)
+    rows, n_groups = dom.rows, dom.n_groups
+    gm, wm, ym, n, w_tot = dom.gm, dom.wm, y[rows], dom.n, dom.w_tot
     y_tot = np.bincount(gm, weights=wm * ym, minlength=n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "total":
@@ -430,15 +450,18 @@ def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None) 
             z, srs = wm * u, w_tot**2
         else:
             value = y_tot / w_tot
-            z, u, srs = wm * (ym - value[gm]) / w_tot[gm], ym, np.ones(n_groups)
+            dev = ym - value[gm]
+            z, u, srs = wm * dev / dom.w_row, ym, np.ones(n_groups)
         var = _variance(dom, z)
         # rounding noise of scores that cancel exactly (a domain inside one PSU) is zero
         var[var <= (1e-12 * np.bincount(gm, weights=np.abs(z), minlength=n_groups)) ** 2] = 0
         var[n == 0] = np.nan
-        # R's deff=TRUE: simple random sampling of n from W without replacement
-        u_bar = np.bincount(gm, weights=wm * u, minlength=n_groups) / w_tot
-        s2 = (np.bincount(gm, weights=wm * (u - u_bar[gm]) ** 2, minlength=n_groups) / w_tot
-              * n / (n - 1))
+        # R's deff=TRUE: simple random sampling of n from W without replacement (for a mean,
+        # u is y, whose deviations from its weighted mean are dev)
+        if kind != "mean":
+            u_bar = np.bincount(gm, weights=wm * u, minlength=n_groups) / w_tot
+            dev = u - u_bar[gm]
+        s2 = np.bincount(gm, weights=wm * dev**2, minlength=n_groups) / w_tot * n / (n - 1)
         deff = np.where(w_tot > n, var / (s2 * srs * (1 - n / w_tot) / n), np.nan)
         n_eff = n / deff
     return {"value": value, "se": np.sqrt(var), "n": n, "deff": deff, "n_eff": n_eff}
@@ -447,9 +470,13 @@ def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None) 
 def _frame(keys: pd.DataFrame, out: dict, lower, upper, confidence, statistic, method, df):
     cols = {**out, "lower": lower, "upper": upper, "confidence": float(confidence),
             "statistic": statistic, "method": method, "df": df}
-    res = keys.copy()
-    for col in RESULT_COLUMNS:
-        res[col] = cols[col]
+    if set(keys.columns) & set(RESULT_COLUMNS):  # a key named like a result column is replaced
+        res = keys.copy()
+        for col in RESULT_COLUMNS:
+            res[col] = cols[col]
+    else:  # made at once: adding columns one by one is slow
+        res = pd.concat([keys, pd.DataFrame({col: cols[col] for col in RESULT_COLUMNS}, index=keys.index)],
+                        axis=1)
     return res.astype({"n": np.int64, "df": float})
 
 
@@ -702,8 +729,14 @@ def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
         # the df factor, which would otherwise grow n* with the confidence level when n - 1 < df
         df_factor = (_t_quantile(alpha / 2, n - 1) / _t_quantile(alpha / 2, dof)) ** 2
         n_star = np.where(se > 0, p * (1 - p) / se**2 * df_factor, n)
-        lower = np.where(p == 0, 0.0, stats.beta.ppf(alpha / 2, n_star * p, n_star * (1 - p) + 1))
-        upper = np.where(p == 1, 1.0, stats.beta.ppf(1 - alpha / 2, n_star * p + 1, n_star * (1 - p)))
+        a, b = n_star * p, n_star * (1 - p)
+        p = np.broadcast_to(p, a.shape)
+        # beta quantiles are slow: only where the bound is not 0 or 1 (missing p gives missing bounds)
+        lower, upper = np.where(p == 0, 0.0, np.nan), np.where(p == 1, 1.0, np.nan)
+        need = (p != 0) & ~np.isnan(p)
+        lower[need] = stats.beta.ppf(alpha / 2, a[need], b[need] + 1)
+        need = (p != 1) & ~np.isnan(p)
+        upper[need] = stats.beta.ppf(1 - alpha / 2, a[need] + 1, b[need])
     return lower, upper
 
 
