@@ -263,15 +263,27 @@ def _satisfaction_rows(p: Province, levels: Sequence[str], confidence: list[floa
     tables = iter(_satisfaction(survey, LIKERT_ITEMS, [by for bys in breakdowns.values() for by in bys],
                                 measures=tuple(_SAT_MEASURES), confidence=confidence[0], ci_method="beta",
                                 df="domain", wave="year", strata="township_code", psu="psu", weight="weight",
-                                fpc=None, lonely_psu=lonely_psu))
+                                fpc=None, lonely_psu=lonely_psu, design_effects=False))
     out = {}
     for level, bys in breakdowns.items():
         parts = []
-        for by, s in zip(bys, tables):
-            code = s[_CODE[level]].array
-            unit = units.ids(level, code.categories)[code.codes]
-            rows = _rows(s, level, unit, s["year"].to_numpy(dtype=np.int64), text,
-                         indicator=s["measure"].map(_SAT_CODES), **({} if "group" in by else {"group": "all"}))
+        for by, b in zip(bys, tables):
+            group, item, measure = b.index()
+            code = b.keys[_CODE[level]].array
+            rows: dict[str, Any] = {
+                "level": level, "place": units.ids(level, code.categories)[code.codes][group],
+                "year": b.keys["year"].to_numpy(dtype=np.int64)[group],
+                "indicator": np.array([text.one(_SAT_CODES[m]) for m in b.measures])[measure],
+                "item": np.array([text.one(i) for i in b.items])[item],
+                "statistic": np.array([text.one(v) for v in b.statistic])[measure],
+                "method": np.array([text.one(v) for v in b.method])[measure]}
+            if "group" in by:
+                groups = b.keys["group"].array
+                rows["group"] = np.array([text.one(v) for v in groups.categories])[groups.codes][group]
+            else:
+                rows["group"] = np.full(len(group), text.one("all"))
+            rows.update({c: b.columns[c].astype(float) if c in b.columns else np.full(len(group), np.nan)
+                         for c in _NUMBERS})
             # the same estimates at the other levels: only the interval step is repeated
             parts.extend(_at_confidence(rows, conf, text) for conf in confidence[1:])
             parts.append(rows)

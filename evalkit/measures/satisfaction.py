@@ -59,14 +59,13 @@ from evalkit.measures.survey import (
     _check_prop_args,
     _design,
     _estimate_on,
-    _frame,
     _groups,
     _names,
-    _prop_frame,
+    _prop_df,
     _require,
     _stacked_domains,
     _t_quantile,
-    _wald,
+    prop_interval,
 )
 
 __all__ = [
@@ -388,18 +387,19 @@ def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS
     """
     return _satisfaction(survey, items, [by], measures=measures, confidence=confidence,
                          ci_method=ci_method, df=df, wave=wave, strata=strata, psu=psu,
-                         weight=weight, fpc=fpc, lonely_psu=lonely_psu)[0]
+                         weight=weight, fpc=fpc, lonely_psu=lonely_psu)[0].frame()
 
 
 def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: Sequence[Columns],
                   *, measures: Sequence[str], confidence: float, ci_method: str, df: str | float,
                   wave: str | None, strata: str | None, psu: str | None, weight: str | None,
-                  fpc: str | None, lonely_psu: str) -> list[pd.DataFrame]:
+                  fpc: str | None, lonely_psu: str, design_effects: bool = True) -> list[_Breakdown]:
     """:func:`satisfaction` for several ``by`` at once (the indicator table asks for seven).
 
     What does not depend on the groups is done once: recoding the answers, coding the design
     (strata, PSUs, weights) and stacking the items.  Each breakdown then costs its group codes
-    and its estimates, whose measures share their domain rows and PSU cells.
+    and its estimates, whose measures share their domain rows and PSU cells.  Without
+    ``design_effects``, ``deff`` and ``n_eff`` are left missing (they cost a pass over the rows).
     """
     names = _items(survey, items)
     codes = _measure_codes(measures)
@@ -417,48 +417,81 @@ def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: 
     d = _design(design, kwargs["strata"], kwargs["psu"], kwargs["weight"], kwargs["fpc"], False,
                 lonely_psu)
     y = scores.T  # (items, respondents)
-    return [_breakdown(d, g, keys, y, status, names, codes, confidence, ci_method, df)
+    return [_breakdown(d, g, keys, y, status, names, codes, confidence, ci_method, df, design_effects)
             for g, keys in grouped]
+
+
+class _Breakdown(NamedTuple):
+    """One breakdown's satisfaction results as arrays; rows are group x item x measure."""
+
+    keys: pd.DataFrame  # the groups' keys
+    items: list[str]
+    measures: list[str]  # measure codes
+    columns: dict[str, np.ndarray]  # per row: OUTPUT_COLUMNS from value on, but statistic and method
+    statistic: list[str]  # per measure
+    method: list[str]  # per measure
+
+    def index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each row's group, item and measure (positions in keys, items and measures)."""
+        g, k, m = len(self.keys), len(self.items), len(self.measures)
+        return (np.repeat(np.arange(g), k * m), np.tile(np.repeat(np.arange(k), m), g),
+                np.tile(np.arange(m), k * g))
+
+    def frame(self) -> pd.DataFrame:
+        """The table :func:`satisfaction` returns."""
+        group, item, measure = self.index()
+        out = self.keys.iloc[group].reset_index(drop=True)
+        added: dict[str, Any] = {"item": np.array(self.items, dtype=object)[item],
+                                 "measure": np.array(self.measures, dtype=object)[measure]}
+        for col in OUTPUT_COLUMNS[2:]:
+            if col in ("statistic", "method"):
+                added[col] = np.array(getattr(self, col), dtype=object)[measure]
+            else:
+                added[col] = self.columns[col]
+        out = pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)
+        return out.astype({"n": np.int64, "n_excluded": np.int64, "df": float, "item": str,
+                           "measure": str, "statistic": str, "method": str})
 
 
 def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, y: np.ndarray, status: np.ndarray,
                names: list[str], codes: list[str], confidence: float, ci_method: str,
-               df: str | float) -> pd.DataFrame:
-    """The satisfaction table of one breakdown (groups ``g`` with ``keys``)."""
+               df: str | float, design_effects: bool) -> _Breakdown:
+    """The satisfaction results of one breakdown (groups ``g`` with ``keys``)."""
     k, n_groups = len(names), len(keys)
     valid = ~np.isnan(y) & (g >= 0)
     item_keys = pd.DataFrame({"__item": np.repeat(np.arange(k), n_groups),
                               "__group": np.tile(np.arange(n_groups), k)})
     dom = _stacked_domains(d, g, n_groups, item_keys, valid)
     flat = y.reshape(-1)
-    top = np.where(np.isnan(flat), np.nan, (flat >= 4).astype(float))
-    # The rate is always estimated: it gives the domain df.
-    rate = _prop_frame(item_keys, _estimate_on(dom, "mean", top, None), dom, confidence, ci_method,
-                       df)
-    dof = rate["df"].to_numpy(dtype=float)
+
+    def estimate(score: np.ndarray) -> dict[str, Any]:
+        return _estimate_on(dom, "mean", score, None, design_effects=design_effects)
+
+    # The rate is always estimated: it gives the domain df (svy_prop's interval).
+    rate = estimate(np.where(np.isnan(flat), np.nan, (flat >= 4).astype(float)))
+    dof = _prop_df(dom, df)
+    rate["lower"], rate["upper"] = prop_interval(rate["value"], rate["se"], rate["n"], dof, confidence,
+                                                 ci_method)
     c = _counts(status, g, n_groups)  # (groups, items, 4)
     n_excluded = (c.sum(axis=2) - c[:, :, 0]).T.reshape(-1)  # item-major like the results
 
-    def mean_of(score: np.ndarray) -> pd.DataFrame:
-        out = _estimate_on(dom, "mean", score, None)
-        lower, upper = _wald(out["value"], out["se"], confidence)
-        return _frame(item_keys, out, lower, upper, confidence, "mean", "wald", d.df)
-
-    blocks: dict[str, pd.DataFrame] = {}
+    blocks: dict[str, tuple[dict[str, Any], str, str]] = {}
     if "satisfaction_rate" in codes:
-        blocks["satisfaction_rate"] = rate.assign(statistic="proportion")
+        blocks["satisfaction_rate"] = rate, "proportion", ci_method
     if {"mean_score", "index_0_100"} & set(codes):
         # centred at 3: a domain where everyone answered 5 (or 3, ...) then has a mean of
         # exactly 5 and a variance of exactly 0, not rounding noise (2 w is exact, 5 w is not)
-        mean = mean_of(flat - 3)
-        mean = _t_interval(mean.assign(value=mean["value"] + 3), dof, confidence, 1, 5)
-        blocks["mean_score"] = mean.assign(statistic="mean")
-        lower, upper = (mean["lower"] - 1) * 25, (mean["upper"] - 1) * 25
-        blocks["index_0_100"] = mean.assign(value=(mean["value"] - 1) * 25, se=mean["se"] * 25,
-                                            lower=lower, upper=upper, statistic="index")
+        mean = estimate(flat - 3)
+        mean["value"] = mean["value"] + 3
+        mean["lower"], mean["upper"] = _t_bounds(mean, dof, confidence, 1, 5)
+        blocks["mean_score"] = mean, "mean", "t"
+        blocks["index_0_100"] = {**mean, "value": (mean["value"] - 1) * 25, "se": mean["se"] * 25,
+                                 "lower": (mean["lower"] - 1) * 25,
+                                 "upper": (mean["upper"] - 1) * 25}, "index", "t"
     if "net_satisfaction" in codes:
-        net = _t_interval(mean_of(np.sign(flat - 3)), dof, confidence, -1, 1)
-        blocks["net_satisfaction"] = net.assign(statistic="net proportion")
+        net = estimate(np.sign(flat - 3))
+        net["lower"], net["upper"] = _t_bounds(net, dof, confidence, -1, 1)
+        blocks["net_satisfaction"] = net, "net proportion", "t"
 
     # result rows: group, then item, then measure
     m = len(codes)
@@ -466,18 +499,12 @@ def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, y: np.ndarray, status: np.n
     def column(values: list[np.ndarray]) -> np.ndarray:
         return np.stack(values).reshape(m, k, n_groups).transpose(2, 1, 0).reshape(-1)
 
-    out = keys.iloc[np.repeat(np.arange(n_groups), k * m)].reset_index(drop=True)
-    out["item"] = np.tile(np.repeat(np.array(names, dtype=object), m), n_groups)
-    out["measure"] = np.tile(np.array(codes, dtype=object), k * n_groups)
-    for col in OUTPUT_COLUMNS[2:]:
-        if col == "n_excluded":
-            out[col] = column([n_excluded] * m)
-        elif col == "df":
-            out[col] = column([dof] * m)
-        else:
-            out[col] = column([blocks[code][col].to_numpy() for code in codes])
-    return out.astype({"n": np.int64, "n_excluded": np.int64, "df": float, "item": str,
-                       "measure": str, "statistic": str, "method": str})
+    columns = {"confidence": np.full(m * k * n_groups, float(confidence)),
+               "n_excluded": column([n_excluded] * m), "df": column([dof] * m)}
+    for col in ("value", "se", "lower", "upper", "n", "deff", "n_eff"):
+        columns[col] = column([blocks[code][0][col] for code in codes])
+    return _Breakdown(keys, names, codes, columns, [blocks[c][1] for c in codes],
+                      [blocks[c][2] for c in codes])
 
 
 def _measure_codes(measures: Sequence[str]) -> list[str]:
@@ -496,15 +523,14 @@ def _measure_codes(measures: Sequence[str]) -> list[str]:
     return codes
 
 
-def _t_interval(res: pd.DataFrame, dof: np.ndarray, confidence: float, low: float,
-                high: float) -> pd.DataFrame:
-    """Replace the normal-quantile Wald interval by value -/+ t(df) se, kept within
+def _t_bounds(est: dict[str, Any], dof: np.ndarray, confidence: float, low: float,
+             high: float) -> tuple[np.ndarray, np.ndarray]:
+    """value -/+ t(df) se (instead of the normal-quantile Wald interval), kept within
     [low, high], the values the measure can take."""
     with np.errstate(invalid="ignore"):
-        half = _t_quantile(0.5 + confidence / 2, dof) * res["se"].to_numpy()
-    value = res["value"].to_numpy()
-    return res.assign(lower=np.clip(value - half, low, high),
-                      upper=np.clip(value + half, low, high), method="t")
+        half = _t_quantile(0.5 + confidence / 2, dof) * est["se"]
+    value = est["value"]
+    return np.clip(value - half, low, high), np.clip(value + half, low, high)
 
 
 # --- Cronbach's alpha --------------------------------------------------------------------

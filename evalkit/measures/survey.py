@@ -434,8 +434,10 @@ def _estimate(data, kind, y, x, *, by, domain, strata, psu, weight, fpc, nest, l
     return keys, _estimate_on(dom, kind, y, x), dom
 
 
-def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None) -> dict:
-    """The estimates of :func:`_estimate` on coded domains (``y`` and ``x`` present on its rows)."""
+def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None, *,
+                 design_effects: bool = True) -> dict:
+    """The estimates of :func:`_estimate` on coded domains (``y`` and ``x`` present on its rows);
+    ``deff`` and ``n_eff`` are NaN unless ``design_effects``."""
     rows, n_groups = dom.rows, dom.n_groups
     gm, wm, ym, n, w_tot = dom.gm, dom.wm, y[rows], dom.n, dom.w_tot
     y_tot = np.bincount(gm, weights=wm * ym, minlength=n_groups)
@@ -456,6 +458,9 @@ def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None) 
         # rounding noise of scores that cancel exactly (a domain inside one PSU) is zero
         var[var <= (1e-12 * np.bincount(gm, weights=np.abs(z), minlength=n_groups)) ** 2] = 0
         var[n == 0] = np.nan
+        if not design_effects:
+            nan = np.full(n_groups, np.nan)
+            return {"value": value, "se": np.sqrt(var), "n": n, "deff": nan, "n_eff": nan}
         # R's deff=TRUE: simple random sampling of n from W without replacement (for a mean,
         # u is y, whose deviations from its weighted mean are dev)
         if kind != "mean":
@@ -690,15 +695,18 @@ def _check_prop_args(ci_method: str, df: str | float) -> None:
 def _prop_frame(keys: pd.DataFrame, out: dict, dom: _Domains, confidence: float, ci_method: str,
                 df: str | float) -> pd.DataFrame:
     """The result of :func:`svy_prop` from its estimates."""
-    p, se, n = out["value"], out["se"], out["n"]
-    if df == "design":
-        dof = np.full(len(p), float(dom.design.df))
-    elif df == "domain":
-        dof = _domain_df(dom).astype(float)
-    else:
-        dof = np.full(len(p), float(df))
-    lower, upper = prop_interval(p, se, n, dof, confidence, ci_method)
+    dof = _prop_df(dom, df)
+    lower, upper = prop_interval(out["value"], out["se"], out["n"], dof, confidence, ci_method)
     return _frame(keys, out, lower, upper, confidence, "proportion", ci_method, dof)
+
+
+def _prop_df(dom: _Domains, df: str | float) -> np.ndarray:
+    """The degrees of freedom of each group's interval (``df`` of :func:`svy_prop`)."""
+    if df == "design":
+        return np.full(dom.n_groups, float(dom.design.df))
+    if df == "domain":
+        return _domain_df(dom).astype(float)
+    return np.full(dom.n_groups, float(df))
 
 
 def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
