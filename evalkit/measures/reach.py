@@ -1001,13 +1001,17 @@ def _years(frame: pd.DataFrame, table: str) -> np.ndarray:
 
 
 def _service_years(services: pd.DataFrame) -> np.ndarray:
+    return _service_dates(services).dt.year.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _service_dates(services: pd.DataFrame) -> pd.Series:
     dates = services["date"]
     if not pd.api.types.is_datetime64_any_dtype(dates):
         raise ValueError(
             f"Column 'date' of services must hold dates (datetime64); got {dates.dtype}. "
             "Load the tables with evalkit.load_province(), which parses dates."
         )
-    return dates.dt.year.to_numpy(dtype=float, na_value=np.nan)
+    return dates
 
 
 def _locate(geo: _Geography, frame: pd.DataFrame, table: str, years: np.ndarray,
@@ -1129,7 +1133,6 @@ class _Ledger:
     """The service ledger as integer codes: what the reach measures read of it."""
 
     frame: pd.DataFrame  # the ledger (row labels, groups and codes for messages)
-    years: np.ndarray  # year of each row's date (float, NaN where missing)
     towns: tuple[np.ndarray, pd.Index]  # township_code factorised: codes and uniques
     person: np.ndarray | None  # exact integer key of person_id (-1 where missing)
     persons: int  # the keys are below this
@@ -1142,13 +1145,34 @@ def _ledger(services: pd.DataFrame, *, persons: bool = False, visits: bool = Fal
     person, bound = _person_codes(services) if persons else (None, 0)
     visited = ((services["mode"] == "home_visit").to_numpy(dtype=bool, na_value=False)
                if visits else None)
-    return _Ledger(services, _service_years(services), (codes, pd.Index(uniques)), person, bound,
-                   visited)
+    _service_dates(services)
+    return _Ledger(services, (codes, pd.Index(uniques)), person, bound, visited)
 
 
 def _ledger_rows(geo: _Geography, ledger: _Ledger) -> np.ndarray:
-    """Row of ``geo.regions`` for each ledger row, or -1 (see :func:`_locate`)."""
-    return _locate(geo, ledger.frame, "services", ledger.years, ledger.towns)
+    """Row of ``geo.regions`` for each ledger row, or -1 (see :func:`_locate`).
+
+    The year of a date is found by comparing it with the first days of the selected years
+    (a date's calendar year, without splitting millions of dates into fields); a row that
+    cannot be placed is left to :func:`_locate`, which names it.
+    """
+    dates = ledger.frame["date"].to_numpy()
+    if dates.dtype.kind == "M" and geo.years.size:  # dates without a time zone
+        towns = pd.Index(pd.unique(geo.regions["township_code"]))
+        codes, uniques = ledger.towns
+        town = np.append(towns.get_indexer(uniques), -1)[codes]
+        edges = np.array([f"{y + i}-01-01" for y in geo.years for i in (0, 1)], dtype=dates.dtype)
+        inside = np.searchsorted(edges, dates, side="right")  # odd: in a selected year
+        year = inside >> 1
+        inside &= 1
+        lookup = np.full((geo.years.size, max(len(towns), 1) + 1), -1, dtype=np.int64)
+        lookup[np.searchsorted(geo.years, geo.regions["year"].to_numpy(dtype=np.int64)),
+               towns.get_indexer(geo.regions["township_code"])] = np.arange(len(geo.regions))
+        rows = lookup[np.minimum(year, geo.years.size - 1), town]  # town -1: the last column, -1
+        rows[inside == 0] = -1
+        if not ((rows < 0) & ((inside == 1) | geo.all_years)).any():
+            return rows
+    return _locate(geo, ledger.frame, "services", _service_years(ledger.frame), ledger.towns)
 
 
 def _contacts(geo: _Geography, rows: np.ndarray) -> np.ndarray:
