@@ -100,96 +100,218 @@ def catalogue() -> pd.DataFrame:
     return cat
 
 
-def _units(regions: pd.DataFrame) -> pd.DataFrame:
-    """Every unit at every level with its parents' codes and its names (latest year)."""
-    latest = regions.sort_values("year").drop_duplicates("township_code", keep="last")
-    frames = []
-    for level in LEVELS:
-        code = _CODE[level]
-        keep = _PARENTS[: _PARENTS.index(code) + 1]
-        d = latest.drop_duplicates(code)[keep + [f"{level}_name_en", f"{level}_name_zh"]]
-        d = d.rename(columns={f"{level}_name_en": "name_en", f"{level}_name_zh": "name_zh"})
-        frames.append(d.assign(level=level, code=d[code]))
-    return pd.concat(frames, ignore_index=True)
+class _Units:
+    """Every unit of every level, with its parents' codes and its names (latest year of regions).
+
+    Rows of the table refer to units by their position here; codes and names become text only
+    when the table is written out.
+    """
+
+    def __init__(self, regions: pd.DataFrame) -> None:
+        latest = regions.sort_values("year").drop_duplicates("township_code", keep="last")
+        frames = []
+        for level in LEVELS:
+            code = _CODE[level]
+            keep = _PARENTS[: _PARENTS.index(code) + 1]
+            d = latest.drop_duplicates(code)[keep + [f"{level}_name_en", f"{level}_name_zh"]]
+            d = d.rename(columns={f"{level}_name_en": "name_en", f"{level}_name_zh": "name_zh"})
+            frames.append(d.assign(level=level, code=d[code]))
+        self.frame = pd.concat(frames, ignore_index=True)
+
+    def ids(self, level: str, codes: object) -> np.ndarray:
+        """Positions of the units of ``level`` with ``codes``.
+
+        A code that is not in regions (data that did not pass validation) becomes a unit of its
+        own without parents or names.
+        """
+        codes = pd.Index(codes)
+        mine = self.frame["level"].to_numpy() == level
+        found = pd.Index(self.frame.loc[mine, "code"]).get_indexer(codes)
+        if (found < 0).any():
+            new = pd.unique(codes[found < 0])
+            self.frame = pd.concat([self.frame, pd.DataFrame({"level": level, "code": new})], ignore_index=True)
+            return self.ids(level, codes)
+        return np.flatnonzero(mine)[found]
+
+    @property
+    def parent(self) -> np.ndarray:
+        """The unit's parent at the level above (what its siblings share), as an integer."""
+        level, parent = self.frame["level"].to_numpy(), self.frame["code"].copy()
+        for lv, above in zip(LEVELS[:-1], LEVELS[1:]):
+            parent[level == lv] = self.frame.loc[level == lv, _CODE[above]]
+        parent[level == LEVELS[-1]] = np.nan
+        return pd.factorize(parent, use_na_sentinel=False)[0]
+
+    @property
+    def rank(self) -> np.ndarray:
+        """Rank of each unit's code (the table is sorted by level, then code)."""
+        rank = np.empty(len(self.frame), dtype=np.int64)
+        rank[np.argsort(self.frame["code"].to_numpy(dtype=object), kind="stable")] = np.arange(len(self.frame))
+        return rank
+
+    def column(self, name: str, unit: np.ndarray) -> pd.Series:
+        """A text column of the units (code, parents, names) for every row."""
+        return self.frame[name].take(unit).reset_index(drop=True)
 
 
-def _compact_services(services: pd.DataFrame) -> pd.DataFrame:
-    """The ledger with codes factorised once, so each reach measure does not re-hash 3 million strings."""
-    return services.assign(person_id=pd.factorize(services["person_id"])[0],
-                           township_code=services["township_code"].astype("category"),
-                           county_code=services["county_code"].astype("category"))
+class _Text:
+    """The text of the table's categorical columns (indicator, item, group, statistic, method,
+    ...) as integer codes: each distinct value is handled once, never row by row."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def one(self, value: object) -> int:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return -1
+        if value not in self._index:
+            self._index[value] = len(self.values)
+            self.values.append(value)
+        return self._index[value]
+
+    def code(self, values: object, size: int) -> np.ndarray:
+        """Codes of ``values`` (one value, or one per row; missing is -1)."""
+        if isinstance(values, str) or values is None:
+            return np.full(size, self.one(values), dtype=np.int64)
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object) if isinstance(values, list) else values)
+        lookup = np.array([self.one(v) for v in uniques] + [-1], dtype=np.int64)
+        return lookup[codes]
+
+    def categorical(self, codes: np.ndarray) -> pd.Categorical:
+        """What ``astype("category")`` makes of the text: categories are the values present, sorted."""
+        present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(self.values)))
+        names = [self.values[i] for i in present]
+        order = np.argsort(np.array(names, dtype=object), kind="stable")
+        new = np.full(len(self.values) + 1, -1, dtype=np.int64)
+        new[present[order]] = np.arange(len(present))
+        return pd.Categorical.from_codes(new[codes], categories=pd.Index([names[i] for i in order]))
+
+    def rank(self, codes: np.ndarray) -> np.ndarray:
+        """Sort rank of each row's text (missing first; only used for values that are present)."""
+        order = np.argsort(np.array(self.values + [""], dtype=object), kind="stable")
+        rank = np.empty(len(self.values) + 1, dtype=np.int64)
+        rank[order] = np.arange(len(self.values) + 1)
+        return rank[codes]
 
 
-def _reach_rows(p: Province, level: str, confidence: list[float], sv: pd.DataFrame) -> list[pd.DataFrame]:
-    from .measures import reach
+#: Columns of the rows before the table is written out; text columns hold _Text codes.
+_TEXT = ("indicator", "item", "group", "statistic", "method")
+_NUMBERS = ("confidence", "n", "denominator", "value", "se", "lower", "upper", "n_excluded", "df", "persons")
 
-    r, st = p.regions, p.stations
-    out = [
-        reach.coverage(r, sv, level=level, total=True, confidence=confidence).assign(indicator="coverage"),
-        reach.home_visit_share(r, sv, level=level, by_group=True, total=True, confidence=confidence)
-        .assign(indicator="home_visit_share"),
-        reach.person_times(r, sv, level=level, per=1000, confidence=confidence)
-        .assign(indicator="person_times_per_1000"),
-        reach.station_coverage(r, st, level=level, confidence=confidence).assign(indicator="station_coverage"),
-    ]
-    staff = reach.staffing(r, st, level=level, confidence=confidence)
-    out.append(staff.assign(indicator=staff["measure"].map(_STAFFING)).drop(columns="measure"))
-    cost = reach.cost(r, st, sv, level=level, confidence=confidence)
-    out.append(cost.rename(columns={"measure": "indicator"}))
-    # person-times count contacts; the persons behind them (cost per person served's denominator) decide
-    # whether they may be shown: 3 people seen 40 times are still 3 people
-    code = _CODE[level]
-    served = cost.loc[cost["measure"] == "cost_per_person_served", ["year", code, "confidence", "denominator"]]
-    pt = out[2]
-    out[2] = pt.merge(served.rename(columns={"denominator": "persons"}), on=["year", code, "confidence"],
-                      how="left", validate="many_to_one")
+
+def _rows(frame: pd.DataFrame, level: str, unit: np.ndarray, year: np.ndarray, text: _Text,
+          **fixed: object) -> dict[str, Any]:
+    """One measure's rows: its unit, year, text codes and numbers (missing ones NaN)."""
+    size = len(frame)
+    out: dict[str, Any] = {"level": level, "place": unit, "year": year}
+    for c in _TEXT:
+        out[c] = text.code(fixed[c] if c in fixed else frame[c] if c in frame else "all", size)
+    for c in _NUMBERS:
+        out[c] = frame[c].to_numpy(dtype=float, na_value=np.nan) if c in frame else np.full(size, np.nan)
     return out
 
 
-def _satisfaction_rows(p: Province, level: str, confidence: list[float], lonely_psu: str) -> list[pd.DataFrame]:
-    from .measures.satisfaction import satisfaction
+def _reach_rows(p: Province, levels: Sequence[str], confidence: list[float], units: _Units,
+                text: _Text) -> dict[str, list[dict[str, Any]]]:
+    from .measures import reach
 
-    code = _CODE[level]
+    k = len(confidence)
+    out = {}
+    for level, (keys, m) in reach._by_level(p.regions, p.stations, p.services, levels, per=1000,
+                                            confidence=confidence).items():
+        unit, year = units.ids(level, keys[_CODE[level]]), keys["year"].to_numpy(dtype=np.int64)
+
+        def rows(frame: pd.DataFrame, **fixed: object) -> dict[str, Any]:
+            at = frame["unit_year"].to_numpy()
+            return _rows(frame, level, unit[at], year[at], text, **fixed)
+
+        pt, cost = m["person_times"], m["cost"]
+        # person-times count contacts; the persons behind them (cost per person served's denominator) decide
+        # whether they may be shown: 3 people seen 40 times are still 3 people.  Both are unit-year x level.
+        served = cost[cost["measure"] == "cost_per_person_served"]
+        assert (served["unit_year"].to_numpy() == np.repeat(np.arange(len(keys)), k)).all()
+        pt = pt.assign(persons=served["denominator"].to_numpy()[pt["unit_year"].to_numpy() * k
+                                                                  + np.tile(np.arange(k), len(keys))])
+        staff = m["staffing"]
+        out[level] = [
+            rows(m["coverage"], indicator="coverage"),
+            rows(m["home_visit_share"], indicator="home_visit_share"),
+            rows(pt, indicator="person_times_per_1000"),
+            rows(m["station_coverage"], indicator="station_coverage"),
+            rows(staff, indicator=staff["measure"].map(_STAFFING)),
+            rows(cost, indicator=cost["measure"]),
+        ]
+    return out
+
+
+def _satisfaction_rows(p: Province, levels: Sequence[str], confidence: list[float], lonely_psu: str,
+                       units: _Units, text: _Text) -> dict[str, list[dict[str, Any]]]:
+    from .measures.satisfaction import LIKERT_ITEMS, _satisfaction
+
     survey = p.survey
-    if code not in survey.columns:
+    codes = [_CODE[level] for level in levels]
+    missing = [c for c in dict.fromkeys(codes) if c not in survey.columns]
+    if missing:
         parents = p.regions.drop_duplicates("township_code").set_index("township_code")[_PARENTS[:-1]]
-        survey = survey.join(parents[[code]], on="township_code")
-    # codes as categoricals: the design is factorised once per call from small integer codes
-    survey = survey.astype({c: "category" for c in ("township_code", "psu", "county_code", code, "group")})
-    out = []
-    breakdowns = [["year", code]] + ([["year", code, "group"]] if level != "township" else [])
-    for by in breakdowns:
-        s = satisfaction(survey, by=by, measures=tuple(_SAT_MEASURES), confidence=confidence[0], ci_method="beta",
-                         lonely_psu=lonely_psu)
-        s["indicator"] = s.pop("measure").map(_SAT_CODES)
-        if "group" not in by:
-            s["group"] = "all"
-        # the same estimates at the other levels: only the interval step is repeated
-        out.extend(_at_confidence(s, conf) for conf in confidence[1:])
-        out.append(s)
-    return [o.drop(columns=["deff", "n_eff"]) for o in out]
+        survey = survey.join(parents[missing], on="township_code")
+    # codes as categoricals: groups are coded from small integer codes
+    survey = survey.astype({c: "category" for c in ("township_code", "psu", "county_code", *codes, "group")})
+    breakdowns = {level: [["year", _CODE[level]]] + ([["year", _CODE[level], "group"]] if level != "township" else [])
+                  for level in levels}
+    # one design, one recoding and one stacking of the items for every level and breakdown
+    tables = iter(_satisfaction(survey, LIKERT_ITEMS, [by for bys in breakdowns.values() for by in bys],
+                                measures=tuple(_SAT_MEASURES), confidence=confidence[0], ci_method="beta",
+                                df="domain", wave="year", strata="township_code", psu="psu", weight="weight",
+                                fpc=None, lonely_psu=lonely_psu, design_effects=False))
+    out = {}
+    for level, bys in breakdowns.items():
+        parts = []
+        for by, b in zip(bys, tables):
+            group, item, measure = b.index()
+            code = b.keys[_CODE[level]].array
+            rows: dict[str, Any] = {
+                "level": level, "place": units.ids(level, code.categories)[code.codes][group],
+                "year": b.keys["year"].to_numpy(dtype=np.int64)[group],
+                "indicator": np.array([text.one(_SAT_CODES[m]) for m in b.measures])[measure],
+                "item": np.array([text.one(i) for i in b.items])[item],
+                "statistic": np.array([text.one(v) for v in b.statistic])[measure],
+                "method": np.array([text.one(v) for v in b.method])[measure]}
+            if "group" in by:
+                groups = b.keys["group"].array
+                rows["group"] = np.array([text.one(v) for v in groups.categories])[groups.codes][group]
+            else:
+                rows["group"] = np.full(len(group), text.one("all"))
+            rows.update({c: b.columns[c].astype(float) if c in b.columns else np.full(len(group), np.nan)
+                         for c in _NUMBERS})
+            # the same estimates at the other levels: only the interval step is repeated
+            parts.extend(_at_confidence(rows, conf, text) for conf in confidence[1:])
+            parts.append(rows)
+        out[level] = parts
+    return out
 
 
-def _at_confidence(s: pd.DataFrame, confidence: float) -> pd.DataFrame:
+def _at_confidence(rows: dict[str, Any], confidence: float, text: _Text) -> dict[str, Any]:
     """Satisfaction rows re-expressed at another confidence level, as satisfaction() would give them.
 
     Rates: the Korn-Graubard interval from value, SE, n and df (:func:`~evalkit.measures.survey.prop_interval`);
     index and net satisfaction: value -/+ t(df) SE within the range the measure can take.
     """
-    from scipy import stats
+    from .measures.survey import _t_quantile, prop_interval
 
-    from .measures.survey import prop_interval
-
-    out = s.copy()
-    value, se, dof = (s[c].to_numpy(dtype=float) for c in ("value", "se", "df"))
-    rate = (s["indicator"] == "satisfaction_rate").to_numpy()
-    lo, up = prop_interval(value, se, s["n"].to_numpy(dtype=float), dof, confidence, "beta")
+    out = dict(rows)
+    rate = rows["indicator"] == text.one("satisfaction_rate")
+    value, se, dof, n = (rows[c][rate] for c in ("value", "se", "df", "n"))
+    lower, upper = np.empty(len(rate)), np.empty(len(rate))
+    lower[rate], upper[rate] = prop_interval(value, se, n, dof, confidence, "beta")
+    value, se, dof = (rows[c][~rate] for c in ("value", "se", "df"))
     with np.errstate(invalid="ignore"):
-        half = stats.t.ppf(0.5 + confidence / 2, dof) * se
-    bounds = np.where((s["indicator"] == "satisfaction_index").to_numpy()[:, None], [0.0, 100.0], [-1.0, 1.0])
-    out["lower"] = np.where(rate, lo, np.clip(value - half, bounds[:, 0], bounds[:, 1]))
-    out["upper"] = np.where(rate, up, np.clip(value + half, bounds[:, 0], bounds[:, 1]))
-    out["confidence"] = confidence
+        half = _t_quantile(0.5 + confidence / 2, dof) * se
+    bounds = np.where((rows["indicator"][~rate] == text.one("satisfaction_index"))[:, None], [0.0, 100.0],
+                      [-1.0, 1.0])
+    lower[~rate] = np.clip(value - half, bounds[:, 0], bounds[:, 1])
+    upper[~rate] = np.clip(value + half, bounds[:, 0], bounds[:, 1])
+    out.update(lower=lower, upper=upper, confidence=np.full(len(rate), confidence))
     return out
 
 
@@ -227,113 +349,156 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     unknown = set(levels) - set(LEVELS)
     if unknown:
         raise ValueError(f"Unknown level(s) {sorted(unknown)}; use {', '.join(LEVELS)}.")
+    if not levels:
+        raise ValueError(f"levels must name at least one level: {', '.join(LEVELS)}.")
     confidence = [float(c) for c in confidence]
     lonely = province.meta.get("lonely_psu", "fail")
     lonely = "adjust" if lonely == "fail" else lonely  # validation already refused lonely PSUs under "fail"
-    frames = []
-    services = _compact_services(province.services)
-    for level in levels:
-        parts = (_reach_rows(province, level, confidence, services)
-                 + _satisfaction_rows(province, level, confidence, lonely))
-        for part in parts:
-            part["level"] = level
-            part["code"] = part[_CODE[level]]
-        frames.extend(parts)
-    table = pd.concat(frames, ignore_index=True)
-    table["item"] = table["item"].fillna("all") if "item" in table else "all"
-    table["group"] = table["group"].astype("str").fillna("all").replace("nan", "all")
-    table = _finish(table, province)
-    return table
+    units, text = _Units(province.regions), _Text()
+    reach = _reach_rows(province, levels, confidence, units, text)
+    satisfaction = _satisfaction_rows(province, levels, confidence, lonely, units, text)
+    return _finish([part for level in levels for part in reach[level] + satisfaction[level]], units, text)
 
 
-def _finish(table: pd.DataFrame, province: Province) -> pd.DataFrame:
+def _finish(parts: list[dict[str, Any]], units: _Units, text: _Text) -> pd.DataFrame:
+    """Join the rows of every measure, suppress, compare with the benchmarks and write out the table."""
+    size = np.cumsum([0] + [len(p["place"]) for p in parts])
+    t: dict[str, np.ndarray] = {
+        "level": np.repeat([LEVELS.index(p["level"]) for p in parts], np.diff(size)),
+        **{c: np.concatenate([p[c] for p in parts]) for c in ("place", "year", *_TEXT, *_NUMBERS)}}
     cat = catalogue()
-    table = table.join(cat[["tier", "unit", "polarity", "kind", "compare"]], on="indicator")
-    missing = table["tier"].isna()
-    if missing.any():  # a measure without a catalogue entry is a programming error, not user error
-        raise RuntimeError(f"indicators without a catalogue entry: {sorted(table.loc[missing, 'indicator'].unique())}")
-    # every row gets its unit's parents and names from regions (measures carry only some of them)
-    units = _units(province.regions)
-    table = table.drop(columns=[c for c in _PARENTS if c in table]).merge(
-        units, on=["level", "code"], how="left", validate="many_to_one")
-    table = _suppress(table)
-    table = _benchmarks(table)
-    columns = ["level", "code", *_PARENTS, "name_en", "name_zh", "year", "indicator", "tier", "unit", "polarity",
-               "kind", "item", "group", "n", "denominator", "value", "se", "lower", "upper", "confidence",
-               "statistic", "method", "n_excluded", "suppressed", "suppression_reason", "prefecture_value",
-               "vs_prefecture", "province_value", "vs_province"]
-    for c in columns:
-        if c not in table:
-            table[c] = np.nan
-    table = table[columns]
-    for c in ("level", "indicator", "tier", "unit", "polarity", "kind", "item", "group", "statistic", "method",
-              "suppression_reason", "vs_prefecture", "vs_province"):
-        table[c] = table[c].astype("category")
-    table = table.sort_values(["level", "code", "year", "indicator", "item", "group", "confidence"],
-                              key=lambda s: s.map({l: i for i, l in enumerate(LEVELS)}) if s.name == "level" else s,
-                              ignore_index=True)
-    return table
+    by_indicator = pd.Index(cat.index).get_indexer(text.values + [None])
+    missing = t["indicator"][by_indicator[t["indicator"]] < 0]
+    if missing.size:  # a measure without a catalogue entry is a programming error, not user error
+        raise RuntimeError(f"indicators without a catalogue entry: {sorted({text.values[i] for i in missing})}")
+    row = by_indicator[t["indicator"]]  # the indicator's row of the catalogue
+    for c in ("tier", "unit", "polarity", "kind"):
+        t[c] = text.code(cat[c].to_numpy(dtype=object), len(cat))[row]
+    t["compare"] = cat["compare"].to_numpy(dtype=bool)[row]
+    t["suppressed"], t["suppression_reason"] = _suppress(t, units, text)
+    bench = _benchmarks(t, units, text)
+    # the table's order: level, code, year, indicator, item, group, confidence, each as text (so the
+    # levels come in alphabetical order, county first, as they always have)
+    level = np.array([text.one(level) for level in LEVELS])[t["level"]]
+    order = np.lexsort((t["confidence"], text.rank(t["group"]), text.rank(t["item"]), text.rank(t["indicator"]),
+                        t["year"], units.rank[t["place"]], text.rank(level)))
+    unit = t["place"][order]
+    out = {"level": text.categorical(level[order])}
+    out["code"] = units.column("code", unit)
+    for c in (*_PARENTS, "name_en", "name_zh"):
+        out[c] = units.column(c, unit)
+    out["year"] = t["year"][order]
+    for c in ("indicator", "tier", "unit", "polarity", "kind", "item", "group"):
+        out[c] = text.categorical(t[c][order])
+    for c in ("n", "denominator", "value", "se", "lower", "upper", "confidence"):
+        out[c] = t[c][order]
+    for c in ("statistic", "method"):
+        out[c] = text.categorical(t[c][order])
+    out["n_excluded"] = t["n_excluded"][order]
+    out["suppressed"] = t["suppressed"][order]
+    out["suppression_reason"] = text.categorical(t["suppression_reason"][order])
+    for level in ("prefecture", "province"):
+        value, vs = bench[level]
+        out[f"{level}_value"] = value[order]
+        out[f"vs_{level}"] = text.categorical(vs[order])
+    return pd.DataFrame(out)
 
 
-def _suppress(table: pd.DataFrame) -> pd.DataFrame:
+def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.ndarray, np.ndarray]:
     """Primary and secondary suppression by disclosure kind; facility figures are not about persons.
 
     Siblings that add up to a published figure: the units of one parent (townships of a county,
     counties of a prefecture, prefectures of the province) and the groups of one unit.  Survey
     figures whose design leaves fewer than 2 degrees of freedom (PSUs minus strata) have no usable
-    interval and are suppressed too (``too_few_psus``).
+    interval and are suppressed too (``too_few_psus``).  Blanks the suppressed figures of ``t``
+    in place; returns ``suppressed`` and the reason's text code.
     """
     from .measures.suppress import suppress
 
-    level = table["level"].to_numpy()
-    table = table.assign(parent=np.select(
-        [level == "township", level == "county", level == "prefecture"],
-        [table["county_code"].to_numpy(object), table["prefecture_code"].to_numpy(object),
-         table["province_code"].to_numpy(object)], default=None))
-    key = ["level", "year", "indicator", "item"]
-    siblings = [[*key, "parent", "group"], [*key, "code"]]
-    parts = [table[table["kind"] == "facility"].assign(suppressed=False, suppression_reason=None)]
-    survey = table[table["kind"] == "survey"].copy()
-    unstable = (survey["df"] < 2) & survey["value"].notna()
-    survey["suppressed"] = unstable.to_numpy()
-    survey["suppression_reason"] = np.where(unstable, "too_few_psus", None)
-    survey.loc[unstable, ["value", "se", "lower", "upper"]] = np.nan
-    parts.append(suppress(survey, "survey", count="n", columns=("value", "se", "lower", "upper"), siblings=siblings))
-    people = table[table["kind"] == "persons"].copy()
+    # one integer per sibling group: (level, year, indicator, item, confidence) and either (parent, group)
+    # or the unit itself
+    figure = _combine(t["level"], t["year"], t["indicator"], t["item"], t["confidence"])
+    siblings = {"by_parent": _combine(figure, units.parent[t["place"]], t["group"]),
+                "by_unit": _combine(figure, t["place"])}
+    kind = t["kind"]
+    suppressed = np.zeros(len(kind), dtype=bool)
+    reason = np.full(len(kind), -1, dtype=np.int64)
+    survey = np.flatnonzero(kind == text.one("survey"))
+    unstable = (t["df"][survey] < 2) & ~np.isnan(t["value"][survey])
+    for c in ("value", "se", "lower", "upper"):
+        t[c][survey[unstable]] = np.nan
+    people = np.flatnonzero(kind == text.one("persons"))
     # the persons each figure is about: served persons (n) for coverage and home visits, persons served
     # for cost per person served (its denominator), distinct persons behind the contacts for person-times
-    ind = people["indicator"].to_numpy()
-    people["persons"] = np.where(ind == "person_times_per_1000", people["persons"],
-                                 np.where(ind == "cost_per_person_served", people["denominator"], people["n"]))
-    # a small register is as telling as a small count: 3 of 3 registered people served names all three
-    parts.append(suppress(people, "people", count=["persons", "denominator"],
-                          columns=("n", "value", "se", "lower", "upper"), siblings=siblings))
-    return pd.concat(parts).sort_index().drop(columns=["parent", "persons"])
+    ind = t["indicator"][people]
+    persons = np.where(ind == text.one("person_times_per_1000"), t["persons"][people],
+                       np.where(ind == text.one("cost_per_person_served"), t["denominator"][people], t["n"][people]))
+    for rows, frame, kwargs in (
+            (survey, {"n": t["n"][survey], "suppressed": unstable,
+                      "suppression_reason": pd.Categorical.from_codes(unstable - 1, ["too_few_psus"])},
+             {"kind": "survey", "count": "n", "columns": ("value", "se", "lower", "upper")}),
+            # a small register is as telling as a small count: 3 of 3 registered people served names all three
+            (people, {"n": t["n"][people], "persons": persons, "denominator": t["denominator"][people]},
+             {"kind": "people", "count": ["persons", "denominator"], "columns": ("n", "value", "se", "lower", "upper")})):
+        data = pd.DataFrame({**frame, **{c: t[c][rows] for c in ("value", "se", "lower", "upper")
+                                         if c not in frame}, **{k: v[rows] for k, v in siblings.items()}})
+        done = suppress(data, siblings=[["by_parent"], ["by_unit"]], **kwargs)
+        for c in kwargs["columns"]:
+            t[c][rows] = done[c].to_numpy(dtype=float, na_value=np.nan)
+        suppressed[rows] = done["suppressed"].to_numpy(dtype=bool)
+        reason[rows] = text.code(done["suppression_reason"], len(rows))
+    return suppressed, reason
 
 
-def _benchmarks(table: pd.DataFrame) -> pd.DataFrame:
-    """Compare every unit's interval with its prefecture's and the province's value."""
-    from .measures.compare import compare_to_benchmark
+def _combine(*codes: np.ndarray) -> np.ndarray:
+    """One integer per combination of the codes (each a small integer, or a float such as 0.95)."""
+    out = np.zeros(len(codes[0]), dtype=np.int64)
+    for c in codes:
+        c = pd.factorize(c)[0] if c.dtype.kind == "f" else c
+        base = int(c.max(initial=0)) + 2
+        out = out * base + (c + 1)  # + 1: -1 (missing) is a value too
+    return out
 
-    # one integer per (year, indicator, item, group, confidence), then one per (benchmark unit, that)
-    figure = table.groupby(["year", "indicator", "item", "group", "confidence"], observed=True,
-                           sort=False).ngroup().to_numpy()
-    rank = table["level"].map({l: i for i, l in enumerate(LEVELS)}).to_numpy()
-    polarity = table["polarity"].astype(str).to_numpy()
+
+def _benchmarks(t: dict[str, np.ndarray], units: _Units, text: _Text) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Compare every unit's interval with its prefecture's and the province's value.
+
+    Where the benchmark level is not in the table (``levels`` without it), or the benchmark is
+    suppressed, there is no value to compare with: ``not_compared``.
+    """
+    from .measures.compare import _CODES, POLARITIES, _interval_direction
+
+    figure = _combine(t["year"], t["indicator"], t["item"], t["group"], t["confidence"])
+    value = t["value"]
     # an interval of width zero (every respondent satisfied: no variance to estimate) proves nothing
-    degenerate = (table["lower"] == table["upper"]).to_numpy() | ~table["compare"].astype(bool).to_numpy()
+    degenerate = (t["lower"] == t["upper"]) | ~t["compare"]
+    polarity = pd.Index(POLARITIES).get_indexer(np.array(text.values + [None], dtype=object))[t["polarity"]]
+    if (polarity < 0).any():  # the catalogue is ours: a programming error, not user error
+        raise RuntimeError(f"unknown polarity in indicators.toml: {text.values[t['polarity'][polarity < 0][0]]!r}")
+    out = {}
     for bench in ("prefecture", "province"):
-        unit, _ = pd.factorize(table[_CODE[bench]])
-        key = unit.astype(np.int64) * (figure.max() + 1) + figure
-        is_bench = (table["level"] == bench).to_numpy()
-        where = pd.Index(key[is_bench]).get_indexer(key)
-        value = np.where(where >= 0, table["value"].to_numpy()[is_bench][where], np.nan)
-        below = rank < LEVELS.index(bench)
-        cmp = compare_to_benchmark(table[["value", "lower", "upper", "confidence"]], value, polarity=polarity)
-        table[f"{bench}_value"] = np.where(below & (unit >= 0), value, np.nan)
-        table[f"vs_{bench}"] = np.where(below, np.where(degenerate, "not_compared", cmp["comparison"].to_numpy()),
-                                        None)
-    return table
+        # the unit's benchmark unit (its prefecture, or the province), and the benchmark rows
+        code = units.frame[_CODE[bench]]
+        levels = units.frame["level"].to_numpy()
+        bench_units = pd.Index(code[levels == bench])
+        their = np.where(code.notna(), bench_units.get_indexer(code), -1)[t["place"]]
+        key = _combine(their, figure)
+        is_bench = t["level"] == LEVELS.index(bench)
+        where = pd.Index(key[is_bench]).get_indexer(key) if is_bench.any() else np.full(len(key), -1)
+        bench_value = np.full(len(key), np.nan)
+        found = where >= 0
+        bench_value[found] = value[is_bench][where[found]]
+        below = t["level"] < LEVELS.index(bench)
+        # compare_to_benchmark()'s interval method, its codes coded as text
+        judged = np.flatnonzero(below & ~degenerate & found)
+        direction, missing = _interval_direction(*(t[c][judged] for c in ("value", "lower", "upper")),
+                                                 bench_value[judged])
+        vs = np.full(len(key), -1, dtype=np.int64)
+        vs[below] = text.one("not_compared")
+        codes = np.array([[text.one(c) for c in row] for row in _CODES])
+        vs[judged] = np.where(missing, text.one("not_compared"), codes[polarity[judged], direction + 1])
+        out[bench] = np.where(below & (their >= 0), bench_value, np.nan), vs
+    return out
 
 
 def _hash_files(paths: dict[str, Path]) -> dict[str, str]:

@@ -183,8 +183,7 @@ def compare_to_benchmark(
         value, lower, upper, _ = (
             _column(data, c) for c in ("value", "lower", "upper", "confidence")
         )
-        direction = np.select([lower > bench, upper < bench], [1, -1], 0)
-        missing = np.isnan(value) | np.isnan(lower) | np.isnan(upper) | np.isnan(bench)
+        direction, missing = _interval_direction(value, lower, upper, bench)
         return _long_frame(
             data.reset_index(drop=True),
             None,
@@ -706,8 +705,20 @@ def _per_row(values: object, data: pd.DataFrame, what: str) -> np.ndarray:
     return out
 
 
+def _interval_direction(
+    value: np.ndarray, lower: np.ndarray, upper: np.ndarray, bench: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The interval method: 1 where the interval lies above the benchmark, -1 below, 0 where
+    it contains it; and where something is missing (not compared)."""
+    direction = np.select([lower > bench, upper < bench], [1, -1], 0)
+    missing = np.isnan(value) | np.isnan(lower) | np.isnan(upper) | np.isnan(bench)
+    return direction, missing
+
+
 def _polarity_index(polarity: object, rows: int) -> np.ndarray:
     """Index into :data:`POLARITIES` for each row."""
+    if isinstance(polarity, str) and rows:  # one polarity for all rows: normalised once
+        return np.full(rows, _polarity_index([polarity], 1)[0], dtype=int)
     names = pd.Series([polarity] * rows if isinstance(polarity, str) else list(polarity))
     if names.size != rows:
         raise ValueError(

@@ -246,6 +246,9 @@ def _check_positive(number: float, what: str) -> None:
 
 
 def _as_numbers(values: object, name: str, rows: pd.Index | None) -> np.ndarray:
+    if isinstance(values, (pd.Series, np.ndarray)) and values.ndim == 1 and isinstance(
+            values.dtype, np.dtype) and values.dtype.kind in "fiub":  # numbers already
+        return np.asarray(values, dtype=float)
     series = pd.Series(values).reset_index(drop=True)
     numbers = pd.to_numeric(series, errors="coerce")
     wrong = numbers.isna() & series.notna()
@@ -344,21 +347,24 @@ def _long_frame(
             "result adds a column of that name."
         )
     k, rows = (1 if levels is None else levels.size), len(keys)
-    out = keys.loc[keys.index.repeat(k)].reset_index(drop=True)
+    out = keys.loc[keys.index.repeat(k)].reset_index(drop=True) if k > 1 else keys.reset_index(drop=True)
+    added: dict[str, object] = {}  # made into a frame at once: adding columns one by one is slow
     for name, values in columns.items():
         if np.ndim(values) == 0:
-            out[name] = values
+            added[name] = values
         else:
             values = np.asarray(values)
-            out[name] = values.reshape(-1) if values.ndim == 2 else np.repeat(values, k)
+            added[name] = values.reshape(-1) if values.ndim == 2 else np.repeat(values, k)
         if levels is not None and name == confidence_after:
-            out["confidence"] = np.tile(levels, rows)
-    return out
+            added["confidence"] = np.tile(levels, rows)
+    return pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)
 
 
 def _numbers(frame: pd.DataFrame, column: str, table: str | None = None) -> np.ndarray:
     """A column as floats (missing stays NaN); a value that is not a number is an error naming its row."""
     series = frame[column]
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiub":  # numbers already
+        return series.to_numpy(dtype=float)
     numbers = pd.to_numeric(series, errors="coerce")
     wrong = numbers.isna() & series.notna()
     if wrong.any():

@@ -136,13 +136,12 @@ def _count_limits(x: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.nda
     xs = x[:, None]
     alpha = (1 - levels)[None, :]
     z = _z(levels)[None, :]
+    exact = x < BYAR_THRESHOLD
+    xe = xs[exact]  # the gamma quantiles only where they are used: they are slow
     with np.errstate(divide="ignore", invalid="ignore"):
-        exact_lower = np.where(xs > 0, stats.gamma.ppf(alpha / 2, np.where(xs > 0, xs, 1.0)), 0.0)
-        exact_upper = stats.gamma.ppf(1 - alpha / 2, xs + 1)
-        byar_lower = xs * (1 - 1 / (9 * xs) - z / (3 * np.sqrt(xs))) ** 3
-        byar_upper = (xs + 1) * (1 - 1 / (9 * (xs + 1)) + z / (3 * np.sqrt(xs + 1))) ** 3
-    exact = xs < BYAR_THRESHOLD
-    lower = np.where(exact, exact_lower, byar_lower)
-    upper = np.where(exact, exact_upper, byar_upper)
+        lower = xs * (1 - 1 / (9 * xs) - z / (3 * np.sqrt(xs))) ** 3
+        upper = (xs + 1) * (1 - 1 / (9 * (xs + 1)) + z / (3 * np.sqrt(xs + 1))) ** 3
+        lower[exact] = np.where(xe > 0, stats.gamma.ppf(alpha / 2, np.where(xe > 0, xe, 1.0)), 0.0)
+        upper[exact] = stats.gamma.ppf(1 - alpha / 2, xe + 1)
     missing = np.isnan(xs)
     return np.where(missing, np.nan, lower), np.where(missing, np.nan, upper)

@@ -45,8 +45,9 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -200,9 +201,16 @@ def coverage(
     registers = [GROUP_REGISTERS[g] for g in groups]
     geo = _geography(regions, level, year, registers, "coverage()")
     _require(services, "services", _SERVICE_COLUMNS, "coverage()")
-    served = _served_by_group(geo, services, groups)
-    registered = _sum_by_unit(geo, registers)
-    return _group_table(geo, groups, served, registered, confidence, total)
+    ledger = _ledger(services, persons=True)
+    served = _served([geo], ledger, _ledger_rows(geo, ledger))[0]
+    return _coverage(geo, served, groups, total, confidence)
+
+
+def _coverage(geo: _Geography, served: _Served, groups: Sequence[str], total: bool,
+              confidence: float | Sequence[float]) -> pd.DataFrame:
+    registered = _sum_by_unit(geo, [GROUP_REGISTERS[g] for g in groups])
+    columns = [PERSON_GROUPS.index(g) for g in groups]
+    return _group_table(geo, groups, served.by_group[:, columns], registered, confidence, total)
 
 
 def home_visit_share(
@@ -270,13 +278,19 @@ def home_visit_share(
     """
     geo = _geography(regions, level, year, list(GROUP_REGISTERS.values()), "home_visit_share()")
     _require(services, "services", (*_SERVICE_COLUMNS, "mode"), "home_visit_share()")
+    ledger = _ledger(services, persons=True, visits=True)
+    served = _served([geo], ledger, _ledger_rows(geo, ledger), visits=True)[0]
+    return _home_visit_share(geo, served, by_group, total, confidence)
+
+
+def _home_visit_share(geo: _Geography, served: _Served, by_group: bool, total: bool,
+                      confidence: float | Sequence[float]) -> pd.DataFrame:
     groups = list(GROUP_REGISTERS)
-    visited = (services["mode"] == "home_visit").to_numpy(dtype=bool, na_value=False)
-    served = _served_by_group(geo, services, groups, visited)
+    visited = served.visited[:, [PERSON_GROUPS.index(g) for g in groups]]
     registered = _sum_by_unit(geo, list(GROUP_REGISTERS.values()))
     if by_group:
-        return _group_table(geo, groups, served, registered, confidence, total)
-    return _total_table(geo, served, registered, confidence)
+        return _group_table(geo, groups, visited, registered, confidence, total)
+    return _total_table(geo, visited, registered, confidence)
 
 
 def _total_table(geo, served: np.ndarray, registered: np.ndarray,
@@ -354,9 +368,14 @@ def person_times(
     """
     geo = _geography(regions, level, year, ["population"], "person_times()")
     _require(services, "services", ("date", "township_code"), "person_times()")
-    rows = _locate(geo, services, "services", _service_years(services))
+    contacts = _contacts(geo, _ledger_rows(geo, _ledger(services)))
+    return _person_times(geo, contacts, per, confidence)
+
+
+def _person_times(geo: _Geography, contacts: np.ndarray, per: float,
+                  confidence: float | Sequence[float]) -> pd.DataFrame:
     data = geo.keys.copy()
-    data["n"] = np.bincount(geo.unit[rows[rows >= 0]], minlength=geo.size)
+    data["n"] = contacts
     data["denominator"] = _sum_by_unit(geo, ["population"])[:, 0]
     return rate(data, "n", "denominator", per=per, confidence=confidence)
 
@@ -418,7 +437,12 @@ def station_coverage(
     """
     geo = _geography(regions, level, year, [], "station_coverage()")
     _require(stations, "stations", ("year", "township_code"), "station_coverage()")
-    rows = _locate(geo, stations, "stations", _years(stations, "stations"))
+    return _station_coverage(geo, _locate(geo, stations, "stations", _years(stations, "stations")),
+                             confidence)
+
+
+def _station_coverage(geo: _Geography, rows: np.ndarray,
+                      confidence: float | Sequence[float]) -> pd.DataFrame:
     has_station = np.zeros(len(geo.regions), dtype=bool)
     has_station[rows[rows >= 0]] = True
     data = geo.keys.copy()
@@ -498,6 +522,12 @@ def staffing(
     geo = _geography(regions, level, year, ["population"], "staffing()")
     _require(stations, "stations", ("year", "township_code", *columns), "staffing()")
     rows = _locate(geo, stations, "stations", _years(stations, "stations"))
+    return _staffing(geo, stations, rows, confidence)
+
+
+def _staffing(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray,
+              confidence: float | Sequence[float]) -> pd.DataFrame:
+    columns = ("social_workers", "certified_social_workers", "volunteers")
     ok = rows >= 0
     unit = geo.unit[rows[ok]]
     sums = {
@@ -591,15 +621,21 @@ def cost(
     _require(services, "services", ("date", "township_code", "person_id"), "cost()")
     levels = _confidence_levels(confidence)
     st_rows = _locate(geo, stations, "stations", _years(stations, "stations"))
-    ok = st_rows >= 0
-    budget = np.bincount(geo.unit[st_rows[ok]],
-                         weights=_numbers(stations, "budget_yuan", "stations")[ok],
-                         minlength=geo.size)
-    sv_rows = _locate(geo, services, "services", _service_years(services))
-    contacts = np.bincount(geo.unit[sv_rows[sv_rows >= 0]], minlength=geo.size)
-    person = _person_codes(services)
-    keep = (sv_rows >= 0) & (person >= 0)
-    persons = _distinct(geo.unit[sv_rows[keep]], person[keep], geo.size)
+    budget = _budget(geo, stations, st_rows)
+    ledger = _ledger(services, persons=True)
+    sv_rows = _ledger_rows(geo, ledger)
+    served = _served([geo], ledger, sv_rows, groups=False)[0]
+    return _cost(geo, budget, _contacts(geo, sv_rows), served.persons, levels)
+
+
+def _budget(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    ok = rows >= 0
+    return np.bincount(geo.unit[rows[ok]], weights=_numbers(stations, "budget_yuan", "stations")[ok],
+                       minlength=geo.size)
+
+
+def _cost(geo: _Geography, budget: np.ndarray, contacts: np.ndarray, persons: np.ndarray,
+          levels: np.ndarray) -> pd.DataFrame:
     parts = []
     for denominator, statistic in ((contacts, "yuan per person-time"),
                                    (persons, "yuan per person served")):
@@ -790,6 +826,54 @@ def equity(
     return out
 
 
+def _by_level(
+    regions: pd.DataFrame,
+    stations: pd.DataFrame,
+    services: pd.DataFrame,
+    levels: Sequence[str],
+    *,
+    per: float,
+    confidence: float | Sequence[float],
+) -> dict[str, tuple[pd.DataFrame, dict[str, pd.DataFrame]]]:
+    """The reach measures of the indicator table at several levels, every year, in one pass.
+
+    For each level: the unit-years (``year`` and unit codes, as the measures' keys) and
+    ``coverage(total=True)``, ``home_visit_share(by_group=True, total=True)``,
+    ``person_times(per=per)``, ``station_coverage``, ``staffing`` and ``cost`` as those functions
+    return them, except that the keys are replaced by ``unit_year``, the row of the unit-years.
+    The ledger is coded and sorted once for all levels instead of once per measure and level,
+    and no key column is copied per row.
+    """
+    geos = {level: _geography(regions, level, None, ["population", *GROUP_REGISTERS.values()],
+                              "indicator_table()") for level in levels}
+    _require(services, "services", (*_SERVICE_COLUMNS, "mode"), "indicator_table()")
+    _require(stations, "stations", ("year", "township_code", "social_workers",
+                                    "certified_social_workers", "volunteers", "budget_yuan"),
+             "indicator_table()")
+    finest = max(geos.values(), key=lambda geo: geo.keys.shape[1])
+    ledger = _ledger(services, persons=True, visits=True)
+    sv_rows = _ledger_rows(finest, ledger)
+    st_rows = _locate(finest, stations, "stations", _years(stations, "stations"))
+    served = _served(list(geos.values()), ledger, sv_rows, visits=True)
+    contacts_per_row = np.bincount(sv_rows[sv_rows >= 0], minlength=len(finest.regions))
+    groups = list(GROUP_REGISTERS)
+    out = {}
+    for (level, geo), persons in zip(geos.items(), served):
+        keys = geo.keys
+        geo = replace(geo, keys=pd.DataFrame({"unit_year": np.arange(geo.size)}))
+        contacts = _unit_sums(geo, contacts_per_row)
+        out[level] = keys, {
+            "coverage": _coverage(geo, persons, groups, True, confidence),
+            "home_visit_share": _home_visit_share(geo, persons, True, True, confidence),
+            "person_times": _person_times(geo, contacts, per, confidence),
+            "station_coverage": _station_coverage(geo, st_rows, confidence),
+            "staffing": _staffing(geo, stations, st_rows, confidence),
+            "cost": _cost(geo, _budget(geo, stations, st_rows), contacts, persons.persons,
+                          _confidence_levels(confidence)),
+        }
+    return out
+
+
 # --- equity helpers -------------------------------------------------------------------
 
 
@@ -917,23 +1001,29 @@ def _years(frame: pd.DataFrame, table: str) -> np.ndarray:
 
 
 def _service_years(services: pd.DataFrame) -> np.ndarray:
+    return _service_dates(services).dt.year.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _service_dates(services: pd.DataFrame) -> pd.Series:
     dates = services["date"]
     if not pd.api.types.is_datetime64_any_dtype(dates):
         raise ValueError(
             f"Column 'date' of services must hold dates (datetime64); got {dates.dtype}. "
             "Load the tables with evalkit.load_province(), which parses dates."
         )
-    return dates.dt.year.to_numpy(dtype=float, na_value=np.nan)
+    return dates
 
 
-def _locate(geo: _Geography, frame: pd.DataFrame, table: str, years: np.ndarray) -> np.ndarray:
+def _locate(geo: _Geography, frame: pd.DataFrame, table: str, years: np.ndarray,
+            towns_coded: tuple[np.ndarray, pd.Index] | None = None) -> np.ndarray:
     """Row of ``geo.regions`` for each row of ``frame`` (by year and township), or -1.
 
     Rows dated outside the selected years get -1; a row in a selected year (or in
     any year when all years are selected) whose township is not in regions raises.
+    ``towns_coded``: ``frame``'s township codes already factorised (codes, uniques).
     """
     towns = pd.Index(pd.unique(geo.regions["township_code"]))
-    codes, uniques = pd.factorize(frame["township_code"])
+    codes, uniques = towns_coded or pd.factorize(frame["township_code"])
     town = np.where(codes >= 0, towns.get_indexer(uniques)[np.maximum(codes, 0)], -1)
     n_years = geo.years.size
     year_pos = np.searchsorted(geo.years, np.nan_to_num(years, nan=-1).astype(np.int64))
@@ -978,49 +1068,238 @@ def _group_codes(services: pd.DataFrame) -> np.ndarray:
     return position[codes]
 
 
-def _person_codes(services: pd.DataFrame) -> np.ndarray:
-    """Integer code per ``person_id`` (-1 where missing).
+def _person_codes(services: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """An exact integer key per ``person_id`` (-1 where missing) and a bound the keys are below.
 
-    Non-negative integer ids (a ledger already factorised by the caller) are used as they are.
+    Non-negative integer ids are used as they are.  Strings that all have the same length
+    (ids such as ``P4758578070``) are read as numbers whose digits are their bytes, each
+    position in a base of the byte values found there: equal ids get equal keys and different
+    ids different keys, five times faster than hashing millions of strings.  Other ids are
+    factorised.
     """
     ids = services["person_id"]
     if pd.api.types.is_integer_dtype(ids) and (ids.to_numpy() >= -1).all():
-        return ids.to_numpy(dtype=np.int64)
-    return pd.factorize(ids)[0].astype(np.int64)
+        keys = ids.to_numpy(dtype=np.int64)
+        return keys, int(keys.max(initial=-1)) + 1
+    fixed = _fixed_width_keys(ids)
+    if fixed is not None:
+        return fixed
+    codes = pd.factorize(ids)[0].astype(np.int64)
+    return codes, int(codes.max(initial=-1)) + 1
 
 
-def _distinct(cell: np.ndarray, person: np.ndarray, cells: int) -> np.ndarray:
-    """Number of distinct persons per cell: one sort of (cell, person) pairs."""
-    if cell.size == 0:
-        return np.zeros(cells, dtype=np.int64)
-    persons = int(person.max()) + 1
-    if cells * persons < 2**62:
-        key = cell.astype(np.int64) * persons + person
+def _fixed_width_keys(values: pd.Series) -> tuple[np.ndarray, int] | None:
+    """Exact integer keys of Arrow strings that are all present and of one byte length, else None."""
+    if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
+        return None
+    import pyarrow as pa
+
+    chunked = values.array.__arrow_array__()
+    arr = chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
+    offset_type = {pa.string(): np.int32, pa.large_string(): np.int64}.get(arr.type)
+    n = len(arr)
+    if offset_type is None or arr.null_count or n == 0:
+        return None
+    _, offset_buffer, data_buffer = arr.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=offset_type, count=n + 1,
+                            offset=arr.offset * np.dtype(offset_type).itemsize)
+    width = int(offsets[1] - offsets[0])
+    if width == 0 or not (np.diff(offsets) == width).all():
+        return None
+    # one row per byte position, read contiguously
+    chars = np.frombuffer(data_buffer, dtype=np.uint8, count=n * width,
+                          offset=int(offsets[0])).reshape(n, width).T.copy()
+    low, high = chars.min(axis=1), chars.max(axis=1)
+    varying = np.flatnonzero(high > low)
+    bases = [int(high[j]) - int(low[j]) + 1 for j in varying]
+    bound = math.prod(bases)
+    if bound >= 2**62:
+        return None
+    keys = np.zeros(n, dtype=np.int64)
+    step = 1 << 16  # rows at a time, so that the passes over each position stay in cache
+    for start in range(0, n, step):
+        part = keys[start:start + step]
+        for j, base in zip(varying, bases):
+            part *= base
+            part += chars[j, start:start + step] - low[j]  # uint8, never negative
+    return keys, bound
+
+
+# --- the ledger, coded once -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Ledger:
+    """The service ledger as integer codes: what the reach measures read of it."""
+
+    frame: pd.DataFrame  # the ledger (row labels, groups and codes for messages)
+    towns: tuple[np.ndarray, pd.Index]  # township_code factorised: codes and uniques
+    person: np.ndarray | None  # exact integer key of person_id (-1 where missing)
+    persons: int  # the keys are below this
+    visited: np.ndarray | None  # the row is a home visit
+
+
+def _ledger(services: pd.DataFrame, *, persons: bool = False, visits: bool = False) -> _Ledger:
+    """Code the ledger once; persons and visits only when asked (their columns may be absent)."""
+    codes, uniques = pd.factorize(services["township_code"])
+    person, bound = _person_codes(services) if persons else (None, 0)
+    visited = ((services["mode"] == "home_visit").to_numpy(dtype=bool, na_value=False)
+               if visits else None)
+    _service_dates(services)
+    return _Ledger(services, (codes, pd.Index(uniques)), person, bound, visited)
+
+
+def _ledger_rows(geo: _Geography, ledger: _Ledger) -> np.ndarray:
+    """Row of ``geo.regions`` for each ledger row, or -1 (see :func:`_locate`).
+
+    The year of a date is found by comparing it with the first days of the selected years
+    (a date's calendar year, without splitting millions of dates into fields); a row that
+    cannot be placed is left to :func:`_locate`, which names it.
+    """
+    dates = ledger.frame["date"].to_numpy()
+    if dates.dtype.kind == "M" and geo.years.size:  # dates without a time zone
+        towns = pd.Index(pd.unique(geo.regions["township_code"]))
+        codes, uniques = ledger.towns
+        town = np.append(towns.get_indexer(uniques), -1)[codes]
+        edges = np.array([f"{y + i}-01-01" for y in geo.years for i in (0, 1)], dtype=dates.dtype)
+        inside = np.searchsorted(edges, dates, side="right")  # odd: in a selected year
+        year = inside >> 1
+        inside &= 1
+        lookup = np.full((geo.years.size, max(len(towns), 1) + 1), -1, dtype=np.int64)
+        lookup[np.searchsorted(geo.years, geo.regions["year"].to_numpy(dtype=np.int64)),
+               towns.get_indexer(geo.regions["township_code"])] = np.arange(len(geo.regions))
+        rows = lookup[np.minimum(year, geo.years.size - 1), town]  # town -1: the last column, -1
+        rows[inside == 0] = -1
+        if not ((rows < 0) & ((inside == 1) | geo.all_years)).any():
+            return rows
+    return _locate(geo, ledger.frame, "services", _service_years(ledger.frame), ledger.towns)
+
+
+def _contacts(geo: _Geography, rows: np.ndarray) -> np.ndarray:
+    """Ledger rows (contacts) per unit-year; ``rows`` from :func:`_ledger_rows`."""
+    return _unit_sums(geo, np.bincount(rows[rows >= 0], minlength=len(geo.regions)))
+
+
+def _unit_sums(geo: _Geography, counts: np.ndarray) -> np.ndarray:
+    """Counts per row of ``geo.regions`` summed per unit-year."""
+    return np.bincount(geo.unit, weights=counts, minlength=geo.size).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _Served:
+    """Distinct persons served per unit-year of one geography (rows of ``geo.keys``)."""
+
+    by_group: np.ndarray  # (units, PERSON_GROUPS): persons served in each group
+    visited: np.ndarray | None  # (units, PERSON_GROUPS): persons visited at home in each group
+    persons: np.ndarray  # (units,): persons served in any group
+
+
+def _served(geos: Sequence[_Geography], ledger: _Ledger, rows: np.ndarray, *, groups: bool = True,
+            visits: bool = False) -> list[_Served]:
+    """Distinct persons per unit-year of each geography, by group, from one sort of the ledger.
+
+    ``geos`` select the same ``regions`` rows (the same years) at different levels; ``rows``
+    places each ledger row in them (:func:`_ledger_rows`).  The rows with a person are sorted
+    by person, unit-year of the finest level and group, and reduced to cells (one per person,
+    finest unit-year and group; visited if any of its rows is), which are counted at the finest
+    level.  A coarser unit's count is the sum of its finest units' counts, less the persons it
+    would count twice: those with cells in several of its finest units (served in two townships
+    of a county).  Unit keys are prefixes of one another and sorted, so a person's cells in one
+    coarser unit are consecutive (a block), and only the blocks of persons seen in more than one
+    finest unit-year need looking at.  No level needs a sort of its own.
+    """
+    finest = max(geos, key=lambda geo: geo.keys.shape[1])
+    n_groups = len(PERSON_GROUPS)
+    keep = (rows >= 0) & (ledger.person >= 0)
+    if keep.all():  # the usual case: nothing to copy
+        keep = slice(None)
+    group = _group_codes(ledger.frame)[keep] if groups else np.zeros(len(ledger.person), np.int64)[keep]
+    visited = ledger.visited[keep] if visits else np.zeros(len(ledger.person), dtype=bool)[keep]
+    new_person, unit, group, visited = _cells(ledger.person[keep], ledger.persons,
+                                              finest.unit[rows[keep]], finest.size, group, n_groups, visited)
+    new_unit = new_person.copy()
+    new_unit[1:] |= unit[1:] != unit[:-1]
+    cell = unit * n_groups + group
+    by_group = np.bincount(cell, minlength=finest.size * n_groups).reshape(finest.size, n_groups)
+    by_visit = np.bincount(cell[visited], minlength=finest.size * n_groups).reshape(finest.size, n_groups)
+    persons = np.bincount(unit[new_unit], minlength=finest.size)
+    # the cells of persons seen in more than one finest unit-year, the only ones counted twice above it
+    again = new_unit & ~new_person
+    person = np.cumsum(new_person) - 1
+    several = np.zeros(int(person[-1]) + 1 if person.size else 0, dtype=bool)
+    several[person[again]] = True
+    sub = np.flatnonzero(several[person])
+    new_person, unit, group, visited, new_unit = (a[sub] for a in (new_person, unit, group, visited, new_unit))
+    out = []
+    for geo in geos:
+        if len(geo.unit) != len(finest.unit) or not np.array_equal(geo.years, finest.years):
+            raise ValueError("_served() needs geographies of the same regions rows.")
+        to_unit = np.zeros(finest.size, dtype=np.int64)
+        to_unit[finest.unit] = geo.unit
+        counts = [np.zeros((geo.size, n_groups), dtype=np.int64), np.zeros((geo.size, n_groups), dtype=np.int64),
+                  np.zeros(geo.size, dtype=np.int64)]
+        for total, fine in zip(counts, (by_group, by_visit, persons)):
+            np.add.at(total, to_unit, fine)
+        u = to_unit[unit]
+        new_block = new_person.copy()
+        new_block[1:] |= u[1:] != u[:-1]
+        spans = new_unit & ~new_block  # a block going on in another finest unit: the person again
+        if spans.any():
+            counts[2] -= np.bincount(u[spans], minlength=geo.size)
+            block = np.cumsum(new_block) - 1
+            spanning = np.zeros(int(block[-1]) + 1, dtype=bool)
+            spanning[block[spans]] = True
+            within = spanning[block]
+            for total, mask in zip(counts, (within, within & visited)):
+                cells = np.flatnonzero(mask)
+                twice = cells[_repeated(block[cells] * n_groups + group[cells])]
+                total -= np.bincount(u[twice] * n_groups + group[twice],
+                                     minlength=geo.size * n_groups).reshape(geo.size, n_groups)
+        out.append(_Served(counts[0], counts[1] if visits else None, counts[2]))
+    return out
+
+
+def _cells(person: np.ndarray, bound: int, unit: np.ndarray, n_units: int, group: np.ndarray,
+           n_groups: int, visited: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (person, unit, group) of the rows, sorted: whether each starts a person, its unit,
+    its group, and whether any of its rows is visited.  One sort of one integer key (bits of
+    person, unit, group and visit), or a lexsort when the key does not fit."""
+    width = [max(int(n - 1).bit_length(), 1) for n in (n_units, n_groups)]
+    if max(int(bound - 1).bit_length(), 1) + sum(width) + 1 > 63:
+        person = pd.factorize(person)[0]
+        bound = person.size
+    if max(int(bound - 1).bit_length(), 1) + sum(width) + 1 <= 63:
+        key = (((person << width[0] | unit) << width[1] | group) << 1) | visited
         key.sort()
-        first = np.ones(key.size, dtype=bool)
-        first[1:] = key[1:] != key[:-1]
-        return np.bincount(key[first] // persons, minlength=cells)
-    pairs = pd.DataFrame({"cell": cell, "person": person}).drop_duplicates()
-    return np.bincount(pairs["cell"].to_numpy(), minlength=cells)
+        visited = key & 1
+        key >>= 1
+        end = np.ones(key.size, dtype=bool)
+        end[:-1] = key[1:] != key[:-1]
+        key, visited = key[end], visited[end].astype(bool)  # the last row of a cell is visited if any is
+        group = key & ((1 << width[1]) - 1)
+        key >>= width[1]
+        unit = key & ((1 << width[0]) - 1)
+        key >>= width[0]
+        new_person = np.ones(key.size, dtype=bool)
+        new_person[1:] = key[1:] != key[:-1]
+        return new_person, unit, group, visited
+    order = np.lexsort((visited, group, unit, person))
+    person, unit, group, visited = person[order], unit[order], group[order], visited[order]
+    new_person = np.ones(person.size, dtype=bool)
+    new_person[1:] = person[1:] != person[:-1]
+    start = new_person.copy()
+    start[1:] |= (unit[1:] != unit[:-1]) | (group[1:] != group[:-1])
+    end = np.ones(person.size, dtype=bool)
+    end[:-1] = start[1:]
+    return new_person[start], unit[end], group[end], visited[end]
 
 
-def _served_by_group(
-    geo: _Geography,
-    services: pd.DataFrame,
-    groups: Sequence[str],
-    mask: np.ndarray | None = None,
-) -> np.ndarray:
-    """Distinct persons served per unit-year (rows) and group (columns)."""
-    rows = _locate(geo, services, "services", _service_years(services))
-    group = _group_codes(services)
-    wanted = pd.Index(groups).get_indexer(np.asarray(PERSON_GROUPS, dtype=object))[group]
-    person = _person_codes(services)
-    keep = (rows >= 0) & (wanted >= 0) & (person >= 0)
-    if mask is not None:
-        keep &= mask
-    g = len(groups)
-    cell = geo.unit[rows[keep]] * g + wanted[keep]
-    return _distinct(cell, person[keep], geo.size * g).reshape(geo.size, g)
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """True for every occurrence of a key but its first."""
+    order = np.argsort(keys, kind="stable")
+    out = np.zeros(keys.size, dtype=bool)
+    out[order[1:]] = keys[order[1:]] == keys[order[:-1]]
+    return out
 
 
 def _sum_by_unit(geo: _Geography, columns: Sequence[str]) -> np.ndarray:

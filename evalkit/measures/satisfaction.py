@@ -53,7 +53,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evalkit.measures.survey import Columns, _groups, _names, _require, svy_mean, svy_prop
+from evalkit.measures.survey import (
+    Columns,
+    _check_confidence,
+    _check_prop_args,
+    _design,
+    _estimate_on,
+    _groups,
+    _names,
+    _prop_df,
+    _require,
+    _stacked_domains,
+    _t_quantile,
+    prop_interval,
+)
 
 __all__ = [
     "LIKERT_ITEMS",
@@ -253,21 +266,6 @@ def _design_frame(survey: pd.DataFrame, wave: str | None, strata: str | None,
     return pd.DataFrame(design, index=survey.index), kwargs
 
 
-def _stack(design: pd.DataFrame, k: int) -> pd.DataFrame:
-    """``k`` copies of the design frame, one per item, keeping the row labels."""
-    out = {}
-    for col in design.columns:
-        v = design[col]
-        if isinstance(v.dtype, pd.CategoricalDtype):
-            out[col] = pd.Categorical.from_codes(np.tile(v.cat.codes.to_numpy(), k),
-                                                 dtype=v.dtype)
-        else:
-            out[col] = np.tile(v.to_numpy(), k)
-    # object labels, so that a message names row 3, not np.int64(3)
-    labels = np.tile(design.index.to_numpy(dtype=object), k)
-    return pd.DataFrame(out, index=pd.Index(labels, dtype=object))
-
-
 def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS, *,
                  by: Columns = None,
                  measures: Sequence[str] = ("rate", "mean", "index", "net"),
@@ -387,69 +385,126 @@ def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS
     (the 8 is excluded); rate = (10 + 10 + 15) / 70 = 0.5; mean = 255 / 70 = 3.643, so
     index = (3.643 - 1) / 4 x 100 = 66.07.
     """
+    return _satisfaction(survey, items, [by], measures=measures, confidence=confidence,
+                         ci_method=ci_method, df=df, wave=wave, strata=strata, psu=psu,
+                         weight=weight, fpc=fpc, lonely_psu=lonely_psu)[0].frame()
+
+
+def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: Sequence[Columns],
+                  *, measures: Sequence[str], confidence: float, ci_method: str, df: str | float,
+                  wave: str | None, strata: str | None, psu: str | None, weight: str | None,
+                  fpc: str | None, lonely_psu: str, design_effects: bool = True) -> list[_Breakdown]:
+    """:func:`satisfaction` for several ``by`` at once (the indicator table asks for seven).
+
+    What does not depend on the groups is done once: recoding the answers, coding the design
+    (strata, PSUs, weights) and stacking the items.  Each breakdown then costs its group codes
+    and its estimates, whose measures share their domain rows and PSU cells.  Without
+    ``design_effects``, ``deff`` and ``n_eff`` are left missing (they cost a pass over the rows).
+    """
     names = _items(survey, items)
     codes = _measure_codes(measures)
     if survey.empty:
         raise ValueError("survey has no rows; there is nothing to estimate.")
-    g, keys = _groups(survey, by)
+    grouped = [_groups(survey, by) for by in breakdowns]
     design, kwargs = _design_frame(survey, wave, strata, psu, weight, fpc)
     scores, status = _recode(survey, names)
-    k, n_groups = len(names), len(keys)
+    # what svy_prop() checks, in its order; the estimates below are those of svy_prop() and
+    # svy_mean() on the items stacked (all rows of item 1, then item 2, ...), each copy of a
+    # respondent keeping its stratum and PSU, with (item, group) as the domain
+    _check_prop_args(ci_method, df)
+    _check_confidence(confidence)
+    design.index = pd.Index(design.index.to_numpy(dtype=object), dtype=object)  # row 3 in messages
+    d = _design(design, kwargs["strata"], kwargs["psu"], kwargs["weight"], kwargs["fpc"], False,
+                lonely_psu)
+    y = scores.T  # (items, respondents)
+    return [_breakdown(d, g, keys, y, status, names, codes, confidence, ci_method, df, design_effects)
+            for g, keys in grouped]
 
-    stacked = _stack(design, k)
-    y = scores.T.reshape(-1)  # item-major: all rows of item 1, then item 2, ...
-    stacked["__item"] = np.repeat(np.arange(k), len(survey))
-    stacked["__group"] = np.where(np.tile(g, k) >= 0, np.tile(g, k), np.nan)
-    stacked["__top"] = np.where(np.isnan(y), np.nan, (y >= 4).astype(float))
-    common = dict(by=["__item", "__group"], lonely_psu=lonely_psu, confidence=confidence,
-                  **kwargs)
-    # The rate is always estimated: its call checks the arguments and gives the domain df.
-    rate = svy_prop(stacked, "__top", ci_method=ci_method, df=df, **common)
-    # svy_prop lists only groups present among the stacked rows, which are all (item, group)
-    full = pd.MultiIndex.from_product([range(k), range(n_groups)], names=["__item", "__group"])
-    index = pd.MultiIndex.from_arrays([rate["__item"].to_numpy(),
-                                       rate["__group"].to_numpy(dtype=np.int64)])
-    assert index.equals(full)
-    dof = rate["df"].to_numpy(dtype=float)
+
+class _Breakdown(NamedTuple):
+    """One breakdown's satisfaction results as arrays; rows are group x item x measure."""
+
+    keys: pd.DataFrame  # the groups' keys
+    items: list[str]
+    measures: list[str]  # measure codes
+    columns: dict[str, np.ndarray]  # per row: OUTPUT_COLUMNS from value on, but statistic and method
+    statistic: list[str]  # per measure
+    method: list[str]  # per measure
+
+    def index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each row's group, item and measure (positions in keys, items and measures)."""
+        g, k, m = len(self.keys), len(self.items), len(self.measures)
+        return (np.repeat(np.arange(g), k * m), np.tile(np.repeat(np.arange(k), m), g),
+                np.tile(np.arange(m), k * g))
+
+    def frame(self) -> pd.DataFrame:
+        """The table :func:`satisfaction` returns."""
+        group, item, measure = self.index()
+        out = self.keys.iloc[group].reset_index(drop=True)
+        added: dict[str, Any] = {"item": np.array(self.items, dtype=object)[item],
+                                 "measure": np.array(self.measures, dtype=object)[measure]}
+        for col in OUTPUT_COLUMNS[2:]:
+            if col in ("statistic", "method"):
+                added[col] = np.array(getattr(self, col), dtype=object)[measure]
+            else:
+                added[col] = self.columns[col]
+        out = pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)
+        return out.astype({"n": np.int64, "n_excluded": np.int64, "df": float, "item": str,
+                           "measure": str, "statistic": str, "method": str})
+
+
+def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, y: np.ndarray, status: np.ndarray,
+               names: list[str], codes: list[str], confidence: float, ci_method: str,
+               df: str | float, design_effects: bool) -> _Breakdown:
+    """The satisfaction results of one breakdown (groups ``g`` with ``keys``)."""
+    k, n_groups = len(names), len(keys)
+    valid = ~np.isnan(y) & (g >= 0)
+    item_keys = pd.DataFrame({"__item": np.repeat(np.arange(k), n_groups),
+                              "__group": np.tile(np.arange(n_groups), k)})
+    dom = _stacked_domains(d, g, n_groups, item_keys, valid)
+    flat = y.reshape(-1)
+
+    def estimate(score: np.ndarray) -> dict[str, Any]:
+        return _estimate_on(dom, "mean", score, None, design_effects=design_effects)
+
+    # The rate is always estimated: it gives the domain df (svy_prop's interval).
+    rate = estimate(np.where(np.isnan(flat), np.nan, (flat >= 4).astype(float)))
+    dof = _prop_df(dom, df)
+    rate["lower"], rate["upper"] = prop_interval(rate["value"], rate["se"], rate["n"], dof, confidence,
+                                                 ci_method)
     c = _counts(status, g, n_groups)  # (groups, items, 4)
     n_excluded = (c.sum(axis=2) - c[:, :, 0]).T.reshape(-1)  # item-major like the results
 
-    blocks: dict[str, pd.DataFrame] = {}
+    blocks: dict[str, tuple[dict[str, Any], str, str]] = {}
     if "satisfaction_rate" in codes:
-        blocks["satisfaction_rate"] = rate.assign(statistic="proportion")
+        blocks["satisfaction_rate"] = rate, "proportion", ci_method
     if {"mean_score", "index_0_100"} & set(codes):
         # centred at 3: a domain where everyone answered 5 (or 3, ...) then has a mean of
         # exactly 5 and a variance of exactly 0, not rounding noise (2 w is exact, 5 w is not)
-        stacked["__score"] = y - 3
-        mean = svy_mean(stacked, "__score", **common)
-        mean = _t_interval(mean.assign(value=mean["value"] + 3), dof, confidence, 1, 5)
-        blocks["mean_score"] = mean.assign(statistic="mean")
-        lower, upper = (mean["lower"] - 1) * 25, (mean["upper"] - 1) * 25
-        blocks["index_0_100"] = mean.assign(value=(mean["value"] - 1) * 25, se=mean["se"] * 25,
-                                            lower=lower, upper=upper, statistic="index")
+        mean = estimate(flat - 3)
+        mean["value"] = mean["value"] + 3
+        mean["lower"], mean["upper"] = _t_bounds(mean, dof, confidence, 1, 5)
+        blocks["mean_score"] = mean, "mean", "t"
+        blocks["index_0_100"] = {**mean, "value": (mean["value"] - 1) * 25, "se": mean["se"] * 25,
+                                 "lower": (mean["lower"] - 1) * 25,
+                                 "upper": (mean["upper"] - 1) * 25}, "index", "t"
     if "net_satisfaction" in codes:
-        stacked["__net"] = np.sign(y - 3)
-        net = _t_interval(svy_mean(stacked, "__net", **common), dof, confidence, -1, 1)
-        blocks["net_satisfaction"] = net.assign(statistic="net proportion")
+        net = estimate(np.sign(flat - 3))
+        net["lower"], net["upper"] = _t_bounds(net, dof, confidence, -1, 1)
+        blocks["net_satisfaction"] = net, "net proportion", "t"
 
-    n_rows = k * n_groups
-    order = []  # result rows: group, then item, then measure
-    parts = []
-    for m, code in enumerate(codes):
-        part = blocks[code].assign(measure=code, n_excluded=n_excluded, df=dof)
-        parts.append(part)
-        pos = np.arange(n_rows)
-        item, group = pos // n_groups, pos % n_groups
-        order.append((group * k + item) * len(codes) + m)
-    res = pd.concat(parts, ignore_index=True)
-    res = res.iloc[np.argsort(np.concatenate(order), kind="stable")].reset_index(drop=True)
-    group = res["__group"].to_numpy(dtype=np.int64)
-    out = keys.iloc[group].reset_index(drop=True)
-    out["item"] = np.array(names, dtype=object)[res["__item"].to_numpy(dtype=np.int64)]
-    for col in OUTPUT_COLUMNS[1:]:
-        out[col] = res[col].to_numpy()
-    return out.astype({"n": np.int64, "n_excluded": np.int64, "df": float, "item": str,
-                       "measure": str, "statistic": str, "method": str})
+    # result rows: group, then item, then measure
+    m = len(codes)
+
+    def column(values: list[np.ndarray]) -> np.ndarray:
+        return np.stack(values).reshape(m, k, n_groups).transpose(2, 1, 0).reshape(-1)
+
+    columns = {"confidence": np.full(m * k * n_groups, float(confidence)),
+               "n_excluded": column([n_excluded] * m), "df": column([dof] * m)}
+    for col in ("value", "se", "lower", "upper", "n", "deff", "n_eff"):
+        columns[col] = column([blocks[code][0][col] for code in codes])
+    return _Breakdown(keys, names, codes, columns, [blocks[c][1] for c in codes],
+                      [blocks[c][2] for c in codes])
 
 
 def _measure_codes(measures: Sequence[str]) -> list[str]:
@@ -468,15 +523,14 @@ def _measure_codes(measures: Sequence[str]) -> list[str]:
     return codes
 
 
-def _t_interval(res: pd.DataFrame, dof: np.ndarray, confidence: float, low: float,
-                high: float) -> pd.DataFrame:
-    """Replace the normal-quantile Wald interval by value -/+ t(df) se, kept within
+def _t_bounds(est: dict[str, Any], dof: np.ndarray, confidence: float, low: float,
+             high: float) -> tuple[np.ndarray, np.ndarray]:
+    """value -/+ t(df) se (instead of the normal-quantile Wald interval), kept within
     [low, high], the values the measure can take."""
     with np.errstate(invalid="ignore"):
-        half = stats.t.ppf(0.5 + confidence / 2, dof) * res["se"].to_numpy()
-    value = res["value"].to_numpy()
-    return res.assign(lower=np.clip(value - half, low, high),
-                      upper=np.clip(value + half, low, high), method="t")
+        half = _t_quantile(0.5 + confidence / 2, dof) * est["se"]
+    value = est["value"]
+    return np.clip(value - half, low, high), np.clip(value + half, low, high)
 
 
 # --- Cronbach's alpha --------------------------------------------------------------------

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -228,19 +229,42 @@ def _design(data: pd.DataFrame, strata: str | None, psu: Columns, weight: str | 
                    n_ssu, f_ssu, lonely_psu, int(len(psu_stratum) - len(s_labels)))
 
 
-def _stage_var(z, rows, g, n_groups, unit, parent, n, f, mult, rule) -> np.ndarray:
-    """Per-group variance of unit totals of ``z`` within parents (R's ``onestage``).
+@dataclass(frozen=True)
+class _Cells:
+    """The sampling units holding domain rows, per group, and their parents: one stage's layout."""
+
+    inv: np.ndarray  # per domain row: its (group, unit) cell; cells numbered in sorted order
+    pair: np.ndarray  # per cell: its (group, parent) pair; pairs numbered in sorted order
+    group: np.ndarray  # per pair: the group
+    parent: np.ndarray  # per pair: the parent (stratum; PSU at stage 2)
+
+
+def _cells(g: np.ndarray, unit: np.ndarray, n_units: int, parent: np.ndarray) -> _Cells:
+    """Cells of the domain rows in groups ``g`` and units ``unit``, whose parents are ``parent``."""
+    cells, inv = np.unique(g * n_units + unit, return_inverse=True)
+    return _pairs(inv.reshape(-1), cells // n_units, parent[cells % n_units], len(parent))
+
+
+def _pairs(inv: np.ndarray, cell_group: np.ndarray, cell_parent: np.ndarray, n_par: int) -> _Cells:
+    """The (group, parent) pairs of cells listed in sorted (group, unit) order."""
+    key = cell_group * n_par + cell_parent
+    if key.size and (key[1:] >= key[:-1]).all():  # units numbered within parents: already sorted
+        new = np.ones(key.size, dtype=bool)
+        new[1:] = key[1:] != key[:-1]
+        pairs, pair = key[new], np.cumsum(new) - 1
+    else:
+        pairs, pair = np.unique(key, return_inverse=True)
+    return _Cells(inv, pair.reshape(-1), pairs // n_par, pairs % n_par)
+
+
+def _stage_var(z, cells: _Cells, n_groups, n, f, mult, rule) -> np.ndarray:
+    """Per-group variance of unit totals of ``z`` (domain rows) within parents (R's ``onestage``).
 
     Units of a parent without rows in the group count as zeros, so the result is the domain
     variance of R's ``svyby``/``subset``.
     """
-    n_units, n_par = len(parent), len(n)
-    cells, inv = np.unique(g[rows] * n_units + unit[rows], return_inverse=True)
-    tot = np.bincount(inv.reshape(-1), weights=z[rows])
-    gp, ginv = np.unique((cells // n_units) * n_par + parent[cells % n_units],
-                         return_inverse=True)
-    ginv = ginv.reshape(-1)
-    grp, par = gp // n_par, gp % n_par
+    tot = np.bincount(cells.inv, weights=z)
+    grp, par, ginv = cells.group, cells.parent, cells.pair
     nn, ff = n[par].astype(float), f[par]
     mean = np.bincount(ginv, weights=tot) / nn
     ss = np.bincount(ginv, weights=(tot - mean[ginv]) ** 2) + (nn - np.bincount(ginv)) * mean**2
@@ -259,12 +283,94 @@ def _stage_var(z, rows, g, n_groups, unit, parent, n, f, mult, rule) -> np.ndarr
     return var
 
 
-def _variance(d: _Design, z: np.ndarray, rows: np.ndarray, g: np.ndarray, n_groups: int):
-    var = _stage_var(z, rows, g, n_groups, d.psu, d.psu_stratum, d.n_psu, d.f_psu,
-                     np.ones(len(d.n_psu)), d.lonely_psu)
+@dataclass(frozen=True)
+class _Domains:
+    """A design with its groups and domain rows coded: what every estimate over them shares."""
+
+    design: _Design
+    g: np.ndarray  # per row: its group, -1 for none
+    keys: pd.DataFrame  # the keys of each group
+    rows: np.ndarray  # per row: in a group and in the domain, with the analysed values present
+    cells: _Cells  # stage 1: PSUs of each group within strata
+    cells2: _Cells | None  # stage 2: second-stage units within PSUs (two-stage fpc only)
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.keys)
+
+    # what every estimate on these domains shares
+    @cached_property
+    def gm(self) -> np.ndarray:
+        return self.g[self.rows]
+
+    @cached_property
+    def wm(self) -> np.ndarray:
+        return self.design.weight[self.rows]
+
+    @cached_property
+    def n(self) -> np.ndarray:
+        return np.bincount(self.gm, minlength=self.n_groups)
+
+    @cached_property
+    def w_tot(self) -> np.ndarray:
+        return np.bincount(self.gm, weights=self.wm, minlength=self.n_groups)
+
+    @cached_property
+    def w_row(self) -> np.ndarray:
+        return self.w_tot[self.gm]
+
+
+def _domains(d: _Design, g: np.ndarray, keys: pd.DataFrame, rows: np.ndarray) -> _Domains:
+    gr = g[rows]
+    cells2 = None if d.ssu is None else _cells(gr, d.ssu[rows], len(d.ssu_psu), d.ssu_psu)
+    return _Domains(d, g, keys, rows, _cells(gr, d.psu[rows], len(d.psu_stratum), d.psu_stratum),
+                    cells2)
+
+
+def _stacked_domains(d: _Design, g: np.ndarray, n: int, keys: pd.DataFrame,
+                     valid: np.ndarray) -> _Domains:
+    """The domains of ``k`` copies of the design's rows stacked (copy-major), as :func:`_domains`
+    would code them, without sorting the stacked rows.
+
+    Row ``i`` of copy ``j`` is in group ``j * n + g[i]`` (``n`` groups per copy, ``g`` -1 for
+    none) and in the domain where ``valid[j, i]``.  The (group, unit) cells of one copy are
+    found once; each copy's cells are those holding a domain row, numbered in the same sorted
+    order as :func:`_cells` numbers them.
+    """
+    k = valid.shape[0]
+    stacked = np.where(g >= 0, np.arange(k)[:, None] * n + g, -1).reshape(-1)
+    tiled = _Design(np.tile(d.stratum, k), np.tile(d.psu, k), np.tile(d.weight, k), d.psu_stratum,
+                    d.n_psu, d.f_psu, d.frac_psu, None if d.ssu is None else np.tile(d.ssu, k),
+                    d.ssu_psu, d.n_ssu, d.f_ssu, d.lonely_psu, d.df)
+    cells2 = None if d.ssu is None else _stacked_cells(g, n, d.ssu, d.ssu_psu, valid)
+    return _Domains(tiled, stacked, keys, valid.reshape(-1),
+                    _stacked_cells(g, n, d.psu, d.psu_stratum, valid), cells2)
+
+
+def _stacked_cells(g: np.ndarray, n_groups: int, unit: np.ndarray, parent: np.ndarray,
+                   valid: np.ndarray) -> _Cells:
+    k = valid.shape[0]
+    n_units = len(parent)
+    base = g >= 0
+    pairs, inv = np.unique(g[base] * n_units + unit[base], return_inverse=True)
+    pair = np.zeros(len(g), dtype=np.int64)
+    pair[base] = inv.reshape(-1)
+    key = (np.arange(k)[:, None] * len(pairs) + pair)[valid]
+    present = np.bincount(key, minlength=k * len(pairs)) > 0
+    cells = np.flatnonzero(present)
+    copy, cell_pair = np.divmod(cells, len(pairs)) if len(pairs) else (cells, cells)
+    return _pairs((np.cumsum(present) - 1)[key], copy * n_groups + pairs[cell_pair] // n_units,
+                  parent[pairs[cell_pair] % n_units], len(parent))
+
+
+def _variance(dom: _Domains, z: np.ndarray) -> np.ndarray:
+    """Variance of each group's estimate from the scores ``z`` of its domain rows."""
+    d = dom.design
+    var = _stage_var(z, dom.cells, dom.n_groups, d.n_psu, d.f_psu, np.ones(len(d.n_psu)),
+                     d.lonely_psu)
     if d.ssu is not None:
         rule = "remove" if d.lonely_psu == "average" else d.lonely_psu
-        var = var + _stage_var(z, rows, g, n_groups, d.ssu, d.ssu_psu, d.n_ssu, d.f_ssu,
+        var = var + _stage_var(z, dom.cells2, dom.n_groups, d.n_ssu, d.f_ssu,
                                d.frac_psu[d.psu_stratum], rule)
     return var
 
@@ -302,30 +408,38 @@ def _domain(data: pd.DataFrame, domain: Any) -> np.ndarray:
     return mask.fillna(False).to_numpy(dtype=bool)
 
 
-def _domain_df(d: _Design, rows: np.ndarray, g: np.ndarray, n_groups: int) -> np.ndarray:
+def _domain_df(dom: _Domains) -> np.ndarray:
     """R's ``degf`` of each group's subset: PSUs minus strata with rows in the group."""
-    gr = g[rows]
-    psus = np.unique(gr * len(d.psu_stratum) + d.psu[rows]) // len(d.psu_stratum)
-    strata = np.unique(gr * len(d.n_psu) + d.stratum[rows]) // len(d.n_psu)
-    return np.bincount(psus, minlength=n_groups) - np.bincount(strata, minlength=n_groups)
+    psus = np.bincount(dom.cells.group[dom.cells.pair], minlength=dom.n_groups)
+    return psus - np.bincount(dom.cells.group, minlength=dom.n_groups)
 
 
-def _estimate(data, kind, y, x, *, by, domain, strata, psu, weight, fpc, nest, lonely_psu,
-              confidence) -> tuple[pd.DataFrame, dict, _Design, np.ndarray, np.ndarray]:
-    """Point estimates, linearised variances and design effects for every group."""
+def _check_confidence(confidence: Any) -> None:
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not (
             0 < confidence < 1):
         raise ValueError(f"confidence must be a fraction between 0 and 1 (such as 0.95); "
                          f"got {confidence!r}.")
+
+
+def _estimate(data, kind, y, x, *, by, domain, strata, psu, weight, fpc, nest, lonely_psu,
+              confidence) -> tuple[pd.DataFrame, dict, _Domains]:
+    """Point estimates, linearised variances and design effects for every group."""
+    _check_confidence(confidence)
     d = _design(data, strata, psu, weight, fpc, nest, lonely_psu)
     g, keys = _groups(data, by)
-    n_groups = len(keys)
     rows = (g >= 0) & _domain(data, domain) & ~np.isnan(y)
     if x is not None:
         rows &= ~np.isnan(x)
-    gm, wm, ym = g[rows], d.weight[rows], y[rows]
-    n = np.bincount(gm, minlength=n_groups)
-    w_tot = np.bincount(gm, weights=wm, minlength=n_groups)
+    dom = _domains(d, g, keys, rows)
+    return keys, _estimate_on(dom, kind, y, x), dom
+
+
+def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None, *,
+                 design_effects: bool = True) -> dict:
+    """The estimates of :func:`_estimate` on coded domains (``y`` and ``x`` present on its rows);
+    ``deff`` and ``n_eff`` are NaN unless ``design_effects``."""
+    rows, n_groups = dom.rows, dom.n_groups
+    gm, wm, ym, n, w_tot = dom.gm, dom.wm, y[rows], dom.n, dom.w_tot
     y_tot = np.bincount(gm, weights=wm * ym, minlength=n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "total":
@@ -338,29 +452,36 @@ def _estimate(data, kind, y, x, *, by, domain, strata, psu, weight, fpc, nest, l
             z, srs = wm * u, w_tot**2
         else:
             value = y_tot / w_tot
-            z, u, srs = wm * (ym - value[gm]) / w_tot[gm], ym, np.ones(n_groups)
-        z_all = np.zeros(len(data))
-        z_all[rows] = z
-        var = _variance(d, z_all, rows, g, n_groups)
+            dev = ym - value[gm]
+            z, u, srs = wm * dev / dom.w_row, ym, np.ones(n_groups)
+        var = _variance(dom, z)
         # rounding noise of scores that cancel exactly (a domain inside one PSU) is zero
         var[var <= (1e-12 * np.bincount(gm, weights=np.abs(z), minlength=n_groups)) ** 2] = 0
         var[n == 0] = np.nan
-        # R's deff=TRUE: simple random sampling of n from W without replacement
-        u_bar = np.bincount(gm, weights=wm * u, minlength=n_groups) / w_tot
-        s2 = (np.bincount(gm, weights=wm * (u - u_bar[gm]) ** 2, minlength=n_groups) / w_tot
-              * n / (n - 1))
+        if not design_effects:
+            nan = np.full(n_groups, np.nan)
+            return {"value": value, "se": np.sqrt(var), "n": n, "deff": nan, "n_eff": nan}
+        # R's deff=TRUE: simple random sampling of n from W without replacement (for a mean,
+        # u is y, whose deviations from its weighted mean are dev)
+        if kind != "mean":
+            u_bar = np.bincount(gm, weights=wm * u, minlength=n_groups) / w_tot
+            dev = u - u_bar[gm]
+        s2 = np.bincount(gm, weights=wm * dev**2, minlength=n_groups) / w_tot * n / (n - 1)
         deff = np.where(w_tot > n, var / (s2 * srs * (1 - n / w_tot) / n), np.nan)
         n_eff = n / deff
-    out = {"value": value, "se": np.sqrt(var), "n": n, "deff": deff, "n_eff": n_eff}
-    return keys, out, d, rows, g
+    return {"value": value, "se": np.sqrt(var), "n": n, "deff": deff, "n_eff": n_eff}
 
 
 def _frame(keys: pd.DataFrame, out: dict, lower, upper, confidence, statistic, method, df):
     cols = {**out, "lower": lower, "upper": upper, "confidence": float(confidence),
             "statistic": statistic, "method": method, "df": df}
-    res = keys.copy()
-    for col in RESULT_COLUMNS:
-        res[col] = cols[col]
+    if set(keys.columns) & set(RESULT_COLUMNS):  # a key named like a result column is replaced
+        res = keys.copy()
+        for col in RESULT_COLUMNS:
+            res[col] = cols[col]
+    else:  # made at once: adding columns one by one is slow
+        res = pd.concat([keys, pd.DataFrame({col: cols[col] for col in RESULT_COLUMNS}, index=keys.index)],
+                        axis=1)
     return res.astype({"n": np.int64, "df": float})
 
 
@@ -370,9 +491,9 @@ def _wald(value, se, confidence):
 
 
 def _wald_result(data, kind: str, y: np.ndarray, x: np.ndarray | None, **kw) -> pd.DataFrame:
-    keys, out, d, _, _ = _estimate(data, kind, y, x, **kw)
+    keys, out, dom = _estimate(data, kind, y, x, **kw)
     lower, upper = _wald(out["value"], out["se"], kw["confidence"])
-    return _frame(keys, out, lower, upper, kw["confidence"], kind, "wald", d.df)
+    return _frame(keys, out, lower, upper, kw["confidence"], kind, "wald", dom.design.df)
 
 
 _SHARED_DOC = """
@@ -546,12 +667,7 @@ def svy_prop(data: pd.DataFrame, y: str, *, level: Any = None, by: Columns = Non
     """
     _require(data, [y], "y")
     col = data[y]
-    if ci_method not in CI_METHODS:
-        raise ValueError(f"ci_method must be one of {', '.join(map(repr, CI_METHODS))}; "
-                         f"got {ci_method!r}.")
-    if not (df in ("design", "domain") or (isinstance(df, (int, float))
-                                           and not isinstance(df, bool) and df > 0)):
-        raise ValueError(f"df must be 'design', 'domain' or a positive number; got {df!r}.")
+    _check_prop_args(ci_method, df)
     if level is not None:
         yv = np.where(col.isna(), np.nan, (col == level).astype(float))
     else:
@@ -561,18 +677,36 @@ def svy_prop(data: pd.DataFrame, y: str, *, level: Any = None, by: Columns = Non
             raise ValueError(f"Column {y!r} must hold 0/1 or True/False for a proportion; row "
                              f"{data.index[np.argmax(bad)]!r} has {yv[np.argmax(bad)]:g}. "
                              "Pass level= to count one category.")
-    keys, out, d, rows, g = _estimate(data, "mean", yv, None, by=by, domain=domain,
-                                      strata=strata, psu=psu, weight=weight, fpc=fpc,
-                                      nest=nest, lonely_psu=lonely_psu, confidence=confidence)
-    p, se, n = out["value"], out["se"], out["n"]
-    if df == "design":
-        dof = np.full(len(p), float(d.df))
-    elif df == "domain":
-        dof = _domain_df(d, rows, g, len(p)).astype(float)
-    else:
-        dof = np.full(len(p), float(df))
-    lower, upper = prop_interval(p, se, n, dof, confidence, ci_method)
+    keys, out, dom = _estimate(data, "mean", yv, None, by=by, domain=domain, strata=strata,
+                               psu=psu, weight=weight, fpc=fpc, nest=nest, lonely_psu=lonely_psu,
+                               confidence=confidence)
+    return _prop_frame(keys, out, dom, confidence, ci_method, df)
+
+
+def _check_prop_args(ci_method: str, df: str | float) -> None:
+    if ci_method not in CI_METHODS:
+        raise ValueError(f"ci_method must be one of {', '.join(map(repr, CI_METHODS))}; "
+                         f"got {ci_method!r}.")
+    if not (df in ("design", "domain") or (isinstance(df, (int, float))
+                                           and not isinstance(df, bool) and df > 0)):
+        raise ValueError(f"df must be 'design', 'domain' or a positive number; got {df!r}.")
+
+
+def _prop_frame(keys: pd.DataFrame, out: dict, dom: _Domains, confidence: float, ci_method: str,
+                df: str | float) -> pd.DataFrame:
+    """The result of :func:`svy_prop` from its estimates."""
+    dof = _prop_df(dom, df)
+    lower, upper = prop_interval(out["value"], out["se"], out["n"], dof, confidence, ci_method)
     return _frame(keys, out, lower, upper, confidence, "proportion", ci_method, dof)
+
+
+def _prop_df(dom: _Domains, df: str | float) -> np.ndarray:
+    """The degrees of freedom of each group's interval (``df`` of :func:`svy_prop`)."""
+    if df == "design":
+        return np.full(dom.n_groups, float(dom.design.df))
+    if df == "domain":
+        return _domain_df(dom).astype(float)
+    return np.full(dom.n_groups, float(df))
 
 
 def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
@@ -596,16 +730,29 @@ def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
         if ci_method == "wald":
             return _wald(p, se, confidence)
         if ci_method == "logit":
-            half = stats.t.ppf(1 - alpha / 2, dof) * se / (p * (1 - p))
+            half = _t_quantile(1 - alpha / 2, dof) * se / (p * (1 - p))
             edge = (p == 0) | (p == 1)
             return (np.where(edge, p, expit(logit(p) - half)), np.where(edge, p, expit(logit(p) + half)))
         # with no variance (p = 0 or 1) R gives NaN; we give the Clopper-Pearson interval on n, without
         # the df factor, which would otherwise grow n* with the confidence level when n - 1 < df
-        df_factor = (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, dof)) ** 2
+        df_factor = (_t_quantile(alpha / 2, n - 1) / _t_quantile(alpha / 2, dof)) ** 2
         n_star = np.where(se > 0, p * (1 - p) / se**2 * df_factor, n)
-        lower = np.where(p == 0, 0.0, stats.beta.ppf(alpha / 2, n_star * p, n_star * (1 - p) + 1))
-        upper = np.where(p == 1, 1.0, stats.beta.ppf(1 - alpha / 2, n_star * p + 1, n_star * (1 - p)))
+        a, b = n_star * p, n_star * (1 - p)
+        p = np.broadcast_to(p, a.shape)
+        # beta quantiles are slow: only where the bound is not 0 or 1 (missing p gives missing bounds)
+        lower, upper = np.where(p == 0, 0.0, np.nan), np.where(p == 1, 1.0, np.nan)
+        need = (p != 0) & ~np.isnan(p)
+        lower[need] = stats.beta.ppf(alpha / 2, a[need], b[need] + 1)
+        need = (p != 1) & ~np.isnan(p)
+        upper[need] = stats.beta.ppf(1 - alpha / 2, a[need] + 1, b[need])
     return lower, upper
+
+
+def _t_quantile(q: float, dof: np.ndarray) -> np.ndarray:
+    """``stats.t.ppf(q, dof)``, computed once per distinct df (counts of PSUs or rows: few)."""
+    dof = np.asarray(dof, dtype=float)
+    distinct, inv = np.unique(dof, return_inverse=True)
+    return stats.t.ppf(q, distinct)[inv.reshape(dof.shape)]
 
 
 for _f in (svy_mean, svy_total, svy_ratio, svy_prop):
