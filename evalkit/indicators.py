@@ -200,15 +200,17 @@ _TEXT = ("indicator", "item", "group", "statistic", "method")
 _NUMBERS = ("confidence", "n", "denominator", "value", "se", "lower", "upper", "n_excluded", "df", "persons")
 
 
-def _rows(frame: pd.DataFrame, level: str, unit: np.ndarray, year: np.ndarray, text: _Text,
+def _rows(rows: dict[str, Any], level: str, unit: np.ndarray, year: np.ndarray, text: _Text,
           **fixed: object) -> dict[str, Any]:
-    """One measure's rows: its unit, year, text codes and numbers (missing ones NaN)."""
-    size = len(frame)
+    """One measure's rows (columns as arrays, or one value for all rows): its unit, year, text codes and
+    numbers (missing ones NaN)."""
+    size = len(unit)
     out: dict[str, Any] = {"level": level, "place": unit, "year": year}
     for c in _TEXT:
-        out[c] = text.code(fixed[c] if c in fixed else frame[c] if c in frame else "all", size)
+        out[c] = text.code(fixed[c] if c in fixed else rows[c] if c in rows else "all", size)
     for c in _NUMBERS:
-        out[c] = frame[c].to_numpy(dtype=float, na_value=np.nan) if c in frame else np.full(size, np.nan)
+        out[c] = (np.broadcast_to(np.asarray(rows[c], dtype=float), size) if c in rows
+                  else np.full(size, np.nan))
     return out
 
 
@@ -222,24 +224,23 @@ def _reach_rows(p: Province, levels: Sequence[str], confidence: list[float], uni
                                             confidence=confidence).items():
         unit, year = units.ids(level, keys[_CODE[level]]), keys["year"].to_numpy(dtype=np.int64)
 
-        def rows(frame: pd.DataFrame, **fixed: object) -> dict[str, Any]:
-            at = frame["unit_year"].to_numpy()
-            return _rows(frame, level, unit[at], year[at], text, **fixed)
+        def rows(r: dict[str, Any], **fixed: object) -> dict[str, Any]:
+            at = r["unit_year"]
+            return _rows(r, level, unit[at], year[at], text, **fixed)
 
         pt, cost = m["person_times"], m["cost"]
         # person-times count contacts; the persons behind them (cost per person served's denominator) decide
         # whether they may be shown: 3 people seen 40 times are still 3 people.  Both are unit-year x level.
-        served = cost[cost["measure"] == "cost_per_person_served"]
-        assert (served["unit_year"].to_numpy() == np.repeat(np.arange(len(keys)), k)).all()
-        pt = pt.assign(persons=served["denominator"].to_numpy()[pt["unit_year"].to_numpy() * k
-                                                                  + np.tile(np.arange(k), len(keys))])
+        served = cost["measure"] == "cost_per_person_served"
+        assert (cost["unit_year"][served] == np.repeat(np.arange(len(keys)), k)).all()
+        pt = {**pt, "persons": cost["denominator"][served][pt["unit_year"] * k + np.tile(np.arange(k), len(keys))]}
         staff = m["staffing"]
         out[level] = [
             rows(m["coverage"], indicator="coverage"),
             rows(m["home_visit_share"], indicator="home_visit_share"),
             rows(pt, indicator="person_times_per_1000"),
             rows(m["station_coverage"], indicator="station_coverage"),
-            rows(staff, indicator=staff["measure"].map(_STAFFING)),
+            rows(staff, indicator=np.array([_STAFFING[v] for v in staff["measure"]], dtype=object)),
             rows(cost, indicator=cost["measure"]),
         ]
     return out
