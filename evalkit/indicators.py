@@ -376,13 +376,15 @@ def _finish(parts: list[dict[str, Any]], units: _Units, text: _Text) -> pd.DataF
     for c in ("tier", "unit", "polarity", "kind"):
         t[c] = text.code(cat[c].to_numpy(dtype=object), len(cat))[row]
     t["compare"] = cat["compare"].to_numpy(dtype=bool)[row]
+    t["level_of_confidence"] = pd.factorize(t["confidence"], sort=True)[0]
     t["suppressed"], t["suppression_reason"] = _suppress(t, units, text)
     bench = _benchmarks(t, units, text)
     # the table's order: level, code, year, indicator, item, group, confidence, each as text (so the
     # levels come in alphabetical order, county first, as they always have)
     level = np.array([text.one(level) for level in LEVELS])[t["level"]]
-    order = np.lexsort((t["confidence"], text.rank(t["group"]), text.rank(t["item"]), text.rank(t["indicator"]),
-                        t["year"], units.rank[t["place"]], text.rank(level)))
+    order = np.argsort(_combine(text.rank(level), units.rank[t["place"]], pd.factorize(t["year"], sort=True)[0],
+                                text.rank(t["indicator"]), text.rank(t["item"]), text.rank(t["group"]),
+                                t["level_of_confidence"]))  # one row per key: any sort gives this order
     unit = t["place"][order]
     out = {"level": text.categorical(level[order])}
     out["code"] = units.column("code", unit)
@@ -418,7 +420,8 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
 
     # one integer per sibling group: (level, year, indicator, item, confidence) and either (parent, group)
     # or the unit itself
-    figure = _combine(t["level"], t["year"], t["indicator"], t["item"], t["confidence"])
+    figure = _combine(t["level"], t["year"] - t["year"].min(initial=0), t["indicator"], t["item"],
+                      t["level_of_confidence"])
     siblings = {"by_parent": _combine(figure, units.parent[t["place"]], t["group"]),
                 "by_unit": _combine(figure, t["place"])}
     kind = t["kind"]
@@ -452,10 +455,10 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
 
 
 def _combine(*codes: np.ndarray) -> np.ndarray:
-    """One integer per combination of the codes (each a small integer, or a float such as 0.95)."""
+    """One integer per combination of the codes (small integers, -1 for missing), ordered as the
+    combinations are (the first code first)."""
     out = np.zeros(len(codes[0]), dtype=np.int64)
     for c in codes:
-        c = pd.factorize(c)[0] if c.dtype.kind == "f" else c
         base = int(c.max(initial=0)) + 2
         out = out * base + (c + 1)  # + 1: -1 (missing) is a value too
     return out
@@ -469,7 +472,10 @@ def _benchmarks(t: dict[str, np.ndarray], units: _Units, text: _Text) -> dict[st
     """
     from .measures.compare import _CODES, POLARITIES, _interval_direction
 
-    figure = _combine(t["year"], t["indicator"], t["item"], t["group"], t["confidence"])
+    # one integer per (year, indicator, item, group, confidence): the figure a benchmark is of
+    figure = pd.factorize(_combine(t["year"] - t["year"].min(initial=0), t["indicator"], t["item"], t["group"],
+                                   t["level_of_confidence"]))[0]
+    n_figures = int(figure.max(initial=0)) + 1
     value = t["value"]
     # an interval of width zero (every respondent satisfied: no variance to estimate) proves nothing
     degenerate = (t["lower"] == t["upper"]) | ~t["compare"]
@@ -483,9 +489,14 @@ def _benchmarks(t: dict[str, np.ndarray], units: _Units, text: _Text) -> dict[st
         levels = units.frame["level"].to_numpy()
         bench_units = pd.Index(code[levels == bench])
         their = np.where(code.notna(), bench_units.get_indexer(code), -1)[t["place"]]
-        key = _combine(their, figure)
+        key = (their + 1) * n_figures + figure
         is_bench = t["level"] == LEVELS.index(bench)
-        where = pd.Index(key[is_bench]).get_indexer(key) if is_bench.any() else np.full(len(key), -1)
+        # the benchmark row of every row: a lookup table over (benchmark unit, figure)
+        lookup = np.full((len(bench_units) + 1) * n_figures, -1, dtype=np.int64)
+        if (np.bincount(key[is_bench]) > 1).any():  # two benchmark rows for one figure: a programming error
+            raise RuntimeError(f"more than one {bench} row for a figure")
+        lookup[key[is_bench]] = np.arange(int(is_bench.sum()))
+        where = lookup[key]
         bench_value = np.full(len(key), np.nan)
         found = where >= 0
         bench_value[found] = value[is_bench][where[found]]
