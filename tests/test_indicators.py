@@ -252,3 +252,16 @@ def test_intervals_at_99_8_match_a_direct_satisfaction_call(table, province):
     assert len(merged) == len(mine) > 0
     for c in ("value", "lower", "upper"):
         assert np.allclose(merged[c], merged[f"{c}_direct"], rtol=1e-12, atol=1e-12, equal_nan=True), c
+
+
+def test_levels_without_a_benchmark_level_are_computed_and_not_compared(province, table):
+    """Fewer levels than all four: the units' own figures are those of the full table, and a comparison
+    whose benchmark level was left out is ``not_compared`` (it used to fail with an IndexError)."""
+    part = indicator_table(province, levels=["county", "province"])
+    assert set(part["level"]) == {"county", "province"}
+    assert set(part["vs_prefecture"].dropna()) == {"not_compared"} and part["prefecture_value"].isna().all()
+    key = ["level", "code", "year", "indicator", "item", "group", "confidence"]
+    full = table[table["level"].isin(["county", "province"])].set_index(key).sort_index()
+    mine = part.set_index(key).sort_index()
+    pd.testing.assert_series_equal(mine["value"], full["value"].loc[mine.index], check_categorical=False)
+    assert len(indicator_table(province, levels=["province"])) > 0
