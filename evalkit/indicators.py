@@ -325,7 +325,9 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     province : Province
         Validated inputs from :func:`evalkit.load_province`.
     levels : sequence of str
-        Levels to compute; benchmarks need ``prefecture`` and ``province``.
+        Levels to compute (at least one).  A unit is compared with its prefecture and the
+        province only where those levels are computed too; otherwise its ``vs_prefecture`` or
+        ``vs_province`` is ``not_compared`` and the benchmark value is missing.
     confidence : sequence of float
         Confidence levels; 0.95 and 0.998 by default (the two comparison levels).
 
@@ -443,7 +445,8 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
              {"kind": "survey", "count": "n", "columns": ("value", "se", "lower", "upper")}),
             # a small register is as telling as a small count: 3 of 3 registered people served names all three
             (people, {"n": t["n"][people], "persons": persons, "denominator": t["denominator"][people]},
-             {"kind": "people", "count": ["persons", "denominator"], "columns": ("n", "value", "se", "lower", "upper")})):
+             {"kind": "people", "count": ["persons", "denominator"],
+              "columns": ("n", "value", "se", "lower", "upper")})):
         data = pd.DataFrame({**frame, **{c: t[c][rows] for c in ("value", "se", "lower", "upper")
                                          if c not in frame}, **{k: v[rows] for k, v in siblings.items()}})
         done = suppress(data, siblings=[["by_parent"], ["by_unit"]], **kwargs)

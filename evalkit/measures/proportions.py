@@ -350,7 +350,8 @@ def _long_frame(
             "result adds a column of that name."
         )
     k = 1 if levels is None else levels.size
-    out = keys.loc[keys.index.repeat(k)].reset_index(drop=True) if k > 1 else keys.reset_index(drop=True)
+    out = keys.loc[keys.index.repeat(k)] if k > 1 else keys
+    out = out.reset_index(drop=True)
     # made into a frame at once: adding columns one by one is slow
     added = _long_columns(len(keys), levels, columns, confidence_after=confidence_after)
     return pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)

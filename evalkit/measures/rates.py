@@ -114,9 +114,10 @@ def rate(
     return _long_frame(keys, levels, _rate_columns(x, n, levels, per))
 
 
-def _rate_columns(x: np.ndarray, n: np.ndarray, levels: np.ndarray, per: float) -> dict[str, object]:
+def _rate_columns(x: np.ndarray, n: np.ndarray, levels: np.ndarray,
+                  per: float) -> dict[str, object]:
     """The columns of :func:`rate` for checked counts and denominators, as arrays (per row, or
-    per row and level) and scalars: what :func:`~evalkit.measures.proportions._long_frame` lays out."""
+    per row and level) and scalars: what ``proportions._long_frame`` lays out."""
     lower, upper = _count_limits(x, levels)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(n == 0, np.nan, per / n)

@@ -627,8 +627,8 @@ def cost(
 
 def _budget(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     ok = rows >= 0
-    return np.bincount(geo.unit[rows[ok]], weights=_numbers(stations, "budget_yuan", "stations")[ok],
-                       minlength=geo.size)
+    budget = _numbers(stations, "budget_yuan", "stations")[ok]
+    return np.bincount(geo.unit[rows[ok]], weights=budget, minlength=geo.size)
 
 
 def _cost(geo: _Geography, budget: np.ndarray, contacts: np.ndarray, persons: np.ndarray,
@@ -1054,7 +1054,8 @@ def _group_codes(services: pd.DataFrame) -> np.ndarray:
     groups = services["person_group"]
     if isinstance(groups.dtype, pd.CategoricalDtype):  # codes already: each category looked up once
         codes = groups.cat.codes.to_numpy()
-        names = np.append(np.asarray(groups.cat.categories, dtype=object), np.nan)  # code -1: missing
+        # code -1 (missing) takes the last name
+        names = np.append(np.asarray(groups.cat.categories, dtype=object), np.nan)
     else:
         codes, uniques = pd.factorize(groups, use_na_sentinel=False)
         names = np.asarray(uniques, dtype=object)
@@ -1090,7 +1091,7 @@ def _person_codes(services: pd.DataFrame) -> tuple[np.ndarray, int]:
 
 
 def _fixed_width_keys(values: pd.Series) -> tuple[np.ndarray, int] | None:
-    """Exact integer keys of Arrow strings that are all present and of one byte length, else None."""
+    """Exact integer keys of Arrow strings, all present and of one byte length; else None."""
     if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
         return None
     import pyarrow as pa
@@ -1214,30 +1215,36 @@ def _served(geos: Sequence[_Geography], ledger: _Ledger, rows: np.ndarray, *, gr
     keep = (rows >= 0) & (ledger.person >= 0)
     if keep.all():  # the usual case: nothing to copy
         keep = slice(None)
-    group = _group_codes(ledger.frame)[keep] if groups else np.zeros(len(ledger.person), np.int64)[keep]
-    visited = ledger.visited[keep] if visits else np.zeros(len(ledger.person), dtype=bool)[keep]
+    rows_n = len(ledger.person)
+    group = _group_codes(ledger.frame)[keep] if groups else np.zeros(rows_n, np.int64)[keep]
+    visited = ledger.visited[keep] if visits else np.zeros(rows_n, dtype=bool)[keep]
     new_person, unit, group, visited = _cells(ledger.person[keep], ledger.persons,
-                                              finest.unit[rows[keep]], finest.size, group, n_groups, visited)
+                                              finest.unit[rows[keep]], finest.size, group,
+                                              n_groups, visited)
     new_unit = new_person.copy()
     new_unit[1:] |= unit[1:] != unit[:-1]
     cell = unit * n_groups + group
-    by_group = np.bincount(cell, minlength=finest.size * n_groups).reshape(finest.size, n_groups)
-    by_visit = np.bincount(cell[visited], minlength=finest.size * n_groups).reshape(finest.size, n_groups)
+    shape = (finest.size, n_groups)
+    by_group = np.bincount(cell, minlength=finest.size * n_groups).reshape(shape)
+    by_visit = np.bincount(cell[visited], minlength=finest.size * n_groups).reshape(shape)
     persons = np.bincount(unit[new_unit], minlength=finest.size)
-    # the cells of persons seen in more than one finest unit-year, the only ones counted twice above it
+    # the cells of persons seen in more than one finest unit-year: the only ones counted twice
+    # above it
     again = new_unit & ~new_person
     person = np.cumsum(new_person) - 1
     several = np.zeros(int(person[-1]) + 1 if person.size else 0, dtype=bool)
     several[person[again]] = True
     sub = np.flatnonzero(several[person])
-    new_person, unit, group, visited, new_unit = (a[sub] for a in (new_person, unit, group, visited, new_unit))
+    new_person, unit, group, visited, new_unit = (
+        a[sub] for a in (new_person, unit, group, visited, new_unit))
     out = []
     for geo in geos:
         if len(geo.unit) != len(finest.unit) or not np.array_equal(geo.years, finest.years):
             raise ValueError("_served() needs geographies of the same regions rows.")
         to_unit = np.zeros(finest.size, dtype=np.int64)
         to_unit[finest.unit] = geo.unit
-        counts = [np.zeros((geo.size, n_groups), dtype=np.int64), np.zeros((geo.size, n_groups), dtype=np.int64),
+        counts = [np.zeros((geo.size, n_groups), dtype=np.int64),
+                  np.zeros((geo.size, n_groups), dtype=np.int64),
                   np.zeros(geo.size, dtype=np.int64)]
         for total, fine in zip(counts, (by_group, by_visit, persons)):
             np.add.at(total, to_unit, fine)
@@ -1261,9 +1268,10 @@ def _served(geos: Sequence[_Geography], ledger: _Ledger, rows: np.ndarray, *, gr
 
 
 def _cells(person: np.ndarray, bound: int, unit: np.ndarray, n_units: int, group: np.ndarray,
-           n_groups: int, visited: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct (person, unit, group) of the rows, sorted: whether each starts a person, its unit,
-    its group, and whether any of its rows is visited.  One sort of one integer key (bits of
+           n_groups: int, visited: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (person, unit, group) of the rows, sorted: whether each starts a person, its
+    unit, its group, and whether any of its rows is visited.  One sort of one integer key (bits of
     person, unit, group and visit), or a lexsort when the key does not fit."""
     width = [max(int(n - 1).bit_length(), 1) for n in (n_units, n_groups)]
     if max(int(bound - 1).bit_length(), 1) + sum(width) + 1 > 63:
@@ -1276,7 +1284,8 @@ def _cells(person: np.ndarray, bound: int, unit: np.ndarray, n_units: int, group
         key >>= 1
         end = np.ones(key.size, dtype=bool)
         end[:-1] = key[1:] != key[:-1]
-        key, visited = key[end], visited[end].astype(bool)  # the last row of a cell is visited if any is
+        # the last row of a cell is visited if any of its rows is
+        key, visited = key[end], visited[end].astype(bool)
         group = key & ((1 << width[1]) - 1)
         key >>= width[1]
         unit = key & ((1 << width[0]) - 1)
@@ -1383,9 +1392,9 @@ def _group_rows(
         size = [len(r["unit_year"]) for r in rows]
         return {c: np.concatenate([_per_row(r[c], m) for r, m in zip(rows, size)]) for c in rows[0]}
     g = len(groups)
-    out = _proportion_rows(np.repeat(np.arange(geo.size), g), np.minimum(served, registered).reshape(-1),
-                           registered.reshape(-1), confidence,
-                           group=np.tile(np.asarray(groups, dtype=object), geo.size))
+    out = _proportion_rows(np.repeat(np.arange(geo.size), g),
+                           np.minimum(served, registered).reshape(-1), registered.reshape(-1),
+                           confidence, group=np.tile(np.asarray(groups, dtype=object), geo.size))
     k = _confidence_levels(confidence).size
     out["served"] = np.repeat(served.reshape(-1), k)
     out["capped"] = np.repeat((served > registered).reshape(-1), k)
@@ -1395,7 +1404,8 @@ def _group_rows(
 def _per_row(values: object, rows: int) -> np.ndarray:
     """A column of rows: an array as it is, one value repeated (text as objects)."""
     if np.ndim(values) == 0:
-        return np.full(rows, values, dtype=object if isinstance(values, str) or values is None else None)
+        text = isinstance(values, str) or values is None
+        return np.full(rows, values, dtype=object if text else None)
     return np.asarray(values)
 
 
