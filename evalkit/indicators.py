@@ -200,15 +200,17 @@ _TEXT = ("indicator", "item", "group", "statistic", "method")
 _NUMBERS = ("confidence", "n", "denominator", "value", "se", "lower", "upper", "n_excluded", "df", "persons")
 
 
-def _rows(frame: pd.DataFrame, level: str, unit: np.ndarray, year: np.ndarray, text: _Text,
+def _rows(rows: dict[str, Any], level: str, unit: np.ndarray, year: np.ndarray, text: _Text,
           **fixed: object) -> dict[str, Any]:
-    """One measure's rows: its unit, year, text codes and numbers (missing ones NaN)."""
-    size = len(frame)
+    """One measure's rows (columns as arrays, or one value for all rows): its unit, year, text codes and
+    numbers (missing ones NaN)."""
+    size = len(unit)
     out: dict[str, Any] = {"level": level, "place": unit, "year": year}
     for c in _TEXT:
-        out[c] = text.code(fixed[c] if c in fixed else frame[c] if c in frame else "all", size)
+        out[c] = text.code(fixed[c] if c in fixed else rows[c] if c in rows else "all", size)
     for c in _NUMBERS:
-        out[c] = frame[c].to_numpy(dtype=float, na_value=np.nan) if c in frame else np.full(size, np.nan)
+        out[c] = (np.broadcast_to(np.asarray(rows[c], dtype=float), size) if c in rows
+                  else np.full(size, np.nan))
     return out
 
 
@@ -222,24 +224,23 @@ def _reach_rows(p: Province, levels: Sequence[str], confidence: list[float], uni
                                             confidence=confidence).items():
         unit, year = units.ids(level, keys[_CODE[level]]), keys["year"].to_numpy(dtype=np.int64)
 
-        def rows(frame: pd.DataFrame, **fixed: object) -> dict[str, Any]:
-            at = frame["unit_year"].to_numpy()
-            return _rows(frame, level, unit[at], year[at], text, **fixed)
+        def rows(r: dict[str, Any], **fixed: object) -> dict[str, Any]:
+            at = r["unit_year"]
+            return _rows(r, level, unit[at], year[at], text, **fixed)
 
         pt, cost = m["person_times"], m["cost"]
         # person-times count contacts; the persons behind them (cost per person served's denominator) decide
         # whether they may be shown: 3 people seen 40 times are still 3 people.  Both are unit-year x level.
-        served = cost[cost["measure"] == "cost_per_person_served"]
-        assert (served["unit_year"].to_numpy() == np.repeat(np.arange(len(keys)), k)).all()
-        pt = pt.assign(persons=served["denominator"].to_numpy()[pt["unit_year"].to_numpy() * k
-                                                                  + np.tile(np.arange(k), len(keys))])
+        served = cost["measure"] == "cost_per_person_served"
+        assert (cost["unit_year"][served] == np.repeat(np.arange(len(keys)), k)).all()
+        pt = {**pt, "persons": cost["denominator"][served][pt["unit_year"] * k + np.tile(np.arange(k), len(keys))]}
         staff = m["staffing"]
         out[level] = [
             rows(m["coverage"], indicator="coverage"),
             rows(m["home_visit_share"], indicator="home_visit_share"),
             rows(pt, indicator="person_times_per_1000"),
             rows(m["station_coverage"], indicator="station_coverage"),
-            rows(staff, indicator=staff["measure"].map(_STAFFING)),
+            rows(staff, indicator=np.array([_STAFFING[v] for v in staff["measure"]], dtype=object)),
             rows(cost, indicator=cost["measure"]),
         ]
     return out
@@ -324,7 +325,9 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     province : Province
         Validated inputs from :func:`evalkit.load_province`.
     levels : sequence of str
-        Levels to compute; benchmarks need ``prefecture`` and ``province``.
+        Levels to compute (at least one).  A unit is compared with its prefecture and the
+        province only where those levels are computed too; otherwise its ``vs_prefecture`` or
+        ``vs_province`` is ``not_compared`` and the benchmark value is missing.
     confidence : sequence of float
         Confidence levels; 0.95 and 0.998 by default (the two comparison levels).
 
@@ -375,13 +378,15 @@ def _finish(parts: list[dict[str, Any]], units: _Units, text: _Text) -> pd.DataF
     for c in ("tier", "unit", "polarity", "kind"):
         t[c] = text.code(cat[c].to_numpy(dtype=object), len(cat))[row]
     t["compare"] = cat["compare"].to_numpy(dtype=bool)[row]
+    t["level_of_confidence"] = pd.factorize(t["confidence"], sort=True)[0]
     t["suppressed"], t["suppression_reason"] = _suppress(t, units, text)
     bench = _benchmarks(t, units, text)
     # the table's order: level, code, year, indicator, item, group, confidence, each as text (so the
     # levels come in alphabetical order, county first, as they always have)
     level = np.array([text.one(level) for level in LEVELS])[t["level"]]
-    order = np.lexsort((t["confidence"], text.rank(t["group"]), text.rank(t["item"]), text.rank(t["indicator"]),
-                        t["year"], units.rank[t["place"]], text.rank(level)))
+    order = np.argsort(_combine(text.rank(level), units.rank[t["place"]], pd.factorize(t["year"], sort=True)[0],
+                                text.rank(t["indicator"]), text.rank(t["item"]), text.rank(t["group"]),
+                                t["level_of_confidence"]))  # one row per key: any sort gives this order
     unit = t["place"][order]
     out = {"level": text.categorical(level[order])}
     out["code"] = units.column("code", unit)
@@ -417,7 +422,8 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
 
     # one integer per sibling group: (level, year, indicator, item, confidence) and either (parent, group)
     # or the unit itself
-    figure = _combine(t["level"], t["year"], t["indicator"], t["item"], t["confidence"])
+    figure = _combine(t["level"], t["year"] - t["year"].min(initial=0), t["indicator"], t["item"],
+                      t["level_of_confidence"])
     siblings = {"by_parent": _combine(figure, units.parent[t["place"]], t["group"]),
                 "by_unit": _combine(figure, t["place"])}
     kind = t["kind"]
@@ -439,7 +445,8 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
              {"kind": "survey", "count": "n", "columns": ("value", "se", "lower", "upper")}),
             # a small register is as telling as a small count: 3 of 3 registered people served names all three
             (people, {"n": t["n"][people], "persons": persons, "denominator": t["denominator"][people]},
-             {"kind": "people", "count": ["persons", "denominator"], "columns": ("n", "value", "se", "lower", "upper")})):
+             {"kind": "people", "count": ["persons", "denominator"],
+              "columns": ("n", "value", "se", "lower", "upper")})):
         data = pd.DataFrame({**frame, **{c: t[c][rows] for c in ("value", "se", "lower", "upper")
                                          if c not in frame}, **{k: v[rows] for k, v in siblings.items()}})
         done = suppress(data, siblings=[["by_parent"], ["by_unit"]], **kwargs)
@@ -451,10 +458,10 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
 
 
 def _combine(*codes: np.ndarray) -> np.ndarray:
-    """One integer per combination of the codes (each a small integer, or a float such as 0.95)."""
+    """One integer per combination of the codes (small integers, -1 for missing), ordered as the
+    combinations are (the first code first)."""
     out = np.zeros(len(codes[0]), dtype=np.int64)
     for c in codes:
-        c = pd.factorize(c)[0] if c.dtype.kind == "f" else c
         base = int(c.max(initial=0)) + 2
         out = out * base + (c + 1)  # + 1: -1 (missing) is a value too
     return out
@@ -468,7 +475,10 @@ def _benchmarks(t: dict[str, np.ndarray], units: _Units, text: _Text) -> dict[st
     """
     from .measures.compare import _CODES, POLARITIES, _interval_direction
 
-    figure = _combine(t["year"], t["indicator"], t["item"], t["group"], t["confidence"])
+    # one integer per (year, indicator, item, group, confidence): the figure a benchmark is of
+    figure = pd.factorize(_combine(t["year"] - t["year"].min(initial=0), t["indicator"], t["item"], t["group"],
+                                   t["level_of_confidence"]))[0]
+    n_figures = int(figure.max(initial=0)) + 1
     value = t["value"]
     # an interval of width zero (every respondent satisfied: no variance to estimate) proves nothing
     degenerate = (t["lower"] == t["upper"]) | ~t["compare"]
@@ -482,9 +492,14 @@ def _benchmarks(t: dict[str, np.ndarray], units: _Units, text: _Text) -> dict[st
         levels = units.frame["level"].to_numpy()
         bench_units = pd.Index(code[levels == bench])
         their = np.where(code.notna(), bench_units.get_indexer(code), -1)[t["place"]]
-        key = _combine(their, figure)
+        key = (their + 1) * n_figures + figure
         is_bench = t["level"] == LEVELS.index(bench)
-        where = pd.Index(key[is_bench]).get_indexer(key) if is_bench.any() else np.full(len(key), -1)
+        # the benchmark row of every row: a lookup table over (benchmark unit, figure)
+        lookup = np.full((len(bench_units) + 1) * n_figures, -1, dtype=np.int64)
+        if (np.bincount(key[is_bench]) > 1).any():  # two benchmark rows for one figure: a programming error
+            raise RuntimeError(f"more than one {bench} row for a figure")
+        lookup[key[is_bench]] = np.arange(int(is_bench.sum()))
+        where = lookup[key]
         bench_value = np.full(len(key), np.nan)
         found = where >= 0
         bench_value[found] = value[is_bench][where[found]]

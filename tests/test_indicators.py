@@ -265,3 +265,14 @@ def test_levels_without_a_benchmark_level_are_computed_and_not_compared(province
     mine = part.set_index(key).sort_index()
     pd.testing.assert_series_equal(mine["value"], full["value"].loc[mine.index], check_categorical=False)
     assert len(indicator_table(province, levels=["province"])) > 0
+
+
+def test_a_level_without_its_benchmarks_is_not_compared(province):
+    """A table of the counties alone has no prefecture or province to compare with: every comparison is
+    ``not_compared`` and no benchmark value is filled.  No level at all is an error that says so."""
+    part = indicator_table(province, levels=["county"])
+    assert set(part["level"]) == {"county"}
+    for bench in ("prefecture", "province"):
+        assert set(part[f"vs_{bench}"]) == {"not_compared"} and part[f"{bench}_value"].isna().all()
+    with pytest.raises(ValueError, match="levels must name at least one level"):
+        indicator_table(province, levels=[])

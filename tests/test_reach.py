@@ -643,3 +643,76 @@ def test_total_rows_equal_the_all_groups_figures():
     per_group = cov[cov["group"] != "all"].groupby(["year", "county_code"])[["n", "denominator"]].sum()
     assert np.allclose(all_rows.set_index(["year", "county_code"])[["n", "denominator"]].sort_index(),
                        per_group.sort_index())
+
+
+# --- one pass over the ledger for every level (what the indicator table uses) ------------
+
+
+def test_one_pass_for_every_level_gives_what_each_measure_gives() -> None:
+    """reach._by_level (one coding and one sort of the ledger for all levels) returns, framed,
+    exactly the tables of the public measures called level by level."""
+    from evalkit.measures import reach
+    from evalkit.schema import load_province
+
+    p = load_province(BASE, today=TODAY)
+    by_level = reach._by_level(p.regions, p.stations, p.services, LEVELS, per=1000, confidence=[0.95, 0.998])
+    for level, (keys, rows) in by_level.items():
+        geo = reach._geography(p.regions, level, None, [], "test")
+        kw = {"level": level, "confidence": [0.95, 0.998]}
+        expected = {
+            "coverage": coverage(p.regions, p.services, total=True, **kw),
+            "home_visit_share": home_visit_share(p.regions, p.services, by_group=True, total=True, **kw),
+            "person_times": person_times(p.regions, p.services, per=1000, **kw),
+            "station_coverage": station_coverage(p.regions, p.stations, **kw),
+            "staffing": staffing(p.regions, p.stations, **kw),
+            "cost": cost(p.regions, p.stations, p.services, **kw),
+        }
+        pd.testing.assert_frame_equal(keys, geo.keys)
+        for name, want in expected.items():
+            pd.testing.assert_frame_equal(reach._framed(geo, rows[name]), want, obj=f"{level} {name}")
+
+
+def test_distinct_persons_with_people_served_in_two_townships() -> None:
+    """Counts of distinct persons at every level against a direct count: a person served in two
+    townships of a county counts once for the county, in each group they were served under."""
+    from evalkit.measures import reach
+
+    regions, _, services = tiny()
+    extra = pd.DataFrame({  # A again in T2 as tekun, visited; B in T3 (another county), visited
+        "date": pd.to_datetime(["2024-08-01", "2024-09-01", "2024-10-01"]),
+        "township_code": [T2, T3, T2], "person_id": ["A", "B", "B"],
+        "person_group": ["tekun", "dibao", "dibao"], "mode": ["home_visit", "home_visit", "drop_in"]})
+    services = pd.concat([services, extra], ignore_index=True)
+    geos = [reach._geography(regions, level, None, [], "test") for level in LEVELS]
+    ledger = reach._ledger(services, persons=True, visits=True)
+    served = reach._served(geos, ledger, reach._ledger_rows(geos[0], ledger), visits=True)
+    for geo, got in zip(geos, served):
+        code = geo.keys.columns[-1]
+        rows = services.drop(columns="county_code").assign(year=services["date"].dt.year).merge(
+            regions[list(dict.fromkeys(["year", "township_code", code]))], on=["year", "township_code"])
+        unit = geo.keys.reset_index().merge(rows, on=["year", code])
+        for g, group in enumerate(reach.PERSON_GROUPS):
+            mine = unit[unit["person_group"] == group]
+            want = mine.groupby("index")["person_id"].nunique().reindex(range(geo.size), fill_value=0)
+            assert (got.by_group[:, g] == want.to_numpy()).all(), (geo.keys.columns[-1], group)
+            visits = mine[mine["mode"] == "home_visit"].groupby("index")["person_id"].nunique()
+            assert (got.visited[:, g] == visits.reindex(range(geo.size), fill_value=0).to_numpy()).all()
+        want = unit.groupby("index")["person_id"].nunique().reindex(range(geo.size), fill_value=0)
+        assert (got.persons == want.to_numpy()).all()
+
+
+@pytest.mark.parametrize("ids", [
+    ["P01", "P02", "P01", "Q10"],                      # one length: read as numbers
+    ["甲1", "乙2", "甲1"],                              # bytes of UTF-8, not characters
+    ["A1", "B22", "A1"],                               # lengths differ: factorised
+    ["A1", None, "A1", "B2"],                          # a missing id: -1
+])
+def test_person_keys_are_exact(ids) -> None:
+    from evalkit.measures import reach
+
+    for values in (pd.Series(ids, dtype="str"), pd.Series(ids, dtype="str")[1:], pd.Series(ids, dtype=object)):
+        keys, bound = reach._person_codes(pd.DataFrame({"person_id": values}))
+        missing = values.isna().to_numpy()
+        assert (keys[missing] == -1).all() and (keys[~missing] >= 0).all() and (keys < bound).all()
+        # same ids, same keys; different ids, different keys
+        assert (pd.factorize(keys[~missing])[0] == pd.factorize(values[~missing])[0]).all()

@@ -133,14 +133,21 @@ def proportion(
     2    B   0.00  0.0000  0.1611       0.950
     3    B   0.00  0.0000  0.3232       0.998
     """
-    label = _check_method(method, _METHODS)
+    _check_method(method, _METHODS)
     levels = _confidence_levels(confidence)
     _check_positive(multiplier, "Multiplier")
     keys, x, n, rows, names = _inputs(data, numerator, denominator)
     _check_not_negative(x, rows, names[0], "Numerators")
     _check_not_negative(n, rows, names[1], "Denominators")
     _check_not_above(x, n, rows, *names)
+    return _long_frame(keys, levels, _proportion_columns(x, n, levels, method, multiplier))
 
+
+def _proportion_columns(x: np.ndarray, n: np.ndarray, levels: np.ndarray, method: str = "wilson",
+                        multiplier: float = 1) -> dict[str, object]:
+    """The columns of :func:`proportion` for checked numerators and denominators, as arrays
+    (per row, or per row and level) and scalars: what :func:`_long_frame` lays out."""
+    label = _METHODS[method]
     z = _z(levels)[None, :]
     alpha = (1 - levels)[None, :]
     xs, ns = x[:, None], n[:, None]
@@ -162,19 +169,15 @@ def proportion(
     value = np.where(undefined, np.nan, value) * multiplier
     lower = np.where(undefined[:, None], np.nan, lower) * multiplier
     upper = np.where(undefined[:, None], np.nan, upper) * multiplier
-    return _long_frame(
-        keys,
-        levels,
-        {
-            "n": x,
-            "denominator": n,
-            "value": value,
-            "lower": lower,
-            "upper": upper,
-            "statistic": _proportion_statistic(multiplier),
-            "method": label,
-        },
-    )
+    return {
+        "n": x,
+        "denominator": n,
+        "value": value,
+        "lower": lower,
+        "upper": upper,
+        "statistic": _proportion_statistic(multiplier),
+        "method": label,
+    }
 
 
 def _wilson(x: np.ndarray, n: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -346,9 +349,25 @@ def _long_frame(
             f"Data already has a column named '{clash[0]}'; rename it, because the "
             "result adds a column of that name."
         )
-    k, rows = (1 if levels is None else levels.size), len(keys)
-    out = keys.loc[keys.index.repeat(k)].reset_index(drop=True) if k > 1 else keys.reset_index(drop=True)
-    added: dict[str, object] = {}  # made into a frame at once: adding columns one by one is slow
+    k = 1 if levels is None else levels.size
+    out = keys.loc[keys.index.repeat(k)] if k > 1 else keys
+    out = out.reset_index(drop=True)
+    # made into a frame at once: adding columns one by one is slow
+    added = _long_columns(len(keys), levels, columns, confidence_after=confidence_after)
+    return pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)
+
+
+def _long_columns(
+    rows: int,
+    levels: np.ndarray | None,
+    columns: dict[str, object],
+    *,
+    confidence_after: str = "upper",
+) -> dict[str, object]:
+    """The measure columns of :func:`_long_frame` for ``rows`` key rows, as arrays (one value
+    per row and level, levels inner) or scalars."""
+    k = 1 if levels is None else levels.size
+    added: dict[str, object] = {}
     for name, values in columns.items():
         if np.ndim(values) == 0:
             added[name] = values
@@ -357,7 +376,7 @@ def _long_frame(
             added[name] = values.reshape(-1) if values.ndim == 2 else np.repeat(values, k)
         if levels is not None and name == confidence_after:
             added["confidence"] = np.tile(levels, rows)
-    return pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)
+    return added
 
 
 def _numbers(frame: pd.DataFrame, column: str, table: str | None = None) -> np.ndarray:

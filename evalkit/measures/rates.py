@@ -111,24 +111,26 @@ def rate(
     keys, x, n, rows, names = _inputs(data, numerator, denominator)
     _check_not_negative(x, rows, names[0], "Numerators")
     _check_not_negative(n, rows, names[1], "Denominators")
+    return _long_frame(keys, levels, _rate_columns(x, n, levels, per))
 
+
+def _rate_columns(x: np.ndarray, n: np.ndarray, levels: np.ndarray,
+                  per: float) -> dict[str, object]:
+    """The columns of :func:`rate` for checked counts and denominators, as arrays (per row, or
+    per row and level) and scalars: what ``proportions._long_frame`` lays out."""
     lower, upper = _count_limits(x, levels)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(n == 0, np.nan, per / n)
     method = np.where(np.isnan(x), None, np.where(x < BYAR_THRESHOLD, "Exact", "Byars"))
-    return _long_frame(
-        keys,
-        levels,
-        {
-            "n": x,
-            "denominator": n,
-            "value": x * scale,
-            "lower": lower * scale[:, None],
-            "upper": upper * scale[:, None],
-            "statistic": f"rate per {_number_label(per)}",
-            "method": method,
-        },
-    )
+    return {
+        "n": x,
+        "denominator": n,
+        "value": x * scale,
+        "lower": lower * scale[:, None],
+        "upper": upper * scale[:, None],
+        "statistic": f"rate per {_number_label(per)}",
+        "method": method,
+    }
 
 
 def _count_limits(x: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

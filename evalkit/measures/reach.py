@@ -47,7 +47,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,12 +56,15 @@ import pandas as pd
 from .proportions import (
     OUTPUT_COLUMNS,
     _check_method,
+    _check_not_above,
+    _check_not_negative,
+    _check_positive,
     _confidence_levels,
-    _long_frame,
+    _long_columns,
     _numbers,
-    proportion,
+    _proportion_columns,
 )
-from .rates import rate
+from .rates import _rate_columns
 
 __all__ = [
     "COST_MEASURES",
@@ -203,14 +207,14 @@ def coverage(
     _require(services, "services", _SERVICE_COLUMNS, "coverage()")
     ledger = _ledger(services, persons=True)
     served = _served([geo], ledger, _ledger_rows(geo, ledger))[0]
-    return _coverage(geo, served, groups, total, confidence)
+    return _framed(geo, _coverage(geo, served, groups, total, confidence))
 
 
 def _coverage(geo: _Geography, served: _Served, groups: Sequence[str], total: bool,
-              confidence: float | Sequence[float]) -> pd.DataFrame:
+              confidence: float | Sequence[float]) -> _Rows:
     registered = _sum_by_unit(geo, [GROUP_REGISTERS[g] for g in groups])
     columns = [PERSON_GROUPS.index(g) for g in groups]
-    return _group_table(geo, groups, served.by_group[:, columns], registered, confidence, total)
+    return _group_rows(geo, groups, served.by_group[:, columns], registered, confidence, total)
 
 
 def home_visit_share(
@@ -280,26 +284,24 @@ def home_visit_share(
     _require(services, "services", (*_SERVICE_COLUMNS, "mode"), "home_visit_share()")
     ledger = _ledger(services, persons=True, visits=True)
     served = _served([geo], ledger, _ledger_rows(geo, ledger), visits=True)[0]
-    return _home_visit_share(geo, served, by_group, total, confidence)
+    return _framed(geo, _home_visit_share(geo, served, by_group, total, confidence))
 
 
 def _home_visit_share(geo: _Geography, served: _Served, by_group: bool, total: bool,
-                      confidence: float | Sequence[float]) -> pd.DataFrame:
+                      confidence: float | Sequence[float]) -> _Rows:
     groups = list(GROUP_REGISTERS)
     visited = served.visited[:, [PERSON_GROUPS.index(g) for g in groups]]
     registered = _sum_by_unit(geo, list(GROUP_REGISTERS.values()))
     if by_group:
-        return _group_table(geo, groups, visited, registered, confidence, total)
-    return _total_table(geo, visited, registered, confidence)
+        return _group_rows(geo, groups, visited, registered, confidence, total)
+    return _total_rows(geo, visited, registered, confidence)
 
 
-def _total_table(geo, served: np.ndarray, registered: np.ndarray,
-                 confidence: float | Sequence[float]) -> pd.DataFrame:
+def _total_rows(geo, served: np.ndarray, registered: np.ndarray,
+                confidence: float | Sequence[float]) -> _Rows:
     """One row per unit for all groups together: each group capped at its register, then summed."""
-    data = geo.keys.copy()
-    data["n"] = np.minimum(served, registered).sum(axis=1)
-    data["denominator"] = registered.sum(axis=1)
-    out = proportion(data, "n", "denominator", confidence=confidence)
+    out = _proportion_rows(np.arange(geo.size), np.minimum(served, registered).sum(axis=1),
+                           registered.sum(axis=1), confidence)
     k = _confidence_levels(confidence).size
     out["served"] = np.repeat(served.sum(axis=1), k)
     out["capped"] = np.repeat((served > registered).any(axis=1), k)
@@ -369,15 +371,13 @@ def person_times(
     geo = _geography(regions, level, year, ["population"], "person_times()")
     _require(services, "services", ("date", "township_code"), "person_times()")
     contacts = _contacts(geo, _ledger_rows(geo, _ledger(services)))
-    return _person_times(geo, contacts, per, confidence)
+    return _framed(geo, _person_times(geo, contacts, per, confidence))
 
 
 def _person_times(geo: _Geography, contacts: np.ndarray, per: float,
-                  confidence: float | Sequence[float]) -> pd.DataFrame:
-    data = geo.keys.copy()
-    data["n"] = contacts
-    data["denominator"] = _sum_by_unit(geo, ["population"])[:, 0]
-    return rate(data, "n", "denominator", per=per, confidence=confidence)
+                  confidence: float | Sequence[float]) -> _Rows:
+    return _rate_rows(np.arange(geo.size), contacts, _sum_by_unit(geo, ["population"])[:, 0], per,
+                      confidence)
 
 
 def station_coverage(
@@ -437,18 +437,17 @@ def station_coverage(
     """
     geo = _geography(regions, level, year, [], "station_coverage()")
     _require(stations, "stations", ("year", "township_code"), "station_coverage()")
-    return _station_coverage(geo, _locate(geo, stations, "stations", _years(stations, "stations")),
-                             confidence)
+    rows = _locate(geo, stations, "stations", _years(stations, "stations"))
+    return _framed(geo, _station_coverage(geo, rows, confidence))
 
 
 def _station_coverage(geo: _Geography, rows: np.ndarray,
-                      confidence: float | Sequence[float]) -> pd.DataFrame:
+                      confidence: float | Sequence[float]) -> _Rows:
     has_station = np.zeros(len(geo.regions), dtype=bool)
     has_station[rows[rows >= 0]] = True
-    data = geo.keys.copy()
-    data["n"] = np.bincount(geo.unit, weights=has_station, minlength=geo.size)
-    data["denominator"] = np.bincount(geo.unit, minlength=geo.size)
-    return proportion(data, "n", "denominator", confidence=confidence)
+    return _proportion_rows(np.arange(geo.size),
+                            np.bincount(geo.unit, weights=has_station, minlength=geo.size),
+                            np.bincount(geo.unit, minlength=geo.size), confidence)
 
 
 def staffing(
@@ -522,11 +521,11 @@ def staffing(
     geo = _geography(regions, level, year, ["population"], "staffing()")
     _require(stations, "stations", ("year", "township_code", *columns), "staffing()")
     rows = _locate(geo, stations, "stations", _years(stations, "stations"))
-    return _staffing(geo, stations, rows, confidence)
+    return _framed(geo, _staffing(geo, stations, rows, confidence))
 
 
 def _staffing(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray,
-              confidence: float | Sequence[float]) -> pd.DataFrame:
+              confidence: float | Sequence[float]) -> _Rows:
     columns = ("social_workers", "certified_social_workers", "volunteers")
     ok = rows >= 0
     unit = geo.unit[rows[ok]]
@@ -537,16 +536,14 @@ def _staffing(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray,
     n_stations = np.bincount(unit, minlength=geo.size)
     population = _sum_by_unit(geo, ["population"])[:, 0]
     workers = sums["social_workers"]
+    ids = np.arange(geo.size)
     parts = [
-        rate(_keyed(geo, workers, n_stations), "n", "denominator", per=1, confidence=confidence),
-        rate(_keyed(geo, workers, population), "n", "denominator", per=10_000,
-             confidence=confidence),
-        proportion(_keyed(geo, sums["certified_social_workers"], workers), "n", "denominator",
-                   confidence=confidence),
-        rate(_keyed(geo, sums["volunteers"], population), "n", "denominator", per=10_000,
-             confidence=confidence),
+        _rate_rows(ids, workers, n_stations, 1, confidence),
+        _rate_rows(ids, workers, population, 10_000, confidence),
+        _proportion_rows(ids, sums["certified_social_workers"], workers, confidence),
+        _rate_rows(ids, sums["volunteers"], population, 10_000, confidence),
     ]
-    return _stack(geo, parts, STAFFING_MEASURES, _confidence_levels(confidence).size)
+    return _stack(parts, STAFFING_MEASURES, _confidence_levels(confidence).size)
 
 
 def cost(
@@ -625,27 +622,28 @@ def cost(
     ledger = _ledger(services, persons=True)
     sv_rows = _ledger_rows(geo, ledger)
     served = _served([geo], ledger, sv_rows, groups=False)[0]
-    return _cost(geo, budget, _contacts(geo, sv_rows), served.persons, levels)
+    return _framed(geo, _cost(geo, budget, _contacts(geo, sv_rows), served.persons, levels))
 
 
 def _budget(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     ok = rows >= 0
-    return np.bincount(geo.unit[rows[ok]], weights=_numbers(stations, "budget_yuan", "stations")[ok],
-                       minlength=geo.size)
+    budget = _numbers(stations, "budget_yuan", "stations")[ok]
+    return np.bincount(geo.unit[rows[ok]], weights=budget, minlength=geo.size)
 
 
 def _cost(geo: _Geography, budget: np.ndarray, contacts: np.ndarray, persons: np.ndarray,
-          levels: np.ndarray) -> pd.DataFrame:
+          levels: np.ndarray) -> _Rows:
     parts = []
     for denominator, statistic in ((contacts, "yuan per person-time"),
                                    (persons, "yuan per person served")):
         with np.errstate(divide="ignore", invalid="ignore"):
             value = np.where(denominator > 0, budget / denominator, np.nan)
-        parts.append(_long_frame(geo.keys, levels, {
-            "n": budget, "denominator": denominator.astype(float), "value": value,
-            "lower": np.nan, "upper": np.nan, "statistic": statistic, "method": "ratio",
-        }))
-    return _stack(geo, parts, COST_MEASURES, levels.size)
+        parts.append({"unit_year": np.repeat(np.arange(geo.size), levels.size),
+                      **_long_columns(geo.size, levels, {
+                          "n": budget, "denominator": denominator.astype(float), "value": value,
+                          "lower": np.nan, "upper": np.nan, "statistic": statistic,
+                          "method": "ratio"})})
+    return _stack(parts, COST_MEASURES, levels.size)
 
 
 def equity(
@@ -834,15 +832,15 @@ def _by_level(
     *,
     per: float,
     confidence: float | Sequence[float],
-) -> dict[str, tuple[pd.DataFrame, dict[str, pd.DataFrame]]]:
+) -> dict[str, tuple[pd.DataFrame, dict[str, _Rows]]]:
     """The reach measures of the indicator table at several levels, every year, in one pass.
 
-    For each level: the unit-years (``year`` and unit codes, as the measures' keys) and
-    ``coverage(total=True)``, ``home_visit_share(by_group=True, total=True)``,
-    ``person_times(per=per)``, ``station_coverage``, ``staffing`` and ``cost`` as those functions
-    return them, except that the keys are replaced by ``unit_year``, the row of the unit-years.
+    For each level: the unit-years (``year`` and unit codes, as the measures' keys) and the
+    rows of ``coverage(total=True)``, ``home_visit_share(by_group=True, total=True)``,
+    ``person_times(per=per)``, ``station_coverage``, ``staffing`` and ``cost``: the tables those
+    functions return, as arrays, with ``unit_year`` (the row of the unit-years) for the keys.
     The ledger is coded and sorted once for all levels instead of once per measure and level,
-    and no key column is copied per row.
+    and no frame is made.
     """
     geos = {level: _geography(regions, level, None, ["population", *GROUP_REGISTERS.values()],
                               "indicator_table()") for level in levels}
@@ -859,10 +857,8 @@ def _by_level(
     groups = list(GROUP_REGISTERS)
     out = {}
     for (level, geo), persons in zip(geos.items(), served):
-        keys = geo.keys
-        geo = replace(geo, keys=pd.DataFrame({"unit_year": np.arange(geo.size)}))
         contacts = _unit_sums(geo, contacts_per_row)
-        out[level] = keys, {
+        out[level] = geo.keys, {
             "coverage": _coverage(geo, persons, groups, True, confidence),
             "home_visit_share": _home_visit_share(geo, persons, True, True, confidence),
             "person_times": _person_times(geo, contacts, per, confidence),
@@ -1055,17 +1051,23 @@ def _locate(geo: _Geography, frame: pd.DataFrame, table: str, years: np.ndarray,
 
 def _group_codes(services: pd.DataFrame) -> np.ndarray:
     """Position of each ledger row's ``person_group`` in :data:`PERSON_GROUPS`."""
-    codes, uniques = pd.factorize(services["person_group"], use_na_sentinel=False)
-    names = np.asarray(uniques, dtype=object)
-    position = pd.Index(PERSON_GROUPS).get_indexer(names)
+    groups = services["person_group"]
+    if isinstance(groups.dtype, pd.CategoricalDtype):  # codes already: each category looked up once
+        codes = groups.cat.codes.to_numpy()
+        # code -1 (missing) takes the last name
+        names = np.append(np.asarray(groups.cat.categories, dtype=object), np.nan)
+    else:
+        codes, uniques = pd.factorize(groups, use_na_sentinel=False)
+        names = np.asarray(uniques, dtype=object)
+    position = pd.Index(PERSON_GROUPS).get_indexer(names)[codes]
     if (position < 0).any():
-        bad = names[np.flatnonzero(position < 0)[0]]
-        i = int(np.flatnonzero(position[codes] < 0)[0])
+        i = int(np.flatnonzero(position < 0)[0])
+        bad = names[codes[i]]
         raise ValueError(
             f"Column 'person_group' of services has {bad!r} in row {services.index[i]!r}, "
             f"which is not a group code; the codes are {', '.join(PERSON_GROUPS)}."
         )
-    return position[codes]
+    return position
 
 
 def _person_codes(services: pd.DataFrame) -> tuple[np.ndarray, int]:
@@ -1089,7 +1091,7 @@ def _person_codes(services: pd.DataFrame) -> tuple[np.ndarray, int]:
 
 
 def _fixed_width_keys(values: pd.Series) -> tuple[np.ndarray, int] | None:
-    """Exact integer keys of Arrow strings that are all present and of one byte length, else None."""
+    """Exact integer keys of Arrow strings, all present and of one byte length; else None."""
     if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
         return None
     import pyarrow as pa
@@ -1213,30 +1215,36 @@ def _served(geos: Sequence[_Geography], ledger: _Ledger, rows: np.ndarray, *, gr
     keep = (rows >= 0) & (ledger.person >= 0)
     if keep.all():  # the usual case: nothing to copy
         keep = slice(None)
-    group = _group_codes(ledger.frame)[keep] if groups else np.zeros(len(ledger.person), np.int64)[keep]
-    visited = ledger.visited[keep] if visits else np.zeros(len(ledger.person), dtype=bool)[keep]
+    rows_n = len(ledger.person)
+    group = _group_codes(ledger.frame)[keep] if groups else np.zeros(rows_n, np.int64)[keep]
+    visited = ledger.visited[keep] if visits else np.zeros(rows_n, dtype=bool)[keep]
     new_person, unit, group, visited = _cells(ledger.person[keep], ledger.persons,
-                                              finest.unit[rows[keep]], finest.size, group, n_groups, visited)
+                                              finest.unit[rows[keep]], finest.size, group,
+                                              n_groups, visited)
     new_unit = new_person.copy()
     new_unit[1:] |= unit[1:] != unit[:-1]
     cell = unit * n_groups + group
-    by_group = np.bincount(cell, minlength=finest.size * n_groups).reshape(finest.size, n_groups)
-    by_visit = np.bincount(cell[visited], minlength=finest.size * n_groups).reshape(finest.size, n_groups)
+    shape = (finest.size, n_groups)
+    by_group = np.bincount(cell, minlength=finest.size * n_groups).reshape(shape)
+    by_visit = np.bincount(cell[visited], minlength=finest.size * n_groups).reshape(shape)
     persons = np.bincount(unit[new_unit], minlength=finest.size)
-    # the cells of persons seen in more than one finest unit-year, the only ones counted twice above it
+    # the cells of persons seen in more than one finest unit-year: the only ones counted twice
+    # above it
     again = new_unit & ~new_person
     person = np.cumsum(new_person) - 1
     several = np.zeros(int(person[-1]) + 1 if person.size else 0, dtype=bool)
     several[person[again]] = True
     sub = np.flatnonzero(several[person])
-    new_person, unit, group, visited, new_unit = (a[sub] for a in (new_person, unit, group, visited, new_unit))
+    new_person, unit, group, visited, new_unit = (
+        a[sub] for a in (new_person, unit, group, visited, new_unit))
     out = []
     for geo in geos:
         if len(geo.unit) != len(finest.unit) or not np.array_equal(geo.years, finest.years):
             raise ValueError("_served() needs geographies of the same regions rows.")
         to_unit = np.zeros(finest.size, dtype=np.int64)
         to_unit[finest.unit] = geo.unit
-        counts = [np.zeros((geo.size, n_groups), dtype=np.int64), np.zeros((geo.size, n_groups), dtype=np.int64),
+        counts = [np.zeros((geo.size, n_groups), dtype=np.int64),
+                  np.zeros((geo.size, n_groups), dtype=np.int64),
                   np.zeros(geo.size, dtype=np.int64)]
         for total, fine in zip(counts, (by_group, by_visit, persons)):
             np.add.at(total, to_unit, fine)
@@ -1260,9 +1268,10 @@ def _served(geos: Sequence[_Geography], ledger: _Ledger, rows: np.ndarray, *, gr
 
 
 def _cells(person: np.ndarray, bound: int, unit: np.ndarray, n_units: int, group: np.ndarray,
-           n_groups: int, visited: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct (person, unit, group) of the rows, sorted: whether each starts a person, its unit,
-    its group, and whether any of its rows is visited.  One sort of one integer key (bits of
+           n_groups: int, visited: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (person, unit, group) of the rows, sorted: whether each starts a person, its
+    unit, its group, and whether any of its rows is visited.  One sort of one integer key (bits of
     person, unit, group and visit), or a lexsort when the key does not fit."""
     width = [max(int(n - 1).bit_length(), 1) for n in (n_units, n_groups)]
     if max(int(bound - 1).bit_length(), 1) + sum(width) + 1 > 63:
@@ -1275,7 +1284,8 @@ def _cells(person: np.ndarray, bound: int, unit: np.ndarray, n_units: int, group
         key >>= 1
         end = np.ones(key.size, dtype=bool)
         end[:-1] = key[1:] != key[:-1]
-        key, visited = key[end], visited[end].astype(bool)  # the last row of a cell is visited if any is
+        # the last row of a cell is visited if any of its rows is
+        key, visited = key[end], visited[end].astype(bool)
         group = key & ((1 << width[1]) - 1)
         key >>= width[1]
         unit = key & ((1 << width[0]) - 1)
@@ -1326,52 +1336,91 @@ def _priority_groups(groups: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(groups))
 
 
-def _group_table(
+#: A measure's rows before they are framed: ``unit_year`` (the row of ``geo.keys``) and any
+#: other keys first, then the measure's columns; each an array with one value per row, or one
+#: value for all rows.
+_Rows = dict[str, Any]
+
+
+def _framed(geo: _Geography, rows: _Rows) -> pd.DataFrame:
+    """A measure's rows as the public functions return them: the unit keys, then the rest."""
+    keys = geo.keys.iloc[rows["unit_year"]].reset_index(drop=True)
+    rest = {c: v for c, v in rows.items() if c != "unit_year"}
+    return pd.concat([keys, pd.DataFrame(rest, index=keys.index)], axis=1)
+
+
+def _proportion_rows(unit_year: np.ndarray, x: np.ndarray, n: np.ndarray,
+                     confidence: float | Sequence[float], **keys: np.ndarray) -> _Rows:
+    """``proportion(data, "n", "denominator")`` of a frame of ``keys``, ``n`` = ``x`` and
+    ``denominator`` = ``n`` (same checks and messages), as rows."""
+    levels = _confidence_levels(confidence)
+    x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
+    labels = pd.RangeIndex(x.size)
+    _check_not_negative(x, labels, "n", "Numerators")
+    _check_not_negative(n, labels, "denominator", "Denominators")
+    _check_not_above(x, n, labels, "n", "denominator")
+    return {"unit_year": np.repeat(unit_year, levels.size),
+            **{c: np.repeat(v, levels.size) for c, v in keys.items()},
+            **_long_columns(x.size, levels, _proportion_columns(x, n, levels))}
+
+
+def _rate_rows(unit_year: np.ndarray, x: np.ndarray, n: np.ndarray, per: float,
+               confidence: float | Sequence[float]) -> _Rows:
+    """``rate(data, "n", "denominator", per=per)`` of a frame with ``n`` = ``x`` and
+    ``denominator`` = ``n`` (same checks and messages), as rows."""
+    levels = _confidence_levels(confidence)
+    _check_positive(per, "The rate multiplier per")
+    x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
+    labels = pd.RangeIndex(x.size)
+    _check_not_negative(x, labels, "n", "Numerators")
+    _check_not_negative(n, labels, "denominator", "Denominators")
+    return {"unit_year": np.repeat(unit_year, levels.size),
+            **_long_columns(x.size, levels, _rate_columns(x, n, levels, per))}
+
+
+def _group_rows(
     geo: _Geography,
     groups: Sequence[str],
     served: np.ndarray,
     registered: np.ndarray,
     confidence: float | Sequence[float],
     total: bool = False,
-) -> pd.DataFrame:
+) -> _Rows:
     if total:
-        return pd.concat([_group_table(geo, groups, served, registered, confidence),
-                          _total_table(geo, served, registered, confidence).assign(group="all")],
-                         ignore_index=True)
+        rows = [_group_rows(geo, groups, served, registered, confidence),
+                {**_total_rows(geo, served, registered, confidence), "group": "all"}]
+        size = [len(r["unit_year"]) for r in rows]
+        return {c: np.concatenate([_per_row(r[c], m) for r, m in zip(rows, size)]) for c in rows[0]}
     g = len(groups)
-    data = geo.keys.loc[geo.keys.index.repeat(g)].reset_index(drop=True)
-    data["group"] = np.tile(np.asarray(groups, dtype=object), geo.size)
-    data["n"] = np.minimum(served, registered).reshape(-1)
-    data["denominator"] = registered.reshape(-1)
-    out = proportion(data, "n", "denominator", confidence=confidence)
+    out = _proportion_rows(np.repeat(np.arange(geo.size), g),
+                           np.minimum(served, registered).reshape(-1), registered.reshape(-1),
+                           confidence, group=np.tile(np.asarray(groups, dtype=object), geo.size))
     k = _confidence_levels(confidence).size
     out["served"] = np.repeat(served.reshape(-1), k)
     out["capped"] = np.repeat((served > registered).reshape(-1), k)
     return out
 
 
-def _keyed(geo: _Geography, n: np.ndarray, denominator: np.ndarray) -> pd.DataFrame:
-    data = geo.keys.copy()
-    data["n"] = n
-    data["denominator"] = denominator
-    return data
+def _per_row(values: object, rows: int) -> np.ndarray:
+    """A column of rows: an array as it is, one value repeated (text as objects)."""
+    if np.ndim(values) == 0:
+        text = isinstance(values, str) or values is None
+        return np.full(rows, values, dtype=object if text else None)
+    return np.asarray(values)
 
 
-def _stack(
-    geo: _Geography, parts: list[pd.DataFrame], measures: Sequence[str], levels: int
-) -> pd.DataFrame:
-    """Interleave per-measure results: unit-year, then measure, then confidence level."""
-    key_cols = list(geo.keys.columns)
-    pieces = []
-    for j, (part, measure) in enumerate(zip(parts, measures)):
-        part = part[[*key_cols, *OUTPUT_COLUMNS]].copy()
-        part.insert(len(key_cols), "measure", measure)
-        part["_order"] = (np.arange(len(part)) // levels) * (len(measures) * levels) + (
-            j * levels + np.arange(len(part)) % levels
-        )
-        pieces.append(part)
-    out = pd.concat(pieces, ignore_index=True).sort_values("_order", kind="stable")
-    return out.drop(columns="_order").reset_index(drop=True)
+def _stack(parts: list[_Rows], measures: Sequence[str], levels: int) -> _Rows:
+    """Interleave per-measure rows: unit-year, then measure, then confidence level."""
+    m, size = len(parts), len(parts[0]["unit_year"])
+
+    def interleave(values: list[np.ndarray]) -> np.ndarray:
+        return np.stack(values).reshape(m, size // levels, levels).transpose(1, 0, 2).reshape(-1)
+
+    out = {"unit_year": interleave([p["unit_year"] for p in parts]),
+           "measure": interleave([np.full(size, name, dtype=object) for name in measures])}
+    for c in OUTPUT_COLUMNS:
+        out[c] = interleave([_per_row(p[c], size) for p in parts])
+    return out
 
 
 def _example() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -393,7 +393,8 @@ def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS
 def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: Sequence[Columns],
                   *, measures: Sequence[str], confidence: float, ci_method: str, df: str | float,
                   wave: str | None, strata: str | None, psu: str | None, weight: str | None,
-                  fpc: str | None, lonely_psu: str, design_effects: bool = True) -> list[_Breakdown]:
+                  fpc: str | None, lonely_psu: str,
+                  design_effects: bool = True) -> list[_Breakdown]:
     """:func:`satisfaction` for several ``by`` at once (the indicator table asks for seven).
 
     What does not depend on the groups is done once: recoding the answers, coding the design
@@ -417,8 +418,8 @@ def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: 
     d = _design(design, kwargs["strata"], kwargs["psu"], kwargs["weight"], kwargs["fpc"], False,
                 lonely_psu)
     y = scores.T  # (items, respondents)
-    return [_breakdown(d, g, keys, y, status, names, codes, confidence, ci_method, df, design_effects)
-            for g, keys in grouped]
+    return [_breakdown(d, g, keys, y, status, names, codes, confidence, ci_method, df,
+                       design_effects) for g, keys in grouped]
 
 
 class _Breakdown(NamedTuple):
@@ -427,7 +428,7 @@ class _Breakdown(NamedTuple):
     keys: pd.DataFrame  # the groups' keys
     items: list[str]
     measures: list[str]  # measure codes
-    columns: dict[str, np.ndarray]  # per row: OUTPUT_COLUMNS from value on, but statistic and method
+    columns: dict[str, np.ndarray]  # per row: OUTPUT_COLUMNS from value on, but statistic, method
     statistic: list[str]  # per measure
     method: list[str]  # per measure
 
@@ -470,8 +471,8 @@ def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, y: np.ndarray, status: np.n
     # The rate is always estimated: it gives the domain df (svy_prop's interval).
     rate = estimate(np.where(np.isnan(flat), np.nan, (flat >= 4).astype(float)))
     dof = _prop_df(dom, df)
-    rate["lower"], rate["upper"] = prop_interval(rate["value"], rate["se"], rate["n"], dof, confidence,
-                                                 ci_method)
+    rate["lower"], rate["upper"] = prop_interval(rate["value"], rate["se"], rate["n"], dof,
+                                                 confidence, ci_method)
     c = _counts(status, g, n_groups)  # (groups, items, 4)
     n_excluded = (c.sum(axis=2) - c[:, :, 0]).T.reshape(-1)  # item-major like the results
 

@@ -205,13 +205,13 @@ def suppress(
     reason[small & ~before] = "primary_small_n"
 
     size = values[:, 0]
-    ids = [data.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
-           if keys else np.zeros(len(data), dtype=np.int64) for keys in sets]
+    ids = [_group_ids(data, keys) for keys in sets]
+    sizes = [np.bincount(gid) for gid in ids]  # rows per sibling group
     changed = bool(ids)
     while changed:
         changed = False
-        for gid in ids:
-            added = _complement(gid, hidden, size)
+        for gid, rows_n in zip(ids, sizes):
+            added = _complement(gid, hidden, size, rows_n)
             if added.size:
                 hidden[added] = True
                 reason[added] = "secondary_complement"
@@ -309,11 +309,20 @@ def suppress_counts(
 # --- helpers --------------------------------------------------------------------------
 
 
-def _complement(gid: np.ndarray, hidden: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """Rows to hide so that no group of ``gid`` has exactly one hidden row among several."""
-    groups = int(gid.max()) + 1 if gid.size else 0
-    hidden_n = np.bincount(gid, weights=hidden, minlength=groups)
-    rows_n = np.bincount(gid, minlength=groups)
+def _group_ids(data: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """An integer per sibling group (rows sharing the values of ``keys``; missing is a value)."""
+    if not keys:
+        return np.zeros(len(data), dtype=np.int64)
+    if len(keys) == 1:
+        return pd.factorize(data[keys[0]], use_na_sentinel=False)[0]
+    return data.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+
+
+def _complement(gid: np.ndarray, hidden: np.ndarray, size: np.ndarray,
+                rows_n: np.ndarray) -> np.ndarray:
+    """Rows to hide so that no group of ``gid`` (``rows_n`` rows each) has exactly one hidden
+    row among several."""
+    hidden_n = np.bincount(gid[hidden], minlength=len(rows_n))
     need = (hidden_n == 1) & (rows_n >= 2)
     candidates = np.flatnonzero(~hidden & need[gid])
     if candidates.size == 0:

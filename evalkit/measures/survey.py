@@ -480,8 +480,8 @@ def _frame(keys: pd.DataFrame, out: dict, lower, upper, confidence, statistic, m
         for col in RESULT_COLUMNS:
             res[col] = cols[col]
     else:  # made at once: adding columns one by one is slow
-        res = pd.concat([keys, pd.DataFrame({col: cols[col] for col in RESULT_COLUMNS}, index=keys.index)],
-                        axis=1)
+        added = pd.DataFrame({col: cols[col] for col in RESULT_COLUMNS}, index=keys.index)
+        res = pd.concat([keys, added], axis=1)
     return res.astype({"n": np.int64, "df": float})
 
 
@@ -739,7 +739,7 @@ def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
         n_star = np.where(se > 0, p * (1 - p) / se**2 * df_factor, n)
         a, b = n_star * p, n_star * (1 - p)
         p = np.broadcast_to(p, a.shape)
-        # beta quantiles are slow: only where the bound is not 0 or 1 (missing p gives missing bounds)
+        # beta quantiles are slow: only where the bound is not 0 or 1 (missing p: missing bounds)
         lower, upper = np.where(p == 0, 0.0, np.nan), np.where(p == 1, 1.0, np.nan)
         need = (p != 0) & ~np.isnan(p)
         lower[need] = stats.beta.ppf(alpha / 2, a[need], b[need] + 1)
