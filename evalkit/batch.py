@@ -31,7 +31,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -443,13 +442,8 @@ def render_one(task: Task) -> dict[str, Any]:
                                                               for k in ("html", "ipynb")})
             if task.pdf:
                 t0 = time.monotonic()
-                # Chromium opens a page by its name's suffix (a .tmp file shows as plain text), so it prints
-                # from a copy in a private folder, never seen in the run's folder
-                scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evalkit-page-")))
-                writing = scratch / files["html"].name
-                writing.write_bytes(html.encode("utf-8"))
-                printing, writing = writing, files["pdf"]
-                worker.pdf_printer().print(printing, tmp["pdf"])
+                writing = files["pdf"]
+                worker.pdf_printer().print(tmp["html"], tmp["pdf"])  # the page as written, under its temporary name
                 result["durations"]["pdf"] = round(time.monotonic() - t0, 3)
             writing = None  # written: what fails from here on is no write
             if task.scanner:  # nothing with personal data or a person id in it is ever published
