@@ -95,6 +95,21 @@ def _skip_unused_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
+def _preload() -> None:
+    """Load what a local worker needs before its first report: run once in the fork server the workers
+    are forked from (:mod:`evalkit._worker_preload`), so that no worker pays for it again."""
+    _skip_unused_imports()
+    import jupyter_client.manager  # noqa: F401 - loaded for the workers
+    import nbformat
+    import papermill.clientwrap  # noqa: F401
+    import papermill.engines  # noqa: F401
+
+    from . import privacy  # noqa: F401
+    from .render import notebook_to_html
+
+    notebook_to_html(nbformat.v4.new_notebook(), lang="en", title="warm-up")  # nbconvert, templates, font
+
+
 class BatchError(EvalkitError):
     """Raised when a batch cannot start: bad options, an unreadable manifest, an unwritable output folder."""
 
@@ -810,15 +825,23 @@ class _PrintService:
         self._thread.join(timeout=60)
 
 
-def _worker_main(tasks, results, warm: dict[str, Any], ready, go, printing: tuple | None = None) -> None:
+def _worker_main(tasks, results, warm: dict[str, Any], ready, go, printing: tuple | None = None,
+                 env: dict[str, str] | None = None) -> None:
     """A local worker process: render tasks until told to stop, then close its kernel and browser.
 
     It starts while the parent still validates and plans, and spends that time loading papermill,
     nbconvert and the page templates and starting its kernel and browser; once the parent has
     validated the province (``ready``), the kernel reads its table, so that the first report pays
     for none of this.
+
+    ``env`` is the parent's environment when it started this worker: a worker forked from the fork
+    server would otherwise see the environment the server started with (``SOURCE_DATE_EPOCH``,
+    ``EVALKIT_CACHE``, ... set since then would be missing, for the worker and for its kernel).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
     _skip_unused_imports()
     worker = _worker()
     if printing is not None:
@@ -855,7 +878,10 @@ class _Pool:
     def __init__(self, jobs: int, warm: dict[str, Any]) -> None:
         import multiprocessing as mp
 
-        self.ctx = mp.get_context("spawn")
+        # workers are forked from a fork server that has loaded what they need once (evalkit._worker_preload):
+        # a new worker costs a fork, not 2.5 s of imports; the server has no threads, so forking it is safe
+        self.ctx = mp.get_context("forkserver")
+        self.ctx.set_forkserver_preload(["evalkit._worker_preload"])
         self.todo, self.results = self.ctx.Queue(), self.ctx.Queue()
         self.warm, self.ready, self.go = warm, self.ctx.Event(), self.ctx.Value("b", 0)
         self.procs: dict[int, Any] = {}
@@ -872,7 +898,8 @@ class _Pool:
     def _start(self) -> None:
         self._started += 1
         proc = self.ctx.Process(target=_worker_main, args=(self.todo, self.results, self.warm, self.ready, self.go,
-                                                           self.printing.handle(self._started)), daemon=False)
+                                                           self.printing.handle(self._started), dict(os.environ)),
+                                daemon=False)
         proc.start()
         self.procs[proc.pid] = proc
 

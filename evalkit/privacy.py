@@ -95,6 +95,7 @@ import argparse
 import base64
 import binascii
 import bisect
+import functools
 import datetime as _dt
 import hashlib
 import hmac
@@ -346,22 +347,36 @@ class _NameIndex:
                                 break
                     i += 1
         if self.latin:
-            words = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
-            i = 0
-            while i < len(words):
-                if words[i][2] in self.first_words:
-                    for n in range(min(self.max_words, len(words) - i), 0, -1):
-                        chunk = words[i:i + n]
-                        if all(_GAP.fullmatch(text[a[1]:b[0]]) for a, b in zip(chunk, chunk[1:])) and \
-                                " ".join(w[2] for w in chunk) in self.latin:
-                            out.append((chunk[0][0], chunk[-1][1]))
-                            i += n - 1
-                            break
-                i += 1
+            # only where a roster name's first word stands (a text has few, or none): not word by word
+            present = self.first_words.intersection(map(str.lower, _WORD.findall(text)))
+            last_end = -1
+            for m in (_word_alternatives(frozenset(present)).finditer(text) if present else ()):
+                if m.start() < last_end:  # inside the name just found
+                    continue
+                chunk = [(m.start(), m.end(), m.group().lower())]
+                for following in _WORD.finditer(text, m.end()):
+                    if len(chunk) >= self.max_words:
+                        break
+                    chunk.append((following.start(), following.end(), following.group().lower()))
+                for n in range(len(chunk), 0, -1):  # the longest name first
+                    words = chunk[:n]
+                    if all(_GAP.fullmatch(text[a[1]:b[0]]) for a, b in zip(words, words[1:])) and \
+                            " ".join(w[2] for w in words) in self.latin:
+                        out.append((words[0][0], words[-1][1]))
+                        last_end = words[-1][1]
+                        break
         return out
 
 
 _HAN_RUN = re.compile(rf"[{_HAN}·]{{2,}}")
+
+
+@functools.lru_cache(maxsize=64)
+def _word_alternatives(words: frozenset[str]) -> re.Pattern:
+    """Whole words (maximal runs of ASCII letters, as ``_WORD`` finds them) equal to one of ``words``,
+    in any case."""
+    return re.compile(r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![A-Za-z])",
+                      re.IGNORECASE | re.ASCII)
 _WORD = re.compile(r"[A-Za-z]+")
 _GAP = re.compile(r"[ \t\-']+")
 
