@@ -339,16 +339,19 @@ def execute(task: Task, kernel: _WarmKernel) -> nbformat.NotebookNode:
 
     The parameters (checked by :func:`evalkit.params.check` when the task was planned) are
     injected as papermill does, in a cell tagged ``injected-parameters`` after the parameters
-    cell.  Raises papermill's ``PapermillExecutionError`` for an error in a cell (the executed
-    notebook carries papermill's error marker), and ``TimeoutError`` when the limit was reached
-    (the kernel is then killed: a hung cell cannot be interrupted reliably).
+    cell.  The steps are those of ``papermill.execute_notebook`` (its metadata, its engine, its
+    error marker) without its round trip of the notebook through JSON text and back, and without
+    writing the executed notebook (the caller writes it).  Raises papermill's
+    ``PapermillExecutionError`` for an error in a cell (the executed notebook carries papermill's
+    error marker), and ``TimeoutError`` when the limit was reached (the kernel is then killed: a
+    hung cell cannot be interrupted reliably).
     """
-    import nbformat
-    import papermill as pm
-    from papermill.engines import papermill_engines
+    from papermill.execute import prepare_notebook_metadata, raise_for_execution_errors, remove_error_markers
 
-    papermill_engines.register("evalkit-warm", _warm_engine())
-    nb = _inject(nbformat.read(task.notebook, as_version=4), task.parameters)
+    nb = _inject(_notebook(task.notebook), task.parameters)
+    for cell in nb.cells:  # papermill's loader gives every cell a list of tags
+        cell.metadata.setdefault("tags", [])
+    nb = remove_error_markers(prepare_notebook_metadata(nb, task.notebook, None, False))
     fired = threading.Event()
 
     def stop() -> None:
@@ -359,8 +362,9 @@ def execute(task: Task, kernel: _WarmKernel) -> nbformat.NotebookNode:
     timer.daemon = True
     timer.start()
     try:
-        done = pm.execute_notebook(nb, None, engine_name="evalkit-warm", progress_bar=False, log_output=False,
-                                   kernel_name=kernel.km.kernel_name, kernel=kernel)
+        done = _warm_engine().execute_notebook(nb, kernel.km.kernel_name, output_path=None, progress_bar=False,
+                                               log_output=False, kernel=kernel)
+        raise_for_execution_errors(done, None)
         done.metadata["papermill"]["parameters"] = task.parameters  # papermill records only what it injected
         done.cells = [c for c in done.cells if c.get("id") != "evalkit-reset"]
         return done
@@ -370,6 +374,21 @@ def execute(task: Task, kernel: _WarmKernel) -> nbformat.NotebookNode:
         raise
     finally:
         timer.cancel()
+
+
+_NOTEBOOKS: dict[str, tuple[bytes, nbformat.NotebookNode]] = {}
+
+
+def _notebook(path: str) -> nbformat.NotebookNode:
+    """The notebook at ``path``, read, validated and upgraded as papermill's loader does, once per content
+    of the file (not to be changed: :func:`_inject` copies it)."""
+    import nbformat
+
+    raw = Path(path).read_bytes()
+    if path not in _NOTEBOOKS or _NOTEBOOKS[path][0] != raw:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        _NOTEBOOKS[path] = (raw, nbformat.v4.upgrade(nb) or nb)
+    return _NOTEBOOKS[path][1]
 
 
 _ENGINE = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -178,18 +179,21 @@ def test_sigkill_midway_then_a_rerun_completes_with_no_partial_file(small_provin
 
 
 def _faulty_notebook(tmp_path: Path) -> Path:
-    """The county report with one extra cell that hangs for 090121 and kills its kernel for 090202."""
+    """The county report with one extra cell that hangs for 090121, kills its kernel for 090202 and raises
+    for 090221."""
     nb = nbformat.read(str(COUNTY_NOTEBOOK), as_version=4)
     nb.cells.insert(3, nbformat.v4.new_code_cell(
         "import os, signal, time\n"
         "if county_code == '090121':\n    time.sleep(3600)\n"
-        "if county_code == '090202':\n    os.kill(os.getpid(), signal.SIGKILL)\n"))
+        "if county_code == '090202':\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "if county_code == '090221':\n    raise ValueError('planted failure')\n"))
     path = tmp_path / "faulty_report.ipynb"
     nbformat.write(nb, str(path))
     return path
 
 
-def test_a_hung_or_dead_kernel_fails_its_county_and_the_batch_goes_on(small_province, tmp_path, monkeypatch):
+def test_a_hung_or_dead_kernel_or_a_failing_cell_fails_its_county_and_the_batch_goes_on(small_province, tmp_path,
+                                                                                      monkeypatch):
     monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "cache"))
     m = run_batch(small_province, jobs=1, progress=False, out=tmp_path, timeout=25, pdf=False, overview=False,
                   notebook=_faulty_notebook(tmp_path), log=lambda _: None)
@@ -198,10 +202,13 @@ def test_a_hung_or_dead_kernel_fails_its_county_and_the_batch_goes_on(small_prov
     assert "did not finish within 25 s" in reports["090121"]["error"]
     assert reports["090202"]["status"] == "failed"
     assert "DeadKernelError" in reports["090202"]["error"] or "died" in reports["090202"]["error"]
-    assert reports["090102"]["status"] == "ok" and reports["090221"]["status"] == "ok"
-    assert m["summary"]["failed_keys"] == ["090121", "090202"]
+    # papermill's error: the cell that raised, with the exception
+    assert re.fullmatch(r"cell \d+: ValueError: planted failure", reports["090221"]["error"]), reports["090221"]["error"]
+    assert reports["090102"]["status"] == "ok"
+    assert m["summary"]["failed_keys"] == ["090121", "090202", "090221"]
+    assert not (tmp_path / "small-2025-en" / "090221.html").exists()
     index = (tmp_path / "small-2025-en" / "index.html").read_text(encoding="utf-8")
-    assert index.count("status status-failed") == 2
+    assert index.count("status status-failed") == 3
 
 
 def test_the_command_exits_non_zero_when_a_county_failed(small_province, tmp_path):
