@@ -906,6 +906,7 @@ class _Pool:
         self.procs: dict[int, Any] = {}
         self.printing = _PrintService(self.ctx, bool(warm.get("pdf")))  # the run's one browser
         self._started = 0
+        self._finished = False
         for _ in range(max(1, jobs)):
             self._start()
 
@@ -950,10 +951,18 @@ class _Pool:
                 left -= 1
                 yield payload
 
+    def finish(self) -> None:
+        """No more work: the workers close their kernels and the browser stops, while the parent writes the
+        manifest and the index."""
+        if not self._finished:
+            self._finished = True
+            self.ready.set()
+            for _ in self.procs:
+                self.todo.put(None)
+            self.printing.requests.put(None)  # the browser stops once it has printed what was asked
+
     def close(self) -> None:
-        self.ready.set()
-        for _ in self.procs:
-            self.todo.put(None)
+        self.finish()
         for proc in self.procs.values():
             proc.join(timeout=60)
             if proc.is_alive():
@@ -1067,6 +1076,8 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
             bar.set_postfix_str(f"failed {len(failed)}" if failed else key)
     if bar is not None:
         bar.close()
+    if pool is not None:
+        pool.finish()
     scoring.join()
     manifest["summary"] = {"reports": len(p.tasks), "rendered": len(todo) - len(failed), "skipped": len(p.skip),
                            "failed": len(failed), "failed_keys": sorted(failed),
