@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,21 @@ def _headline_item(indicator: str) -> str:
     return "q_overall" if _catalogue()["kind"][indicator] == "survey" else "all"
 
 
+_HEADLINE_PAIRS = frozenset(HEADLINE)
+
+
+def _headline_rows(frame: pd.DataFrame, years: Sequence[int]) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """Year, value, lower and upper of each headline (indicator, item) of one unit's rows (all groups, in
+    ``years``) as arrays, in the frame's order: grouped in one pass over plain lists."""
+    keep = ((frame["group"] == "all") & frame["year"].isin(years)).to_numpy()
+    at: dict[tuple[str, str], list[int]] = {}
+    for i, pair in enumerate(zip(frame["indicator"].tolist(), frame["item"].tolist())):
+        if keep[i] and pair in _HEADLINE_PAIRS:
+            at.setdefault(pair, []).append(i)
+    columns = {c: frame[c].to_numpy() for c in ("year", "value", "lower", "upper")}
+    return {pair: {c: v[rows] for c, v in columns.items()} for pair, rows in at.items()}
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
     """``frame.to_dict("records")`` (the same Python values) at half the cost: column by column, with each
     categorical column's values taken from its categories by code rather than boxed cell by cell."""
@@ -94,6 +109,11 @@ def _records(frame: pd.DataFrame) -> list[dict]:
             columns.append(column.tolist())
     names = list(frame.columns)
     return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+def _lookup(frame: pd.DataFrame) -> dict[tuple[str, str, str], dict]:
+    """The rows of ``frame`` (one unit and year) as dicts by (indicator, item, group)."""
+    return {(r["indicator"], r["item"], r["group"]): r for r in _records(frame)}
 
 
 @dataclass
@@ -149,19 +169,36 @@ class CountyReport:
         self.province_code = str(row["province_code"])
         towns = parts.get(("townships", self.county_code))
         self._townships = towns[towns["year"] == self.year] if towns is not None else me.iloc[:0]
-        self._counties = parts[("level_year", "county", self.year)]
-        self._bench = pd.concat([parts[("unit", "prefecture", self.prefecture_code)],
-                                 parts[("unit", "province", self.province_code)]])
+        self._counties = self._shared("counties", lambda: parts[("level_year", "county", self.year)])
+        self._bench, names = self.data.shared(("bench", self.confidence, self.prefecture_code, self.province_code),
+                                              self._benchmark_rows)
         self._cat = catalogue()
         self._lookups: dict[int, tuple[pd.DataFrame, dict]] = {}
-        self._province_now = self._bench[(self._bench["code"] == self.province_code) & (self._bench["year"] == self.year)]
+        self._province_now, rows = self._shared("province_now", self._province_rows)
+        self._lookups[id(self._province_now)] = (self._province_now, rows)
         # the names of the county, its prefecture and province, found once (sections ask for them 15 times)
-        first = {}
-        for code, *names in zip(*(self._bench[c].tolist() for c in ("code", "name_en", "name_zh"))):
-            first.setdefault(code, names)
-        first[self.county_code] = [row["name_en"], row["name_zh"]]
-        self._names = {code: dict(zip(("name_en", "name_zh"), names)) for code, names in first.items()}
+        self._names = {**names, self.county_code: {"name_en": row["name_en"], "name_zh": row["name_zh"]}}
         self._judgeable_rows: pd.DataFrame | None = None
+
+    def _shared(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per process for this confidence level, year and province: what every county's
+        report draws alike (all counties' figures, the province's) is made by the first report only."""
+        return self.data.shared((name, self.confidence, self.year, self.province_code), compute)
+
+    def _benchmark_rows(self) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
+        """The prefecture's and the province's rows (every year), and their names by code."""
+        parts = self.data.parts(self.confidence)
+        bench = pd.concat([parts[("unit", "prefecture", self.prefecture_code)],
+                           parts[("unit", "province", self.province_code)]])
+        names: dict[str, dict[str, str]] = {}
+        for code, en, zh in zip(*(bench[c].tolist() for c in ("code", "name_en", "name_zh"))):
+            names.setdefault(code, {"name_en": en, "name_zh": zh})
+        return bench, names
+
+    def _province_rows(self) -> tuple[pd.DataFrame, dict]:
+        """The province's rows this year, and the same as a look-up for :meth:`_row`."""
+        now = self._bench[(self._bench["code"] == self.province_code) & (self._bench["year"] == self.year)]
+        return now, _lookup(now)
 
     # ------------------------------------------------------------------ helpers
 
@@ -193,7 +230,7 @@ class CountyReport:
         """The row of ``frame`` (one unit) for an indicator, item and group, as a dict; looked up, not filtered."""
         key = id(frame)
         if key not in self._lookups:
-            self._lookups[key] = (frame, {(r["indicator"], r["item"], r["group"]): r for r in _records(frame)})
+            self._lookups[key] = (frame, _lookup(frame))
         return self._lookups[key][1].get((indicator, item, group))
 
     def _heading(self, key: str, level: int = 2) -> str:
@@ -208,8 +245,15 @@ class CountyReport:
         return self._note("note.suppressed", symbol=SUPPRESSED)
 
     def _peers(self) -> list[str]:
-        c = self._counties
-        return sorted(set(c.loc[c["prefecture_code"] == self.prefecture_code, "code"]) - {self.county_code})
+        """The other counties of the county's prefecture."""
+        def by_prefecture() -> dict[str, set[str]]:
+            c = self._counties
+            out: dict[str, set[str]] = {}
+            for prefecture, code in zip(c["prefecture_code"].tolist(), c["code"].tolist()):
+                out.setdefault(prefecture, set()).add(code)
+            return out
+
+        return sorted(self._shared("peers", by_prefecture).get(self.prefecture_code, set()) - {self.county_code})
 
     def _comparisons(self, row: pd.Series) -> list[str]:
         return [comparison_cell(row[f"vs_{b}"], self.lang) for b in self.benchmarks]
@@ -539,40 +583,22 @@ class CountyReport:
 
     def trends(self) -> Fragment:
         """Headline indicators across the waves, with the change from the first wave and its interval."""
-        from ..measures.trend import change_between_waves
-
         years = [y for y in self.data.years if y <= self.year]
-        panels, series = [], []
-        bench = self._bench[self._bench["code"] == self.province_code]
-        wanted = [i for i, _ in HEADLINE]
-
-        def headline_rows(frame: pd.DataFrame) -> dict:
-            keep = frame.loc[(frame["group"] == "all") & frame["indicator"].isin(wanted) & frame["year"].isin(years),
-                             ["indicator", "item", "year", "value", "se", "lower", "upper", "confidence"]]
-            return {k: g for k, g in keep.groupby(["indicator", "item"], observed=True)}
-
-        mine_all, prov_all = headline_rows(self._county_all_years), headline_rows(bench)
+        panels = []
+        mine_all = _headline_rows(self._county_all_years, years)
+        prov_all = self._shared("trend_province", lambda: _headline_rows(
+            self._bench[self._bench["code"] == self.province_code], years))
         for indicator, item in HEADLINE:
             mine = mine_all.get((indicator, item))
-            if mine is None or mine.empty:
+            if mine is None:
                 continue
-            prov = prov_all.get((indicator, item), mine.iloc[:0])
-            scale = _SCALE.get(self._unit(indicator), 1.0)
-            frame = pd.concat([mine.assign(who="county"), prov.assign(who="province")])[
-                ["year", "value", "lower", "upper", "who"]].assign(scale=scale)
+            prov = prov_all.get((indicator, item), {c: v[:0] for c, v in mine.items()})
+            frame = pd.DataFrame({c: np.concatenate([mine[c], prov[c]]) for c in ("year", "value", "lower", "upper")})
+            frame["who"] = ["county"] * len(mine["year"]) + ["province"] * len(prov["year"])
+            frame["scale"] = _SCALE.get(self._unit(indicator), 1.0)
             panels.append((self._indicator_name(indicator), frame))
-            series.append(mine[["indicator", "year", "value", "se", "lower", "upper", "confidence"]])
-        series = pd.concat(series).dropna(subset=["value"]) if series else pd.DataFrame()
-        if not series.empty:  # Wilson and Poisson intervals carry no se: take it from the interval
-            from scipy.special import ndtri  # norm.ppf, without importing scipy.stats
-
-            z = ndtri(0.5 + series["confidence"].to_numpy(dtype=float) / 2)
-            series["se"] = series["se"].fillna((series["upper"] - series["lower"]) / (2 * z))
-        series["indicator"] = series["indicator"].astype(str)
-        changes = (change_between_waves(series, by="indicator", against=("first",), confidence=self.confidence)
-                   if len(years) >= 2 and not series.empty else pd.DataFrame(columns=["indicator"]))
-        by_indicator = {r["indicator"]: r for r in changes.to_dict("records")}
-        changes = [(i, by_indicator[i]) for i, _ in HEADLINE if i in by_indicator]
+        every = self._shared("trend_changes", lambda: self._trend_changes(years))
+        changes = [(i, every[(self.county_code, i)]) for i, _ in HEADLINE if (self.county_code, i) in every]
         parts = [self._heading("trends")]
         if len(years) < 2:
             parts.append(self._note("trends.single_wave"))
@@ -595,37 +621,57 @@ class CountyReport:
         parts.append(self._note("note.trend"))
         return Fragment("".join(parts))
 
+    def _trend_changes(self, years: list[int]) -> dict[tuple[str, str], dict]:
+        """The change of every county's headline indicators from its first wave in ``years`` to its last, by
+        (county code, indicator): one vectorised call for all counties (each county's change uses its own rows
+        only, so it is the same as a call per county)."""
+        from ..measures.trend import change_between_waves
+
+        parts = self.data.parts(self.confidence)
+        frames = [parts[("level_year", "county", y)] for y in years if ("level_year", "county", y) in parts]
+        if len(years) < 2 or not frames:
+            return {}
+        c = pd.concat(frames)
+        headline = [pair in _HEADLINE_PAIRS for pair in zip(c["indicator"].tolist(), c["item"].tolist())]
+        c = c[(c["group"] == "all").to_numpy() & np.array(headline, dtype=bool)]
+        series = c[["code", "indicator", "year", "value", "se", "lower", "upper", "confidence"]].dropna(subset=["value"])
+        if series.empty:
+            return {}
+        from scipy.special import ndtri  # norm.ppf, without importing scipy.stats
+
+        # Wilson and Poisson intervals carry no se: take it from the interval
+        z = ndtri(0.5 + series["confidence"].to_numpy(dtype=float) / 2)
+        series["se"] = series["se"].fillna((series["upper"] - series["lower"]) / (2 * z))
+        series = series.astype({"code": str, "indicator": str})
+        changes = change_between_waves(series, by=["code", "indicator"], against=("first",),
+                                       confidence=self.confidence)
+        return {(r["code"], r["indicator"]): r for r in changes.to_dict("records")}
+
     def among_counties(self) -> Fragment:
         """Where the county sits among all counties: a funnel plot and a ranked dot plot."""
-        from ..measures.compare import funnel_axis, funnel_limits_proportion
-
-        sat = self._counties[(self._counties["indicator"] == "satisfaction_rate")
-                             & (self._counties["item"] == "q_overall") & (self._counties["group"] == "all")
-                             & ~self._counties["suppressed"]].copy()
-        prov = self._row(self._province_now, "satisfaction_rate", "q_overall")
+        funnel = self._shared("funnel", self._funnel)
         parts = [self._heading("among_counties")]
-        if sat.empty or prov is None:
+        if funnel is None:
             parts.append(self._note("among.none"))
             return Fragment("".join(parts))
-        # effective sample size: what the design-based standard error is worth in simple random sampling
-        sat["x"] = sat["value"] * (1 - sat["value"]) / sat["se"] ** 2
-        sat = sat[np.isfinite(sat["x"])]
-        limits = funnel_limits_proportion(float(prov["value"]), funnel_axis(sat["x"].to_numpy()),
-                                          confidence=(0.95, 0.998))
+        sat, limits, pooled = funnel
         texts = {"limit_0.95": self.t("figure.limit", level="95%"), "limit_0.998": self.t("figure.limit", level="99.8%"),
                  "pooled": self.province_name, "others": self.t("figure.other_counties"),
                  "peers": self.t("figure.peers", prefecture=self.prefecture_name), "county": self.county_name}
-        fig = figures.funnel(sat.rename(columns={"code": "code"}), limits, pooled=float(prov["value"]),
-                             highlight=self.county_code, peers=self._peers(),
+        fig = figures.funnel(sat, limits, pooled=pooled, highlight=self.county_code, peers=self._peers(),
                              xlabel=self.t("figure.effective_n"), ylabel=self.t("figure.satisfaction_axis"),
                              texts=texts)
         parts.append(figures.figure_html(fig, alt=self.t("figure.funnel_alt", county=self.county_name),
                                          caption=self.t("figure.funnel_caption")))
-        cov = self._counties[(self._counties["indicator"] == "coverage") & (self._counties["group"] == "all")
-                             & ~self._counties["suppressed"]]
+        cov = self._shared("coverage", lambda: self._counties.loc[
+            (self._counties["indicator"] == "coverage") & (self._counties["group"] == "all")
+            & ~self._counties["suppressed"], ["code", "value", "lower", "upper"]])
         prov_cov = self._row(self._province_now, "coverage")
-        rank = int((cov["value"] > cov.loc[cov["code"] == self.county_code, "value"].max()).sum()) + 1
-        fig = figures.ranked_dots(cov[["code", "value", "lower", "upper"]], highlight=self.county_code,
+        values = cov["value"].to_numpy()
+        mine = values[(cov["code"] == self.county_code).to_numpy()]
+        mine = mine[~np.isnan(mine)]
+        rank = int((values > (mine.max() if mine.size else np.nan)).sum()) + 1
+        fig = figures.ranked_dots(cov, highlight=self.county_code,
                                   peers=self._peers(), label=self._indicator_name("coverage"),
                                   rank_text=self.t("figure.ranked_axis"),
                                   bench=float(prov_cov["value"]) if prov_cov is not None else None,
@@ -634,6 +680,24 @@ class CountyReport:
                                          caption=self.t("figure.ranked_caption", rank=rank, n=len(cov),
                                                         confidence=self._conf_text())))
         return Fragment("".join(parts))
+
+    def _funnel(self) -> tuple[pd.DataFrame, pd.DataFrame, float] | None:
+        """Every county's overall satisfaction with its effective sample size, the funnel's limits around the
+        province's and the province's value; ``None`` when either is missing."""
+        from ..measures.compare import funnel_axis, funnel_limits_proportion
+
+        c = self._counties
+        sat = c[(c["indicator"] == "satisfaction_rate") & (c["item"] == "q_overall") & (c["group"] == "all")
+                & ~c["suppressed"]].copy()
+        prov = self._row(self._province_now, "satisfaction_rate", "q_overall")
+        if sat.empty or prov is None:
+            return None
+        # effective sample size: what the design-based standard error is worth in simple random sampling
+        sat["x"] = sat["value"] * (1 - sat["value"]) / sat["se"] ** 2
+        sat = sat[np.isfinite(sat["x"])]
+        limits = funnel_limits_proportion(float(prov["value"]), funnel_axis(sat["x"].to_numpy()),
+                                          confidence=(0.95, 0.998))
+        return sat[["code", "x", "value"]], limits, float(prov["value"])
 
     def recommendations(self) -> Fragment:
         """Recommendations from the framework indicators that lost the county the most points, then any other
@@ -652,9 +716,7 @@ class CountyReport:
                     points=f"{float(r['points']):.0f}", lost=f"{float(r['lost']):.1f}"))
                     + " " + esc(self.t("recommend." + str(r["measure"]))) + "</li>")
         judged = self._judgeable().copy()
-        c = self._counties
-        c = c[(c["group"] == "all") & ~c["suppressed"]]
-        values = {key: g["value"].to_numpy() for key, g in c.groupby(["indicator", "item"], observed=True)}
+        values, n = self._shared("positions", self._values_by_indicator)
         # how far down the county sits among all counties (0 = best), honouring polarity
         position = []
         for r in judged.to_dict("records"):
@@ -666,7 +728,6 @@ class CountyReport:
         if not items and len(worst) < 3:  # no framework score: the weakest against the province
             rest = judged[~judged.index.isin(worst.index)].sort_values("position", ascending=False)
             worst = pd.concat([worst, rest.head(3 - len(worst))])
-        n = self._counties["code"].nunique()
         for _, row in worst.sort_values("position", ascending=False).iterrows():
             unit = self._unit(row["indicator"])
             items.append("<li>" + esc(self.t(
@@ -678,6 +739,13 @@ class CountyReport:
                 + " " + esc(self.t("recommend." + str(row["indicator"]))) + "</li>")
         intro = self.t("recommend.intro") if items else self.t("recommend.none")
         return Fragment(self._heading("recommendations") + f"<p>{esc(intro)}</p><ol>{''.join(items)}</ol>")
+
+    def _values_by_indicator(self) -> tuple[dict[tuple[str, str], np.ndarray], int]:
+        """Every county's values (all groups, not suppressed) by (indicator, item), and the number of counties."""
+        c = self._counties
+        n = c["code"].nunique()
+        c = c[(c["group"] == "all") & ~c["suppressed"]]
+        return {key: g["value"].to_numpy() for key, g in c.groupby(["indicator", "item"], observed=True)}, n
 
     def methods(self) -> Fragment:
         """Definitions, interval methods, the comparison test, the suppression rule and sample sizes."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -36,6 +36,15 @@ class ProvinceData:
         if confidence not in self._parts:
             self._parts[confidence] = _Parts(self.table[self.table["confidence"] == confidence])
         return self._parts[confidence]
+
+    def shared(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()``, made once per process for ``key``: what the reports of many counties draw alike (every
+        county's figures of a year, the province's rows) is derived by the first report and looked up by the
+        others.  Shared, so read-only: a report that changes it copies it first."""
+        key = ("shared", *key)
+        if key not in self._parts:
+            self._parts[key] = compute()
+        return self._parts[key]
 
     def scores(self, year: int):
         """The framework's composite scores, grades and ranks of every county in ``year``
