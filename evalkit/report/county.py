@@ -96,6 +96,14 @@ def _headline_rows(frame: pd.DataFrame, years: Sequence[int]) -> dict[tuple[str,
     return {pair: {c: v[rows] for c, v in columns.items()} for pair, rows in at.items()}
 
 
+def _small_area_by_county(eb: pd.DataFrame) -> dict[str, dict[str, dict]]:
+    """The townships' model-based estimates by county code, then township code (the first row of each)."""
+    out: dict[str, dict[str, dict]] = {}
+    for r in _records(eb[["county_code", "code", "suppressed", "value", "lower", "upper"]]):
+        out.setdefault(r["county_code"], {}).setdefault(r["code"], r)
+    return out
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
     """``frame.to_dict("records")`` (the same Python values) at half the cost: column by column, with each
     categorical column's values taken from its categories by code rather than boxed cell by cell."""
@@ -179,6 +187,8 @@ class CountyReport:
         # the names of the county, its prefecture and province, found once (sections ask for them 15 times)
         self._names = {**names, self.county_code: {"name_en": row["name_en"], "name_zh": row["name_zh"]}}
         self._judgeable_rows: pd.DataFrame | None = None
+        self._score_row: tuple | None = None
+        self._points_rows: pd.DataFrame | None = None
 
     def _shared(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per process for this confidence level, year and province: what every county's
@@ -226,12 +236,16 @@ class CountyReport:
     def _unit(self, indicator: str) -> str:
         return str(_catalogue()["unit"][indicator])
 
-    def _row(self, frame: pd.DataFrame, indicator: str, item: str = "all", group: str = "all") -> dict | None:
-        """The row of ``frame`` (one unit) for an indicator, item and group, as a dict; looked up, not filtered."""
+    def _rows(self, frame: pd.DataFrame) -> dict[tuple[str, str, str], dict]:
+        """The rows of ``frame`` (one unit and year) as dicts by (indicator, item, group), made once per frame."""
         key = id(frame)
         if key not in self._lookups:
             self._lookups[key] = (frame, _lookup(frame))
-        return self._lookups[key][1].get((indicator, item, group))
+        return self._lookups[key][1]
+
+    def _row(self, frame: pd.DataFrame, indicator: str, item: str = "all", group: str = "all") -> dict | None:
+        """The row of ``frame`` (one unit) for an indicator, item and group, as a dict; looked up, not filtered."""
+        return self._rows(frame).get((indicator, item, group))
 
     def _heading(self, key: str, level: int = 2) -> str:
         return f'<h{level} id="{key}">{esc(self.t("section." + key))}</h{level}>'
@@ -332,16 +346,26 @@ class CountyReport:
     def _scores(self):
         """The framework's scores of every county this year (once per process) and this county's row."""
         scores = self.data.scores(self.year)
-        me = scores.counties[scores.counties["code"] == self.county_code]
-        return scores, (me.iloc[0] if len(me) else None)
+        if self._score_row is None:
+            me = self._county_rows("counties", scores.counties)
+            self._score_row = (me.iloc[0] if len(me) else None,)
+        return scores, self._score_row[0]
+
+    def _county_rows(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` (one of the year's score frames, every county's) whose code is this county's:
+        taken by the positions of each code, found once per process, instead of filtered."""
+        at = self.data.shared(("score_rows", name, self.year),
+                              lambda: frame.groupby("code", sort=False).indices)
+        return frame.take(at.get(self.county_code, np.array([], dtype=np.intp)))
 
     def _framework_texts(self, scores) -> dict[str, str]:
-        """Grade and framework-indicator names in the report's language, looked up once per report."""
-        if not hasattr(self, "_fw_texts"):
+        """Grade and framework-indicator names in the report's language, looked up once per process."""
+        def texts() -> dict[str, str]:
             fw = scores.framework
-            self._fw_texts = {**fw.grade_frame().set_index("grade")[self.lang].astype(str).to_dict(),
-                              **fw.indicator_frame().set_index("indicator")[self.lang].astype(str).to_dict()}
-        return self._fw_texts
+            return {**fw.grade_frame().set_index("grade")[self.lang].astype(str).to_dict(),
+                    **fw.indicator_frame().set_index("indicator")[self.lang].astype(str).to_dict()}
+
+        return self.data.shared(("framework_texts", self.year, self.lang), texts)
 
     def _grade_name(self, scores, grade: str) -> str:
         return self._framework_texts(scores)[grade]
@@ -350,10 +374,13 @@ class CountyReport:
         return self._framework_texts(scores)[indicator]
 
     def _points(self, scores) -> pd.DataFrame:
-        """This county's framework indicators with the points each earned and lost (weight x shortfall)."""
-        ind = scores.indicators[scores.indicators["code"] == self.county_code].copy()
-        ind["lost"] = ind["weight"] * (100.0 - ind["points"])
-        return ind
+        """This county's framework indicators with the points each earned and lost (weight x shortfall); made
+        once per report, read-only."""
+        if self._points_rows is None:
+            ind = self._county_rows("indicators", scores.indicators)
+            ind["lost"] = ind["weight"] * (100.0 - ind["points"])
+            self._points_rows = ind
+        return self._points_rows
 
     def grade(self) -> Fragment:
         """The grade with its probability, the composite score and the rank with their intervals, the score by
@@ -375,12 +402,13 @@ class CountyReport:
             score=f"{float(me['score']):.1f}", lower=f"{float(me['score_lower']):.1f}",
             upper=f"{float(me['score_upper']):.1f}", rank=int(me["rank"]), rank_lower=int(me["rank_lower"]),
             rank_upper=int(me["rank_upper"]), n=int(me["n_ranked"]), confidence="95%")) + "</p>")
-        grades = scores.framework.grade_frame()
+        grades = self.data.shared(("grades", self.year),
+                                  lambda: scores.framework.grade_frame().to_dict("records"))
         parts.append(table_html(
             [self.t("table.grade"), self.t("table.score_range"), self.t("table.probability")],
             [[str(g[self.lang]), f"{g['min']:g}–{g['below']:g}", f"{float(me['p_' + g['grade']]):.0%}"]
-             for g in grades.to_dict("records")], numeric=(2,)))
-        tiers = scores.tiers[scores.tiers["code"] == self.county_code]
+             for g in grades], numeric=(2,)))
+        tiers = self._county_rows("tiers", scores.tiers)
         bars = pd.DataFrame({
             "label": [self.t("grade.composite")] + [self.t("grade.tier", tier=self.t("tier." + str(r["tier"])),
                                                                weight=f"{float(r['weight']):.0%}")
@@ -388,7 +416,7 @@ class CountyReport:
             "score": [float(me["score"]), *tiers["score"].astype(float)],
             "score_lower": [float(me["score_lower"]), *tiers["score_lower"].astype(float)],
             "score_upper": [float(me["score_upper"]), *tiers["score_upper"].astype(float)]})
-        cutoffs = [(g["min"], str(g[self.lang])) for g in grades.to_dict("records") if g["min"] > 0]
+        cutoffs = [(g["min"], str(g[self.lang])) for g in grades if g["min"] > 0]
         fig = figures.score_bars(bars, xlabel=self.t("grade.axis"), cutoffs=cutoffs)
         parts.append(figures.figure_html(fig, alt=self.t("grade.figure_alt", county=self.county_name),
                                          caption=self.t("grade.figure_caption", confidence="95%")))
@@ -455,14 +483,12 @@ class CountyReport:
     def satisfaction(self) -> Fragment:
         """Satisfaction by dimension (figure and table) and by service-user group."""
         c = self._county
-        rate = c[(c["indicator"] == "satisfaction_rate") & (c["group"] == "all")].set_index("item")
-        prov = self._bench[(self._bench["code"] == self.province_code) & (self._bench["year"] == self.year)
-                           & (self._bench["indicator"] == "satisfaction_rate") & (self._bench["group"] == "all")
-                           ].set_index("item")
-        dims = pd.DataFrame({"label": [self.t("item." + i) for i in ITEMS]})
-        for prefix, src in (("c_", rate), ("p_", prov)):
+        dims = {"label": [self.t("item." + i) for i in ITEMS]}
+        for prefix, unit in (("c_", c), ("p_", self._province_now)):
+            found = [self._row(unit, "satisfaction_rate", i) for i in ITEMS]
             for col in ("value", "lower", "upper"):
-                dims[prefix + col] = [src[col].get(i, np.nan) for i in ITEMS]
+                dims[prefix + col] = [r[col] if r is not None else np.nan for r in found]
+        dims = pd.DataFrame(dims)
         fig = figures.interval_dots(dims, label="label", series=[("c_", self.county_name, figures.HIGHLIGHT),
                                                                   ("p_", self.province_name, figures.BENCH)],
                                     xlabel=self.t("figure.satisfaction_axis"))
@@ -499,7 +525,10 @@ class CountyReport:
                                  self.t("table.interval", confidence=self._conf_text()), self.t("table.size"),
                                  *self._bench_headers()], grows, raw=True))
         parts.append(self._note("note.excluded"))
-        parts.append(self._suppression_note(pd.concat([rate.reset_index(), by_group])))
+        rate_suppressed = any(r["suppressed"] for (indicator, _, group), r in self._rows(c).items()
+                              if indicator == "satisfaction_rate" and group == "all")
+        parts.append(self._note("note.suppressed", symbol=SUPPRESSED)
+                     if rate_suppressed or by_group["suppressed"].any() else "")
         return Fragment("".join(parts))
 
     def comments(self) -> Fragment:
@@ -521,15 +550,24 @@ class CountyReport:
     def reach(self) -> Fragment:
         """Reach and coverage by township, with the spread between townships."""
         tw = self._townships
-        names = tw.drop_duplicates("code").set_index("code")[f"name_{self.lang}"]
+        code_of, indicator_of, item_of, group_of, names_of, value_of, suppressed_of = (
+            tw[c].tolist()
+            for c in ("code", "indicator", "item", "group", f"name_{self.lang}", "value", "suppressed"))
+        names: dict[str, str] = {}
+        lookup: dict[tuple[str, str, str], dict] = {}
+        for code, indicator, item, group, name, value, suppressed in zip(
+                code_of, indicator_of, item_of, group_of, names_of, value_of, suppressed_of):
+            names.setdefault(code, name)
+            if group == "all":
+                lookup[(code, indicator, item)] = {"value": value, "suppressed": suppressed}
         header = [self.t("table.township")] + [self.t("indicator_short." + i) for i, _ in _TOWNSHIP]
         header.append(self.t("table.model_based"))
-        eb = self.data.small_area(self.year)
-        eb = eb[eb["county_code"] == self.county_code].set_index("code")
+        eb = self.data.shared(("small_area", self.year),
+                              lambda: _small_area_by_county(self.data.small_area(self.year)))
+        eb = eb.get(self.county_code, {})
         rows = []
         shown = []
-        lookup = {(r["code"], r["indicator"], r["item"]): r for r in tw[tw["group"] == "all"].to_dict("records")}
-        for code in sorted(names.index):
+        for code in sorted(names):
             cells = [f"<td>{esc(names[code])}</td>"]
             for indicator, item in _TOWNSHIP:
                 row = lookup.get((code, indicator, item))
@@ -542,17 +580,19 @@ class CountyReport:
                 else:
                     text = value_text(row["value"], self._unit(indicator), self.lang)
                 cells.append(f'<td class="num">{esc(text)}</td>')
-            est = eb.loc[code] if code in eb.index else None
+            est = eb.get(code)
             if est is None or bool(est["suppressed"]) or pd.isna(est["value"]):
                 cells.append(f'<td class="num">{SUPPRESSED}</td>')
             else:
                 cells.append(f'<td class="num model-based">{esc(value_text(est["value"], "proportion", self.lang))}'
                              f' ({esc(interval_text(est["lower"], est["upper"], "proportion", self.lang))})</td>')
             rows.append(cells)
-        cov = tw[(tw["indicator"] == "coverage") & (tw["group"] == "all") & ~tw["suppressed"]]
+        cov = pd.Series([value for indicator, group, value, suppressed in zip(indicator_of, group_of, value_of,
+                                                                                suppressed_of)
+                         if indicator == "coverage" and group == "all" and not suppressed], dtype=float)
         spread = ""
         if len(cov) >= 2:
-            hi, lo = cov["value"].max(), cov["value"].min()
+            hi, lo = cov.max(), cov.min()
             spread = self._note("reach.spread", highest=value_text(hi, "proportion", self.lang),
                                 lowest=value_text(lo, "proportion", self.lang), townships=len(cov))
         return Fragment(self._heading("reach") + f"<p>{esc(self.t('reach.intro', n=len(names)))}</p>"
@@ -593,7 +633,8 @@ class CountyReport:
             if mine is None:
                 continue
             prov = prov_all.get((indicator, item), {c: v[:0] for c, v in mine.items()})
-            frame = pd.DataFrame({c: np.concatenate([mine[c], prov[c]]) for c in ("year", "value", "lower", "upper")})
+            frame = pd.DataFrame({c: np.concatenate([mine[c], prov[c]])
+                                  for c in ("year", "value", "lower", "upper")})
             frame["who"] = ["county"] * len(mine["year"]) + ["province"] * len(prov["year"])
             frame["scale"] = _SCALE.get(self._unit(indicator), 1.0)
             panels.append((self._indicator_name(indicator), frame))
@@ -634,7 +675,8 @@ class CountyReport:
         c = pd.concat(frames)
         headline = [pair in _HEADLINE_PAIRS for pair in zip(c["indicator"].tolist(), c["item"].tolist())]
         c = c[(c["group"] == "all").to_numpy() & np.array(headline, dtype=bool)]
-        series = c[["code", "indicator", "year", "value", "se", "lower", "upper", "confidence"]].dropna(subset=["value"])
+        series = c[["code", "indicator", "year", "value", "se", "lower", "upper", "confidence"]]
+        series = series.dropna(subset=["value"])
         if series.empty:
             return {}
         from scipy.special import ndtri  # norm.ppf, without importing scipy.stats
@@ -719,9 +761,10 @@ class CountyReport:
         values, n = self._shared("positions", self._values_by_indicator)
         # how far down the county sits among all counties (0 = best), honouring polarity
         position = []
-        for r in judged.to_dict("records"):
-            peers = values.get((r["indicator"], r["item"]), np.array([]))
-            better = peers < r["value"] if r["polarity"] == "lower_is_better" else peers > r["value"]
+        columns = (judged[c].tolist() for c in ("indicator", "item", "value", "polarity"))
+        for indicator, item, value, polarity in zip(*columns):
+            peers = values.get((indicator, item), np.array([]))
+            better = peers < value if polarity == "lower_is_better" else peers > value
             position.append(float(better.mean()) if peers.size else 0.0)
         judged["position"] = position
         worst = judged[(judged["vs_province"] == "worse") & ~judged["indicator"].astype(str).isin(covered)]
@@ -759,6 +802,11 @@ class CountyReport:
                  table_html([self.t("table.indicator"), self.t("table.definition"), self.t("table.method")], rows),
                  f"<p>{esc(self.t('methods.survey'))}</p>", f"<p>{esc(self.t('methods.comparison'))}</p>",
                  f"<p>{esc(self.t('methods.suppression'))}</p>", f"<p>{esc(self.t('methods.funnel'))}</p>"]
+        parts.append(self.data.shared(("methods_framework", self.year, self.lang), self._framework_methods))
+        return Fragment("".join(parts))
+
+    def _framework_methods(self) -> str:
+        """The framework's paragraph and weights table of the methods: the same in every county's report."""
         scores, _ = self._scores()
         fw = scores.framework
         cr = fw.consistency_frame()
@@ -766,16 +814,14 @@ class CountyReport:
         text = self.t("methods.framework", framework=getattr(fw, self.lang, fw.id), version=fw.version,
                       draws=f"{scores.draws:,}", seed=scores.seed, most=f"{fw.max_missing_weight:.0%}",
                       cr=f"{worst_cr:.3f}")
-        parts.append(f"<p>{esc(text)}</p>")
         weights = fw.indicator_frame()
-        parts.append(table_html(
+        return f"<p>{esc(text)}</p>" + table_html(
             [self.t("table.indicator"), self.t("table.tier"), self.t("table.weight"), self.t("table.floor"),
              self.t("table.target"), self.t("table.scoring")],
             [[str(r[self.lang]), self.t("tier." + str(r["tier"])), f"{float(r['weight']):.1%}",
               value_text(r["floor"], str(r["unit"]), self.lang) if not pd.isna(r["floor"]) else SUPPRESSED,
               value_text(r["target"], str(r["unit"]), self.lang), self.t("rule." + str(r["rule"]))]
-             for r in weights.to_dict("records")], numeric=(2, 3, 4)))
-        return Fragment("".join(parts))
+             for r in weights.to_dict("records")], numeric=(2, 3, 4))
 
     def data_quality(self) -> Fragment:
         """What was excluded or suppressed for this county, and what validation flagged in the inputs."""
