@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -69,8 +69,59 @@ def _resolve(data_dir: str | Path) -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
+@cache
+def _catalogue() -> dict[str, dict[str, Any]]:
+    """The indicator catalogue as ``{column: {indicator: value}}``: a report looks up units and names a few
+    hundred times, and a dict look-up costs a fraction of ``.loc`` on the catalogue's string index."""
+    cat = catalogue()
+    return {column: dict(zip(cat.index, cat[column].to_numpy())) for column in cat.columns}
+
+
 def _headline_item(indicator: str) -> str:
-    return "q_overall" if catalogue().loc[indicator, "kind"] == "survey" else "all"
+    return "q_overall" if _catalogue()["kind"][indicator] == "survey" else "all"
+
+
+_HEADLINE_PAIRS = frozenset(HEADLINE)
+
+
+def _headline_rows(frame: pd.DataFrame, years: Sequence[int]) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """Year, value, lower and upper of each headline (indicator, item) of one unit's rows (all groups, in
+    ``years``) as arrays, in the frame's order: grouped in one pass over plain lists."""
+    keep = ((frame["group"] == "all") & frame["year"].isin(years)).to_numpy()
+    at: dict[tuple[str, str], list[int]] = {}
+    for i, pair in enumerate(zip(frame["indicator"].tolist(), frame["item"].tolist())):
+        if keep[i] and pair in _HEADLINE_PAIRS:
+            at.setdefault(pair, []).append(i)
+    columns = {c: frame[c].to_numpy() for c in ("year", "value", "lower", "upper")}
+    return {pair: {c: v[rows] for c, v in columns.items()} for pair, rows in at.items()}
+
+
+def _small_area_by_county(eb: pd.DataFrame) -> dict[str, dict[str, dict]]:
+    """The townships' model-based estimates by county code, then township code (the first row of each)."""
+    out: dict[str, dict[str, dict]] = {}
+    for r in _records(eb[["county_code", "code", "suppressed", "value", "lower", "upper"]]):
+        out.setdefault(r["county_code"], {}).setdefault(r["code"], r)
+    return out
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """``frame.to_dict("records")`` (the same Python values) at half the cost: column by column, with each
+    categorical column's values taken from its categories by code rather than boxed cell by cell."""
+    columns = []
+    for _, column in frame.items():
+        values = column.array
+        if isinstance(values, pd.Categorical):  # code -1 (missing) takes the NaN appended last
+            categories = np.append(values.categories.to_numpy(object), np.nan)
+            columns.append(categories[values.codes].tolist())
+        else:
+            columns.append(column.tolist())
+    names = list(frame.columns)
+    return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+def _lookup(frame: pd.DataFrame) -> dict[tuple[str, str, str], dict]:
+    """The rows of ``frame`` (one unit and year) as dicts by (indicator, item, group)."""
+    return {(r["indicator"], r["item"], r["group"]): r for r in _records(frame)}
 
 
 @dataclass
@@ -109,7 +160,7 @@ class CountyReport:
                 f"{counties['county_code'].iloc[-1]}).")
         if int(year) not in data.years:
             raise ReportParameterError(f"year {year} is not in the data (waves: {', '.join(map(str, data.years))}).")
-        levels = sorted(float(c) for c in data.table["confidence"].unique())
+        levels = data.confidence_levels
         if float(confidence) not in levels:
             raise ReportParameterError(f"confidence must be one of {', '.join(map(str, levels))}, not {confidence}.")
         params = {"county_code": county_code, "year": int(year), "data_dir": str(data_dir), "lang": lang,
@@ -126,12 +177,38 @@ class CountyReport:
         self.province_code = str(row["province_code"])
         towns = parts.get(("townships", self.county_code))
         self._townships = towns[towns["year"] == self.year] if towns is not None else me.iloc[:0]
-        self._counties = parts[("level_year", "county", self.year)]
-        self._bench = pd.concat([parts[("unit", "prefecture", self.prefecture_code)],
-                                 parts[("unit", "province", self.province_code)]])
+        self._counties = self._shared("counties", lambda: parts[("level_year", "county", self.year)])
+        self._bench, names = self.data.shared(("bench", self.confidence, self.prefecture_code, self.province_code),
+                                              self._benchmark_rows)
         self._cat = catalogue()
         self._lookups: dict[int, tuple[pd.DataFrame, dict]] = {}
-        self._province_now = self._bench[(self._bench["code"] == self.province_code) & (self._bench["year"] == self.year)]
+        self._province_now, rows = self._shared("province_now", self._province_rows)
+        self._lookups[id(self._province_now)] = (self._province_now, rows)
+        # the names of the county, its prefecture and province, found once (sections ask for them 15 times)
+        self._names = {**names, self.county_code: {"name_en": row["name_en"], "name_zh": row["name_zh"]}}
+        self._judgeable_rows: pd.DataFrame | None = None
+        self._score_row: tuple | None = None
+        self._points_rows: pd.DataFrame | None = None
+
+    def _shared(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per process for this confidence level, year and province: what every county's
+        report draws alike (all counties' figures, the province's) is made by the first report only."""
+        return self.data.shared((name, self.confidence, self.year, self.province_code), compute)
+
+    def _benchmark_rows(self) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
+        """The prefecture's and the province's rows (every year), and their names by code."""
+        parts = self.data.parts(self.confidence)
+        bench = pd.concat([parts[("unit", "prefecture", self.prefecture_code)],
+                           parts[("unit", "province", self.province_code)]])
+        names: dict[str, dict[str, str]] = {}
+        for code, en, zh in zip(*(bench[c].tolist() for c in ("code", "name_en", "name_zh"))):
+            names.setdefault(code, {"name_en": en, "name_zh": zh})
+        return bench, names
+
+    def _province_rows(self) -> tuple[pd.DataFrame, dict]:
+        """The province's rows this year, and the same as a look-up for :meth:`_row`."""
+        now = self._bench[(self._bench["code"] == self.province_code) & (self._bench["year"] == self.year)]
+        return now, _lookup(now)
 
     # ------------------------------------------------------------------ helpers
 
@@ -143,29 +220,32 @@ class CountyReport:
 
     @property
     def county_name(self) -> str:
-        return self._name(self._county.iloc[0])
+        return self._name(self._names[self.county_code])
 
     @property
     def prefecture_name(self) -> str:
-        return self._name(self._bench[self._bench["code"] == self.prefecture_code].iloc[0])
+        return self._name(self._names[self.prefecture_code])
 
     @property
     def province_name(self) -> str:
-        return self._name(self._bench[self._bench["code"] == self.province_code].iloc[0])
+        return self._name(self._names[self.province_code])
 
     def _indicator_name(self, indicator: str) -> str:
-        return str(self._cat.loc[indicator, self.lang])
+        return str(_catalogue()[self.lang][indicator])
 
     def _unit(self, indicator: str) -> str:
-        return str(self._cat.loc[indicator, "unit"])
+        return str(_catalogue()["unit"][indicator])
+
+    def _rows(self, frame: pd.DataFrame) -> dict[tuple[str, str, str], dict]:
+        """The rows of ``frame`` (one unit and year) as dicts by (indicator, item, group), made once per frame."""
+        key = id(frame)
+        if key not in self._lookups:
+            self._lookups[key] = (frame, _lookup(frame))
+        return self._lookups[key][1]
 
     def _row(self, frame: pd.DataFrame, indicator: str, item: str = "all", group: str = "all") -> dict | None:
         """The row of ``frame`` (one unit) for an indicator, item and group, as a dict; looked up, not filtered."""
-        key = id(frame)
-        if key not in self._lookups:
-            self._lookups[key] = (frame, {(r["indicator"], r["item"], r["group"]): r
-                                          for r in frame.to_dict("records")})
-        return self._lookups[key][1].get((indicator, item, group))
+        return self._rows(frame).get((indicator, item, group))
 
     def _heading(self, key: str, level: int = 2) -> str:
         return f'<h{level} id="{key}">{esc(self.t("section." + key))}</h{level}>'
@@ -179,8 +259,15 @@ class CountyReport:
         return self._note("note.suppressed", symbol=SUPPRESSED)
 
     def _peers(self) -> list[str]:
-        c = self._counties
-        return sorted(set(c.loc[c["prefecture_code"] == self.prefecture_code, "code"]) - {self.county_code})
+        """The other counties of the county's prefecture."""
+        def by_prefecture() -> dict[str, set[str]]:
+            c = self._counties
+            out: dict[str, set[str]] = {}
+            for prefecture, code in zip(c["prefecture_code"].tolist(), c["code"].tolist()):
+                out.setdefault(prefecture, set()).add(code)
+            return out
+
+        return sorted(self._shared("peers", by_prefecture).get(self.prefecture_code, set()) - {self.county_code})
 
     def _comparisons(self, row: pd.Series) -> list[str]:
         return [comparison_cell(row[f"vs_{b}"], self.lang) for b in self.benchmarks]
@@ -240,10 +327,15 @@ class CountyReport:
                         f"<p>{esc(counts)}</p><ul>{''.join(items)}</ul>")
 
     def _judgeable(self) -> pd.DataFrame:
-        c = self._county[(self._county["group"] == "all")]
-        headline = c["indicator"].astype(str).map(_headline_item)
-        c = c[c["item"].astype(str).to_numpy() == headline.to_numpy()]
-        return c[c["vs_province"].isin(["better", "similar", "worse"])]
+        """The county's headline figures (all groups, each indicator's headline item) that were compared with
+        the province; found once per report."""
+        if self._judgeable_rows is None:
+            c = self._county
+            keep = [group == "all" and item == _headline_item(indicator) and vs in ("better", "similar", "worse")
+                    for indicator, item, group, vs in zip(*(c[k].tolist() for k in
+                                                            ("indicator", "item", "group", "vs_province")))]
+            self._judgeable_rows = c[np.array(keep, dtype=bool)]
+        return self._judgeable_rows
 
     def _judged(self, what: str) -> pd.DataFrame:
         j = self._judgeable()
@@ -254,16 +346,26 @@ class CountyReport:
     def _scores(self):
         """The framework's scores of every county this year (once per process) and this county's row."""
         scores = self.data.scores(self.year)
-        me = scores.counties[scores.counties["code"] == self.county_code]
-        return scores, (me.iloc[0] if len(me) else None)
+        if self._score_row is None:
+            me = self._county_rows("counties", scores.counties)
+            self._score_row = (me.iloc[0] if len(me) else None,)
+        return scores, self._score_row[0]
+
+    def _county_rows(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` (one of the year's score frames, every county's) whose code is this county's:
+        taken by the positions of each code, found once per process, instead of filtered."""
+        at = self.data.shared(("score_rows", name, self.year),
+                              lambda: frame.groupby("code", sort=False).indices)
+        return frame.take(at.get(self.county_code, np.array([], dtype=np.intp)))
 
     def _framework_texts(self, scores) -> dict[str, str]:
-        """Grade and framework-indicator names in the report's language, looked up once per report."""
-        if not hasattr(self, "_fw_texts"):
+        """Grade and framework-indicator names in the report's language, looked up once per process."""
+        def texts() -> dict[str, str]:
             fw = scores.framework
-            self._fw_texts = {**fw.grade_frame().set_index("grade")[self.lang].astype(str).to_dict(),
-                              **fw.indicator_frame().set_index("indicator")[self.lang].astype(str).to_dict()}
-        return self._fw_texts
+            return {**fw.grade_frame().set_index("grade")[self.lang].astype(str).to_dict(),
+                    **fw.indicator_frame().set_index("indicator")[self.lang].astype(str).to_dict()}
+
+        return self.data.shared(("framework_texts", self.year, self.lang), texts)
 
     def _grade_name(self, scores, grade: str) -> str:
         return self._framework_texts(scores)[grade]
@@ -272,10 +374,13 @@ class CountyReport:
         return self._framework_texts(scores)[indicator]
 
     def _points(self, scores) -> pd.DataFrame:
-        """This county's framework indicators with the points each earned and lost (weight x shortfall)."""
-        ind = scores.indicators[scores.indicators["code"] == self.county_code].copy()
-        ind["lost"] = ind["weight"] * (100.0 - ind["points"])
-        return ind
+        """This county's framework indicators with the points each earned and lost (weight x shortfall); made
+        once per report, read-only."""
+        if self._points_rows is None:
+            ind = self._county_rows("indicators", scores.indicators)
+            ind["lost"] = ind["weight"] * (100.0 - ind["points"])
+            self._points_rows = ind
+        return self._points_rows
 
     def grade(self) -> Fragment:
         """The grade with its probability, the composite score and the rank with their intervals, the score by
@@ -297,12 +402,13 @@ class CountyReport:
             score=f"{float(me['score']):.1f}", lower=f"{float(me['score_lower']):.1f}",
             upper=f"{float(me['score_upper']):.1f}", rank=int(me["rank"]), rank_lower=int(me["rank_lower"]),
             rank_upper=int(me["rank_upper"]), n=int(me["n_ranked"]), confidence="95%")) + "</p>")
-        grades = scores.framework.grade_frame()
+        grades = self.data.shared(("grades", self.year),
+                                  lambda: scores.framework.grade_frame().to_dict("records"))
         parts.append(table_html(
             [self.t("table.grade"), self.t("table.score_range"), self.t("table.probability")],
             [[str(g[self.lang]), f"{g['min']:g}–{g['below']:g}", f"{float(me['p_' + g['grade']]):.0%}"]
-             for g in grades.to_dict("records")], numeric=(2,)))
-        tiers = scores.tiers[scores.tiers["code"] == self.county_code]
+             for g in grades], numeric=(2,)))
+        tiers = self._county_rows("tiers", scores.tiers)
         bars = pd.DataFrame({
             "label": [self.t("grade.composite")] + [self.t("grade.tier", tier=self.t("tier." + str(r["tier"])),
                                                                weight=f"{float(r['weight']):.0%}")
@@ -310,7 +416,7 @@ class CountyReport:
             "score": [float(me["score"]), *tiers["score"].astype(float)],
             "score_lower": [float(me["score_lower"]), *tiers["score_lower"].astype(float)],
             "score_upper": [float(me["score_upper"]), *tiers["score_upper"].astype(float)]})
-        cutoffs = [(g["min"], str(g[self.lang])) for g in grades.to_dict("records") if g["min"] > 0]
+        cutoffs = [(g["min"], str(g[self.lang])) for g in grades if g["min"] > 0]
         fig = figures.score_bars(bars, xlabel=self.t("grade.axis"), cutoffs=cutoffs)
         parts.append(figures.figure_html(fig, alt=self.t("grade.figure_alt", county=self.county_name),
                                          caption=self.t("grade.figure_caption", confidence="95%")))
@@ -341,7 +447,7 @@ class CountyReport:
                 continue
             frame.append(row)
             unit = self._unit(indicator)
-            target = self._cat.loc[indicator, "target"] if "target" in self._cat.columns else np.nan
+            target = _catalogue()["target"][indicator] if "target" in self._cat.columns else np.nan
             has_target = not pd.isna(target)
             attain = (value_text(row["value"] / target, "proportion", self.lang)
                       if has_target and not pd.isna(row["value"]) else SUPPRESSED)
@@ -377,14 +483,12 @@ class CountyReport:
     def satisfaction(self) -> Fragment:
         """Satisfaction by dimension (figure and table) and by service-user group."""
         c = self._county
-        rate = c[(c["indicator"] == "satisfaction_rate") & (c["group"] == "all")].set_index("item")
-        prov = self._bench[(self._bench["code"] == self.province_code) & (self._bench["year"] == self.year)
-                           & (self._bench["indicator"] == "satisfaction_rate") & (self._bench["group"] == "all")
-                           ].set_index("item")
-        dims = pd.DataFrame({"label": [self.t("item." + i) for i in ITEMS]})
-        for prefix, src in (("c_", rate), ("p_", prov)):
+        dims = {"label": [self.t("item." + i) for i in ITEMS]}
+        for prefix, unit in (("c_", c), ("p_", self._province_now)):
+            found = [self._row(unit, "satisfaction_rate", i) for i in ITEMS]
             for col in ("value", "lower", "upper"):
-                dims[prefix + col] = [src[col].get(i, np.nan) for i in ITEMS]
+                dims[prefix + col] = [r[col] if r is not None else np.nan for r in found]
+        dims = pd.DataFrame(dims)
         fig = figures.interval_dots(dims, label="label", series=[("c_", self.county_name, figures.HIGHLIGHT),
                                                                   ("p_", self.province_name, figures.BENCH)],
                                     xlabel=self.t("figure.satisfaction_axis"))
@@ -421,7 +525,10 @@ class CountyReport:
                                  self.t("table.interval", confidence=self._conf_text()), self.t("table.size"),
                                  *self._bench_headers()], grows, raw=True))
         parts.append(self._note("note.excluded"))
-        parts.append(self._suppression_note(pd.concat([rate.reset_index(), by_group])))
+        rate_suppressed = any(r["suppressed"] for (indicator, _, group), r in self._rows(c).items()
+                              if indicator == "satisfaction_rate" and group == "all")
+        parts.append(self._note("note.suppressed", symbol=SUPPRESSED)
+                     if rate_suppressed or by_group["suppressed"].any() else "")
         return Fragment("".join(parts))
 
     def comments(self) -> Fragment:
@@ -443,15 +550,24 @@ class CountyReport:
     def reach(self) -> Fragment:
         """Reach and coverage by township, with the spread between townships."""
         tw = self._townships
-        names = tw.drop_duplicates("code").set_index("code")[f"name_{self.lang}"]
+        code_of, indicator_of, item_of, group_of, names_of, value_of, suppressed_of = (
+            tw[c].tolist()
+            for c in ("code", "indicator", "item", "group", f"name_{self.lang}", "value", "suppressed"))
+        names: dict[str, str] = {}
+        lookup: dict[tuple[str, str, str], dict] = {}
+        for code, indicator, item, group, name, value, suppressed in zip(
+                code_of, indicator_of, item_of, group_of, names_of, value_of, suppressed_of):
+            names.setdefault(code, name)
+            if group == "all":
+                lookup[(code, indicator, item)] = {"value": value, "suppressed": suppressed}
         header = [self.t("table.township")] + [self.t("indicator_short." + i) for i, _ in _TOWNSHIP]
         header.append(self.t("table.model_based"))
-        eb = self.data.small_area(self.year)
-        eb = eb[eb["county_code"] == self.county_code].set_index("code")
+        eb = self.data.shared(("small_area", self.year),
+                              lambda: _small_area_by_county(self.data.small_area(self.year)))
+        eb = eb.get(self.county_code, {})
         rows = []
         shown = []
-        lookup = {(r["code"], r["indicator"], r["item"]): r for r in tw[tw["group"] == "all"].to_dict("records")}
-        for code in sorted(names.index):
+        for code in sorted(names):
             cells = [f"<td>{esc(names[code])}</td>"]
             for indicator, item in _TOWNSHIP:
                 row = lookup.get((code, indicator, item))
@@ -464,17 +580,19 @@ class CountyReport:
                 else:
                     text = value_text(row["value"], self._unit(indicator), self.lang)
                 cells.append(f'<td class="num">{esc(text)}</td>')
-            est = eb.loc[code] if code in eb.index else None
+            est = eb.get(code)
             if est is None or bool(est["suppressed"]) or pd.isna(est["value"]):
                 cells.append(f'<td class="num">{SUPPRESSED}</td>')
             else:
                 cells.append(f'<td class="num model-based">{esc(value_text(est["value"], "proportion", self.lang))}'
                              f' ({esc(interval_text(est["lower"], est["upper"], "proportion", self.lang))})</td>')
             rows.append(cells)
-        cov = tw[(tw["indicator"] == "coverage") & (tw["group"] == "all") & ~tw["suppressed"]]
+        cov = pd.Series([value for indicator, group, value, suppressed in zip(indicator_of, group_of, value_of,
+                                                                                suppressed_of)
+                         if indicator == "coverage" and group == "all" and not suppressed], dtype=float)
         spread = ""
         if len(cov) >= 2:
-            hi, lo = cov["value"].max(), cov["value"].min()
+            hi, lo = cov.max(), cov.min()
             spread = self._note("reach.spread", highest=value_text(hi, "proportion", self.lang),
                                 lowest=value_text(lo, "proportion", self.lang), townships=len(cov))
         return Fragment(self._heading("reach") + f"<p>{esc(self.t('reach.intro', n=len(names)))}</p>"
@@ -505,40 +623,23 @@ class CountyReport:
 
     def trends(self) -> Fragment:
         """Headline indicators across the waves, with the change from the first wave and its interval."""
-        from ..measures.trend import change_between_waves
-
         years = [y for y in self.data.years if y <= self.year]
-        panels, series = [], []
-        bench = self._bench[self._bench["code"] == self.province_code]
-        wanted = [i for i, _ in HEADLINE]
-
-        def headline_rows(frame: pd.DataFrame) -> dict:
-            keep = frame.loc[(frame["group"] == "all") & frame["indicator"].isin(wanted) & frame["year"].isin(years),
-                             ["indicator", "item", "year", "value", "se", "lower", "upper", "confidence"]]
-            return {k: g for k, g in keep.groupby(["indicator", "item"], observed=True)}
-
-        mine_all, prov_all = headline_rows(self._county_all_years), headline_rows(bench)
+        panels = []
+        mine_all = _headline_rows(self._county_all_years, years)
+        prov_all = self._shared("trend_province", lambda: _headline_rows(
+            self._bench[self._bench["code"] == self.province_code], years))
         for indicator, item in HEADLINE:
             mine = mine_all.get((indicator, item))
-            if mine is None or mine.empty:
+            if mine is None:
                 continue
-            prov = prov_all.get((indicator, item), mine.iloc[:0])
-            scale = _SCALE.get(self._unit(indicator), 1.0)
-            frame = pd.concat([mine.assign(who="county"), prov.assign(who="province")])[
-                ["year", "value", "lower", "upper", "who"]].assign(scale=scale)
+            prov = prov_all.get((indicator, item), {c: v[:0] for c, v in mine.items()})
+            frame = pd.DataFrame({c: np.concatenate([mine[c], prov[c]])
+                                  for c in ("year", "value", "lower", "upper")})
+            frame["who"] = ["county"] * len(mine["year"]) + ["province"] * len(prov["year"])
+            frame["scale"] = _SCALE.get(self._unit(indicator), 1.0)
             panels.append((self._indicator_name(indicator), frame))
-            series.append(mine[["indicator", "year", "value", "se", "lower", "upper", "confidence"]])
-        series = pd.concat(series).dropna(subset=["value"]) if series else pd.DataFrame()
-        if not series.empty:  # Wilson and Poisson intervals carry no se: take it from the interval
-            from scipy.special import ndtri  # norm.ppf, without importing scipy.stats
-
-            z = ndtri(0.5 + series["confidence"].to_numpy(dtype=float) / 2)
-            series["se"] = series["se"].fillna((series["upper"] - series["lower"]) / (2 * z))
-        series["indicator"] = series["indicator"].astype(str)
-        changes = (change_between_waves(series, by="indicator", against=("first",), confidence=self.confidence)
-                   if len(years) >= 2 and not series.empty else pd.DataFrame(columns=["indicator"]))
-        by_indicator = {r["indicator"]: r for r in changes.to_dict("records")}
-        changes = [(i, by_indicator[i]) for i, _ in HEADLINE if i in by_indicator]
+        every = self._shared("trend_changes", lambda: self._trend_changes(years))
+        changes = [(i, every[(self.county_code, i)]) for i, _ in HEADLINE if (self.county_code, i) in every]
         parts = [self._heading("trends")]
         if len(years) < 2:
             parts.append(self._note("trends.single_wave"))
@@ -561,37 +662,58 @@ class CountyReport:
         parts.append(self._note("note.trend"))
         return Fragment("".join(parts))
 
+    def _trend_changes(self, years: list[int]) -> dict[tuple[str, str], dict]:
+        """The change of every county's headline indicators from its first wave in ``years`` to its last, by
+        (county code, indicator): one vectorised call for all counties (each county's change uses its own rows
+        only, so it is the same as a call per county)."""
+        from ..measures.trend import change_between_waves
+
+        parts = self.data.parts(self.confidence)
+        frames = [parts[("level_year", "county", y)] for y in years if ("level_year", "county", y) in parts]
+        if len(years) < 2 or not frames:
+            return {}
+        c = pd.concat(frames)
+        headline = [pair in _HEADLINE_PAIRS for pair in zip(c["indicator"].tolist(), c["item"].tolist())]
+        c = c[(c["group"] == "all").to_numpy() & np.array(headline, dtype=bool)]
+        series = c[["code", "indicator", "year", "value", "se", "lower", "upper", "confidence"]]
+        series = series.dropna(subset=["value"])
+        if series.empty:
+            return {}
+        from scipy.special import ndtri  # norm.ppf, without importing scipy.stats
+
+        # Wilson and Poisson intervals carry no se: take it from the interval
+        z = ndtri(0.5 + series["confidence"].to_numpy(dtype=float) / 2)
+        series["se"] = series["se"].fillna((series["upper"] - series["lower"]) / (2 * z))
+        series = series.astype({"code": str, "indicator": str})
+        changes = change_between_waves(series, by=["code", "indicator"], against=("first",),
+                                       confidence=self.confidence)
+        return {(r["code"], r["indicator"]): r for r in changes.to_dict("records")}
+
     def among_counties(self) -> Fragment:
         """Where the county sits among all counties: a funnel plot and a ranked dot plot."""
-        from ..measures.compare import funnel_axis, funnel_limits_proportion
-
-        sat = self._counties[(self._counties["indicator"] == "satisfaction_rate")
-                             & (self._counties["item"] == "q_overall") & (self._counties["group"] == "all")
-                             & ~self._counties["suppressed"]].copy()
-        prov = self._row(self._province_now, "satisfaction_rate", "q_overall")
+        funnel = self._shared("funnel", self._funnel)
         parts = [self._heading("among_counties")]
-        if sat.empty or prov is None:
+        if funnel is None:
             parts.append(self._note("among.none"))
             return Fragment("".join(parts))
-        # effective sample size: what the design-based standard error is worth in simple random sampling
-        sat["x"] = sat["value"] * (1 - sat["value"]) / sat["se"] ** 2
-        sat = sat[np.isfinite(sat["x"])]
-        limits = funnel_limits_proportion(float(prov["value"]), funnel_axis(sat["x"].to_numpy()),
-                                          confidence=(0.95, 0.998))
+        sat, limits, pooled = funnel
         texts = {"limit_0.95": self.t("figure.limit", level="95%"), "limit_0.998": self.t("figure.limit", level="99.8%"),
                  "pooled": self.province_name, "others": self.t("figure.other_counties"),
                  "peers": self.t("figure.peers", prefecture=self.prefecture_name), "county": self.county_name}
-        fig = figures.funnel(sat.rename(columns={"code": "code"}), limits, pooled=float(prov["value"]),
-                             highlight=self.county_code, peers=self._peers(),
+        fig = figures.funnel(sat, limits, pooled=pooled, highlight=self.county_code, peers=self._peers(),
                              xlabel=self.t("figure.effective_n"), ylabel=self.t("figure.satisfaction_axis"),
                              texts=texts)
         parts.append(figures.figure_html(fig, alt=self.t("figure.funnel_alt", county=self.county_name),
                                          caption=self.t("figure.funnel_caption")))
-        cov = self._counties[(self._counties["indicator"] == "coverage") & (self._counties["group"] == "all")
-                             & ~self._counties["suppressed"]]
+        cov = self._shared("coverage", lambda: self._counties.loc[
+            (self._counties["indicator"] == "coverage") & (self._counties["group"] == "all")
+            & ~self._counties["suppressed"], ["code", "value", "lower", "upper"]])
         prov_cov = self._row(self._province_now, "coverage")
-        rank = int((cov["value"] > cov.loc[cov["code"] == self.county_code, "value"].max()).sum()) + 1
-        fig = figures.ranked_dots(cov[["code", "value", "lower", "upper"]], highlight=self.county_code,
+        values = cov["value"].to_numpy()
+        mine = values[(cov["code"] == self.county_code).to_numpy()]
+        mine = mine[~np.isnan(mine)]
+        rank = int((values > (mine.max() if mine.size else np.nan)).sum()) + 1
+        fig = figures.ranked_dots(cov, highlight=self.county_code,
                                   peers=self._peers(), label=self._indicator_name("coverage"),
                                   rank_text=self.t("figure.ranked_axis"),
                                   bench=float(prov_cov["value"]) if prov_cov is not None else None,
@@ -600,6 +722,24 @@ class CountyReport:
                                          caption=self.t("figure.ranked_caption", rank=rank, n=len(cov),
                                                         confidence=self._conf_text())))
         return Fragment("".join(parts))
+
+    def _funnel(self) -> tuple[pd.DataFrame, pd.DataFrame, float] | None:
+        """Every county's overall satisfaction with its effective sample size, the funnel's limits around the
+        province's and the province's value; ``None`` when either is missing."""
+        from ..measures.compare import funnel_axis, funnel_limits_proportion
+
+        c = self._counties
+        sat = c[(c["indicator"] == "satisfaction_rate") & (c["item"] == "q_overall") & (c["group"] == "all")
+                & ~c["suppressed"]].copy()
+        prov = self._row(self._province_now, "satisfaction_rate", "q_overall")
+        if sat.empty or prov is None:
+            return None
+        # effective sample size: what the design-based standard error is worth in simple random sampling
+        sat["x"] = sat["value"] * (1 - sat["value"]) / sat["se"] ** 2
+        sat = sat[np.isfinite(sat["x"])]
+        limits = funnel_limits_proportion(float(prov["value"]), funnel_axis(sat["x"].to_numpy()),
+                                          confidence=(0.95, 0.998))
+        return sat[["code", "x", "value"]], limits, float(prov["value"])
 
     def recommendations(self) -> Fragment:
         """Recommendations from the framework indicators that lost the county the most points, then any other
@@ -618,21 +758,19 @@ class CountyReport:
                     points=f"{float(r['points']):.0f}", lost=f"{float(r['lost']):.1f}"))
                     + " " + esc(self.t("recommend." + str(r["measure"]))) + "</li>")
         judged = self._judgeable().copy()
-        c = self._counties
-        c = c[(c["group"] == "all") & ~c["suppressed"]]
-        values = {key: g["value"].to_numpy() for key, g in c.groupby(["indicator", "item"], observed=True)}
+        values, n = self._shared("positions", self._values_by_indicator)
         # how far down the county sits among all counties (0 = best), honouring polarity
         position = []
-        for r in judged.to_dict("records"):
-            peers = values.get((r["indicator"], r["item"]), np.array([]))
-            better = peers < r["value"] if r["polarity"] == "lower_is_better" else peers > r["value"]
+        columns = (judged[c].tolist() for c in ("indicator", "item", "value", "polarity"))
+        for indicator, item, value, polarity in zip(*columns):
+            peers = values.get((indicator, item), np.array([]))
+            better = peers < value if polarity == "lower_is_better" else peers > value
             position.append(float(better.mean()) if peers.size else 0.0)
         judged["position"] = position
         worst = judged[(judged["vs_province"] == "worse") & ~judged["indicator"].astype(str).isin(covered)]
         if not items and len(worst) < 3:  # no framework score: the weakest against the province
             rest = judged[~judged.index.isin(worst.index)].sort_values("position", ascending=False)
             worst = pd.concat([worst, rest.head(3 - len(worst))])
-        n = self._counties["code"].nunique()
         for _, row in worst.sort_values("position", ascending=False).iterrows():
             unit = self._unit(row["indicator"])
             items.append("<li>" + esc(self.t(
@@ -644,6 +782,13 @@ class CountyReport:
                 + " " + esc(self.t("recommend." + str(row["indicator"]))) + "</li>")
         intro = self.t("recommend.intro") if items else self.t("recommend.none")
         return Fragment(self._heading("recommendations") + f"<p>{esc(intro)}</p><ol>{''.join(items)}</ol>")
+
+    def _values_by_indicator(self) -> tuple[dict[tuple[str, str], np.ndarray], int]:
+        """Every county's values (all groups, not suppressed) by (indicator, item), and the number of counties."""
+        c = self._counties
+        n = c["code"].nunique()
+        c = c[(c["group"] == "all") & ~c["suppressed"]]
+        return {key: g["value"].to_numpy() for key, g in c.groupby(["indicator", "item"], observed=True)}, n
 
     def methods(self) -> Fragment:
         """Definitions, interval methods, the comparison test, the suppression rule and sample sizes."""
@@ -657,6 +802,11 @@ class CountyReport:
                  table_html([self.t("table.indicator"), self.t("table.definition"), self.t("table.method")], rows),
                  f"<p>{esc(self.t('methods.survey'))}</p>", f"<p>{esc(self.t('methods.comparison'))}</p>",
                  f"<p>{esc(self.t('methods.suppression'))}</p>", f"<p>{esc(self.t('methods.funnel'))}</p>"]
+        parts.append(self.data.shared(("methods_framework", self.year, self.lang), self._framework_methods))
+        return Fragment("".join(parts))
+
+    def _framework_methods(self) -> str:
+        """The framework's paragraph and weights table of the methods: the same in every county's report."""
         scores, _ = self._scores()
         fw = scores.framework
         cr = fw.consistency_frame()
@@ -664,16 +814,14 @@ class CountyReport:
         text = self.t("methods.framework", framework=getattr(fw, self.lang, fw.id), version=fw.version,
                       draws=f"{scores.draws:,}", seed=scores.seed, most=f"{fw.max_missing_weight:.0%}",
                       cr=f"{worst_cr:.3f}")
-        parts.append(f"<p>{esc(text)}</p>")
         weights = fw.indicator_frame()
-        parts.append(table_html(
+        return f"<p>{esc(text)}</p>" + table_html(
             [self.t("table.indicator"), self.t("table.tier"), self.t("table.weight"), self.t("table.floor"),
              self.t("table.target"), self.t("table.scoring")],
             [[str(r[self.lang]), self.t("tier." + str(r["tier"])), f"{float(r['weight']):.1%}",
               value_text(r["floor"], str(r["unit"]), self.lang) if not pd.isna(r["floor"]) else SUPPRESSED,
               value_text(r["target"], str(r["unit"]), self.lang), self.t("rule." + str(r["rule"]))]
-             for r in weights.to_dict("records")], numeric=(2, 3, 4)))
-        return Fragment("".join(parts))
+             for r in weights.to_dict("records")], numeric=(2, 3, 4))
 
     def data_quality(self) -> Fragment:
         """What was excluded or suppressed for this county, and what validation flagged in the inputs."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -36,6 +36,15 @@ class ProvinceData:
         if confidence not in self._parts:
             self._parts[confidence] = _Parts(self.table[self.table["confidence"] == confidence])
         return self._parts[confidence]
+
+    def shared(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()``, made once per process for ``key``: what the reports of many counties draw alike (every
+        county's figures of a year, the province's rows) is derived by the first report and looked up by the
+        others.  Shared, so read-only: a report that changes it copies it first."""
+        key = ("shared", *key)
+        if key not in self._parts:
+            self._parts[key] = compute()
+        return self._parts[key]
 
     def scores(self, year: int):
         """The framework's composite scores, grades and ranks of every county in ``year``
@@ -71,17 +80,30 @@ class ProvinceData:
 
     @property
     def years(self) -> list[int]:
-        return sorted(int(y) for y in self.table["year"].unique())
+        """The waves in the table (looked up once: each report checks its year against them)."""
+        if "years" not in self._parts:
+            self._parts["years"] = sorted(int(y) for y in self.table["year"].unique())
+        return list(self._parts["years"])
+
+    @property
+    def confidence_levels(self) -> list[float]:
+        """The confidence levels of the table's intervals, as fractions."""
+        if "confidence_levels" not in self._parts:
+            self._parts["confidence_levels"] = sorted(float(c) for c in self.table["confidence"].unique())
+        return list(self._parts["confidence_levels"])
 
     @property
     def synthetic(self) -> bool:
         return bool(self.meta.get("synthetic"))
 
     def counties(self) -> pd.DataFrame:
-        """One row per county: codes and names, sorted by code."""
-        rows = self.table.loc[self.table["level"] == "county",
-                              ["county_code", "prefecture_code", "name_en", "name_zh"]]
-        return rows.drop_duplicates("county_code").sort_values("county_code").reset_index(drop=True)
+        """One row per county: codes and names, sorted by code (found once per process; a copy)."""
+        if "counties" not in self._parts:
+            rows = self.table.loc[self.table["level"] == "county",
+                                  ["county_code", "prefecture_code", "name_en", "name_zh"]]
+            self._parts["counties"] = rows.drop_duplicates("county_code").sort_values("county_code"
+                                                                                     ).reset_index(drop=True)
+        return self._parts["counties"].copy()
 
     def province_name(self, lang: str) -> str:
         """The province's name in ``lang``."""

@@ -96,14 +96,15 @@ def trend_panels(panels: list[tuple[str, pd.DataFrame]], *, years: Sequence[int]
     xlim = (min(years) - 0.25, max(years) + 0.25)
     for i, (title, frame) in enumerate(panels):
         x0, y0 = (i % cols) * cell_w, 34 + (i // cols) * cell_h
-        scaled = {c: frame[c].to_numpy(float) * frame["scale"].to_numpy(float) for c in ("value", "lower", "upper")}
+        scale, year, who_of = frame["scale"].to_numpy(float), frame["year"].to_numpy(), frame["who"].to_numpy()
+        scaled = {c: frame[c].to_numpy(float) * scale for c in ("value", "lower", "upper")}
         p = fig.panel(x0 + 52, y0 + 22, cell_w - 70, cell_h - 62, xlim=xlim, ylim=_limits(*scaled.values()))
         p.axes(xticks=list(years), xtick_labels=[str(y) for y in years], grid="y")
         p.title(title if text_width(title, 11) < cell_w - 60 else title[: int((cell_w - 60) / 11 * 1.6)] + "…")
         for who, colour in (("province", BENCH), ("county", HIGHLIGHT)):
-            mask = (frame["who"] == who).to_numpy()
-            order = np.argsort(frame["year"].to_numpy()[mask])
-            xs = frame["year"].to_numpy(float)[mask][order]
+            mask = who_of == who
+            order = np.argsort(year[mask])
+            xs = year.astype(float)[mask][order]
             v, lo, hi = (scaled[c][mask][order] for c in ("value", "lower", "upper"))
             p.band(xs, lo, hi, colour)
             p.line(xs, v, colour)
@@ -122,16 +123,17 @@ def funnel(points: pd.DataFrame, limits: pd.DataFrame, *, pooled: float, highlig
     x = points["x"].to_numpy(float)
     y = points["value"].to_numpy(float) * scale
     lim = limits.sort_values(["confidence", "denominator"])
+    lim = {c: lim[c].to_numpy(float) for c in ("confidence", "denominator", "lower", "upper")}
     fig = Figure(WIDTH, 396)
     # the limits open wide at small sizes: scale the axis to the counties, and the limits where they are
-    inner = lim[(lim["confidence"] == lim["confidence"].max()) & (lim["denominator"] >= np.nanmin(x) * 0.8)]
+    inner = (lim["confidence"] == np.nanmax(lim["confidence"])) & (lim["denominator"] >= np.nanmin(x) * 0.8)
     p = fig.panel(60, 50, WIDTH - 80, 290, xlim=(0, float(np.nanmax(x)) * 1.05),
-                  ylim=_limits(y, inner["lower"].to_numpy(float) * scale, inner["upper"].to_numpy(float) * scale))
+                  ylim=_limits(y, lim["lower"][inner] * scale, lim["upper"][inner] * scale))
     p.axes(xlabel=xlabel, ylabel=ylabel)
     for conf, dash in ((0.95, "5 3"), (0.998, "2 2")):
-        part = lim[lim["confidence"] == conf]
+        part = lim["confidence"] == conf
         for col in ("lower", "upper"):
-            p.line(part["denominator"].to_numpy(float), part[col].to_numpy(float) * scale, BENCH, width=1, dash=dash)
+            p.line(lim["denominator"][part], lim[col][part] * scale, BENCH, width=1, dash=dash)
     p.hline(pooled * scale, BENCH)
     codes = points["code"].to_numpy()
     mine = codes == highlight
@@ -149,10 +151,10 @@ def funnel(points: pd.DataFrame, limits: pd.DataFrame, *, pooled: float, highlig
 def ranked_dots(rows: pd.DataFrame, *, highlight: str, peers: Sequence[str], label: str, rank_text: str,
                 bench: float | None, bench_text: str, scale: float = 100.0) -> Figure:
     """Every county ranked by value with its interval; the county and its prefecture's counties marked."""
-    rows = rows.sort_values("value", kind="stable").reset_index(drop=True)
+    order = np.argsort(rows["value"].to_numpy(float), kind="stable")  # missing values last, as sort_values
     n = len(rows)
-    v, lo, hi = (rows[c].to_numpy(float) * scale for c in ("value", "lower", "upper"))
-    codes = rows["code"].to_numpy()
+    v, lo, hi = (rows[c].to_numpy(float)[order] * scale for c in ("value", "lower", "upper"))
+    codes = rows["code"].to_numpy()[order]
     colour = np.where(codes == highlight, HIGHLIGHT, np.where(np.isin(codes, list(peers)), PEER, OTHER))
     fig = Figure(WIDTH, 330)
     p = fig.panel(60, 34, WIDTH - 80, 250, xlim=(0, n + 1), ylim=_limits(v, lo, hi))
