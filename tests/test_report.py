@@ -225,6 +225,23 @@ def test_a_county_without_enough_indicators_is_not_graded_and_says_why(tmp_path)
                                                      cache_dir=tmp_path / "cache").summary()).lower()
 
 
+def test_a_headline_figure_in_one_wave_only_shows_no_change_in_the_trends(tmp_path):
+    """A county whose survey has no wave but the first: the trends say which wave it has and show no change
+    (this used to stop the report with a TypeError)."""
+    import shutil
+
+    survey = pd.read_csv(BASE / "survey.csv", dtype=str, keep_default_na=False)
+    data = tmp_path / "province"
+    shutil.copytree(BASE, data)
+    code, first = "090202", min(survey["year"])
+    survey[~((survey["county_code"] == code) & (survey["year"] != first))].to_csv(data / "survey.csv", index=False)
+    report = CountyReport.load(data, code, year=2025, lang="en", cache_dir=tmp_path / "cache")
+    rows = re.findall(r"<tr>(.*?)</tr>", str(report.trends()), re.S)
+    row = next(r for r in rows if f">{report._indicator_name('satisfaction_rate')}<" in r)
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[1] == first and cells[2:] == [SUPPRESSED] * 3, cells
+
+
 def test_township_satisfaction_has_a_model_based_estimate_labelled_as_such(report):
     from evalkit.measures.smallarea import shrink_indicator
 

@@ -652,7 +652,9 @@ class CountyReport:
         for indicator, ch in changes:
             unit = self._unit(indicator)
             unit_diff = "net" if unit == "proportion" else unit
-            rows.append([self._indicator_name(indicator), f"{int(ch['year_from'])}–{int(ch['year_to'])}",
+            # the waves with a figure: one only (none in the other waves, or suppressed there) has no change
+            waves = "–".join(str(int(y)) for y in (ch["year_from"], ch["year_to"]) if y is not None and not pd.isna(y))
+            rows.append([self._indicator_name(indicator), waves,
                          value_text(ch["value"], unit_diff, self.lang, signed=True),
                          interval_text(ch["lower"], ch["upper"], unit_diff, self.lang),
                          self.t("change." + str(ch["label"])) if isinstance(ch["label"], str) else SUPPRESSED])
