@@ -225,9 +225,8 @@ def recode_likert(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEM
 def _combined(survey: pd.DataFrame, cols: list[str]) -> pd.Categorical:
     """One categorical code for the combination of ``cols`` ('2023/430102001'); NaN if any
     part is missing."""
-    grouped = survey.groupby(cols, sort=True, dropna=True, observed=True)
-    codes = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
-    parts = grouped.size().index.to_frame(index=False).astype(str)
+    codes, parts = _groups(survey, cols)
+    parts = parts.astype(str)
     labels = parts.iloc[:, 0]
     for col in parts.columns[1:]:
         labels = labels + "/" + parts[col]

@@ -55,6 +55,7 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -381,9 +382,43 @@ def _groups(data: pd.DataFrame, by: Columns) -> tuple[np.ndarray, pd.DataFrame]:
     _require(data, keys, "by")
     if not keys:
         return np.zeros(len(data), np.int64), pd.DataFrame(index=range(1))
-    grouped = data.groupby(keys, sort=True, dropna=True, observed=True)
-    codes = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
-    return codes, grouped.size().index.to_frame(index=False)
+    # what data.groupby(keys, sort=True, dropna=True, observed=True) numbers, from each key's sorted
+    # codes (a categorical's in category order) combined into one integer per row: no hashing of
+    # the combinations, and no sort of the rows when the combinations are few.  Object columns are
+    # left to groupby(), which infers the dtype of their keys.
+    levels: list[pd.Index] = []
+    if all(data[key].dtype != object for key in keys):
+        combined = np.zeros(len(data), dtype=np.int64)
+        for key in keys:
+            col = data[key]
+            if isinstance(col.dtype, pd.CategoricalDtype):  # codes already, in category order
+                codes, uniques = col.cat.codes.to_numpy(), pd.Categorical.from_codes(
+                    np.arange(len(col.cat.categories)), dtype=col.dtype)
+            else:
+                codes, uniques = pd.factorize(col, sort=True)
+            levels.append(pd.Index(uniques, name=key))
+            combined = np.where((combined < 0) | (codes < 0), -1, combined * len(uniques) + codes)
+    bound = math.prod(max(len(level), 1) for level in levels)
+    if not levels or bound >= 2**62:  # object keys, or combinations that do not fit in one integer
+        grouped = data.groupby(keys, sort=True, dropna=True, observed=True)
+        return grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64), grouped.size().index.to_frame(index=False)
+    present = combined >= 0
+    if bound <= 4 * len(data) + 1024:
+        seen = np.zeros(bound, dtype=bool)
+        seen[combined[present]] = True
+        combinations = np.flatnonzero(seen)
+        g = np.where(present, np.cumsum(seen)[combined] - 1, -1)
+    else:
+        combinations, inverse = np.unique(combined[present], return_inverse=True)
+        g = np.full(len(data), -1, dtype=np.int64)
+        g[present] = inverse.reshape(-1)
+    # each group's key codes, and the keys as groupby() gives them (one level per key)
+    codes = []
+    for level in reversed(levels):
+        combinations, code = np.divmod(combinations, max(len(level), 1))
+        codes.insert(0, code)
+    index = pd.MultiIndex(levels, codes, names=keys) if len(keys) > 1 else levels[0].take(codes[0])
+    return g, index.to_frame(index=False)
 
 
 def _numeric(data: pd.DataFrame, col: str, arg: str) -> np.ndarray:
@@ -742,10 +777,19 @@ def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
         # beta quantiles are slow: only where the bound is not 0 or 1 (missing p: missing bounds)
         lower, upper = np.where(p == 0, 0.0, np.nan), np.where(p == 1, 1.0, np.nan)
         need = (p != 0) & ~np.isnan(p)
-        lower[need] = stats.beta.ppf(alpha / 2, a[need], b[need] + 1)
+        lower[need] = _beta_quantile(alpha / 2, a[need], b[need] + 1)
         need = (p != 1) & ~np.isnan(p)
-        upper[need] = stats.beta.ppf(1 - alpha / 2, a[need] + 1, b[need])
+        upper[need] = _beta_quantile(1 - alpha / 2, a[need] + 1, b[need])
     return lower, upper
+
+
+def _beta_quantile(q: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``stats.beta.ppf(q, a, b)``, computed once per distinct (a, b): a proportion of 0 or 1 has
+    no variance, so its n* is n, and the many small domains at 100% share a handful of n."""
+    pairs = np.empty(a.shape, dtype=complex)  # a pair as one number, to sort and compare at once
+    pairs.real, pairs.imag = a, b
+    distinct, inv = np.unique(pairs, return_inverse=True)  # pairs with a NaN become one: NaN anyway
+    return stats.beta.ppf(q, distinct.real, distinct.imag)[inv.reshape(a.shape)]
 
 
 def _t_quantile(q: float, dof: np.ndarray) -> np.ndarray:
