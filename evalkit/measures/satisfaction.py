@@ -407,7 +407,7 @@ def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: 
         raise ValueError("survey has no rows; there is nothing to estimate.")
     grouped = [_groups(survey, by) for by in breakdowns]
     design, kwargs = _design_frame(survey, wave, strata, psu, weight, fpc)
-    scores, status = _recode(survey, names)
+    scores, _ = _recode(survey, names)
     # what svy_prop() checks, in its order; the estimates below are those of svy_prop() and
     # svy_mean() on the items stacked (all rows of item 1, then item 2, ...), each copy of a
     # respondent keeping its stratum and PSU, with (item, group) as the domain
@@ -416,8 +416,15 @@ def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: 
     design.index = pd.Index(design.index.to_numpy(dtype=object), dtype=object)  # row 3 in messages
     d = _design(design, kwargs["strata"], kwargs["psu"], kwargs["weight"], kwargs["fpc"], False,
                 lonely_psu)
-    y = scores.T  # (items, respondents)
-    return [_breakdown(d, g, keys, y, status, names, codes, confidence, ci_method, df,
+    # the scores each measure averages, items stacked (all rows of item 1, then item 2, ...)
+    answered = ~np.isnan(scores.T)  # (items, respondents)
+    y = scores.T.reshape(-1)
+    stacked = {"rate": np.where(answered.reshape(-1), (y >= 4).astype(float), np.nan)}
+    if {"mean_score", "index_0_100"} & set(codes):
+        stacked["mean"] = y - 3
+    if "net_satisfaction" in codes:
+        stacked["net"] = np.sign(y - 3)
+    return [_breakdown(d, g, keys, answered, stacked, names, codes, confidence, ci_method, df,
                        design_effects) for g, keys in grouped]
 
 
@@ -453,27 +460,32 @@ class _Breakdown(NamedTuple):
                            "measure": str, "statistic": str, "method": str})
 
 
-def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, y: np.ndarray, status: np.ndarray,
+def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, stacked: dict[str, np.ndarray],
                names: list[str], codes: list[str], confidence: float, ci_method: str,
                df: str | float, design_effects: bool) -> _Breakdown:
-    """The satisfaction results of one breakdown (groups ``g`` with ``keys``)."""
+    """The satisfaction results of one breakdown (groups ``g`` with ``keys``).
+
+    ``answered``: (items, respondents), a valid answer; ``stacked``: the scores of the rate
+    (``rate``: 1 for 4-5, else 0), the mean (``mean``: centred at 3) and net satisfaction
+    (``net``: -1, 0, 1), items stacked.
+    """
     k, n_groups = len(names), len(keys)
-    valid = ~np.isnan(y) & (g >= 0)
+    valid = answered & (g >= 0)
     item_keys = pd.DataFrame({"__item": np.repeat(np.arange(k), n_groups),
                               "__group": np.tile(np.arange(n_groups), k)})
     dom = _stacked_domains(d, g, n_groups, item_keys, valid)
-    flat = y.reshape(-1)
 
     def estimate(score: np.ndarray) -> dict[str, Any]:
         return _estimate_on(dom, "mean", score, None, design_effects=design_effects)
 
     # The rate is always estimated: it gives the domain df (svy_prop's interval).
-    rate = estimate(np.where(np.isnan(flat), np.nan, (flat >= 4).astype(float)))
+    rate = estimate(stacked["rate"])
     dof = _prop_df(dom, df)
     rate["lower"], rate["upper"] = prop_interval(rate["value"], rate["se"], rate["n"], dof,
                                                  confidence, ci_method)
-    c = _counts(status, g, n_groups)  # (groups, items, 4)
-    n_excluded = (c.sum(axis=2) - c[:, :, 0]).T.reshape(-1)  # item-major like the results
+    # respondents of the group without a valid answer (don't know, refused, invalid), item-major like
+    # the results: the group's rows less the answers the rate counted
+    n_excluded = (np.bincount(g[g >= 0], minlength=n_groups) - rate["n"].reshape(k, n_groups)).reshape(-1)
 
     blocks: dict[str, tuple[dict[str, Any], str, str]] = {}
     if "satisfaction_rate" in codes:
@@ -481,7 +493,7 @@ def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, y: np.ndarray, status: np.n
     if {"mean_score", "index_0_100"} & set(codes):
         # centred at 3: a domain where everyone answered 5 (or 3, ...) then has a mean of
         # exactly 5 and a variance of exactly 0, not rounding noise (2 w is exact, 5 w is not)
-        mean = estimate(flat - 3)
+        mean = estimate(stacked["mean"])
         mean["value"] = mean["value"] + 3
         mean["lower"], mean["upper"] = _t_bounds(mean, dof, confidence, 1, 5)
         blocks["mean_score"] = mean, "mean", "t"
@@ -489,7 +501,7 @@ def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, y: np.ndarray, status: np.n
                                  "lower": (mean["lower"] - 1) * 25,
                                  "upper": (mean["upper"] - 1) * 25}, "index", "t"
     if "net_satisfaction" in codes:
-        net = estimate(np.sign(flat - 3))
+        net = estimate(stacked["net"])
         net["lower"], net["upper"] = _t_bounds(net, dof, confidence, -1, 1)
         blocks["net_satisfaction"] = net, "net proportion", "t"
 

@@ -294,6 +294,7 @@ class _Domains:
     rows: np.ndarray  # per row: in a group and in the domain, with the analysed values present
     cells: _Cells  # stage 1: PSUs of each group within strata
     cells2: _Cells | None  # stage 2: second-stage units within PSUs (two-stage fpc only)
+    copies: int = 1  # the rows are this many copies of the design's rows, stacked (copy-major)
 
     @property
     def n_groups(self) -> int:
@@ -306,7 +307,8 @@ class _Domains:
 
     @cached_property
     def wm(self) -> np.ndarray:
-        return self.design.weight[self.rows]
+        weight = self.design.weight
+        return np.broadcast_to(weight, (self.copies, weight.size))[self.rows.reshape(self.copies, -1)]
 
     @cached_property
     def n(self) -> np.ndarray:
@@ -340,12 +342,10 @@ def _stacked_domains(d: _Design, g: np.ndarray, n: int, keys: pd.DataFrame,
     """
     k = valid.shape[0]
     stacked = np.where(g >= 0, np.arange(k)[:, None] * n + g, -1).reshape(-1)
-    tiled = _Design(np.tile(d.stratum, k), np.tile(d.psu, k), np.tile(d.weight, k), d.psu_stratum,
-                    d.n_psu, d.f_psu, d.frac_psu, None if d.ssu is None else np.tile(d.ssu, k),
-                    d.ssu_psu, d.n_ssu, d.f_ssu, d.lonely_psu, d.df)
     cells2 = None if d.ssu is None else _stacked_cells(g, n, d.ssu, d.ssu_psu, valid)
-    return _Domains(tiled, stacked, keys, valid.reshape(-1),
-                    _stacked_cells(g, n, d.psu, d.psu_stratum, valid), cells2)
+    # the design itself, not k copies of its rows: the estimates read only its weights per row
+    return _Domains(d, stacked, keys, valid.reshape(-1), _stacked_cells(g, n, d.psu, d.psu_stratum, valid),
+                    cells2, copies=k)
 
 
 def _stacked_cells(g: np.ndarray, n_groups: int, unit: np.ndarray, parent: np.ndarray,
