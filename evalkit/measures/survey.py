@@ -258,30 +258,49 @@ def _pairs(inv: np.ndarray, cell_group: np.ndarray, cell_parent: np.ndarray, n_p
     return _Cells(inv, pair.reshape(-1), pairs // n_par, pairs % n_par)
 
 
-def _stage_var(z, cells: _Cells, n_groups, n, f, mult, rule) -> np.ndarray:
-    """Per-group variance of unit totals of ``z`` (domain rows) within parents (R's ``onestage``).
+class _Stage:
+    """One stage's variance of the groups' estimates (R's ``onestage``), for any scores ``z``.
 
-    Units of a parent without rows in the group count as zeros, so the result is the domain
-    variance of R's ``svyby``/``subset``.
+    What does not depend on the scores (each (group, parent) pair's units sampled, units without
+    domain rows, lonely-PSU rule and scale) is worked out once for the domains; :meth:`var` then
+    costs the scores' unit totals and their spread.
     """
-    tot = np.bincount(cells.inv, weights=z)
-    grp, par, ginv = cells.group, cells.parent, cells.pair
-    nn, ff = n[par].astype(float), f[par]
-    mean = np.bincount(ginv, weights=tot) / nn
-    ss = np.bincount(ginv, weights=(tot - mean[ginv]) ** 2) + (nn - np.bincount(ginv)) * mean**2
-    lonely = nn == 1
-    if rule == "adjust":
-        ss = np.where(lonely, mean**2, ss)  # the single PSU is not centred
-    scale = ff * np.where(lonely, 1.0, nn / np.maximum(nn - 1, 1))
-    contrib = np.where(ff < _CERTAIN, 0.0, scale * ss) * mult[par]
-    # float even when no row is in any group (numpy's bincount of nothing is an integer array)
-    var = np.bincount(grp, weights=contrib, minlength=n_groups).astype(float)
-    if rule == "average":
-        n_strata = np.bincount(grp, minlength=n_groups)
-        n_ok = n_strata - np.bincount(grp, weights=lonely & (ff >= _CERTAIN), minlength=n_groups)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var = np.where(n_strata > 0, var * n_strata / n_ok, 0.0)
-    return var
+
+    def __init__(self, cells: _Cells, n_groups: int, n: np.ndarray, f: np.ndarray, mult: np.ndarray,
+                 rule: str) -> None:
+        self.cells, self.n_groups, self.rule = cells, n_groups, rule
+        grp, par = cells.group, cells.parent
+        self.nn, ff = n[par].astype(float), f[par]
+        # units of the parent without rows in the group: they count as zeros
+        self.empty = self.nn - np.bincount(cells.pair, minlength=len(par))
+        self.lonely = self.nn == 1
+        self.scale = ff * np.where(self.lonely, 1.0, self.nn / np.maximum(self.nn - 1, 1))
+        self.certain = ff < _CERTAIN
+        self.mult = mult[par]
+        if rule == "average":
+            self.n_strata = np.bincount(grp, minlength=n_groups)
+            self.n_ok = self.n_strata - np.bincount(grp, weights=self.lonely & (ff >= _CERTAIN), minlength=n_groups)
+
+    def var(self, z: np.ndarray) -> np.ndarray:
+        """Per-group variance of unit totals of ``z`` (domain rows) within parents.
+
+        Units of a parent without rows in the group count as zeros, so the result is the domain
+        variance of R's ``svyby``/``subset``.
+        """
+        cells, nn = self.cells, self.nn
+        tot = np.bincount(cells.inv, weights=z)
+        ginv = cells.pair
+        mean = np.bincount(ginv, weights=tot, minlength=len(nn)) / nn
+        ss = np.bincount(ginv, weights=(tot - mean[ginv]) ** 2, minlength=len(nn)) + self.empty * mean**2
+        if self.rule == "adjust":
+            ss = np.where(self.lonely, mean**2, ss)  # the single PSU is not centred
+        contrib = np.where(self.certain, 0.0, self.scale * ss) * self.mult
+        # float even when no row is in any group (numpy's bincount of nothing is an integer array)
+        var = np.bincount(cells.group, weights=contrib, minlength=self.n_groups).astype(float)
+        if self.rule == "average":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                var = np.where(self.n_strata > 0, var * self.n_strata / self.n_ok, 0.0)
+        return var
 
 
 @dataclass(frozen=True)
@@ -321,6 +340,16 @@ class _Domains:
     @cached_property
     def w_row(self) -> np.ndarray:
         return self.w_tot[self.gm]
+
+    @cached_property
+    def stages(self) -> list[_Stage]:
+        """The variance's stages: PSUs within strata, and with a two-stage fpc, second-stage units within PSUs."""
+        d = self.design
+        out = [_Stage(self.cells, self.n_groups, d.n_psu, d.f_psu, np.ones(len(d.n_psu)), d.lonely_psu)]
+        if d.ssu is not None:
+            rule = "remove" if d.lonely_psu == "average" else d.lonely_psu
+            out.append(_Stage(self.cells2, self.n_groups, d.n_ssu, d.f_ssu, d.frac_psu[d.psu_stratum], rule))
+        return out
 
 
 def _domains(d: _Design, g: np.ndarray, keys: pd.DataFrame, rows: np.ndarray) -> _Domains:
@@ -366,13 +395,10 @@ def _stacked_cells(g: np.ndarray, n_groups: int, unit: np.ndarray, parent: np.nd
 
 def _variance(dom: _Domains, z: np.ndarray) -> np.ndarray:
     """Variance of each group's estimate from the scores ``z`` of its domain rows."""
-    d = dom.design
-    var = _stage_var(z, dom.cells, dom.n_groups, d.n_psu, d.f_psu, np.ones(len(d.n_psu)),
-                     d.lonely_psu)
-    if d.ssu is not None:
-        rule = "remove" if d.lonely_psu == "average" else d.lonely_psu
-        var = var + _stage_var(z, dom.cells2, dom.n_groups, d.n_ssu, d.f_ssu,
-                               d.frac_psu[d.psu_stratum], rule)
+    stages = dom.stages
+    var = stages[0].var(z)
+    for stage in stages[1:]:
+        var = var + stage.var(z)
     return var
 
 
