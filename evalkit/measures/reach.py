@@ -1390,7 +1390,8 @@ def _group_rows(
         rows = [_group_rows(geo, groups, served, registered, confidence),
                 {**_total_rows(geo, served, registered, confidence), "group": "all"}]
         size = [len(r["unit_year"]) for r in rows]
-        return {c: np.concatenate([_per_row(r[c], m) for r, m in zip(rows, size)]) for c in rows[0]}
+        return {c: _one_text([r[c] for r in rows]) or np.concatenate([_per_row(r[c], m) for r, m in zip(rows, size)])
+                for c in rows[0]}
     g = len(groups)
     out = _proportion_rows(np.repeat(np.arange(geo.size), g),
                            np.minimum(served, registered).reshape(-1), registered.reshape(-1),
@@ -1409,6 +1410,13 @@ def _per_row(values: object, rows: int) -> np.ndarray:
     return np.asarray(values)
 
 
+def _one_text(values: list[object]) -> str | None:
+    """The text every part has for all its rows (a statistic, a method), if they agree: it stays one
+    value instead of becoming a column of objects."""
+    first = values[0]
+    return first if isinstance(first, str) and all(isinstance(v, str) and v == first for v in values) else None
+
+
 def _stack(parts: list[_Rows], measures: Sequence[str], levels: int) -> _Rows:
     """Interleave per-measure rows: unit-year, then measure, then confidence level."""
     m, size = len(parts), len(parts[0]["unit_year"])
@@ -1419,7 +1427,7 @@ def _stack(parts: list[_Rows], measures: Sequence[str], levels: int) -> _Rows:
     out = {"unit_year": interleave([p["unit_year"] for p in parts]),
            "measure": interleave([np.full(size, name, dtype=object) for name in measures])}
     for c in OUTPUT_COLUMNS:
-        out[c] = interleave([_per_row(p[c], size) for p in parts])
+        out[c] = _one_text([p[c] for p in parts]) or interleave([_per_row(p[c], size) for p in parts])
     return out
 
 
