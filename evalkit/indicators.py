@@ -241,7 +241,7 @@ def _reach_rows(p: Province, levels: Sequence[str], confidence: list[float], uni
             rows(m["home_visit_share"], indicator="home_visit_share"),
             rows(pt, indicator="person_times_per_1000"),
             rows(m["station_coverage"], indicator="station_coverage"),
-            rows(staff, indicator=np.array([_STAFFING[v] for v in staff["measure"]], dtype=object)),
+            rows(staff, indicator=pd.Categorical(staff["measure"]).rename_categories(_STAFFING)),
             rows(cost, indicator=cost["measure"]),
         ]
     return out

@@ -1162,15 +1162,22 @@ def _ledger_rows(geo: _Geography, ledger: _Ledger) -> np.ndarray:
     if dates.dtype.kind == "M" and geo.years.size:  # dates without a time zone
         towns = pd.Index(pd.unique(geo.regions["township_code"]))
         codes, uniques = ledger.towns
-        town = np.append(towns.get_indexer(uniques), -1)[codes]
+        # a township not in regions (or missing) takes the last column, which holds -1
+        width = max(len(towns), 1) + 1
+        town = towns.get_indexer(uniques)
+        town = np.append(np.where(town < 0, width - 1, town), width - 1)[codes]
         edges = np.array([f"{y + i}-01-01" for y in geo.years for i in (0, 1)], dtype=dates.dtype)
         inside = np.searchsorted(edges, dates, side="right")  # odd: in a selected year
         year = inside >> 1
         inside &= 1
-        lookup = np.full((geo.years.size, max(len(towns), 1) + 1), -1, dtype=np.int64)
+        lookup = np.full((geo.years.size, width), -1, dtype=np.int64)
         lookup[np.searchsorted(geo.years, geo.regions["year"].to_numpy(dtype=np.int64)),
                towns.get_indexer(geo.regions["township_code"])] = np.arange(len(geo.regions))
-        rows = lookup[np.minimum(year, geo.years.size - 1), town]  # town -1: the last column, -1
+        # the row of (year, township), read from the table as one flat index
+        np.minimum(year, geo.years.size - 1, out=year)
+        year *= width
+        year += town
+        rows = lookup.ravel()[year]
         rows[inside == 0] = -1
         if not ((rows < 0) & ((inside == 1) | geo.all_years)).any():
             return rows

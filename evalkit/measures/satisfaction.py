@@ -481,6 +481,9 @@ def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, stack
     # The rate is always estimated: it gives the domain df (svy_prop's interval).
     rate = estimate(stacked["rate"])
     dof = _prop_df(dom, df)
+    if {"mean_score", "index_0_100", "net_satisfaction"} & set(codes):  # their intervals' t quantile
+        with np.errstate(invalid="ignore"):
+            t = _t_quantile(0.5 + confidence / 2, dof)
     rate["lower"], rate["upper"] = prop_interval(rate["value"], rate["se"], rate["n"], dof,
                                                  confidence, ci_method)
     # respondents of the group without a valid answer (don't know, refused, invalid), item-major like
@@ -495,14 +498,14 @@ def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, stack
         # exactly 5 and a variance of exactly 0, not rounding noise (2 w is exact, 5 w is not)
         mean = estimate(stacked["mean"])
         mean["value"] = mean["value"] + 3
-        mean["lower"], mean["upper"] = _t_bounds(mean, dof, confidence, 1, 5)
+        mean["lower"], mean["upper"] = _t_bounds(mean, t, 1, 5)
         blocks["mean_score"] = mean, "mean", "t"
         blocks["index_0_100"] = {**mean, "value": (mean["value"] - 1) * 25, "se": mean["se"] * 25,
                                  "lower": (mean["lower"] - 1) * 25,
                                  "upper": (mean["upper"] - 1) * 25}, "index", "t"
     if "net_satisfaction" in codes:
         net = estimate(stacked["net"])
-        net["lower"], net["upper"] = _t_bounds(net, dof, confidence, -1, 1)
+        net["lower"], net["upper"] = _t_bounds(net, t, -1, 1)
         blocks["net_satisfaction"] = net, "net proportion", "t"
 
     # result rows: group, then item, then measure
@@ -535,12 +538,11 @@ def _measure_codes(measures: Sequence[str]) -> list[str]:
     return codes
 
 
-def _t_bounds(est: dict[str, Any], dof: np.ndarray, confidence: float, low: float,
-             high: float) -> tuple[np.ndarray, np.ndarray]:
-    """value -/+ t(df) se (instead of the normal-quantile Wald interval), kept within
-    [low, high], the values the measure can take."""
+def _t_bounds(est: dict[str, Any], t: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """value -/+ t se (``t``: the t(df) quantile, instead of the normal quantile of the Wald
+    interval), kept within [low, high], the values the measure can take."""
     with np.errstate(invalid="ignore"):
-        half = _t_quantile(0.5 + confidence / 2, dof) * est["se"]
+        half = t * est["se"]
     value = est["value"]
     return np.clip(value - half, low, high), np.clip(value + half, low, high)
 
