@@ -424,7 +424,8 @@ def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: 
         stacked["mean"] = y - 3
     if "net_satisfaction" in codes:
         stacked["net"] = np.sign(y - 3)
-    return [_breakdown(d, g, keys, answered, stacked, names, codes, confidence, ci_method, df,
+    shared: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    return [_breakdown(d, g, keys, answered, stacked, shared, names, codes, confidence, ci_method, df,
                        design_effects) for g, keys in grouped]
 
 
@@ -461,25 +462,31 @@ class _Breakdown(NamedTuple):
 
 
 def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, stacked: dict[str, np.ndarray],
-               names: list[str], codes: list[str], confidence: float, ci_method: str,
-               df: str | float, design_effects: bool) -> _Breakdown:
+               shared: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str], codes: list[str],
+               confidence: float, ci_method: str, df: str | float, design_effects: bool) -> _Breakdown:
     """The satisfaction results of one breakdown (groups ``g`` with ``keys``).
 
     ``answered``: (items, respondents), a valid answer; ``stacked``: the scores of the rate
     (``rate``: 1 for 4-5, else 0), the mean (``mean``: centred at 3) and net satisfaction
-    (``net``: -1, 0, 1), items stacked.
+    (``net``: -1, 0, 1), items stacked.  ``shared``: each score on the answers and weighted, for
+    the breakdowns that put every respondent in a group (their domain rows are the answers).
     """
     k, n_groups = len(names), len(keys)
-    valid = answered & (g >= 0)
+    everyone = bool((g >= 0).all())
+    valid = answered if everyone else answered & (g >= 0)
     item_keys = pd.DataFrame({"__item": np.repeat(np.arange(k), n_groups),
                               "__group": np.tile(np.arange(n_groups), k)})
     dom = _stacked_domains(d, g, n_groups, item_keys, valid)
 
-    def estimate(score: np.ndarray) -> dict[str, Any]:
-        return _estimate_on(dom, "mean", score, None, design_effects=design_effects)
+    def estimate(score: str) -> dict[str, Any]:
+        if everyone and score not in shared:
+            ym = stacked[score][dom.rows]
+            shared[score] = ym, dom.wm * ym
+        return _estimate_on(dom, "mean", stacked[score], None, design_effects=design_effects,
+                            masked=shared[score] if everyone else None)
 
     # The rate is always estimated: it gives the domain df (svy_prop's interval).
-    rate = estimate(stacked["rate"])
+    rate = estimate("rate")
     dof = _prop_df(dom, df)
     if {"mean_score", "index_0_100", "net_satisfaction"} & set(codes):  # their intervals' t quantile
         with np.errstate(invalid="ignore"):
@@ -496,7 +503,7 @@ def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, stack
     if {"mean_score", "index_0_100"} & set(codes):
         # centred at 3: a domain where everyone answered 5 (or 3, ...) then has a mean of
         # exactly 5 and a variance of exactly 0, not rounding noise (2 w is exact, 5 w is not)
-        mean = estimate(stacked["mean"])
+        mean = estimate("mean")
         mean["value"] = mean["value"] + 3
         mean["lower"], mean["upper"] = _t_bounds(mean, t, 1, 5)
         blocks["mean_score"] = mean, "mean", "t"
@@ -504,7 +511,7 @@ def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, stack
                                  "lower": (mean["lower"] - 1) * 25,
                                  "upper": (mean["upper"] - 1) * 25}, "index", "t"
     if "net_satisfaction" in codes:
-        net = estimate(stacked["net"])
+        net = estimate("net")
         net["lower"], net["upper"] = _t_bounds(net, t, -1, 1)
         blocks["net_satisfaction"] = net, "net proportion", "t"
 

@@ -496,12 +496,14 @@ def _estimate(data, kind, y, x, *, by, domain, strata, psu, weight, fpc, nest, l
 
 
 def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None, *,
-                 design_effects: bool = True) -> dict:
+                 design_effects: bool = True, masked: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """The estimates of :func:`_estimate` on coded domains (``y`` and ``x`` present on its rows);
-    ``deff`` and ``n_eff`` are NaN unless ``design_effects``."""
+    ``deff`` and ``n_eff`` are NaN unless ``design_effects``.  ``masked``: ``y`` on the domain rows
+    and its product with their weights, when the caller has them already (domains of the same rows)."""
     rows, n_groups = dom.rows, dom.n_groups
-    gm, wm, ym, n, w_tot = dom.gm, dom.wm, y[rows], dom.n, dom.w_tot
-    y_tot = np.bincount(gm, weights=wm * ym, minlength=n_groups)
+    gm, wm, n, w_tot = dom.gm, dom.wm, dom.n, dom.w_tot
+    ym, wy = masked if masked is not None else (y[rows], None)
+    y_tot = np.bincount(gm, weights=wm * ym if wy is None else wy, minlength=n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "total":
             value, u, srs = y_tot, ym, w_tot**2
