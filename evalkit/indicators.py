@@ -186,7 +186,8 @@ class _Text:
         # the codes in the smallest integer type, as from_codes() would store them; each is a category's
         new = np.full(len(self.values) + 1, -1, dtype=np.min_scalar_type(-len(present) - 1))
         new[present[order]] = np.arange(len(present))
-        return pd.Categorical.from_codes(new[codes], categories=pd.Index([names[i] for i in order]), validate=False)
+        return pd.Categorical.from_codes(new[codes], categories=pd.Index([names[i] for i in order]),
+                                         validate=False)
 
     def rank(self, codes: np.ndarray) -> np.ndarray:
         """Sort rank of each row's text (missing first; only used for values that are present)."""

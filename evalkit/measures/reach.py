@@ -1397,8 +1397,8 @@ def _group_rows(
         rows = [_group_rows(geo, groups, served, registered, confidence),
                 {**_total_rows(geo, served, registered, confidence), "group": "all"}]
         size = [len(r["unit_year"]) for r in rows]
-        return {c: _one_text([r[c] for r in rows]) or np.concatenate([_per_row(r[c], m) for r, m in zip(rows, size)])
-                for c in rows[0]}
+        return {c: _one_text([r[c] for r in rows])
+                or np.concatenate([_per_row(r[c], m) for r, m in zip(rows, size)]) for c in rows[0]}
     g = len(groups)
     out = _proportion_rows(np.repeat(np.arange(geo.size), g),
                            np.minimum(served, registered).reshape(-1), registered.reshape(-1),

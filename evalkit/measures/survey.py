@@ -279,7 +279,8 @@ class _Stage:
         self.mult = mult[par]
         if rule == "average":
             self.n_strata = np.bincount(grp, minlength=n_groups)
-            self.n_ok = self.n_strata - np.bincount(grp, weights=self.lonely & (ff >= _CERTAIN), minlength=n_groups)
+            self.n_ok = self.n_strata - np.bincount(grp, weights=self.lonely & (ff >= _CERTAIN),
+                                                    minlength=n_groups)
 
     def var(self, z: np.ndarray) -> np.ndarray:
         """Per-group variance of unit totals of ``z`` (domain rows) within parents.
@@ -343,7 +344,8 @@ class _Domains:
 
     @cached_property
     def stages(self) -> list[_Stage]:
-        """The variance's stages: PSUs within strata, and with a two-stage fpc, second-stage units within PSUs."""
+        """The variance's stages: PSUs within strata, and with a two-stage fpc, second-stage units within
+        PSUs."""
         d = self.design
         out = [_Stage(self.cells, self.n_groups, d.n_psu, d.f_psu, np.ones(len(d.n_psu)), d.lonely_psu)]
         if d.ssu is not None:
