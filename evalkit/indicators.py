@@ -180,12 +180,14 @@ class _Text:
 
     def categorical(self, codes: np.ndarray) -> pd.Categorical:
         """What ``astype("category")`` makes of the text: categories are the values present, sorted."""
-        present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(self.values)))
+        present = np.flatnonzero(np.bincount(codes + 1, minlength=len(self.values) + 1)[1:])
         names = [self.values[i] for i in present]
         order = np.argsort(np.array(names, dtype=object), kind="stable")
-        new = np.full(len(self.values) + 1, -1, dtype=np.int64)
+        # the codes in the smallest integer type, as from_codes() would store them; each is a category's
+        new = np.full(len(self.values) + 1, -1, dtype=np.min_scalar_type(-len(present) - 1))
         new[present[order]] = np.arange(len(present))
-        return pd.Categorical.from_codes(new[codes], categories=pd.Index([names[i] for i in order]))
+        return pd.Categorical.from_codes(new[codes], categories=pd.Index([names[i] for i in order]),
+                                         validate=False)
 
     def rank(self, codes: np.ndarray) -> np.ndarray:
         """Sort rank of each row's text (missing first; only used for values that are present)."""
@@ -240,7 +242,7 @@ def _reach_rows(p: Province, levels: Sequence[str], confidence: list[float], uni
             rows(m["home_visit_share"], indicator="home_visit_share"),
             rows(pt, indicator="person_times_per_1000"),
             rows(m["station_coverage"], indicator="station_coverage"),
-            rows(staff, indicator=np.array([_STAFFING[v] for v in staff["measure"]], dtype=object)),
+            rows(staff, indicator=pd.Categorical(staff["measure"]).rename_categories(_STAFFING)),
             rows(cost, indicator=cost["measure"]),
         ]
     return out
@@ -252,12 +254,17 @@ def _satisfaction_rows(p: Province, levels: Sequence[str], confidence: list[floa
 
     survey = p.survey
     codes = [_CODE[level] for level in levels]
-    missing = [c for c in dict.fromkeys(codes) if c not in survey.columns]
-    if missing:
-        parents = p.regions.drop_duplicates("township_code").set_index("township_code")[_PARENTS[:-1]]
-        survey = survey.join(parents[missing], on="township_code")
     # codes as categoricals: groups are coded from small integer codes
-    survey = survey.astype({c: "category" for c in ("township_code", "psu", "county_code", *codes, "group")})
+    survey = survey.astype({c: "category" for c in ("township_code", "psu", "county_code", *codes, "group")
+                            if c in survey.columns})
+    missing = [c for c in dict.fromkeys(codes) if c not in survey.columns]
+    if missing:  # the parents of the respondents' townships, looked up once per township
+        town = survey["township_code"].array
+        parents = p.regions.drop_duplicates("township_code").set_index("township_code")[missing]
+        parents = parents.reindex(town.categories)
+        survey = survey.assign(**{c: pd.Categorical.from_codes(
+            np.append(parent.codes, -1)[town.codes], parent.categories)  # -1: a missing township has none
+            for c, parent in ((c, pd.Categorical(parents[c])) for c in missing)})
     breakdowns = {level: [["year", _CODE[level]]] + ([["year", _CODE[level], "group"]] if level != "township" else [])
                   for level in levels}
     # one design, one recoding and one stacking of the items for every level and breakdown
@@ -418,14 +425,13 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
     interval and are suppressed too (``too_few_psus``).  Blanks the suppressed figures of ``t``
     in place; returns ``suppressed`` and the reason's text code.
     """
-    from .measures.suppress import suppress
+    from .measures.suppress import PEOPLE_THRESHOLD, REASONS, SURVEY_THRESHOLD, _hide
 
     # one integer per sibling group: (level, year, indicator, item, confidence) and either (parent, group)
     # or the unit itself
     figure = _combine(t["level"], t["year"] - t["year"].min(initial=0), t["indicator"], t["item"],
                       t["level_of_confidence"])
-    siblings = {"by_parent": _combine(figure, units.parent[t["place"]], t["group"]),
-                "by_unit": _combine(figure, t["place"])}
+    siblings = (_combine(figure, units.parent[t["place"]], t["group"]), _combine(figure, t["place"]))
     kind = t["kind"]
     suppressed = np.zeros(len(kind), dtype=bool)
     reason = np.full(len(kind), -1, dtype=np.int64)
@@ -439,31 +445,32 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
     ind = t["indicator"][people]
     persons = np.where(ind == text.one("person_times_per_1000"), t["persons"][people],
                        np.where(ind == text.one("cost_per_person_served"), t["denominator"][people], t["n"][people]))
-    for rows, frame, kwargs in (
-            (survey, {"n": t["n"][survey], "suppressed": unstable,
-                      "suppression_reason": pd.Categorical.from_codes(unstable - 1, ["too_few_psus"])},
-             {"kind": "survey", "count": "n", "columns": ("value", "se", "lower", "upper")}),
-            # a small register is as telling as a small count: 3 of 3 registered people served names all three
-            (people, {"n": t["n"][people], "persons": persons, "denominator": t["denominator"][people]},
-             {"kind": "people", "count": ["persons", "denominator"],
-              "columns": ("n", "value", "se", "lower", "upper")})):
-        data = pd.DataFrame({**frame, **{c: t[c][rows] for c in ("value", "se", "lower", "upper")
-                                         if c not in frame}, **{k: v[rows] for k, v in siblings.items()}})
-        done = suppress(data, siblings=[["by_parent"], ["by_unit"]], **kwargs)
-        for c in kwargs["columns"]:
-            t[c][rows] = done[c].to_numpy(dtype=float, na_value=np.nan)
-        suppressed[rows] = done["suppressed"].to_numpy(dtype=bool)
-        reason[rows] = text.code(done["suppression_reason"], len(rows))
+    # suppress()'s rule on the rows as arrays: survey figures on their respondents, figures about persons on
+    # the persons and, as a small register is as telling as a small count (3 of 3 registered people served
+    # names all three), their denominator
+    for rows, counts, limit, before, columns in (
+            (survey, t["n"][survey][:, None], SURVEY_THRESHOLD, unstable, ("value", "se", "lower", "upper")),
+            (people, np.column_stack([persons, t["denominator"][people]]), PEOPLE_THRESHOLD,
+             np.zeros(len(people), dtype=bool), ("n", "value", "se", "lower", "upper"))):
+        hidden, why = _hide(counts, np.full(len(rows), float(limit)),
+                            [pd.factorize(s[rows])[0] for s in siblings], before)
+        for c in columns:
+            t[c][rows[hidden]] = np.nan
+        suppressed[rows] = hidden
+        codes = np.array([text.one(r) for r in REASONS] + [-1])[why]  # -1: the last, none
+        codes[before] = text.one("too_few_psus")
+        reason[rows] = codes
     return suppressed, reason
 
 
 def _combine(*codes: np.ndarray) -> np.ndarray:
     """One integer per combination of the codes (small integers, -1 for missing), ordered as the
     combinations are (the first code first)."""
-    out = np.zeros(len(codes[0]), dtype=np.int64)
-    for c in codes:
-        base = int(c.max(initial=0)) + 2
-        out = out * base + (c + 1)  # + 1: -1 (missing) is a value too
+    out = codes[0].astype(np.int64) + 1  # + 1: -1 (missing) is a value too
+    for c in codes[1:]:
+        out *= int(c.max(initial=0)) + 2
+        out += c
+        out += 1
     return out
 
 

@@ -1162,15 +1162,22 @@ def _ledger_rows(geo: _Geography, ledger: _Ledger) -> np.ndarray:
     if dates.dtype.kind == "M" and geo.years.size:  # dates without a time zone
         towns = pd.Index(pd.unique(geo.regions["township_code"]))
         codes, uniques = ledger.towns
-        town = np.append(towns.get_indexer(uniques), -1)[codes]
+        # a township not in regions (or missing) takes the last column, which holds -1
+        width = max(len(towns), 1) + 1
+        town = towns.get_indexer(uniques)
+        town = np.append(np.where(town < 0, width - 1, town), width - 1)[codes]
         edges = np.array([f"{y + i}-01-01" for y in geo.years for i in (0, 1)], dtype=dates.dtype)
         inside = np.searchsorted(edges, dates, side="right")  # odd: in a selected year
         year = inside >> 1
         inside &= 1
-        lookup = np.full((geo.years.size, max(len(towns), 1) + 1), -1, dtype=np.int64)
+        lookup = np.full((geo.years.size, width), -1, dtype=np.int64)
         lookup[np.searchsorted(geo.years, geo.regions["year"].to_numpy(dtype=np.int64)),
                towns.get_indexer(geo.regions["township_code"])] = np.arange(len(geo.regions))
-        rows = lookup[np.minimum(year, geo.years.size - 1), town]  # town -1: the last column, -1
+        # the row of (year, township), read from the table as one flat index
+        np.minimum(year, geo.years.size - 1, out=year)
+        year *= width
+        year += town
+        rows = lookup.ravel()[year]
         rows[inside == 0] = -1
         if not ((rows < 0) & ((inside == 1) | geo.all_years)).any():
             return rows
@@ -1390,7 +1397,8 @@ def _group_rows(
         rows = [_group_rows(geo, groups, served, registered, confidence),
                 {**_total_rows(geo, served, registered, confidence), "group": "all"}]
         size = [len(r["unit_year"]) for r in rows]
-        return {c: np.concatenate([_per_row(r[c], m) for r, m in zip(rows, size)]) for c in rows[0]}
+        return {c: _one_text([r[c] for r in rows])
+                or np.concatenate([_per_row(r[c], m) for r, m in zip(rows, size)]) for c in rows[0]}
     g = len(groups)
     out = _proportion_rows(np.repeat(np.arange(geo.size), g),
                            np.minimum(served, registered).reshape(-1), registered.reshape(-1),
@@ -1409,6 +1417,13 @@ def _per_row(values: object, rows: int) -> np.ndarray:
     return np.asarray(values)
 
 
+def _one_text(values: list[object]) -> str | None:
+    """The text every part has for all its rows (a statistic, a method), if they agree: it stays one
+    value instead of becoming a column of objects."""
+    first = values[0]
+    return first if isinstance(first, str) and all(isinstance(v, str) and v == first for v in values) else None
+
+
 def _stack(parts: list[_Rows], measures: Sequence[str], levels: int) -> _Rows:
     """Interleave per-measure rows: unit-year, then measure, then confidence level."""
     m, size = len(parts), len(parts[0]["unit_year"])
@@ -1419,7 +1434,7 @@ def _stack(parts: list[_Rows], measures: Sequence[str], levels: int) -> _Rows:
     out = {"unit_year": interleave([p["unit_year"] for p in parts]),
            "measure": interleave([np.full(size, name, dtype=object) for name in measures])}
     for c in OUTPUT_COLUMNS:
-        out[c] = interleave([_per_row(p[c], size) for p in parts])
+        out[c] = _one_text([p[c] for p in parts]) or interleave([_per_row(p[c], size) for p in parts])
     return out
 
 

@@ -225,9 +225,8 @@ def recode_likert(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEM
 def _combined(survey: pd.DataFrame, cols: list[str]) -> pd.Categorical:
     """One categorical code for the combination of ``cols`` ('2023/430102001'); NaN if any
     part is missing."""
-    grouped = survey.groupby(cols, sort=True, dropna=True, observed=True)
-    codes = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
-    parts = grouped.size().index.to_frame(index=False).astype(str)
+    codes, parts = _groups(survey, cols)
+    parts = parts.astype(str)
     labels = parts.iloc[:, 0]
     for col in parts.columns[1:]:
         labels = labels + "/" + parts[col]
@@ -408,7 +407,7 @@ def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: 
         raise ValueError("survey has no rows; there is nothing to estimate.")
     grouped = [_groups(survey, by) for by in breakdowns]
     design, kwargs = _design_frame(survey, wave, strata, psu, weight, fpc)
-    scores, status = _recode(survey, names)
+    scores, _ = _recode(survey, names)
     # what svy_prop() checks, in its order; the estimates below are those of svy_prop() and
     # svy_mean() on the items stacked (all rows of item 1, then item 2, ...), each copy of a
     # respondent keeping its stratum and PSU, with (item, group) as the domain
@@ -417,8 +416,16 @@ def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: 
     design.index = pd.Index(design.index.to_numpy(dtype=object), dtype=object)  # row 3 in messages
     d = _design(design, kwargs["strata"], kwargs["psu"], kwargs["weight"], kwargs["fpc"], False,
                 lonely_psu)
-    y = scores.T  # (items, respondents)
-    return [_breakdown(d, g, keys, y, status, names, codes, confidence, ci_method, df,
+    # the scores each measure averages, items stacked (all rows of item 1, then item 2, ...)
+    answered = ~np.isnan(scores.T)  # (items, respondents)
+    y = scores.T.reshape(-1)
+    stacked = {"rate": np.where(answered.reshape(-1), (y >= 4).astype(float), np.nan)}
+    if {"mean_score", "index_0_100"} & set(codes):
+        stacked["mean"] = y - 3
+    if "net_satisfaction" in codes:
+        stacked["net"] = np.sign(y - 3)
+    shared: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    return [_breakdown(d, g, keys, answered, stacked, shared, names, codes, confidence, ci_method, df,
                        design_effects) for g, keys in grouped]
 
 
@@ -454,27 +461,41 @@ class _Breakdown(NamedTuple):
                            "measure": str, "statistic": str, "method": str})
 
 
-def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, y: np.ndarray, status: np.ndarray,
-               names: list[str], codes: list[str], confidence: float, ci_method: str,
-               df: str | float, design_effects: bool) -> _Breakdown:
-    """The satisfaction results of one breakdown (groups ``g`` with ``keys``)."""
+def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, stacked: dict[str, np.ndarray],
+               shared: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str], codes: list[str],
+               confidence: float, ci_method: str, df: str | float, design_effects: bool) -> _Breakdown:
+    """The satisfaction results of one breakdown (groups ``g`` with ``keys``).
+
+    ``answered``: (items, respondents), a valid answer; ``stacked``: the scores of the rate
+    (``rate``: 1 for 4-5, else 0), the mean (``mean``: centred at 3) and net satisfaction
+    (``net``: -1, 0, 1), items stacked.  ``shared``: each score on the answers and weighted, for
+    the breakdowns that put every respondent in a group (their domain rows are the answers).
+    """
     k, n_groups = len(names), len(keys)
-    valid = ~np.isnan(y) & (g >= 0)
+    everyone = bool((g >= 0).all())
+    valid = answered if everyone else answered & (g >= 0)
     item_keys = pd.DataFrame({"__item": np.repeat(np.arange(k), n_groups),
                               "__group": np.tile(np.arange(n_groups), k)})
     dom = _stacked_domains(d, g, n_groups, item_keys, valid)
-    flat = y.reshape(-1)
 
-    def estimate(score: np.ndarray) -> dict[str, Any]:
-        return _estimate_on(dom, "mean", score, None, design_effects=design_effects)
+    def estimate(score: str) -> dict[str, Any]:
+        if everyone and score not in shared:
+            ym = stacked[score][dom.rows]
+            shared[score] = ym, dom.wm * ym
+        return _estimate_on(dom, "mean", stacked[score], None, design_effects=design_effects,
+                            masked=shared[score] if everyone else None)
 
     # The rate is always estimated: it gives the domain df (svy_prop's interval).
-    rate = estimate(np.where(np.isnan(flat), np.nan, (flat >= 4).astype(float)))
+    rate = estimate("rate")
     dof = _prop_df(dom, df)
+    if {"mean_score", "index_0_100", "net_satisfaction"} & set(codes):  # their intervals' t quantile
+        with np.errstate(invalid="ignore"):
+            t = _t_quantile(0.5 + confidence / 2, dof)
     rate["lower"], rate["upper"] = prop_interval(rate["value"], rate["se"], rate["n"], dof,
                                                  confidence, ci_method)
-    c = _counts(status, g, n_groups)  # (groups, items, 4)
-    n_excluded = (c.sum(axis=2) - c[:, :, 0]).T.reshape(-1)  # item-major like the results
+    # respondents of the group without a valid answer (don't know, refused, invalid), item-major like
+    # the results: the group's rows less the answers the rate counted
+    n_excluded = (np.bincount(g[g >= 0], minlength=n_groups) - rate["n"].reshape(k, n_groups)).reshape(-1)
 
     blocks: dict[str, tuple[dict[str, Any], str, str]] = {}
     if "satisfaction_rate" in codes:
@@ -482,16 +503,16 @@ def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, y: np.ndarray, status: np.n
     if {"mean_score", "index_0_100"} & set(codes):
         # centred at 3: a domain where everyone answered 5 (or 3, ...) then has a mean of
         # exactly 5 and a variance of exactly 0, not rounding noise (2 w is exact, 5 w is not)
-        mean = estimate(flat - 3)
+        mean = estimate("mean")
         mean["value"] = mean["value"] + 3
-        mean["lower"], mean["upper"] = _t_bounds(mean, dof, confidence, 1, 5)
+        mean["lower"], mean["upper"] = _t_bounds(mean, t, 1, 5)
         blocks["mean_score"] = mean, "mean", "t"
         blocks["index_0_100"] = {**mean, "value": (mean["value"] - 1) * 25, "se": mean["se"] * 25,
                                  "lower": (mean["lower"] - 1) * 25,
                                  "upper": (mean["upper"] - 1) * 25}, "index", "t"
     if "net_satisfaction" in codes:
-        net = estimate(np.sign(flat - 3))
-        net["lower"], net["upper"] = _t_bounds(net, dof, confidence, -1, 1)
+        net = estimate("net")
+        net["lower"], net["upper"] = _t_bounds(net, t, -1, 1)
         blocks["net_satisfaction"] = net, "net proportion", "t"
 
     # result rows: group, then item, then measure
@@ -524,12 +545,11 @@ def _measure_codes(measures: Sequence[str]) -> list[str]:
     return codes
 
 
-def _t_bounds(est: dict[str, Any], dof: np.ndarray, confidence: float, low: float,
-             high: float) -> tuple[np.ndarray, np.ndarray]:
-    """value -/+ t(df) se (instead of the normal-quantile Wald interval), kept within
-    [low, high], the values the measure can take."""
+def _t_bounds(est: dict[str, Any], t: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """value -/+ t se (``t``: the t(df) quantile, instead of the normal quantile of the Wald
+    interval), kept within [low, high], the values the measure can take."""
     with np.errstate(invalid="ignore"):
-        half = _t_quantile(0.5 + confidence / 2, dof) * est["se"]
+        half = t * est["se"]
     value = est["value"]
     return np.clip(value - half, low, high), np.clip(value + half, low, high)
 

@@ -190,7 +190,6 @@ def suppress(
     limit = _thresholds(data, kind, threshold, survey_threshold, people_threshold)
     sets = _sibling_sets(data, siblings)
     values = np.column_stack([_numbers(data, c) for c in counts])
-    small = (np.isnan(values) | (values < limit[:, None])).any(axis=1)
 
     if "suppressed" in data.columns:
         before = data["suppressed"].to_numpy(dtype=bool, na_value=False)
@@ -201,21 +200,9 @@ def suppress(
     else:
         reason = np.full(len(data), None, dtype=object)
     reason[~before] = None
-    hidden = before | small
-    reason[small & ~before] = "primary_small_n"
-
-    size = values[:, 0]
-    ids = [_group_ids(data, keys) for keys in sets]
-    sizes = [np.bincount(gid) for gid in ids]  # rows per sibling group
-    changed = bool(ids)
-    while changed:
-        changed = False
-        for gid, rows_n in zip(ids, sizes):
-            added = _complement(gid, hidden, size, rows_n)
-            if added.size:
-                hidden[added] = True
-                reason[added] = "secondary_complement"
-                changed = True
+    hidden, why = _hide(values, limit, [_group_ids(data, keys) for keys in sets], before)
+    for code, name in enumerate(REASONS):
+        reason[why == code] = name
 
     out = data.copy()
     mask = pd.Series(hidden, index=data.index)
@@ -307,6 +294,32 @@ def suppress_counts(
 
 
 # --- helpers --------------------------------------------------------------------------
+
+
+def _hide(values: np.ndarray, limit: np.ndarray, ids: Sequence[np.ndarray],
+          before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rule of :func:`suppress` on arrays: which rows are hidden, and why.
+
+    ``values``: the counts (rows x count columns), ``limit``: each row's threshold, ``ids``: one
+    integer per sibling group (0, 1, ...) for each set of siblings, ``before``: rows hidden already.
+    Returns ``hidden`` and each newly hidden row's reason as a position in :data:`REASONS`
+    (``primary_small_n`` 0, ``secondary_complement`` 1; -1 for the others).
+    """
+    small = (np.isnan(values) | (values < limit[:, None])).any(axis=1) & ~before
+    hidden = before | small
+    why = np.where(small, 0, -1).astype(np.int8)
+    size = values[:, 0]
+    sizes = [np.bincount(gid) for gid in ids]  # rows per sibling group
+    changed = bool(ids)
+    while changed:
+        changed = False
+        for gid, rows_n in zip(ids, sizes):
+            added = _complement(gid, hidden, size, rows_n)
+            if added.size:
+                hidden[added] = True
+                why[added] = 1
+                changed = True
+    return hidden, why
 
 
 def _group_ids(data: pd.DataFrame, keys: list[str]) -> np.ndarray:

@@ -55,6 +55,7 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -257,30 +258,50 @@ def _pairs(inv: np.ndarray, cell_group: np.ndarray, cell_parent: np.ndarray, n_p
     return _Cells(inv, pair.reshape(-1), pairs // n_par, pairs % n_par)
 
 
-def _stage_var(z, cells: _Cells, n_groups, n, f, mult, rule) -> np.ndarray:
-    """Per-group variance of unit totals of ``z`` (domain rows) within parents (R's ``onestage``).
+class _Stage:
+    """One stage's variance of the groups' estimates (R's ``onestage``), for any scores ``z``.
 
-    Units of a parent without rows in the group count as zeros, so the result is the domain
-    variance of R's ``svyby``/``subset``.
+    What does not depend on the scores (each (group, parent) pair's units sampled, units without
+    domain rows, lonely-PSU rule and scale) is worked out once for the domains; :meth:`var` then
+    costs the scores' unit totals and their spread.
     """
-    tot = np.bincount(cells.inv, weights=z)
-    grp, par, ginv = cells.group, cells.parent, cells.pair
-    nn, ff = n[par].astype(float), f[par]
-    mean = np.bincount(ginv, weights=tot) / nn
-    ss = np.bincount(ginv, weights=(tot - mean[ginv]) ** 2) + (nn - np.bincount(ginv)) * mean**2
-    lonely = nn == 1
-    if rule == "adjust":
-        ss = np.where(lonely, mean**2, ss)  # the single PSU is not centred
-    scale = ff * np.where(lonely, 1.0, nn / np.maximum(nn - 1, 1))
-    contrib = np.where(ff < _CERTAIN, 0.0, scale * ss) * mult[par]
-    # float even when no row is in any group (numpy's bincount of nothing is an integer array)
-    var = np.bincount(grp, weights=contrib, minlength=n_groups).astype(float)
-    if rule == "average":
-        n_strata = np.bincount(grp, minlength=n_groups)
-        n_ok = n_strata - np.bincount(grp, weights=lonely & (ff >= _CERTAIN), minlength=n_groups)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var = np.where(n_strata > 0, var * n_strata / n_ok, 0.0)
-    return var
+
+    def __init__(self, cells: _Cells, n_groups: int, n: np.ndarray, f: np.ndarray, mult: np.ndarray,
+                 rule: str) -> None:
+        self.cells, self.n_groups, self.rule = cells, n_groups, rule
+        grp, par = cells.group, cells.parent
+        self.nn, ff = n[par].astype(float), f[par]
+        # units of the parent without rows in the group: they count as zeros
+        self.empty = self.nn - np.bincount(cells.pair, minlength=len(par))
+        self.lonely = self.nn == 1
+        self.scale = ff * np.where(self.lonely, 1.0, self.nn / np.maximum(self.nn - 1, 1))
+        self.certain = ff < _CERTAIN
+        self.mult = mult[par]
+        if rule == "average":
+            self.n_strata = np.bincount(grp, minlength=n_groups)
+            self.n_ok = self.n_strata - np.bincount(grp, weights=self.lonely & (ff >= _CERTAIN),
+                                                    minlength=n_groups)
+
+    def var(self, z: np.ndarray) -> np.ndarray:
+        """Per-group variance of unit totals of ``z`` (domain rows) within parents.
+
+        Units of a parent without rows in the group count as zeros, so the result is the domain
+        variance of R's ``svyby``/``subset``.
+        """
+        cells, nn = self.cells, self.nn
+        tot = np.bincount(cells.inv, weights=z)
+        ginv = cells.pair
+        mean = np.bincount(ginv, weights=tot, minlength=len(nn)) / nn
+        ss = np.bincount(ginv, weights=(tot - mean[ginv]) ** 2, minlength=len(nn)) + self.empty * mean**2
+        if self.rule == "adjust":
+            ss = np.where(self.lonely, mean**2, ss)  # the single PSU is not centred
+        contrib = np.where(self.certain, 0.0, self.scale * ss) * self.mult
+        # float even when no row is in any group (numpy's bincount of nothing is an integer array)
+        var = np.bincount(cells.group, weights=contrib, minlength=self.n_groups).astype(float)
+        if self.rule == "average":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                var = np.where(self.n_strata > 0, var * self.n_strata / self.n_ok, 0.0)
+        return var
 
 
 @dataclass(frozen=True)
@@ -293,6 +314,7 @@ class _Domains:
     rows: np.ndarray  # per row: in a group and in the domain, with the analysed values present
     cells: _Cells  # stage 1: PSUs of each group within strata
     cells2: _Cells | None  # stage 2: second-stage units within PSUs (two-stage fpc only)
+    copies: int = 1  # the rows are this many copies of the design's rows, stacked (copy-major)
 
     @property
     def n_groups(self) -> int:
@@ -305,7 +327,8 @@ class _Domains:
 
     @cached_property
     def wm(self) -> np.ndarray:
-        return self.design.weight[self.rows]
+        weight = self.design.weight
+        return np.broadcast_to(weight, (self.copies, weight.size))[self.rows.reshape(self.copies, -1)]
 
     @cached_property
     def n(self) -> np.ndarray:
@@ -318,6 +341,17 @@ class _Domains:
     @cached_property
     def w_row(self) -> np.ndarray:
         return self.w_tot[self.gm]
+
+    @cached_property
+    def stages(self) -> list[_Stage]:
+        """The variance's stages: PSUs within strata, and with a two-stage fpc, second-stage units within
+        PSUs."""
+        d = self.design
+        out = [_Stage(self.cells, self.n_groups, d.n_psu, d.f_psu, np.ones(len(d.n_psu)), d.lonely_psu)]
+        if d.ssu is not None:
+            rule = "remove" if d.lonely_psu == "average" else d.lonely_psu
+            out.append(_Stage(self.cells2, self.n_groups, d.n_ssu, d.f_ssu, d.frac_psu[d.psu_stratum], rule))
+        return out
 
 
 def _domains(d: _Design, g: np.ndarray, keys: pd.DataFrame, rows: np.ndarray) -> _Domains:
@@ -339,12 +373,10 @@ def _stacked_domains(d: _Design, g: np.ndarray, n: int, keys: pd.DataFrame,
     """
     k = valid.shape[0]
     stacked = np.where(g >= 0, np.arange(k)[:, None] * n + g, -1).reshape(-1)
-    tiled = _Design(np.tile(d.stratum, k), np.tile(d.psu, k), np.tile(d.weight, k), d.psu_stratum,
-                    d.n_psu, d.f_psu, d.frac_psu, None if d.ssu is None else np.tile(d.ssu, k),
-                    d.ssu_psu, d.n_ssu, d.f_ssu, d.lonely_psu, d.df)
     cells2 = None if d.ssu is None else _stacked_cells(g, n, d.ssu, d.ssu_psu, valid)
-    return _Domains(tiled, stacked, keys, valid.reshape(-1),
-                    _stacked_cells(g, n, d.psu, d.psu_stratum, valid), cells2)
+    # the design itself, not k copies of its rows: the estimates read only its weights per row
+    return _Domains(d, stacked, keys, valid.reshape(-1), _stacked_cells(g, n, d.psu, d.psu_stratum, valid),
+                    cells2, copies=k)
 
 
 def _stacked_cells(g: np.ndarray, n_groups: int, unit: np.ndarray, parent: np.ndarray,
@@ -365,13 +397,10 @@ def _stacked_cells(g: np.ndarray, n_groups: int, unit: np.ndarray, parent: np.nd
 
 def _variance(dom: _Domains, z: np.ndarray) -> np.ndarray:
     """Variance of each group's estimate from the scores ``z`` of its domain rows."""
-    d = dom.design
-    var = _stage_var(z, dom.cells, dom.n_groups, d.n_psu, d.f_psu, np.ones(len(d.n_psu)),
-                     d.lonely_psu)
-    if d.ssu is not None:
-        rule = "remove" if d.lonely_psu == "average" else d.lonely_psu
-        var = var + _stage_var(z, dom.cells2, dom.n_groups, d.n_ssu, d.f_ssu,
-                               d.frac_psu[d.psu_stratum], rule)
+    stages = dom.stages
+    var = stages[0].var(z)
+    for stage in stages[1:]:
+        var = var + stage.var(z)
     return var
 
 
@@ -381,9 +410,43 @@ def _groups(data: pd.DataFrame, by: Columns) -> tuple[np.ndarray, pd.DataFrame]:
     _require(data, keys, "by")
     if not keys:
         return np.zeros(len(data), np.int64), pd.DataFrame(index=range(1))
-    grouped = data.groupby(keys, sort=True, dropna=True, observed=True)
-    codes = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
-    return codes, grouped.size().index.to_frame(index=False)
+    # what data.groupby(keys, sort=True, dropna=True, observed=True) numbers, from each key's sorted
+    # codes (a categorical's in category order) combined into one integer per row: no hashing of
+    # the combinations, and no sort of the rows when the combinations are few.  Object columns are
+    # left to groupby(), which infers the dtype of their keys.
+    levels: list[pd.Index] = []
+    if all(data[key].dtype != object for key in keys):
+        combined = np.zeros(len(data), dtype=np.int64)
+        for key in keys:
+            col = data[key]
+            if isinstance(col.dtype, pd.CategoricalDtype):  # codes already, in category order
+                codes, uniques = col.cat.codes.to_numpy(), pd.Categorical.from_codes(
+                    np.arange(len(col.cat.categories)), dtype=col.dtype)
+            else:
+                codes, uniques = pd.factorize(col, sort=True)
+            levels.append(pd.Index(uniques, name=key))
+            combined = np.where((combined < 0) | (codes < 0), -1, combined * len(uniques) + codes)
+    bound = math.prod(max(len(level), 1) for level in levels)
+    if not levels or bound >= 2**62:  # object keys, or combinations that do not fit in one integer
+        grouped = data.groupby(keys, sort=True, dropna=True, observed=True)
+        return grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64), grouped.size().index.to_frame(index=False)
+    present = combined >= 0
+    if bound <= 4 * len(data) + 1024:
+        seen = np.zeros(bound, dtype=bool)
+        seen[combined[present]] = True
+        combinations = np.flatnonzero(seen)
+        g = np.where(present, np.cumsum(seen)[combined] - 1, -1)
+    else:
+        combinations, inverse = np.unique(combined[present], return_inverse=True)
+        g = np.full(len(data), -1, dtype=np.int64)
+        g[present] = inverse.reshape(-1)
+    # each group's key codes, and the keys as groupby() gives them (one level per key)
+    codes = []
+    for level in reversed(levels):
+        combinations, code = np.divmod(combinations, max(len(level), 1))
+        codes.insert(0, code)
+    index = pd.MultiIndex(levels, codes, names=keys) if len(keys) > 1 else levels[0].take(codes[0])
+    return g, index.to_frame(index=False)
 
 
 def _numeric(data: pd.DataFrame, col: str, arg: str) -> np.ndarray:
@@ -435,12 +498,14 @@ def _estimate(data, kind, y, x, *, by, domain, strata, psu, weight, fpc, nest, l
 
 
 def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None, *,
-                 design_effects: bool = True) -> dict:
+                 design_effects: bool = True, masked: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """The estimates of :func:`_estimate` on coded domains (``y`` and ``x`` present on its rows);
-    ``deff`` and ``n_eff`` are NaN unless ``design_effects``."""
+    ``deff`` and ``n_eff`` are NaN unless ``design_effects``.  ``masked``: ``y`` on the domain rows
+    and its product with their weights, when the caller has them already (domains of the same rows)."""
     rows, n_groups = dom.rows, dom.n_groups
-    gm, wm, ym, n, w_tot = dom.gm, dom.wm, y[rows], dom.n, dom.w_tot
-    y_tot = np.bincount(gm, weights=wm * ym, minlength=n_groups)
+    gm, wm, n, w_tot = dom.gm, dom.wm, dom.n, dom.w_tot
+    ym, wy = masked if masked is not None else (y[rows], None)
+    y_tot = np.bincount(gm, weights=wm * ym if wy is None else wy, minlength=n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "total":
             value, u, srs = y_tot, ym, w_tot**2
@@ -742,10 +807,19 @@ def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
         # beta quantiles are slow: only where the bound is not 0 or 1 (missing p: missing bounds)
         lower, upper = np.where(p == 0, 0.0, np.nan), np.where(p == 1, 1.0, np.nan)
         need = (p != 0) & ~np.isnan(p)
-        lower[need] = stats.beta.ppf(alpha / 2, a[need], b[need] + 1)
+        lower[need] = _beta_quantile(alpha / 2, a[need], b[need] + 1)
         need = (p != 1) & ~np.isnan(p)
-        upper[need] = stats.beta.ppf(1 - alpha / 2, a[need] + 1, b[need])
+        upper[need] = _beta_quantile(1 - alpha / 2, a[need] + 1, b[need])
     return lower, upper
+
+
+def _beta_quantile(q: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``stats.beta.ppf(q, a, b)``, computed once per distinct (a, b): a proportion of 0 or 1 has
+    no variance, so its n* is n, and the many small domains at 100% share a handful of n."""
+    pairs = np.empty(a.shape, dtype=complex)  # a pair as one number, to sort and compare at once
+    pairs.real, pairs.imag = a, b
+    distinct, inv = np.unique(pairs, return_inverse=True)  # pairs with a NaN become one: NaN anyway
+    return stats.beta.ppf(q, distinct.real, distinct.imag)[inv.reshape(a.shape)]
 
 
 def _t_quantile(q: float, dof: np.ndarray) -> np.ndarray:
