@@ -96,8 +96,9 @@ def _skip_unused_imports() -> None:
 
 
 def _preload() -> None:
-    """Load what a local worker needs before its first report: run once in the fork server the workers
-    are forked from (:mod:`evalkit._worker_preload`), so that no worker pays for it again."""
+    """Load what a worker needs before its first report.  Run once in the fork server the local workers are
+    forked from (:mod:`evalkit._worker_preload`), so that they find it loaded, and by each worker as it
+    prepares its kernel (at no cost then, except in a Dask worker)."""
     _skip_unused_imports()
     import jupyter_client.manager  # noqa: F401 - loaded for the workers
     import nbformat
@@ -286,9 +287,7 @@ class _Worker:
         nb = nbformat.read(notebook, as_version=4)
         name = nb.metadata.get("kernelspec", {}).get("name", "python3")
         self.kernel = _WarmKernel(name, str(Path(notebook).parent))
-        from .render import notebook_to_html
-
-        notebook_to_html(nbformat.v4.new_notebook(), lang="en", title="warm-up")  # nbconvert and templates
+        _preload()  # nothing left to load in a worker forked from the fork server; a Dask worker loads it here
         if pdf and self.remote is None:  # our own browser starts while the new kernel boots
             try:
                 self.pdf_printer().warm()
@@ -839,8 +838,12 @@ class _PrintService:
             if printer is not None:
                 printer.close()
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """No more pages: the browser stops once it has printed what was asked."""
         self.requests.put(None)
+
+    def close(self) -> None:
+        self.stop()
         self._thread.join(timeout=60)
 
 
@@ -959,7 +962,7 @@ class _Pool:
             self.ready.set()
             for _ in self.procs:
                 self.todo.put(None)
-            self.printing.requests.put(None)  # the browser stops once it has printed what was asked
+            self.printing.stop()
 
     def close(self) -> None:
         self.finish()

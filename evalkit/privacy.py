@@ -95,8 +95,8 @@ import argparse
 import base64
 import binascii
 import bisect
-import functools
 import datetime as _dt
+import functools
 import hashlib
 import hmac
 import json
@@ -377,6 +377,8 @@ def _word_alternatives(words: frozenset[str]) -> re.Pattern:
     in any case."""
     return re.compile(r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![A-Za-z])",
                       re.IGNORECASE | re.ASCII)
+
+
 _WORD = re.compile(r"[A-Za-z]+")
 _GAP = re.compile(r"[ \t\-']+")
 
