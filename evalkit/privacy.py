@@ -35,8 +35,8 @@ kind           placeholder       what
                                  ``李老师``, ``王某某``, ``社工小刘``, ``联系人：王芳`` (the cue is kept:
                                  ``[name]阿姨``)
 ``person_id``  (not scrubbed)    any person id of the inputs (``person_id``, ``respondent_id``,
-                                 ``interviewer_id``), as a whole token: respondent-level rows never reach
-                                 a rendered output
+                                 ``interviewer_id``), as a whole token or joined to others by ``-``, ``_``
+                                 or ``.``: respondent-level rows never reach a rendered output
 ``number``     ``[number]``      :func:`scrub` only: any other run of 7 or more digits, or 9 or more in
                                  groups (``6222 0212 3456 7890``): bank cards, bare landlines, numbers that
                                  fail the identity-number check
@@ -55,7 +55,10 @@ Choices that keep real reports free of false alarms, and what they cost:
   (a bare ``073184561234`` is also the shape of a village code); :func:`scrub` removes bare ones as
   ``[number]``.
 - Person ids are matched as whole tokens of ``A-Z a-z 0-9 _ . -`` by a hash lookup (never one regular
-  expression per id), so millions of ids cost about as much as a few.  Ids that cannot be told from
+  expression per id), so millions of ids cost about as much as a few.  A token with a letter and a
+  separator is also looked up by every run of up to six of its parts, so ids joined into one token
+  (``P0000012345-P0000099999``, ``P0000012345.P0000099999``) are each found; ``P0000012345x`` is not
+  ``P0000012345``.  Ids that cannot be told from
   ordinary words or figures (no digit, or digits only and fewer than 8) are not searched for; the
   :class:`Scanner` counts them in ``skipped_ids``.
 - Roster names of one character are ignored, and names that are part of a place name or of the
@@ -610,6 +613,11 @@ class Finding:
 # --------------------------------------------------------------------------- the scanner
 
 _ID_TOKEN = re.compile(r"[A-Za-z0-9_.\-]*[0-9][A-Za-z0-9_.\-]*")
+_ID_PART = re.compile(r"[A-Za-z0-9]+")  # a token's parts, between "-", "_" and "."
+_LETTER = re.compile(r"[A-Za-z]")
+#: Runs of at most this many parts of a token are looked up as ids (ids with more parts are found when
+#: they stand alone, not joined to another).
+_MAX_ID_PARTS = 6
 _DATA_URI = re.compile(r"data:([A-Za-z0-9.+/-]*)((?:;[A-Za-z0-9.+=-]*)*),([^\s\"'<>)]*)", re.I)
 _TEXT_MIME = re.compile(r"text/.*|image/svg\+xml|application/(?:json|xml|xhtml\+xml|javascript|x-latex)"
                         r"|.*\+(?:json|xml)", re.I)
@@ -681,23 +689,35 @@ class Scanner:
     def _id_spans(self, text: str) -> list[tuple[int, int]]:
         if not self._ids.size:
             return []
-        spans, tokens = [], []
-        for m in _ID_TOKEN.finditer(text):  # a token, and the token without its end punctuation ("P123.")
+        spans: list[tuple[int, int]] = []
+        most = _MAX_ID_PARTS
+        for m in _ID_TOKEN.finditer(text):  # the token, and the token without its end punctuation ("P123.")
             tok = m.group()
             inner = tok.strip("._-")
             spans.append(m.span())
-            tokens.append(tok)
+            s = m.start() + len(tok) - len(tok.lstrip("._-"))
             if inner != tok:
-                s = m.start() + len(tok) - len(tok.lstrip("._-"))
                 spans.append((s, s + len(inner)))
-                tokens.append(inner)
-        if not tokens:
+            if not ("-" in inner or "_" in inner or "." in inner) or not _LETTER.search(inner):
+                continue
+            # ids joined by "-", "_" or ".": every run of up to `most` parts.  An id with a separator has a
+            # letter (ids of digits only are searched for without one), so figures ("12.5") are not split.
+            parts = [p.span() for p in _ID_PART.finditer(text, s, s + len(inner))]
+            for i in range(len(parts)):
+                for j in range(i, min(i + most, len(parts))):
+                    if i or j < len(parts) - 1:  # the whole is there already
+                        spans.append((parts[i][0], parts[j][1]))
+        if not spans:
             return []
-        h = pd.util.hash_array(np.array(tokens, dtype=object), categorize=False)
+        h = pd.util.hash_array(np.array([text[s:e] for s, e in spans], dtype=object), categorize=False)
         pos = np.searchsorted(self._ids, h)
         hit = self._ids[np.minimum(pos, self._ids.size - 1)] == h
-        found = [spans[i] for i in np.flatnonzero(hit)]
-        return [sp for k, sp in enumerate(found) if k == 0 or sp[0] >= found[k - 1][1]]
+        found = sorted((spans[i] for i in np.flatnonzero(hit)), key=lambda sp: (sp[0], -sp[1]))
+        out: list[tuple[int, int]] = []
+        for sp in found:  # the longest id where found ones overlap
+            if not out or sp[0] >= out[-1][1]:
+                out.append(sp)
+        return out
 
     def _scan(self, chunks: Sequence[_Chunk], file: str) -> list[Finding]:
         extra: list[_Chunk] = []

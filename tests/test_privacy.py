@@ -280,6 +280,16 @@ def test_person_ids_match_whole_tokens_only():
     assert all(f.location == "line 1" for f in found)
 
 
+def test_person_ids_joined_by_separators_are_each_found():
+    ids = ["P0000012345", "P0000099999", "S2025-090102001-001"]
+    s = Scanner(ids)
+    text = ("pairs: P0000012345-P0000099999 and P0000099999_S2025-090102001-001.\n"
+            "a range P0000012345..P0000099999; not: P0000012345x-S2025-090102001-0012")
+    found = s.text(text)  # one finding per id and line
+    assert [f.location for f in found] == ["line 1"] * 3 + ["line 2"] * 2
+    assert [f.matches(v) for f, v in zip(found, ids + ids[:2])] == [True] * 5
+
+
 def test_person_id_scan_finds_the_one_id_of_100k_in_a_1mb_page():
     ids = [f"P{i:010d}" for i in range(0, 10_000_000, 100)]  # 100,000 ids
     scanner = Scanner(ids)
