@@ -370,6 +370,27 @@ def test_mean_of_levels_equals_the_mean_of_the_rows(df, lonely, two_stage) -> No
         np.testing.assert_allclose(got[col], want[col], rtol=1e-12, err_msg=col)
 
 
+def test_beta_quantiles_in_two_threads_equal_one_call() -> None:
+    """Many Korn-Graubard bounds are computed in two halves, one in a second thread: the same bits as
+    one call, and an error in either half reaches the caller."""
+    from scipy import stats
+
+    from evalkit.measures import survey
+
+    rng = np.random.default_rng(3)
+    a, b = rng.uniform(0.5, 400, 3 * survey._THREADS_FROM), rng.uniform(0.5, 400, 3 * survey._THREADS_FROM)
+    a[::7] = np.nan  # a missing bound stays missing
+    np.testing.assert_array_equal(survey._beta_quantile(0.001, a, b), stats.beta.ppf(0.001, a, b))
+
+    def fails_on_first_half(x: np.ndarray) -> np.ndarray:
+        if x[0] == 0:
+            raise ZeroDivisionError("first half")
+        return x
+
+    with pytest.raises(ZeroDivisionError, match="first half"):
+        survey._in_two_threads(fails_on_first_half, np.arange(2.0 * survey._THREADS_FROM))
+
+
 # --- argument checks: one per message ----------------------------------------------------
 
 MESSAGES = [
