@@ -150,8 +150,9 @@ class _Units:
         return rank
 
     def column(self, name: str, unit: np.ndarray) -> pd.Series:
-        """A text column of the units (code, parents, names) for every row."""
-        return self.frame[name].take(unit).reset_index(drop=True)
+        """A text column of the units (code, parents, names) for every row (taken from the column's
+        array: the Series' take would also build an index of 600,000 labels, only to drop it)."""
+        return pd.Series(self.frame[name].array.take(unit), name=name, copy=False)
 
 
 class _Text:

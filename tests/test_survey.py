@@ -20,6 +20,11 @@ from hypothesis import strategies as st
 
 from evalkit.measures.survey import (
     RESULT_COLUMNS,
+    _design,
+    _domains,
+    _estimate_on,
+    _groups,
+    _mean_of_levels,
     svy_mean,
     svy_prop,
     svy_ratio,
@@ -339,6 +344,51 @@ def test_group_of_whole_strata_equals_its_own_design(df, func) -> None:
         own = func(df[df["county"] == key]).iloc[0]
         assert own[["value", "se"]].astype(float).to_numpy() == pytest.approx(
             by.loc[key, ["value", "se"]].astype(float).to_numpy(), rel=1e-9)
+
+
+@fast
+@given(samples(), st.sampled_from(["adjust", "average", "certainty", "remove"]), st.booleans())
+def test_mean_of_levels_equals_the_mean_of_the_rows(df, lonely, two_stage) -> None:
+    """The satisfaction items' path (a score taking a few values, its spread summed per value) gives
+    the general estimate's value and SE to the last bit, and its design effect."""
+    score = np.array([-2.0, 0.5, 3.0])
+    level = np.digitize(df["y"].to_numpy(), [-30.0, 30.0])  # each row's value: one of score
+    y = score[level]
+    if two_stage:  # a second stage: each row its own unit, of ten in its PSU
+        df = df.assign(ssu=np.arange(len(df)), pop2=10)
+    d = _design(df, "h", ["c", "ssu"] if two_stage else "c", "w", ["pop", "pop2"] if two_stage else "pop",
+                True, lonely)
+    g, keys = _groups(df, "g")
+    dom = _domains(d, g, keys, (g >= 0) & df["yes"].to_numpy())
+    want = _estimate_on(dom, "mean", y, None)
+    ym = y[dom.rows]
+    w_level = np.bincount(dom.gm * 3 + level[dom.rows], weights=dom.wm, minlength=dom.n_groups * 3).reshape(-1, 3)
+    got = _mean_of_levels(dom, ym, dom.wm * ym, score, w_level)
+    for col in ("value", "se", "n"):
+        np.testing.assert_array_equal(got[col], want[col], err_msg=col)
+    for col in ("deff", "n_eff"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-12, err_msg=col)
+
+
+def test_beta_quantiles_in_two_threads_equal_one_call() -> None:
+    """Many Korn-Graubard bounds are computed in two halves, one in a second thread: the same bits as
+    one call, and an error in either half reaches the caller."""
+    from scipy import stats
+
+    from evalkit.measures import survey
+
+    rng = np.random.default_rng(3)
+    a, b = rng.uniform(0.5, 400, 3 * survey._THREADS_FROM), rng.uniform(0.5, 400, 3 * survey._THREADS_FROM)
+    a[::7] = np.nan  # a missing bound stays missing
+    np.testing.assert_array_equal(survey._beta_quantile(0.001, a, b), stats.beta.ppf(0.001, a, b))
+
+    def fails_on_first_half(x: np.ndarray) -> np.ndarray:
+        if x[0] == 0:
+            raise ZeroDivisionError("first half")
+        return x
+
+    with pytest.raises(ZeroDivisionError, match="first half"):
+        survey._in_two_threads(fails_on_first_half, np.arange(2.0 * survey._THREADS_FROM))
 
 
 # --- argument checks: one per message ----------------------------------------------------

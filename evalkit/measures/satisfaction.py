@@ -58,7 +58,7 @@ from evalkit.measures.survey import (
     _check_confidence,
     _check_prop_args,
     _design,
-    _estimate_on,
+    _mean_of_levels,
     _groups,
     _names,
     _prop_df,
@@ -416,17 +416,20 @@ def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: 
     design.index = pd.Index(design.index.to_numpy(dtype=object), dtype=object)  # row 3 in messages
     d = _design(design, kwargs["strata"], kwargs["psu"], kwargs["weight"], kwargs["fpc"], False,
                 lonely_psu)
-    # the scores each measure averages, items stacked (all rows of item 1, then item 2, ...)
+    # the answers, items stacked (all rows of item 1, then item 2, ...), and the score each measure
+    # averages for each answer 1-5
     answered = ~np.isnan(scores.T)  # (items, respondents)
-    y = scores.T.reshape(-1)
-    stacked = {"rate": np.where(answered.reshape(-1), (y >= 4).astype(float), np.nan)}
-    if {"mean_score", "index_0_100"} & set(codes):
-        stacked["mean"] = y - 3
-    if "net_satisfaction" in codes:
-        stacked["net"] = np.sign(y - 3)
-    shared: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    return [_breakdown(d, g, keys, answered, stacked, shared, names, codes, confidence, ci_method, df,
+    answers = scores.T.reshape(-1)
+    shared: dict[str, Any] = {}
+    return [_breakdown(d, g, keys, answered, answers, shared, names, codes, confidence, ci_method, df,
                        design_effects) for g, keys in grouped]
+
+
+#: The score each measure averages, for the answers 1-5: the rate counts 4-5; the mean is centred
+#: at 3 so that a domain where everyone answered 5 (or 3, ...) has a mean of exactly 5 and a variance
+#: of exactly 0, not rounding noise (2 w is exact, 5 w is not); net satisfaction is -1, 0 or 1.
+_SCORES = {"rate": np.array([0.0, 0, 0, 1, 1]), "mean": np.arange(1.0, 6) - 3,
+           "net": np.sign(np.arange(1.0, 6) - 3)}
 
 
 class _Breakdown(NamedTuple):
@@ -461,15 +464,15 @@ class _Breakdown(NamedTuple):
                            "measure": str, "statistic": str, "method": str})
 
 
-def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, stacked: dict[str, np.ndarray],
-               shared: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str], codes: list[str],
+def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, answers: np.ndarray,
+               shared: dict[str, Any], names: list[str], codes: list[str],
                confidence: float, ci_method: str, df: str | float, design_effects: bool) -> _Breakdown:
     """The satisfaction results of one breakdown (groups ``g`` with ``keys``).
 
-    ``answered``: (items, respondents), a valid answer; ``stacked``: the scores of the rate
-    (``rate``: 1 for 4-5, else 0), the mean (``mean``: centred at 3) and net satisfaction
-    (``net``: -1, 0, 1), items stacked.  ``shared``: each score on the answers and weighted, for
-    the breakdowns that put every respondent in a group (their domain rows are the answers).
+    ``answered``: (items, respondents), a valid answer; ``answers``: the answers 1-5 (NaN for none),
+    items stacked.  ``shared``: what the breakdowns that put every respondent in a group share (their
+    domain rows are the answers): each answer's position (0-4), and each score and its product with
+    the weights.
     """
     k, n_groups = len(names), len(keys)
     everyone = bool((g >= 0).all())
@@ -477,13 +480,18 @@ def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, stack
     item_keys = pd.DataFrame({"__item": np.repeat(np.arange(k), n_groups),
                               "__group": np.tile(np.arange(n_groups), k)})
     dom = _stacked_domains(d, g, n_groups, item_keys, valid)
+    mine: dict[str, Any] = shared if everyone else {}
+    if "level" not in mine:
+        mine["level"] = answers[dom.rows].astype(np.int64) - 1
+    # the weight of each (group, item)'s answers 1-5: what the spread of any score needs
+    w_level = np.bincount(dom.gm * 5 + mine["level"], weights=dom.wm,
+                          minlength=dom.n_groups * 5).reshape(-1, 5)
 
     def estimate(score: str) -> dict[str, Any]:
-        if everyone and score not in shared:
-            ym = stacked[score][dom.rows]
-            shared[score] = ym, dom.wm * ym
-        return _estimate_on(dom, "mean", stacked[score], None, design_effects=design_effects,
-                            masked=shared[score] if everyone else None)
+        if score not in mine:
+            ym = _SCORES[score][mine["level"]]
+            mine[score] = ym, dom.wm * ym
+        return _mean_of_levels(dom, *mine[score], _SCORES[score], w_level, design_effects=design_effects)
 
     # The rate is always estimated: it gives the domain df (svy_prop's interval).
     rate = estimate("rate")
@@ -501,9 +509,7 @@ def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, stack
     if "satisfaction_rate" in codes:
         blocks["satisfaction_rate"] = rate, "proportion", ci_method
     if {"mean_score", "index_0_100"} & set(codes):
-        # centred at 3: a domain where everyone answered 5 (or 3, ...) then has a mean of
-        # exactly 5 and a variance of exactly 0, not rounding noise (2 w is exact, 5 w is not)
-        mean = estimate("mean")
+        mean = estimate("mean")  # centred at 3 (_SCORES)
         mean["value"] = mean["value"] + 3
         mean["lower"], mean["upper"] = _t_bounds(mean, t, 1, 5)
         blocks["mean_score"] = mean, "mean", "t"

@@ -498,14 +498,13 @@ def _estimate(data, kind, y, x, *, by, domain, strata, psu, weight, fpc, nest, l
 
 
 def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None, *,
-                 design_effects: bool = True, masked: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+                 design_effects: bool = True) -> dict:
     """The estimates of :func:`_estimate` on coded domains (``y`` and ``x`` present on its rows);
-    ``deff`` and ``n_eff`` are NaN unless ``design_effects``.  ``masked``: ``y`` on the domain rows
-    and its product with their weights, when the caller has them already (domains of the same rows)."""
+    ``deff`` and ``n_eff`` are NaN unless ``design_effects``."""
     rows, n_groups = dom.rows, dom.n_groups
     gm, wm, n, w_tot = dom.gm, dom.wm, dom.n, dom.w_tot
-    ym, wy = masked if masked is not None else (y[rows], None)
-    y_tot = np.bincount(gm, weights=wm * ym if wy is None else wy, minlength=n_groups)
+    ym = y[rows]
+    y_tot = np.bincount(gm, weights=wm * ym, minlength=n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "total":
             value, u, srs = y_tot, ym, w_tot**2
@@ -533,6 +532,42 @@ def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None, 
             dev = u - u_bar[gm]
         s2 = np.bincount(gm, weights=wm * dev**2, minlength=n_groups) / w_tot * n / (n - 1)
         deff = np.where(w_tot > n, var / (s2 * srs * (1 - n / w_tot) / n), np.nan)
+        n_eff = n / deff
+    return {"value": value, "se": np.sqrt(var), "n": n, "deff": deff, "n_eff": n_eff}
+
+
+def _mean_of_levels(dom: _Domains, ym: np.ndarray, wy: np.ndarray, score: np.ndarray, w_level: np.ndarray, *,
+                    design_effects: bool = True) -> dict:
+    """:func:`_estimate_on` of a mean whose ``y`` takes a few values (levels), with fewer passes over the rows.
+
+    ``ym``: ``y`` on the domain rows, each one of the values ``score``; ``wy``: ``ym`` times the rows'
+    weights; ``w_level`` (groups x levels): the weight total of each group's domain rows at each level.
+
+    A Likert score takes five values and the indicator table asks for 21 sets of means over 600,000
+    stacked answers, so passes over the rows are the cost.  The spread of the scores (the sum of
+    :math:`|z_i|` of the rounding-noise threshold, and the design effect's variance) is summed over the
+    levels instead of the rows, as :math:`|y_i - \\hat{\\bar y}|` takes one value per level.  Estimates
+    and variances are :func:`_estimate_on`'s to the last bit (the same scores, summed in the same order).
+    """
+    gm, n, w_tot, n_groups = dom.gm, dom.n, dom.w_tot, dom.n_groups
+    y_tot = np.bincount(gm, weights=wy, minlength=n_groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = y_tot / w_tot
+        # the scores w (y - mean) / W of _estimate_on(), made in place
+        z = value.take(gm)
+        np.subtract(ym, z, out=z)
+        z *= dom.wm
+        z /= dom.w_row
+        var = _variance(dom, z)
+        dev = score - value[:, None]  # (groups, levels): y - mean at each level
+        spread = (w_level * np.abs(dev)).sum(axis=1) / w_tot  # the group's sum of |z|
+        var[var <= (1e-12 * spread) ** 2] = 0
+        var[n == 0] = np.nan
+        if not design_effects:
+            nan = np.full(n_groups, np.nan)
+            return {"value": value, "se": np.sqrt(var), "n": n, "deff": nan, "n_eff": nan}
+        s2 = (w_level * dev**2).sum(axis=1) / w_tot * n / (n - 1)
+        deff = np.where(w_tot > n, var / (s2 * (1 - n / w_tot) / n), np.nan)
         n_eff = n / deff
     return {"value": value, "se": np.sqrt(var), "n": n, "deff": deff, "n_eff": n_eff}
 
@@ -819,7 +854,46 @@ def _beta_quantile(q: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     pairs = np.empty(a.shape, dtype=complex)  # a pair as one number, to sort and compare at once
     pairs.real, pairs.imag = a, b
     distinct, inv = np.unique(pairs, return_inverse=True)  # pairs with a NaN become one: NaN anyway
-    return stats.beta.ppf(q, distinct.real, distinct.imag)[inv.reshape(a.shape)]
+    return _in_two_threads(lambda a, b: stats.beta.ppf(q, a, b), distinct.real, distinct.imag)[inv.reshape(a.shape)]
+
+
+#: Below this many values an elementwise function runs in one thread (a thread costs about 0.1 ms).
+_THREADS_FROM = 4096
+
+
+def _in_two_threads(func: Any, *args: np.ndarray) -> np.ndarray:
+    """``func(*args)`` of an elementwise ``func``, its first half computed in a second thread.
+
+    Beta quantiles are the costliest step of the indicator table's intervals (about 130,000 of
+    them, each an iterative inversion in scipy's compiled loop, which runs without the GIL): on two
+    idle cores the halves take about half the time.  Each value is computed alone, so the result is
+    the same to the last bit.  A thread is started per call, not kept in a pool, so that processes
+    forked later (evalkit batch) inherit no idle worker.
+    """
+    import threading
+
+    size = args[0].size
+    if size < _THREADS_FROM:
+        return func(*args)
+    half = size // 2
+    out = np.empty(size)
+    failed: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            out[:half] = func(*(a[:half] for a in args))
+        except BaseException as exc:  # re-raised in the caller's thread
+            failed.append(exc)
+
+    worker = threading.Thread(target=first, name="evalkit-half")
+    worker.start()
+    try:
+        out[half:] = func(*(a[half:] for a in args))
+    finally:
+        worker.join()
+    if failed:
+        raise failed[0]
+    return out
 
 
 def _t_quantile(q: float, dof: np.ndarray) -> np.ndarray:
