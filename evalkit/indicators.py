@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, _thread
 
 if TYPE_CHECKING:
     from .schema import Province
@@ -217,14 +217,18 @@ def _rows(rows: dict[str, Any], level: str, unit: np.ndarray, year: np.ndarray, 
     return out
 
 
-def _reach_rows(p: Province, levels: Sequence[str], confidence: list[float], units: _Units,
-                text: _Text) -> dict[str, list[dict[str, Any]]]:
+def _reach(p: Province, levels: Sequence[str], confidence: list[float]) -> dict[str, tuple[pd.DataFrame, dict]]:
+    """The reach measures of every level (keys and arrays; no rows of the table yet)."""
     from .measures import reach
 
+    return reach._by_level(p.regions, p.stations, p.services, levels, per=1000, confidence=confidence)
+
+
+def _reach_rows(measures: dict[str, tuple[pd.DataFrame, dict]], confidence: list[float], units: _Units,
+                text: _Text) -> dict[str, list[dict[str, Any]]]:
     k = len(confidence)
     out = {}
-    for level, (keys, m) in reach._by_level(p.regions, p.stations, p.services, levels, per=1000,
-                                            confidence=confidence).items():
+    for level, (keys, m) in measures.items():
         unit, year = units.ids(level, keys[_CODE[level]]), keys["year"].to_numpy(dtype=np.int64)
 
         def rows(r: dict[str, Any], **fixed: object) -> dict[str, Any]:
@@ -249,8 +253,9 @@ def _reach_rows(p: Province, levels: Sequence[str], confidence: list[float], uni
     return out
 
 
-def _satisfaction_rows(p: Province, levels: Sequence[str], confidence: list[float], lonely_psu: str,
-                       units: _Units, text: _Text) -> dict[str, list[dict[str, Any]]]:
+def _survey_estimates(p: Province, levels: Sequence[str], confidence: list[float], lonely_psu: str
+                      ) -> dict[str, list[tuple[list[str], Any]]]:
+    """The satisfaction estimates of every level and breakdown (arrays; no rows of the table yet)."""
     from .measures.satisfaction import LIKERT_ITEMS, _satisfaction
 
     survey = p.survey
@@ -273,10 +278,15 @@ def _satisfaction_rows(p: Province, levels: Sequence[str], confidence: list[floa
                                 measures=tuple(_SAT_MEASURES), confidence=confidence[0], ci_method="beta",
                                 df="domain", wave="year", strata="township_code", psu="psu", weight="weight",
                                 fpc=None, lonely_psu=lonely_psu, design_effects=False))
+    return {level: [(by, next(tables)) for by in bys] for level, bys in breakdowns.items()}
+
+
+def _satisfaction_rows(estimates: dict[str, list[tuple[list[str], Any]]], confidence: list[float], units: _Units,
+                       text: _Text) -> dict[str, list[dict[str, Any]]]:
     out = {}
-    for level, bys in breakdowns.items():
+    for level, breakdowns in estimates.items():
         parts = []
-        for by, b in zip(bys, tables):
+        for by, b in breakdowns:
             group, item, measure = b.index()
             code = b.keys[_CODE[level]].array
             rows: dict[str, Any] = {
@@ -365,10 +375,17 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     confidence = [float(c) for c in confidence]
     lonely = province.meta.get("lonely_psu", "fail")
     lonely = "adjust" if lonely == "fail" else lonely  # validation already refused lonely PSUs under "fail"
+    # reach (a sort of the ledger) and the survey estimates are independent, and most of their time is spent
+    # in numpy loops that release the GIL: the survey's run in a second thread (started for this call, so
+    # that processes forked later, as by evalkit batch, inherit no idle worker).  The rows of the table are
+    # made afterwards, in one thread, as they share the unit and text codes.
+    estimates = _thread.start(_survey_estimates, province, levels, confidence, lonely)
+    measures = _reach(province, levels, confidence)
     units, text = _Units(province.regions), _Text()
-    reach = _reach_rows(province, levels, confidence, units, text)
-    satisfaction = _satisfaction_rows(province, levels, confidence, lonely, units, text)
+    reach = _reach_rows(measures, confidence, units, text)
+    satisfaction = _satisfaction_rows(estimates(), confidence, units, text)
     return _finish([part for level in levels for part in reach[level] + satisfaction[level]], units, text)
+
 
 
 def _finish(parts: list[dict[str, Any]], units: _Units, text: _Text) -> pd.DataFrame:

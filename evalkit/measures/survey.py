@@ -66,6 +66,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
+from evalkit import _thread
+
 __all__ = ["CI_METHODS", "LONELY_PSU_RULES", "prop_interval", "svy_mean", "svy_prop", "svy_ratio", "svy_total"]
 
 LONELY_PSU_RULES = ("adjust", "average", "certainty", "fail", "remove")
@@ -867,33 +869,18 @@ def _in_two_threads(func: Any, *args: np.ndarray) -> np.ndarray:
     Beta quantiles are the costliest step of the indicator table's intervals (about 130,000 of
     them, each an iterative inversion in scipy's compiled loop, which runs without the GIL): on two
     idle cores the halves take about half the time.  Each value is computed alone, so the result is
-    the same to the last bit.  A thread is started per call, not kept in a pool, so that processes
-    forked later (evalkit batch) inherit no idle worker.
+    the same to the last bit.
     """
-    import threading
-
     size = args[0].size
     if size < _THREADS_FROM:
         return func(*args)
     half = size // 2
-    out = np.empty(size)
-    failed: list[BaseException] = []
-
-    def first() -> None:
-        try:
-            out[:half] = func(*(a[:half] for a in args))
-        except BaseException as exc:  # re-raised in the caller's thread
-            failed.append(exc)
-
-    worker = threading.Thread(target=first, name="evalkit-half")
-    worker.start()
+    first = _thread.start(func, *(a[:half] for a in args))
     try:
-        out[half:] = func(*(a[half:] for a in args))
+        second = func(*(a[half:] for a in args))
     finally:
-        worker.join()
-    if failed:
-        raise failed[0]
-    return out
+        done = first()
+    return np.concatenate([done, second])
 
 
 def _t_quantile(q: float, dof: np.ndarray) -> np.ndarray:
