@@ -317,19 +317,25 @@ def _mask(result: pyarrow.ChunkedArray | pyarrow.Array) -> np.ndarray:
 
 
 def _plain_ids(text: pd.Series) -> np.ndarray:
-    """Rows holding 3 to 64 ASCII letters and digits, the first a letter ("P0000012345").
+    """Rows holding an ASCII letter followed by 2 to 63 ASCII letters, digits, '_', '.' or '-'
+    ("P0000012345", "S2023-090102001-001").
 
     Such a value has the shape of a pseudonym and cannot be personal data: identity and phone numbers
-    begin with a digit, '+' or '(' (the separators that :func:`_personal_or_malformed` removes are not
-    letters), and it has no Chinese character.  pyarrow's character-class kernels find these rows
-    about twice as fast as one regular expression, and most ids look like this, so the expressions
-    run only on the other rows.
+    begin with a digit, '+' or '(' even once :func:`_personal_or_malformed` has removed their separators
+    (a letter is not one), and it has no Chinese character.  Most ids look like this, so the five
+    patterns of :func:`_personal_or_malformed` run only on the other rows.  The commonest form, letters
+    and digits only, is found with pyarrow's character-class kernels, about twice as fast as one
+    pattern; the pattern looks at the rest.
     """
     arr = pyarrow.array(text)  # the Arrow array under pandas' string dtype, not a copy
     length = pc.utf8_length(arr)
     first_is_letter = pc.ascii_is_alpha(pc.utf8_slice_codeunits(arr, 0, 1))
-    return (_mask(pc.ascii_is_alnum(arr)) & _mask(first_is_letter)
-            & _mask(pc.greater_equal(length, 3)) & _mask(pc.less_equal(length, 64)))
+    plain = (_mask(pc.ascii_is_alnum(arr)) & _mask(first_is_letter)
+             & _mask(pc.greater_equal(length, 3)) & _mask(pc.less_equal(length, 64)))
+    rest = text.notna().to_numpy() & ~plain
+    if rest.any():
+        plain[rest] = text[rest].str.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]{2,63}").fillna(False).astype(bool).to_numpy()
+    return plain
 
 
 def _personal_or_malformed(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
@@ -643,7 +649,7 @@ def _strings(s: pd.Series) -> pd.Series:
     through Python objects.
     """
     values = s.cat.categories.array.take(s.cat.codes.to_numpy(), allow_fill=True)
-    return pd.Series(values, index=s.index).astype("str")
+    return pd.Series(values, index=s.index).astype("str")  # already "str" from Parquet and CSV: no copy
 
 
 # --------------------------------------------------------------------------- the province
@@ -727,6 +733,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files:
     known = reg[["township_code", "year", "county_code"]].drop_duplicates(["township_code", "year"])
     county_of = reg.drop_duplicates("township_code").set_index("township_code")["county_code"]
 
+    located: dict[str, tuple[np.ndarray, pd.Series]] = {}  # table -> (township positions, years)
     for name, year in (("stations", "year"), ("services", None), ("survey", "year")):
         d = t[name]
         if not {"township_code", "county_code"} <= set(d.columns):
@@ -734,6 +741,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files:
         yr = d[year] if year else d["date"].dt.year
         c = col[name]
         town = _positions(county_of.index, d["township_code"])
+        located[name] = town, yr
         anywhere = pd.Series(town >= 0, index=d.index)
         c.add(d["township_code"].notna() & ~anywhere, "township_code", "unknown_township", d["township_code"],
               lambda v: f"township {v} is not in the regions table.")
@@ -749,7 +757,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files:
             col[name].add(d["year"].notna() & ~d["year"].isin(years), "year", "year_outside_regions", d["year"],
                           lambda v: f"the year {v} is not covered by the regions table ({int(years[0])}-"
                                     f"{int(years[-1])}); add its regions rows or correct the year.")
-    _station_checks(t, col)
+    _station_checks(t, col, county_of.index, *located["services"])
     _survey_design_checks(t, col)
 
     for name, date_col in (("services", "date"), ("survey", "interview_date"), ("stations", "opened")):
@@ -802,12 +810,14 @@ def _positions(index: pd.Index, values: pd.Series) -> np.ndarray:
     return np.where(codes >= 0, index.get_indexer(uniques)[np.maximum(codes, 0)], -1)
 
 
-def _station_checks(t: dict[str, pd.DataFrame], col: dict[str, _Collector]) -> None:
-    """Every service contact happens at a station that exists that year and has opened."""
+def _station_checks(t: dict[str, pd.DataFrame], col: dict[str, _Collector], towns: pd.Index,
+                    sv_town: np.ndarray, sv_year: pd.Series) -> None:
+    """Every service contact happens at a station that exists that year and has opened.
+
+    ``sv_town`` is each contact's township as a position in ``towns`` (the regions table's townships),
+    ``sv_year`` its year: the caller has both already, for millions of contacts.
+    """
     sv, st = t["services"], t["stations"]
-    towns = pd.Index(pd.unique(t["regions"]["township_code"]))
-    sv_year = sv["date"].dt.year
-    sv_town = _positions(towns, sv["township_code"])
     st_key = _positions(towns, st["township_code"]).astype(np.int64) * 10_000 + st["year"].to_numpy(dtype=np.int64)
     where = pd.Index(st_key).get_indexer(sv_town.astype(np.int64) * 10_000 + sv_year.to_numpy(dtype=np.int64))
     known = (sv_town >= 0) & sv_year.isin(t["regions"]["year"]).to_numpy()
