@@ -24,3 +24,18 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def code_measured(root: str) -> str:
+    """The commit of the repository at ``root``, and the package's uncommitted changes if any."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=60).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = [line[3:] for line in git("status", "--porcelain", "--", "evalkit", "pyproject.toml").splitlines()]
+    return f"commit {commit}, " + (f"with uncommitted changes to {', '.join(dirty)}" if dirty else "evalkit/ as committed")

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from _machine import cpu_model as _cpu_model, version as _version  # bench/ is the script's folder
+from _machine import code_measured, cpu_model as _cpu_model, version as _version  # bench/ is the script's folder
 
 #: The target the comparisons are judged against (baseline seconds / evalkit seconds).
 TARGET_RATIO = 20.0
@@ -118,6 +118,7 @@ def machine_info() -> list[str]:
         f"- machine: {_cpu_model()}, {cores} logical cores ({usable} usable), "
         f"{platform.system()} {platform.release()}",
         f"- python {platform.python_version()} ({platform.python_implementation()}); {libs}",
+        f"- code measured: {code_measured(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}",
     ]
 
 
