@@ -40,3 +40,12 @@ def start(func: Callable[..., T], *args: Any) -> Callable[[], T]:
         return result[0]
 
     return wait
+
+
+def join_quietly(wait: Callable[[], Any]) -> None:
+    """Wait for a call started by :func:`start` and drop its result or error: for a caller that is already
+    raising an error of its own and must not leave the thread running behind it."""
+    try:
+        wait()
+    except BaseException:  # the caller's own error is the one to report
+        pass

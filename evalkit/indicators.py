@@ -380,12 +380,15 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     # that processes forked later, as by evalkit batch, inherit no idle worker).  The rows of the table are
     # made afterwards, in one thread, as they share the unit and text codes.
     estimates = _thread.start(_survey_estimates, province, levels, confidence, lonely)
-    measures = _reach(province, levels, confidence)
+    try:
+        measures = _reach(province, levels, confidence)
+    except BaseException:
+        _thread.join_quietly(estimates)  # reach's error is the one raised, as when reach ran first
+        raise
     units, text = _Units(province.regions), _Text()
     reach = _reach_rows(measures, confidence, units, text)
     satisfaction = _satisfaction_rows(estimates(), confidence, units, text)
     return _finish([part for level in levels for part in reach[level] + satisfaction[level]], units, text)
-
 
 
 def _finish(parts: list[dict[str, Any]], units: _Units, text: _Text) -> pd.DataFrame:

@@ -160,6 +160,35 @@ def test_zero_width_intervals_are_not_compared(table):
     assert (flat["vs_province"] == "not_compared").all()
 
 
+def test_an_error_in_either_half_of_the_table_is_raised_and_leaves_no_thread(province, monkeypatch):
+    """Reach and the survey estimates run side by side: an error in either reaches the caller (reach's first,
+    as when they ran one after the other), and the caller never returns with the other still running."""
+    import threading
+
+    from evalkit import indicators
+
+    def broken(*args):
+        raise ZeroDivisionError("planted in reach")
+
+    def slow_and_broken(*args):
+        threading.Event().wait(0.5)  # still running when reach fails
+        raise OverflowError("planted in the survey estimates")
+
+    before = set(threading.enumerate())
+    monkeypatch.setattr(indicators, "_reach", broken)
+    with pytest.raises(ZeroDivisionError, match="planted in reach"):
+        indicator_table(province)
+    monkeypatch.setattr(indicators, "_survey_estimates", slow_and_broken)
+    with pytest.raises(ZeroDivisionError, match="planted in reach"):
+        indicator_table(province)
+    assert set(threading.enumerate()) == before
+    monkeypatch.undo()
+    monkeypatch.setattr(indicators, "_survey_estimates", slow_and_broken)
+    with pytest.raises(OverflowError, match="planted in the survey"):
+        indicator_table(province)
+    assert set(threading.enumerate()) == before
+
+
 def test_parquet_round_trip_with_provenance(table, province, tmp_path):
     path = write_indicator_table(table, tmp_path / "ind.parquet", province)
     back, meta = read_indicator_table(path)

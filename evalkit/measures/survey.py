@@ -878,9 +878,10 @@ def _in_two_threads(func: Any, *args: np.ndarray) -> np.ndarray:
     first = _thread.start(func, *(a[:half] for a in args))
     try:
         second = func(*(a[half:] for a in args))
-    finally:
-        done = first()
-    return np.concatenate([done, second])
+    except BaseException:
+        _thread.join_quietly(first)
+        raise
+    return np.concatenate([first(), second])
 
 
 def _t_quantile(q: float, dof: np.ndarray) -> np.ndarray:
