@@ -26,16 +26,18 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def code_measured(root: str) -> str:
-    """The commit of the repository at ``root``, and the package's uncommitted changes if any."""
+def git(root: str, *args: str) -> str:
+    """The output of ``git ARGS`` in ``root`` (empty when git is missing or fails)."""
     import subprocess
 
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=60).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=60).stdout.rstrip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = [line[3:] for line in git("status", "--porcelain", "--", "evalkit", "pyproject.toml").splitlines()]
+
+def code_measured(root: str) -> str:
+    """The commit of the repository at ``root``, and the package's uncommitted changes if any."""
+    commit = git(root, "rev-parse", "--short", "HEAD") or "unknown"
+    dirty = [line[3:] for line in git(root, "status", "--porcelain", "--", "evalkit", "pyproject.toml").splitlines()]
     return f"commit {commit}, " + (f"with uncommitted changes to {', '.join(dirty)}" if dirty else "evalkit/ as committed")

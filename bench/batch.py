@@ -52,7 +52,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from _machine import cpu_model as _cpu_model, version as _version  # bench/ is the script's folder
+import _machine  # bench/ is the script's folder
+from _machine import cpu_model as _cpu_model, version as _version
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's executables, next to the python running this
@@ -240,10 +241,7 @@ def code_state() -> dict[str, str]:
     from evalkit.batch import source_hash
 
     def git(*a: str) -> str:
-        try:
-            return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout.rstrip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
+        return _machine.git(str(ROOT), *a)
 
     import hashlib
 

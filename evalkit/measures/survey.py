@@ -520,22 +520,37 @@ def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None, 
             value = y_tot / w_tot
             dev = ym - value[gm]
             z, u, srs = wm * dev / dom.w_row, ym, np.ones(n_groups)
-        var = _variance(dom, z)
-        # rounding noise of scores that cancel exactly (a domain inside one PSU) is zero
-        var[var <= (1e-12 * np.bincount(gm, weights=np.abs(z), minlength=n_groups)) ** 2] = 0
-        var[n == 0] = np.nan
+        var = _settled(_variance(dom, z), np.bincount(gm, weights=np.abs(z), minlength=n_groups), n)
         if not design_effects:
-            nan = np.full(n_groups, np.nan)
-            return {"value": value, "se": np.sqrt(var), "n": n, "deff": nan, "n_eff": nan}
+            return _result(value, var, n)
         # R's deff=TRUE: simple random sampling of n from W without replacement (for a mean,
         # u is y, whose deviations from its weighted mean are dev)
         if kind != "mean":
             u_bar = np.bincount(gm, weights=wm * u, minlength=n_groups) / w_tot
             dev = u - u_bar[gm]
         s2 = np.bincount(gm, weights=wm * dev**2, minlength=n_groups) / w_tot * n / (n - 1)
-        deff = np.where(w_tot > n, var / (s2 * srs * (1 - n / w_tot) / n), np.nan)
-        n_eff = n / deff
-    return {"value": value, "se": np.sqrt(var), "n": n, "deff": deff, "n_eff": n_eff}
+        return _result(value, var, n, s2 * srs, w_tot)
+
+
+def _settled(var: np.ndarray, abs_z: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The variances with rounding noise of scores that cancel exactly (a domain inside one PSU) set to
+    zero (``abs_z``: each group's sum of the scores' absolute values), and missing for empty groups."""
+    var[var <= (1e-12 * abs_z) ** 2] = 0
+    var[n == 0] = np.nan
+    return var
+
+
+def _result(value: np.ndarray, var: np.ndarray, n: np.ndarray, srs_var: np.ndarray | None = None,
+            w_tot: np.ndarray | None = None) -> dict:
+    """An estimate's columns; with ``srs_var`` (the variance under simple random sampling of n from the
+    weight total ``w_tot``, before its finite population correction) its design effect, as R's
+    ``deff=TRUE``, and the effective sample size; else those are NaN."""
+    if srs_var is None:
+        nan = np.full(len(value), np.nan)
+        return {"value": value, "se": np.sqrt(var), "n": n, "deff": nan, "n_eff": nan}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deff = np.where(w_tot > n, var / (srs_var * (1 - n / w_tot) / n), np.nan)
+        return {"value": value, "se": np.sqrt(var), "n": n, "deff": deff, "n_eff": n / deff}
 
 
 def _mean_of_levels(dom: _Domains, ym: np.ndarray, wy: np.ndarray, score: np.ndarray, w_level: np.ndarray, *,
@@ -560,18 +575,12 @@ def _mean_of_levels(dom: _Domains, ym: np.ndarray, wy: np.ndarray, score: np.nda
         np.subtract(ym, z, out=z)
         z *= dom.wm
         z /= dom.w_row
-        var = _variance(dom, z)
         dev = score - value[:, None]  # (groups, levels): y - mean at each level
-        spread = (w_level * np.abs(dev)).sum(axis=1) / w_tot  # the group's sum of |z|
-        var[var <= (1e-12 * spread) ** 2] = 0
-        var[n == 0] = np.nan
+        var = _settled(_variance(dom, z), (w_level * np.abs(dev)).sum(axis=1) / w_tot, n)  # sum of |z|
         if not design_effects:
-            nan = np.full(n_groups, np.nan)
-            return {"value": value, "se": np.sqrt(var), "n": n, "deff": nan, "n_eff": nan}
+            return _result(value, var, n)
         s2 = (w_level * dev**2).sum(axis=1) / w_tot * n / (n - 1)
-        deff = np.where(w_tot > n, var / (s2 * (1 - n / w_tot) / n), np.nan)
-        n_eff = n / deff
-    return {"value": value, "se": np.sqrt(var), "n": n, "deff": deff, "n_eff": n_eff}
+        return _result(value, var, n, s2, w_tot)
 
 
 def _frame(keys: pd.DataFrame, out: dict, lower, upper, confidence, statistic, method, df):

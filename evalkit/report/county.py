@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -253,8 +253,9 @@ class CountyReport:
     def _note(self, key: str, **values: Any) -> str:
         return f'<p class="note">{esc(self.t(key, **values))}</p>'
 
-    def _suppression_note(self, frame: pd.DataFrame) -> str:
-        if not frame["suppressed"].any():
+    def _suppression_note(self, rows: Iterable[Any]) -> str:
+        """The note on suppressed figures, where any of ``rows`` (dicts or a frame's column) is suppressed."""
+        if not any(bool(r["suppressed"]) for r in rows):
             return ""
         return self._note("note.suppressed", symbol=SUPPRESSED)
 
@@ -440,14 +441,14 @@ class CountyReport:
 
     def indicator_table(self) -> Fragment:
         """Every indicator: value, interval, size, target, attainment and the benchmark comparisons."""
-        rows, frame = [], []
+        rows, shown = [], []
         for indicator in self._cat.index:
             row = self._row(self._county, indicator, _headline_item(indicator))
             if row is None:
                 continue
-            frame.append(row)
+            shown.append(row)
             unit = self._unit(indicator)
-            target = _catalogue()["target"][indicator] if "target" in self._cat.columns else np.nan
+            target = _catalogue()["target"][indicator] if "target" in _catalogue() else np.nan
             has_target = not pd.isna(target)
             attain = (value_text(row["value"] / target, "proportion", self.lang)
                       if has_target and not pd.isna(row["value"]) else SUPPRESSED)
@@ -462,10 +463,9 @@ class CountyReport:
         header = [self.t("table.indicator"), self.t("table.tier"), self.t("table.value"),
                   self.t("table.interval", confidence=self._conf_text()), self.t("table.size"),
                   self.t("table.target"), self.t("table.attainment"), *self._bench_headers()]
-        frame = pd.DataFrame(frame)
         return Fragment(self._heading("indicators") + table_html(header, rows, raw=True)
                         + self._note("note.comparison", confidence=self._conf_text())
-                        + self._suppression_note(frame))
+                        + self._suppression_note(shown))
 
     def _conf_text(self) -> str:
         return f"{self.confidence:.1%}".replace(".0%", "%")
@@ -525,10 +525,9 @@ class CountyReport:
                                  self.t("table.interval", confidence=self._conf_text()), self.t("table.size"),
                                  *self._bench_headers()], grows, raw=True))
         parts.append(self._note("note.excluded"))
-        rate_suppressed = any(r["suppressed"] for (indicator, _, group), r in self._rows(c).items()
-                              if indicator == "satisfaction_rate" and group == "all")
-        parts.append(self._note("note.suppressed", symbol=SUPPRESSED)
-                     if rate_suppressed or by_group["suppressed"].any() else "")
+        rates = [r for (indicator, _, group), r in self._rows(c).items()
+                 if indicator == "satisfaction_rate" and group == "all"]
+        parts.append(self._suppression_note(rates + by_group[["suppressed"]].to_dict("records")))
         return Fragment("".join(parts))
 
     def comments(self) -> Fragment:
@@ -597,7 +596,7 @@ class CountyReport:
                                 lowest=value_text(lo, "proportion", self.lang), townships=len(cov))
         return Fragment(self._heading("reach") + f"<p>{esc(self.t('reach.intro', n=len(names)))}</p>"
                         + table_html(header, rows, raw=True) + spread + self._note("reach.model_based")
-                        + self._suppression_note(pd.DataFrame(shown)))
+                        + self._suppression_note(shown))
 
     def staffing(self) -> Fragment:
         """Stations, staffing, volunteers and cost against the benchmarks."""
@@ -619,7 +618,7 @@ class CountyReport:
                   self.t("table.interval", confidence=self._conf_text()),
                   *[self.t(f"table.{b}_value") for b in self.benchmarks], *self._bench_headers()]
         return Fragment(self._heading("staffing") + table_html(header, rows, raw=True)
-                        + self._note("note.cost") + self._suppression_note(pd.DataFrame(shown)))
+                        + self._note("note.cost") + self._suppression_note(shown))
 
     def trends(self) -> Fragment:
         """Headline indicators across the waves, with the change from the first wave and its interval."""

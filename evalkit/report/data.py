@@ -81,16 +81,13 @@ class ProvinceData:
     @property
     def years(self) -> list[int]:
         """The waves in the table (looked up once: each report checks its year against them)."""
-        if "years" not in self._parts:
-            self._parts["years"] = sorted(int(y) for y in self.table["year"].unique())
-        return list(self._parts["years"])
+        return list(self.shared(("years",), lambda: sorted(int(y) for y in self.table["year"].unique())))
 
     @property
     def confidence_levels(self) -> list[float]:
         """The confidence levels of the table's intervals, as fractions."""
-        if "confidence_levels" not in self._parts:
-            self._parts["confidence_levels"] = sorted(float(c) for c in self.table["confidence"].unique())
-        return list(self._parts["confidence_levels"])
+        return list(self.shared(("confidence_levels",),
+                                lambda: sorted(float(c) for c in self.table["confidence"].unique())))
 
     @property
     def synthetic(self) -> bool:
@@ -98,12 +95,12 @@ class ProvinceData:
 
     def counties(self) -> pd.DataFrame:
         """One row per county: codes and names, sorted by code (found once per process; a copy)."""
-        if "counties" not in self._parts:
+        def find() -> pd.DataFrame:
             rows = self.table.loc[self.table["level"] == "county",
                                   ["county_code", "prefecture_code", "name_en", "name_zh"]]
-            self._parts["counties"] = rows.drop_duplicates("county_code").sort_values("county_code"
-                                                                                     ).reset_index(drop=True)
-        return self._parts["counties"].copy()
+            return rows.drop_duplicates("county_code").sort_values("county_code").reset_index(drop=True)
+
+        return self.shared(("counties",), find).copy()
 
     def province_name(self, lang: str) -> str:
         """The province's name in ``lang``."""
