@@ -254,8 +254,9 @@ def _reach_rows(measures: dict[str, tuple[pd.DataFrame, dict]], confidence: list
 
 
 def _survey_estimates(p: Province, levels: Sequence[str], confidence: list[float], lonely_psu: str
-                      ) -> dict[str, list[tuple[list[str], Any]]]:
-    """The satisfaction estimates of every level and breakdown (arrays; no rows of the table yet)."""
+                      ) -> dict[str, list[tuple[list[str], Any, list[tuple[float, np.ndarray, np.ndarray]]]]]:
+    """The satisfaction estimates of every level and breakdown, and their intervals at the other
+    confidence levels (arrays; no rows of the table yet)."""
     from .measures.satisfaction import LIKERT_ITEMS, _satisfaction
 
     survey = p.survey
@@ -278,15 +279,18 @@ def _survey_estimates(p: Province, levels: Sequence[str], confidence: list[float
                                 measures=tuple(_SAT_MEASURES), confidence=confidence[0], ci_method="beta",
                                 df="domain", wave="year", strata="township_code", psu="psu", weight="weight",
                                 fpc=None, lonely_psu=lonely_psu, design_effects=False))
-    return {level: [(by, next(tables)) for by in bys] for level, bys in breakdowns.items()}
+    # the intervals at the other confidence levels, here rather than with the rows: this thread is the
+    # one with time to spare
+    return {level: [(by, b, [(conf, *_at_confidence(b, conf)) for conf in confidence[1:]])
+                    for by, b in zip(bys, tables)] for level, bys in breakdowns.items()}
 
 
-def _satisfaction_rows(estimates: dict[str, list[tuple[list[str], Any]]], confidence: list[float], units: _Units,
-                       text: _Text) -> dict[str, list[dict[str, Any]]]:
+def _satisfaction_rows(estimates: dict[str, list[tuple[list[str], Any, list[tuple[float, np.ndarray, np.ndarray]]]]],
+                       confidence: list[float], units: _Units, text: _Text) -> dict[str, list[dict[str, Any]]]:
     out = {}
     for level, breakdowns in estimates.items():
         parts = []
-        for by, b in breakdowns:
+        for by, b, others in breakdowns:
             group, item, measure = b.index()
             code = b.keys[_CODE[level]].array
             rows: dict[str, Any] = {
@@ -303,35 +307,36 @@ def _satisfaction_rows(estimates: dict[str, list[tuple[list[str], Any]]], confid
                 rows["group"] = np.full(len(group), text.one("all"))
             rows.update({c: b.columns[c].astype(float) if c in b.columns else np.full(len(group), np.nan)
                          for c in _NUMBERS})
-            # the same estimates at the other levels: only the interval step is repeated
-            parts.extend(_at_confidence(rows, conf, text) for conf in confidence[1:])
+            # the same estimates at the other levels: only the interval differs
+            parts.extend({**rows, "lower": lower, "upper": upper, "confidence": np.full(len(group), conf)}
+                         for conf, lower, upper in others)
             parts.append(rows)
         out[level] = parts
     return out
 
 
-def _at_confidence(rows: dict[str, Any], confidence: float, text: _Text) -> dict[str, Any]:
-    """Satisfaction rows re-expressed at another confidence level, as satisfaction() would give them.
+def _at_confidence(b: Any, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """The interval of one breakdown's satisfaction estimates at another confidence level, as
+    satisfaction() would give it.
 
     Rates: the Korn-Graubard interval from value, SE, n and df (:func:`~evalkit.measures.survey.prop_interval`);
     index and net satisfaction: value -/+ t(df) SE within the range the measure can take.
     """
     from .measures.survey import _t_quantile, prop_interval
 
-    out = dict(rows)
-    rate = rows["indicator"] == text.one("satisfaction_rate")
-    value, se, dof, n = (rows[c][rate] for c in ("value", "se", "df", "n"))
+    measure = b.index()[2]
+    code = np.array([_SAT_CODES[m] for m in b.measures], dtype=object)[measure]
+    rate = code == "satisfaction_rate"
+    value, se, dof, n = (b.columns[c][rate].astype(float) for c in ("value", "se", "df", "n"))
     lower, upper = np.empty(len(rate)), np.empty(len(rate))
     lower[rate], upper[rate] = prop_interval(value, se, n, dof, confidence, "beta")
-    value, se, dof = (rows[c][~rate] for c in ("value", "se", "df"))
+    value, se, dof = (b.columns[c][~rate].astype(float) for c in ("value", "se", "df"))
     with np.errstate(invalid="ignore"):
         half = _t_quantile(0.5 + confidence / 2, dof) * se
-    bounds = np.where((rows["indicator"][~rate] == text.one("satisfaction_index"))[:, None], [0.0, 100.0],
-                      [-1.0, 1.0])
+    bounds = np.where((code[~rate] == "satisfaction_index")[:, None], [0.0, 100.0], [-1.0, 1.0])
     lower[~rate] = np.clip(value - half, bounds[:, 0], bounds[:, 1])
     upper[~rate] = np.clip(value + half, bounds[:, 0], bounds[:, 1])
-    out.update(lower=lower, upper=upper, confidence=np.full(len(rate), confidence))
-    return out
+    return lower, upper
 
 
 def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,

@@ -47,6 +47,7 @@ import pyarrow.compute as pc
 if TYPE_CHECKING:
     import pandera.pandas as pa
 
+from . import _codes
 from .errors import DataValidationError, InputError, Problem, escape_controls
 from .io import RawTable, find_table, read_raw
 from .privacy import LANDLINE_PATTERN, MOBILE_PATTERN, is_resident_id
@@ -648,8 +649,11 @@ def _strings(s: pd.Series) -> pd.Series:
     Taking the Arrow strings by code is about ten times faster than ``astype("str")``, which goes
     through Python objects.
     """
-    values = s.cat.categories.array.take(s.cat.codes.to_numpy(), allow_fill=True)
-    return pd.Series(values, index=s.index).astype("str")  # already "str" from Parquet and CSV: no copy
+    codes = s.cat.codes.to_numpy()
+    values = s.cat.categories.array.take(codes, allow_fill=True)
+    out = pd.Series(values, index=s.index).astype("str")  # already "str" from Parquet and CSV: no copy
+    _codes.remember(out, codes, s.cat.categories)  # for the measures, which would factorise it again
+    return out
 
 
 # --------------------------------------------------------------------------- the province

@@ -301,6 +301,28 @@ def test_beta_interval_at_100_percent() -> None:
     assert beta["upper"] == 1 and 0 < beta["lower"] < 1
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0.1, 50.0), min_size=20, max_size=60), st.integers(0, 2**32 - 1))
+def test_everyone_satisfied_has_no_variance_whatever_the_weights(weights, seed) -> None:
+    """A domain where every answer is 4 or 5 (or every answer 5) has a rate of exactly 1 (a mean of exactly
+    5) and a variance of exactly 0, not rounding noise, with weights that are not round numbers, spread
+    over several PSUs: its interval is a point, and the indicator table leaves it uncompared."""
+    rng = np.random.default_rng(seed)
+    n = len(weights)
+    town = rng.choice(["t1", "t2"], n)
+    df = pd.DataFrame({"year": 2025, "township_code": town, "psu": town + rng.choice(list("AB"), n),
+                       "weight": weights, "q_overall": rng.choice([4, 5], n), "q_access": 5, "group": "g"})
+    df.loc[0, "group"] = "h"  # another group, so that the domain is a part of the design
+    res = satisfaction(df, ["q_overall", "q_access"], by="group", measures=["rate", "mean", "net"],
+                       lonely_psu="adjust")
+    res = res[res["group"] == "g"].set_index(["item", "measure"])
+    for item, measure, want in (("q_overall", "satisfaction_rate", 1.0), ("q_access", "satisfaction_rate", 1.0),
+                                ("q_access", "mean_score", 5.0), ("q_access", "net_satisfaction", 1.0),
+                                ("q_overall", "net_satisfaction", 1.0)):
+        row = res.loc[(item, measure)]
+        assert row["value"] == want and row["se"] == 0, (item, measure, row["value"], row["se"])
+
+
 def test_beta_interval_at_zero_widens_with_confidence() -> None:
     df = pd.DataFrame({"year": 2025, "township_code": ["t0"] * 2 + ["t1"] * 4 + ["t2"] * 3,
                        "psu": list("abcddd") + list("efg"), "weight": 1.0,

@@ -24,7 +24,9 @@ from evalkit.measures.survey import (
     _domains,
     _estimate_on,
     _groups,
+    _level_domains,
     _mean_of_levels,
+    _merged,
     svy_mean,
     svy_prop,
     svy_ratio,
@@ -349,8 +351,9 @@ def test_group_of_whole_strata_equals_its_own_design(df, func) -> None:
 @fast
 @given(samples(), st.sampled_from(["adjust", "average", "certainty", "remove"]), st.booleans())
 def test_mean_of_levels_equals_the_mean_of_the_rows(df, lonely, two_stage) -> None:
-    """The satisfaction items' path (a score taking a few values, its spread summed per value) gives
-    the general estimate's value and SE to the last bit, and its design effect."""
+    """The satisfaction items' path (a score taking a few values, summed from the weights of each value per
+    cell) gives the general estimate's value, SE and design effect up to rounding, as do domains merged from
+    finer ones (strata of a county: each PSU in one of them)."""
     score = np.array([-2.0, 0.5, 3.0])
     level = np.digitize(df["y"].to_numpy(), [-30.0, 30.0])  # each row's value: one of score
     y = score[level]
@@ -358,16 +361,24 @@ def test_mean_of_levels_equals_the_mean_of_the_rows(df, lonely, two_stage) -> No
         df = df.assign(ssu=np.arange(len(df)), pop2=10)
     d = _design(df, "h", ["c", "ssu"] if two_stage else "c", "w", ["pop", "pop2"] if two_stage else "pop",
                 True, lonely)
-    g, keys = _groups(df, "g")
-    dom = _domains(d, g, keys, (g >= 0) & df["yes"].to_numpy())
-    want = _estimate_on(dom, "mean", y, None)
-    ym = y[dom.rows]
-    w_level = np.bincount(dom.gm * 3 + level[dom.rows], weights=dom.wm, minlength=dom.n_groups * 3).reshape(-1, 3)
-    got = _mean_of_levels(dom, ym, dom.wm * ym, score, w_level)
-    for col in ("value", "se", "n"):
-        np.testing.assert_array_equal(got[col], want[col], err_msg=col)
-    for col in ("deff", "n_eff"):
-        np.testing.assert_allclose(got[col], want[col], rtol=1e-12, err_msg=col)
+    df = df.assign(gh=df["g"] + df["h"].astype(str), county=df["g"] + (df["h"] % 2).astype(str))
+    yes = df["yes"].to_numpy()
+    g_fine, keys_fine = _groups(df, "gh")
+    fine = _level_domains(_domains(d, g_fine, keys_fine, (g_fine >= 0) & yes), level[(g_fine >= 0) & yes], 3)
+    for by in ("g", "county"):
+        g, keys = _groups(df, by)
+        dom = _domains(d, g, keys, (g >= 0) & yes)
+        want = _estimate_on(dom, "mean", y, None)
+        to = np.zeros(len(keys_fine), dtype=np.int64)
+        to[g_fine] = g  # every row has both groups
+        for got in (_mean_of_levels(_level_domains(dom, level[dom.rows], 3), score),
+                    _mean_of_levels(_merged(fine, to, len(keys)), score)):
+            np.testing.assert_array_equal(got["n"], want["n"], err_msg="n")
+            np.testing.assert_allclose(got["value"], want["value"], rtol=1e-12, err_msg="value")
+            # rounding: the scores' totals per PSU summed in another order
+            np.testing.assert_allclose(got["se"], want["se"], rtol=1e-9, atol=1e-12 * np.abs(y).max(), err_msg="se")
+            for col in ("deff", "n_eff"):
+                np.testing.assert_allclose(got[col], want[col], rtol=1e-9, err_msg=col)
 
 
 def test_beta_quantiles_in_two_threads_equal_one_call() -> None:

@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import _codes
 from .proportions import (
     OUTPUT_COLUMNS,
     _check_method,
@@ -1143,7 +1144,7 @@ class _Ledger:
 
 def _ledger(services: pd.DataFrame, *, persons: bool = False, visits: bool = False) -> _Ledger:
     """Code the ledger once; persons and visits only when asked (their columns may be absent)."""
-    codes, uniques = pd.factorize(services["township_code"])
+    codes, uniques = _codes.factorize(services["township_code"])
     person, bound = _person_codes(services) if persons else (None, 0)
     visited = ((services["mode"] == "home_visit").to_numpy(dtype=bool, na_value=False)
                if visits else None)

@@ -58,8 +58,11 @@ from evalkit.measures.survey import (
     _check_confidence,
     _check_prop_args,
     _design,
-    _mean_of_levels,
     _groups,
+    _level_domains,
+    _LevelDomains,
+    _mean_of_levels,
+    _merged,
     _names,
     _prop_df,
     _require,
@@ -420,9 +423,46 @@ def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: 
     # averages for each answer 1-5
     answered = ~np.isnan(scores.T)  # (items, respondents)
     answers = scores.T.reshape(-1)
-    shared: dict[str, Any] = {}
-    return [_breakdown(d, g, keys, answered, answers, shared, names, codes, confidence, ci_method, df,
-                       design_effects) for g, keys in grouped]
+    level = np.nan_to_num(answers, nan=1).astype(np.int64) - 1  # each answer's position, 0-4
+    done: list[tuple[np.ndarray, int, _LevelDomains]] = []  # breakdowns that put every respondent in a group
+    out = []
+    for g, keys in grouped:
+        k, n_groups = len(names), len(keys)
+        ld = None
+        everyone = bool((g >= 0).all())
+        if everyone:  # merge the groups of a finer breakdown: counties from townships
+            ld = next((_merged(fine, (np.arange(k)[:, None] * n_groups + to_group).reshape(-1), k * n_groups)
+                       for fine_g, fine_n, fine in done
+                       if (to_group := _merging(d, fine_g, fine_n, g)) is not None), None)
+        if ld is None:
+            valid = answered if everyone else answered & (g >= 0)
+            item_keys = pd.DataFrame({"__item": np.repeat(np.arange(k), n_groups),
+                                      "__group": np.tile(np.arange(n_groups), k)})
+            dom = _stacked_domains(d, g, n_groups, item_keys, valid)
+            ld = _level_domains(dom, level[dom.rows], 5)
+        if everyone:
+            done.append((g, n_groups, ld))
+        out.append(_breakdown(ld, g, keys, names, codes, confidence, ci_method, df, design_effects))
+    return out
+
+
+def _merging(d, fine: np.ndarray, n_fine: int, g: np.ndarray) -> np.ndarray | None:
+    """Group ``to[i]`` of ``g`` for each group ``i`` of the finer breakdown ``fine``, where ``g`` merges its
+    groups and keeps the units of the merged groups apart (a PSU in two of them would be one unit in ``g``
+    but two in ``fine``); else None."""
+    to = np.full(n_fine, -1, dtype=np.int64)
+    to[fine] = g
+    if not (to[fine] == g).all():  # a group of fine split between groups of g
+        return None
+    one = np.full(int(d.psu.max(initial=-1)) + 1, -1, dtype=np.int64)
+    one[d.psu] = fine
+    if (one[d.psu] == fine).all():  # each PSU in one group of fine (townships): in one of g too
+        return to
+    # else each PSU's groups in fine must be in as many groups of g: as many (PSU, group) pairs in either
+    pairs = [np.sort(d.psu * (int(groups.max(initial=-1)) + 1) + groups) for groups in (fine, g)]
+    if np.count_nonzero(np.diff(pairs[0])) != np.count_nonzero(np.diff(pairs[1])):
+        return None
+    return to
 
 
 #: The score each measure averages, for the answers 1-5: the rate counts 4-5; the mean is centred
@@ -464,38 +504,18 @@ class _Breakdown(NamedTuple):
                            "measure": str, "statistic": str, "method": str})
 
 
-def _breakdown(d, g: np.ndarray, keys: pd.DataFrame, answered: np.ndarray, answers: np.ndarray,
-               shared: dict[str, Any], names: list[str], codes: list[str],
+def _breakdown(ld: _LevelDomains, g: np.ndarray, keys: pd.DataFrame, names: list[str], codes: list[str],
                confidence: float, ci_method: str, df: str | float, design_effects: bool) -> _Breakdown:
-    """The satisfaction results of one breakdown (groups ``g`` with ``keys``).
-
-    ``answered``: (items, respondents), a valid answer; ``answers``: the answers 1-5 (NaN for none),
-    items stacked.  ``shared``: what the breakdowns that put every respondent in a group share (their
-    domain rows are the answers): each answer's position (0-4), and each score and its product with
-    the weights.
-    """
+    """The satisfaction results of one breakdown (groups ``g`` with ``keys``) from its domains: (item, group)
+    of the stacked answers, reduced to the weights of the answers 1-5 per cell (:func:`_level_domains`)."""
     k, n_groups = len(names), len(keys)
-    everyone = bool((g >= 0).all())
-    valid = answered if everyone else answered & (g >= 0)
-    item_keys = pd.DataFrame({"__item": np.repeat(np.arange(k), n_groups),
-                              "__group": np.tile(np.arange(n_groups), k)})
-    dom = _stacked_domains(d, g, n_groups, item_keys, valid)
-    mine: dict[str, Any] = shared if everyone else {}
-    if "level" not in mine:
-        mine["level"] = answers[dom.rows].astype(np.int64) - 1
-    # the weight of each (group, item)'s answers 1-5: what the spread of any score needs
-    w_level = np.bincount(dom.gm * 5 + mine["level"], weights=dom.wm,
-                          minlength=dom.n_groups * 5).reshape(-1, 5)
 
     def estimate(score: str) -> dict[str, Any]:
-        if score not in mine:
-            ym = _SCORES[score][mine["level"]]
-            mine[score] = ym, dom.wm * ym
-        return _mean_of_levels(dom, *mine[score], _SCORES[score], w_level, design_effects=design_effects)
+        return _mean_of_levels(ld, _SCORES[score], design_effects=design_effects)
 
     # The rate is always estimated: it gives the domain df (svy_prop's interval).
     rate = estimate("rate")
-    dof = _prop_df(dom, df)
+    dof = _prop_df(ld, df)
     if {"mean_score", "index_0_100", "net_satisfaction"} & set(codes):  # their intervals' t quantile
         with np.errstate(invalid="ignore"):
             t = _t_quantile(0.5 + confidence / 2, dof)

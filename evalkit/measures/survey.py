@@ -290,8 +290,11 @@ class _Stage:
         Units of a parent without rows in the group count as zeros, so the result is the domain
         variance of R's ``svyby``/``subset``.
         """
+        return self.var_of_totals(np.bincount(self.cells.inv, weights=z))
+
+    def var_of_totals(self, tot: np.ndarray) -> np.ndarray:
+        """:meth:`var` from the scores' totals per cell (one per (group, unit) holding domain rows)."""
         cells, nn = self.cells, self.nn
-        tot = np.bincount(cells.inv, weights=z)
         ginv = cells.pair
         mean = np.bincount(ginv, weights=tot, minlength=len(nn)) / nn
         ss = np.bincount(ginv, weights=(tot - mean[ginv]) ** 2, minlength=len(nn)) + self.empty * mean**2
@@ -346,14 +349,16 @@ class _Domains:
 
     @cached_property
     def stages(self) -> list[_Stage]:
-        """The variance's stages: PSUs within strata, and with a two-stage fpc, second-stage units within
-        PSUs."""
-        d = self.design
-        out = [_Stage(self.cells, self.n_groups, d.n_psu, d.f_psu, np.ones(len(d.n_psu)), d.lonely_psu)]
-        if d.ssu is not None:
-            rule = "remove" if d.lonely_psu == "average" else d.lonely_psu
-            out.append(_Stage(self.cells2, self.n_groups, d.n_ssu, d.f_ssu, d.frac_psu[d.psu_stratum], rule))
-        return out
+        return _stages(self.design, self.cells, self.cells2, self.n_groups)
+
+
+def _stages(d: _Design, cells: _Cells, cells2: _Cells | None, n_groups: int) -> list[_Stage]:
+    """The variance's stages: PSUs within strata, and with a two-stage fpc, second-stage units within PSUs."""
+    out = [_Stage(cells, n_groups, d.n_psu, d.f_psu, np.ones(len(d.n_psu)), d.lonely_psu)]
+    if d.ssu is not None:
+        rule = "remove" if d.lonely_psu == "average" else d.lonely_psu
+        out.append(_Stage(cells2, n_groups, d.n_ssu, d.f_ssu, d.frac_psu[d.psu_stratum], rule))
+    return out
 
 
 def _domains(d: _Design, g: np.ndarray, keys: pd.DataFrame, rows: np.ndarray) -> _Domains:
@@ -553,30 +558,110 @@ def _result(value: np.ndarray, var: np.ndarray, n: np.ndarray, srs_var: np.ndarr
         return {"value": value, "se": np.sqrt(var), "n": n, "deff": deff, "n_eff": n / deff}
 
 
-def _mean_of_levels(dom: _Domains, ym: np.ndarray, wy: np.ndarray, score: np.ndarray, w_level: np.ndarray, *,
-                    design_effects: bool = True) -> dict:
-    """:func:`_estimate_on` of a mean whose ``y`` takes a few values (levels), with fewer passes over the rows.
-
-    ``ym``: ``y`` on the domain rows, each one of the values ``score``; ``wy``: ``ym`` times the rows'
-    weights; ``w_level`` (groups x levels): the weight total of each group's domain rows at each level.
+@dataclass(frozen=True)
+class _LevelDomains:
+    """Domains of rows whose ``y`` takes a few values (levels), reduced to the weight of each level in each
+    cell (a group's rows in one unit) of each stage of the design: all that :func:`_mean_of_levels` reads.
 
     A Likert score takes five values and the indicator table asks for 21 sets of means over 600,000
-    stacked answers, so passes over the rows are the cost.  The spread of the scores (the sum of
-    :math:`|z_i|` of the rounding-noise threshold, and the design effect's variance) is summed over the
-    levels instead of the rows, as :math:`|y_i - \\hat{\\bar y}|` takes one value per level.  Estimates
-    and variances are :func:`_estimate_on`'s to the last bit (the same scores, summed in the same order).
+    stacked answers, so passes over the rows are the cost: the rows are read once, by
+    :func:`_level_domains`, and domains that merge these groups (counties of townships) are made from
+    the cells alone by :func:`_merged`, as a unit lies in one group of either.
     """
-    gm, n, w_tot, n_groups = dom.gm, dom.n, dom.w_tot, dom.n_groups
-    y_tot = np.bincount(gm, weights=wy, minlength=n_groups)
+
+    design: _Design
+    n_groups: int
+    stage_cells: list[_Cells]  # per stage (see _Domains)
+    w: list[np.ndarray]  # per stage: the weight of each level in each cell (levels x cells)
+    w_all: list[np.ndarray]  # per stage: each cell's weight, its levels' summed in order
+    rows: np.ndarray  # per cell of stage 1: its domain rows
+
+    @property
+    def cells(self) -> _Cells:
+        """Stage 1's cells (PSUs of each group within strata)."""
+        return self.stage_cells[0]
+
+    @cached_property
+    def stages(self) -> list[_Stage]:
+        cells = self.stage_cells
+        return _stages(self.design, cells[0], cells[1] if len(cells) > 1 else None, self.n_groups)
+
+    @cached_property
+    def cell_group(self) -> list[np.ndarray]:
+        """Per stage: each cell's group."""
+        return [c.group[c.pair] for c in self.stage_cells]
+
+    @cached_property
+    def n(self) -> np.ndarray:
+        return np.bincount(self.cell_group[0], weights=self.rows, minlength=self.n_groups).astype(np.int64)
+
+    @cached_property
+    def w_tot(self) -> np.ndarray:
+        return np.bincount(self.cell_group[0], weights=self.w_all[0], minlength=self.n_groups)
+
+    @cached_property
+    def w_level(self) -> np.ndarray:
+        """The weight of each group's domain rows at each level (groups x levels)."""
+        return np.stack([np.bincount(self.cell_group[0], weights=w, minlength=self.n_groups) for w in self.w[0]],
+                        axis=1)
+
+
+def _level_domains(dom: _Domains, level: np.ndarray, n_levels: int) -> _LevelDomains:
+    """``dom`` reduced to the weights of each level per cell (``level``: each domain row's, from 0)."""
+    cells = [dom.cells] + ([dom.cells2] if dom.cells2 is not None else [])
+    w, w_all = [], []
+    for c in cells:
+        size = len(c.pair)
+        by_level = np.bincount(level * size + c.inv, weights=dom.wm, minlength=n_levels * size).reshape(n_levels, size)
+        total = by_level[0].copy()
+        for w_l in by_level[1:]:  # level by level, in the order _mean_of_levels sums the scores
+            total += w_l
+        w.append(by_level)
+        w_all.append(total)
+    return _LevelDomains(dom.design, dom.n_groups, cells, w, w_all,
+                         np.bincount(dom.cells.inv, minlength=len(dom.cells.pair)))
+
+
+def _merged(ld: _LevelDomains, to_group: np.ndarray, n_groups: int) -> _LevelDomains:
+    """The domains whose groups merge those of ``ld`` (group ``i`` of ``ld`` is group ``to_group[i]``):
+    the same cells, as each unit of a group lies in one merged group, in other (group, parent) pairs."""
+    cells = []
+    for c, group in zip(ld.stage_cells, ld.cell_group):
+        parent = c.parent[c.pair]
+        cells.append(_pairs(c.inv, to_group[group], parent, int(parent.max(initial=-1)) + 1))
+    return _LevelDomains(ld.design, n_groups, cells, ld.w, ld.w_all, ld.rows)
+
+
+def _mean_of_levels(ld: _LevelDomains, score: np.ndarray, *, design_effects: bool = True) -> dict:
+    """:func:`_estimate_on` of a mean whose ``y`` takes the values ``score`` (one per level), from the cells.
+
+    A cell's total of ``y`` is :math:`\\sum_l s_l W_l` from its weights :math:`W_l` at each level :math:`l`
+    (score :math:`s_l`), and its total of the linearised scores :math:`z_i = w_i (y_i - \\hat{\\bar y}) / W`
+    is :math:`(\\sum_l s_l W_l - \\hat{\\bar y} \\sum_l W_l) / W`.  The spread of the scores (the sum of
+    :math:`|z_i|` of the rounding-noise threshold, and the design effect's variance) is summed over the
+    levels, as :math:`|y_i - \\hat{\\bar y}|` takes one value per level.  The results are
+    :func:`_estimate_on`'s up to rounding (the same sums in another order); where every row of a group
+    scores the same, as where everyone is satisfied, the mean is that score and the variance 0 exactly.
+    """
+    n, w_tot, n_groups = ld.n, ld.w_tot, ld.n_groups
+    totals = []
+    for w in ld.w:  # per stage, each cell's total of y: level by level (a sum along rows of 5 is numpy's
+        total = np.zeros(w.shape[1])  # slowest kind), in the order of w_all's
+        for s, w_s in zip(score, w):
+            if s:  # adding 0 changes no bit
+                total += s * w_s
+        totals.append(total)
+    y_tot = np.bincount(ld.cell_group[0], weights=totals[0], minlength=n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         value = y_tot / w_tot
-        # the scores w (y - mean) / W of _estimate_on(), made in place
-        z = value.take(gm)
-        np.subtract(ym, z, out=z)
-        z *= dom.wm
-        z /= dom.w_row
+        var = np.zeros(n_groups)
+        for stage, group, total, w_all in zip(ld.stages, ld.cell_group, totals, ld.w_all):
+            total -= value[group] * w_all
+            total /= w_tot[group]
+            var += stage.var_of_totals(total)
         dev = score - value[:, None]  # (groups, levels): y - mean at each level
-        var = _settled(_variance(dom, z), (w_level * np.abs(dev)).sum(axis=1) / w_tot, n)  # sum of |z|
+        w_level = ld.w_level
+        var = _settled(var, (w_level * np.abs(dev)).sum(axis=1) / w_tot, n)  # sum of |z|
         if not design_effects:
             return _result(value, var, n)
         s2 = (w_level * dev**2).sum(axis=1) / w_tot * n / (n - 1)
