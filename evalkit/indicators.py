@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import tomllib
 from functools import cache
 from importlib import resources
@@ -108,6 +109,7 @@ class _Units:
     """
 
     def __init__(self, regions: pd.DataFrame) -> None:
+        self._lock = threading.RLock()  # the table's two halves look units up at once
         latest = regions.sort_values("year").drop_duplicates("township_code", keep="last")
         frames = []
         for level in LEVELS:
@@ -125,20 +127,23 @@ class _Units:
         own without parents or names.
         """
         codes = pd.Index(codes)
-        mine = self.frame["level"].to_numpy() == level
-        found = pd.Index(self.frame.loc[mine, "code"]).get_indexer(codes)
-        if (found < 0).any():
-            new = pd.unique(codes[found < 0])
-            self.frame = pd.concat([self.frame, pd.DataFrame({"level": level, "code": new})], ignore_index=True)
-            return self.ids(level, codes)
-        return np.flatnonzero(mine)[found]
+        with self._lock:
+            frame = self.frame
+            mine = frame["level"].to_numpy() == level
+            found = pd.Index(frame.loc[mine, "code"]).get_indexer(codes)
+            if (found < 0).any():
+                new = pd.unique(codes[found < 0])
+                self.frame = pd.concat([frame, pd.DataFrame({"level": level, "code": new})], ignore_index=True)
+                return self.ids(level, codes)
+            return np.flatnonzero(mine)[found]
 
     @property
     def parent(self) -> np.ndarray:
         """The unit's parent at the level above (what its siblings share), as an integer."""
-        level, parent = self.frame["level"].to_numpy(), self.frame["code"].copy()
+        frame = self.frame  # one frame, should the other half add units meanwhile
+        level, parent = frame["level"].to_numpy(), frame["code"].copy()
         for lv, above in zip(LEVELS[:-1], LEVELS[1:]):
-            parent[level == lv] = self.frame.loc[level == lv, _CODE[above]]
+            parent[level == lv] = frame.loc[level == lv, _CODE[above]]
         parent[level == LEVELS[-1]] = np.nan
         return pd.factorize(parent, use_na_sentinel=False)[0]
 
@@ -162,14 +167,22 @@ class _Text:
     def __init__(self) -> None:
         self.values: list[str] = []
         self._index: dict[str, int] = {}
+        self._lock = threading.Lock()  # the table's two halves code text at once
 
     def one(self, value: object) -> int:
+        """The code of ``value`` (-1 for missing).  Which value gets which code depends on which half of the
+        table asks first; the table depends only on which codes are equal and on the text they stand for."""
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return -1
-        if value not in self._index:
-            self._index[value] = len(self.values)
-            self.values.append(value)
-        return self._index[value]
+        code = self._index.get(value)
+        if code is None:
+            with self._lock:
+                code = self._index.get(value)
+                if code is None:
+                    code = len(self.values)
+                    self.values.append(value)  # before the index names it: its code is always a position
+                    self._index[value] = code
+        return code
 
     def code(self, values: object, size: int) -> np.ndarray:
         """Codes of ``values`` (one value, or one per row; missing is -1)."""
@@ -380,28 +393,38 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     confidence = [float(c) for c in confidence]
     lonely = province.meta.get("lonely_psu", "fail")
     lonely = "adjust" if lonely == "fail" else lonely  # validation already refused lonely PSUs under "fail"
-    # reach (a sort of the ledger) and the survey estimates are independent, and most of their time is spent
-    # in numpy loops that release the GIL: the survey's run in a second thread (started for this call, so
-    # that processes forked later, as by evalkit batch, inherit no idle worker).  The rows of the table are
-    # made afterwards, in one thread, as they share the unit and text codes.
-    estimates = _thread.start(_survey_estimates, province, levels, confidence, lonely)
-    try:
-        measures = _reach(province, levels, confidence)
-    except BaseException:
-        _thread.join_quietly(estimates)  # reach's error is the one raised, as when reach ran first
-        raise
+    # The table has two halves that share no figure, sibling or benchmark: reach (a sort of the ledger) and
+    # satisfaction (the survey estimates).  Most of their time is spent in numpy loops that release the GIL,
+    # so the survey's half runs in a second thread (started for this call, so that processes forked later,
+    # as by evalkit batch, inherit no idle worker); each half is suppressed and compared on its own.  Only
+    # the order of the rows and the columns written out are made from both.
     units, text = _Units(province.regions), _Text()
-    reach = _reach_rows(measures, confidence, units, text)
-    satisfaction = _satisfaction_rows(estimates(), confidence, units, text)
-    return _finish([part for level in levels for part in reach[level] + satisfaction[level]], units, text)
+    catalogue()  # read once, before the halves ask for it
+
+    def satisfaction() -> dict[str, np.ndarray]:
+        rows = _satisfaction_rows(_survey_estimates(province, levels, confidence, lonely), confidence, units, text)
+        return _half([part for level in levels for part in rows[level]], units, text)
+
+    survey = _thread.start(satisfaction)
+    try:
+        rows = _reach_rows(_reach(province, levels, confidence), confidence, units, text)
+        reach = _half([part for level in levels for part in rows[level]], units, text)
+    except BaseException:
+        _thread.join_quietly(survey)  # reach's error is the one raised, as when reach ran first
+        raise
+    return _finish([reach, survey()], units, text)
 
 
-def _finish(parts: list[dict[str, Any]], units: _Units, text: _Text) -> pd.DataFrame:
-    """Join the rows of every measure, suppress, compare with the benchmarks and write out the table."""
+def _half(parts: list[dict[str, Any]], units: _Units, text: _Text) -> dict[str, np.ndarray]:
+    """Join the rows of some measures (every level of their indicators), suppress them and compare them with
+    their benchmarks: the table's columns as arrays, in the order of ``parts``, text as codes."""
     size = np.cumsum([0] + [len(p["place"]) for p in parts])
     t: dict[str, np.ndarray] = {
-        "level": np.repeat([LEVELS.index(p["level"]) for p in parts], np.diff(size)),
-        **{c: np.concatenate([p[c] for p in parts]) for c in ("place", "year", *_TEXT, *_NUMBERS)}}
+        "level": np.repeat(np.array([LEVELS.index(p["level"]) for p in parts], dtype=np.int64), np.diff(size)),
+        **{c: np.concatenate([p[c] for p in parts]) if parts else np.empty(0)
+           for c in ("place", "year", *_TEXT, *_NUMBERS)}}
+    for c in ("place", "year", *_TEXT):
+        t[c] = t[c].astype(np.int64, copy=False)
     cat = catalogue()
     by_indicator = pd.Index(cat.index).get_indexer(text.values + [None])
     missing = t["indicator"][by_indicator[t["indicator"]] < 0]
@@ -413,7 +436,15 @@ def _finish(parts: list[dict[str, Any]], units: _Units, text: _Text) -> pd.DataF
     t["compare"] = cat["compare"].to_numpy(dtype=bool)[row]
     t["level_of_confidence"] = pd.factorize(t["confidence"], sort=True)[0]
     t["suppressed"], t["suppression_reason"] = _suppress(t, units, text)
-    bench = _benchmarks(t, units, text)
+    for level, (value, vs) in _benchmarks(t, units, text).items():
+        t[f"{level}_value"], t[f"vs_{level}"] = value, vs
+    return t
+
+
+def _finish(halves: list[dict[str, np.ndarray]], units: _Units, text: _Text) -> pd.DataFrame:
+    """Join the halves of the table (:func:`_half`), sort the rows and write out the table."""
+    t = {c: np.concatenate([h[c] for h in halves]) for c in halves[0]}
+    t["level_of_confidence"] = pd.factorize(t["confidence"], sort=True)[0]  # of both halves
     # the table's order: level, code, year, indicator, item, group, confidence, each as text (so the
     # levels come in alphabetical order, county first, as they always have)
     level = np.array([text.one(level) for level in LEVELS])[t["level"]]
@@ -436,9 +467,8 @@ def _finish(parts: list[dict[str, Any]], units: _Units, text: _Text) -> pd.DataF
     out["suppressed"] = t["suppressed"][order]
     out["suppression_reason"] = text.categorical(t["suppression_reason"][order])
     for level in ("prefecture", "province"):
-        value, vs = bench[level]
-        out[f"{level}_value"] = value[order]
-        out[f"vs_{level}"] = text.categorical(vs[order])
+        out[f"{level}_value"] = t[f"{level}_value"][order]
+        out[f"vs_{level}"] = text.categorical(t[f"vs_{level}"][order])
     return pd.DataFrame(out)
 
 
@@ -519,10 +549,11 @@ def _benchmarks(t: dict[str, np.ndarray], units: _Units, text: _Text) -> dict[st
     if (polarity < 0).any():  # the catalogue is ours: a programming error, not user error
         raise RuntimeError(f"unknown polarity in indicators.toml: {text.values[t['polarity'][polarity < 0][0]]!r}")
     out = {}
+    frame = units.frame  # one frame, should the other half add units meanwhile
     for bench in ("prefecture", "province"):
         # the unit's benchmark unit (its prefecture, or the province), and the benchmark rows
-        code = units.frame[_CODE[bench]]
-        levels = units.frame["level"].to_numpy()
+        code = frame[_CODE[bench]]
+        levels = frame["level"].to_numpy()
         bench_units = pd.Index(code[levels == bench])
         their = np.where(code.notna(), bench_units.get_indexer(code), -1)[t["place"]]
         key = (their + 1) * n_figures + figure
