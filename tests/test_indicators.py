@@ -189,6 +189,24 @@ def test_an_error_in_either_half_of_the_table_is_raised_and_leaves_no_thread(pro
     assert set(threading.enumerate()) == before
 
 
+@pytest.mark.parametrize("first", ["satisfaction", "reach"])
+def test_the_table_does_not_depend_on_which_half_finishes_first(table, province, monkeypatch, first):
+    """The two halves give text and units their codes as they meet them, in whichever order the threads run:
+    the table is the same when the satisfaction half runs entirely before reach, or entirely after it."""
+    from evalkit import _thread, indicators
+
+    def before(func, *args):  # the satisfaction half, at once, in this thread
+        result = func(*args)
+        return lambda: result
+
+    def after(func, *args):  # the satisfaction half when reach has finished
+        return lambda: func(*args)
+
+    monkeypatch.setattr(_thread, "start", before if first == "satisfaction" else after)
+    got = indicators.indicator_table(province)
+    pd.testing.assert_frame_equal(got, table, check_exact=True)
+
+
 def test_parquet_round_trip_with_provenance(table, province, tmp_path):
     path = write_indicator_table(table, tmp_path / "ind.parquet", province)
     back, meta = read_indicator_table(path)
