@@ -33,7 +33,7 @@ def remember(values: pd.Series, codes: np.ndarray, uniques: pd.Index) -> None:
     key = _arrow(values)
     if key is not None:
         ident = id(key)
-        _KNOWN[ident] = (weakref.ref(key, lambda _: _KNOWN.pop(ident, None)), codes, uniques)
+        _KNOWN[ident] = (weakref.ref(key, lambda _, known=_KNOWN, ident=ident: known.pop(ident, None)), codes, uniques)
 
 
 def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:

@@ -640,8 +640,9 @@ def _mean_of_levels(ld: _LevelDomains, score: np.ndarray, *, design_effects: boo
     is :math:`(\\sum_l s_l W_l - \\hat{\\bar y} \\sum_l W_l) / W`.  The spread of the scores (the sum of
     :math:`|z_i|` of the rounding-noise threshold, and the design effect's variance) is summed over the
     levels, as :math:`|y_i - \\hat{\\bar y}|` takes one value per level.  The results are
-    :func:`_estimate_on`'s up to rounding (the same sums in another order); where every row of a group
-    scores the same, as where everyone is satisfied, the mean is that score and the variance 0 exactly.
+    :func:`_estimate_on`'s up to rounding (the same sums in another order).  Where every row of a group
+    scores the same, as where everyone is satisfied, the mean is that score and the variance 0 exactly, for
+    scores whose products with a weight are exact (0, -1, 1, -2 and 2: those of the satisfaction measures).
     """
     n, w_tot, n_groups = ld.n, ld.w_tot, ld.n_groups
     totals = []
