@@ -266,8 +266,13 @@ def _reach_rows(measures: dict[str, tuple[pd.DataFrame, dict]], confidence: list
     return out
 
 
+#: One breakdown's satisfaction estimates: its keys, the estimates, and (confidence, lower, upper) at the
+#: other confidence levels.
+_Estimates = tuple[list[str], Any, list[tuple[float, np.ndarray, np.ndarray]]]
+
+
 def _survey_estimates(p: Province, levels: Sequence[str], confidence: list[float], lonely_psu: str
-                      ) -> dict[str, list[tuple[list[str], Any, list[tuple[float, np.ndarray, np.ndarray]]]]]:
+                      ) -> dict[str, list[_Estimates]]:
     """The satisfaction estimates of every level and breakdown, and their intervals at the other
     confidence levels (arrays; no rows of the table yet)."""
     from .measures.satisfaction import LIKERT_ITEMS, _satisfaction
@@ -298,8 +303,8 @@ def _survey_estimates(p: Province, levels: Sequence[str], confidence: list[float
                     for by, b in zip(bys, tables)] for level, bys in breakdowns.items()}
 
 
-def _satisfaction_rows(estimates: dict[str, list[tuple[list[str], Any, list[tuple[float, np.ndarray, np.ndarray]]]]],
-                       confidence: list[float], units: _Units, text: _Text) -> dict[str, list[dict[str, Any]]]:
+def _satisfaction_rows(estimates: dict[str, list[_Estimates]], confidence: list[float], units: _Units,
+                       text: _Text) -> dict[str, list[dict[str, Any]]]:
     out = {}
     for level, breakdowns in estimates.items():
         parts = []
@@ -421,10 +426,7 @@ def _half(parts: list[dict[str, Any]], units: _Units, text: _Text) -> dict[str, 
     size = np.cumsum([0] + [len(p["place"]) for p in parts])
     t: dict[str, np.ndarray] = {
         "level": np.repeat(np.array([LEVELS.index(p["level"]) for p in parts], dtype=np.int64), np.diff(size)),
-        **{c: np.concatenate([p[c] for p in parts]) if parts else np.empty(0)
-           for c in ("place", "year", *_TEXT, *_NUMBERS)}}
-    for c in ("place", "year", *_TEXT):
-        t[c] = t[c].astype(np.int64, copy=False)
+        **{c: np.concatenate([p[c] for p in parts]) for c in ("place", "year", *_TEXT, *_NUMBERS)}}
     cat = catalogue()
     by_indicator = pd.Index(cat.index).get_indexer(text.values + [None])
     missing = t["indicator"][by_indicator[t["indicator"]] < 0]

@@ -574,7 +574,7 @@ class _LevelDomains:
     stage_cells: list[_Cells]  # per stage (see _Domains)
     w: list[np.ndarray]  # per stage: the weight of each level in each cell (levels x cells)
     w_all: list[np.ndarray]  # per stage: each cell's weight, its levels' summed in order
-    rows: np.ndarray  # per cell of stage 1: its domain rows
+    cell_rows: np.ndarray  # per cell of stage 1: its number of domain rows
 
     @property
     def cells(self) -> _Cells:
@@ -593,7 +593,7 @@ class _LevelDomains:
 
     @cached_property
     def n(self) -> np.ndarray:
-        return np.bincount(self.cell_group[0], weights=self.rows, minlength=self.n_groups).astype(np.int64)
+        return np.bincount(self.cell_group[0], weights=self.cell_rows, minlength=self.n_groups).astype(np.int64)
 
     @cached_property
     def w_tot(self) -> np.ndarray:
@@ -629,7 +629,7 @@ def _merged(ld: _LevelDomains, to_group: np.ndarray, n_groups: int) -> _LevelDom
     for c, group in zip(ld.stage_cells, ld.cell_group):
         parent = c.parent[c.pair]
         cells.append(_pairs(c.inv, to_group[group], parent, int(parent.max(initial=-1)) + 1))
-    return _LevelDomains(ld.design, n_groups, cells, ld.w, ld.w_all, ld.rows)
+    return _LevelDomains(ld.design, n_groups, cells, ld.w, ld.w_all, ld.cell_rows)
 
 
 def _mean_of_levels(ld: _LevelDomains, score: np.ndarray, *, design_effects: bool = True) -> dict:
