@@ -454,24 +454,28 @@ def _finish(halves: list[dict[str, np.ndarray]], units: _Units, text: _Text) -> 
                                 text.rank(t["indicator"]), text.rank(t["item"]), text.rank(t["group"]),
                                 t["level_of_confidence"]))  # one row per key: any sort gives this order
     unit = t["place"][order]
-    out = {"level": text.categorical(level[order])}
-    out["code"] = units.column("code", unit)
-    for c in (*_PARENTS, "name_en", "name_zh"):
-        out[c] = units.column(c, unit)
-    out["year"] = t["year"][order]
-    for c in ("indicator", "tier", "unit", "polarity", "kind", "item", "group"):
-        out[c] = text.categorical(t[c][order])
-    for c in ("n", "denominator", "value", "se", "lower", "upper", "confidence"):
-        out[c] = t[c][order]
-    for c in ("statistic", "method"):
-        out[c] = text.categorical(t[c][order])
-    out["n_excluded"] = t["n_excluded"][order]
-    out["suppressed"] = t["suppressed"][order]
-    out["suppression_reason"] = text.categorical(t["suppression_reason"][order])
-    for level in ("prefecture", "province"):
-        out[f"{level}_value"] = t[f"{level}_value"][order]
-        out[f"vs_{level}"] = text.categorical(t[f"vs_{level}"][order])
-    return pd.DataFrame(out)
+    # the unit columns (after level) are Arrow takes of text, which run without the GIL: in a second thread
+    # while this one writes out the rest
+    unit_columns = _thread.start(lambda: {c: units.column(c, unit) for c in ("code", *_PARENTS, "name_en", "name_zh")})
+    out: dict[str, Any] = {"level": text.categorical(level[order])}
+    try:
+        out["year"] = t["year"][order]
+        for c in ("indicator", "tier", "unit", "polarity", "kind", "item", "group"):
+            out[c] = text.categorical(t[c][order])
+        for c in ("n", "denominator", "value", "se", "lower", "upper", "confidence"):
+            out[c] = t[c][order]
+        for c in ("statistic", "method"):
+            out[c] = text.categorical(t[c][order])
+        out["n_excluded"] = t["n_excluded"][order]
+        out["suppressed"] = t["suppressed"][order]
+        out["suppression_reason"] = text.categorical(t["suppression_reason"][order])
+        for level in ("prefecture", "province"):
+            out[f"{level}_value"] = t[f"{level}_value"][order]
+            out[f"vs_{level}"] = text.categorical(t[f"vs_{level}"][order])
+    except BaseException:
+        _thread.join_quietly(unit_columns)
+        raise
+    return pd.DataFrame({"level": out.pop("level"), **unit_columns(), **out})
 
 
 def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.ndarray, np.ndarray]:
