@@ -58,6 +58,16 @@ def _figure_texts_outside_their_figure(page) -> list[str]:
         }).map(e => e.textContent.trim())""")
 
 
+def _broken_across_lines(page, selector: str) -> list[str]:
+    """Texts of the elements matching ``selector`` that take more than one line on screen."""
+    return page.evaluate("""selector => [...document.querySelectorAll(selector)].filter(e => {
+            const range = document.createRange();
+            range.selectNodeContents(e);
+            const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+            return tops.size > 1;
+        }).map(e => e.textContent.trim())""", selector)
+
+
 # --- the index page ------------------------------------------------------------------------------
 
 def test_index_lists_every_county_with_links_to_existing_files(browser, small_batch):
@@ -209,6 +219,22 @@ def test_chinese_figure_labels_are_not_cut_off(browser, chinese_report):
     page, problems = open_page(browser, chinese_report, **DESKTOP)
     assert _figure_texts_outside_their_figure(page) == []
     assert problems == []
+
+
+def test_chinese_table_headings_and_labels_are_not_broken_across_lines(browser, chinese_report):
+    """Chinese may break between any two characters: a tier (投入) or a comparison (较差) must not stack
+    one character over the other, nor a column heading (层级, 与市州比较) on a desktop screen."""
+    page, problems = open_page(browser, chinese_report, **DESKTOP)
+    labels = page.locator("table td.label, table td.cmp")
+    assert labels.count() > 20 and labels.filter(has_text=re.compile(r"[\u4e00-\u9fff]{2}")).count() == labels.count()
+    for tier in ("input", "process", "output", "outcome"):  # every tier cell is a label, in each table
+        assert (page.locator("table td").filter(has_text=re.compile(f"^{t('tier.' + tier, 'zh')}$")).count()
+                == labels.filter(has_text=re.compile(f"^{t('tier.' + tier, 'zh')}$")).count() > 0)
+    assert _broken_across_lines(page, "table td.label, table td.cmp") == []
+    assert _broken_across_lines(page, "table.report-table thead th") == []
+    page, problems_phone = open_page(browser, chinese_report, **PHONE)
+    assert _broken_across_lines(page, "table td.label, table td.cmp") == []
+    assert problems == problems_phone == []
 
 
 def test_chinese_report_reads_on_a_phone(browser, chinese_report):

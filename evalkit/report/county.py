@@ -433,7 +433,7 @@ class CountyReport:
                          SUPPRESSED if r["missing"] else f"{float(r['lost']):.1f}"])
         parts.append(table_html([self.t("table.indicator"), self.t("table.tier"), self.t("table.value"),
                                  self.t("table.target"), self.t("table.points"), self.t("table.weight"),
-                                 self.t("table.points_lost")], rows, numeric=(2, 3, 4, 5, 6)))
+                                 self.t("table.points_lost")], rows, numeric=(2, 3, 4, 5, 6), labels=(1,)))
         parts.append(self._note("grade.note", draws=f"{scores.draws:,}"))
         if int(me["n_missing"]):
             parts.append(self._note("grade.reweighted", share=f"{float(me['missing_weight']):.0%}"))
@@ -453,7 +453,7 @@ class CountyReport:
             attain = (value_text(row["value"] / target, "proportion", self.lang)
                       if has_target and not pd.isna(row["value"]) else SUPPRESSED)
             cells = [f"<td>{esc(self._indicator_name(indicator))}</td>",
-                     f'<td>{esc(self.t("tier." + str(row["tier"])))}</td>',
+                     f'<td class="label">{esc(self.t("tier." + str(row["tier"])))}</td>',
                      f'<td class="num">{esc(value_text(row["value"], unit, self.lang))}</td>',
                      f'<td class="num">{esc(interval_text(row["lower"], row["upper"], unit, self.lang))}</td>',
                      f'<td class="num">{esc(self._size_text(row))}</td>',
@@ -822,7 +822,7 @@ class CountyReport:
             [[str(r[self.lang]), self.t("tier." + str(r["tier"])), f"{float(r['weight']):.1%}",
               value_text(r["floor"], str(r["unit"]), self.lang) if not pd.isna(r["floor"]) else SUPPRESSED,
               value_text(r["target"], str(r["unit"]), self.lang), self.t("rule." + str(r["rule"]))]
-             for r in weights.to_dict("records")], numeric=(2, 3, 4))
+             for r in weights.to_dict("records")], numeric=(2, 3, 4), labels=(1,))
 
     def data_quality(self) -> Fragment:
         """What was excluded or suppressed for this county, and what validation flagged in the inputs."""

@@ -121,16 +121,20 @@ def comparison_cell(code: Any, lang: str) -> str:
 
 
 def table_html(header: Iterable[str], rows: Iterable[Iterable[str]], *, caption: str | None = None,
-               numeric: Iterable[int] = (), raw: bool = False) -> str:
-    """A table (the page wraps it to scroll sideways on a phone); cells are escaped unless ``raw`` (then each cell is HTML: ``<td>...``)."""
-    numeric = set(numeric)
+               numeric: Iterable[int] = (), labels: Iterable[int] = (), raw: bool = False) -> str:
+    """A table (the page wraps it to scroll sideways on a phone); cells are escaped unless ``raw`` (then each cell is HTML: ``<td>...``).
+
+    ``numeric`` columns are right-aligned; ``labels`` columns hold short labels (a tier, a comparison)
+    that are never broken across lines (a two-character Chinese label would otherwise stack)."""
+    numeric, labels = set(numeric), set(labels)
     head = "".join(f'<th scope="col">{esc(h)}</th>' for h in header)
     body = []
     for row in rows:
         if raw:
             cells = "".join(row)
         else:
-            cells = "".join(f'<td class="num">{esc(c)}</td>' if i in numeric else f"<td>{esc(c)}</td>"
+            cells = "".join(f'<td class="num">{esc(c)}</td>' if i in numeric
+                            else f'<td class="label">{esc(c)}</td>' if i in labels else f"<td>{esc(c)}</td>"
                             for i, c in enumerate(row))
         body.append(f"<tr>{cells}</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
