@@ -230,11 +230,34 @@ def test_chinese_table_headings_and_labels_are_not_broken_across_lines(browser, 
     for tier in ("input", "process", "output", "outcome"):  # every tier cell is a label, in each table
         assert (page.locator("table td").filter(has_text=re.compile(f"^{t('tier.' + tier, 'zh')}$")).count()
                 == labels.filter(has_text=re.compile(f"^{t('tier.' + tier, 'zh')}$")).count() > 0)
+    towns = page.locator("#reach ~ .table-wrap").first.locator("tbody tr")  # each township's name is a label
+    assert towns.count() > 0 and towns.locator("td.label").count() == towns.count()
     assert _broken_across_lines(page, "table td.label, table td.cmp") == []
     assert _broken_across_lines(page, "table.report-table thead th") == []
     page, problems_phone = open_page(browser, chinese_report, **PHONE)
-    assert _broken_across_lines(page, "table td.label, table td.cmp") == []
+    assert _broken_across_lines(page, "table td.label, table td.cmp, table th.label") == []
     assert problems == problems_phone == []
+
+
+@pytest.fixture(scope="module")
+def chinese_overview(small_province, tmp_path_factory) -> Path:
+    """The province overview in Chinese (``evalkit batch --lang zh`` of one county, without PDFs)."""
+    out = tmp_path_factory.mktemp("zh-batch")
+    done = run_evalkit("batch", str(small_province), "--out", str(out), "--lang", "zh", "--counties", COUNTY,
+                       "--pdf", "no", "--jobs", "1", "--no-progress", env={"EVALKIT_CACHE": str(out / "cache")})
+    assert done.returncode == 0, done.stderr
+    return out / "small-2025-zh" / "overview.html"
+
+
+def test_chinese_overview_keeps_place_names_and_short_headings_on_one_line(browser, chinese_overview):
+    """The overview's widest table (every county's key figures) must not stack 铺牛市 as 铺牛 / 市, nor its
+    short headings (县（市、区）) one piece under the other."""
+    page, problems = open_page(browser, chinese_overview, **DESKTOP)
+    counties = page.locator("#counties ~ .table-wrap").first.locator("tbody tr")  # name and prefecture: labels
+    assert counties.count() > 1 and counties.locator("td.label").count() == 2 * counties.count()
+    assert page.locator("thead th.label").filter(has_text=t("index.county", "zh")).count() > 0
+    assert _broken_across_lines(page, "table td.label, table td.cmp, table th.label") == []
+    assert problems == []
 
 
 def test_chinese_report_reads_on_a_phone(browser, chinese_report):

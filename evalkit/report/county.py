@@ -567,7 +567,7 @@ class CountyReport:
         rows = []
         shown = []
         for code in sorted(names):
-            cells = [f"<td>{esc(names[code])}</td>"]
+            cells = [f'<td class="label">{esc(names[code])}</td>']
             for indicator, item in _TOWNSHIP:
                 row = lookup.get((code, indicator, item))
                 if row is None:

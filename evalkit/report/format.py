@@ -120,14 +120,20 @@ def comparison_cell(code: Any, lang: str) -> str:
     return f'<td class="cmp cmp-{esc(code)}" style="{COMPARISON_STYLE.get(code, "")}">{esc(t("compare." + code, lang))}</td>'
 
 
+#: Column headings up to this many characters are never broken across lines (县（市、区）, 95%置信区间).
+SHORT_HEADING = 8
+
+
 def table_html(header: Iterable[str], rows: Iterable[Iterable[str]], *, caption: str | None = None,
                numeric: Iterable[int] = (), labels: Iterable[int] = (), raw: bool = False) -> str:
     """A table (the page wraps it to scroll sideways on a phone); cells are escaped unless ``raw`` (then each cell is HTML: ``<td>...``).
 
     ``numeric`` columns are right-aligned; ``labels`` columns hold short labels (a tier, a comparison)
-    that are never broken across lines (a two-character Chinese label would otherwise stack)."""
+    that are never broken across lines (a two-character Chinese label would otherwise stack), as are
+    headings of up to :data:`SHORT_HEADING` characters."""
     numeric, labels = set(numeric), set(labels)
-    head = "".join(f'<th scope="col">{esc(h)}</th>' for h in header)
+    short = ' class="label"'
+    head = "".join(f'<th scope="col"{short if len(h) <= SHORT_HEADING else ""}>{esc(h)}</th>' for h in header)
     body = []
     for row in rows:
         if raw:

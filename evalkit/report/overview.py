@@ -85,8 +85,8 @@ class ProvinceOverview:
         for code, part in rows.groupby("code", sort=True):
             part = part.set_index("indicator")
             first = part.iloc[0]
-            cells = [f"<td>{esc(code)}</td>", f"<td>{esc(first[f'name_{self.lang}'])}</td>",
-                     f"<td>{esc(names.get(first['prefecture_code'], ''))}</td>"]
+            cells = [f"<td>{esc(code)}</td>", f'<td class="label">{esc(first[f"name_{self.lang}"])}</td>',
+                     f'<td class="label">{esc(names.get(first["prefecture_code"], ""))}</td>']
             for indicator, _ in KEY_FIGURES:
                 r = part.loc[indicator] if indicator in part.index else None
                 unit = str(catalogue().loc[indicator, "unit"])
@@ -117,7 +117,7 @@ class ProvinceOverview:
         body = []
         for code, part in rows.groupby("code", sort=True):
             part = part.set_index("indicator")
-            cells = [f"<td>{esc(part.iloc[0][f'name_{self.lang}'])}</td>"]
+            cells = [f'<td class="label">{esc(part.iloc[0][f"name_{self.lang}"])}</td>']
             for indicator, _ in KEY_FIGURES:
                 r = part.loc[indicator]
                 unit = str(catalogue().loc[indicator, "unit"])
