@@ -452,7 +452,7 @@ class CountyReport:
             has_target = not pd.isna(target)
             attain = (value_text(row["value"] / target, "proportion", self.lang)
                       if has_target and not pd.isna(row["value"]) else SUPPRESSED)
-            cells = [f"<td>{esc(self._indicator_name(indicator))}</td>",
+            cells = [f'<td class="name">{esc(self._indicator_name(indicator))}</td>',
                      f'<td class="label">{esc(self.t("tier." + str(row["tier"])))}</td>',
                      f'<td class="num">{esc(value_text(row["value"], unit, self.lang))}</td>',
                      f'<td class="num">{esc(interval_text(row["lower"], row["upper"], unit, self.lang))}</td>',
