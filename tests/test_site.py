@@ -124,6 +124,9 @@ def test_a_county_link_on_the_index_opens_its_report(browser, small_batch):
     page.get_by_role("link", name=t("page.back_to_index", "en"), exact=True).click()
     page.wait_for_load_state("load")
     assert page.url == (small_batch / "index.html").as_uri()
+    row.locator("th").get_by_role("link", name=name, exact=True).click()  # the county's name opens it too
+    page.wait_for_load_state("load")
+    assert page.url == (small_batch / f"{COUNTY}.html").as_uri()
     assert problems == []
 
 
@@ -257,6 +260,27 @@ def test_chinese_overview_keeps_place_names_and_short_headings_on_one_line(brows
     assert counties.count() > 1 and counties.locator("td.label").count() == 2 * counties.count()
     assert page.locator("thead th.label").filter(has_text=t("index.county", "zh")).count() > 0
     assert _broken_across_lines(page, "table td.label, table td.cmp, table th.label") == []
+    assert problems == []
+
+
+def test_index_shows_every_column_and_report_link_on_a_laptop_screen(browser, small_batch, chinese_overview):
+    """On a 1280-pixel screen the index's table fits its page in either language: no column, and none of the
+    report links at its right end, is hidden off to the side."""
+    for index in (small_batch / "index.html", chinese_overview.parent / "index.html"):
+        page, problems = open_page(browser, index, **DESKTOP)
+        box = page.locator(".table-wrap").filter(has=page.locator("#counties"))
+        assert box.evaluate("b => [b.scrollWidth, b.clientWidth]") == box.evaluate("b => [b.clientWidth, b.clientWidth]")
+        links = page.locator("#counties tbody td.link a")
+        assert links.count() > 0
+        for i in range(links.count()):
+            right = links.nth(i).evaluate("a => a.getBoundingClientRect().right")
+            assert right <= DESKTOP["viewport"]["width"], links.nth(i).get_attribute("href")
+        assert problems == []
+
+
+def test_chinese_index_of_one_county_says_one_county(browser, chinese_overview):
+    page, problems = open_page(browser, chinese_overview.parent / "index.html", **DESKTOP)
+    expect(page.locator(".subtitle")).to_have_text(t("index.subtitle_one", "zh", year=2025))
     assert problems == []
 
 

@@ -197,5 +197,6 @@ def index_page(data: ProvinceData, manifest: dict[str, Any], *, year: int, lang:
     ov = reports.get("overview", {})
     overview_href = ov.get("outputs", {}).get("html", {}).get("file") if ov.get("status") == "ok" else None
     return index_html(entries, columns, lang=lang, title=t("index.title", lang, province=data.province_name(lang)),
-                      subtitle=t("index.subtitle", lang, n=len(entries), year=year), overview_href=overview_href,
+                      subtitle=t("index.subtitle_one" if len(entries) == 1 else "index.subtitle", lang, n=len(entries), year=year),
+                      overview_href=overview_href,
                       synthetic=data.synthetic)
