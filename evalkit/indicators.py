@@ -79,7 +79,7 @@ LEVELS = ("township", "county", "prefecture", "province")
 #: Confidence levels computed for every figure.
 CONFIDENCE = (0.95, 0.998)
 #: Version of the table layout documented above; bumped when columns change meaning.
-LAYOUT_VERSION = "2"  # 2: survey comments, scrubbed, in the metadata
+LAYOUT_VERSION = "3"  # 2: survey comments, scrubbed, in the metadata; 3: professional_station_share
 
 _CODE = {"township": "township_code", "county": "county_code", "prefecture": "prefecture_code",
          "province": "province_code"}
@@ -89,7 +89,7 @@ _SAT_CODES = {"satisfaction_rate": "satisfaction_rate", "index_0_100": "satisfac
               "net_satisfaction": "net_satisfaction"}
 _STAFFING = {"social_workers_per_station": "social_workers_per_station",
              "social_workers_per_10000": "social_workers_per_10k", "certified_share": "certified_share",
-             "volunteers_per_10000": "volunteers_per_10k"}
+             "professional_station_share": "professional_station_share", "volunteers_per_10000": "volunteers_per_10k"}
 
 
 @cache

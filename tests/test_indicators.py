@@ -68,6 +68,21 @@ def test_station_staffing_match_hand_count(table, province):
     assert row["value"] == pytest.approx(mine["social_workers"].sum() / len(mine))
 
 
+def test_professional_station_share_matches_a_count_of_the_stations(table, province):
+    """Every county and year: stations at level 2.0 or 3.0 out of the county's stations, counted with pandas."""
+    st = province.stations.assign(pro=province.stations["service_level"].astype(str).isin(["2.0", "3.0"]))
+    expected = st.groupby(["county_code", "year"])["pro"].agg(["sum", "size"])
+    rows = table[(table["level"] == "county") & (table["indicator"] == "professional_station_share")
+                 & (table["confidence"] == 0.95)].set_index(["code", "year"])
+    assert 0 < expected["sum"].sum() < expected["size"].sum()  # both kinds of station are in the data
+    got = rows.loc[expected.index]
+    assert got["n"].tolist() == expected["sum"].tolist()
+    assert got["denominator"].tolist() == expected["size"].tolist()
+    shown = ~got["suppressed"].to_numpy()
+    assert shown.any()
+    assert got["value"][shown].to_numpy() == pytest.approx((expected["sum"] / expected["size"])[shown].to_numpy())
+
+
 def test_satisfaction_rate_is_weighted_top_two_box(table, province):
     s = province.survey[(province.survey["year"] == 2025) & (province.survey["q_overall"] <= 5)]
     expected = np.average(s["q_overall"] >= 4, weights=s["weight"])

@@ -72,6 +72,7 @@ def tiny() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         "social_workers": [3, 2, 4],
         "certified_social_workers": [1, 2, 3],
         "volunteers": [20, 10, 30],
+        "service_level": ["3.0", "1.0", "2.0"],
         "budget_yuan": [100_000.0, 60_000.0, 120_000.0],
     })
     ledger = [  # date, township, person, group, mode
@@ -238,12 +239,25 @@ def test_staffing_by_hand():
     assert a.loc["volunteers_per_10000", "value"] == pytest.approx(30 / 3000 * 10_000)
     lower, upper = wilson(3, 5)
     assert a.loc["certified_share", "lower"] == pytest.approx(lower)
+    # of the 2 stations one is at level 3.0 (professional), one at 1.0 (administrative)
+    assert a.loc["professional_station_share", ["n", "denominator", "value"]].tolist() == [1, 2, 0.5]
+    lower, upper = wilson(1, 2)
+    assert a.loc["professional_station_share", ["lower", "upper"]].tolist() == pytest.approx([lower, upper])
     b = out[out["county_code"] == "990001"].set_index("measure")
-    # no station: per station and certified share are 0 of 0 -> missing; per resident 0
+    # no station: per station, certified and professional shares are 0 of 0 -> missing; per resident 0
     assert np.isnan(b.loc["social_workers_per_station", "value"])
     assert np.isnan(b.loc["certified_share", "value"])
+    assert np.isnan(b.loc["professional_station_share", "value"])
     assert b.loc["social_workers_per_10000", "value"] == 0
     assert b.loc["volunteers_per_10000", "value"] == 0
+
+
+def test_staffing_refuses_a_station_level_it_does_not_know():
+    regions, stations, _ = tiny()
+    stations["service_level"] = stations["service_level"].astype(object)
+    stations.loc[1, "service_level"] = 2.0  # a number, as a spreadsheet might give it: not the code "2.0"
+    with pytest.raises(ValueError, match=r"service_level' of stations must be one of 1.0, 2.0, 3.0.*row 1 has 2.0"):
+        staffing(regions, stations, level="county", year=2024)
 
 
 def test_cost_by_hand():

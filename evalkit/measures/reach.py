@@ -104,8 +104,14 @@ STAFFING_MEASURES = (
     "social_workers_per_station",
     "social_workers_per_10000",
     "certified_share",
+    "professional_station_share",
     "volunteers_per_10000",
 )
+
+#: Station levels (``service_level``): 1.0 mainly administrative work, 2.0 semi-professional and 3.0
+#: professional social work; ``professional_station_share`` counts the stations at the last two.
+SERVICE_LEVELS = ("1.0", "2.0", "3.0")
+PROFESSIONAL_LEVELS = ("2.0", "3.0")
 
 #: Codes of the ``measure`` key of :func:`cost`, in output order.
 COST_MEASURES = ("cost_per_person_time", "cost_per_person_served")
@@ -459,7 +465,7 @@ def staffing(
     year: _YearArg = None,
     confidence: float | Sequence[float] = 0.95,
 ) -> pd.DataFrame:
-    """Social workers per station and per 10,000 residents, certified share, volunteers.
+    """Social workers per station and per 10,000 residents, certified share, professional level, volunteers.
 
     Call it for the input (投入) indicators on staffing and professional
     level.
@@ -470,7 +476,8 @@ def staffing(
         The ``regions`` table with ``population``.
     stations : DataFrame
         The ``stations`` table: ``year``, ``township_code``,
-        ``social_workers``, ``certified_social_workers`` and ``volunteers``.
+        ``social_workers``, ``certified_social_workers``, ``service_level``
+        and ``volunteers``.
     level : {"township", "county", "prefecture", "province"}, default "county"
         Geography to aggregate to.
     year : int, sequence of int or None, default None
@@ -490,6 +497,9 @@ def staffing(
           (Poisson);
         * ``certified_share``: ``n`` certified social workers out of
           ``denominator`` social workers (Wilson);
+        * ``professional_station_share``: ``n`` stations at a professional
+          level (:data:`PROFESSIONAL_LEVELS`: 2.0 or 3.0) out of ``denominator``
+          stations (Wilson);
         * ``volunteers_per_10000``: registered volunteers per 10,000 residents
           (Poisson).
 
@@ -516,9 +526,10 @@ def staffing(
     0  social_workers_per_station    5.0          2.0    2.5   Exact
     1    social_workers_per_10000    5.0       5000.0   10.0   Exact
     2             certified_share    2.0          5.0    0.4  Wilson
-    3        volunteers_per_10000  100.0       5000.0  200.0   Byars
+    3  professional_station_share    1.0          2.0    0.5  Wilson
+    4        volunteers_per_10000  100.0       5000.0  200.0   Byars
     """
-    columns = ("social_workers", "certified_social_workers", "volunteers")
+    columns = ("social_workers", "certified_social_workers", "volunteers", "service_level")
     geo = _geography(regions, level, year, ["population"], "staffing()")
     _require(stations, "stations", ("year", "township_code", *columns), "staffing()")
     rows = _locate(geo, stations, "stations", _years(stations, "stations"))
@@ -535,6 +546,13 @@ def _staffing(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray,
         for c in columns
     }
     n_stations = np.bincount(unit, minlength=geo.size)
+    level = pd.Series(stations["service_level"].to_numpy(dtype=object)[ok])
+    known = level.isin(SERVICE_LEVELS).to_numpy()
+    if not known.all():
+        i = int(np.flatnonzero(ok)[np.flatnonzero(~known)[0]])
+        raise ValueError(f"Column 'service_level' of stations must be one of {', '.join(SERVICE_LEVELS)} (as text); "
+                         f"row {stations.index[i]!r} has {stations['service_level'].iloc[i]!r}.")
+    n_professional = np.bincount(unit, weights=level.isin(PROFESSIONAL_LEVELS).to_numpy(), minlength=geo.size)
     population = _sum_by_unit(geo, ["population"])[:, 0]
     workers = sums["social_workers"]
     ids = np.arange(geo.size)
@@ -542,6 +560,7 @@ def _staffing(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray,
         _rate_rows(ids, workers, n_stations, 1, confidence),
         _rate_rows(ids, workers, population, 10_000, confidence),
         _proportion_rows(ids, sums["certified_social_workers"], workers, confidence),
+        _proportion_rows(ids, n_professional, n_stations, confidence),
         _rate_rows(ids, sums["volunteers"], population, 10_000, confidence),
     ]
     return _stack(parts, STAFFING_MEASURES, _confidence_levels(confidence).size)
@@ -847,7 +866,7 @@ def _by_level(
                               "indicator_table()") for level in levels}
     _require(services, "services", (*_SERVICE_COLUMNS, "mode"), "indicator_table()")
     _require(stations, "stations", ("year", "township_code", "social_workers",
-                                    "certified_social_workers", "volunteers", "budget_yuan"),
+                                    "certified_social_workers", "volunteers", "service_level", "budget_yuan"),
              "indicator_table()")
     finest = max(geos.values(), key=lambda geo: geo.keys.shape[1])
     ledger = _ledger(services, persons=True, visits=True)
@@ -1453,7 +1472,8 @@ def _example() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     stations = pd.DataFrame({
         "year": [2023, 2024, 2024], "township_code": ["090102001", "090102001", "090102002"],
         "social_workers": [2, 3, 2], "certified_social_workers": [1, 1, 1],
-        "volunteers": [40, 60, 40], "budget_yuan": [150000.0, 160000.0, 140000.0],
+        "volunteers": [40, 60, 40], "service_level": ["1.0", "2.0", "1.0"],
+        "budget_yuan": [150000.0, 160000.0, 140000.0],
     })
     services = pd.DataFrame({
         "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-03-09", "2024-03-10",

@@ -45,7 +45,7 @@ HEADLINE = (("satisfaction_rate", "q_overall"), ("coverage", "all"), ("home_visi
 #: Survey items (satisfaction dimensions), the overall item first.
 ITEMS = ("q_overall", "q_access", "q_attitude", "q_professional", "q_timely", "q_effect")
 _STAFFING = ("station_coverage", "social_workers_per_station", "social_workers_per_10k", "certified_share",
-             "volunteers_per_10k", "cost_per_person_time", "cost_per_person_served")
+             "professional_station_share", "volunteers_per_10k", "cost_per_person_time", "cost_per_person_served")
 _TOWNSHIP = (("station_coverage", "all"), ("coverage", "all"), ("home_visit_share", "all"),
              ("person_times_per_1000", "all"), ("satisfaction_rate", "q_overall"))
 _SCALE = {"proportion": 100.0, "net": 100.0}
