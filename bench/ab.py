@@ -118,7 +118,8 @@ def same_results(paths: dict[str, Path], names: list[str]) -> str:
         try:
             pd.testing.assert_frame_equal(a, b, check_exact=True)
         except AssertionError as error:
-            differ.append(f"{name}: {str(error).splitlines()[0]}")
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            differ.append(f"{name} ({a.shape[0]:,} and {b.shape[0]:,} rows): {' '.join(lines[:3])}")
     return "identical" if not differ else "differ: " + "; ".join(differ)
 
 
