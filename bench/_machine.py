@@ -41,3 +41,21 @@ def code_measured(root: str) -> str:
     commit = git(root, "rev-parse", "--short", "HEAD") or "unknown"
     dirty = [line[3:] for line in git(root, "status", "--porcelain", "--", "evalkit", "pyproject.toml").splitlines()]
     return f"commit {commit}, " + (f"with uncommitted changes to {', '.join(dirty)}" if dirty else "evalkit/ as committed")
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(all, stolen): the machine's CPU time so far, in ticks, and the part the host of this virtual machine
+    gave to others (``steal`` in /proc/stat); (0, 0) where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0  # guest time is already in user and nice
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> str:
+    """The share of CPU time stolen between two :func:`cpu_ticks` readings, as text."""
+    total, stolen = after[0] - before[0], after[1] - before[1]
+    return f"{stolen / total:.0%}" if total > 0 else "unknown"
+

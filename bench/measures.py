@@ -47,7 +47,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from _machine import code_measured, cpu_model as _cpu_model, version as _version  # bench/ is the script's folder
+from _machine import (code_measured, cpu_model as _cpu_model, cpu_ticks, steal_share,  # bench/ is the script's folder
+                      version as _version)
 
 #: The target the comparisons are judged against (baseline seconds / evalkit seconds).
 TARGET_RATIO = 20.0
@@ -425,6 +426,7 @@ def bench_indicators(repeat: int = 2, *, size: str = "full") -> str:
         steps["read"]()
         table = steps["table"]()
         runs: dict[str, list[float]] = {name: [] for name in steps}
+        ticks = cpu_ticks()
         for i in range(repeat):
             print(f"indicators: round {i + 1} of {repeat} (read, load_province, indicator_table)", file=sys.stderr)
             for name, step in steps.items():
@@ -432,6 +434,7 @@ def bench_indicators(repeat: int = 2, *, size: str = "full") -> str:
                 start = time.perf_counter()
                 step()
                 runs[name].append(time.perf_counter() - start)
+        stolen = steal_share(ticks, cpu_ticks())
         raw_runs, load_runs, table_runs = runs["read"], runs["load"], runs["table"]
         raw_s, load_s, table_s = min(raw_runs), min(load_runs), min(table_runs)
         paired = sorted(t / r for t, r in zip(table_runs, raw_runs))
@@ -463,6 +466,7 @@ def bench_indicators(repeat: int = 2, *, size: str = "full") -> str:
         "- all runs (s): read " + ", ".join(_fmt_seconds(r) for r in raw_runs) + "; load_province "
         + ", ".join(_fmt_seconds(r) for r in load_runs) + "; indicator_table "
         + ", ".join(_fmt_seconds(r) for r in table_runs),
+        f"- CPU time the host took from this virtual machine during the rounds (steal, /proc/stat): {stolen}",
     ]
     return "\n".join(lines) + "\n"
 
