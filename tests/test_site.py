@@ -15,7 +15,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from evalkit.indicators import catalogue
 from evalkit.report.i18n import t
+from evalkit.report.overview import KEY_FIGURES
 from browser import (DESKTOP, EMBEDDED_FONT, PHONE, assert_embedded_font_only, browser,  # noqa: F401
                      follow_contents_links, open_page, screenshot, visible_column, wait_for_fonts)
 from conftest import run_evalkit
@@ -58,14 +60,19 @@ def _figure_texts_outside_their_figure(page) -> list[str]:
         }).map(e => e.textContent.trim())""")
 
 
-def _broken_across_lines(page, selector: str) -> list[str]:
-    """Texts of the elements matching ``selector`` that take more than one line on screen."""
-    return page.evaluate("""selector => [...document.querySelectorAll(selector)].filter(e => {
+def _lines(page, selector: str) -> dict[str, int]:
+    """How many lines on screen the text of each element matching ``selector`` takes, by its text."""
+    return dict(page.evaluate("""selector => [...document.querySelectorAll(selector)].map(e => {
             const range = document.createRange();
             range.selectNodeContents(e);
             const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
-            return tops.size > 1;
-        }).map(e => e.textContent.trim())""", selector)
+            return [e.textContent.trim(), tops.size];
+        })""", selector))
+
+
+def _broken_across_lines(page, selector: str) -> list[str]:
+    """Texts of the elements matching ``selector`` that take more than one line on screen."""
+    return [text for text, lines in _lines(page, selector).items() if lines > 1]
 
 
 # --- the index page ------------------------------------------------------------------------------
@@ -183,6 +190,20 @@ def test_overview_loads_cleanly_and_its_contents_links_reach_their_headings(brow
     assert page.evaluate("document.documentElement.lang") == "en"
     assert len(follow_contents_links(page)) >= 3
     screenshot(page, "site-overview-desktop.png")
+    assert problems == []
+
+
+def test_overview_headings_are_short_and_named_in_full_below(browser, small_batch):
+    """The overview's widest table heads its columns with short names (a full name took four lines) and
+    gives the full names in a note; it refers to the county reports for the method, having no appendix A."""
+    page, problems = open_page(browser, small_batch / "overview.html", **DESKTOP)
+    lines = _lines(page, "#counties ~ .table-wrap table thead th")
+    assert len(lines) > 5 and max(lines.values()) <= 2, lines
+    note = page.locator("#counties ~ p.note").first.text_content()
+    for indicator, _ in KEY_FIGURES:
+        assert catalogue().loc[indicator, "en"] in note, indicator
+    assert page.locator("h2", has_text="Appendix").count() == 0
+    expect(page.locator("main")).to_contain_text("Appendix A of each county report")
     assert problems == []
 
 

@@ -70,6 +70,19 @@ class ProvinceOverview:
     def _name(self, indicator: str) -> str:
         return str(catalogue().loc[indicator, self.lang])
 
+    def _short(self, indicator: str) -> str:
+        """The indicator's short name for a column heading (its full name where it has none)."""
+        try:
+            return self.t("indicator_short." + indicator)
+        except KeyError:
+            return self._name(indicator)
+
+    def _key_names(self) -> str:
+        """A note giving the full name of each key figure whose column heading is a short name."""
+        names = [(self._short(i), self._name(i)) for i, _ in KEY_FIGURES]
+        names = [self.t("overview.key_name", short=short, full=full) for short, full in names if short != full]
+        return f'<p class="note">{esc(self.t("overview.key_names", names=self.t("overview.key_sep").join(names)))}</p>'
+
     def cover(self) -> Fragment:
         """Title and scope."""
         counties = self.data.counties()
@@ -95,9 +108,10 @@ class ProvinceOverview:
             body.append(cells)
         header = [self.t("index.code"), self.t("index.county"), self.t("index.prefecture")]
         for indicator, _ in KEY_FIGURES:
-            header += [self._name(indicator), self.t("table.vs_province")]
+            header += [self._short(indicator), self.t("table.vs_province")]
         return Fragment(f'<h2 id="counties">{esc(self.t("overview.counties"))}</h2>' + table_html(header, body, raw=True)
-                        + f'<p class="note">{esc(self.t("note.comparison", confidence=self._conf()))}</p>')
+                        + self._key_names()
+                        + f'<p class="note">{esc(self.t("overview.comparison", confidence=self._conf()))}</p>')
 
     def _conf(self) -> str:
         return f"{self.confidence:.1%}".replace(".0%", "%")
@@ -127,9 +141,9 @@ class ProvinceOverview:
             body.append(cells)
         header = [self.t("index.prefecture")]
         for indicator, _ in KEY_FIGURES:
-            header += [self._name(indicator), self.t("table.interval", confidence=self._conf()),
+            header += [self._short(indicator), self.t("table.interval", confidence=self._conf()),
                        self.t("table.vs_province")]
-        parts.append(table_html(header, body, raw=True))
+        parts.append(table_html(header, body, raw=True) + self._key_names())
         return Fragment("".join(parts))
 
     def distributions(self) -> Fragment:
@@ -154,7 +168,7 @@ class ProvinceOverview:
                 [self.t("provenance.evalkit"), __version__]]
         rows += [[self.t("provenance.input", name=n), d[:16]] for n, d in sorted(self.data.meta.get("inputs", {}).items())]
         rows += [[self.t("provenance.parameter", name=k), str(v)] for k, v in self.parameters.items()]
-        return Fragment(f'<h2 id="provenance">{esc(self.t("section.provenance"))}</h2>'
+        return Fragment(f'<h2 id="provenance">{esc(self.t("overview.provenance"))}</h2>'
                         + table_html([self.t("table.item"), self.t("table.value")], rows))
 
 
