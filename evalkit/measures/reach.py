@@ -108,9 +108,8 @@ STAFFING_MEASURES = (
     "volunteers_per_10000",
 )
 
-#: Station levels (``service_level``): 1.0 mainly administrative work, 2.0 semi-professional and 3.0
-#: professional social work; ``professional_station_share`` counts the stations at the last two.
-SERVICE_LEVELS = ("1.0", "2.0", "3.0")
+#: Station levels (``service_level``, code list in ``codes.toml``) that ``professional_station_share``
+#: counts: 2.0 semi-professional and 3.0 professional social work, against 1.0 mainly administrative work.
 PROFESSIONAL_LEVELS = ("2.0", "3.0")
 
 #: Codes of the ``measure`` key of :func:`cost`, in output order.
@@ -546,11 +545,14 @@ def _staffing(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray,
         for c in columns
     }
     n_stations = np.bincount(unit, minlength=geo.size)
+    from ..schema import codes  # the data model's code list, which validation checks the column against
+
+    levels = list(codes("service_level"))
     level = pd.Series(stations["service_level"].to_numpy(dtype=object)[ok])
-    known = level.isin(SERVICE_LEVELS).to_numpy()
+    known = level.isin(levels).to_numpy()
     if not known.all():
         i = int(np.flatnonzero(ok)[np.flatnonzero(~known)[0]])
-        raise ValueError(f"Column 'service_level' of stations must be one of {', '.join(SERVICE_LEVELS)} (as text); "
+        raise ValueError(f"Column 'service_level' of stations must be one of {', '.join(levels)} (as text); "
                          f"row {stations.index[i]!r} has {stations['service_level'].iloc[i]!r}.")
     n_professional = np.bincount(unit, weights=level.isin(PROFESSIONAL_LEVELS).to_numpy(), minlength=geo.size)
     population = _sum_by_unit(geo, ["population"])[:, 0]
