@@ -126,7 +126,9 @@ __all__ = [
     "PLACEHOLDERS",
     "MOBILE_PATTERN",
     "LANDLINE_PATTERN",
+    "Assessment",
     "Finding",
+    "assess",
     "Planted",
     "Scanner",
     "input_person_ids",
@@ -528,6 +530,35 @@ def scrub(texts: Any, names: Iterable[Any] = (), *, heuristic_names: bool = True
         out[present] = texts[present].map(done)  # missing values stay exactly as they were
         return out
     return [one(t) for t in texts]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What :func:`assess` decided about one free text: its scrubbed form and whether it may be published.
+
+    ``publishable`` is false when any detector was unsure about any part of the text after scrubbing
+    (default deny); ``reasons`` then names the categories (``KINDS``) it was unsure about, never the text.
+    """
+
+    text: str
+    publishable: bool
+    reasons: tuple[str, ...] = ()
+
+
+def assess(texts: Iterable[Any], names: Iterable[Any] = ()) -> list[Assessment]:
+    """Scrub each text and decide whether it may be published (default deny).
+
+    INTERFACE STUB (issue 16): for now every scrubbed text is publishable; the detectors that can
+    be unsure replace this body.  Missing texts give ``Assessment("", False, ("missing",))``.
+    """
+    index = names if isinstance(names, _NameIndex) else _NameIndex(names)
+    out = []
+    for t in texts:
+        if t is None or (not isinstance(t, str) and pd.isna(t)):
+            out.append(Assessment("", False, ("missing",)))
+            continue
+        out.append(Assessment(scrub(str(t), index), True, ()))
+    return out
 
 
 # --------------------------------------------------------------------------- findings
