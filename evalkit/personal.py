@@ -1,0 +1,741 @@
+"""What counts as personal data: the one definition that validation, scrubbing and the scan share.
+
+Issue 16: input validation (:mod:`evalkit.schema`'s screens on pseudonymous ids), comment scrubbing
+(:func:`evalkit.privacy.scrub`, :func:`evalkit.privacy.assess`) and the output scan
+(:class:`evalkit.privacy.Scanner`) all call the detectors defined here, so they cannot disagree about
+what is a phone number, an identity number or a name.  It is a module of its own, not a part of
+``privacy.py``, because :mod:`evalkit.schema` needs it and must not import the scanner, the PDF reader
+and the planting code with it; ``privacy.py`` keeps what *uses* the definition (scrub, assess, scan,
+plant).
+
+Text is first read as a reader reads it (:func:`normalise`): full-width characters as half-width,
+spaces, dots and dashes inside digit runs and spaces between Chinese characters removed, Chinese
+numerals in digit runs read as digits (``一三八〇〇一三八〇〇〇``, ``幺`` = 1), single letters
+separated by spaces joined (``W a n g F a n g``).  Every match is mapped back to the characters of the
+original text, so a scrub replaces exactly those.
+
+Each detector gives a ``kind`` (:data:`KINDS`) and is either **sure** (scrubbed, and reported by the
+scan) or **unsure** (:func:`detect` with ``unsure=True`` only: the comment is withheld by
+:func:`evalkit.privacy.assess`, default deny).
+
+==============  ===============  ===================================================================
+kind            placeholder      sure                                 / unsure
+==============  ===============  ===================================================================
+``phone``       ``[phone]``      mobiles, landlines in any written     / 5 to 10 digits after a
+                                 form (dots, spaces, dashes, ``+86``,    phone cue (电话, 手机, tel)
+                                 Chinese numerals, ``(0731)8456-1234``)
+``id_number``   ``[id]``         18/15-digit resident identity numbers (check digit, birth date)
+``id_like``     ``[id]``         18 digits with a plausible birth date, failing check digit
+``bank_card``   ``[card]``       16 to 19 digits passing the Luhn check (spaced in groups too)
+``wechat``      ``[wechat]``     an id after 微信/VX/wx/WeChat cues; ``wxid_...`` anywhere
+``qq``          ``[qq]``         5 to 11 digits after QQ/扣扣 cues
+``plate``       ``[plate]``      licence plates 湘A12345, 湘A·12345, 湘AD12345
+``email``       ``[email]``      ``@``, ``＠``, ``(at)``, `` at ``, ``艾特`` and ``.``/``。``/``点``/``dot``
+``address``     ``[address]``    ...路12号, ...小区3栋2单元501室, ...村3组, 桃花村三组15号
+``name``        ``[name]``       roster names; surnames with titles or   / a segmenter's person-name
+                                 cues; a segmenter's (rjieba) person      token without a known
+                                 name beginning with a known surname;     surname; a surname and
+                                 pinyin names (Wang Fang, WANG Fang,      given-name characters not
+                                 W a n g F a n g)                          in the dictionary; a pair
+                                                                          of capitalised Latin words
+``person_id``   (not scrubbed)   the inputs' person ids (the scan only)
+==============  ===============  ===================================================================
+
+The Chinese segmenter is rjieba (jieba-rs, Rust): its dictionary is inside the wheel (about 5 MB),
+it downloads nothing and writes no cache, and it tags person names ``nr``.  A token it calls a name
+is *sure* only when it begins with one of the common surnames below and is not an everyday word;
+otherwise it is *unsure*.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as _dt
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import pandas as pd
+
+__all__ = [
+    "KINDS",
+    "PLACEHOLDERS",
+    "MOBILE_PATTERN",
+    "LANDLINE_PATTERN",
+    "Normalised",
+    "Detection",
+    "detect",
+    "identifier_kind",
+    "is_resident_id",
+    "luhn_ok",
+    "normalise",
+    "resident_id_check_digit",
+]
+
+#: What a finding can be (see the module docstring).
+KINDS = ("phone", "id_number", "id_like", "email", "address", "name", "person_id", "wechat", "qq", "plate",
+         "bank_card")
+
+#: What :func:`scrub` puts in place of each kind it removes.
+PLACEHOLDERS = {
+    "phone": "[phone]",
+    "id_number": "[id]",
+    "id_like": "[id]",
+    "email": "[email]",
+    "address": "[address]",
+    "name": "[name]",
+    "wechat": "[wechat]",
+    "qq": "[qq]",
+    "plate": "[plate]",
+    "bank_card": "[card]",
+    "number": "[number]",
+}
+
+#: A whole id-column value that is a mobile number (used by :mod:`evalkit.schema`).
+MOBILE_PATTERN = r"(\+?86)?1[3-9]\d{9}"
+#: A whole id-column value that is a landline written with its area code apart (used by :mod:`evalkit.schema`).
+LANDLINE_PATTERN = r"\(0\d{2,3}\)[ \t-]?\d{7,8}|0\d{2,3}[ \t-]\d{7,8}"
+
+
+# --------------------------------------------------------------------------- resident identity numbers
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def resident_id_check_digit(first17: str) -> str:
+    """The check character of a resident identity number from its first 17 digits (GB 11643-1999 [1]_).
+
+    ISO 7064 MOD 11-2: the digits are weighted by 2^(17-i) mod 11 (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7,
+    9, 10, 5, 8, 4, 2), summed, and the sum modulo 11 indexes ``"10X98765432"``.
+
+    >>> resident_id_check_digit("11010519491231002")
+    'X'
+    """
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValueError(f"an identity number's first part is 17 digits, not {first17!r}.")
+    return "10X98765432"[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS)) % 11]
+
+
+def _valid_date(yyyymmdd: str) -> bool:
+    try:
+        _dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+        return True
+    except ValueError:
+        return False
+
+
+def is_resident_id(text: str) -> bool:
+    """True for a Chinese resident identity number: 18 characters with a valid birth date and
+    ISO 7064 MOD 11-2 check digit (GB 11643-1999 [1]_), or the old 15-digit form with a valid date.
+
+    >>> is_resident_id("11010519491231002X"), is_resident_id("110105194912310021")
+    (True, False)
+    """
+    t = text.upper()
+    if len(t) == 18 and t[:17].isascii() and t[:17].isdigit():
+        if t[17] != resident_id_check_digit(t[:17]):
+            return False
+        birth = t[6:14]
+    elif len(t) == 15 and t.isascii() and t.isdigit():
+        birth = "19" + t[6:12]
+    else:
+        return False
+    return _valid_date(birth)
+
+
+def _plausible_birth(yyyymmdd: str) -> bool:
+    return _valid_date(yyyymmdd) and 1900 <= int(yyyymmdd[:4]) <= _dt.date.today().year
+
+
+# --------------------------------------------------------------------------- patterns
+
+# Full-width digits, letters and signs, and odd dashes and spaces, read as ASCII: one character for
+# one, so that a match in the folded text has the same span in the original.
+_FOLD = {0xFF10 + i: ord("0") + i for i in range(10)}
+_FOLD.update({0xFF21 + i: ord("A") + i for i in range(26)})
+_FOLD.update({0xFF41 + i: ord("a") + i for i in range(26)})
+_FOLD.update({ord(k): v for k, v in {"＋": "+", "－": "-", "（": "(", "）": ")", "＠": "@", "．": ".", "＿": "_",
+                                     "\u3000": " ", "\u00a0": " ", "\u2010": "-", "\u2011": "-", "\u2012": "-",
+                                     "\u2013": "-", "\u2014": "-", "\u2212": "-", "\ufe63": "-", "＃": "#"}.items()})
+
+_L = r"(?<![0-9A-Za-z])(?<![0-9]\.)"  # a number starts here: not inside an id, word or decimal
+_R = r"(?![0-9A-Za-z])(?!\.[0-9])"
+_ID18 = re.compile(_L + r"[0-9]{6}[ -]?[0-9]{8}[ -]?[0-9]{3}[0-9Xx]" + _R)
+_ID15 = re.compile(_L + r"[0-9]{15}" + _R)
+_MOBILE = re.compile(_L + r"(?:\(?(?:\+|00)?86\)?[ -]?)?1[3-9][0-9](?:[ -]?[0-9]){8}" + _R)
+_AREA = r"(?:010|02[0-9]|0[3-9][0-9]{2})"
+_LANDLINE = re.compile(_L + r"(?:\(" + _AREA + r"\)[ -]?|" + _AREA + r"[ -])[2-9][0-9]{2,3}[ -]?[0-9]{4}"
+                       r"(?:[ ]?(?:转|(?i:ext)\.?|[xX#-])[ ]?[0-9]{1,6})?" + _R)
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])")
+_NUMBER = re.compile(r"(?<![0-9])[0-9]{7,}(?![0-9])|(?<![0-9])[0-9]{3,4}(?:[ -][0-9]{3,4}){2,}(?![0-9])")
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_NUM_ZH = "0-9一二三四五六七八九十百千零〇两"
+# characters that end a place name's left edge ("我家住在|人民路12号"): verbs, pronouns, particles
+_STOP = "在住于到是去从的和与及了往向对把给为我你他她它们说叫找来要就还也都很请"
+_PLACE = rf"(?:(?![{_STOP}])[{_HAN}]){{1,10}}"
+_UNIT = rf"(?:[ ]?[0-9A-Za-z{_NUM_ZH}]+(?:栋|幢|座|号楼|单元|楼|层|室|号|户))"
+_ADDRESSES = (
+    # 人民路12号3栋502室, 南京西路1266弄3号, 中山大道88号院
+    re.compile(_PLACE + rf"(?:大道|大街|胡同|路|街|巷|弄)(?:[{_NUM_ZH}]+(?:弄|巷))?[{_NUM_ZH}]+(?:之[0-9]+|-[0-9]+)?"
+               rf"号(?:院|楼)?{_UNIT}{{0,4}}"),
+    # 幸福小区3栋2单元501室
+    re.compile(_PLACE + rf"(?:小区|花园|公寓|新村|家园|大厦|苑|院)[ ]?[0-9A-Za-z{_NUM_ZH}]+(?:栋|幢|座|号楼){_UNIT}{{0,3}}"),
+    # 桃花村3组15号
+    re.compile(_PLACE + rf"(?:村|社区)[{_NUM_ZH}]+组[{_NUM_ZH}]+号{_UNIT}{{0,2}}"),
+    # 3栋2单元501室 without the estate's name
+    re.compile(r"(?<![0-9])[0-9]+(?:栋|幢|号楼)[0-9]+单元[0-9]+(?:室|号)"),
+    # 12 Main Street, No. 5, Renmin Road, 88 Jiefang Lu
+    re.compile(r"(?<![0-9A-Za-z])(?:No\.?[ \t]*)?[0-9]{1,5}[A-Za-z]?,?[ \t]+(?:[A-Z][a-z]+[ \t]+){1,3}"
+               r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Alley|Boulevard|Blvd|Drive|Dr|Lu|Jie|Xiang|Hutong|Dadao)"
+               r"(?![A-Za-z])"),
+)
+
+# text each address pattern cannot match without (a cheap test before running the regex)
+_ADDRESS_NEEDS = (("号",), ("栋", "幢", "座"), ("号",), ("单元",),
+                  ("St", "Ro", "Rd", "Av", "La", "Ln", "Al", "Bl", "Dr", "Lu", "Ji", "Xi", "Hu", "Da"))
+
+# The most common Chinese surnames (about 85% of the population), and the compound ones.
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任"
+             "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫严段雷侯龙史陶黎贺顾毛郝龚邵万钱覃武戴莫孔向汤于")
+_COMPOUND = "欧阳|司马|诸葛|上官|司徒|皇甫|慕容|令狐|夏侯|尉迟"
+# surnames that are also everyday words right after 小/老 (小于, 老毛病, 养老金) or after a cue (社工向居民)
+_NOT_AFTER_PREFIX = set("于白毛龙石金江万方")
+_NOT_AFTER_CUE = set("于向付曾任万何钱")
+_TITLES = ("某某|某|阿姨|叔叔|大爷|大妈|大娘|大叔|大哥|大姐|奶奶|爷爷|婆婆|阿婆|阿公|伯伯|老师|师傅|医生|大夫|护士|书记|"
+           "主任|站长|村长|组长|队长|局长|所长|社工(?!站)|干事|同志|先生|女士|小姐|老人|老太|老汉|姐|哥|嫂|姨|叔|伯|婶")
+_CUES = "名叫|叫做|叫|姓名[:：]?|名字是|联系人[:：]?|户主[:：]?|社工|志愿者|工作人员"
+_GIVEN_STOP = ("的了很都也说是在和给帮对把被来去还就又不太真挺非常没有我你他她们这那个让及与跟等过着得地吗呢吧啊呀哦嘛"
+               "上下里中会能要想说讲看做到")
+_TITLE_NAME = re.compile(rf"(?P<n>{_COMPOUND}|[{_SURNAMES}])(?P<t>{_TITLES})")
+_PREFIX_NAME = re.compile(rf"[小老](?P<n>[{_SURNAMES}])")
+_CUE_NAME = re.compile(rf"(?:{_CUES})(?P<n>(?:{_COMPOUND}|[{_SURNAMES}])(?:(?![{_GIVEN_STOP}])[{_HAN}]){{1,2}})")
+# words that end in a surname character (提高老师 is not teacher Gao, 照顾老人 is not old Mr Gu), and words
+# that begin with one (社工马上就来 is not social worker Ma Shang)
+_WORD_BEFORE = set("""提高 最高 很高 较高 更高 太高 升高 增高 身高 主张 紧张 开张 扩张 夸张 慌张 一张 两张 森林 树林 园林 山林
+竹林 少林 长江 沿江 过江 金黄 枯黄 蛋黄 发黄 资金 奖金 现金 基金 租金 黄金 美金 薪金 岩石 宝石 化石 矿石 对方 双方 地方 多方
+各方 一方 大方 东方 西方 南方 北方 药方 处方 每周 四周 上周 下周 本周 一周 两周 农田 水田 种田 国王 大王 帝王 如何 为何 任何
+几何 千万 一万 几万 上万 数万 十万 子孙 儿孙 外孙 有钱 没钱 花钱 赚钱 价钱 金钱 零钱 工钱 恐龙 明白 空白 坦白 黑白 雪白 历史
+立夏 华夏 盛夏 感谢 多谢 谢谢 道谢 答谢 致谢 课程 工程 过程 流程 日程 全程 行程 路程 进程 方向 志向 导向 一向 转向 由于 对于
+关于 终于 属于 至于 等于 善于 在于 位于 处于 用于 基于 便于 易于 敢于 勇于 急于 乐于 支付 应付 交付 责任 主任 信任 担任 上任
+前任 历任 现任 兼任 不曾 未曾 也曾 树叶 茶叶 落叶 复苏 江苏 熏陶 照顾 回顾 光顾 不顾 兼顾 打雷 面孔 毛孔 喝汤 鸡汤 米汤
+爱戴 穿戴 文武 威武 祝贺 庆贺 狗熊 生姜 园丁 多余 其余 剩余 业余 课余 富余 结余 空余 古董 也许 或许 允许 期许 赞许 少许
+些许 荒唐 桥梁 栋梁 张罗 网罗 二胡 行李 分钟 时钟 闹钟 点钟 阶段 手段 地段 片段 路段 时段 威严 庄严 尊严 从严 模范 示范
+规范 防范 典范 师范 大陆 登陆 内陆 羽毛 眉毛 皮毛 白杨 新陈 推陈""".split())
+_WORD_AFTER = set("""高兴 高度 高温 高效 高中 高龄 高血 高压 高大 高级 黄金 黄色 方便 方面 方法 方式 方案 方向 周末 周围 周到
+周边 周期 周年 江湖 江边 金额 金钱 石头 石油 马上 马路 马虎 马桶 向来 向前 万一 万分 任何 任务 任劳 何时 何必 何况 何处 钱款
+钱包 严重 严格 严谨 龙头 龙虾 白天 白菜 白色 毛病 毛巾 史上 史料 孔雀 汤圆 汤药 钟头 钟表 陆续 陆地 程序 程度 孙子 孙女 孙辈
+夏天 夏季 付出 曾经 雷锋 雷电 林业 田地 田间 黎明 顾客 顾问 顾虑 顾及 许多 许可 余额 余下 董事 张罗 张贴 张开 叶子 李子 陈旧
+陈述 杨树 胡乱 胡子 杜绝 苏醒 丁点 范围 汪洋 段落 熊猫 陶瓷 贺卡 贺词 戴上 莫非""".split())
+
+
+class _NameIndex:
+    """The roster's names, looked up by hashing (longest first), never as one regex per name."""
+
+    def __init__(self, names: Iterable[Any] = ()):
+        self.han: dict[int, set[str]] = {}
+        self.latin: set[str] = set()
+        self.ignored: list[str] = []
+        self.accepted = 0
+        for raw in names:
+            if raw is None or (not isinstance(raw, str) and pd.isna(raw)):
+                continue
+            name = " ".join(str(raw).translate(_FOLD).split())
+            if not name:
+                continue
+            if re.fullmatch(rf"[{_HAN}·・]+", name):
+                if len(name) >= 2:
+                    self.han.setdefault(len(name), set()).add(name.replace("・", "·"))
+                    self.accepted += 1
+                else:
+                    self.ignored.append(name)
+            elif re.fullmatch(r"[A-Za-z]+(?:[ '\-][A-Za-z]+)*", name):
+                words = [w.lower() for w in re.findall(r"[A-Za-z]+", name)]
+                if sum(map(len, words)) >= 4:
+                    self.accepted += 1
+                    self.latin.add(" ".join(words))
+                    if len(words) == 2:  # Zhang Wei / Wei Zhang
+                        self.latin.add(" ".join(reversed(words)))
+                else:
+                    self.ignored.append(name)
+            else:
+                self.ignored.append(name)
+        self.lengths = sorted(self.han, reverse=True)
+        self.first_chars = {n[0] for s in self.han.values() for n in s}
+        self.first_words = {n.split()[0] for n in self.latin}
+        self.max_words = max((n.count(" ") + 1 for n in self.latin), default=0)
+
+    def __len__(self) -> int:
+        return self.accepted
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        """Spans of roster names in (folded) ``text``, longest first, left to right."""
+        out: list[tuple[int, int]] = []
+        if self.han:
+            for m in _HAN_RUN.finditer(text):
+                run, i = m.group(), 0
+                while i < len(run) - 1:
+                    if run[i] in self.first_chars:
+                        for n in self.lengths:
+                            if run[i:i + n] in self.han[n]:
+                                out.append((m.start() + i, m.start() + i + n))
+                                i += n - 1
+                                break
+                    i += 1
+        if self.latin:
+            # only where a roster name's first word stands (a text has few, or none): not word by word
+            present = self.first_words.intersection(map(str.lower, _WORD.findall(text)))
+            last_end = -1
+            for m in (_word_alternatives(frozenset(present)).finditer(text) if present else ()):
+                if m.start() < last_end:  # inside the name just found
+                    continue
+                chunk = [(m.start(), m.end(), m.group().lower())]
+                for following in _WORD.finditer(text, m.end()):
+                    if len(chunk) >= self.max_words:
+                        break
+                    chunk.append((following.start(), following.end(), following.group().lower()))
+                for n in range(len(chunk), 0, -1):  # the longest name first
+                    words = chunk[:n]
+                    if all(_GAP.fullmatch(text[a[1]:b[0]]) for a, b in zip(words, words[1:])) and \
+                            " ".join(w[2] for w in words) in self.latin:
+                        out.append((words[0][0], words[-1][1]))
+                        last_end = words[-1][1]
+                        break
+        return out
+
+
+_HAN_RUN = re.compile(rf"[{_HAN}·]{{2,}}")
+
+
+@functools.lru_cache(maxsize=64)
+def _word_alternatives(words: frozenset[str]) -> re.Pattern:
+    """Whole words (maximal runs of ASCII letters, as ``_WORD`` finds them) equal to one of ``words``,
+    in any case."""
+    return re.compile(r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![A-Za-z])",
+                      re.IGNORECASE | re.ASCII)
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+_GAP = re.compile(r"[ \t\-']+")
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    kind: str
+    detail: str
+    sure: bool = True
+
+
+# --------------------------------------------------------------------------- normalisation
+
+_ZH_DIGITS = {"〇": "0", "零": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
+              "六": "6", "七": "7", "八": "8", "九": "9"}
+_ZH_DIGIT_TABLE = str.maketrans(_ZH_DIGITS)
+_DIGITISH = "0-9" + "".join(_ZH_DIGITS)
+# a run of at least five digits or Chinese numerals (separators allowed) with a Chinese numeral in it
+_ZH_NUMBER_RUN = re.compile(rf"[{_DIGITISH}](?:[ \-.·]?[{_DIGITISH}]){{4,}}")
+_HAS_ZH_DIGIT = re.compile("[" + "".join(_ZH_DIGITS) + "]")
+# what a reader skips: separators inside digit runs, spaces between Chinese characters (and between
+# a Chinese character and a digit), spaces between single letters (W a n g)
+_SKIP = re.compile(
+    rf"(?<=[0-9])(?:[ \t]{{1,2}}|[ ]?[-·][ ]?)(?=[0-9])"
+    rf"|(?<=[{_HAN}0-9])[ \t]+(?=[{_HAN}])|(?<=[{_HAN}])[ \t]+(?=[0-9])"
+    r"|(?<=\b[A-Za-z]) (?=[A-Za-z]\b)"
+)
+_DOTTED = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+){2,}(?![0-9]|\.[0-9])")  # 138.0013.8000, not 12.5
+_SPACED_LETTERS = re.compile(r"(?<![A-Za-z])[A-Za-z](?: [A-Za-z]){3,}(?![A-Za-z])")
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A text as a reader reads it (:func:`normalise`), with the way back to the original.
+
+    Attributes
+    ----------
+    text : str
+        The normalised text.
+    source : str
+        The original text.
+    """
+
+    text: str
+    source: str
+    _at: tuple[int, ...] = ()  # normalised positions where characters were removed before them
+    _gone: tuple[int, ...] = ()  # how many characters of the source were removed up to there
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the source that ``text[start:end]`` was read from."""
+        if not self._at:
+            return start, end
+        i = bisect.bisect_right(self._at, start)
+        j = bisect.bisect_right(self._at, end - 1)
+        return start + (self._gone[i - 1] if i else 0), end + (self._gone[j - 1] if j else 0)
+
+
+def normalise(text: str) -> Normalised:
+    """Read ``text`` as a reader would: full-width as half-width, Chinese numerals in digit runs as
+    digits, and separators a reader skips removed.
+
+    Full-width letters, digits and signs become ASCII, the ideographic space a space, dashes ``-``
+    (one character for one); runs of five or more digits and Chinese numerals (``一三八〇〇一三八〇〇〇``,
+    ``幺`` = 1, ``两`` = 2, ``〇``/``零`` = 0) become digits; then spaces and dashes between digits, dots
+    in runs of three or more dotted groups (``138.0013.8000``; never the point of ``12.5``), spaces
+    between Chinese characters or between one and a digit, and spaces between single letters
+    (``W a n g``) are removed.  :meth:`Normalised.span` maps a match back to the original characters.
+
+    >>> n = normalise("电话：一三八 ００１３ 8000，王　芳")
+    >>> n.text
+    '电话：13800138000，王芳'
+    >>> n.span(3, 14)
+    (3, 16)
+    """
+    folded = text.translate(_FOLD)
+    if _HAS_ZH_DIGIT.search(folded):
+        folded = _ZH_NUMBER_RUN.sub(lambda m: m.group().translate(_ZH_DIGIT_TABLE)
+                                    if _HAS_ZH_DIGIT.search(m.group()) else m.group(), folded)
+    cuts = [m.span() for m in _SKIP.finditer(folded)]
+    if "." in folded:
+        cuts += [(m.start() + i, m.start() + i + 1) for m in _DOTTED.finditer(folded)
+                 for i, ch in enumerate(m.group()) if ch == "."]
+        cuts.sort()
+    if not cuts:
+        return Normalised(folded, text)
+    parts, at, gone, starts, totals = [], 0, 0, [], []
+    for s, e in cuts:
+        if s < at:
+            continue
+        parts.append(folded[at:s])
+        gone += e - s
+        starts.append(s - gone + (e - s))  # normalised position of the character after the cut
+        totals.append(gone)
+        at = e
+    parts.append(folded[at:])
+    return Normalised("".join(parts), text, tuple(starts), tuple(totals))
+
+
+# --------------------------------------------------------------------------- the new detectors
+
+def luhn_ok(digits: str) -> bool:
+    """True when ``digits`` passes the Luhn (mod 10) check of payment card numbers (ISO/IEC 7812-1).
+
+    >>> luhn_ok("4111111111111111"), luhn_ok("4111111111111112")
+    (True, False)
+    """
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+_NL = r"(?<![0-9A-Za-z])(?<![0-9]\.)"
+_NR = r"(?![0-9A-Za-z])(?!\.[0-9])"
+# on the normalised text, where separators are gone
+_N_MOBILE = re.compile(_NL + r"(?:\(?(?:\+|00)?86\)?)?1[3-9][0-9]{9}" + _NR)
+_N_LANDLINE = re.compile(_NL + r"(?:\(" + _AREA + r"\)|" + _AREA + r")[2-9][0-9]{6,7}" + _NR)
+_N_ID = re.compile(_NL + r"(?:[0-9]{17}[0-9Xx]|[0-9]{15})" + _NR)
+_N_CARD = re.compile(_NL + r"[0-9]{16,19}" + _NR)
+_PHONE_CUE = re.compile(r"(?:电话|手机|座机|联系方式|号码|热线|(?i:tel|phone|mobile))(?:号码?)?[:：是为]?[ ]?$")
+_N_CUED_DIGITS = re.compile(r"(?<![0-9])[0-9]{5,10}(?![0-9])")
+_QQ = re.compile(r"(?:(?<![A-Za-z])(?i:qq)|扣扣|企鹅)(?:号码?|号)?[ ]?[:：是为]?[ ]?(?P<v>[1-9][0-9]{4,10})(?![0-9])")
+_WECHAT = re.compile(r"(?:微信号?|威信|V信|(?<![A-Za-z])(?i:vx|wx|weixin|wechat|we chat)(?![A-Za-z]))(?:号|id|ID)?"
+                     r"[ ]?[:：是为]?[ ]?(?P<v>[A-Za-z][-_A-Za-z0-9]{5,19}|1[3-9][0-9]{9})(?![-_A-Za-z0-9])")
+_WXID = re.compile(r"(?<![A-Za-z0-9_])wxid_[A-Za-z0-9_]{4,30}(?![A-Za-z0-9_])", re.I)
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE = re.compile(rf"[{_PROVINCES}](?P<v>[A-HJ-NP-Z][ ]?[·.\-]?[ ]?(?=[A-HJ-NP-Z0-9]*[0-9][A-HJ-NP-Z0-9]*[0-9])"
+                    rf"[A-HJ-NP-Z0-9]{{5,6}})(?![A-Za-z0-9])")
+_TLD = r"(?:com|cn|net|org|edu|gov|info|io|me|cc|top|xyz|hk|tw|uk|de|jp|us|co)"
+_EMAIL_AT = r"(?:\s*(?:@|\(at\)|\[at\]|\{at\}|艾特|圈a)\s*|\s+(?i:at)\s+)"
+_EMAIL_DOT = r"(?:\s*(?:\.|。|点|\(dot\)|\[dot\])\s*|\s+(?i:dot)\s+)"
+_EMAIL_ZH = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*" + _EMAIL_AT +
+                       r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:" + _EMAIL_DOT +
+                       r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*" + _EMAIL_DOT + _TLD + r"(?![A-Za-z0-9])")
+_EMAIL_NEEDS = ("@", "at", "AT", "At", "艾特", "圈a")
+_VILLAGE_GROUP = re.compile(_PLACE + rf"(?:村|社区|屯|寨)[{_NUM_ZH}]+(?:组|队)(?:[{_NUM_ZH}]+号)?{_UNIT}{{0,2}}")
+_UNIT_ROOM = re.compile(rf"(?<![0-9])[0-9]+(?:单元|栋|幢)[0-9]+(?:室|号)|(?<![0-9])[0-9]{{3,4}}室")
+
+# pinyin: the syllables of Mandarin, loosely (an initial and a final), and the common surnames
+_SYL = (r"(?:(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(?:iang|iong|uang|ueng|ang|eng|ing|ong|ian|iao|uai|uan|van|"
+        r"ai|ei|ao|ou|an|en|in|un|ia|ie|iu|ua|uo|ue|ui|ve|er|a|o|e|i|u|v))")
+_GIVEN_PY = re.compile(rf"{_SYL}{{1,2}}", re.I)
+_PINYIN_SURNAMES = frozenset("""wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng liang
+xie song tang han feng deng cao peng zeng xiao tian dong yuan pan jiang cai yu du ye cheng su wei lv lu ding ren shen yao cui zhong
+tan fan jin shi jia xia fu fang bai zou meng xiong qin qiu yin xue yan duan lei hou long shi tao li gu mao hao gong shao wan qian qin
+dai mo kong xiang ouyang situ shangguan zhuge sima""".split())
+_LATIN_PAIR = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z][a-z]{1,11}|[A-Z]{2,12})[ \t]+(?P<b>[A-Z][a-z]{1,11}|[A-Z]{2,12})"
+                         r"(?![A-Za-z])")
+_CAMEL = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z][a-z]{1,5})(?P<b>[A-Z][a-z]{1,11})(?![A-Za-z])")
+_JOINED = re.compile(r"(?<![A-Za-z])[A-Za-z]{4,18}(?![A-Za-z])")
+
+# the segmenter: person-name tags, and words it tags as names that are not (titles, courtesies)
+_NAME_TAGS = ("nr", "nrfg", "nrt")
+_NOT_NAMES = set("""阿姨 叔叔 大爷 大妈 大娘 大叔 大哥 大姐 奶奶 爷爷 婆婆 阿婆 阿公 伯伯 老师 师傅 医生 大夫 护士 书记 主任 站长
+村长 组长 队长 局长 所长 社工 干事 同志 先生 女士 小姐 老人 老太 老汉 谢谢 感谢 多谢 简体中文 贝叶斯 贝塔 泰勒 哈希 老伴 老乡
+老公 老婆 小孩 孩子 儿子 女儿 孙子 孙女 邻居 领导 残疾 低保 特困 五保 留守""".split())
+# characters common in given names: a surname followed by one or two of them, not a dictionary word, is unsure
+_GIVEN_CHARS = set("伟芳娜敏静丽强磊军勇艳杰娟涛超秀刚英玉兰萍建志辉斌鹏婷雪慧琴华明红平桂霞梅波宇浩晨欣怡佳俊峰亮"
+                   "琳燕凤洁颖倩茜晓宏海鑫淑珍翠莲娥梓轩涵睿博文彬")
+
+
+@functools.lru_cache(maxsize=1)
+def _segmenter():
+    """rjieba (jieba-rs): its dictionary is in the wheel; nothing is downloaded or cached on disk."""
+    import rjieba
+
+    return rjieba
+
+
+def _pinyin_name(a: str, b: str) -> bool:
+    """True when ``a b`` reads as a Chinese name in pinyin: a common surname, then one or two syllables."""
+    return a.lower() in _PINYIN_SURNAMES and bool(_GIVEN_PY.fullmatch(b)) and len(b) >= 2
+
+
+def _split_joined(word: str) -> bool:
+    """True when one word (``wangfang`` from ``w a n g f a n g``) is a surname and one or two syllables."""
+    low = word.lower()
+    return any(low[:k] in _PINYIN_SURNAMES and _GIVEN_PY.fullmatch(low[k:]) is not None
+               for k in range(1, min(len(low) - 1, 8)))
+
+
+_COMMON_WORDS = _WORD_BEFORE | _WORD_AFTER | _NOT_NAMES
+_HAN_RUN2 = re.compile(rf"[{_HAN}]{{2,}}")
+
+
+def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, str]]:
+    """Person names the segmenter finds in the normalised text: (start, end, sure, detail)."""
+    out = []
+    surnames = _SURNAME_SET
+    for m in _HAN_RUN2.finditer(nt):
+        run = m.group()
+        if not want_unsure and not any(ch in surnames for ch in run):
+            continue
+        pos = m.start()
+        for word, tag in _segmenter().tag(run):
+            s, pos = pos, pos + len(word)
+            if word in _COMMON_WORDS or word[:2] in _WORD_AFTER or any(ch in _GIVEN_STOP for ch in word[1:]) or \
+                    (s > 0 and nt[s - 1] + word[0] in _WORD_BEFORE):
+                continue
+            if tag in _NAME_TAGS and 2 <= len(word) <= 4:
+                sure = tag != "nrt" and (word[0] in surnames or word[:2] in _COMPOUND_SET) and \
+                    not any(word.startswith(t) or word.endswith(t) for t in ("社工", "老师"))
+                if sure or want_unsure:
+                    out.append((s, pos, sure, "segmenter: person name" if sure else "segmenter: name without a "
+                                                                                    "known surname"))
+            elif want_unsure and len(word) <= 3 and word[0] in surnames and len(word) >= 2 and \
+                    all(ch in _GIVEN_CHARS for ch in word[1:]):
+                out.append((s, pos, False, "surname and given-name characters"))
+    return out
+
+
+def detect(text: str, names: Iterable[Any] = (), *, unsure: bool = False, numbers: bool = False,
+           heuristic_names: bool = True) -> list[Detection]:
+    """Every piece of personal data in ``text``: what scrubbing removes and the scan reports.
+
+    Parameters
+    ----------
+    text : str
+        Any text (it is normalised first, :func:`normalise`).
+    names : iterable of str
+        Roster names.
+    unsure : bool
+        Also give what a detector is unsure about (``Detection.sure`` false): what makes
+        :func:`evalkit.privacy.assess` withhold a comment.
+    numbers : bool
+        Also give any other long number (kind ``number``), as scrubbing removes them.
+    heuristic_names : bool
+        Surnames with titles and cues, the segmenter and pinyin names.
+
+    Returns
+    -------
+    list of Detection
+        In text order, without overlaps; spans are of ``text``.
+
+    Examples
+    --------
+    >>> [(d.kind, d.value) for d in detect("王芳的电话138.0013.8000，住桃花村三组")]
+    [('name', '王芳'), ('phone', '138.0013.8000'), ('address', '桃花村三组')]
+    """
+    index = names if isinstance(names, _NameIndex) else _NameIndex(names)
+    hits = _detect(text.translate(_FOLD), index, heuristic_names, numbers, unsure=unsure)
+    return [Detection(h.kind, h.start, h.end, text[h.start:h.end], h.sure, h.detail) for h in hits]
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One piece of personal data found by :func:`detect`: its kind, where, and whether the detector is sure."""
+
+    kind: str
+    start: int
+    end: int
+    value: str
+    sure: bool = True
+    detail: str = ""
+
+
+def identifier_kind(value: str) -> str | None:
+    """The kind of personal data that a whole id-column value is, or ``None`` for a possible pseudonym.
+
+    The pseudonym screens of :mod:`evalkit.schema` use it, so that a value validation accepts as a
+    ``person_id`` is never one the scan calls a phone or identity number: the value is personal data
+    when one sure detection (not a name: a pseudonym is Latin letters and digits) covers all of it,
+    apart from separators.
+
+    >>> identifier_kind("138.0013.8000"), identifier_kind("110105194912310021"), identifier_kind("P0000012345")
+    ('phone', 'id_like', None)
+    """
+    v = str(value).strip()
+    if not v:
+        return None
+    hits = [h for h in _detect(v.translate(_FOLD), _EMPTY_INDEX, False, False) if h.sure]
+    rest = v
+    for h in sorted(hits, key=lambda h: -h.start):
+        rest = rest[:h.start] + rest[h.end:]
+    if hits and not re.sub(r"[\s()+\-_.·:：/]", "", rest.translate(_FOLD)):
+        return hits[0].kind
+    return None
+
+
+def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool, *,
+            unsure: bool = False) -> list[_Hit]:
+    """Every piece of personal data in ``folded`` (text after ``translate(_FOLD)``), without overlaps,
+    in priority order: e-mail, cued WeChat/QQ ids, identity numbers, phones, bank cards, plates,
+    addresses, roster names, name cues, segmenter and pinyin names, numbers; and with ``unsure``
+    what a detector is unsure about.  Spans are of ``folded`` (the same as of the original text)."""
+    hits: list[_Hit] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(s: int, e: int, kind: str, detail: str = "", sure: bool = True) -> None:
+        if e <= s:
+            return
+        i = bisect.bisect_left(taken, (s, s))
+        if (i > 0 and taken[i - 1][1] > s) or (i < len(taken) and taken[i][0] < e):
+            return
+        taken.insert(i, (s, e))
+        hits.append(_Hit(s, e, kind, detail, sure))
+
+    nz = normalise(folded)
+    nt = nz.text
+
+    def addn(s: int, e: int, kind: str, detail: str = "", sure: bool = True) -> None:
+        add(*nz.span(s, e), kind, detail, sure)
+
+    if "@" in folded:
+        for m in _EMAIL.finditer(folded):
+            add(*m.span(), "email")
+    if any(n in nt for n in _EMAIL_NEEDS):
+        for m in _EMAIL_ZH.finditer(nt):
+            addn(*m.span(), "email", "written with other punctuation")
+    if "wx" in nt or "WX" in nt or "Wx" in nt:
+        for m in _WXID.finditer(nt):
+            addn(*m.span(), "wechat", "wxid")
+    for m in _WECHAT.finditer(nt):
+        addn(*m.span("v"), "wechat", "after a WeChat cue")
+    for m in _QQ.finditer(nt):
+        addn(*m.span("v"), "qq", "after a QQ cue")
+    for m in _ID18.finditer(folded):
+        digits = re.sub(r"[ -]", "", m.group()).upper()
+        if is_resident_id(digits):
+            add(*m.span(), "id_number", "valid check digit and birth date")
+        elif _plausible_birth(digits[6:14]):
+            add(*m.span(), "id_like", "birth date plausible but the check digit fails")
+    for m in _ID15.finditer(folded):
+        if is_resident_id(m.group()):
+            add(*m.span(), "id_number", "old 15-digit form with a valid birth date")
+    for m in _MOBILE.finditer(folded):
+        add(*m.span(), "phone", "mobile")
+    for m in _LANDLINE.finditer(folded):
+        add(*m.span(), "phone", "landline")
+    if nt != folded:  # what only the reader's reading shows: 138.0013.8000, 一三八…, 4301 0219…
+        for m in _N_ID.finditer(nt):
+            digits = m.group().upper()
+            if is_resident_id(digits):
+                addn(*m.span(), "id_number", "valid check digit and birth date")
+            elif len(digits) == 18 and _plausible_birth(digits[6:14]):
+                addn(*m.span(), "id_like", "birth date plausible but the check digit fails")
+        for m in _N_MOBILE.finditer(nt):
+            addn(*m.span(), "phone", "mobile")
+        for m in _N_LANDLINE.finditer(nt):
+            s, e = nz.span(*m.span())
+            if folded[s:e] != m.group():  # written apart (dots, spaces, Chinese numerals), not a bare code
+                add(s, e, "phone", "landline")
+    for m in _N_LANDLINE.finditer(nt):  # a bare landline after a phone cue
+        if _PHONE_CUE.search(nt, max(0, m.start() - 8), m.start()):
+            addn(*m.span(), "phone", "landline after a cue")
+    for m in _N_CARD.finditer(nt):
+        if luhn_ok(m.group()):
+            addn(*m.span(), "bank_card", "16 to 19 digits passing the Luhn check")
+    if any(p in nt for p in _PROVINCES):
+        for m in _PLATE.finditer(nt):
+            addn(m.start(), m.end(), "plate")
+    for pattern, needs in zip(_ADDRESSES, _ADDRESS_NEEDS):
+        if any(n in nt for n in needs):
+            for m in pattern.finditer(nt):
+                addn(*m.span(), "address")
+    if "组" in nt or "队" in nt:
+        for m in _VILLAGE_GROUP.finditer(nt):
+            addn(*m.span(), "address", "village group")
+    if "室" in nt or "单元" in nt:
+        for m in _UNIT_ROOM.finditer(nt):
+            addn(*m.span(), "address", "building, unit or room")
+    for s, e in names.find(nt):
+        addn(s, e, "name", "roster")
+    if heuristic_names:
+        for m in _TITLE_NAME.finditer(nt):
+            s = m.start("n")
+            if s > 0 and nt[s - 1] + nt[s] in _WORD_BEFORE:
+                continue
+            whole = m.group("t") in ("某", "某某")
+            addn(s, m.end() if whole else m.end("n"), "name", "surname with a title")
+        for m in _PREFIX_NAME.finditer(nt):
+            s, e = m.span("n")
+            if nt[s] in _NOT_AFTER_PREFIX or nt[s:e + 1] in _WORD_AFTER or \
+                    (m.start() > 0 and nt[m.start() - 1:m.start() + 1] in _PREFIX_WORDS):
+                continue
+            addn(s, e, "name", "surname after 小/老")
+        for m in _CUE_NAME.finditer(nt):
+            s, e = m.span("n")
+            if nt[s] in _NOT_AFTER_CUE or nt[s:s + 2] in _WORD_AFTER:
+                continue
+            addn(s, e, "name", "name after a cue")
+        for s, e, sure, detail in _segmenter_names(nt, unsure):
+            addn(s, e, "name", detail, sure)
+        for m in _LATIN_PAIR.finditer(nt):
+            a, b = m.group("a"), m.group("b")
+            if _pinyin_name(a, b):
+                addn(*m.span(), "name", "pinyin")
+            elif unsure and (a.lower() in _PINYIN_SURNAMES or b.lower() in _PINYIN_SURNAMES
+                             or (_GIVEN_PY.fullmatch(a) and _GIVEN_PY.fullmatch(b))):
+                addn(*m.span(), "name", "a pair of capitalised words", sure=False)
+        for m in _CAMEL.finditer(nt):
+            if _pinyin_name(m.group("a"), m.group("b")):
+                addn(*m.span(), "name", "pinyin")
+        if nt != folded:
+            for m in _JOINED.finditer(nt):
+                s, e = nz.span(*m.span())
+                if e - s > m.end() - m.start() and _split_joined(m.group()):  # w a n g f a n g
+                    add(s, e, "name", "pinyin, spaced letters")
+    if unsure:
+        for m in _N_CUED_DIGITS.finditer(nt):
+            if _PHONE_CUE.search(nt, max(0, m.start() - 8), m.start()) or \
+                    re.search(r"(?:(?i:qq|vx|wx)|微信|扣扣)[号:： ]*$", nt[max(0, m.start() - 8):m.start()]):
+                addn(*m.span(), "phone", "digits after a phone cue", sure=False)
+    if numbers:
+        for m in _NUMBER.finditer(folded):
+            add(*m.span(), "number")
+    hits.sort(key=lambda h: h.start)
+    return hits
+
+
+# 养老金, 从小刘..: words that end in 小 or 老 just before a surname
+_PREFIX_WORDS = set("养老 敬老 尊老 防老 古老 衰老 年老 到老 终老 元老 大小 从小 最小 很小 较小 缩小 弱小 幼小 矮小 短小 渺小 "
+                    "狭小 胆小 减小 变小".split())
+
+_SURNAME_SET = frozenset(_SURNAMES)
+_COMPOUND_SET = frozenset(_COMPOUND.split("|"))
+_EMPTY_INDEX = _NameIndex()
