@@ -342,10 +342,22 @@ _HAS_ZH_DIGIT = re.compile("[" + "".join(_ZH_DIGITS) + "]")
 # what a reader skips: separators inside digit runs, spaces between Chinese characters (and between
 # a Chinese character and a digit), spaces between single letters (W a n g)
 _SKIP = re.compile(
-    rf"(?<=[0-9])(?:[ \t]{{1,2}}|[ ]?[-·][ ]?)(?=[0-9])"
-    rf"|(?<=[{_HAN}0-9])[ \t]+(?=[{_HAN}])|(?<=[{_HAN}])[ \t]+(?=[0-9])"
+    rf"(?<=[{_HAN}0-9])[ \t]+(?=[{_HAN}])|(?<=[{_HAN}])[ \t]+(?=[0-9])"
     r"|(?<=\b[A-Za-z]) (?=[A-Za-z]\b)"
 )
+_DIGIT_CHAIN = re.compile(r"[0-9]+(?:(?:[ \t]{1,2}|[ ]?[-·][ ]?)[0-9]+)+")
+_CHAIN_SEP = re.compile(r"[^0-9]+")
+
+
+def _reader_grouping(chain: str) -> bool:
+    """True when digit groups are written the way phone, card and identity numbers are grouped: every
+    group of at most four digits (138 0013 8000, 6222 0212 ..., 1 3 8 ...), or an identity number's
+    6-8-4 (never two region codes side by side: ``430102 430102001``)."""
+    groups = _CHAIN_SEP.split(chain.strip(" .-·"))
+    sizes = [len(g) for g in groups]
+    return max(sizes) <= 4 or sizes in ([6, 8, 4], [6, 8, 3], [6, 4, 4, 4], [6, 6, 3], [3, 3, 5], [2, 3, 4, 4, 4])
+
+
 _DOTTED = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+){2,}(?![0-9]|\.[0-9])")  # 138.0013.8000, not 12.5
 _SPACED_LETTERS = re.compile(r"(?<![A-Za-z])[A-Za-z](?: [A-Za-z]){3,}(?![A-Za-z])")
 
@@ -398,10 +410,11 @@ def normalise(text: str) -> Normalised:
         folded = _ZH_NUMBER_RUN.sub(lambda m: m.group().translate(_ZH_DIGIT_TABLE)
                                     if _HAS_ZH_DIGIT.search(m.group()) else m.group(), folded)
     cuts = [m.span() for m in _SKIP.finditer(folded)]
+    chains = [m for m in _DIGIT_CHAIN.finditer(folded) if _reader_grouping(m.group())]
     if "." in folded:
-        cuts += [(m.start() + i, m.start() + i + 1) for m in _DOTTED.finditer(folded)
-                 for i, ch in enumerate(m.group()) if ch == "."]
-        cuts.sort()
+        chains += [m for m in _DOTTED.finditer(folded) if _reader_grouping(m.group())]
+    cuts += [(m.start() + g.start(), m.start() + g.end()) for m in chains for g in _CHAIN_SEP.finditer(m.group())]
+    cuts.sort()
     if not cuts:
         return Normalised(folded, text)
     parts, at, gone, starts, totals = [], 0, 0, [], []
@@ -441,6 +454,7 @@ _N_MOBILE = re.compile(_NL + r"(?:\(?(?:\+|00)?86\)?)?1[3-9][0-9]{9}" + _NR)
 _N_LANDLINE = re.compile(_NL + r"(?:\(" + _AREA + r"\)|" + _AREA + r")[2-9][0-9]{6,7}" + _NR)
 _N_ID = re.compile(_NL + r"(?:[0-9]{17}[0-9Xx]|[0-9]{15})" + _NR)
 _N_CARD = re.compile(_NL + r"[0-9]{16,19}" + _NR)
+_CUED_CARD = re.compile(r"(?:卡号|银行卡|储蓄卡|信用卡|账号|帐号|(?i:card)(?: no\.?)?)[号:：是为 ]{0,3}(?P<v>[0-9]{12,19})(?![0-9])")
 _PHONE_CUE = re.compile(r"(?:电话|手机|座机|联系方式|号码|热线|(?i:tel|phone|mobile))(?:号码?)?[:：是为]?[ ]?$")
 _N_CUED_DIGITS = re.compile(r"(?<![0-9])[0-9]{5,10}(?![0-9])")
 _QQ = re.compile(r"(?:(?<![A-Za-z])(?i:qq)|扣扣|企鹅)(?:号码?|号)?[ ]?[:：是为]?[ ]?(?P<v>[1-9][0-9]{4,10})(?![0-9])")
@@ -518,18 +532,21 @@ def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, s
         pos = m.start()
         for word, tag in _segmenter().tag(run):
             s, pos = pos, pos + len(word)
-            if word in _COMMON_WORDS or word[:2] in _WORD_AFTER or any(ch in _GIVEN_STOP for ch in word[1:]) or \
+            cut = next((i for i, ch in enumerate(word) if i and ch in _GIVEN_STOP), len(word))
+            if cut < len(word) and tag in _NAME_TAGS:  # 王芳来(过): the name ends before a function word
+                word = word[:cut]
+            if len(word) < 2 or word in _COMMON_WORDS or word[:2] in _WORD_AFTER or \
                     (s > 0 and nt[s - 1] + word[0] in _WORD_BEFORE):
                 continue
             if tag in _NAME_TAGS and 2 <= len(word) <= 4:
                 sure = tag != "nrt" and (word[0] in surnames or word[:2] in _COMPOUND_SET) and \
                     not any(word.startswith(t) or word.endswith(t) for t in ("社工", "老师"))
                 if sure or want_unsure:
-                    out.append((s, pos, sure, "segmenter: person name" if sure else "segmenter: name without a "
+                    out.append((s, s + len(word), sure, "segmenter: person name" if sure else "segmenter: name without a "
                                                                                     "known surname"))
             elif want_unsure and len(word) <= 3 and word[0] in surnames and len(word) >= 2 and \
                     all(ch in _GIVEN_CHARS for ch in word[1:]):
-                out.append((s, pos, False, "surname and given-name characters"))
+                out.append((s, s + len(word), False, "surname and given-name characters"))
     return out
 
 
@@ -592,7 +609,7 @@ def identifier_kind(value: str) -> str | None:
     v = str(value).strip()
     if not v:
         return None
-    hits = [h for h in _detect(v.translate(_FOLD), _EMPTY_INDEX, False, False) if h.sure]
+    hits = [h for h in _detect(v.translate(_FOLD), _EMPTY_INDEX, True, False) if h.sure]
     rest = v
     for h in sorted(hits, key=lambda h: -h.start):
         rest = rest[:h.start] + rest[h.end:]
@@ -667,6 +684,8 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
     for m in _N_LANDLINE.finditer(nt):  # a bare landline after a phone cue
         if _PHONE_CUE.search(nt, max(0, m.start() - 8), m.start()):
             addn(*m.span(), "phone", "landline after a cue")
+    for m in _CUED_CARD.finditer(nt):
+        addn(*m.span("v"), "bank_card", "after a card cue")
     for m in _N_CARD.finditer(nt):
         if luhn_ok(m.group()):
             addn(*m.span(), "bank_card", "16 to 19 digits passing the Luhn check")

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 from . import _codes
 from .errors import DataValidationError, InputError, Problem, escape_controls
 from .io import RawTable, find_table, read_raw
-from .privacy import LANDLINE_PATTERN, MOBILE_PATTERN, is_resident_id
+from .personal import LANDLINE_PATTERN, MOBILE_PATTERN, identifier_kind, is_resident_id  # noqa: F401
 
 __all__ = [
     "TABLES",
@@ -339,48 +339,88 @@ def _plain_ids(text: pd.Series) -> np.ndarray:
     return plain
 
 
-def _personal_or_malformed(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
-    """Which ids look like a resident identity number, a phone number, a name in Chinese, or are
-    otherwise not ids (masks over ``text``'s index, in that order)."""
-    shaped = text.str.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{2,63}").fillna(False).astype(bool)
-    digits = text
-    # no \s in these patterns: it sends pandas' Arrow strings to a slow per-row Python path
-    separated = text.str.contains(r"[ \t()-]", regex=True).fillna(False).astype(bool)
-    if separated.any():  # "138-0013-8000": compare the digits alone (few rows, so few replacements)
-        digits = text.copy()
-        digits[separated] = text[separated].str.replace(r"[ \t()-]", "", regex=True)
-    # candidates only: the checks below run in Python on the few rows that look like numbers
-    candidate = digits.str.fullmatch(r"\d{15}|\d{17}[\dXx]").fillna(False).astype(bool)
-    idnum = pd.Series(False, index=text.index)
+#: Plain ids (a letter first) that can still be personal data: WeChat ids (wxid_...), cued QQ or WeChat
+#: ids, a pinyin name written as one word (WangFang).  Only these go through the detectors.
+_PLAIN_SUSPECT = r"^(?i:wxid_|qq|vx|wx|wechat|weixin)|^[A-Z][a-z]{1,5}[A-Z][a-z]{1,11}$"
+
+
+def _personal_kinds(text: pd.Series) -> pd.Series:
+    """The kind of personal data (:func:`evalkit.personal.identifier_kind`) each id is, or ``None``.
+
+    The detectors are the ones the scrub and the output scan use, so an id that validation accepts is
+    never one the scan calls a phone, identity number, bank card, WeChat or QQ id, plate or name.  They
+    run in Python on the distinct values that could be personal data: digits only of 10 to 19 digits,
+    ids with other characters than letters, digits, '_', '.', '-' first, or a separator, and suspect
+    plain ids (:data:`_PLAIN_SUSPECT`); the rest cannot match any detector.
+    """
+    kinds = pd.Series(None, index=text.index, dtype=object)
+    present = text.notna()
+    if not present.any():
+        return kinds
+    arr = pyarrow.array(text)
+    digits_only = _mask(pc.match_substring_regex(arr, r"^[0-9]+$"))
+    length = np.asarray(pc.fill_null(pc.utf8_length(arr), 0))
+    long_digits = digits_only & (length >= 10) & (length <= 19)
+    plain_letters_digits = _mask(pc.match_substring_regex(arr, r"^[A-Za-z][A-Za-z0-9]*$"))
+    suspect_plain = _mask(pc.match_substring_regex(arr, _PLAIN_SUSPECT))
+    candidate = present.to_numpy() & ((~digits_only & ~plain_letters_digits) | long_digits | suspect_plain)
     if candidate.any():
-        idnum[candidate] = digits[candidate].map(is_resident_id).astype(bool)
-    mobile = digits.str.fullmatch(MOBILE_PATTERN).fillna(False).astype(bool)
-    # a landline only when written as one (area code apart): bare 0-led digit strings are common ids
-    landline = text.str.fullmatch(LANDLINE_PATTERN).fillna(False).astype(bool)
-    phone = (mobile | landline) & ~idnum
+        values = text[candidate].astype(object)
+        found = {v: identifier_kind(v) for v in pd.unique(values)}
+        kinds[candidate] = values.map(found).to_numpy()
+    return kinds
+
+
+def _personal_or_malformed(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series, pd.Series]:
+    """Which ids look like a resident identity number, a phone number, a name in Chinese, are otherwise
+    not ids, or are another kind of personal data (masks over ``text``'s index, in that order).
+
+    Identity numbers, phones and the other kinds come from :func:`_personal_kinds`: the one definition
+    of personal data in :mod:`evalkit.personal`."""
+    shaped = text.str.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{2,63}").fillna(False).astype(bool)
+    kinds = _personal_kinds(text)
+    idnum = kinds.isin(["id_number", "id_like"])
+    phone = kinds.eq("phone")
+    personal = kinds.notna() & ~idnum & ~phone
     odd = text.notna() & ~shaped  # only these few rows need the slow Unicode test
     chinese = pd.Series(False, index=text.index)
     if odd.any():
         chinese[odd] = text[odd].astype(object).str.contains("[\u4e00-\u9fff]", regex=True)
-    other = odd & ~chinese & ~phone & ~idnum
-    return idnum, phone, chinese, other
+    personal &= ~chinese
+    other = odd & ~chinese & ~phone & ~idnum & ~personal
+    return idnum, phone, chinese, other, personal
+
+
+_KIND_WORDS = {"bank_card": "a bank card number", "wechat": "a WeChat id", "qq": "a QQ number",
+               "plate": "a licence plate", "email": "an e-mail address", "name": "a name in pinyin",
+               "address": "an address"}
 
 
 def _parse_pseudonym(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
     text = _as_text(s)
     name = col["name"]
-    idnum, phone, chinese, other = (pd.Series(False, index=text.index) for _ in range(4))
+    idnum, phone, chinese, other, personal = (pd.Series(False, index=text.index) for _ in range(5))
     rest = text.notna().to_numpy() & ~_plain_ids(text)  # plain ids pass every test below
+    suspect = text.notna().to_numpy() & _plain_ids(text) & _mask(pc.match_substring_regex(pyarrow.array(text),
+                                                                                          _PLAIN_SUSPECT))
+    rest |= suspect  # ... except plain ids that could be a WeChat id or a pinyin name
+    kinds = pd.Series(None, index=text.index, dtype=object)
     if rest.any():
-        for mask, found in zip((idnum, phone, chinese, other), _personal_or_malformed(text[rest])):
+        masks = _personal_or_malformed(text[rest])
+        for mask, found in zip((idnum, phone, chinese, other, personal), masks):
             mask[rest] = found.to_numpy()
+        if personal.any():
+            kinds[personal] = _personal_kinds(text[personal]).to_numpy()
     msg = "must be a pseudonymous id; never a resident identity number, phone number or name."
     c.add(idnum, name, "personal_data", None, lambda v: f"looks like a resident identity number: {msg}")
     c.add(phone, name, "personal_data", None, lambda v: f"looks like a phone number: {msg}")
     c.add(chinese, name, "personal_data", None, lambda v: f"contains Chinese characters (a name?): {msg}")
+    for kind, words in _KIND_WORDS.items():
+        c.add(personal & kinds.eq(kind), name, "personal_data", None,
+              lambda v, words=words: f"looks like {words}: {msg}")
     c.add(other, name, "pseudonym_format", text,
           lambda v: f"'{v[:40]}' is not a valid id: 3 to 64 letters, digits, '_', '.' or '-'.")
-    return text.where(~(idnum | phone | chinese | other), None)
+    return text.where(~(idnum | phone | chinese | other | personal), None)
 
 
 def _parse_text(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
