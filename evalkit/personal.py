@@ -613,7 +613,7 @@ def identifier_kind(value: str) -> str | None:
     rest = v
     for h in sorted(hits, key=lambda h: -h.start):
         rest = rest[:h.start] + rest[h.end:]
-    if hits and not re.sub(r"[\s()+\-_.·:：/]", "", rest.translate(_FOLD)):
+    if hits and not re.sub(r"[\s()+\-_.·:：/]|^(?i:qq|vx|wx|wechat|weixin|扣扣|微信号?)", "", rest.translate(_FOLD)):
         return hits[0].kind
     return None
 
@@ -728,8 +728,7 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
             a, b = m.group("a"), m.group("b")
             if _pinyin_name(a, b):
                 addn(*m.span(), "name", "pinyin")
-            elif unsure and (a.lower() in _PINYIN_SURNAMES or b.lower() in _PINYIN_SURNAMES
-                             or (_GIVEN_PY.fullmatch(a) and _GIVEN_PY.fullmatch(b))):
+            elif unsure:  # any two capitalised words could be a name (John Smith, Ah Fang)
                 addn(*m.span(), "name", "a pair of capitalised words", sure=False)
         for m in _CAMEL.finditer(nt):
             if _pinyin_name(m.group("a"), m.group("b")):

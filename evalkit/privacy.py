@@ -236,18 +236,57 @@ class Assessment:
 
 
 def assess(texts: Iterable[Any], names: Iterable[Any] = ()) -> list[Assessment]:
-    """Scrub each text and decide whether it may be published (default deny).
+    """Scrub each text and decide whether it may be published (default deny, issue 16).
 
-    INTERFACE STUB (issue 16): for now every scrubbed text is publishable; the detectors that can
-    be unsure replace this body.  Missing texts give ``Assessment("", False, ("missing",))``.
+    What the detectors of :mod:`evalkit.personal` are sure about is scrubbed (:func:`scrub`); then
+    the scrubbed text is read again with the detectors' unsure findings switched on (a segmenter's
+    person name without a known surname, a surname followed by given-name characters that are not a
+    word, a pair of capitalised Latin words, 5 to 10 digits after a phone, QQ or WeChat cue).  A text
+    with any of them is not publishable, and ``reasons`` names their kinds (``KINDS``), never the text.
+
+    Parameters
+    ----------
+    texts : iterable of str
+        The free texts (survey comments); each distinct text is assessed once.
+    names : iterable of str
+        Roster names (:func:`load_roster`).
+
+    Returns
+    -------
+    list of Assessment
+        One per text, in order.  Missing texts give ``Assessment("", False, ("missing",))``.
+
+    Notes
+    -----
+    ``EVALKIT_UNSAFE_NO_SCRUB=1`` returns every text unchanged and publishable (the audit's negative
+    control only).
+
+    Examples
+    --------
+    >>> [(a.text, a.publishable, a.reasons) for a in assess(["王芳来过", "电话84561", "社工态度很好。"])]
+    [('[name]来过', True, ()), ('电话84561', False, ('phone',)), ('社工态度很好。', True, ())]
     """
+    texts = list(texts)
+    unsafe = os.environ.get(UNSAFE_NO_SCRUB) == "1"
+    if unsafe:
+        warnings.warn(f"{UNSAFE_NO_SCRUB}=1: free text is NOT scrubbed or withheld (audit use only).", stacklevel=2)
     index = names if isinstance(names, _NameIndex) else _NameIndex(names)
+    done: dict[str, Assessment] = {}
     out = []
     for t in texts:
         if t is None or (not isinstance(t, str) and pd.isna(t)):
             out.append(Assessment("", False, ("missing",)))
             continue
-        out.append(Assessment(scrub(str(t), index), True, ()))
+        t = str(t)
+        if t not in done:
+            if unsafe:
+                done[t] = Assessment(t, True, ())
+            else:
+                clean = _scrub_one(t, index, True)
+                unsure = {h.kind for h in _detect(clean.translate(_FOLD), index, True, True, unsure=True)
+                          if not h.sure or h.kind != "number"}
+                done[t] = Assessment(clean, not unsure, tuple(sorted(unsure)))
+        out.append(done[t])
     return out
 
 
@@ -389,7 +428,7 @@ class Scanner:
     """
 
     def __init__(self, person_ids: Iterable[Any] = (), names: Iterable[Any] = (), *, heuristic_names: bool = True,
-                 places: Iterable[str] = ()):
+                 places: Iterable[str] = (), background: str | None = None):
         ids = pd.Series(pd.unique(pd.Series(list(person_ids), dtype=object).dropna().astype(str)), dtype=object)
         strong = ((ids.str.contains(r"[A-Za-z]", regex=True) & ids.str.contains(r"[0-9]", regex=True))
                   | ids.str.fullmatch(r"[0-9]{8,}")).fillna(False).astype(bool)
@@ -399,8 +438,17 @@ class Scanner:
         self.names = names if isinstance(names, _NameIndex) else _NameIndex(names)
         self.heuristic_names = heuristic_names
         self.places = {" ".join(str(p).split()).lower() for p in places if str(p).strip()}
+        #: What a report shows anyway (place names, the catalogues' texts): a segmenter's or pinyin name
+        #: found in it is not reported (``張家界`` is a place, ``Ning Xiang`` a county).
+        self.background = _background_texts(None) if background is None else background
+        self._background_low = self.background.lower()
         #: Roster names that are not scanned for (set by :func:`scanner_for`).
         self.unscanned_names: list[str] = []
+
+    def _in_background(self, value: str) -> bool:
+        v = "".join(value.split())
+        low = getattr(self, "_background_low", "")
+        return v in low or v.lower() in low or " ".join(value.split()).lower() in low
 
     @property
     def n_ids(self) -> int:
@@ -459,6 +507,8 @@ class Scanner:
         if self.places:  # "3 Furong Street": a figure before a township's name, not an address
             hits = [h for h in hits if h.kind != "address" or
                     " ".join(_HOUSE_NUMBER.sub("", folded[h.start:h.end]).split()).lower() not in self.places]
+        hits = [h for h in hits if h.kind != "name" or not h.detail.startswith(("segmenter", "pinyin"))
+                or not self._in_background(folded[h.start:h.end])]
         hits += [_Hit(s, e, "person_id", "input person id") for s, e in self._id_spans(folded)]
         hits.sort(key=lambda h: h.start)
         hit_starts = [h.start for h in hits]
@@ -853,6 +903,14 @@ def _place_names(data_dir: str | Path) -> list[str]:
 
 def _background_texts(data_dir: str | Path | None) -> str:
     """Place names of the inputs and every text of the report catalogues: what a report shows anyway."""
+    if data_dir is None:
+        return _catalogue_texts()
+    return _catalogue_texts() + "\n" + "\n".join(_place_names(data_dir))
+
+
+@functools.lru_cache(maxsize=1)
+def _catalogue_texts() -> str:
+    """Every text of the report catalogues (en and zh)."""
     from importlib import resources
 
     texts = []
@@ -861,8 +919,6 @@ def _background_texts(data_dir: str | Path | None) -> str:
             texts.append(resources.files("evalkit").joinpath(f"report/locale/{lang}.toml").read_text(encoding="utf-8"))
         except (FileNotFoundError, OSError):
             pass
-    if data_dir is not None:
-        texts.extend(_place_names(data_dir))
     return "\n".join(texts)
 
 
@@ -876,7 +932,8 @@ def scanner_for(data_dir: str | Path, *, heuristic_names: bool = True) -> Scanne
     names, unscanned = [], []
     for n in load_roster(data_dir):
         (unscanned if (n in background or n.lower() in low) else names).append(n)
-    scanner = Scanner(input_person_ids(data_dir), names, heuristic_names=heuristic_names, places=places)
+    scanner = Scanner(input_person_ids(data_dir), names, heuristic_names=heuristic_names, places=places,
+                      background=background)
     scanner.unscanned_names = unscanned
     return scanner
 
@@ -898,7 +955,7 @@ def cached_scanner(data_dir: str | Path, cache_dir: str | Path | None = None, *,
     from .io import write_atomic
     from .paths import cache_dir as cache_folder
 
-    key = hashlib.sha256(json.dumps(["scanner-1", __version__, hashes or input_hashes(data_dir)],
+    key = hashlib.sha256(json.dumps(["scanner-2", __version__, hashes or input_hashes(data_dir)],
                                     sort_keys=True).encode()).hexdigest()[:20]
     path = cache_folder(cache_dir) / f"scanner-{key}.pickle"
     if not path.is_file():

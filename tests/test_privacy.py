@@ -123,7 +123,8 @@ def test_phone_lookalikes_are_not_phones(text):
 def test_scrub_removes_bare_numbers_that_the_scan_leaves():
     assert scrub("号码073184561234") == "号码[phone]"  # issue 16: after a phone cue a bare landline is a phone
     assert scrub("编码073184561234") == "编码[number]"
-    assert scrub("本地号码8456123，卡号6222 0212 3456 7890") == "本地号码[number]，卡号[number]"
+    assert scrub("本地号码8456123，卡号6222 0212 3456 7890") == "本地号码[number]，卡号[card]"  # a card cue (issue 16)
+    assert scrub("本地号码8456123，编号6222 0212 3456 7890") == "本地号码[number]，编号[number]"
     assert scrub("2024年3月15日来过3次，等了20分钟，补贴500元") == "2024年3月15日来过3次，等了20分钟，补贴500元"
 
 
