@@ -347,6 +347,7 @@ _SKIP = re.compile(
 )
 _DIGIT_CHAIN = re.compile(r"[0-9]+(?:(?:[ \t]{1,2}|[ ]?[-·][ ]?)[0-9]+)+")
 _CHAIN_SEP = re.compile(r"[^0-9]+")
+_DATE_IN_CHAIN = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}[-./·](?:0?[1-9]|1[0-2])[-./·](?:0?[1-9]|[12][0-9]|3[01])(?![0-9])")
 
 
 def _reader_grouping(chain: str) -> bool:
@@ -355,6 +356,10 @@ def _reader_grouping(chain: str) -> bool:
     6-8-4 (never two region codes side by side: ``430102 430102001``)."""
     groups = _CHAIN_SEP.split(chain.strip(" .-·"))
     sizes = [len(g) for g in groups]
+    if _DATE_IN_CHAIN.search(chain):  # 2025-06-30 2025-06-30: dates side by side, not a card
+        return False
+    if len(sizes) >= 3 and sizes[0] <= 3 and all(n == 3 for n in sizes[1:]):  # 13 800 138 000: thousands
+        return False
     return max(sizes) <= 4 or sizes in ([6, 8, 4], [6, 8, 3], [6, 4, 4, 4], [6, 6, 3], [3, 3, 5], [2, 3, 4, 4, 4])
 
 

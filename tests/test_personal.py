@@ -1,0 +1,200 @@
+"""evalkit.personal: one definition of personal data, shared by validation, scrubbing and the scan (issue 16).
+
+The table ``CASES`` is run through all three users of the definition: the pseudonym screens of
+evalkit.schema (for values that could stand in an id column), :func:`evalkit.privacy.scrub` and the
+output scan (:func:`evalkit.privacy.scan_text`); they must agree on every row.  Then each detector's
+positives and negatives, normalisation, default deny (:func:`evalkit.privacy.assess`) and idempotence.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from evalkit import schema
+from evalkit.personal import KINDS, PLACEHOLDERS, detect, identifier_kind, luhn_ok, normalise
+from evalkit.privacy import Scanner, assess, resident_id_check_digit, scan_text, scrub
+from evalkit.synth import _COMMENTS
+
+
+def _id(region: str = "430102", birth: str = "19560312", seq: str = "123") -> str:
+    first = region + birth + seq
+    return first + resident_id_check_digit(first)
+
+
+ID = _id()
+
+# text, category (a kind, or None for text that is not personal data), and whether the value could
+# stand in an id column (then the pseudonym screen must refuse it exactly when the scan finds it)
+CASES = [
+    # names without a title or roster, spaced, in pinyin
+    ("王 芳来过", "name", False), ("王　芳来过", "name", False), ("赵秀兰说服务很好", "name", False),
+    ("李建国帮了我", "name", False), ("Wang Fang called", "name", False), ("WANG Fang", "name", False),
+    ("Zhang Xiaoming", "name", False), ("W a n g F a n g 来过", "name", False), ("WangFang", "name", True),
+    # phones in written forms
+    ("138.0013.8000", "phone", True), ("138 0013 8000", "phone", True), ("+86-138-0013-8000", "phone", True),
+    ("电话一三八〇〇一三八〇〇〇", "phone", False), ("幺三八零零幺三八零零零", "phone", False),
+    ("(0731)8456-1234", "phone", True), ("0731—84561234", "phone", True), ("0731.8456.1234", "phone", True),
+    ("13800138000", "phone", True), ("１３８００１３８０００", "phone", True),
+    # resident identity numbers
+    (ID, "id_number", True), (f"{ID[:6]} {ID[6:14]} {ID[14:]}", "id_number", True),
+    (" ".join(ID[i:i + 4] for i in range(0, 18, 4)), "id_number", True), ("110105194912310021", "id_like", True),
+    ("110105491231002", "id_number", True),
+    # WeChat, QQ
+    ("微信：wang_fang88", "wechat", False), ("VX abc12345", "wechat", False), ("wxid_abcd1234", "wechat", True),
+    ("加我微信号 fang-2024x", "wechat", False), ("QQ 12345678", "qq", False), ("扣扣：87654321", "qq", False),
+    ("qq12345678", "qq", True),
+    # plates, bank cards, e-mail
+    ("湘A12345", "plate", False), ("湘A·12345", "plate", False), ("湘AD12345", "plate", False),
+    ("4111 1111 1111 1111", "bank_card", True), ("4111111111111111", "bank_card", True),
+    ("卡号 6222 0212 3456 7890 123", "bank_card", False),
+    ("wangfang＠qq。com", "email", False), ("wangfang at qq 点 com", "email", False),
+    ("wang.fang(at)163(dot)com", "email", False), ("wang@example.com", "email", False),
+    # addresses
+    ("住桃花村三组", "address", False), ("桃花村3组15号", "address", False), ("幸福小区3栋2单元501室", "address", False),
+    ("人民路12号", "address", False), ("住在 人民路 12 号", "address", False),
+    # not personal data
+    ("430102", None, True), ("430102001", None, True), ("430102 430102001", None, False), ("12.5%", None, False),
+    ("2025", None, True), ("2025-06-30", None, True), ("n = 243", None, False), ("P0000012345", None, True),
+    ("S2023-090102001-001", None, True), ("090102001008", None, True), ("满意度95.2%，样本243人", None, False),
+    ("长沙县黄花镇", None, False), ("社工何时能来", None, False), ("谢谢老师", None, False), ("一五一十", None, False),
+    ("2,149,736 yuan", None, False), ("1.26.4", None, True), ("INT0901-05", None, True),
+]
+
+
+def _scan_kinds(text: str) -> set[str]:
+    return {"id" if f.kind in ("id_number", "id_like") else f.kind for f in scan_text(text)}
+
+
+def _group(kind: str | None) -> str | None:
+    return "id" if kind in ("id_number", "id_like") else kind
+
+
+@pytest.mark.parametrize("text, category, id_shaped", CASES)
+def test_validation_scrub_and_scan_agree(text, category, id_shaped):
+    detected = {_group(d.kind) for d in detect(text) if d.sure}
+    scanned = _scan_kinds(text)
+    scrubbed = scrub(text)
+    if category is None:
+        assert not detected and not scanned, (detected, scanned)
+        assert not any(p in scrubbed for k, p in PLACEHOLDERS.items() if k != "number"), scrubbed
+    else:
+        assert _group(category) in detected and _group(category) in scanned, (detected, scanned)
+        assert PLACEHOLDERS[category] in scrubbed, scrubbed
+        assert _scan_kinds(scrubbed) == set(), scrubbed
+    if id_shaped:  # the pseudonym screen: refused exactly when the scan finds personal data
+        frame, problems = _validate_person_id(text)
+        refused = [p for p in problems if p.rule == "personal_data"]
+        assert bool(refused) == (category is not None), (text, [p.message for p in problems])
+        assert _group(identifier_kind(text)) == _group(category)
+
+
+def _validate_person_id(value: str):
+    """The pseudonym screen of evalkit.schema on one ``person_id`` value: (cleaned values, problems)."""
+    c = schema._Collector("services.csv", pd.Series([2]))
+    out = schema._parse_pseudonym(pd.Series([value], dtype="string"), {"name": "person_id"}, c)
+    return out, c.problems
+
+
+def test_kinds_and_placeholders():
+    for kind in ("wechat", "qq", "plate", "bank_card"):
+        assert kind in KINDS and kind in PLACEHOLDERS
+    for p in PLACEHOLDERS.values():
+        assert p.isascii() and re.fullmatch(r"\[[a-z]+\]", p)
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+@pytest.mark.parametrize("text, normal", [
+    ("１３８ ００１３ ８０００", "13800138000"), ("138.0013.8000", "13800138000"), ("一三八〇〇一三八〇〇〇", "13800138000"),
+    ("幺三八零零幺三八零零零", "13800138000"), ("王　芳", "王芳"), ("王 芳", "王芳"), ("W a n g F a n g", "WangFang"),
+    ("12.5%", "12.5%"), ("430102 430102001", "430102 430102001"), ("一五一十", "一五一十"), ("两个人", "两个人"),
+    ("电话：", "电话："),  # Chinese punctuation stays
+    ("0731—8456—1234", "073184561234"), ("人民路 12 号", "人民路12号"),
+])
+def test_normalise_reads_as_a_reader(text, normal):
+    assert normalise(text).text == normal
+
+
+def test_normalised_spans_map_back_to_the_original():
+    text = "电话：一三八 ００１３-8000，找王　芳"
+    for d in detect(text):
+        assert text[d.start:d.end] == d.value
+    assert [d.value for d in detect(text)] == ["一三八 ００１３-8000", "王　芳"]
+    assert scrub(text) == "电话：[phone]，找[name]"
+
+
+# --------------------------------------------------------------------------- detectors: negatives
+
+
+@pytest.mark.parametrize("text", [
+    "county 430102, township 430102001, village 430102001001", "2025-06-30 2025-06-30", "12.5% 13.8% 0.13812345678",
+    "P0000012345 P13800138000", "1,380,013,800", "2023 2024 2025", "n = 13 800 138 000",
+    "湖南省 长沙市 长沙县", "Ning Xiang", "社工很耐心，帮了我们家很多。", "4111 1111 1111 1112",
+])
+def test_report_texts_are_not_personal_data(text):
+    assert scan_text(text) == [], [str(f) for f in scan_text(text)]
+
+
+def test_luhn():
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+
+
+def test_the_scan_ignores_names_a_report_shows_anyway():
+    s = Scanner(background="黄花镇 贺龙 Wang Fang Road")
+    assert [f.kind for f in s.text("贺龙体育馆")] == []
+    assert [f.kind for f in s.text("Wang Fang Road")] == []
+    assert [f.kind for f in s.text("李建国来过")] == ["name"]
+
+
+# --------------------------------------------------------------------------- default deny
+
+
+def test_assess_scrubs_the_sure_and_withholds_the_unsure():
+    got = assess(["王芳来过", "电话84561", "社工态度很好。", "John Smith来过", None, "QQ号 1234"])
+    assert [(a.text, a.publishable) for a in got[:3]] == [("[name]来过", True), ("电话84561", False),
+                                                           ("社工态度很好。", True)]
+    assert got[1].reasons == ("phone",) and got[3].reasons == ("name",) and not got[3].publishable
+    assert got[4].reasons == ("missing",)
+    for a in got:
+        assert all(r in KINDS or r == "missing" for r in a.reasons)
+
+
+def test_assess_can_be_switched_off_for_the_audit_only(monkeypatch):
+    monkeypatch.setenv("EVALKIT_UNSAFE_NO_SCRUB", "1")
+    with pytest.warns(UserWarning):
+        got = assess(["电话13800138000", "电话84561"])
+    assert [(a.text, a.publishable) for a in got] == [("电话13800138000", True), ("电话84561", True)]
+
+
+def test_withholding_is_proportionate_on_the_sample_comments():
+    comments = list(_COMMENTS) * 50
+    t0 = time.perf_counter()
+    got = assess(comments)
+    assert time.perf_counter() - t0 < 5
+    assert sum(a.publishable for a in got) / len(got) >= 0.8
+
+
+# --------------------------------------------------------------------------- idempotence
+
+pieces = st.sampled_from(["王 芳", "138.0013.8000", "一三八〇〇一三八〇〇〇", "微信 abc12345", "QQ 123456", "湘A·12345",
+                          "4111 1111 1111 1111", "wangfang＠qq。com", "桃花村三组", "Wang Fang", "W a n g", "社工很好",
+                          "，", " ", "12.5%", "430102", "2025-06-30", "阿姨", "老师", "的"])
+texts = st.lists(st.one_of(pieces, st.text(alphabet="王李张芳明一三八〇幺0123456789 .-·＠。点atqQXx微信组村号", max_size=8)),
+                 max_size=10).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts)
+def test_scrub_is_idempotent_and_leaves_nothing_to_find(text):
+    once = scrub(text)
+    assert scrub(once) == once
+    assert scan_text(once) == []
+    a = assess([text])[0]
+    assert a.text == once
