@@ -383,6 +383,8 @@ class Normalised:
     source: str
     _at: tuple[int, ...] = ()  # normalised positions where characters were removed before them
     _gone: tuple[int, ...] = ()  # how many characters of the source were removed up to there
+    #: True when digits were read differently (separators in digit runs removed, Chinese numerals read).
+    digits_changed: bool = False
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the source that ``text[start:end]`` was read from."""
@@ -411,17 +413,22 @@ def normalise(text: str) -> Normalised:
     (3, 16)
     """
     folded = text.translate(_FOLD)
+    digits_changed = False
     if _HAS_ZH_DIGIT.search(folded):
+        before = folded
         folded = _ZH_NUMBER_RUN.sub(lambda m: m.group().translate(_ZH_DIGIT_TABLE)
                                     if _HAS_ZH_DIGIT.search(m.group()) else m.group(), folded)
+        digits_changed = folded != before
     cuts = [m.span() for m in _SKIP.finditer(folded)]
-    chains = [m for m in _DIGIT_CHAIN.finditer(folded) if _reader_grouping(m.group())]
+    # chains of fewer than 10 digits are no phone, identity or card number: left as they are
+    chains = [m for m in _DIGIT_CHAIN.finditer(folded) if len(m.group()) >= 11 and _reader_grouping(m.group())]
     if "." in folded:
-        chains += [m for m in _DOTTED.finditer(folded) if _reader_grouping(m.group())]
+        chains += [m for m in _DOTTED.finditer(folded) if len(m.group()) >= 12 and _reader_grouping(m.group())]
     cuts += [(m.start() + g.start(), m.start() + g.end()) for m in chains for g in _CHAIN_SEP.finditer(m.group())]
     cuts.sort()
+    digits_changed = digits_changed or bool(chains)
     if not cuts:
-        return Normalised(folded, text)
+        return Normalised(folded, text, digits_changed=digits_changed)
     parts, at, gone, starts, totals = [], 0, 0, [], []
     for s, e in cuts:
         if s < at:
@@ -432,7 +439,7 @@ def normalise(text: str) -> Normalised:
         totals.append(gone)
         at = e
     parts.append(folded[at:])
-    return Normalised("".join(parts), text, tuple(starts), tuple(totals))
+    return Normalised("".join(parts), text, tuple(starts), tuple(totals), digits_changed)
 
 
 # --------------------------------------------------------------------------- the new detectors
@@ -475,7 +482,8 @@ _EMAIL_DOT = r"(?:\s*(?:\.|。|点|\(dot\)|\[dot\])\s*|\s+(?i:dot)\s+)"
 _EMAIL_ZH = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*" + _EMAIL_AT +
                        r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:" + _EMAIL_DOT +
                        r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*" + _EMAIL_DOT + _TLD + r"(?![A-Za-z0-9])")
-_EMAIL_NEEDS = ("@", "at", "AT", "At", "艾特", "圈a")
+_EMAIL_AT_NEEDED = re.compile(r"@|\(at\)|\[at\]|\{at\}|艾特|圈a|\s(?i:at)\s")
+_ANY_PHONE_CUE = re.compile(r"电话|手机|座机|联系方式|号码|热线|(?i:tel|phone|mobile)")
 _VILLAGE_GROUP = re.compile(_PLACE + rf"(?:村|社区|屯|寨)[{_NUM_ZH}]+(?:组|队)(?:[{_NUM_ZH}]+号)?{_UNIT}{{0,2}}")
 _UNIT_ROOM = re.compile(rf"(?<![0-9])[0-9]+(?:单元|栋|幢)[0-9]+(?:室|号)|(?<![0-9])[0-9]{{3,4}}室")
 
@@ -650,16 +658,18 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
     if "@" in folded:
         for m in _EMAIL.finditer(folded):
             add(*m.span(), "email")
-    if any(n in nt for n in _EMAIL_NEEDS):
+    low = nt.lower()
+    if _EMAIL_AT_NEEDED.search(nt):
         for m in _EMAIL_ZH.finditer(nt):
             addn(*m.span(), "email", "written with other punctuation")
-    if "wx" in nt or "WX" in nt or "Wx" in nt:
+    if "wx" in low or "vx" in low or "we" in low or "信" in nt:
         for m in _WXID.finditer(nt):
             addn(*m.span(), "wechat", "wxid")
-    for m in _WECHAT.finditer(nt):
-        addn(*m.span("v"), "wechat", "after a WeChat cue")
-    for m in _QQ.finditer(nt):
-        addn(*m.span("v"), "qq", "after a QQ cue")
+        for m in _WECHAT.finditer(nt):
+            addn(*m.span("v"), "wechat", "after a WeChat cue")
+    if "qq" in low or "扣扣" in nt or "企鹅" in nt:
+        for m in _QQ.finditer(nt):
+            addn(*m.span("v"), "qq", "after a QQ cue")
     for m in _ID18.finditer(folded):
         digits = re.sub(r"[ -]", "", m.group()).upper()
         if is_resident_id(digits):
@@ -673,7 +683,7 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
         add(*m.span(), "phone", "mobile")
     for m in _LANDLINE.finditer(folded):
         add(*m.span(), "phone", "landline")
-    if nt != folded:  # what only the reader's reading shows: 138.0013.8000, 一三八…, 4301 0219…
+    if nz.digits_changed:  # what only the reader's reading shows: 138.0013.8000, 一三八…, 4301 0219…
         for m in _N_ID.finditer(nt):
             digits = m.group().upper()
             if is_resident_id(digits):
@@ -686,11 +696,13 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
             s, e = nz.span(*m.span())
             if folded[s:e] != m.group():  # written apart (dots, spaces, Chinese numerals), not a bare code
                 add(s, e, "phone", "landline")
-    for m in _N_LANDLINE.finditer(nt):  # a bare landline after a phone cue
-        if _PHONE_CUE.search(nt, max(0, m.start() - 8), m.start()):
-            addn(*m.span(), "phone", "landline after a cue")
-    for m in _CUED_CARD.finditer(nt):
-        addn(*m.span("v"), "bank_card", "after a card cue")
+    if _ANY_PHONE_CUE.search(nt):
+        for m in _N_LANDLINE.finditer(nt):  # a bare landline after a phone cue
+            if _PHONE_CUE.search(nt, max(0, m.start() - 8), m.start()):
+                addn(*m.span(), "phone", "landline after a cue")
+    if "卡" in nt or "账号" in nt or "帐号" in nt or "card" in low:
+        for m in _CUED_CARD.finditer(nt):
+            addn(*m.span("v"), "bank_card", "after a card cue")
     for m in _N_CARD.finditer(nt):
         if luhn_ok(m.group()):
             addn(*m.span(), "bank_card", "16 to 19 digits passing the Luhn check")
@@ -738,11 +750,10 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
         for m in _CAMEL.finditer(nt):
             if _pinyin_name(m.group("a"), m.group("b")):
                 addn(*m.span(), "name", "pinyin")
-        if nt != folded:
-            for m in _JOINED.finditer(nt):
-                s, e = nz.span(*m.span())
-                if e - s > m.end() - m.start() and _split_joined(m.group()):  # w a n g f a n g
-                    add(s, e, "name", "pinyin, spaced letters")
+        if " " in folded:
+            for m in _SPACED_LETTERS.finditer(folded):  # w a n g f a n g
+                if _split_joined(m.group().replace(" ", "")):
+                    add(*m.span(), "name", "pinyin, spaced letters")
     if unsure:
         for m in _N_CUED_DIGITS.finditer(nt):
             if _PHONE_CUE.search(nt, max(0, m.start() - 8), m.start()) or \
