@@ -214,7 +214,7 @@ _PREFIX_NAME = re.compile(rf"[小老](?P<n>[{_SURNAMES}])")
 _CUE_NAME = re.compile(rf"(?:{_CUES})(?P<n>(?:{_COMPOUND}|[{_SURNAMES}])(?:(?![{_GIVEN_STOP}])[{_HAN}]){{1,2}})")
 # words that end in a surname character (提高老师 is not teacher Gao, 照顾老人 is not old Mr Gu), and words
 # that begin with one (社工马上就来 is not social worker Ma Shang)
-_WORD_BEFORE = set("""提高 最高 很高 较高 更高 太高 升高 增高 身高 主张 紧张 开张 扩张 夸张 慌张 一张 两张 森林 树林 园林 山林
+_WORD_BEFORE = set("""这张 那张 每张 几张 整张 提高 最高 很高 较高 更高 太高 升高 增高 身高 主张 紧张 开张 扩张 夸张 慌张 一张 两张 森林 树林 园林 山林
 竹林 少林 长江 沿江 过江 金黄 枯黄 蛋黄 发黄 资金 奖金 现金 基金 租金 黄金 美金 薪金 岩石 宝石 化石 矿石 对方 双方 地方 多方
 各方 一方 大方 东方 西方 南方 北方 药方 处方 每周 四周 上周 下周 本周 一周 两周 农田 水田 种田 国王 大王 帝王 如何 为何 任何
 几何 千万 一万 几万 上万 数万 十万 子孙 儿孙 外孙 有钱 没钱 花钱 赚钱 价钱 金钱 零钱 工钱 恐龙 明白 空白 坦白 黑白 雪白 历史
@@ -421,7 +421,7 @@ def normalise(text: str) -> Normalised:
         digits_changed = folded != before
     cuts = [m.span() for m in _SKIP.finditer(folded)]
     # chains of fewer than 10 digits are no phone, identity or card number: left as they are
-    chains = [m for m in _DIGIT_CHAIN.finditer(folded) if len(m.group()) >= 11 and _reader_grouping(m.group())]
+    chains = [m for m in _DIGIT_CHAIN.finditer(folded) if len(m.group()) >= 8 and _reader_grouping(m.group())]
     if "." in folded:
         chains += [m for m in _DOTTED.finditer(folded) if len(m.group()) >= 12 and _reader_grouping(m.group())]
     cuts += [(m.start() + g.start(), m.start() + g.end()) for m in chains for g in _CHAIN_SEP.finditer(m.group())]
@@ -485,6 +485,7 @@ _EMAIL_ZH = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*" + _E
 _EMAIL_AT_NEEDED = re.compile(r"@|\(at\)|\[at\]|\{at\}|艾特|圈a|\s(?i:at)\s")
 _ANY_PHONE_CUE = re.compile(r"电话|手机|座机|联系方式|号码|热线|(?i:tel|phone|mobile)")
 _VILLAGE_GROUP = re.compile(_PLACE + rf"(?:村|社区|屯|寨)[{_NUM_ZH}]+(?:组|队)(?:[{_NUM_ZH}]+号)?{_UNIT}{{0,2}}")
+_STOP_PLACE_INITIAL = set("向和与及对把给为从")
 _UNIT_ROOM = re.compile(rf"(?<![0-9])[0-9]+(?:单元|栋|幢)[0-9]+(?:室|号)|(?<![0-9])[0-9]{{3,4}}室")
 
 # pinyin: the syllables of Mandarin, loosely (an initial and a final), and the common surnames
@@ -534,33 +535,69 @@ _COMMON_WORDS = _WORD_BEFORE | _WORD_AFTER | _NOT_NAMES
 _HAN_RUN2 = re.compile(rf"[{_HAN}]{{2,}}")
 
 
+# verbs and particles a segmenter glues to the name that follows (找周 娜娜, 找余玉)
+_GLUED_BEFORE = set("找叫问请让给跟和与同被把对向帮谢由是喊陪等见")
+
+
 def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, str]]:
-    """Person names the segmenter finds in the normalised text: (start, end, sure, detail)."""
+    """Person names the segmenter finds in the normalised text: (start, end, sure, detail).
+
+    A token tagged as a person name (``nr``, ``nrfg``; ``nrt`` for transliterated names) is a sure
+    name when it begins with a common surname and is not an everyday word (谢谢, 阿姨); it ends
+    before a function word (王芳来|过).  What the segmenter glues together is taken apart: a verb
+    before the surname (找|余玉), a surname alone followed by one or two given-name characters
+    (谢谢|朱|建兰), a verb and surname followed by a name token (找周|娜娜).  Other name tokens, and
+    a surname followed by given-name characters that the segmenter did not call a name, are unsure.
+    """
     out = []
     surnames = _SURNAME_SET
+    seg = _segmenter()
     for m in _HAN_RUN2.finditer(nt):
         run = m.group()
         if not want_unsure and not any(ch in surnames for ch in run):
             continue
-        pos = m.start()
-        for word, tag in _segmenter().tag(run):
-            s, pos = pos, pos + len(word)
+        tokens, pos = [], m.start()
+        for word, tag in seg.tag(run):
+            tokens.append([pos, word, tag])
+            pos += len(word)
+        for k, (s, word, tag) in enumerate(tokens):
+            nxt = tokens[k + 1] if k + 1 < len(tokens) else None
+            if len(word) >= 2 and word[0] in _GLUED_BEFORE and word[1] in surnames and word not in _COMMON_WORDS \
+                    and (tag in _NAME_TAGS or (len(word) == 2 and nxt is not None and nxt[2] in _NAME_TAGS)):
+                s, word = s + 1, word[1:]  # 找余玉 -> 余玉, 找周|娜娜 -> 周|娜娜, 找梁|英辉 -> 梁|英辉
+            if len(word) == 1 and word in surnames and nxt is not None and 1 <= len(nxt[1]) <= 2 and \
+                    _HAN_RUN1.fullmatch(nxt[1]) and nxt[1] not in _COMMON_WORDS and nxt[1][0] not in _GIVEN_STOP:
+                given_like = all(ch in _GIVEN_CHARS for ch in nxt[1]) or nxt[2] in _NAME_TAGS
+                if given_like or want_unsure:
+                    out.append((s, s + 1 + len(nxt[1]), given_like, "segmenter: surname and given name"
+                                if given_like else "surname and given-name characters"))
+                nxt[2] = "_used"
+                continue
+            if tag == "_used":
+                continue
             cut = next((i for i, ch in enumerate(word) if i and ch in _GIVEN_STOP), len(word))
             if cut < len(word) and tag in _NAME_TAGS:  # 王芳来(过): the name ends before a function word
                 word = word[:cut]
             if len(word) < 2 or word in _COMMON_WORDS or word[:2] in _WORD_AFTER or \
                     (s > 0 and nt[s - 1] + word[0] in _WORD_BEFORE):
                 continue
+            if tag in _NAME_TAGS and len(word) == 2 and cut == len(word) and nxt is not None and \
+                    len(nxt[1]) == 1 and nxt[2] in _NAME_TAGS and nxt[1] in _GIVEN_CHARS:
+                word = word + nxt[1]  # 张涛|静
+                nxt[2] = "_used"
             if tag in _NAME_TAGS and 2 <= len(word) <= 4:
-                sure = tag != "nrt" and (word[0] in surnames or word[:2] in _COMPOUND_SET) and \
-                    not any(word.startswith(t) or word.endswith(t) for t in ("社工", "老师"))
+                sure = (tag != "nrt" or word[0] in surnames) and (word[0] in surnames or word[:2] in _COMPOUND_SET) \
+                    and not any(word.startswith(t) or word.endswith(t) for t in ("社工", "老师"))
                 if sure or want_unsure:
-                    out.append((s, s + len(word), sure, "segmenter: person name" if sure else "segmenter: name without a "
-                                                                                    "known surname"))
-            elif want_unsure and len(word) <= 3 and word[0] in surnames and len(word) >= 2 and \
+                    out.append((s, s + len(word), sure, "segmenter: person name" if sure else
+                                "segmenter: name without a known surname"))
+            elif want_unsure and 2 <= len(word) <= 3 and word[0] in surnames and \
                     all(ch in _GIVEN_CHARS for ch in word[1:]):
                 out.append((s, s + len(word), False, "surname and given-name characters"))
     return out
+
+
+_HAN_RUN1 = re.compile(rf"[{_HAN}]+")
 
 
 def detect(text: str, names: Iterable[Any] = (), *, unsure: bool = False, numbers: bool = False,
@@ -679,10 +716,6 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
     for m in _ID15.finditer(folded):
         if is_resident_id(m.group()):
             add(*m.span(), "id_number", "old 15-digit form with a valid birth date")
-    for m in _MOBILE.finditer(folded):
-        add(*m.span(), "phone", "mobile")
-    for m in _LANDLINE.finditer(folded):
-        add(*m.span(), "phone", "landline")
     if nz.digits_changed:  # what only the reader's reading shows: 138.0013.8000, 一三八…, 4301 0219…
         for m in _N_ID.finditer(nt):
             digits = m.group().upper()
@@ -690,6 +723,17 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
                 addn(*m.span(), "id_number", "valid check digit and birth date")
             elif len(digits) == 18 and _plausible_birth(digits[6:14]):
                 addn(*m.span(), "id_like", "birth date plausible but the check digit fails")
+    if "卡" in nt or "账号" in nt or "帐号" in nt or "card" in low:
+        for m in _CUED_CARD.finditer(nt):
+            addn(*m.span("v"), "bank_card", "after a card cue")
+    for m in _N_CARD.finditer(nt):
+        if luhn_ok(m.group()):
+            addn(*m.span(), "bank_card", "16 to 19 digits passing the Luhn check")
+    for m in _MOBILE.finditer(folded):
+        add(*m.span(), "phone", "mobile")
+    for m in _LANDLINE.finditer(folded):
+        add(*m.span(), "phone", "landline")
+    if nz.digits_changed:
         for m in _N_MOBILE.finditer(nt):
             addn(*m.span(), "phone", "mobile")
         for m in _N_LANDLINE.finditer(nt):
@@ -700,22 +744,19 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
         for m in _N_LANDLINE.finditer(nt):  # a bare landline after a phone cue
             if _PHONE_CUE.search(nt, max(0, m.start() - 8), m.start()):
                 addn(*m.span(), "phone", "landline after a cue")
-    if "卡" in nt or "账号" in nt or "帐号" in nt or "card" in low:
-        for m in _CUED_CARD.finditer(nt):
-            addn(*m.span("v"), "bank_card", "after a card cue")
-    for m in _N_CARD.finditer(nt):
-        if luhn_ok(m.group()):
-            addn(*m.span(), "bank_card", "16 to 19 digits passing the Luhn check")
     if any(p in nt for p in _PROVINCES):
         for m in _PLATE.finditer(nt):
             addn(m.start(), m.end(), "plate")
+    def place(s: int) -> int:  # 住|向阳村: a place name may begin with 向, 和, 与, ... right after 住 or 在
+        return s - 1 if s >= 2 and nt[s - 1] in _STOP_PLACE_INITIAL and nt[s - 2] in "住在于到往" else s
+
     for pattern, needs in zip(_ADDRESSES, _ADDRESS_NEEDS):
         if any(n in nt for n in needs):
             for m in pattern.finditer(nt):
-                addn(*m.span(), "address")
+                addn(place(m.start()), m.end(), "address")
     if "组" in nt or "队" in nt:
         for m in _VILLAGE_GROUP.finditer(nt):
-            addn(*m.span(), "address", "village group")
+            addn(place(m.start()), m.end(), "address", "village group")
     if "室" in nt or "单元" in nt:
         for m in _UNIT_ROOM.finditer(nt):
             addn(*m.span(), "address", "building, unit or room")

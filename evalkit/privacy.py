@@ -143,7 +143,7 @@ __all__ = [
     "scrub",
 ]
 from .personal import (  # noqa: E402  the one definition of personal data (issue 16)
-    _FOLD, _HAN, _NUM_ZH, KINDS, LANDLINE_PATTERN, MOBILE_PATTERN, PLACEHOLDERS, _Hit, _NameIndex, _detect,
+    _FOLD, _HAN, _NUM_ZH, KINDS, LANDLINE_PATTERN, MOBILE_PATTERN, PLACEHOLDERS, _Hit, _NameIndex, _detect, normalise,
     _plausible_birth, _valid_date, is_resident_id, resident_id_check_digit,
 )
 
@@ -296,7 +296,7 @@ _KEY = secrets.token_bytes(32)  # digests mean something only inside this proces
 
 
 def _normal(kind: str, value: str) -> str:
-    v = value.translate(_FOLD)
+    v = normalise(value).text if kind != "person_id" else value.translate(_FOLD)  # 一三八… as 138…
     if kind == "phone":
         d = re.sub(r"[^0-9]", "", v)
         if d.startswith("0086"):
@@ -446,9 +446,16 @@ class Scanner:
         self.unscanned_names: list[str] = []
 
     def _in_background(self, value: str) -> bool:
-        v = "".join(value.split())
+        """True when a name found by the segmenter or as pinyin is part of what a report shows anyway:
+        Chinese as a substring of a place name or catalogue text (黄花 in 黄花镇), Latin as whole words
+        (``Li Li`` is not in ``Liling``)."""
         low = getattr(self, "_background_low", "")
-        return v in low or v.lower() in low or " ".join(value.split()).lower() in low
+        if re.search(r"[A-Za-z]", value):
+            words = re.findall(r"[A-Za-z]+", value.lower())
+            if all(len(w) == 1 for w in words):  # w a n g f a n g: one word as a reader reads it
+                words = ["".join(words)]
+            return re.search(r"(?<![a-z])" + r"[\s\-']*".join(map(re.escape, words)) + r"(?![a-z])", low) is not None
+        return "".join(value.split()) in low
 
     @property
     def n_ids(self) -> int:
