@@ -563,11 +563,13 @@ def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, s
         for k, (s, word, tag) in enumerate(tokens):
             nxt = tokens[k + 1] if k + 1 < len(tokens) else None
             if len(word) >= 2 and word[0] in _GLUED_BEFORE and word[1] in surnames and word not in _COMMON_WORDS \
-                    and (tag in _NAME_TAGS or (len(word) == 2 and nxt is not None and nxt[2] in _NAME_TAGS)):
+                    and (tag in _NAME_TAGS or (len(word) == 2 and nxt is not None and
+                                               (nxt[2] in _NAME_TAGS or _given_like(nxt[1])))):
                 s, word = s + 1, word[1:]  # 找余玉 -> 余玉, 找周|娜娜 -> 周|娜娜, 找梁|英辉 -> 梁|英辉
             if len(word) == 1 and word in surnames and nxt is not None and 1 <= len(nxt[1]) <= 2 and \
                     _HAN_RUN1.fullmatch(nxt[1]) and nxt[1] not in _COMMON_WORDS and nxt[1][0] not in _GIVEN_STOP:
-                given_like = all(ch in _GIVEN_CHARS for ch in nxt[1]) or nxt[2] in _NAME_TAGS
+                # a surname the segmenter tagged as a name on its own (袁|立新), or followed by given-name characters
+                given_like = _given_like(nxt[1]) or nxt[2] in _NAME_TAGS or tag in _NAME_TAGS
                 if given_like or want_unsure:
                     out.append((s, s + 1 + len(nxt[1]), given_like, "segmenter: surname and given name"
                                 if given_like else "surname and given-name characters"))
@@ -579,7 +581,7 @@ def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, s
             if cut < len(word) and tag in _NAME_TAGS:  # 王芳来(过): the name ends before a function word
                 word = word[:cut]
             if len(word) < 2 or word in _COMMON_WORDS or word[:2] in _WORD_AFTER or \
-                    (s > 0 and nt[s - 1] + word[0] in _WORD_BEFORE):
+                    (s > 0 and nt[s - 1] + word[0] in _WORD_BEFORE and tag not in _NAME_TAGS):
                 continue
             if tag in _NAME_TAGS and len(word) == 2 and cut == len(word) and nxt is not None and \
                     len(nxt[1]) == 1 and nxt[2] in _NAME_TAGS and nxt[1] in _GIVEN_CHARS:
@@ -588,6 +590,11 @@ def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, s
             if tag in _NAME_TAGS and 2 <= len(word) <= 4:
                 sure = (tag != "nrt" or word[0] in surnames) and (word[0] in surnames or word[:2] in _COMPOUND_SET) \
                     and not any(word.startswith(t) or word.endswith(t) for t in ("社工", "老师"))
+                e = s + len(word)
+                if sure and len(word) == 2 and e < len(nt) and nt[e] in _GIVEN_CHARS and \
+                        (nt[e] not in _GIVEN_BUT_WORD or e + 1 >= len(nt) or not _HAN_RUN1.match(nt[e + 1])
+                         or (nt[e + 1] in _GIVEN_STOP and nt[e] != "刚")):
+                    word = nt[s:e + 1]  # 孙娟|静来过: a third given-name character the segmenter glued to a verb
                 if sure or want_unsure:
                     out.append((s, s + len(word), sure, "segmenter: person name" if sure else
                                 "segmenter: name without a known surname"))
@@ -598,6 +605,13 @@ def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, s
 
 
 _HAN_RUN1 = re.compile(rf"[{_HAN}]+")
+# given-name characters that also begin everyday words after a name (刚来, 超级, 明天, 平时, 建议, 志愿, 文件, 海边, 华丽)
+_GIVEN_BUT_WORD = set("刚超明平建志文海华英宏亮")
+
+
+def _given_like(word: str) -> bool:
+    """One or two characters common in given names (建平, 娜)."""
+    return 1 <= len(word) <= 2 and all(ch in _GIVEN_CHARS for ch in word)
 
 
 def detect(text: str, names: Iterable[Any] = (), *, unsure: bool = False, numbers: bool = False,

@@ -8,6 +8,7 @@ positives and negatives, normalisation, default deny (:func:`evalkit.privacy.ass
 
 from __future__ import annotations
 
+import random
 import re
 import time
 
@@ -198,3 +199,108 @@ def test_scrub_is_idempotent_and_leaves_nothing_to_find(text):
     assert scan_text(once) == []
     a = assess([text])[0]
     assert a.text == once
+
+
+# --------------------------------------------------------------------------- recall on a rendered page
+
+# A generated corpus: every category in varied spacing, width and punctuation (660 values).
+SUR = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁"
+SUR_PY = {"王": "Wang", "李": "Li", "张": "Zhang", "刘": "Liu", "陈": "Chen", "杨": "Yang", "黄": "Huang", "赵": "Zhao",
+          "吴": "Wu", "周": "Zhou", "徐": "Xu", "孙": "Sun", "马": "Ma", "朱": "Zhu", "胡": "Hu", "郭": "Guo"}
+GIVEN = [("伟", "wei"), ("芳", "fang"), ("娜", "na"), ("敏", "min"), ("静", "jing"), ("丽", "li"), ("强", "qiang"),
+         ("磊", "lei"), ("军", "jun"), ("勇", "yong"), ("艳", "yan"), ("杰", "jie"), ("娟", "juan"), ("涛", "tao"),
+         ("超", "chao"), ("秀", "xiu"), ("刚", "gang"), ("英", "ying"), ("玉", "yu"), ("兰", "lan"), ("萍", "ping"),
+         ("建", "jian"), ("志", "zhi"), ("辉", "hui"), ("斌", "bin"), ("鹏", "peng"), ("婷", "ting"), ("雪", "xue")]
+ZH = "〇一二三四五六七八九"
+PROV = "湘京沪粤川鄂赣"
+
+
+def corpus(seed=0, per_kind=60):
+    """(kind, value, comment) triples: per_kind values of each category in every written form."""
+    rng = random.Random(seed)
+    out = []
+    def mobile():
+        return "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
+    for i in range(per_kind):
+        # names
+        s = rng.choice(SUR); g = "".join(rng.choice(GIVEN)[0] for _ in range(rng.choice((1, 2))))
+        form = i % 4
+        name = {0: s + g, 1: " ".join(s + g), 2: "\u3000".join(s + g), 3: s + g}[form]
+        tmpl = rng.choice(["{v}来过我家三次。", "是{v}帮我办的低保。", "谢谢{v}。", "找{v}就行。"])
+        out.append(("name", name, tmpl.format(v=name)))
+        sp = rng.choice(list(SUR_PY)); gp = "".join(rng.choice(GIVEN)[1] for _ in range(rng.choice((1, 2))))
+        py = [f"{SUR_PY[sp]} {gp.capitalize()}", f"{SUR_PY[sp].upper()} {gp.capitalize()}",
+              " ".join(SUR_PY[sp] + gp.capitalize())][i % 3]
+        out.append(("name", py, f"社工 {py} 人很好。"))
+        # phones
+        m = mobile()
+        pf = [m, f"{m[:3]}.{m[3:7]}.{m[7:]}", f"{m[:3]} {m[3:7]} {m[7:]}", f"+86-{m[:3]}-{m[3:7]}-{m[7:]}",
+              "".join(ZH[int(c)] for c in m), f"{m[:3]}－{m[3:7]}－{m[7:]}", "".join(chr(0xFF10 + int(c)) for c in m)][i % 7]
+        out.append(("phone", pf, f"有事打电话{pf}找我。"))
+        area = rng.choice(["0731", "0730", "010", "020", "0746"]); loc = str(rng.randint(2, 9)) + "".join(rng.choice("0123456789") for _ in range(7 if len(area) == 3 else 6 + rng.randint(0, 1)))
+        lf = [f"({area}){loc[:4]}-{loc[4:]}", f"{area}—{loc}", f"{area}-{loc}", f"（{area}）{loc}", f"{area} {loc[:4]} {loc[4:]}"][i % 5]
+        out.append(("phone", lf, f"座机{lf}，白天有人。"))
+        # ids
+        first = f"{rng.choice(['430102', '430104', '431121', '110105'])}{rng.randint(1940, 2015)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+        idn = first + resident_id_check_digit(first)
+        idf = [idn, f"{idn[:6]} {idn[6:14]} {idn[14:]}", " ".join(idn[k:k + 4] for k in range(0, 18, 4))][i % 3]
+        out.append(("id", idf, f"身份证号{idf}。"))
+        # wechat, qq
+        wx = rng.choice(["wang", "li", "fang", "xm"]) + rng.choice(["_", "-", ""]) + str(rng.randint(1000, 99999))
+        cue = rng.choice(["微信", "微信号：", "VX:", "vx ", "wx:", "WeChat "])
+        out.append(("wechat", wx, f"加我{cue}{wx}。"))
+        qq = str(rng.randint(10000, 9999999999))
+        out.append(("qq", qq, f"我的{rng.choice(['QQ', 'qq', 'QQ号', '扣扣'])}{rng.choice(['', '：', ' '])}{qq}。"))
+        # plates
+        pl = rng.choice(PROV) + rng.choice("ABCDEFGH") + rng.choice(["", "·", " "]) + rng.choice(["", "D"]) + "".join(rng.choice("0123456789") for _ in range(5))
+        out.append(("plate", pl, f"车牌{pl}的车经常停这。"))
+        # bank cards
+        while True:
+            card = "62" + "".join(rng.choice("0123456789") for _ in range(rng.choice((14, 17))))
+            if luhn_ok(card):
+                break
+        cf = [card, " ".join(card[k:k + 4] for k in range(0, len(card), 4))][i % 2]
+        out.append(("bank_card", cf, f"补贴打到{cf}这张卡。"))
+        # e-mail
+        local = rng.choice(["wangfang", "li.na", "zx2020", "hnsw"]) + str(rng.randint(1, 99))
+        dom = rng.choice(["qq", "163", "126", "example"])
+        ef = [f"{local}＠{dom}.com", f"{local}@{dom}。com", f"{local} at {dom} 点 com", f"{local}(at){dom}(dot)com", f"{local}@{dom}.cn"][i % 5]
+        out.append(("email", ef, f"邮箱{ef}，谢谢。"))
+        # addresses
+        vil = rng.choice(["桃花", "石门", "新华", "向阳", "红星"])
+        n = rng.randint(1, 12)
+        af = [f"{vil}村{ZH[n] if n < 10 else n}组", f"{vil}村{n}组{rng.randint(1, 60)}号",
+              f"{rng.choice(['幸福', '阳光', '金色'])}小区{n}栋{rng.randint(1, 4)}单元{rng.randint(101, 1802)}室",
+              f"{rng.choice(['人民', '解放', '五一'])}路{rng.randint(1, 400)}号"][i % 4]
+        out.append(("address", af, f"我家住{af}，离站远。"))
+    return out
+
+
+def test_the_scan_finds_99_percent_of_every_category_on_a_page_and_none_after_scrubbing(tmp_path):
+    import html
+
+    from evalkit.privacy import _background_texts
+
+    scanner = Scanner(background=_background_texts(None) + "\nYanggang Liping Liyan Huangyan")
+    items = [(k, v, t) for k, v, t in corpus(0, 60) if not (k == "name" and scanner._in_background(v))]
+    assert len(items) >= 500
+    page = tmp_path / "090102.html"
+    page.write_text("<html><body><h2>意见</h2><ul>" + "".join(f"<li>{html.escape(t)}</li>" for _, _, t in items)
+                    + "</ul></body></html>", encoding="utf-8")
+    findings = scanner.file(page)
+    group = {"id_number": "id", "id_like": "id"}
+    by_kind: dict[str, list] = {}
+    for f in findings:
+        by_kind.setdefault(group.get(f.kind, f.kind), []).append(f)
+    total: dict[str, int] = {}
+    missed: dict[str, list[str]] = {}
+    for kind, value, text in items:
+        total[kind] = total.get(kind, 0) + 1
+        if not any(f.matches(value) for f in by_kind.get(kind, [])):
+            missed.setdefault(kind, []).append(text)
+    for kind, n in total.items():
+        assert len(missed.get(kind, [])) <= n * 0.01, (kind, missed.get(kind))
+    assert set(total) == {"name", "phone", "id", "wechat", "qq", "plate", "bank_card", "email", "address"}
+    page.write_text("<html><body><ul>" + "".join(f"<li>{html.escape(scrub(t))}</li>" for _, _, t in items)
+                    + "</ul></body></html>", encoding="utf-8")
+    assert scanner.file(page) == []
