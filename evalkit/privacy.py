@@ -14,6 +14,14 @@ lines of defence and a way to prove that the second one works:
    the planted names), returning the planted values, so that an audit can show the scan finding
    every one of them when scrubbing is switched off, and none when it is on.
 
+What counts as personal data is defined once, in :mod:`evalkit.personal` (issue 16): its detectors
+serve :func:`scrub`, :func:`assess` (default deny: a comment any detector is unsure about is withheld),
+the scan below and the pseudonym screens of :mod:`evalkit.schema`.  Besides the kinds below it finds
+WeChat ids (``[wechat]``), QQ numbers (``[qq]``), licence plates (``[plate]``), bank card numbers
+(``[card]``), names without a title or roster (a segmenter, rjieba) and in pinyin, and everything in the
+forms a reader reads through: spaced or full-width characters, Chinese numerals, dots in phone numbers,
+``＠``/``。``/``点``/``at`` in e-mail addresses (see :func:`evalkit.personal.normalise`).
+
 What is found (``kind`` of a :class:`Finding`, placeholder left by :func:`scrub`):
 
 =============  ================  ==========================================================================
@@ -45,7 +53,7 @@ kind           placeholder       what
 The placeholders are short ASCII tokens in square brackets, the same in both languages, so that a
 report can translate them at presentation time (they never contain digits, ``@`` or Chinese
 surnames, so scrubbing twice changes nothing).  Full-width digits and letters (``１３８…``) are read
-as their ASCII forms; numbers written in Chinese numerals (``一三八…``) are not found.
+as their ASCII forms, and runs of Chinese numerals (``一三八…``) as digits.
 
 Choices that keep real reports free of false alarms, and what they cost:
 
