@@ -344,14 +344,31 @@ def _plain_ids(text: pd.Series) -> np.ndarray:
 _PLAIN_SUSPECT = r"^(?i:wxid_|qq|vx|wx|wechat|weixin)|^[A-Z][a-z]{1,5}[A-Z][a-z]{1,11}$"
 
 
+#: The digits of a value (separators removed) that could be a mobile, landline, identity or card number.
+_NUMBER_SHAPED = r"^(?:(?:86|0086)?1[3-9][0-9]{9}|0[1-9][0-9]{8,11}|[0-9]{15,19}|[0-9]{17}[Xx])$"
+
+
+def _suspect_plain(text: pd.Series, plain: np.ndarray) -> np.ndarray:
+    """Plain ids that match :data:`_PLAIN_SUSPECT`.  Only ids beginning with w, q or v, or without a digit,
+    can: pyarrow's kernels find those, and the pattern looks at them alone (most ids are neither)."""
+    arr = pyarrow.array(text)
+    first = pc.utf8_lower(pc.utf8_slice_codeunits(arr, 0, 1))
+    maybe = plain & (_mask(pc.is_in(first, pyarrow.array(["w", "q", "v"]))) | _mask(pc.ascii_is_alpha(arr)))
+    if maybe.any():
+        idx = np.flatnonzero(maybe)
+        maybe[idx] = _mask(pc.match_substring_regex(pyarrow.array(text.iloc[idx]), _PLAIN_SUSPECT))
+    return maybe
+
+
 def _personal_kinds(text: pd.Series) -> pd.Series:
     """The kind of personal data (:func:`evalkit.personal.identifier_kind`) each id is, or ``None``.
 
     The detectors are the ones the scrub and the output scan use, so an id that validation accepts is
     never one the scan calls a phone, identity number, bank card, WeChat or QQ id, plate or name.  They
-    run in Python on the distinct values that could be personal data: digits only of 10 to 19 digits,
-    ids with other characters than letters, digits, '_', '.', '-' first, or a separator, and suspect
-    plain ids (:data:`_PLAIN_SUSPECT`); the rest cannot match any detector.
+    run in Python on the distinct values that could be personal data: digits (and separators) whose
+    digits have the shape of a mobile, landline, identity or card number (:data:`_NUMBER_SHAPED`), ids
+    with other characters (letters after a digit, Chinese, '@'), and suspect plain ids
+    (:data:`_PLAIN_SUSPECT`); the rest cannot match any detector.
     """
     kinds = pd.Series(None, index=text.index, dtype=object)
     present = text.notna()
@@ -363,7 +380,13 @@ def _personal_kinds(text: pd.Series) -> pd.Series:
     long_digits = digits_only & (length >= 10) & (length <= 19)
     plain_letters_digits = _mask(pc.match_substring_regex(arr, r"^[A-Za-z][A-Za-z0-9]*$"))
     suspect_plain = _mask(pc.match_substring_regex(arr, _PLAIN_SUSPECT))
-    candidate = present.to_numpy() & ((~digits_only & ~plain_letters_digits) | long_digits | suspect_plain)
+    # digits and separators only, with fewer than 10 digits (2023-090102-001 is 13, 0901-05 is 6): no phone,
+    # identity or card number has so few digits, and the cued kinds need letters or Chinese characters
+    separated_digits = _mask(pc.match_substring_regex(arr, r"^[0-9 ._()+\-]+$"))
+    joined = pc.replace_substring_regex(arr, r"[^0-9Xx]", "")
+    number_shaped = _mask(pc.match_substring_regex(joined, _NUMBER_SHAPED))
+    candidate = present.to_numpy() & ((~digits_only & ~plain_letters_digits & ~(separated_digits & ~number_shaped))
+                                      | (long_digits & number_shaped) | suspect_plain)
     if candidate.any():
         values = text[candidate].astype(object)
         found = {v: identifier_kind(v) for v in pd.unique(values)}
@@ -400,24 +423,23 @@ def _parse_pseudonym(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
     text = _as_text(s)
     name = col["name"]
     idnum, phone, chinese, other, personal = (pd.Series(False, index=text.index) for _ in range(5))
-    rest = text.notna().to_numpy() & ~_plain_ids(text)  # plain ids pass every test below
-    suspect = text.notna().to_numpy() & _plain_ids(text) & _mask(pc.match_substring_regex(pyarrow.array(text),
-                                                                                          _PLAIN_SUSPECT))
-    rest |= suspect  # ... except plain ids that could be a WeChat id or a pinyin name
-    kinds = pd.Series(None, index=text.index, dtype=object)
+    plain = _plain_ids(text)
+    rest = text.notna().to_numpy() & ~plain  # plain ids pass every test below ...
+    rest |= _suspect_plain(text, plain)  # ... except those that could be a WeChat or QQ id or a pinyin name
     if rest.any():
         masks = _personal_or_malformed(text[rest])
         for mask, found in zip((idnum, phone, chinese, other, personal), masks):
             mask[rest] = found.to_numpy()
-        if personal.any():
-            kinds[personal] = _personal_kinds(text[personal]).to_numpy()
     msg = "must be a pseudonymous id; never a resident identity number, phone number or name."
     c.add(idnum, name, "personal_data", None, lambda v: f"looks like a resident identity number: {msg}")
     c.add(phone, name, "personal_data", None, lambda v: f"looks like a phone number: {msg}")
     c.add(chinese, name, "personal_data", None, lambda v: f"contains Chinese characters (a name?): {msg}")
-    for kind, words in _KIND_WORDS.items():
-        c.add(personal & kinds.eq(kind), name, "personal_data", None,
-              lambda v, words=words: f"looks like {words}: {msg}")
+    if personal.any():
+        kinds = pd.Series(None, index=text.index, dtype=object)
+        kinds[personal] = _personal_kinds(text[personal]).to_numpy()
+        for kind, words in _KIND_WORDS.items():
+            c.add(personal & kinds.eq(kind), name, "personal_data", None,
+                  lambda v, words=words: f"looks like {words}: {msg}")
     c.add(other, name, "pseudonym_format", text,
           lambda v: f"'{v[:40]}' is not a valid id: 3 to 64 letters, digits, '_', '.' or '-'.")
     return text.where(~(idnum | phone | chinese | other | personal), None)
