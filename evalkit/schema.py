@@ -50,7 +50,9 @@ if TYPE_CHECKING:
 from . import _codes
 from .errors import DataValidationError, InputError, Problem, escape_controls
 from .io import RawTable, find_table, read_raw
-from .personal import LANDLINE_PATTERN, MOBILE_PATTERN, identifier_kind, is_resident_id  # noqa: F401
+from .personal import (  # noqa: F401  (the patterns and is_resident_id: for callers that imported them here)
+    DIGITS_PREFILTER, IDENTIFIER_PREFILTER, LANDLINE_PATTERN, MOBILE_PATTERN, identifier_kind, is_resident_id,
+)
 
 __all__ = [
     "TABLES",
@@ -336,7 +338,7 @@ def _plain_ids(text: pd.Series) -> np.ndarray:
     rest = text.notna().to_numpy() & ~plain
     if rest.any():
         plain[rest] = text[rest].str.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]{2,63}").fillna(False).astype(bool).to_numpy()
-    return plain
+    return plain & ~_suspect_plain(text, plain)
 
 
 #: Plain ids (a letter first) that can still be personal data: WeChat ids (wxid_...), cued QQ or WeChat
@@ -344,20 +346,25 @@ def _plain_ids(text: pd.Series) -> np.ndarray:
 _PLAIN_SUSPECT = r"^(?i:wxid_|qq|vx|wx|wechat|weixin)|^[A-Z][a-z]{1,5}[A-Z][a-z]{1,11}$"
 
 
-#: The digits of a value (separators removed) that could be a mobile, landline, identity or card number.
-_NUMBER_SHAPED = r"^(?:(?:86|0086)?1[3-9][0-9]{9}|0[1-9][0-9]{8,11}|[0-9]{15,19}|[0-9]{17}[Xx])$"
-
-
 def _suspect_plain(text: pd.Series, plain: np.ndarray) -> np.ndarray:
-    """Plain ids that match :data:`_PLAIN_SUSPECT`.  Only ids beginning with w, q or v, or without a digit,
-    can: pyarrow's kernels find those, and the pattern looks at them alone (most ids are neither)."""
+    """Ids of the plain shape that could still be personal data to the scan's detectors: a WeChat or
+    QQ id or a pinyin name (:data:`_PLAIN_SUSPECT`: only ids beginning with w, q or v, or without a
+    digit, can match), or digits after a separator where a digit detector could fire (``a-13800138000``:
+    :data:`evalkit.personal.IDENTIFIER_PREFILTER`; digits joined to a letter never can).  pyarrow's
+    kernels pick the rows; the patterns look at them alone."""
     arr = pyarrow.array(text)
     first = pc.utf8_lower(pc.utf8_slice_codeunits(arr, 0, 1))
     maybe = plain & (_mask(pc.is_in(first, pyarrow.array(["w", "q", "v"]))) | _mask(pc.ascii_is_alpha(arr)))
+    separated = plain & ~_mask(pc.ascii_is_alnum(arr))
+    out = np.zeros(len(text), dtype=bool)
     if maybe.any():
         idx = np.flatnonzero(maybe)
-        maybe[idx] = _mask(pc.match_substring_regex(pyarrow.array(text.iloc[idx]), _PLAIN_SUSPECT))
-    return maybe
+        out[idx] = _mask(pc.match_substring_regex(pyarrow.array(text.iloc[idx]), _PLAIN_SUSPECT))
+    if separated.any():
+        idx = np.flatnonzero(separated)
+        out[idx] |= _mask(pc.match_substring_regex(pyarrow.array(text.iloc[idx]),
+                                                   r"[-_.](?:" + IDENTIFIER_PREFILTER + ")"))
+    return out
 
 
 def _personal_kinds(text: pd.Series) -> pd.Series:
@@ -365,8 +372,8 @@ def _personal_kinds(text: pd.Series) -> pd.Series:
 
     The detectors are the ones the scrub and the output scan use, so an id that validation accepts is
     never one the scan calls a phone, identity number, bank card, WeChat or QQ id, plate or name.  They
-    run in Python on the distinct values that could be personal data: digits (and separators) whose
-    digits have the shape of a mobile, landline, identity or card number (:data:`_NUMBER_SHAPED`), ids
+    run in Python on the distinct values that could be personal data: digits (and separators) where a
+    digit detector could fire (:data:`evalkit.personal.IDENTIFIER_PREFILTER`), ids
     with other characters (letters after a digit, Chinese, '@'), and suspect plain ids
     (:data:`_PLAIN_SUSPECT`); the rest cannot match any detector.
     """
@@ -377,16 +384,15 @@ def _personal_kinds(text: pd.Series) -> pd.Series:
     arr = pyarrow.array(text)
     digits_only = _mask(pc.match_substring_regex(arr, r"^[0-9]+$"))
     length = np.asarray(pc.fill_null(pc.utf8_length(arr), 0))
-    long_digits = digits_only & (length >= 10) & (length <= 19)
+    long_digits = digits_only & (length >= 11) & _mask(pc.match_substring_regex(arr, DIGITS_PREFILTER))
     plain_letters_digits = _mask(pc.match_substring_regex(arr, r"^[A-Za-z][A-Za-z0-9]*$"))
     suspect_plain = _mask(pc.match_substring_regex(arr, _PLAIN_SUSPECT))
     # digits and separators only, with fewer than 10 digits (2023-090102-001 is 13, 0901-05 is 6): no phone,
     # identity or card number has so few digits, and the cued kinds need letters or Chinese characters
-    separated_digits = _mask(pc.match_substring_regex(arr, r"^[0-9 ._()+\-]+$"))
-    joined = pc.replace_substring_regex(arr, r"[^0-9Xx]", "")
-    number_shaped = _mask(pc.match_substring_regex(joined, _NUMBER_SHAPED))
+    separated_digits = _mask(pc.match_substring_regex(arr, r"^[0-9 ._()+\-·]+$"))
+    number_shaped = _mask(pc.match_substring_regex(arr, IDENTIFIER_PREFILTER))
     candidate = present.to_numpy() & ((~digits_only & ~plain_letters_digits & ~(separated_digits & ~number_shaped))
-                                      | (long_digits & number_shaped) | suspect_plain)
+                                      | long_digits | suspect_plain)
     if candidate.any():
         values = text[candidate].astype(object)
         found = {v: identifier_kind(v) for v in pd.unique(values)}
@@ -423,9 +429,7 @@ def _parse_pseudonym(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
     text = _as_text(s)
     name = col["name"]
     idnum, phone, chinese, other, personal = (pd.Series(False, index=text.index) for _ in range(5))
-    plain = _plain_ids(text)
-    rest = text.notna().to_numpy() & ~plain  # plain ids pass every test below ...
-    rest |= _suspect_plain(text, plain)  # ... except those that could be a WeChat or QQ id or a pinyin name
+    rest = text.notna().to_numpy() & ~_plain_ids(text)  # plain ids pass every test below
     if rest.any():
         masks = _personal_or_malformed(text[rest])
         for mask, found in zip((idnum, phone, chinese, other, personal), masks):

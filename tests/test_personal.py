@@ -304,3 +304,36 @@ def test_the_scan_finds_99_percent_of_every_category_on_a_page_and_none_after_sc
     page.write_text("<html><body><ul>" + "".join(f"<li>{html.escape(scrub(t))}</li>" for _, _, t in items)
                     + "</ul></body></html>", encoding="utf-8")
     assert scanner.file(page) == []
+
+
+# --------------------------------------------------------------------------- validation never disagrees with the scan
+
+id_values = st.one_of(
+    st.from_regex(r"[0-9]{2,5}(?:[ .\-][0-9]{2,8}){1,4}", fullmatch=True),
+    st.from_regex(r"\+?(?:86)?1[3-9][0-9]{9}", fullmatch=True),
+    st.from_regex(r"[A-Z]{1,3}[0-9]{6,12}", fullmatch=True),
+    st.from_regex(r"[A-Za-z]{1,3}[-_.][0-9]{1,6}(?:[-_.][0-9]{1,11}){0,2}", fullmatch=True),
+    st.builds(lambda p, d: f"{p}-{d}", st.from_regex(r"[A-Z][0-9]{0,3}", fullmatch=True),
+              st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)),
+    st.from_regex(r"[0-9]{10,19}", fullmatch=True),
+    st.from_regex(r"(?:wxid_|qq|QQ|vx)[a-z0-9]{5,10}", fullmatch=True),
+    st.builds(lambda d: ".".join([d[:3], d[3:7], d[7:]]), st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(id_values)
+def test_an_id_validation_accepts_is_never_personal_data_to_the_scan(value):
+    _, problems = _validate_person_id(value)
+    refused = any(p.rule == "personal_data" for p in problems)
+    scanned = [f for f in scan_text(value) if f.kind != "person_id"]
+    assert refused == bool(scanned), (value, [str(f) for f in scanned], [p.message for p in problems])
+
+
+def test_the_screen_names_the_kind_it_refuses():
+    for value, words in [("wxid_abcd1234", "a WeChat id"), ("4111 1111 1111 1111", "a bank card number"),
+                         ("110105194912310021", "a resident identity number"), ("138.0013.8000", "a phone number"),
+                         ("WangFang", "a name in pinyin")]:
+        _, problems = _validate_person_id(value)
+        assert [p.rule for p in problems] == ["personal_data"], (value, problems)
+        assert f"looks like {words}" in problems[0].message and value not in problems[0].message
