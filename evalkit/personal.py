@@ -535,6 +535,8 @@ _COMMON_WORDS = _WORD_BEFORE | _WORD_AFTER | _NOT_NAMES
 _HAN_RUN2 = re.compile(rf"[{_HAN}]{{2,}}")
 
 
+# what follows a place name, not a person's: 龙泉|街道, 白沙|镇
+_PLACE_SUFFIX = re.compile("街道|镇|乡|村|县|区|市|州|省|社区|路|街|巷|小区")
 # verbs and particles a segmenter glues to the name that follows (找周 娜娜, 找余玉)
 _GLUED_BEFORE = set("找叫问请让给跟和与同被把对向帮谢由是喊陪等见")
 
@@ -591,6 +593,9 @@ def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, s
                 sure = (tag != "nrt" or word[0] in surnames) and (word[0] in surnames or word[:2] in _COMPOUND_SET) \
                     and not any(word.startswith(t) or word.endswith(t) for t in ("社工", "老师"))
                 e = s + len(word)
+                if _PLACE_SUFFIX.match(nt, e) or _PLACE_SUFFIX.fullmatch(word[-1]) or \
+                        _PLACE_SUFFIX.fullmatch(word[-2:]):  # 龙泉|街道, 白竹镇: (part of) a place name
+                    continue
                 if sure and len(word) == 2 and e < len(nt) and nt[e] in _GIVEN_CHARS and \
                         (nt[e] not in _GIVEN_BUT_WORD or e + 1 >= len(nt) or not _HAN_RUN1.match(nt[e + 1])
                          or (nt[e + 1] in _GIVEN_STOP and nt[e] != "刚")):
