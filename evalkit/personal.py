@@ -504,7 +504,7 @@ _JOINED = re.compile(r"(?<![A-Za-z])[A-Za-z]{4,18}(?![A-Za-z])")
 # the segmenter: person-name tags, and words it tags as names that are not (titles, courtesies)
 _NAME_TAGS = ("nr", "nrfg", "nrt")
 _NOT_NAMES = set("""阿姨 叔叔 大爷 大妈 大娘 大叔 大哥 大姐 奶奶 爷爷 婆婆 阿婆 阿公 伯伯 老师 师傅 医生 大夫 护士 书记 主任 站长
-村长 组长 队长 局长 所长 社工 干事 同志 先生 女士 小姐 老人 老太 老汉 谢谢 感谢 多谢 简体中文 贝叶斯 贝塔 泰勒 哈希 老伴 老乡
+村长 组长 队长 局长 所长 社工 干事 同志 先生 女士 小姐 老人 老太 老汉 谢谢 感谢 多谢 简体中文 老伴 老乡
 老公 老婆 小孩 孩子 儿子 女儿 孙子 孙女 邻居 领导 残疾 低保 特困 五保 留守""".split())
 # characters common in given names: a surname followed by one or two of them, not a dictionary word, is unsure
 _GIVEN_CHARS = set("伟芳娜敏静丽强磊军勇艳杰娟涛超秀刚英玉兰萍建志辉斌鹏婷雪慧琴华明红平桂霞梅波宇浩晨欣怡佳俊峰亮"
@@ -600,16 +600,26 @@ def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, s
                         (nt[e] not in _GIVEN_BUT_WORD or e + 1 >= len(nt) or not _HAN_RUN1.match(nt[e + 1])
                          or (nt[e + 1] in _GIVEN_STOP and nt[e] != "刚")):
                     word = nt[s:e + 1]  # 孙娟|静来过: a third given-name character the segmenter glued to a verb
+                if not sure and any(c.start() < e and c.end() > s
+                                    for c in _CUT_WORDS.finditer(nt, max(0, s - 3), e + 3)):
+                    continue  # 加微|信聊: the segmenter cut through a word (微信); not a name
                 if sure or want_unsure:
                     out.append((s, s + len(word), sure, "segmenter: person name" if sure else
                                 "segmenter: name without a known surname"))
             elif want_unsure and 2 <= len(word) <= 3 and word[0] in surnames and \
                     all(ch in _GIVEN_CHARS for ch in word[1:]):
                 out.append((s, s + len(word), False, "surname and given-name characters"))
+        if want_unsure:  # 阿强, 小芳: a nickname, a given-name character after 阿 or 小
+            for n in _NICKNAME.finditer(run):
+                out.append((m.start() + n.start(), m.start() + n.end(), False, "a nickname"))
     return out
 
 
 _HAN_RUN1 = re.compile(rf"[{_HAN}]+")
+_NICKNAME = re.compile("阿[伟芳娜敏静丽强磊军勇艳杰娟涛超秀刚英玉兰萍志辉斌鹏婷雪慧琴华明红平桂霞梅波亮燕凤洁颖倩晓宏海鑫珍翠莲娥]"
+                       "|小[芳娜敏静丽强磊军勇艳杰娟涛婷雪慧琴霞梅亮燕凤洁颖倩莲娥红](?![花区学时组孩朋吃事店卖])")
+# words the segmenter cuts through when it guesses a name (加微|信): an unsure name overlapping one is none
+_CUT_WORDS = re.compile("微信|扣扣|社工|志愿|阿姨|老师|服务|活动|政策|补贴|低保|医生|上门")
 # given-name characters that also begin everyday words after a name (刚来, 超级, 明天, 平时, 建议, 志愿, 文件, 海边, 华丽)
 _GIVEN_BUT_WORD = set("刚超明平建志文海华英宏亮")
 

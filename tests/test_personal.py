@@ -168,6 +168,19 @@ def test_assess_scrubs_the_sure_and_withholds_the_unsure():
         assert all(r in KINDS or r == "missing" for r in a.reasons)
 
 
+@pytest.mark.parametrize("text, publishable", [
+    ("泰勒来过我家", False),  # a segmenter name without a known surname
+    ("社工站的玛丽很好", False), ("小芳帮了我很多", False), ("阿强人很好", False),  # nicknames
+    ("Mary Jones called", False),  # a pair of capitalised words
+    ("电话 84561", False), ("QQ：123456", True),  # a QQ number is sure: scrubbed, then publishable
+    ("加微信聊", True), ("阿姨很好", True), ("小区里的老人", True), ("小孩很开心", True), ("社工态度很好。", True),
+])
+def test_unsure_findings_withhold_a_comment(text, publishable):
+    a = assess([text])[0]
+    assert a.publishable == publishable, a
+    assert (a.reasons == ()) == publishable and text not in " ".join(a.reasons)
+
+
 def test_assess_can_be_switched_off_for_the_audit_only(monkeypatch):
     monkeypatch.setenv("EVALKIT_UNSAFE_NO_SCRUB", "1")
     with pytest.warns(UserWarning):
