@@ -505,7 +505,8 @@ _JOINED = re.compile(r"(?<![A-Za-z])[A-Za-z]{4,18}(?![A-Za-z])")
 _NAME_TAGS = ("nr", "nrfg", "nrt")
 _NOT_NAMES = set("""阿姨 叔叔 大爷 大妈 大娘 大叔 大哥 大姐 奶奶 爷爷 婆婆 阿婆 阿公 伯伯 老师 师傅 医生 大夫 护士 书记 主任 站长
 村长 组长 队长 局长 所长 社工 干事 同志 先生 女士 小姐 老人 老太 老汉 谢谢 感谢 多谢 简体中文 老伴 老乡
-老公 老婆 小孩 孩子 儿子 女儿 孙子 孙女 邻居 领导 残疾 低保 特困 五保 留守""".split())
+老公 老婆 小孩 孩子 儿子 女儿 孙子 孙女 邻居 领导 残疾 低保 特困 五保 留守 小姑娘 小伙子 小朋友 老太太 老大爷 老奶奶
+老爷爷 小妹妹 小弟弟 姑娘 小伙""".split())
 # characters common in given names: a surname followed by one or two of them, not a dictionary word, is unsure
 _GIVEN_CHARS = set("伟芳娜敏静丽强磊军勇艳杰娟涛超秀刚英玉兰萍建志辉斌鹏婷雪慧琴华明红平桂霞梅波宇浩晨欣怡佳俊峰亮"
                    "琳燕凤洁颖倩茜晓宏海鑫淑珍翠莲娥梓轩涵睿博文彬")
@@ -537,6 +538,8 @@ _HAN_RUN2 = re.compile(rf"[{_HAN}]{{2,}}")
 
 # what follows a place name, not a person's: 龙泉|街道, 白沙|镇
 _PLACE_SUFFIX = re.compile("街道|镇|乡|村|县|区|市|州|省|社区|路|街|巷|小区")
+# 张家界, 王家湾, 刘家坪: a clan's place
+_CLAN_PLACE = re.compile("..?家[界湾坪冲港庄桥岭坡塘岗屯寨铺嘴坝湖山河洲集营沟园口台垸堡]")
 # verbs and particles a segmenter glues to the name that follows (找周 娜娜, 找余玉)
 _GLUED_BEFORE = set("找叫问请让给跟和与同被把对向帮谢由是喊陪等见")
 
@@ -594,8 +597,8 @@ def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, s
                     and not any(word.startswith(t) or word.endswith(t) for t in ("社工", "老师"))
                 e = s + len(word)
                 if _PLACE_SUFFIX.match(nt, e) or _PLACE_SUFFIX.fullmatch(word[-1]) or \
-                        _PLACE_SUFFIX.fullmatch(word[-2:]):  # 龙泉|街道, 白竹镇: (part of) a place name
-                    continue
+                        _PLACE_SUFFIX.fullmatch(word[-2:]) or _CLAN_PLACE.fullmatch(word):
+                    continue  # 龙泉|街道, 白竹镇, 张家界: (part of) a place name
                 if sure and len(word) == 2 and e < len(nt) and nt[e] in _GIVEN_CHARS and \
                         (nt[e] not in _GIVEN_BUT_WORD or e + 1 >= len(nt) or not _HAN_RUN1.match(nt[e + 1])
                          or (nt[e + 1] in _GIVEN_STOP and nt[e] != "刚")):

@@ -64,7 +64,8 @@ CASES = [
     ("430102", None, True), ("430102001", None, True), ("430102 430102001", None, False), ("12.5%", None, False),
     ("2025", None, True), ("2025-06-30", None, True), ("n = 243", None, False), ("P0000012345", None, True),
     ("S2023-090102001-001", None, True), ("090102001008", None, True), ("满意度95.2%，样本243人", None, False),
-    ("长沙县黄花镇", None, False), ("社工何时能来", None, False), ("谢谢老师", None, False), ("一五一十", None, False),
+    ("长沙县黄花镇", None, False), ("张家界的旅游很好", None, False), ("志愿者小姑娘很热情。", None, False),
+    ("李家村的活动室经常关门", None, False), ("社工何时能来", None, False), ("谢谢老师", None, False), ("一五一十", None, False),
     ("2,149,736 yuan", None, False), ("1.26.4", None, True), ("INT0901-05", None, True),
 ]
 
