@@ -189,6 +189,20 @@ def test_assess_can_be_switched_off_for_the_audit_only(monkeypatch):
     assert [(a.text, a.publishable) for a in got] == [("电话13800138000", True), ("电话84561", True)]
 
 
+ORDINARY_COMMENTS = """社工每周都来看望我母亲，非常感谢。 希望能多组织一些老年人活动。 孩子的学习成绩提高了不少。
+办理低保的流程太复杂了，跑了好几趟。 工作人员态度很好，就是等的时间太长。 希望增加上门理发服务。 没有听说过社工站。
+服务很到位，给个好评。 电话打不通，希望改进。 周末也能开门就好了。 希望政府多关心留守儿童。 去年冬天送来了棉被，很暖心。
+村里的老人都很喜欢这个活动。 高龄补贴发放及时。 社工帮我申请了临时救助。 心理咨询很有帮助，孩子开朗多了。
+路太远了，交通不方便。 希望多开展法律咨询。 感谢党和政府的好政策。 张家界的旅游很好，但是这里的服务一般。
+黄花镇的站点离家很近。 李家村的活动室经常关门。 希望明年继续。 总体满意，给五星。 志愿者小姑娘很热情。
+医生上门量血压，很方便。 希望多搞一些文体活动，丰富生活。 2024年3月来过3次，等了20分钟。 满意度95%以上。""".split()
+
+
+def test_ordinary_comments_are_published_unchanged():
+    got = assess(ORDINARY_COMMENTS)
+    assert [(a.text, a.publishable) for a in got] == [(t, True) for t in ORDINARY_COMMENTS]
+
+
 def test_withholding_is_proportionate_on_the_sample_comments():
     comments = list(_COMMENTS) * 50
     t0 = time.perf_counter()
