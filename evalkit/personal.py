@@ -485,6 +485,8 @@ _EMAIL_ZH = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*" + _E
 _EMAIL_AT_NEEDED = re.compile(r"@|\(at\)|\[at\]|\{at\}|艾特|圈a|\s(?i:at)\s")
 _ANY_PHONE_CUE = re.compile(r"电话|手机|座机|联系方式|号码|热线|(?i:tel|phone|mobile)")
 _VILLAGE_GROUP = re.compile(_PLACE + rf"(?:村|社区|屯|寨)[{_NUM_ZH}]+(?:组|队)(?:[{_NUM_ZH}]+号)?{_UNIT}{{0,2}}")
+_VILLAGE = re.compile(rf"(?P<v>(?:(?![{_STOP}村])[{_HAN}]){{2,4}}(?<![农乡山渔])(?:村|屯|寨))(?![里委民干口子庄部])")
+_LIVES = re.compile(r"(?:住在|住|家在|家住|来自|住址|地址)[:：]?$")
 _STOP_PLACE_INITIAL = set("向和与及对把给为从")
 _UNIT_ROOM = re.compile(rf"(?<![0-9])[0-9]+(?:单元|栋|幢)[0-9]+(?:室|号)|(?<![0-9])[0-9]{{3,4}}室")
 
@@ -798,6 +800,12 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
     if "组" in nt or "队" in nt:
         for m in _VILLAGE_GROUP.finditer(nt):
             addn(place(m.start()), m.end(), "address", "village group")
+    if "村" in nt or "屯" in nt or "寨" in nt:
+        for m in _VILLAGE.finditer(nt):  # 住在桃花村: where someone lives; 桃花村的老人: unsure
+            lived = _LIVES.search(nt, max(0, m.start() - 3), m.start()) is not None
+            if lived or unsure:
+                addn(m.start("v"), m.end("v"), "address", "village where someone lives" if lived else "village",
+                     sure=lived)
     if "室" in nt or "单元" in nt:
         for m in _UNIT_ROOM.finditer(nt):
             addn(*m.span(), "address", "building, unit or room")

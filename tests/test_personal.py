@@ -65,7 +65,7 @@ CASES = [
     ("2025", None, True), ("2025-06-30", None, True), ("n = 243", None, False), ("P0000012345", None, True),
     ("S2023-090102001-001", None, True), ("090102001008", None, True), ("满意度95.2%，样本243人", None, False),
     ("长沙县黄花镇", None, False), ("张家界的旅游很好", None, False), ("志愿者小姑娘很热情。", None, False),
-    ("李家村的活动室经常关门", None, False), ("社工何时能来", None, False), ("谢谢老师", None, False), ("一五一十", None, False),
+    ("我家住在桃花村，路不好走", "address", False), ("社工何时能来", None, False), ("谢谢老师", None, False), ("一五一十", None, False),
     ("2,149,736 yuan", None, False), ("1.26.4", None, True), ("INT0901-05", None, True),
 ]
 
@@ -174,6 +174,7 @@ def test_assess_scrubs_the_sure_and_withholds_the_unsure():
     ("社工站的玛丽很好", False), ("小芳帮了我很多", False), ("阿强人很好", False),  # nicknames
     ("Mary Jones called", False),  # a pair of capitalised words
     ("电话 84561", False), ("QQ：123456", True),  # a QQ number is sure: scrubbed, then publishable
+    ("桃花村的老人很多", False), ("李家村的活动室经常关门", False),  # a village: who lives there?
     ("加微信聊", True), ("阿姨很好", True), ("小区里的老人", True), ("小孩很开心", True), ("社工态度很好。", True),
 ])
 def test_unsure_findings_withhold_a_comment(text, publishable):
@@ -194,7 +195,7 @@ ORDINARY_COMMENTS = """社工每周都来看望我母亲，非常感谢。 希�
 服务很到位，给个好评。 电话打不通，希望改进。 周末也能开门就好了。 希望政府多关心留守儿童。 去年冬天送来了棉被，很暖心。
 村里的老人都很喜欢这个活动。 高龄补贴发放及时。 社工帮我申请了临时救助。 心理咨询很有帮助，孩子开朗多了。
 路太远了，交通不方便。 希望多开展法律咨询。 感谢党和政府的好政策。 张家界的旅游很好，但是这里的服务一般。
-黄花镇的站点离家很近。 李家村的活动室经常关门。 希望明年继续。 总体满意，给五星。 志愿者小姑娘很热情。
+黄花镇的站点离家很近。 新农村建设很好。 希望明年继续。 总体满意，给五星。 志愿者小姑娘很热情。
 医生上门量血压，很方便。 希望多搞一些文体活动，丰富生活。 2024年3月来过3次，等了20分钟。 满意度95%以上。""".split()
 
 
