@@ -500,6 +500,10 @@ tan fan jin shi jia xia fu fang bai zou meng xiong qin qiu yin xue yan duan lei 
 dai mo kong xiang ouyang situ shangguan zhuge sima""".split())
 _LATIN_PAIR = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z][a-z]{1,11}|[A-Z]{2,12})[ \t]+(?P<b>[A-Z][a-z]{1,11}|[A-Z]{2,12})"
                          r"(?![A-Za-z])")
+# everyday English words that begin a capitalised pair that is no name (Thank You, Very Good, Social Work)
+_ENGLISH = frozenset("""the this that these very good great thank thanks you your we our my it is are was not no yes ok
+please happy service services social work worker workers station staff help helpful nice kind and or but all
+more much too so well best bad poor home visit day week month year time""".split())
 _CAMEL = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z][a-z]{1,5})(?P<b>[A-Z][a-z]{1,11})(?![A-Za-z])")
 _JOINED = re.compile(r"(?<![A-Za-z])[A-Za-z]{4,18}(?![A-Za-z])")
 
@@ -835,7 +839,7 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
             a, b = m.group("a"), m.group("b")
             if _pinyin_name(a, b):
                 addn(*m.span(), "name", "pinyin")
-            elif unsure:  # any two capitalised words could be a name (John Smith, Ah Fang)
+            elif unsure and a.lower() not in _ENGLISH and b.lower() not in _ENGLISH:  # John Smith, Ah Fang
                 addn(*m.span(), "name", "a pair of capitalised words", sure=False)
         for m in _CAMEL.finditer(nt):
             if _pinyin_name(m.group("a"), m.group("b")):

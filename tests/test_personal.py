@@ -173,6 +173,7 @@ def test_assess_scrubs_the_sure_and_withholds_the_unsure():
     ("泰勒来过我家", False),  # a segmenter name without a known surname
     ("社工站的玛丽很好", False), ("小芳帮了我很多", False), ("阿强人很好", False),  # nicknames
     ("Mary Jones called", False),  # a pair of capitalised words
+    ("Thank You, Very Good Service", True),
     ("电话 84561", False), ("QQ：123456", True),  # a QQ number is sure: scrubbed, then publishable
     ("桃花村的老人很多", False), ("李家村的活动室经常关门", False),  # a village: who lives there?
     ("加微信聊", True), ("阿姨很好", True), ("小区里的老人", True), ("小孩很开心", True), ("社工态度很好。", True),
