@@ -751,10 +751,13 @@ def comment_selection(province: Province) -> dict[str, Any]:
         ``candidates``: comments that could be shown before withholding (after the small-cell rule);
         ``reviewed``: whether a reviewed list applied.
     """
+    return select_comments(province.survey, Path(next(iter(province.sources.values()))).parent)
+
+
+def select_comments(survey: pd.DataFrame, folder: str | Path) -> dict[str, Any]:
+    """:func:`comment_selection` of a survey frame, with the roster and reviewed list of ``folder``."""
     from .privacy import assess, load_roster
 
-    survey = province.survey
-    folder = Path(next(iter(province.sources.values()))).parent
     reviewed = load_reviewed(folder)
     out: dict[str, Any] = {"comments": [], "withheld": [], "candidates": 0, "reviewed": reviewed is not None}
     if "comment" not in survey.columns:

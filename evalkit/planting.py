@@ -501,7 +501,9 @@ def plant(data_dir_in: str | Path, data_dir_out: str | Path, seed: int = 0, *, n
         cols = list(survey.columns)
         survey.insert(cols.index("interviewer_id") if "interviewer_id" in cols else len(cols), "comment", None)
     survey["comment"] = survey["comment"].astype(object)
-    values = corpus(n, seed, background=_background(dst))
+    # no planted name may be part of what a page shows anyway, the province's own comments included
+    background = _background(dst) + "\n" + "\n".join(pd.unique(survey["comment"].dropna().astype(str)))
+    values = corpus(n, seed, background=background)
     rng = np.random.default_rng(seed + 1)
     groups = {c: g.index.to_numpy() for c, g in survey[years == wave].groupby(survey["county_code"].astype(str),
                                                                                 sort=True)}
