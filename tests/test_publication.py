@@ -174,3 +174,25 @@ def _slots_without_withholding(survey: pd.DataFrame) -> int:
     rows = rows[[sizes.get((c, y), 0) >= COMMENTS_MIN_RESPONDENTS for c, y in zip(rows["county_code"], rows["year"])]]
     distinct = rows.drop_duplicates().groupby(["county_code", "year"], observed=True).size()
     return int(distinct.clip(upper=COMMENTS_SHOWN).sum())
+
+
+def test_a_report_is_re_rendered_when_only_its_withheld_count_or_the_reviewed_list_changes(tmp_path, monkeypatch):
+    """The batch's fingerprint of a report covers what its comments section says: the comments shown, the
+    withheld counts and whether a reviewed list applied (not only the texts shown)."""
+    from evalkit.batch import plan
+
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "cache"))
+
+    def fingerprint(name, texts, reviewed_count):
+        data, ids = _province_with_comments(tmp_path / name, texts)
+        if reviewed_count is not None:
+            lines = "".join(f"{i}\n" for i in ids[:reviewed_count])
+            (data / "comments_reviewed.csv").write_text("respondent_id\n" + lines, encoding="utf-8")
+        tasks = plan(data, year=YEAR, counties=[COUNTY], out=tmp_path / f"out-{name}", overview=False).tasks
+        return next(t.fingerprint for t in tasks)
+
+    shown = ["社工很好。", "希望多上门。"]
+    plain = fingerprint("plain", shown, None)
+    listed = fingerprint("listed", shown, 2)  # the same comments shown, but a reviewed list applies
+    one_more = fingerprint("one_more", [*shown, "交通不方便。"], 2)  # the same shown, one withheld (unreviewed)
+    assert len({plain, listed, one_more}) == 3
