@@ -819,7 +819,10 @@ def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Provi
     """Write the table as Parquet with its provenance in the file metadata, atomically.
 
     The metadata (key ``evalkit``) records the layout version, evalkit version,
-    whether the data are synthetic, and the SHA-256 of every input file.
+    whether the data are synthetic, and the SHA-256 of every input file; and the survey comments
+    reports may show (``comments``), the comments withheld per county-wave by reason
+    (``comments_withheld``) and whether a reviewed list applied (``comments_reviewed``), from
+    :func:`comment_selection`.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
