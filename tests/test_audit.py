@@ -102,3 +102,28 @@ def test_planted_personal_data_never_reaches_an_output_and_the_scan_finds_99_per
         assert c.leaked == 0 and c.corpus_recall >= THRESHOLD, c
         assert not c.reached or c.page_recall >= THRESHOLD, c
     assert result.found == result.reached > 0
+
+
+def test_the_literal_search_finds_a_planted_value_however_a_page_writes_it(tmp_path):
+    """Run 1's second proof (no planted value on any published page) does not depend on the detectors: a
+    value is found escaped in HTML, \\u-escaped in a notebook, spaced or widened, but not inside a longer number."""
+    import json
+
+    from evalkit.audit import _literal_hits
+    from evalkit.planting import PlantedValue
+
+    values = [PlantedValue("name_bare", "chinese", "郭德明", "{v}"), PlantedValue("qq", "qq", "78716509", "QQ{v}"),
+              PlantedValue("phone_mobile", "spaced", "181 0131 0265", "{v}"),
+              PlantedValue("email", "plain", "a.b12@example.com", "{v}")]
+    (tmp_path / "090102.html").write_text("<p>&#x90ED;德&#26126;说 <span title='QQ78716509'>x</span></p>",
+                                          encoding="utf-8")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "090102.ipynb").write_text(json.dumps({"cells": [{"source": "１８１０１３１０２６５"}]}),
+                                                         encoding="utf-8")
+    (tmp_path / "index.html").write_text("<p>0.1781016509 a.b12@example.com</p>", encoding="utf-8")
+    hits = _literal_hits(tmp_path, values)
+    assert {v.category: sorted(files) for v, files in hits.items()} == {
+        "name_bare": ["090102.html"], "qq": ["090102.html"], "phone_mobile": ["notebooks/090102.ipynb"],
+        "email": ["index.html"]}
+    (tmp_path / "090102.html").write_text("<p>QQ 1787165090</p>", encoding="utf-8")  # a longer number is not it
+    assert [v.category for v in _literal_hits(tmp_path, values)] == ["phone_mobile", "email"]
