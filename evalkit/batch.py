@@ -642,6 +642,11 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
     for c in data.meta.get("comments", []):
         if c["year"] == year:
             said.setdefault(c["county_code"], []).append(c["text"])
+    # and so are the comments withheld (the report counts them by reason) and whether a reviewed list applied
+    for w in data.meta.get("comments_withheld", []):
+        if w["year"] == year:
+            said.setdefault(w["county_code"], []).append(["withheld", w["withheld"], w["reasons"]])
+    reviewed = bool(data.meta.get("comments_reviewed"))
     # every output is scanned for personal data before it is published, with a scanner built once per set
     # of inputs (the privacy audit's negative control alone switches it off)
     scanner = None
@@ -658,7 +663,8 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
                                 "confidence": float(confidence), "benchmarks": ["prefecture", "province"]})
         # the data folder's path is left out: its content is in the hashes, and a moved folder is the same data
         fp = _sha256_bytes(json.dumps([nb_hash, {k: v for k, v in values.items() if k != "data_dir"}, code_hash,
-                                       own.get(code), context, said.get(code, []), scanner is not None],
+                                       own.get(code), context, said.get(code, []), scanner is not None]
+                                      + (["reviewed"] if reviewed else []),
                                       sort_keys=True).encode())
         tasks.append(Task(code, str(notebook), values, str(run_dir), code,
                           t("cover.title", lang, county=names[code], year=year), lang, fp, data.synthetic, pdf,

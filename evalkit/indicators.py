@@ -79,7 +79,10 @@ LEVELS = ("township", "county", "prefecture", "province")
 #: Confidence levels computed for every figure.
 CONFIDENCE = (0.95, 0.998)
 #: Version of the table layout documented above; bumped when columns change meaning.
-LAYOUT_VERSION = "3"  # 2: survey comments, scrubbed, in the metadata; 3: professional_station_share
+# 2: survey comments, scrubbed, in the metadata; 3: professional_station_share; 4: comments published only
+# when evalkit.privacy.assess finds them publishable (default deny) and, with a reviewed list, only reviewed
+# ones; the withheld counted per county-wave by reason ("comments_withheld", "comments_reviewed" in the metadata)
+LAYOUT_VERSION = "4"
 
 _CODE = {"township": "township_code", "county": "county_code", "prefecture": "prefecture_code",
          "province": "province_code"}
@@ -688,43 +691,138 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
 COMMENTS_SHOWN = 8
 #: Respondents a county needs in a wave before any comment of that wave is shown.
 COMMENTS_MIN_RESPONDENTS = 10
+#: The reason given for a comment withheld because the reviewed list does not name it.
+UNREVIEWED = "unreviewed"
 
 
-def comments(province: Province) -> list[dict[str, Any]]:
-    """The survey comments reports may show: scrubbed of personal data, without who wrote them.
+def load_reviewed(data_dir: str | Path) -> set[str] | None:
+    """The respondent ids of the optional reviewed list (``comments_reviewed.csv``, ``.xlsx`` or
+    ``.parquet``) of ``data_dir``: the survey comments an evaluator approved for publication.
 
-    Each is ``{"county_code", "year", "text"}``; free text goes through
-    :func:`evalkit.privacy.scrub` (with the names of the folder's roster, if any) before it is
-    stored, so no notebook ever sees a raw comment.  A county-wave with fewer than
-    :data:`COMMENTS_MIN_RESPONDENTS` respondents shows none (small cells), identical comments are
-    shown once, and at most :data:`COMMENTS_SHOWN` are kept.
+    Returns ``None`` when the folder has no reviewed list (every comment may then be published,
+    subject to :func:`evalkit.privacy.assess`), else the set of ids (possibly empty).
+
+    Raises
+    ------
+    DataValidationError
+        When the list breaks the codebook's rules (no ``respondent_id`` column, an id that is not a
+        pseudonym, another column).  Ids that are not in the survey are refused by
+        :func:`evalkit.schema.load_province`, which runs before any table is built.
     """
-    from .privacy import load_roster, scrub
+    from .errors import DataValidationError, InputError
+    from .io import find_table, read_raw
+    from .schema import table_spec, validate_table
 
-    survey = province.survey
+    try:
+        path = find_table(data_dir, "comments_reviewed")
+    except InputError as err:
+        if err.problem.rule == "missing_table":
+            return None
+        raise
+    raw = read_raw(path, [c["name"] for c in table_spec("comments_reviewed")["columns"]], "comments_reviewed")
+    frame, problems = validate_table(raw, "comments_reviewed")
+    if any(p.severity == "error" for p in problems):
+        raise DataValidationError(problems)
+    return {str(v).strip() for v in frame["respondent_id"].dropna()}
+
+
+def comment_selection(province: Province) -> dict[str, Any]:
+    """The survey comments reports may show, and how many were withheld and why, per county and wave.
+
+    Free text goes through :func:`evalkit.privacy.assess` (with the names of the folder's roster, if
+    any) when the table is built, so no notebook ever sees a raw comment:
+
+    - a county-wave with fewer than :data:`COMMENTS_MIN_RESPONDENTS` respondents shows none (small
+      cells), and its comments are not counted either;
+    - with a reviewed list in the folder (:func:`load_reviewed`), a comment it does not name is
+      withheld (reason :data:`UNREVIEWED`); a named one is still scrubbed and still assessed: the
+      list narrows what is published, it never widens it;
+    - a comment that ``assess`` does not find publishable is withheld (default deny), counted under
+      each of its reasons (categories such as ``name`` or ``phone``, never the text);
+    - of the publishable ones, identical scrubbed texts are shown once, and at most
+      :data:`COMMENTS_SHOWN` are kept (the first after ordering by a hash of their text).
+
+    Returns
+    -------
+    dict
+        ``comments``: ``[{"county_code", "year", "text"}]``; ``withheld``: ``[{"county_code", "year",
+        "withheld", "reasons": {reason: comments}}]`` for each county-wave with a withheld comment
+        (each withheld comment is counted once in ``withheld`` and once under each of its reasons);
+        ``candidates``: comments that could be shown before withholding (after the small-cell rule);
+        ``reviewed``: whether a reviewed list applied.
+    """
+    return select_comments(province.survey, Path(next(iter(province.sources.values()))).parent)
+
+
+def select_comments(survey: pd.DataFrame, folder: str | Path) -> dict[str, Any]:
+    """:func:`comment_selection` of a survey frame, with the roster and reviewed list of ``folder``."""
+    from .privacy import assess, load_roster
+
+    reviewed = load_reviewed(folder)
+    out: dict[str, Any] = {"comments": [], "withheld": [], "candidates": 0, "reviewed": reviewed is not None}
     if "comment" not in survey.columns:
-        return []
+        return out
     sizes = survey.groupby(["county_code", "year"], observed=True).size()
     enough = set(sizes[sizes >= COMMENTS_MIN_RESPONDENTS].index)
     text = survey["comment"].astype("string").str.strip()
-    rows = survey.loc[text.notna() & (text != ""), ["county_code", "year"]].assign(text=text)
+    rows = survey.loc[text.notna() & (text != ""), ["respondent_id", "county_code", "year"]].assign(text=text)
     rows = rows[[(c, y) in enough for c, y in zip(rows["county_code"], rows["year"])]]
     if rows.empty:
-        return []
-    folder = Path(next(iter(province.sources.values()))).parent
-    rows["text"] = scrub(rows["text"].astype(str), load_roster(folder))
-    rows = rows.drop_duplicates(["county_code", "year", "text"])
-    rows["order"] = pd.util.hash_pandas_object(rows["text"], index=False).to_numpy()
-    rows = rows.sort_values(["county_code", "year", "order"]).groupby(["county_code", "year"]).head(COMMENTS_SHOWN)
-    return [{"county_code": str(c), "year": int(y), "text": str(t)}
-            for c, y, t in zip(rows["county_code"], rows["year"], rows["text"])]
+        return out
+    out["candidates"] = int(len(rows))
+    if reviewed is not None:
+        approved = rows["respondent_id"].astype(str).isin(reviewed).to_numpy()
+    else:
+        approved = np.ones(len(rows), dtype=bool)
+    reasons: list[tuple[str, ...]] = [() if ok else (UNREVIEWED,) for ok in approved]
+    judged = assess(rows.loc[approved, "text"].astype(str).tolist(), load_roster(folder))
+    publishable = np.zeros(len(rows), dtype=bool)
+    texts = rows["text"].astype(str).tolist()
+    for i, a in zip(np.flatnonzero(approved).tolist(), judged):
+        texts[i] = a.text
+        publishable[i] = bool(a.publishable)
+        # default deny: a text that is not publishable always has a reason, if only an unnamed one
+        reasons[i] = () if a.publishable else (tuple(dict.fromkeys(a.reasons)) or ("other",))
+    rows["text"] = texts
+    rows["reasons"] = pd.Series(reasons, index=rows.index, dtype=object)
+    withheld = rows[~publishable]
+    for (c, y), group in withheld.groupby(["county_code", "year"], observed=True, sort=True):
+        counts: dict[str, int] = {}
+        for rs in group["reasons"]:
+            for r in rs:
+                counts[r] = counts.get(r, 0) + 1
+        out["withheld"].append({"county_code": str(c), "year": int(y), "withheld": int(len(group)),
+                                "reasons": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))})
+    shown = rows[publishable].drop_duplicates(["county_code", "year", "text"])
+    if not shown.empty:
+        shown = shown.assign(order=pd.util.hash_pandas_object(shown["text"], index=False).to_numpy())
+        shown = shown.sort_values(["county_code", "year", "order"]).groupby(["county_code", "year"]).head(COMMENTS_SHOWN)
+        out["comments"] = [{"county_code": str(c), "year": int(y), "text": str(t)}
+                           for c, y, t in zip(shown["county_code"], shown["year"], shown["text"])]
+    return out
+
+
+def comments(province: Province) -> list[dict[str, Any]]:
+    """The survey comments reports may show (``comment_selection(province)["comments"]``): scrubbed,
+    publishable by :func:`evalkit.privacy.assess`, reviewed when the folder has a reviewed list,
+    without who wrote them; each ``{"county_code", "year", "text"}``."""
+    return comment_selection(province)["comments"]
+
+
+def _comment_meta(province: Province) -> dict[str, Any]:
+    chosen = comment_selection(province)
+    return {"comments": chosen["comments"], "comments_withheld": chosen["withheld"],
+            "comments_reviewed": chosen["reviewed"]}
 
 
 def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Province) -> Path:
     """Write the table as Parquet with its provenance in the file metadata, atomically.
 
     The metadata (key ``evalkit``) records the layout version, evalkit version,
-    whether the data are synthetic, and the SHA-256 of every input file.
+    whether the data are synthetic, and the SHA-256 of every input file; and the survey comments
+    reports may show (``comments``), the comments withheld per county-wave by reason
+    (``comments_withheld``) and whether a reviewed list applied (``comments_reviewed``), from
+    :func:`comment_selection`.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -736,7 +834,7 @@ def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Provi
             "confidence": sorted(table["confidence"].unique().tolist()),
             "warnings": [{"file": w.file, "row": w.row, "column": w.column, "rule": w.rule, "message": w.message}
                          for w in province.warnings],
-            "comments": comments(province)}
+            **_comment_meta(province)}
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            b"evalkit": json.dumps(meta, ensure_ascii=False).encode()})

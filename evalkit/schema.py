@@ -71,8 +71,9 @@ __all__ = [
 TABLES = ("regions", "stations", "services", "survey")
 
 #: Tables read and validated when present, but not part of a :class:`Province` (the roster of names
-#: that :mod:`evalkit.privacy` scrubs from free text and looks for in outputs).
-OPTIONAL_TABLES = ("roster",)
+#: that :mod:`evalkit.privacy` scrubs from free text and looks for in outputs; the reviewed list of
+#: survey comments an evaluator approved for publication, :func:`evalkit.indicators.comments`).
+OPTIONAL_TABLES = ("roster", "comments_reviewed")
 
 #: Likert answer codes that are answers (1-5) and explicit non-answers (8, 9).
 LIKERT_VALID = (1, 2, 3, 4, 5)
@@ -955,6 +956,7 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         frame, found = validate_table(raw, table)
         problems.extend(found)
         typed[table], rows[table], files[table], sources[table] = frame, raw.rows, raw.file, path
+    optional: dict[str, tuple[RawTable, pd.DataFrame]] = {}
     for table in OPTIONAL_TABLES:  # checked when present; kept out of the typed tables
         try:
             path = find_table(data_dir, table)
@@ -963,7 +965,11 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
             if err.problem.rule != "missing_table":
                 problems.append(err.problem)
             continue
-        problems.extend(validate_table(raw, table)[1])
+        frame, found = validate_table(raw, table)
+        problems.extend(found)
+        optional[table] = (raw, frame)
+    if "comments_reviewed" in optional and "survey" in typed:
+        problems.extend(check_reviewed(*optional["comments_reviewed"], typed["survey"], files["survey"]))
     blocking = any(p.severity == "error" for p in problems)
     if len(typed) == len(TABLES) and not blocking:
         problems.extend(_cross_checks(typed, rows, files, meta, today))
@@ -972,6 +978,35 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
                                 "checks across tables (townships in regions, dates in period, PSUs per stratum) "
                                 "run once the problems above are fixed.", "warning"))
     return typed, problems, meta, sources
+
+
+def check_reviewed(raw: RawTable, frame: pd.DataFrame, survey: pd.DataFrame, survey_file: str) -> list[Problem]:
+    """Check the reviewed list of comments (``comments_reviewed``) against the survey.
+
+    Every ``respondent_id`` must be a respondent of the survey (an error naming the file, row and
+    value otherwise: a typo would silently withhold the comment it meant); one whose comment is
+    empty is a warning (nothing to publish).
+    """
+    out: list[Problem] = []
+    if "respondent_id" not in frame.columns or "respondent_id" not in survey.columns:
+        return out
+    ids = frame["respondent_id"].dropna().astype(str)
+    known = survey["respondent_id"].astype(str)
+    with_comment = set(known[survey["comment"].astype("string").str.strip().fillna("") != ""]) \
+        if "comment" in survey.columns else set()
+    known = set(known)
+    for idx, rid in ids.items():
+        row = int(raw.rows.loc[idx]) if idx in raw.rows.index else None
+        if rid not in known:
+            out.append(Problem(raw.file, row, "respondent_id", rid, "unknown_respondent",
+                               f"'{rid}' is not a respondent_id of the survey ({survey_file}): the reviewed list "
+                               "names survey respondents whose comment an evaluator approved for publication; "
+                               "correct the id or remove the row."))
+        elif rid not in with_comment:
+            out.append(Problem(raw.file, row, "respondent_id", rid, "reviewed_without_comment",
+                               f"respondent '{rid}' of the survey ({survey_file}) wrote no comment: there is nothing "
+                               "to publish for this row.", "warning"))
+    return out
 
 
 def load_province(data_dir: str | Path, *, today: _dt.date | None = None) -> Province:

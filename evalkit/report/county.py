@@ -33,7 +33,7 @@ from ..indicators import catalogue
 from . import figures
 from .data import ProvinceData, province_data
 from .format import (SUPPRESSED, Fragment, comparison_cell, esc, interval_text, table_html, value_text)
-from .i18n import LANGUAGES, t
+from .i18n import LANGUAGES, keys, t
 
 __all__ = ["CountyReport", "ReportParameterError", "BENCHMARKS", "HEADLINE", "ITEMS"]
 
@@ -543,8 +543,33 @@ class CountyReport:
             parts.append("<ul class=\"comments\">" + "".join(f"<li>{esc(text)}</li>" for text in texts) + "</ul>")
         else:
             parts.append(f"<p>{esc(self.t('comments.none'))}</p>")
+        withheld = self.withheld_text()
+        if withheld:
+            parts.append(f'<p class="withheld">{esc(withheld)}</p>')
         parts.append(self._note("comments.note", most=COMMENTS_SHOWN, fewest=COMMENTS_MIN_RESPONDENTS))
+        parts.append(self._note("comments.note_withheld"))
+        if self.data.meta.get("comments_reviewed"):
+            parts.append(self._note("comments.note_reviewed"))
         return Fragment("".join(parts))
+
+    def withheld_text(self) -> str:
+        """How many of the county-wave's comments were withheld, and why, by category (never the text):
+        ``3 comments withheld: 2 possible names, 1 possible phone number.``; empty when none was."""
+        entry = next((w for w in self.data.meta.get("comments_withheld", [])
+                      if w["county_code"] == self.county_code and int(w["year"]) == int(self.year)), None)
+        if not entry or not entry.get("withheld"):
+            return ""
+        known = {k.split(".")[-1] for k in keys(self.lang) if k.startswith("comments.reason.")}
+        merged: dict[str, int] = {}
+        for reason, n in entry.get("reasons", {}).items():  # a kind without a text of its own is "other"
+            key = reason if reason in known else "other"
+            merged[key] = merged.get(key, 0) + int(n)
+        items = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0] == "other", kv[0]))
+        reasons = self.t("comments.separator").join(
+            self.t(f"comments.reason_one.{k}") if n == 1 else self.t(f"comments.reason.{k}", n=n) for k, n in items)
+        n = int(entry["withheld"])
+        return self.t("comments.withheld_one", reasons=reasons) if n == 1 else self.t("comments.withheld", n=n,
+                                                                                      reasons=reasons)
 
     def reach(self) -> Fragment:
         """Reach and coverage by township, with the spread between townships."""
