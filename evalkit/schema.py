@@ -114,6 +114,11 @@ class _Collector:
     file: str
     rows: pd.Series
     problems: list[Problem] = field(default_factory=list)
+    sheets: pd.Series | None = None  # the sheet of every row, for a table read from several sheets
+
+    def where(self, i: int) -> str:
+        """The file (and sheet) of row position ``i``, as messages name it."""
+        return self.file if self.sheets is None else f"{self.file} (sheet '{self.sheets.iloc[i]}')"
 
     def add(self, mask: pd.Series, column: str | None, rule: str, values: pd.Series | None,
             message: Callable[..., str], severity: str = "error", context: pd.Series | None = None) -> None:
@@ -128,7 +133,7 @@ class _Collector:
         for i in idx[:MAX_EXAMPLES]:
             v = None if values is None else _show(values.iloc[i])
             text = message(v) if context is None else message(v, _show(context.iloc[i]))
-            self.problems.append(Problem(self.file, int(self.rows.iloc[i]), column, v, rule, text, severity))
+            self.problems.append(Problem(self.where(i), int(self.rows.iloc[i]), column, v, rule, text, severity))
         if idx.size > MAX_EXAMPLES:
             more = idx.size - MAX_EXAMPLES
             self.problems.append(Problem(self.file, None, column, None, rule,
@@ -587,7 +592,8 @@ def validate_table(raw: RawTable, table: str) -> tuple[pd.DataFrame, list[Proble
     ``float64``, dates as ``datetime64[ns]`` and code lists as categoricals.
     """
     spec = table_spec(table)
-    c = _Collector(raw.file, raw.rows)
+    c = _Collector(raw.file, raw.rows, sheets=raw.sheets)
+    c.problems.extend(raw.notes)
     cols = {col["name"]: col for col in spec["columns"]}
     frame = raw.frame
     for name, col in cols.items():
@@ -714,10 +720,11 @@ def read_meta(data_dir: str | Path) -> dict[str, Any]:
 
 
 def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files: dict[str, str],
-                  meta: dict[str, Any], today: _dt.date) -> list[Problem]:
+                  meta: dict[str, Any], today: _dt.date, sheets: dict[str, pd.Series | None] | None = None
+                  ) -> list[Problem]:
     out: list[Problem] = []
     reg = t["regions"]
-    col = {name: _Collector(files[name], rows[name]) for name in t}
+    col = {name: _Collector(files[name], rows[name], sheets=(sheets or {}).get(name)) for name in t}
 
     # regions: one name and one parent per code, across years (a township's county is fixed by its code)
     for code, parent, names in (("county_code", "prefecture_code", ("county_name_en", "county_name_zh")),
@@ -877,6 +884,7 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         return {}, [err.problem], {}, {}
     typed: dict[str, pd.DataFrame] = {}
     rows: dict[str, pd.Series] = {}
+    sheets: dict[str, pd.Series | None] = {}
     files: dict[str, str] = {}
     sources: dict[str, Path] = {}
     for table in TABLES:
@@ -889,6 +897,7 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         frame, found = validate_table(raw, table)
         problems.extend(found)
         typed[table], rows[table], files[table], sources[table] = frame, raw.rows, raw.file, path
+        sheets[table] = raw.sheets
     for table in OPTIONAL_TABLES:  # checked when present; kept out of the typed tables
         try:
             path = find_table(data_dir, table)
@@ -900,7 +909,7 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         problems.extend(validate_table(raw, table)[1])
     blocking = any(p.severity == "error" for p in problems)
     if len(typed) == len(TABLES) and not blocking:
-        problems.extend(_cross_checks(typed, rows, files, meta, today))
+        problems.extend(_cross_checks(typed, rows, files, meta, today, sheets))
     elif len(typed) == len(TABLES):
         problems.append(Problem("(all tables)", None, None, None, "cross_checks_skipped",
                                 "checks across tables (townships in regions, dates in period, PSUs per stratum) "
