@@ -163,10 +163,14 @@ SHOWN_LENGTH = 100
 TEXT_MAX_LENGTH = 100
 #: Bidirectional embedding, override and isolate controls: invisible, they make text display in an
 #: order other than the one it is stored in (a name could show as another, "Trojan Source").
-_BIDI = "\u202a-\u202e\u2066-\u2069"
+_BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
+#: Characters that show as nothing (zero-width space, non-joiner and joiner, the byte-order mark inside
+#: text, the tag characters): two names that look the same would differ.  Refused in one-line text (names);
+#: a comment may hold them (emoji sequences use the joiner and tags) and the privacy scrub reads through them.
+_INVISIBLE = "\u200b-\u200d\ufeff\U000e0000-\U000e007f"
 #: Characters that act rather than show: C0 and C1 controls (line breaks and tabs among them), DEL,
 #: the Unicode line and paragraph separators and the bidirectional controls.
-_UNSAFE = f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}]"
+_UNSAFE = f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}{_INVISIBLE}]"
 _LINE_BREAK = "[\\n\\r\\x0b\\x0c\\x85\u2028\u2029]"
 #: What a multi-line text may hold besides: line feed, carriage return and tab.
 _UNSAFE_MULTILINE = f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}]"
@@ -237,17 +241,53 @@ def _categorical(positions: np.ndarray, values: pd.Series, index: pd.Index) -> p
     return pd.Series(pd.Categorical.from_codes(positions, dtype=pd.CategoricalDtype(values)), index=index)
 
 
+def _ascii_digits(v: str) -> str:
+    """``v`` with every Unicode decimal digit (full-width ０-９, Arabic-Indic, Devanagari, ...) as its ASCII digit."""
+    return "".join(str(unicodedata.decimal(ch)) if not ch.isascii() and unicodedata.category(ch) == "Nd" else ch
+                   for ch in v)
+
+
 def _parse_code(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
-    """Codes with exactly ``digits`` digits, as a categorical of the codes found (see :func:`_categorical`)."""
+    """Codes with exactly ``digits`` digits, as a categorical of the codes found (see :func:`_categorical`).
+
+    Digits of other scripts (full-width ``０９０１０２``, as Chinese input methods type them) are read as
+    ASCII digits, with one warning per column giving the count; any other non-ASCII character (a
+    zero-width space, a full-width letter) is refused naming the cell and the character.
+    """
     n = col["digits"]
     text = _as_text(s)
     positions, values = _distinct(text)
+    foreign = values.str.contains(r"[^\x00-\x7f]", regex=True).fillna(False).astype(bool)
+    if foreign.any():
+        converted = values.copy()
+        converted[foreign] = values[foreign].map(_ascii_digits)
+        digits_only = foreign & converted.str.fullmatch(r"[\x00-\x7f]*").fillna(False).astype(bool)
+        rows = _spread(digits_only, positions)
+        if rows.any():
+            first = int(np.flatnonzero(rows)[0])
+            c.problems.append(Problem(
+                c.where(first), int(c.rows.iloc[first]), col["name"], _show(text.iloc[first]), "code_unicode_digits",
+                f"{int(rows.sum()):,} code(s) are written with full-width or other non-ASCII digits (the first, "
+                f"'{_show(text.iloc[first])}' on this row); they were read as ASCII digits "
+                f"('{_ascii_digits(str(text.iloc[first]))}'). Retype the column in ASCII digits (半角数字) to "
+                "silence this warning.", "warning"))
+        odd = _spread(foreign & ~digits_only, positions)
+        what = pd.Series(None, index=text.index, dtype=object)
+        what[odd] = text[odd].astype(object).map(lambda v: _char_name(_ascii_digits(v), r"[^\x00-\x7f]"))
+        c.add(odd, col["name"], "code_character", text, context=what, message=lambda v, ch: (
+            f"code '{v}' contains the character {ch}; codes are {n} ASCII digits: retype the code."))
+        # the same code written in two scripts is one code: factorise the converted values again
+        renumbered, values = pd.factorize(converted.where(~(foreign & ~digits_only)))
+        positions = np.where(positions >= 0, renumbered[np.maximum(positions, 0)], -1)
+        values = pd.Series(values, dtype=text.dtype)
+        text = text.where(pd.Series(~odd, index=text.index))
+        text = pd.Series(values.to_numpy()[positions], index=text.index, dtype=text.dtype).where(positions >= 0, text)
     ok = _spread(values.str.fullmatch(rf"\d{{{n}}}").fillna(False).astype(bool), positions, missing=True)
     if not ok.all():
         short = _spread(values.str.fullmatch(rf"\d{{{max(1, n - 3)},{n - 1}}}").fillna(False).astype(bool),
                         positions) & ~ok
         numeric = _spread(values.str.fullmatch(r"\d+\.0+").fillna(False).astype(bool), positions) & ~ok
-        other = ~ok & ~short & ~numeric
+        other = ~ok & ~short & ~numeric & text.notna().to_numpy()
         c.add(short, col["name"], "code_leading_zero", text,
               lambda v: f"code '{v}' has {len(v)} digits instead of {n}: a leading zero was probably dropped "
                         f"(Excel does this to numbers); format the column as Text and enter the code with its "
@@ -282,20 +322,65 @@ def _parse_number(s: pd.Series, col: dict, c: _Collector, integer: bool) -> pd.S
         bad |= frac
     inf = num.notna() & ~np.isfinite(num)
     c.add(inf, name, "not_a_number", text, lambda v: f"'{v}' is not a finite number.")
+    if integer:  # 2**63 and above do not fit a 64-bit whole number (and lose digits as a float long before)
+        huge = num.notna() & np.isfinite(num) & (num.abs() >= 2.0 ** 63)
+        c.add(huge, name, "integer_overflow", text, lambda v: (
+            f"'{v}' is beyond the largest whole number evalkit can hold (about 9.2 x 10^18)"
+            + (f"; '{name}' must be {_range_text(col)}." if _range_text(col) else ".")))
+        inf |= huge
     return num.where(~bad & ~inf)
 
 
+#: Earliest and latest dates a typed table can hold (pandas' nanosecond timestamps: 1677-09-21 to 2262-04-11).
+DATE_BOUNDS = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
+#: One date, optionally with a time of day (Excel and Parquet give midnight): nothing else in the cell.
+_DATE = r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+#: A date as people write it (2025-01-01, 2025/1/1, 2025.1.1, 2025年1月1日): two in one cell make a range.
+_ANY_DATE = r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}"
+
+
 def _parse_date(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
+    """Dates written YYYY-MM-DD (or with '/', one-digit months and days, a time of day), or Parquet
+    dates and time-zone-naive timestamps.
+
+    Refused, naming the cell: date ranges in one cell (``2025-01-01至2025-06-30``), anything else
+    that is not one date, dates pandas cannot hold (before 1678 or after 2261), and time-zone-aware
+    timestamps (a date in UTC may be the day before the local one).  The rules look at each distinct
+    text once (a ledger has millions of rows but a few thousand days).
+    """
+    name = col["name"]
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        first = np.flatnonzero(s.notna().to_numpy())[:1]
+        mask = np.zeros(len(s), dtype=bool)
+        mask[first] = True
+        n = int(s.notna().sum())
+        c.add(mask, name, "date_time_zone", s.dt.tz_localize(None), lambda v: (
+            f"holds time-zone-aware timestamps ({s.dt.tz}) in {n:,} row(s), the first {v}; a date in one time zone "
+            "can be another day in another, so evalkit takes plain dates: write the column as dates (Parquet "
+            "date32) or as local times without a time zone."))
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(s):
-        return s.astype("datetime64[ns]")
-    text = _as_text(s)
-    norm = text.str.split(" ").str[0].str.split("T").str[0].str.replace("/", "-", regex=False)
-    norm = norm.str.replace(r"^(\d{4})-(\d)-", r"\1-0\2-", regex=True).str.replace(r"-(\d)$", r"-0\1", regex=True)
-    out = pd.to_datetime(norm, format="%Y-%m-%d", errors="coerce")
-    bad = out.isna() & text.notna()
-    c.add(bad, col["name"], "date_format", text,
-          lambda v: f"'{v}' is not a date; write dates as YYYY-MM-DD (e.g. 2024-03-15).")
-    return out.astype("datetime64[ns]")
+        out = s
+        text = s
+    else:
+        text = _as_text(s)
+        positions, values = _distinct(text)
+        parts = values.str.extract(f"^{_DATE}$")
+        ranged = values.str.count(_ANY_DATE).fillna(0).astype(int) >= 2
+        iso = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2)
+        parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
+        c.add(_spread(ranged, positions), name, "date_range", text, lambda v: (
+            f"'{v}' is a range of dates in one cell; '{name}' takes one date (YYYY-MM-DD): write the date of "
+            "the event itself, one row per event."))
+        c.add(_spread(parsed.isna() & ~ranged, positions), name, "date_format", text,
+              lambda v: f"'{v}' is not a date; write dates as YYYY-MM-DD (e.g. 2024-03-15).")
+        out = pd.Series(parsed.to_numpy()[positions], index=text.index).where(positions >= 0)
+        out = out.where(pd.Series(_spread(~ranged, positions), index=text.index))
+    far = out.notna() & ((out < DATE_BOUNDS[0]) | (out > DATE_BOUNDS[1]))
+    c.add(far, name, "date_out_of_range", text if text is not s else out, lambda v: (
+        f"the date {v} is outside the dates evalkit can hold ({DATE_BOUNDS[0].year} to {DATE_BOUNDS[1].year}); "
+        "check the year."))
+    return out.where(~far).astype("datetime64[ns]")
 
 
 def _parse_category(s: pd.Series, col: dict) -> pd.Series:
@@ -415,10 +500,14 @@ def _parse_text(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
         if not multiline:
             breaks[unsafe] = text[unsafe].str.contains(_LINE_BREAK, regex=True).astype(bool)
         breaks &= ~bidi
-        other = unsafe & ~bidi & ~breaks
+        invisible = pd.Series(False, index=text.index)
+        if not multiline:
+            invisible[unsafe] = text[unsafe].str.contains(f"[{_INVISIBLE}]", regex=True).astype(bool)
+        invisible &= ~bidi & ~breaks
+        other = unsafe & ~bidi & ~breaks & ~invisible
         raw = text.astype(object)
         what = pd.Series(None, index=text.index, dtype=object)
-        for mask, pattern in ((bidi, f"[{_BIDI}]"), (breaks, _LINE_BREAK),
+        for mask, pattern in ((bidi, f"[{_BIDI}]"), (breaks, _LINE_BREAK), (invisible, f"[{_INVISIBLE}]"),
                               (other, _UNSAFE_MULTILINE if multiline else _UNSAFE)):
             what[mask] = raw[mask].map(lambda v, pattern=pattern: _char_name(v, pattern))
         c.add(bidi, name, "text_bidi_control", text, context=what, message=lambda v, ch: (
@@ -427,6 +516,9 @@ def _parse_text(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
         c.add(breaks, name, "text_line_break", text, context=what, message=lambda v, ch: (
             f"'{v}' contains a line break ({ch}); '{name}' must be one line: remove the line break "
             "(in Excel, Alt+Enter makes one)."))
+        c.add(invisible, name, "text_invisible_character", text, context=what, message=lambda v, ch: (
+            f"'{v}' contains the invisible character {ch}, so it differs from the same name typed without it; "
+            "delete it (retype the text)."))
         c.add(other, name, "text_control_character", text, context=what, message=lambda v, ch: (
             f"'{v}' contains the invisible control character {ch}; delete it."))
     c.add(too_long & ~unsafe, name, "text_too_long", text, context=length, message=lambda v, n: (
@@ -615,10 +707,31 @@ def validate_table(raw: RawTable, table: str) -> tuple[pd.DataFrame, list[Proble
         s = frame[name]
         if not col.get("nullable", False):
             c.add(s.isna(), name, "missing_value", None, lambda v, name=name: f"a value is required in '{name}'.")
+        s = _without_excel_errors(s, name, c)
         typed[name] = _parse_column(s, col, c)
     typed_frame = pd.DataFrame(typed, index=frame.index)
     _run_pandera(table, typed_frame, c, frame)
     return _finalise(typed_frame, cols), c.problems
+
+
+#: The error values Excel writes into a cell whose formula failed (and keeps when saving as CSV).
+EXCEL_ERRORS = ("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#N/A!")
+
+
+def _without_excel_errors(s: pd.Series, name: str, c: _Collector) -> pd.Series:
+    """``s`` with Excel error values (``#N/A``, ``#REF!``, ``#DIV/0!``, ...) refused, naming the cell, and
+    blanked so no other rule reports the cell again.  In a text column they would pass for a name."""
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        return s
+    text = _as_text(s)
+    error = text.str.upper().isin(EXCEL_ERRORS).to_numpy() if text.str.startswith("#").any() else None
+    if error is None or not error.any():
+        return s
+    c.add(error, name, "excel_error", text, lambda v: (
+        f"the cell holds the Excel error value {v}: a formula failed (a lookup found nothing, a reference was "
+        "deleted, a division by zero). Fix the formula or type the value, and save again."))
+    return s.mask(pd.Series(error, index=s.index))
 
 
 def _finalise(frame: pd.DataFrame, cols: dict[str, dict]) -> pd.DataFrame:

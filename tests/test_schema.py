@@ -82,11 +82,30 @@ EXPECTED = {
                                      "not covered by the regions table (2023-2025)"),
     "service_before_station_opened": ("services.csv", 50, "date", "2023-08-09", "before_opening",
                                       "before the station opened (2023-12-30)"),
-    "weight_above_population": ("survey.csv", 4, "weight", "1e+308", "weight_above_population",
+    "weight_above_population": ("survey.csv", 4, "weight", "900000", "weight_above_population",
                                 "represents more people than live in the township"),
     "station_opened_1900": ("stations.csv", 2, "opened", "1900-01-01", "implausible_date", "before 2000"),
     "more_psus_than_villages": ("survey.csv", 2, "psu", "2", "more_psus_than_villages",
                                 "but the regions table says it has 1"),
+    # issue 16: bad cells in a legitimate-looking file
+    "weight_1e308": ("survey.csv", 4, "weight", "1e308", "range", "must be greater than 0 and at most 3000000"),
+    "population_typed_in_wrong_unit": ("regions.csv", 3, "population", "31498000000", "range",
+                                       "must be at least 1 and at most 3000000"),
+    "count_beyond_int64": ("regions.csv", 4, "reg_dibao", "99999999999999999999", "integer_overflow",
+                           "beyond the largest whole number evalkit can hold"),
+    "budget_infinite": ("stations.csv", 3, "budget_yuan", "1e309", "not_a_number", "is not a finite number"),
+    "date_range_in_cell": ("services.csv", 5, "date", "2025-01-01 ~ 2025-03-01", "date_range",
+                           "is a range of dates in one cell; 'date' takes one date"),
+    "date_range_chinese": ("survey.csv", 6, "interview_date", "2025-01-01至2025-06-30", "date_range",
+                           "is a range of dates in one cell"),
+    "excel_error_in_name": ("regions.csv", 5, "township_name_zh", "#N/A", "excel_error",
+                            "holds the Excel error value #N/A: a formula failed"),
+    "excel_error_in_count": ("stations.csv", 4, "volunteers", "#DIV/0!", "excel_error",
+                             "holds the Excel error value #DIV/0!"),
+    "zero_width_space_in_code": ("services.csv", 6, "township_code", "0901020\\u200b01", "code_character",
+                                 "contains the character U+200B ZERO WIDTH SPACE; codes are 9 ASCII digits"),
+    "full_width_letter_in_code": ("survey.csv", 7, "psu", "０９０１０２００１００Ａ", "code_character",
+                                  "contains the character U+FF21 FULLWIDTH LATIN CAPITAL LETTER A"),
 }
 
 
@@ -174,3 +193,50 @@ def test_future_rule_uses_today(tmp_path):
     _, problems, _, _ = validate_province(folder, today=dt.date(2032, 1, 1))
     assert not any(p.rule == "future_date" for p in problems)
     assert any(p.rule == "outside_period" for p in problems)
+
+
+# --------------------------------------------------------------------------- issue 16: codes, bounds, dates
+
+
+def test_full_width_digits_in_codes_are_read_as_ascii_with_a_warning(tmp_path):
+    folder = tmp_path / "d"
+    import shutil
+
+    shutil.copytree(BASE, folder)
+    d = pd.read_csv(folder / "services.csv", dtype=str, keep_default_na=False)
+    full = str.maketrans("0123456789", "０１２３４５６７８９")
+    d.loc[3:6, "county_code"] = d.loc[3:6, "county_code"].str.translate(full)
+    d.loc[7, "township_code"] = d.loc[7, "township_code"].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    d.to_csv(folder / "services.csv", index=False)
+    typed, problems, _, _ = validate_province(folder, today=TODAY)
+    assert [str(p) for p in problems if p.severity == "error"] == []
+    pd.testing.assert_frame_equal(typed["services"], load_province(BASE, today=TODAY).services)
+    warned = [p for p in problems if p.rule == "code_unicode_digits"]
+    assert [(p.file, p.row, p.column, p.severity) for p in warned][0] == ("services.csv", 5, "county_code", "warning")
+    assert [p.column for p in warned] == ["county_code", "township_code"]
+    assert "4 code(s) are written with full-width or other non-ASCII digits (the first, '０９０２０２' on this row)" in warned[0].message
+
+
+def test_every_count_population_and_money_column_has_a_documented_upper_bound():
+    from evalkit.paths import ROOT
+    from evalkit.schema import TABLES, table_spec
+
+    readme = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    for table in TABLES:
+        for col in table_spec(table)["columns"]:
+            if col["kind"] in ("int", "float"):
+                assert "max" in col, f"{table}.{col['name']} has no upper bound"
+                row = next(line for line in readme.splitlines() if line.startswith(f"| `{col['name']}` |"))
+                assert f"at most {col['max']}" in row
+
+
+@pytest.mark.parametrize("value", ["1600-01-01", "3000-01-01", "0001-01-01"])
+def test_a_date_pandas_cannot_hold_is_refused_naming_the_cell(tmp_path, value):
+    folder = overlay("bad_date", tmp_path)
+    d = pd.read_csv(folder / "services.csv", dtype=str, keep_default_na=False)
+    d.loc[2, "date"] = value
+    d.to_csv(folder / "services.csv", index=False)
+    _, problems, _, _ = validate_province(folder, today=TODAY)  # no OutOfBoundsDatetime traceback
+    p = next(p for p in problems if p.rule == "date_out_of_range")
+    assert (p.file, p.row, p.column, p.value) == ("services.csv", 4, "date", value)
+    assert "outside the dates evalkit can hold (1678 to 2261)" in p.message
