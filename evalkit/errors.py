@@ -71,8 +71,8 @@ class Problem:
         where = self.file
         if self.row is not None:
             where += f", row {self.row}"
-        if self.column is not None:
-            where += f", column '{self.column}'"
+        if self.column is not None:  # a JSON file has keys, not columns
+            where += f", {'key' if self.file.endswith('.json') else 'column'} '{self.column}'"
         return escape_controls(f"{where}: {self.message}")  # a value quoted in the message cannot act
 
 

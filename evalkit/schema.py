@@ -816,19 +816,114 @@ class Province:
         return sorted(int(y) for y in self.regions["year"].unique())
 
 
-def read_meta(data_dir: str | Path) -> dict[str, Any]:
-    """Read ``dataset.json`` from ``data_dir`` if present (else defaults)."""
+#: The keys ``dataset.json`` may hold: key -> (JSON type, what it says).  Another key is reported: an
+#: error when it is close to one of these (a misspelling would silently drop the setting), else a warning.
+META_KEYS: dict[str, tuple[type, str]] = {
+    "name": (str, "a name for the data, shown in every report's provenance"),
+    "synthetic": (bool, "true for generated (not collected) data"),
+    "lonely_psu": (str, f"the rule for a survey stratum with one PSU: {', '.join(LONELY_PSU_RULES)}"),
+    "note": (str, "a note about the data"),
+    "generator": (str, "the program that generated the data"),
+    "seed": (int, "the generator's random seed"),
+    "size": (str, "the generator's size setting"),
+    "years": (list, "the years (waves) the data cover"),
+    "generated_for": (str, "the date the data were generated for"),
+}
+_JSON_TYPE = {str: "a string (in double quotes)", bool: "true or false (a JSON boolean, without quotes)",
+              int: "a whole number", list: "a list in [ ]", dict: "an object in { }"}
+
+
+def _json_type_of(v: Any) -> str:
+    return {bool: "a boolean", str: "a string", int: "a number", float: "a number", list: "a list",
+            dict: "an object", type(None): "null"}.get(type(v), type(v).__name__)
+
+
+def check_meta(data_dir: str | Path) -> tuple[dict[str, Any], list[Problem]]:
+    """Read ``dataset.json`` from ``data_dir`` (defaults when absent) and check it against :data:`META_KEYS`.
+
+    Returns the metadata and the problems: the file not UTF-8 (GBK, GB18030, UTF-16), not JSON
+    (with line and column), not an object, a value of the wrong type (``"synthetic": "false"``, a
+    string, is refused: it would read as true), an unknown ``lonely_psu`` rule, and keys evalkit does not
+    know (with the known key they are closest to).  A UTF-8 byte-order mark is read, as in CSV files.
+    """
     path = Path(data_dir) / "dataset.json"
     meta: dict[str, Any] = {"synthetic": False, "lonely_psu": "fail"}
-    if path.is_file():
+    if not path.is_file():
+        return meta, []
+    file = "dataset.json"
+
+    def problem(rule: str, message: str, key: str | None = None, value: Any = None, row: int | None = None,
+                severity: str = "error") -> Problem:
+        shown = None if value is None else printable(json.dumps(value, ensure_ascii=False))
+        return Problem(file, row, key, shown, rule, message, severity)
+
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return meta, [problem("encoding", "is UTF-16 text; save it as UTF-8.")]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
         try:
-            meta.update(json.loads(path.read_text(encoding="utf-8")))
-        except json.JSONDecodeError as err:
-            raise InputError(Problem("dataset.json", err.lineno, None, None, "json",
-                                     f"is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno}).")) from None
+            data.decode("gb18030")
+            what = "is saved in GBK (GB18030), not UTF-8, as JSON must be"
+        except UnicodeDecodeError:
+            what = "is not UTF-8 text"
+        return meta, [problem("encoding", f"{what} (undecodable bytes {data[err.start:err.start + 2].hex(' ')} on "
+                              f"line {line}); save it as UTF-8 (in Notepad: Save as, Encoding UTF-8).", row=line)]
+    try:
+        found = json.loads(text)
+    except json.JSONDecodeError as err:
+        before = text[: err.pos].rstrip()
+        hint = (" A comma after the last item? JSON allows none." if before.endswith(",") and
+                text[err.pos: err.pos + 1] in "}]" else "")
+        hint = hint or (" JSON needs double quotes around keys and strings." if "'" in text else "")
+        return meta, [problem("json", f"is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno}).{hint}",
+                              row=err.lineno)]
+    if not isinstance(found, dict):
+        return meta, [problem("json_type", f"must hold one JSON object ({{\"name\": ..., \"synthetic\": ...}}); it holds "
+                              f"{_json_type_of(found)}.", value=found)]
+    problems = []
+    for key, value in found.items():
+        if key not in META_KEYS:
+            close = difflib.get_close_matches(key, list(META_KEYS), n=1, cutoff=0.75)
+            if close:
+                problems.append(problem("unknown_key", f"the key '{printable(key)}' is not one evalkit knows; did you "
+                                        f"mean '{close[0]}'? As written, the setting is ignored.", key=printable(key),
+                                        value=value))
+            else:
+                problems.append(problem("unknown_key", f"the key '{printable(key)}' is not one evalkit knows; it is "
+                                        f"ignored (known keys: {', '.join(META_KEYS)}).", key=printable(key),
+                                        value=value, severity="warning"))
+            continue
+        want, meaning = META_KEYS[key]
+        ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
+        if not ok:
+            hint = ""
+            if want is bool and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+                hint = f" Write {value.strip().lower()} without quotes: a string, even \"false\", would read as true."
+            problems.append(problem("json_type", f"'{key}' ({meaning}) must be {_JSON_TYPE[want]}; it is "
+                                    f"{_json_type_of(value)}.{hint}", key=key, value=value))
+            continue
+        meta[key] = value
     if meta.get("lonely_psu") not in LONELY_PSU_RULES:
-        raise InputError(Problem("dataset.json", None, "lonely_psu", str(meta.get("lonely_psu")), "lonely_psu",
-                                 f"lonely_psu must be one of {', '.join(LONELY_PSU_RULES)}."))
+        problems.append(problem("lonely_psu", f"lonely_psu must be one of {', '.join(LONELY_PSU_RULES)}.",
+                                key="lonely_psu", value=meta.get("lonely_psu")))
+    return meta, problems
+
+
+def read_meta(data_dir: str | Path) -> dict[str, Any]:
+    """Read ``dataset.json`` from ``data_dir`` if present (else defaults); raise on its first error.
+
+    Raises
+    ------
+    InputError
+        When :func:`check_meta` finds an error in the file.
+    """
+    meta, problems = check_meta(data_dir)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InputError(errors[0])
     return meta
 
 
@@ -990,11 +1085,9 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         hint = " Run `make sample` to generate the sample province." if data_dir.resolve() == SAMPLE.resolve() else ""
         raise InputError(Problem(str(data_dir), None, None, None, "missing_dir",
                                  f"the data directory {data_dir} does not exist.{hint}"))
-    problems: list[Problem] = []
-    try:
-        meta = read_meta(data_dir)
-    except InputError as err:
-        return {}, [err.problem], {}, {}
+    meta, problems = check_meta(data_dir)
+    if any(p.severity == "error" for p in problems):
+        return {}, problems, {}, {}
     typed: dict[str, pd.DataFrame] = {}
     rows: dict[str, pd.Series] = {}
     sheets: dict[str, pd.Series | None] = {}

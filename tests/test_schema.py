@@ -240,3 +240,54 @@ def test_a_date_pandas_cannot_hold_is_refused_naming_the_cell(tmp_path, value):
     p = next(p for p in problems if p.rule == "date_out_of_range")
     assert (p.file, p.row, p.column, p.value) == ("services.csv", 4, "date", value)
     assert "outside the dates evalkit can hold (1678 to 2261)" in p.message
+
+
+# --------------------------------------------------------------------------- issue 16: dataset.json
+
+
+def _with_meta(tmp_path, content: bytes):
+    import shutil
+
+    folder = tmp_path / "d"
+    shutil.copytree(BASE, folder)
+    (folder / "dataset.json").write_bytes(content)
+    return folder
+
+
+@pytest.mark.parametrize("content, rule, key, severity, words", [
+    ('{"name": "x", "synthetic": "false"}'.encode(), "json_type", "synthetic", "error",
+     "'synthetic' (true for generated (not collected) data) must be true or false (a JSON boolean, without quotes); "
+     "it is a string. Write false without quotes: a string, even \"false\", would read as true."),
+    ('{"synthetic": 0}'.encode(), "json_type", "synthetic", "error", "must be true or false"),
+    ('{"name": ["a"], "seed": true}'.encode(), "json_type", "name", "error", "'name' (a name for the data, shown in "
+     "every report's provenance) must be a string (in double quotes); it is a list."),
+    ('{"synthetc": true}'.encode(), "unknown_key", "synthetc", "error",
+     "the key 'synthetc' is not one evalkit knows; did you mean 'synthetic'? As written, the setting is ignored."),
+    ('{"lonely_pus": "adjust"}'.encode(), "unknown_key", "lonely_pus", "error", "did you mean 'lonely_psu'?"),
+    ('{"name": "样例", "contact": "bureau"}'.encode(), "unknown_key", "contact", "warning", "it is ignored (known keys: "),
+    ('{"name": "示例省数据", "synthetic": true}'.encode("gbk"), "encoding", None, "error",
+     "is saved in GBK (GB18030), not UTF-8, as JSON must be"),
+    ('{"name": "x",\n "synthetic": true,\n}'.encode(), "json", None, "error",
+     "is not valid JSON: Expecting property name enclosed in double quotes (line 3, column 1). A comma after the "
+     "last item? JSON allows none."),
+    (b"[1, 2]", "json_type", None, "error", "must hold one JSON object"),
+])
+def test_dataset_json_is_checked_with_precise_messages(tmp_path, content, rule, key, severity, words):
+    folder = _with_meta(tmp_path, content)
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    p = next(p for p in problems if p.file == "dataset.json")
+    assert (p.rule, p.column, p.severity) == (rule, key, severity), str(p)
+    assert words in p.message
+    assert (cli.main(["validate", str(folder)]) == 1) == (severity == "error")
+
+
+def test_a_string_false_never_marks_data_as_synthetic(tmp_path):
+    folder = _with_meta(tmp_path, b'{"synthetic": "false"}')
+    with pytest.raises(DataValidationError):
+        load_province(folder, today=TODAY)
+
+
+def test_dataset_json_with_a_byte_order_mark_is_read(tmp_path):
+    folder = _with_meta(tmp_path, '\ufeff{"name": "示例", "synthetic": true}'.encode())
+    p = load_province(folder, today=TODAY)
+    assert p.meta["name"] == "示例" and p.synthetic
