@@ -185,3 +185,66 @@ def test_empty_and_header_only_sheets_are_skipped(tmp_path):
     skipped = {p.value: p.message for p in problems if p.rule == "sheet_skipped"}
     assert set(skipped) == {"README", "空白", "模板"}
     assert "it has a header but no data rows" in skipped["模板"]
+
+
+# --------------------------------------------------------------------------- Parquet timestamps (issue 16)
+
+
+def _services_parquet(folder, dates):
+    """tests/data/base with services as Parquet whose ``date`` column is the pyarrow array ``dates``
+    (the other rows' dates as they are)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    shutil.copytree(BASE, folder)
+    sv = pd.read_csv(folder / "services.csv", dtype=str, keep_default_na=False)
+    (folder / "services.csv").unlink()
+    table = pa.Table.from_pandas(sv.drop(columns=["date"]), preserve_index=False)
+    pq.write_table(table.add_column(1, "date", dates(sv)), folder / "services.parquet")
+    return folder
+
+
+def test_time_zone_aware_timestamps_are_refused_with_a_message_not_a_traceback(tmp_path, capsys):
+    import pyarrow as pa
+
+    folder = _services_parquet(tmp_path / "d", lambda sv: pa.array(
+        pd.to_datetime(sv["date"]).dt.tz_localize("Asia/Shanghai"), pa.timestamp("us", tz="Asia/Shanghai")))
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    p = next(p for p in problems if p.rule == "date_time_zone")
+    assert (p.file, p.row, p.column) == ("services.parquet", 2, "date")
+    assert "holds time-zone-aware timestamps (Asia/Shanghai) in 204 row(s), the first 2023-01-01;" in p.message
+    assert cli.main(["validate", str(folder)]) == 1
+    assert "Traceback" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stamp", ["1600-01-01", "2262-06-01", "3000-12-31"])
+def test_timestamps_pandas_cannot_hold_are_refused_naming_the_cell(tmp_path, stamp):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    def dates(sv):
+        values = [dt.datetime.fromisoformat(d) for d in sv["date"]]
+        values[4] = dt.datetime.fromisoformat(stamp)
+        return pa.array(values, pa.timestamp("ms"))
+
+    folder = _services_parquet(tmp_path / "d", dates)
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    p = next(p for p in problems if p.rule == "date_out_of_range")
+    assert (p.file, p.row, p.column, p.value) == ("services.parquet", 6, "date", stamp)
+
+
+def test_parquet_dates_before_1949_or_after_the_latest_year_are_refused(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    def dates(sv):
+        values = [dt.date.fromisoformat(d) for d in sv["date"]]
+        values[4], values[5] = dt.date(1900, 1, 1), dt.date(2026, 3, 1)  # the data end in 2025; today is later
+        return pa.array(values, pa.date32())
+
+    folder = _services_parquet(tmp_path / "d", dates)
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    found = {(p.row, p.rule) for p in problems if p.column == "date"}
+    assert {(6, "outside_period"), (7, "outside_period")} <= found
