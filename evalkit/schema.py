@@ -711,7 +711,104 @@ def validate_table(raw: RawTable, table: str) -> tuple[pd.DataFrame, list[Proble
         typed[name] = _parse_column(s, col, c)
     typed_frame = pd.DataFrame(typed, index=frame.index)
     _run_pandera(table, typed_frame, c, frame)
+    if table == "services":
+        _repeated_contacts(typed_frame, c, frame)
     return _finalise(typed_frame, cols), c.problems
+
+
+#: Share of a township's contacts that may repeat another contact before it is an error, not a warning.
+REPEATED_CONTACTS_LIMIT = 0.01
+_CONTACT = ("date", "county_code", "township_code", "person_id", "person_group", "service_item", "mode", "minutes")
+
+
+def _integer_key(parts: list[np.ndarray]) -> np.ndarray | None:
+    """Non-negative integer columns packed into one int64 per row, or None when they need more than 63 bits."""
+    widths = [max(int(p.max()), 1).bit_length() if p.size else 1 for p in parts]
+    if sum(widths) > 63:
+        return None
+    key = np.zeros(len(parts[0]), dtype=np.int64)
+    for p, w in zip(parts, widths):
+        key = (key << w) | p.astype(np.int64)
+    return key
+
+
+def _repeated_contacts(typed: pd.DataFrame, c: _Collector, raw: pd.DataFrame) -> None:
+    """Contacts that repeat an earlier contact in every column but ``record_id`` (a ledger imported twice).
+
+    Reported with their count and first rows: a warning, or an error naming each township where they are
+    more than :data:`REPEATED_CONTACTS_LIMIT` of its contacts.  Two contacts of one person on one day,
+    with the same item, mode and minutes, are rare but real, so a few are only a warning.
+
+    Method: the integer columns (day, township, codes, minutes) are packed into one integer per row, so
+    that one pass over millions of rows finds the few candidates; only those are compared on the person.
+    """
+    if not set(_CONTACT) <= set(typed.columns) or len(typed) < 2:
+        return
+    codes = {k: typed[k].cat.codes.to_numpy() for k in ("township_code", "county_code", "person_group",
+                                                        "service_item", "mode")}
+    days = typed["date"].to_numpy("datetime64[D]")
+    minutes = typed["minutes"].to_numpy(dtype=np.float64)
+    ok = ~np.isnat(days) & ~np.isnan(minutes)
+    for v in codes.values():
+        ok &= v >= 0
+    if ok.sum() < 2:
+        return
+    days = days.astype(np.int64)
+    parts = [np.where(ok, days - days[ok].min(), 0), np.where(ok, minutes, 0).astype(np.int64),
+             *(np.maximum(v, 0) for v in codes.values())]
+    key = _integer_key(parts)
+    if key is None:  # not expected with real codes; fall back to pandas
+        key = pd.util.hash_pandas_object(typed.loc[:, [k for k in _CONTACT if k != "person_id"]],
+                                         index=False).to_numpy().view(np.int64)
+    key = key[ok]
+    ordered = np.sort(key)  # sorting values only is several times faster than hashing millions of them
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not repeated.size:
+        return
+    candidate = repeated[np.minimum(np.searchsorted(repeated, key), repeated.size - 1)] == key
+    where = np.flatnonzero(ok)[np.flatnonzero(candidate)]  # positions in typed of the candidate rows
+    sub = pd.DataFrame({"key": key[candidate], "person": typed["person_id"].iloc[where].to_numpy()})
+    sub = sub[sub["person"].notna()]
+    where = where[sub.index.to_numpy()]
+    sub = sub.reset_index(drop=True)
+    repeat = sub.duplicated(keep="first").to_numpy()
+    if not repeat.any():
+        return
+    first_of = sub.groupby(["key", "person"], sort=False).ngroup().to_numpy()
+    first_pos = pd.Series(np.arange(len(sub))).groupby(first_of).transform("min").to_numpy()
+    dup_pos, orig_pos = where[repeat], where[first_pos[repeat]]
+
+    def row_of(i: int) -> str:
+        sheet = "" if c.sheets is None else f" of sheet '{c.sheets.iloc[i]}'"
+        return f"row {int(c.rows.iloc[i])}{sheet}"
+
+    def listing(d: np.ndarray, o: np.ndarray) -> str:
+        shown = ", ".join(f"{row_of(a)} repeats {row_of(b)}" for a, b in zip(d[:5], o[:5]))
+        return shown + (f", and {len(d) - 5:,} more" if len(d) > 5 else "")
+
+    towns = typed["township_code"].cat.codes.to_numpy()
+    contacts = np.bincount(towns[towns >= 0], minlength=len(typed["township_code"].cat.categories))
+    repeats = np.bincount(towns[dup_pos], minlength=len(contacts))
+    over = np.flatnonzero(repeats > REPEATED_CONTACTS_LIMIT * contacts)
+    what = ("repeat an earlier contact in every column but record_id (the same person, day, township, group, "
+            "item, mode and minutes): a ledger imported twice?")
+    record = raw["record_id"] if "record_id" in raw.columns else None
+    for town in over:
+        mine = towns[dup_pos] == town
+        d, o = dup_pos[mine], orig_pos[mine]
+        code = typed["township_code"].cat.categories[town]
+        c.problems.append(Problem(
+            c.where(int(d[0])), int(c.rows.iloc[d[0]]), "record_id", None if record is None else _show(record.iloc[d[0]]),
+            "repeated_contacts", f"in township {code}, {len(d):,} of {contacts[town]:,} contacts "
+            f"({len(d) / contacts[town]:.1%}, more than {REPEATED_CONTACTS_LIMIT:.0%}) {what} {listing(d, o)}. "
+            "Remove the repeated rows; contacts that really happened twice need their own time or minutes."))
+    rest = ~np.isin(towns[dup_pos], over)
+    if rest.any():
+        d, o = dup_pos[rest], orig_pos[rest]
+        c.problems.append(Problem(
+            c.file, int(c.rows.iloc[d[0]]), "record_id", None if record is None else _show(record.iloc[d[0]]),
+            "repeated_contacts", f"{len(d):,} contact(s) {what} {listing(d, o)}. Check them; at most "
+            f"{REPEATED_CONTACTS_LIMIT:.0%} of a township's contacts may repeat.", "warning"))
 
 
 #: The error values Excel writes into a cell whose formula failed (and keeps when saving as CSV).

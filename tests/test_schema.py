@@ -291,3 +291,55 @@ def test_dataset_json_with_a_byte_order_mark_is_read(tmp_path):
     folder = _with_meta(tmp_path, '\ufeff{"name": "示例", "synthetic": true}'.encode())
     p = load_province(folder, today=TODAY)
     assert p.meta["name"] == "示例" and p.synthetic
+
+
+# --------------------------------------------------------------------------- issue 16: a ledger imported twice
+
+
+def test_a_ledger_imported_twice_is_an_error_naming_the_township_and_rows(tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "d"
+    shutil.copytree(BASE, folder)
+    d = pd.read_csv(folder / "services.csv", dtype=str, keep_default_na=False)
+    town = d["township_code"].iloc[0]
+    again = d[d["township_code"] == town].copy()
+    again["record_id"] = again["record_id"] + "-B"  # the same contacts under new record numbers
+    pd.concat([d, again]).to_csv(folder / "services.csv", index=False)
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    p = next(p for p in problems if p.rule == "repeated_contacts")
+    n, first = len(again), len(d) + 2
+    assert (p.file, p.row, p.column, p.severity) == ("services.csv", first, "record_id", "error")
+    assert (f"in township {town}, {n} of {2 * n} contacts (50.0%, more than 1%) repeat an earlier contact in every "
+            "column but record_id") in p.message
+    assert f"row {first} repeats row {again.index[0] + 2}, row {first + 1} repeats row {again.index[1] + 2}" in p.message
+    assert f"and {n - 5} more" in p.message
+    assert cli.main(["validate", str(folder)]) == 1
+    assert f"services.csv, row {first}, column 'record_id': in township {town}" in capsys.readouterr().out
+
+
+def test_a_few_repeated_contacts_are_a_warning_with_their_count_and_rows(tmp_path):
+    from evalkit.io import read_raw
+    from evalkit.schema import table_spec, validate_table
+
+    d = pd.read_csv(BASE / "services.csv", dtype=str, keep_default_na=False)
+    many = pd.concat([d.assign(minutes=str(m), record_id=d["record_id"] + f"-{m}") for m in range(1, 12)])
+    many = pd.concat([many, many.iloc[[3]].assign(record_id="R-again")], ignore_index=True)
+    many.to_csv(tmp_path / "services.csv", index=False)
+    raw = read_raw(tmp_path / "services.csv", [c["name"] for c in table_spec("services")["columns"]], "services")
+    _, problems = validate_table(raw, "services")
+    [p] = [p for p in problems if p.rule == "repeated_contacts"]
+    assert (p.row, p.severity, p.value) == (len(many) + 1, "warning", "R-again")
+    assert p.message.startswith("1 contact(s) repeat an earlier contact in every column but record_id")
+    assert f"row {len(many) + 1} repeats row 5." in p.message
+
+
+def test_contacts_differing_only_in_person_are_not_repeats(tmp_path):
+    from evalkit.io import read_raw
+    from evalkit.schema import table_spec, validate_table
+
+    d = pd.read_csv(BASE / "services.csv", dtype=str, keep_default_na=False)
+    twin = d.assign(record_id=d["record_id"] + "-T", person_id=d["person_id"] + "T")
+    pd.concat([d, twin]).to_csv(tmp_path / "services.csv", index=False)
+    raw = read_raw(tmp_path / "services.csv", [c["name"] for c in table_spec("services")["columns"]], "services")
+    assert not [p for p in validate_table(raw, "services")[1] if p.rule == "repeated_contacts"]
