@@ -801,7 +801,7 @@ def _repeated_contacts(typed: pd.DataFrame, c: _Collector, raw: pd.DataFrame) ->
             c.where(int(d[0])), int(c.rows.iloc[d[0]]), "record_id", None if record is None else _show(record.iloc[d[0]]),
             "repeated_contacts", f"in township {code}, {len(d):,} of {contacts[town]:,} contacts "
             f"({len(d) / contacts[town]:.1%}, more than {REPEATED_CONTACTS_LIMIT:.0%}) {what} {listing(d, o)}. "
-            "Remove the repeated rows; contacts that really happened twice need their own time or minutes."))
+            "Remove the repeated rows (check whether the ledger, or one of its sheets, was pasted in twice)."))
     rest = ~np.isin(towns[dup_pos], over)
     if rest.any():
         d, o = dup_pos[rest], orig_pos[rest]
