@@ -256,12 +256,14 @@ def _read_excel(path: Path, expected: Sequence[str], table: str) -> RawTable:
     per half-year, a register with a sheet per prefecture) are read in workbook order and
     concatenated, each record keeping its sheet and row for messages.  A workbook where the
     reading would be a guess is refused, naming the sheets: data sheets with different columns,
-    or a sheet named like the table beside other data sheets.
+    a sheet named like the table beside other data sheets, or a hidden sheet with the header.
     """
     file = path.name
     try:
-        book = pd.read_excel(path, sheet_name=None, header=None, dtype=str, engine="openpyxl",
-                             keep_default_na=False, na_values=[""])
+        with pd.ExcelFile(path, engine="openpyxl") as xl:
+            hidden = {ws.title for ws in xl.book.worksheets if ws.sheet_state != "visible"}
+            book = pd.read_excel(xl, sheet_name=None, header=None, dtype=str, keep_default_na=False,
+                                 na_values=[""])
     except Exception as err:  # openpyxl raises many types for a damaged workbook
         raise _fail(file, "excel", f"cannot be opened as an Excel workbook ({type(err).__name__}: {err}).") from None
     if not book:
@@ -301,6 +303,11 @@ def _read_excel(path: Path, expected: Sequence[str], table: str) -> RawTable:
                         if len(book) == 1 else "has only empty sheets: no header and no rows.")
         raise _fail(file, "no_rows", "has a header but no data rows (on every sheet).")
     sheets = list(data)
+    secret = [s for s in sheets if s in hidden]
+    if secret:  # an old copy kept out of sight, or part of the table: reading or skipping it would be a guess
+        raise _fail(file, "hidden_sheet", f"has the {table} table's header on the hidden sheet(s) "
+                    f"{', '.join(repr(s) for s in secret)}; unhide them (right-click a sheet tab, Unhide) to have them "
+                    "read with the others, or delete them.")
     if len(sheets) > 1 and table in sheets:
         others = ", ".join(f"'{s}'" for s in sheets if s != table)
         raise _fail(file, "ambiguous_sheets", f"has a sheet named '{table}' and other sheets with the table's header "

@@ -248,3 +248,16 @@ def test_parquet_dates_before_1949_or_after_the_latest_year_are_refused(tmp_path
     _, problems, _, _ = validate_province(folder, today=TODAY)
     found = {(p.row, p.rule) for p in problems if p.column == "date"}
     assert {(6, "outside_period"), (7, "outside_period")} <= found
+
+
+def test_a_hidden_sheet_with_the_header_is_refused_naming_it(tmp_path):
+    import openpyxl
+
+    sv = _base_services()
+    folder = _services_workbook(tmp_path / "d", {"2025": sv, "旧版": sv.iloc[:10]})
+    book = openpyxl.load_workbook(folder / "services.xlsx")
+    book["旧版"].sheet_state = "hidden"
+    book.save(folder / "services.xlsx")
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    p = next(p for p in problems if p.rule == "hidden_sheet")
+    assert p.file == "services.xlsx" and "header on the hidden sheet(s) '旧版'; unhide them" in p.message
