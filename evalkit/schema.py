@@ -726,9 +726,10 @@ def _integer_key(parts: list[np.ndarray]) -> np.ndarray | None:
     widths = [max(int(p.max()), 1).bit_length() if p.size else 1 for p in parts]
     if sum(widths) > 63:
         return None
-    key = np.zeros(len(parts[0]), dtype=np.int64)
-    for p, w in zip(parts, widths):
-        key = (key << w) | p.astype(np.int64)
+    key = parts[0].astype(np.int64)  # a copy, shifted and or-ed in place: no temporary arrays
+    for p, w in zip(parts[1:], widths[1:]):
+        key <<= w
+        key |= p
     return key
 
 
@@ -754,8 +755,11 @@ def _repeated_contacts(typed: pd.DataFrame, c: _Collector, raw: pd.DataFrame) ->
     if ok.sum() < 2:
         return
     days = days.astype(np.int64)
-    parts = [np.where(ok, days - days[ok].min(), 0), np.where(ok, minutes, 0).astype(np.int64),
-             *(np.maximum(v, 0) for v in codes.values())]
+    days -= days[ok].min()
+    days[~ok] = 0
+    whole = minutes.astype(np.int64)  # NaN and negative minutes are on rows with errors: any value will do
+    whole[~ok | (whole < 0)] = 0
+    parts = [days, whole, *(np.maximum(v, 0) for v in codes.values())]
     key = _integer_key(parts)
     if key is None:  # not expected with real codes; fall back to pandas
         key = pd.util.hash_pandas_object(typed.loc[:, [k for k in _CONTACT if k != "person_id"]],
