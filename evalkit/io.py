@@ -247,6 +247,41 @@ def _header_of(frame: pd.DataFrame) -> list[str]:
     return [str(c).strip() for c in frame.iloc[0] if not pd.isna(c) and str(c).strip()]
 
 
+def _cell_text(v: object) -> object:
+    """One cell's value as text, as ``pandas.read_excel(dtype=str)`` gives it, except error values.
+
+    pandas turns a cell holding an Excel error (``#N/A``, ``#DIV/0!``) into an empty cell, which would
+    then read as "a value is required" or, in an optional column, as nothing at all; here it stays
+    the text ``#N/A`` for validation to refuse by name.
+    """
+    if v is None or v == "":
+        return np.nan
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _workbook_cells(path: Path) -> tuple[dict[str, pd.DataFrame], set[str]]:
+    """Every worksheet of the workbook as a frame of text cells (no header), and the hidden sheets' names."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheets, hidden = {}, set()
+        for ws in book.worksheets:
+            if ws.sheet_state != "visible":
+                hidden.add(ws.title)
+            ws.reset_dimensions()  # declared dimensions can be wrong; let openpyxl find the extent
+            rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            while rows and all(not isinstance(v, str) for v in rows[-1]):
+                rows.pop()  # trailing empty rows
+            width = max((len(r) for r in rows), default=0)
+            sheets[ws.title] = pd.DataFrame([r + [np.nan] * (width - len(r)) for r in rows], dtype=object)
+        return sheets, hidden
+    finally:
+        book.close()
+
+
 def _read_excel(path: Path, expected: Sequence[str], table: str) -> RawTable:
     """Read the table from a workbook: one sheet, or several sheets with the same columns.
 
@@ -260,10 +295,7 @@ def _read_excel(path: Path, expected: Sequence[str], table: str) -> RawTable:
     """
     file = path.name
     try:
-        with pd.ExcelFile(path, engine="openpyxl") as xl:
-            hidden = {ws.title for ws in xl.book.worksheets if ws.sheet_state != "visible"}
-            book = pd.read_excel(xl, sheet_name=None, header=None, dtype=str, keep_default_na=False,
-                                 na_values=[""])
+        book, hidden = _workbook_cells(path)
     except Exception as err:  # openpyxl raises many types for a damaged workbook
         raise _fail(file, "excel", f"cannot be opened as an Excel workbook ({type(err).__name__}: {err}).") from None
     if not book:

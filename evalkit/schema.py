@@ -757,8 +757,8 @@ def _repeated_contacts(typed: pd.DataFrame, c: _Collector, raw: pd.DataFrame) ->
     days = days.astype(np.int64)
     days -= days[ok].min()
     days[~ok] = 0
-    whole = minutes.astype(np.int64)  # NaN and negative minutes are on rows with errors: any value will do
-    whole[~ok | (whole < 0)] = 0
+    # NaN, negative and huge minutes are on rows with errors: any value will do
+    whole = np.clip(np.where(ok, minutes, 0), 0, 2 ** 20).astype(np.int64)
     parts = [days, whole, *(np.maximum(v, 0) for v in codes.values())]
     key = _integer_key(parts)
     if key is None:  # not expected with real codes; fall back to pandas

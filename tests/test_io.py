@@ -261,3 +261,24 @@ def test_a_hidden_sheet_with_the_header_is_refused_naming_it(tmp_path):
     _, problems, _, _ = validate_province(folder, today=TODAY)
     p = next(p for p in problems if p.rule == "hidden_sheet")
     assert p.file == "services.xlsx" and "header on the hidden sheet(s) '旧版'; unhide them" in p.message
+
+
+def test_excel_error_cells_are_refused_by_name_not_read_as_empty(tmp_path):
+    import openpyxl
+
+    folder = tmp_path / "d"
+    shutil.copytree(BASE, folder)
+    d = pd.read_csv(folder / "survey.csv", dtype=str, keep_default_na=False)
+    (folder / "survey.csv").unlink()
+    d.to_excel(folder / "survey.xlsx", index=False, sheet_name="survey")
+    book = openpyxl.load_workbook(folder / "survey.xlsx")
+    sheet = book["survey"]
+    comment = list(d.columns).index("comment") + 1
+    sheet.cell(row=5, column=comment).value = "#N/A"  # an error cell (openpyxl types it as one), as Excel saves it
+    sheet.cell(row=6, column=list(d.columns).index("weight") + 1).value = "#REF!"
+    assert sheet.cell(row=5, column=comment).data_type == "e"
+    book.save(folder / "survey.xlsx")
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    found = {(p.row, p.column, p.value) for p in problems if p.rule == "excel_error"}
+    assert found == {(5, "comment", "#N/A"), (6, "weight", "#REF!")}
+    assert not [p for p in problems if p.rule == "missing_value"]  # pandas would have read them as empty cells
