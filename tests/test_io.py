@@ -282,3 +282,13 @@ def test_excel_error_cells_are_refused_by_name_not_read_as_empty(tmp_path):
     found = {(p.row, p.column, p.value) for p in problems if p.rule == "excel_error"}
     assert found == {(5, "comment", "#N/A"), (6, "weight", "#REF!")}
     assert not [p for p in problems if p.rule == "missing_value"]  # pandas would have read them as empty cells
+
+
+def test_checks_across_tables_name_the_sheet_of_the_row(tmp_path):
+    sv = _base_services()
+    first, second = sv.iloc[:40].copy(), sv.iloc[40:].copy()
+    second.iloc[0, second.columns.get_loc("township_code")] = "090202999"
+    folder = _services_workbook(tmp_path / "d", {"上半年": first, "下半年": second})
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    p = next(p for p in problems if p.rule == "unknown_township")
+    assert (p.file, p.row, p.column) == ("services.xlsx (sheet '下半年')", 2, "township_code")
