@@ -287,7 +287,7 @@ def test_excel_error_cells_are_refused_by_name_not_read_as_empty(tmp_path):
 def test_checks_across_tables_name_the_sheet_of_the_row(tmp_path):
     sv = _base_services()
     first, second = sv.iloc[:40].copy(), sv.iloc[40:].copy()
-    second.iloc[0, second.columns.get_loc("township_code")] = "090202999"
+    second.iloc[0, second.columns.get_loc("township_code")] = second["county_code"].iloc[0] + "999"
     folder = _services_workbook(tmp_path / "d", {"上半年": first, "下半年": second})
     _, problems, _, _ = validate_province(folder, today=TODAY)
     p = next(p for p in problems if p.rule == "unknown_township")
