@@ -355,7 +355,8 @@ def _read_excel(path: Path, expected: Sequence[str], table: str) -> RawTable:
                 diff = "; ".join(part for part in (
                     f"missing {', '.join(missing)}" if missing else "",
                     f"extra {', '.join(extra)}" if extra else "") if part)
-                raise _fail(file, "sheets_differ", f"has the {table} table on sheets {', '.join(repr(x) for x in sheets)}, "
+                listed = ", ".join(repr(x) for x in sheets)
+                raise _fail(file, "sheets_differ", f"has the {table} table on sheets {listed}, "
                             f"but sheet '{s}' has other columns than sheet '{sheets[0]}' ({diff}). Give every sheet "
                             "the same columns, or keep the table on one sheet.")
     notes = [Problem(file, None, None, sheet, "sheet_skipped", f"sheet '{sheet}' was not read: {why}.", "warning")
@@ -368,7 +369,8 @@ def _read_excel(path: Path, expected: Sequence[str], table: str) -> RawTable:
             if len(data) == 1:
                 raise
             p = err.problem
-            raise InputError(Problem(f"{file} (sheet '{sheet}')", p.row, p.column, p.value, p.rule, p.message)) from None
+            raise InputError(Problem(f"{file} (sheet '{sheet}')", p.row, p.column, p.value, p.rule,
+                                     p.message)) from None
         parts.append((sheet, part))
     if len(parts) == 1:
         raw = parts[0][1]

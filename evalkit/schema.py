@@ -802,7 +802,8 @@ def _repeated_contacts(typed: pd.DataFrame, c: _Collector, raw: pd.DataFrame) ->
         d, o = dup_pos[mine], orig_pos[mine]
         code = typed["township_code"].cat.categories[town]
         c.problems.append(Problem(
-            c.where(int(d[0])), int(c.rows.iloc[d[0]]), "record_id", None if record is None else _show(record.iloc[d[0]]),
+            c.where(int(d[0])), int(c.rows.iloc[d[0]]), "record_id",
+            None if record is None else _show(record.iloc[d[0]]),
             "repeated_contacts", f"in township {code}, {len(d):,} of {contacts[town]:,} contacts "
             f"({len(d) / contacts[town]:.1%}, more than {REPEATED_CONTACTS_LIMIT:.0%}) {what} {listing(d, o)}. "
             "Remove the repeated rows (check whether the ledger, or one of its sheets, was pasted in twice)."))
@@ -982,8 +983,8 @@ def check_meta(data_dir: str | Path) -> tuple[dict[str, Any], list[Problem]]:
         return meta, [problem("json", f"is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno}).{hint}",
                               row=err.lineno)]
     if not isinstance(found, dict):
-        return meta, [problem("json_type", f"must hold one JSON object ({{\"name\": ..., \"synthetic\": ...}}); it holds "
-                              f"{_json_type_of(found)}.", value=found)]
+        return meta, [problem("json_type", "must hold one JSON object ({\"name\": ..., \"synthetic\": ...}); it "
+                              f"holds {_json_type_of(found)}.", value=found)]
     problems = []
     for key, value in found.items():
         if key not in META_KEYS:
