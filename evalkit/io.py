@@ -6,6 +6,10 @@ types), with the spreadsheet row number of every record, so that
 stops a file being read at all (an unknown encoding, a title row above the
 header, an empty file) raises :class:`~evalkit.errors.InputError` naming the
 file and the fix.
+
+A workbook may hold the table on several sheets with the same columns (one per half-year, one per
+prefecture): they are read whole and concatenated, each record keeping its sheet for messages
+(``RawTable.sheets``); a workbook whose sheets would have to be guessed at is refused naming them.
 """
 
 from __future__ import annotations
@@ -410,7 +414,9 @@ def read_raw(path: str | Path, expected: Sequence[str], table: str | None = None
     expected : sequence of str
         The column names the table should have; used to find the header row.
     table : str, optional
-        The table's name, used to pick the sheet of a workbook (else the first sheet).
+        The table's name (default: the file name without suffix).  A workbook is read from every
+        sheet with the table's header (see :func:`_read_excel`); a sheet named like the table beside
+        other such sheets is refused as ambiguous.
     """
     path = Path(path)
     suffix = path.suffix.lower()
