@@ -6,7 +6,10 @@ its checks from them.  Validation runs in three passes and collects every
 problem before it reports:
 
 1. **Reading and types** (this module): missing and unexpected columns, missing
-   values, codes that lost a leading zero, numbers and dates that do not parse.
+   values, codes that lost a leading zero (codes in full-width digits are read as
+   ASCII, with a warning), numbers and dates that do not parse, whole numbers beyond
+   int64, date ranges in one cell, Excel error values (``#N/A``), invisible and
+   control characters in names, and contacts repeated in everything but the record id.
 2. **Value rules** with `pandera <https://pandera.readthedocs.io>`_: ranges,
    allowed codes, unique keys and row-wise rules (certified social workers at
    most all social workers, a township code inside its county).  pandera is
