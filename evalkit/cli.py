@@ -46,7 +46,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     print(f"Validating {args.data_dir}{label}")
     for table in TABLES:
         if table in sources:
-            n_err = sum(1 for p in errors if p.file == sources[table].name)
+            n_err = sum(1 for p in errors if p.file.split(" (sheet '")[0] == sources[table].name)
             state = "ok" if not n_err else f"{n_err} error(s)"
             print(f"  {sources[table].name:<22} {len(typed[table]):>10,} rows  {state}")
         else:

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 __all__ = ["Problem", "EvalkitError", "InputError", "DataValidationError", "ScanError", "PersonalDataFound",
            "FrameworkProblem", "FrameworkError", "InconsistentJudgementsError", "escape_controls"]
 
-#: Characters that act rather than show: C0 and C1 controls (line breaks among them), DEL, the Unicode
-#: line and paragraph separators, and the bidirectional embedding, override and isolate controls.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: Characters that act rather than show, or show as nothing: C0 and C1 controls (line breaks among them),
+#: DEL, the Unicode line and paragraph separators, the bidirectional embedding, override and isolate
+#: controls, the zero-width characters and marks (U+200B-U+200F), the byte-order mark (U+FEFF) and the
+#: tag characters (U+E0000-U+E007F).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff"
+                     "\U000e0000-\U000e007f]")
 
 
 def escape_controls(text: str) -> str:
@@ -27,8 +30,8 @@ def escape_controls(text: str) -> str:
     """
     def one(m: re.Match) -> str:
         c = m.group()
-        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100
-                                                                  else f"\\u{ord(c):04x}")
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c) or (
+            f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}")
 
     return _UNSAFE.sub(one, text)
 
@@ -67,9 +70,9 @@ class Problem:
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", row {self.row}"
-        if self.column is not None:
-            where += f", column '{self.column}'"
+            where += f", {'line' if self.file.endswith('.json') else 'row'} {self.row}"
+        if self.column is not None:  # a JSON file has keys, not columns
+            where += f", {'key' if self.file.endswith('.json') else 'column'} '{self.column}'"
         return escape_controls(f"{where}: {self.message}")  # a value quoted in the message cannot act
 
 

@@ -6,6 +6,10 @@ types), with the spreadsheet row number of every record, so that
 stops a file being read at all (an unknown encoding, a title row above the
 header, an empty file) raises :class:`~evalkit.errors.InputError` naming the
 file and the fix.
+
+A workbook may hold the table on several sheets with the same columns (one per half-year, one per
+prefecture): they are read whole and concatenated, each record keeping its sheet for messages
+(``RawTable.sheets``); a workbook whose sheets would have to be guessed at is refused naming them.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import io as _io
 import os
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem
@@ -60,6 +65,11 @@ class RawTable:
         Spreadsheet row number of the header.
     encoding : str or None
         Text encoding detected for CSV files.
+    sheets : pandas.Series or None
+        For a table read from several sheets of one workbook, the sheet of every record
+        (same index as ``frame``); ``None`` when the table came from one sheet or file.
+    notes : list of Problem
+        Warnings about the reading itself (sheets skipped), for the validation report.
     """
 
     frame: pd.DataFrame
@@ -68,6 +78,8 @@ class RawTable:
     path: Path
     header_row: int
     encoding: str | None = None
+    sheets: pd.Series | None = None
+    notes: list[Problem] = field(default_factory=list)
 
 
 def _fail(file: str, rule: str, message: str, row: int | None = None,
@@ -235,21 +247,146 @@ def _finish(frame: pd.DataFrame, file: str, path: Path, header_row: int, encodin
     return RawTable(body, rows, file, path, header_row, encoding)
 
 
+def _header_of(frame: pd.DataFrame) -> list[str]:
+    return [str(c).strip() for c in frame.iloc[0] if not pd.isna(c) and str(c).strip()]
+
+
+def _cell_text(v: object) -> object:
+    """One cell's value as text, as ``pandas.read_excel(dtype=str)`` gives it, except error values.
+
+    pandas turns a cell holding an Excel error (``#N/A``, ``#DIV/0!``) into an empty cell, which would
+    then read as "a value is required" or, in an optional column, as nothing at all; here it stays
+    the text ``#N/A`` for validation to refuse by name.
+    """
+    if v is None or v == "":
+        return np.nan
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _workbook_cells(path: Path) -> tuple[dict[str, pd.DataFrame], set[str]]:
+    """Every worksheet of the workbook as a frame of text cells (no header), and the hidden sheets' names."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheets, hidden = {}, set()
+        for ws in book.worksheets:
+            if ws.sheet_state != "visible":
+                hidden.add(ws.title)
+            ws.reset_dimensions()  # declared dimensions can be wrong; let openpyxl find the extent
+            rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            while rows and all(not isinstance(v, str) for v in rows[-1]):
+                rows.pop()  # trailing empty rows
+            width = max((len(r) for r in rows), default=0)
+            sheets[ws.title] = pd.DataFrame([r + [np.nan] * (width - len(r)) for r in rows], dtype=object)
+        return sheets, hidden
+    finally:
+        book.close()
+
+
 def _read_excel(path: Path, expected: Sequence[str], table: str) -> RawTable:
+    """Read the table from a workbook: one sheet, or several sheets with the same columns.
+
+    Every sheet is looked at.  Sheets with no cells, and sheets with no header naming the
+    table's columns (a notes or README sheet), are skipped with a warning.  The sheets left are
+    the data sheets: one is read as it is; several with the same columns (a ledger with a sheet
+    per half-year, a register with a sheet per prefecture) are read in workbook order and
+    concatenated, each record keeping its sheet and row for messages.  A workbook where the
+    reading would be a guess is refused, naming the sheets: data sheets with different columns,
+    a sheet named like the table beside other data sheets, or a hidden sheet with the header.
+    """
     file = path.name
     try:
-        sheets = pd.ExcelFile(path, engine="openpyxl").sheet_names
-        sheet = table if table in sheets else sheets[0]
-        frame = pd.read_excel(path, sheet_name=sheet, header=None, dtype=str, engine="openpyxl",
-                              keep_default_na=False, na_values=[""])
+        book, hidden = _workbook_cells(path)
     except Exception as err:  # openpyxl raises many types for a damaged workbook
         raise _fail(file, "excel", f"cannot be opened as an Excel workbook ({type(err).__name__}: {err}).") from None
-    if frame.empty:
-        raise _fail(file, "empty_file", f"sheet '{sheet}' is empty: it has no header and no rows.")
-    first_rows = frame.head(_HEADER_SEARCH_ROWS + 1).fillna("").astype(str).to_numpy().tolist()
-    header_idx = _find_header(first_rows, expected, f"{file} (sheet '{sheet}')")
-    frame = frame.iloc[header_idx:].reset_index(drop=True)
-    return _finish(frame, file, path, header_idx + 1, None)
+    if not book:
+        raise _fail(file, "empty_file", "has no sheets.")
+    data: dict[str, tuple[pd.DataFrame, int]] = {}  # sheet -> (frame from its header on, header index)
+    skipped: dict[str, str] = {}
+    first_error: InputError | None = None
+    for sheet, frame in book.items():
+        if frame.empty or frame.isna().all(axis=None):
+            skipped[sheet] = "it is empty"
+            continue
+        first_rows = frame.head(_HEADER_SEARCH_ROWS + 1).fillna("").astype(str).to_numpy().tolist()
+        try:
+            header_idx = _find_header(first_rows, expected, f"{file} (sheet '{sheet}')")
+        except InputError as err:
+            if err.problem.rule != "no_header":
+                raise  # a title row above the header: a data sheet, refused as it is
+            first_error = first_error or err
+            skipped[sheet] = "it has no header row naming the table's columns"
+            continue
+        body = frame.iloc[header_idx:].reset_index(drop=True)
+        if body.iloc[1:].isna().all(axis=None):
+            skipped[sheet] = "it has a header but no data rows"
+            if len(book) == 1:
+                data[sheet] = (body, header_idx)  # the only sheet: refused below as having no rows
+            continue
+        data[sheet] = (body, header_idx)
+    if not data:
+        if first_error is not None and len(book) == 1:
+            raise first_error
+        if first_error is not None:
+            listed = "; ".join(f"'{s}': {why}" for s, why in skipped.items())
+            raise _fail(file, "no_data_sheet", f"has no sheet holding the {table} table ({listed}). Expected a header "
+                        f"with columns such as {', '.join(list(expected)[:4])}.")
+        if len(book) == 1 or all(why == "it is empty" for why in skipped.values()):
+            raise _fail(file, "empty_file", f"sheet '{next(iter(book))}' is empty: it has no header and no rows."
+                        if len(book) == 1 else "has only empty sheets: no header and no rows.")
+        raise _fail(file, "no_rows", "has a header but no data rows (on every sheet).")
+    sheets = list(data)
+    secret = [s for s in sheets if s in hidden]
+    if secret:  # an old copy kept out of sight, or part of the table: reading or skipping it would be a guess
+        raise _fail(file, "hidden_sheet", f"has the {table} table's header on the hidden sheet(s) "
+                    f"{', '.join(repr(s) for s in secret)}; unhide them (right-click a sheet tab, Unhide) to have them "
+                    "read with the others, or delete them.")
+    if len(sheets) > 1 and table in sheets:
+        others = ", ".join(f"'{s}'" for s in sheets if s != table)
+        raise _fail(file, "ambiguous_sheets", f"has a sheet named '{table}' and other sheets with the table's header "
+                    f"({others}): it is not clear whether '{table}' is the whole table or one part of it. Keep the "
+                    "table on one sheet, or split it over sheets none of which is named like the table.")
+    if len(sheets) > 1:
+        columns = {s: _header_of(body) for s, (body, _) in data.items()}
+        reference = columns[sheets[0]]
+        for s in sheets[1:]:
+            if sorted(columns[s]) != sorted(reference):
+                missing = [c for c in reference if c not in columns[s]]
+                extra = [c for c in columns[s] if c not in reference]
+                diff = "; ".join(part for part in (
+                    f"missing {', '.join(missing)}" if missing else "",
+                    f"extra {', '.join(extra)}" if extra else "") if part)
+                listed = ", ".join(repr(x) for x in sheets)
+                raise _fail(file, "sheets_differ", f"has the {table} table on sheets {listed}, "
+                            f"but sheet '{s}' has other columns than sheet '{sheets[0]}' ({diff}). Give every sheet "
+                            "the same columns, or keep the table on one sheet.")
+    notes = [Problem(file, None, None, sheet, "sheet_skipped", f"sheet '{sheet}' was not read: {why}.", "warning")
+             for sheet, why in skipped.items()]
+    parts = []
+    for sheet, (body, header_idx) in data.items():
+        try:
+            part = _finish(body, file, path, header_idx + 1, None)
+        except InputError as err:
+            if len(data) == 1:
+                raise
+            p = err.problem
+            raise InputError(Problem(f"{file} (sheet '{sheet}')", p.row, p.column, p.value, p.rule,
+                                     p.message)) from None
+        parts.append((sheet, part))
+    if len(parts) == 1:
+        raw = parts[0][1]
+        raw.notes = notes
+        return raw
+    frame = pd.concat([p.frame for _, p in parts], ignore_index=True)
+    rows = pd.concat([p.rows for _, p in parts], ignore_index=True)
+    sheet_of = pd.Series(np.repeat([s for s, _ in parts], [len(p.frame) for _, p in parts]), index=frame.index)
+    notes.append(Problem(file, None, None, None, "sheets_combined",
+                         f"the table is read from {len(parts)} sheets with the same columns: "
+                         + ", ".join(f"'{s}' ({len(p.frame):,} rows)" for s, p in parts) + ".", "warning"))
+    return RawTable(frame, rows, file, path, parts[0][1].header_row, None, sheet_of, notes)
 
 
 def _read_parquet(path: Path) -> RawTable:
@@ -277,7 +414,9 @@ def read_raw(path: str | Path, expected: Sequence[str], table: str | None = None
     expected : sequence of str
         The column names the table should have; used to find the header row.
     table : str, optional
-        The table's name, used to pick the sheet of a workbook (else the first sheet).
+        The table's name (default: the file name without suffix).  A workbook is read from every
+        sheet with the table's header (see :func:`_read_excel`); a sheet named like the table beside
+        other such sheets is refused as ambiguous.
     """
     path = Path(path)
     suffix = path.suffix.lower()

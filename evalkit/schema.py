@@ -6,7 +6,10 @@ its checks from them.  Validation runs in three passes and collects every
 problem before it reports:
 
 1. **Reading and types** (this module): missing and unexpected columns, missing
-   values, codes that lost a leading zero, numbers and dates that do not parse.
+   values, codes that lost a leading zero (codes in full-width digits are read as
+   ASCII, with a warning), numbers and dates that do not parse, whole numbers beyond
+   int64, date ranges in one cell, Excel error values (``#N/A``), invisible and
+   control characters in names, and contacts repeated in everything but the record id.
 2. **Value rules** with `pandera <https://pandera.readthedocs.io>`_: ranges,
    allowed codes, unique keys and row-wise rules (certified social workers at
    most all social workers, a township code inside its county).  pandera is
@@ -117,6 +120,11 @@ class _Collector:
     file: str
     rows: pd.Series
     problems: list[Problem] = field(default_factory=list)
+    sheets: pd.Series | None = None  # the sheet of every row, for a table read from several sheets
+
+    def where(self, i: int) -> str:
+        """The file (and sheet) of row position ``i``, as messages name it."""
+        return self.file if self.sheets is None else f"{self.file} (sheet '{self.sheets.iloc[i]}')"
 
     def add(self, mask: pd.Series, column: str | None, rule: str, values: pd.Series | None,
             message: Callable[..., str], severity: str = "error", context: pd.Series | None = None) -> None:
@@ -131,7 +139,7 @@ class _Collector:
         for i in idx[:MAX_EXAMPLES]:
             v = None if values is None else _show(values.iloc[i])
             text = message(v) if context is None else message(v, _show(context.iloc[i]))
-            self.problems.append(Problem(self.file, int(self.rows.iloc[i]), column, v, rule, text, severity))
+            self.problems.append(Problem(self.where(i), int(self.rows.iloc[i]), column, v, rule, text, severity))
         if idx.size > MAX_EXAMPLES:
             more = idx.size - MAX_EXAMPLES
             self.problems.append(Problem(self.file, None, column, None, rule,
@@ -161,10 +169,14 @@ SHOWN_LENGTH = 100
 TEXT_MAX_LENGTH = 100
 #: Bidirectional embedding, override and isolate controls: invisible, they make text display in an
 #: order other than the one it is stored in (a name could show as another, "Trojan Source").
-_BIDI = "\u202a-\u202e\u2066-\u2069"
+_BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
+#: Characters that show as nothing (zero-width space, non-joiner and joiner, the byte-order mark inside
+#: text, the tag characters): two names that look the same would differ.  Refused in one-line text (names);
+#: a comment may hold them (emoji sequences use the joiner and tags) and the privacy scrub reads through them.
+_INVISIBLE = "\u200b-\u200d\ufeff\U000e0000-\U000e007f"
 #: Characters that act rather than show: C0 and C1 controls (line breaks and tabs among them), DEL,
 #: the Unicode line and paragraph separators and the bidirectional controls.
-_UNSAFE = f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}]"
+_UNSAFE = f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}{_INVISIBLE}]"
 _LINE_BREAK = "[\\n\\r\\x0b\\x0c\\x85\u2028\u2029]"
 #: What a multi-line text may hold besides: line feed, carriage return and tab.
 _UNSAFE_MULTILINE = f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}]"
@@ -235,17 +247,53 @@ def _categorical(positions: np.ndarray, values: pd.Series, index: pd.Index) -> p
     return pd.Series(pd.Categorical.from_codes(positions, dtype=pd.CategoricalDtype(values)), index=index)
 
 
+def _ascii_digits(v: str) -> str:
+    """``v`` with every Unicode decimal digit (full-width ０-９, Arabic-Indic, Devanagari, ...) as its ASCII digit."""
+    return "".join(str(unicodedata.decimal(ch)) if not ch.isascii() and unicodedata.category(ch) == "Nd" else ch
+                   for ch in v)
+
+
 def _parse_code(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
-    """Codes with exactly ``digits`` digits, as a categorical of the codes found (see :func:`_categorical`)."""
+    """Codes with exactly ``digits`` digits, as a categorical of the codes found (see :func:`_categorical`).
+
+    Digits of other scripts (full-width ``０９０１０２``, as Chinese input methods type them) are read as
+    ASCII digits, with one warning per column giving the count; any other non-ASCII character (a
+    zero-width space, a full-width letter) is refused naming the cell and the character.
+    """
     n = col["digits"]
     text = _as_text(s)
     positions, values = _distinct(text)
+    foreign = values.str.contains(r"[^\x00-\x7f]", regex=True).fillna(False).astype(bool)
+    if foreign.any():
+        converted = values.copy()
+        converted[foreign] = values[foreign].map(_ascii_digits)
+        digits_only = foreign & converted.str.fullmatch(r"[\x00-\x7f]*").fillna(False).astype(bool)
+        rows = _spread(digits_only, positions)
+        if rows.any():
+            first = int(np.flatnonzero(rows)[0])
+            c.problems.append(Problem(
+                c.where(first), int(c.rows.iloc[first]), col["name"], _show(text.iloc[first]), "code_unicode_digits",
+                f"{int(rows.sum()):,} code(s) are written with full-width or other non-ASCII digits (the first, "
+                f"'{_show(text.iloc[first])}' on this row); they were read as ASCII digits "
+                f"('{_ascii_digits(str(text.iloc[first]))}'). Retype the column in ASCII digits (半角数字) to "
+                "silence this warning.", "warning"))
+        odd = _spread(foreign & ~digits_only, positions)
+        what = pd.Series(None, index=text.index, dtype=object)
+        what[odd] = text[odd].astype(object).map(lambda v: _char_name(_ascii_digits(v), r"[^\x00-\x7f]"))
+        c.add(odd, col["name"], "code_character", text, context=what, message=lambda v, ch: (
+            f"code '{v}' contains the character {ch}; codes are {n} ASCII digits: retype the code."))
+        # the same code written in two scripts is one code: factorise the converted values again
+        renumbered, values = pd.factorize(converted.where(~(foreign & ~digits_only)))
+        positions = np.where(positions >= 0, renumbered[np.maximum(positions, 0)], -1)
+        values = pd.Series(values, dtype=text.dtype)
+        text = text.where(pd.Series(~odd, index=text.index))
+        text = pd.Series(values.to_numpy()[positions], index=text.index, dtype=text.dtype).where(positions >= 0, text)
     ok = _spread(values.str.fullmatch(rf"\d{{{n}}}").fillna(False).astype(bool), positions, missing=True)
     if not ok.all():
         short = _spread(values.str.fullmatch(rf"\d{{{max(1, n - 3)},{n - 1}}}").fillna(False).astype(bool),
                         positions) & ~ok
         numeric = _spread(values.str.fullmatch(r"\d+\.0+").fillna(False).astype(bool), positions) & ~ok
-        other = ~ok & ~short & ~numeric
+        other = ~ok & ~short & ~numeric & text.notna().to_numpy()
         c.add(short, col["name"], "code_leading_zero", text,
               lambda v: f"code '{v}' has {len(v)} digits instead of {n}: a leading zero was probably dropped "
                         f"(Excel does this to numbers); format the column as Text and enter the code with its "
@@ -280,20 +328,65 @@ def _parse_number(s: pd.Series, col: dict, c: _Collector, integer: bool) -> pd.S
         bad |= frac
     inf = num.notna() & ~np.isfinite(num)
     c.add(inf, name, "not_a_number", text, lambda v: f"'{v}' is not a finite number.")
+    if integer:  # 2**63 and above do not fit a 64-bit whole number (and lose digits as a float long before)
+        huge = num.notna() & np.isfinite(num) & (num.abs() >= 2.0 ** 63)
+        c.add(huge, name, "integer_overflow", text, lambda v: (
+            f"'{v}' is beyond the largest whole number evalkit can hold (about 9.2 x 10^18)"
+            + (f"; '{name}' must be {_range_text(col)}." if _range_text(col) else ".")))
+        inf |= huge
     return num.where(~bad & ~inf)
 
 
+#: Earliest and latest dates a typed table can hold (pandas' nanosecond timestamps: 1677-09-21 to 2262-04-11).
+DATE_BOUNDS = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
+#: One date, optionally with a time of day (Excel and Parquet give midnight): nothing else in the cell.
+_DATE = r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+#: A date as people write it (2025-01-01, 2025/1/1, 2025.1.1, 2025年1月1日): two in one cell make a range.
+_ANY_DATE = r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}"
+
+
 def _parse_date(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
+    """Dates written YYYY-MM-DD (or with '/', one-digit months and days, a time of day), or Parquet
+    dates and time-zone-naive timestamps.
+
+    Refused, naming the cell: date ranges in one cell (``2025-01-01至2025-06-30``), anything else
+    that is not one date, dates pandas cannot hold (before 1678 or after 2261), and time-zone-aware
+    timestamps (a date in UTC may be the day before the local one).  The rules look at each distinct
+    text once (a ledger has millions of rows but a few thousand days).
+    """
+    name = col["name"]
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        first = np.flatnonzero(s.notna().to_numpy())[:1]
+        mask = np.zeros(len(s), dtype=bool)
+        mask[first] = True
+        n = int(s.notna().sum())
+        c.add(mask, name, "date_time_zone", s.dt.tz_localize(None), lambda v: (
+            f"holds time-zone-aware timestamps ({s.dt.tz}) in {n:,} row(s), the first {v}; a date in one time zone "
+            "can be another day in another, so evalkit takes plain dates: write the column as dates (Parquet "
+            "date32) or as local times without a time zone."))
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(s):
-        return s.astype("datetime64[ns]")
-    text = _as_text(s)
-    norm = text.str.split(" ").str[0].str.split("T").str[0].str.replace("/", "-", regex=False)
-    norm = norm.str.replace(r"^(\d{4})-(\d)-", r"\1-0\2-", regex=True).str.replace(r"-(\d)$", r"-0\1", regex=True)
-    out = pd.to_datetime(norm, format="%Y-%m-%d", errors="coerce")
-    bad = out.isna() & text.notna()
-    c.add(bad, col["name"], "date_format", text,
-          lambda v: f"'{v}' is not a date; write dates as YYYY-MM-DD (e.g. 2024-03-15).")
-    return out.astype("datetime64[ns]")
+        out = s
+        text = s
+    else:
+        text = _as_text(s)
+        positions, values = _distinct(text)
+        parts = values.str.extract(f"^{_DATE}$")
+        ranged = values.str.count(_ANY_DATE).fillna(0).astype(int) >= 2
+        iso = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2)
+        parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
+        c.add(_spread(ranged, positions), name, "date_range", text, lambda v: (
+            f"'{v}' is a range of dates in one cell; '{name}' takes one date (YYYY-MM-DD): write the date of "
+            "the event itself, one row per event."))
+        c.add(_spread(parsed.isna() & ~ranged, positions), name, "date_format", text,
+              lambda v: f"'{v}' is not a date; write dates as YYYY-MM-DD (e.g. 2024-03-15).")
+        out = pd.Series(parsed.to_numpy()[positions], index=text.index).where(positions >= 0)
+        out = out.where(pd.Series(_spread(~ranged, positions), index=text.index))
+    far = out.notna() & ((out < DATE_BOUNDS[0]) | (out > DATE_BOUNDS[1]))
+    c.add(far, name, "date_out_of_range", text if text is not s else out, lambda v: (
+        f"the date {v} is outside the dates evalkit can hold ({DATE_BOUNDS[0].year} to {DATE_BOUNDS[1].year}); "
+        "check the year."))
+    return out.where(~far).astype("datetime64[ns]")
 
 
 def _parse_category(s: pd.Series, col: dict) -> pd.Series:
@@ -477,10 +570,14 @@ def _parse_text(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
         if not multiline:
             breaks[unsafe] = text[unsafe].str.contains(_LINE_BREAK, regex=True).astype(bool)
         breaks &= ~bidi
-        other = unsafe & ~bidi & ~breaks
+        invisible = pd.Series(False, index=text.index)
+        if not multiline:
+            invisible[unsafe] = text[unsafe].str.contains(f"[{_INVISIBLE}]", regex=True).astype(bool)
+        invisible &= ~bidi & ~breaks
+        other = unsafe & ~bidi & ~breaks & ~invisible
         raw = text.astype(object)
         what = pd.Series(None, index=text.index, dtype=object)
-        for mask, pattern in ((bidi, f"[{_BIDI}]"), (breaks, _LINE_BREAK),
+        for mask, pattern in ((bidi, f"[{_BIDI}]"), (breaks, _LINE_BREAK), (invisible, f"[{_INVISIBLE}]"),
                               (other, _UNSAFE_MULTILINE if multiline else _UNSAFE)):
             what[mask] = raw[mask].map(lambda v, pattern=pattern: _char_name(v, pattern))
         c.add(bidi, name, "text_bidi_control", text, context=what, message=lambda v, ch: (
@@ -489,6 +586,9 @@ def _parse_text(s: pd.Series, col: dict, c: _Collector) -> pd.Series:
         c.add(breaks, name, "text_line_break", text, context=what, message=lambda v, ch: (
             f"'{v}' contains a line break ({ch}); '{name}' must be one line: remove the line break "
             "(in Excel, Alt+Enter makes one)."))
+        c.add(invisible, name, "text_invisible_character", text, context=what, message=lambda v, ch: (
+            f"'{v}' contains the invisible character {ch}, so it differs from the same name typed without it; "
+            "delete it (retype the text)."))
         c.add(other, name, "text_control_character", text, context=what, message=lambda v, ch: (
             f"'{v}' contains the invisible control character {ch}; delete it."))
     c.add(too_long & ~unsafe, name, "text_too_long", text, context=length, message=lambda v, n: (
@@ -654,7 +754,8 @@ def validate_table(raw: RawTable, table: str) -> tuple[pd.DataFrame, list[Proble
     ``float64``, dates as ``datetime64[ns]`` and code lists as categoricals.
     """
     spec = table_spec(table)
-    c = _Collector(raw.file, raw.rows)
+    c = _Collector(raw.file, raw.rows, sheets=raw.sheets)
+    c.problems.extend(raw.notes)
     cols = {col["name"]: col for col in spec["columns"]}
     frame = raw.frame
     for name, col in cols.items():
@@ -676,10 +777,133 @@ def validate_table(raw: RawTable, table: str) -> tuple[pd.DataFrame, list[Proble
         s = frame[name]
         if not col.get("nullable", False):
             c.add(s.isna(), name, "missing_value", None, lambda v, name=name: f"a value is required in '{name}'.")
+        s = _without_excel_errors(s, name, c)
         typed[name] = _parse_column(s, col, c)
     typed_frame = pd.DataFrame(typed, index=frame.index)
     _run_pandera(table, typed_frame, c, frame)
+    if table == "services":
+        _repeated_contacts(typed_frame, c, frame)
     return _finalise(typed_frame, cols), c.problems
+
+
+#: Share of a township's contacts that may repeat another contact before it is an error, not a warning.
+REPEATED_CONTACTS_LIMIT = 0.01
+_CONTACT = ("date", "county_code", "township_code", "person_id", "person_group", "service_item", "mode", "minutes")
+
+
+def _integer_key(parts: list[np.ndarray]) -> np.ndarray | None:
+    """Non-negative integer columns packed into one int64 per row, or None when they need more than 63 bits."""
+    widths = [max(int(p.max()), 1).bit_length() if p.size else 1 for p in parts]
+    if sum(widths) > 63:
+        return None
+    key = parts[0].astype(np.int64)  # a copy, shifted and or-ed in place: no temporary arrays
+    for p, w in zip(parts[1:], widths[1:]):
+        key <<= w
+        key |= p
+    return key
+
+
+def _repeated_contacts(typed: pd.DataFrame, c: _Collector, raw: pd.DataFrame) -> None:
+    """Contacts that repeat an earlier contact in every column but ``record_id`` (a ledger imported twice).
+
+    Reported with their count and first rows: a warning, or an error naming each township where they are
+    more than :data:`REPEATED_CONTACTS_LIMIT` of its contacts.  Two contacts of one person on one day,
+    with the same item, mode and minutes, are rare but real, so a few are only a warning.
+
+    Method: the integer columns (day, township, codes, minutes) are packed into one integer per row, so
+    that one pass over millions of rows finds the few candidates; only those are compared on the person.
+    """
+    if not set(_CONTACT) <= set(typed.columns) or len(typed) < 2:
+        return
+    codes = {k: typed[k].cat.codes.to_numpy() for k in ("township_code", "county_code", "person_group",
+                                                        "service_item", "mode")}
+    days = typed["date"].to_numpy("datetime64[D]")
+    minutes = typed["minutes"].to_numpy(dtype=np.float64)
+    ok = ~np.isnat(days) & ~np.isnan(minutes)
+    for v in codes.values():
+        ok &= v >= 0
+    if ok.sum() < 2:
+        return
+    days = days.astype(np.int64)
+    days -= days[ok].min()
+    days[~ok] = 0
+    # NaN, negative and huge minutes are on rows with errors: any value will do
+    whole = np.clip(np.where(ok, minutes, 0), 0, 2 ** 20).astype(np.int64)
+    parts = [days, whole, *(np.maximum(v, 0) for v in codes.values())]
+    key = _integer_key(parts)
+    if key is None:  # not expected with real codes; fall back to pandas
+        key = pd.util.hash_pandas_object(typed.loc[:, [k for k in _CONTACT if k != "person_id"]],
+                                         index=False).to_numpy().view(np.int64)
+    key = key[ok]
+    ordered = np.sort(key)  # sorting values only is several times faster than hashing millions of them
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not repeated.size:
+        return
+    candidate = repeated[np.minimum(np.searchsorted(repeated, key), repeated.size - 1)] == key
+    where = np.flatnonzero(ok)[np.flatnonzero(candidate)]  # positions in typed of the candidate rows
+    sub = pd.DataFrame({"key": key[candidate], "person": typed["person_id"].iloc[where].to_numpy()})
+    sub = sub[sub["person"].notna()]
+    where = where[sub.index.to_numpy()]
+    sub = sub.reset_index(drop=True)
+    repeat = sub.duplicated(keep="first").to_numpy()
+    if not repeat.any():
+        return
+    first_of = sub.groupby(["key", "person"], sort=False).ngroup().to_numpy()
+    first_pos = pd.Series(np.arange(len(sub))).groupby(first_of).transform("min").to_numpy()
+    dup_pos, orig_pos = where[repeat], where[first_pos[repeat]]
+
+    def row_of(i: int) -> str:
+        sheet = "" if c.sheets is None else f" of sheet '{c.sheets.iloc[i]}'"
+        return f"row {int(c.rows.iloc[i])}{sheet}"
+
+    def listing(d: np.ndarray, o: np.ndarray) -> str:
+        shown = ", ".join(f"{row_of(a)} repeats {row_of(b)}" for a, b in zip(d[:5], o[:5]))
+        return shown + (f", and {len(d) - 5:,} more" if len(d) > 5 else "")
+
+    towns = typed["township_code"].cat.codes.to_numpy()
+    contacts = np.bincount(towns[towns >= 0], minlength=len(typed["township_code"].cat.categories))
+    repeats = np.bincount(towns[dup_pos], minlength=len(contacts))
+    over = np.flatnonzero(repeats > REPEATED_CONTACTS_LIMIT * contacts)
+    what = ("repeat an earlier contact in every column but record_id (the same person, day, township, group, "
+            "item, mode and minutes): a ledger imported twice?")
+    record = raw["record_id"] if "record_id" in raw.columns else None
+    for town in over:
+        mine = towns[dup_pos] == town
+        d, o = dup_pos[mine], orig_pos[mine]
+        code = typed["township_code"].cat.categories[town]
+        c.problems.append(Problem(
+            c.where(int(d[0])), int(c.rows.iloc[d[0]]), "record_id",
+            None if record is None else _show(record.iloc[d[0]]),
+            "repeated_contacts", f"in township {code}, {len(d):,} of {contacts[town]:,} contacts "
+            f"({len(d) / contacts[town]:.1%}, more than {REPEATED_CONTACTS_LIMIT:.0%}) {what} {listing(d, o)}. "
+            "Remove the repeated rows (check whether the ledger, or one of its sheets, was pasted in twice)."))
+    rest = ~np.isin(towns[dup_pos], over)
+    if rest.any():
+        d, o = dup_pos[rest], orig_pos[rest]
+        c.problems.append(Problem(
+            c.file, int(c.rows.iloc[d[0]]), "record_id", None if record is None else _show(record.iloc[d[0]]),
+            "repeated_contacts", f"{len(d):,} contact(s) {what} {listing(d, o)}. Check them; at most "
+            f"{REPEATED_CONTACTS_LIMIT:.0%} of a township's contacts may repeat.", "warning"))
+
+
+#: The error values Excel writes into a cell whose formula failed (and keeps when saving as CSV).
+EXCEL_ERRORS = ("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#N/A!")
+
+
+def _without_excel_errors(s: pd.Series, name: str, c: _Collector) -> pd.Series:
+    """``s`` with Excel error values (``#N/A``, ``#REF!``, ``#DIV/0!``, ...) refused, naming the cell, and
+    blanked so no other rule reports the cell again.  In a text column they would pass for a name."""
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        return s
+    text = _as_text(s)
+    error = text.str.upper().isin(EXCEL_ERRORS).to_numpy() if text.str.startswith("#").any() else None
+    if error is None or not error.any():
+        return s
+    c.add(error, name, "excel_error", text, lambda v: (
+        f"the cell holds the Excel error value {v}: a formula failed (a lookup found nothing, a reference was "
+        "deleted, a division by zero). Fix the formula or type the value, and save again."))
+    return s.mask(pd.Series(error, index=s.index))
 
 
 def _finalise(frame: pd.DataFrame, cols: dict[str, dict]) -> pd.DataFrame:
@@ -764,27 +988,123 @@ class Province:
         return sorted(int(y) for y in self.regions["year"].unique())
 
 
-def read_meta(data_dir: str | Path) -> dict[str, Any]:
-    """Read ``dataset.json`` from ``data_dir`` if present (else defaults)."""
+#: The keys ``dataset.json`` may hold: key -> (JSON type, what it says).  Another key is reported: an
+#: error when it is close to one of these (a misspelling would silently drop the setting), else a warning.
+META_KEYS: dict[str, tuple[type, str]] = {
+    "name": (str, "a name for the data, shown in every report's provenance"),
+    "synthetic": (bool, "true for generated (not collected) data"),
+    "lonely_psu": (str, f"the rule for a survey stratum with one PSU: {', '.join(LONELY_PSU_RULES)}"),
+    "note": (str, "a note about the data"),
+    "generator": (str, "the program that generated the data"),
+    "seed": (int, "the generator's random seed"),
+    "size": (str, "the generator's size setting"),
+    "years": (list, "the years (waves) the data cover"),
+    "generated_for": (str, "the date the data were generated for"),
+}
+_JSON_TYPE = {str: "a string (in double quotes)", bool: "true or false (a JSON boolean, without quotes)",
+              int: "a whole number", list: "a list in [ ]", dict: "an object in { }"}
+
+
+def _json_type_of(v: Any) -> str:
+    return {bool: "a boolean", str: "a string", int: "a number", float: "a number", list: "a list",
+            dict: "an object", type(None): "null"}.get(type(v), type(v).__name__)
+
+
+def check_meta(data_dir: str | Path) -> tuple[dict[str, Any], list[Problem]]:
+    """Read ``dataset.json`` from ``data_dir`` (defaults when absent) and check it against :data:`META_KEYS`.
+
+    Returns the metadata and the problems: the file not UTF-8 (GBK, GB18030, UTF-16), not JSON
+    (with line and column), not an object, a value of the wrong type (``"synthetic": "false"``, a
+    string, is refused: it would read as true), an unknown ``lonely_psu`` rule, and keys evalkit does not
+    know (with the known key they are closest to).  A UTF-8 byte-order mark is read, as in CSV files.
+    """
     path = Path(data_dir) / "dataset.json"
     meta: dict[str, Any] = {"synthetic": False, "lonely_psu": "fail"}
-    if path.is_file():
+    if not path.is_file():
+        return meta, []
+    file = "dataset.json"
+
+    def problem(rule: str, message: str, key: str | None = None, value: Any = None, row: int | None = None,
+                severity: str = "error") -> Problem:
+        shown = None if value is None else printable(json.dumps(value, ensure_ascii=False))
+        return Problem(file, row, key, shown, rule, message, severity)
+
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return meta, [problem("encoding", "is UTF-16 text; save it as UTF-8.")]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
         try:
-            meta.update(json.loads(path.read_text(encoding="utf-8")))
-        except json.JSONDecodeError as err:
-            raise InputError(Problem("dataset.json", err.lineno, None, None, "json",
-                                     f"is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno}).")) from None
+            data.decode("gb18030")
+            what = "is saved in GBK (GB18030), not UTF-8, as JSON must be"
+        except UnicodeDecodeError:
+            what = "is not UTF-8 text"
+        return meta, [problem("encoding", f"{what} (undecodable bytes {data[err.start:err.start + 2].hex(' ')} on "
+                              f"line {line}); save it as UTF-8 (in Notepad: Save as, Encoding UTF-8).", row=line)]
+    try:
+        found = json.loads(text)
+    except json.JSONDecodeError as err:
+        before = text[: err.pos].rstrip()
+        hint = (" A comma after the last item? JSON allows none." if before.endswith(",") and
+                text[err.pos: err.pos + 1] in "}]" else "")
+        hint = hint or (" JSON needs double quotes around keys and strings." if "'" in text else "")
+        return meta, [problem("json", f"is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno}).{hint}",
+                              row=err.lineno)]
+    if not isinstance(found, dict):
+        return meta, [problem("json_type", "must hold one JSON object ({\"name\": ..., \"synthetic\": ...}); it "
+                              f"holds {_json_type_of(found)}.", value=found)]
+    problems = []
+    for key, value in found.items():
+        if key not in META_KEYS:
+            close = difflib.get_close_matches(key, list(META_KEYS), n=1, cutoff=0.75)
+            if close:
+                problems.append(problem("unknown_key", f"the key '{printable(key)}' is not one evalkit knows; did you "
+                                        f"mean '{close[0]}'? As written, the setting is ignored.", key=printable(key),
+                                        value=value))
+            else:
+                problems.append(problem("unknown_key", f"the key '{printable(key)}' is not one evalkit knows; it is "
+                                        f"ignored (known keys: {', '.join(META_KEYS)}).", key=printable(key),
+                                        value=value, severity="warning"))
+            continue
+        want, meaning = META_KEYS[key]
+        ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
+        if not ok:
+            hint = ""
+            if want is bool and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+                hint = f" Write {value.strip().lower()} without quotes: a string, even \"false\", would read as true."
+            problems.append(problem("json_type", f"'{key}' ({meaning}) must be {_JSON_TYPE[want]}; it is "
+                                    f"{_json_type_of(value)}.{hint}", key=key, value=value))
+            continue
+        meta[key] = value
     if meta.get("lonely_psu") not in LONELY_PSU_RULES:
-        raise InputError(Problem("dataset.json", None, "lonely_psu", str(meta.get("lonely_psu")), "lonely_psu",
-                                 f"lonely_psu must be one of {', '.join(LONELY_PSU_RULES)}."))
+        problems.append(problem("lonely_psu", f"lonely_psu must be one of {', '.join(LONELY_PSU_RULES)}.",
+                                key="lonely_psu", value=meta.get("lonely_psu")))
+    return meta, problems
+
+
+def read_meta(data_dir: str | Path) -> dict[str, Any]:
+    """Read ``dataset.json`` from ``data_dir`` if present (else defaults); raise on its first error.
+
+    Raises
+    ------
+    InputError
+        When :func:`check_meta` finds an error in the file.
+    """
+    meta, problems = check_meta(data_dir)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InputError(errors[0])
     return meta
 
 
 def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files: dict[str, str],
-                  meta: dict[str, Any], today: _dt.date) -> list[Problem]:
+                  meta: dict[str, Any], today: _dt.date, sheets: dict[str, pd.Series | None] | None = None
+                  ) -> list[Problem]:
     out: list[Problem] = []
     reg = t["regions"]
-    col = {name: _Collector(files[name], rows[name]) for name in t}
+    col = {name: _Collector(files[name], rows[name], sheets=(sheets or {}).get(name)) for name in t}
 
     # regions: one name and one parent per code, across years (a township's county is fixed by its code)
     for code, parent, names in (("county_code", "prefecture_code", ("county_name_en", "county_name_zh")),
@@ -937,13 +1257,12 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         hint = " Run `make sample` to generate the sample province." if data_dir.resolve() == SAMPLE.resolve() else ""
         raise InputError(Problem(str(data_dir), None, None, None, "missing_dir",
                                  f"the data directory {data_dir} does not exist.{hint}"))
-    problems: list[Problem] = []
-    try:
-        meta = read_meta(data_dir)
-    except InputError as err:
-        return {}, [err.problem], {}, {}
+    meta, problems = check_meta(data_dir)
+    if any(p.severity == "error" for p in problems):
+        return {}, problems, {}, {}
     typed: dict[str, pd.DataFrame] = {}
     rows: dict[str, pd.Series] = {}
+    sheets: dict[str, pd.Series | None] = {}
     files: dict[str, str] = {}
     sources: dict[str, Path] = {}
     for table in TABLES:
@@ -956,6 +1275,7 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         frame, found = validate_table(raw, table)
         problems.extend(found)
         typed[table], rows[table], files[table], sources[table] = frame, raw.rows, raw.file, path
+        sheets[table] = raw.sheets
     optional: dict[str, tuple[RawTable, pd.DataFrame]] = {}
     for table in OPTIONAL_TABLES:  # checked when present; kept out of the typed tables
         try:
@@ -972,7 +1292,7 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         problems.extend(check_reviewed(*optional["comments_reviewed"], typed["survey"], files["survey"]))
     blocking = any(p.severity == "error" for p in problems)
     if len(typed) == len(TABLES) and not blocking:
-        problems.extend(_cross_checks(typed, rows, files, meta, today))
+        problems.extend(_cross_checks(typed, rows, files, meta, today, sheets))
     elif len(typed) == len(TABLES):
         problems.append(Problem("(all tables)", None, None, None, "cross_checks_skipped",
                                 "checks across tables (townships in regions, dates in period, PSUs per stratum) "

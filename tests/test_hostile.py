@@ -247,6 +247,20 @@ def _regions_with(tmp_path: Path, column: str, value: str) -> tuple[Path, int]:
      "'青新\\u2067镇\\u2069' contains the invisible bidirectional control U+2067 RIGHT-TO-LEFT ISOLATE"),
     ("county_name_zh", "青新\x07区", "text_control_character",
      "'青新\\x07区' contains the invisible control character U+0007; delete it."),
+    # issue 16: characters that show as nothing, so a name differs from the same name typed without them
+    ("county_name_zh", "白\u200b红区", "text_invisible_character",
+     "'白\\u200b红区' contains the invisible character U+200B ZERO WIDTH SPACE, so it differs from the same name "
+     "typed without it; delete it"),
+    ("township_name_zh", "湘\u200d鹤街道", "text_invisible_character",
+     "'湘\\u200d鹤街道' contains the invisible character U+200D ZERO WIDTH JOINER"),
+    ("county_name_en", "Baihong\U000e0041 District", "text_invisible_character",
+     "'Baihong\\U000e0041 District' contains the invisible character U+E0041 TAG LATIN CAPITAL LETTER A"),
+    ("county_name_zh", "白红\u200f区", "text_bidi_control",
+     "'白红\\u200f区' contains the invisible bidirectional control U+200F RIGHT-TO-LEFT MARK"),
+    ("county_name_en", "Baihong\u200eDistrict", "text_bidi_control",
+     "'Baihong\\u200eDistrict' contains the invisible bidirectional control U+200E LEFT-TO-RIGHT MARK"),
+    ("county_name_en", "Baihong\x1b[31mDistrict", "text_control_character",
+     "'Baihong\\x1b[31mDistrict' contains the invisible control character U+001B ESCAPE; delete it."),
     ("county_name_en", "Q" * 101, "text_too_long",
      f"'{'Q' * 40}…' is 101 characters long; 'county_name_en' takes at most 100."),
 ])
@@ -262,7 +276,20 @@ def test_names_that_would_display_misleadingly_are_refused(tmp_path, capsys, col
     assert cli.main(["validate", str(folder)]) == 1
     out = capsys.readouterr().out
     assert f"regions.csv, row {row}, column '{column}': {message}" in out
-    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]", out)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\U000e0000-\U000e007f]", out)
+
+
+def test_a_byte_order_mark_inside_a_name_in_parquet_or_excel_is_refused(tmp_path):
+    # a CSV file is refused whole for it (stray_bom, in evalkit.io); Parquet and Excel cells reach validation
+    folder, row = _regions_with(tmp_path, "township_name_en", "Xianghe Subdistrict")
+    regions = pd.read_csv(folder / "regions.csv", dtype=str, keep_default_na=False)
+    regions.loc[0, "township_name_en"] = "Xianghe\ufeffSubdistrict"
+    (folder / "regions.csv").unlink()
+    regions.to_parquet(folder / "regions.parquet", index=False)
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    p = next(p for p in problems if p.rule == "text_invisible_character")
+    assert (p.file, p.row, p.column) == ("regions.parquet", 2, "township_name_en")
+    assert "'Xianghe\\ufeffSubdistrict' contains the invisible character U+FEFF ZERO WIDTH NO-BREAK SPACE" in p.message
 
 
 def test_html_quotes_and_a_name_of_exactly_100_characters_are_valid(tmp_path):

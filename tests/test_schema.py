@@ -82,11 +82,30 @@ EXPECTED = {
                                      "not covered by the regions table (2023-2025)"),
     "service_before_station_opened": ("services.csv", 50, "date", "2023-08-09", "before_opening",
                                       "before the station opened (2023-12-30)"),
-    "weight_above_population": ("survey.csv", 4, "weight", "1e+308", "weight_above_population",
+    "weight_above_population": ("survey.csv", 4, "weight", "900000", "weight_above_population",
                                 "represents more people than live in the township"),
     "station_opened_1900": ("stations.csv", 2, "opened", "1900-01-01", "implausible_date", "before 2000"),
     "more_psus_than_villages": ("survey.csv", 2, "psu", "2", "more_psus_than_villages",
                                 "but the regions table says it has 1"),
+    # issue 16: bad cells in a legitimate-looking file
+    "weight_1e308": ("survey.csv", 4, "weight", "1e308", "range", "must be greater than 0 and at most 3000000"),
+    "population_typed_in_wrong_unit": ("regions.csv", 3, "population", "31498000000", "range",
+                                       "must be at least 1 and at most 3000000"),
+    "count_beyond_int64": ("regions.csv", 4, "reg_dibao", "99999999999999999999", "integer_overflow",
+                           "beyond the largest whole number evalkit can hold"),
+    "budget_infinite": ("stations.csv", 3, "budget_yuan", "1e309", "not_a_number", "is not a finite number"),
+    "date_range_in_cell": ("services.csv", 5, "date", "2025-01-01 ~ 2025-03-01", "date_range",
+                           "is a range of dates in one cell; 'date' takes one date"),
+    "date_range_chinese": ("survey.csv", 6, "interview_date", "2025-01-01至2025-06-30", "date_range",
+                           "is a range of dates in one cell"),
+    "excel_error_in_name": ("regions.csv", 5, "township_name_zh", "#N/A", "excel_error",
+                            "holds the Excel error value #N/A: a formula failed"),
+    "excel_error_in_count": ("stations.csv", 4, "volunteers", "#DIV/0!", "excel_error",
+                             "holds the Excel error value #DIV/0!"),
+    "zero_width_space_in_code": ("services.csv", 6, "township_code", "0901020\\u200b01", "code_character",
+                                 "contains the character U+200B ZERO WIDTH SPACE; codes are 9 ASCII digits"),
+    "full_width_letter_in_code": ("survey.csv", 7, "psu", "０９０１０２００１００Ａ", "code_character",
+                                  "contains the character U+FF21 FULLWIDTH LATIN CAPITAL LETTER A"),
 }
 
 
@@ -174,3 +193,153 @@ def test_future_rule_uses_today(tmp_path):
     _, problems, _, _ = validate_province(folder, today=dt.date(2032, 1, 1))
     assert not any(p.rule == "future_date" for p in problems)
     assert any(p.rule == "outside_period" for p in problems)
+
+
+# --------------------------------------------------------------------------- issue 16: codes, bounds, dates
+
+
+def test_full_width_digits_in_codes_are_read_as_ascii_with_a_warning(tmp_path):
+    folder = tmp_path / "d"
+    import shutil
+
+    shutil.copytree(BASE, folder)
+    d = pd.read_csv(folder / "services.csv", dtype=str, keep_default_na=False)
+    full = str.maketrans("0123456789", "０１２３４５６７８９")
+    d.loc[3:6, "county_code"] = d.loc[3:6, "county_code"].str.translate(full)
+    d.loc[7, "township_code"] = d.loc[7, "township_code"].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    d.to_csv(folder / "services.csv", index=False)
+    typed, problems, _, _ = validate_province(folder, today=TODAY)
+    assert [str(p) for p in problems if p.severity == "error"] == []
+    pd.testing.assert_frame_equal(typed["services"], load_province(BASE, today=TODAY).services)
+    warned = [p for p in problems if p.rule == "code_unicode_digits"]
+    assert [(p.file, p.row, p.column, p.severity) for p in warned][0] == ("services.csv", 5, "county_code", "warning")
+    assert [p.column for p in warned] == ["county_code", "township_code"]
+    assert "4 code(s) are written with full-width or other non-ASCII digits (the first, '０９０２０２' on this row)" in warned[0].message
+
+
+def test_every_count_population_and_money_column_has_a_documented_upper_bound():
+    from evalkit.paths import ROOT
+    from evalkit.schema import TABLES, table_spec
+
+    readme = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    for table in TABLES:
+        for col in table_spec(table)["columns"]:
+            if col["kind"] in ("int", "float"):
+                assert "max" in col, f"{table}.{col['name']} has no upper bound"
+                row = next(line for line in readme.splitlines() if line.startswith(f"| `{col['name']}` |"))
+                assert f"at most {col['max']}" in row
+
+
+@pytest.mark.parametrize("value", ["1600-01-01", "3000-01-01", "0001-01-01"])
+def test_a_date_pandas_cannot_hold_is_refused_naming_the_cell(tmp_path, value):
+    folder = overlay("bad_date", tmp_path)
+    d = pd.read_csv(folder / "services.csv", dtype=str, keep_default_na=False)
+    d.loc[2, "date"] = value
+    d.to_csv(folder / "services.csv", index=False)
+    _, problems, _, _ = validate_province(folder, today=TODAY)  # no OutOfBoundsDatetime traceback
+    p = next(p for p in problems if p.rule == "date_out_of_range")
+    assert (p.file, p.row, p.column, p.value) == ("services.csv", 4, "date", value)
+    assert "outside the dates evalkit can hold (1678 to 2261)" in p.message
+
+
+# --------------------------------------------------------------------------- issue 16: dataset.json
+
+
+def _with_meta(tmp_path, content: bytes):
+    import shutil
+
+    folder = tmp_path / "d"
+    shutil.copytree(BASE, folder)
+    (folder / "dataset.json").write_bytes(content)
+    return folder
+
+
+@pytest.mark.parametrize("content, rule, key, severity, words", [
+    ('{"name": "x", "synthetic": "false"}'.encode(), "json_type", "synthetic", "error",
+     "'synthetic' (true for generated (not collected) data) must be true or false (a JSON boolean, without quotes); "
+     "it is a string. Write false without quotes: a string, even \"false\", would read as true."),
+    ('{"synthetic": 0}'.encode(), "json_type", "synthetic", "error", "must be true or false"),
+    ('{"name": ["a"], "seed": true}'.encode(), "json_type", "name", "error", "'name' (a name for the data, shown in "
+     "every report's provenance) must be a string (in double quotes); it is a list."),
+    ('{"synthetc": true}'.encode(), "unknown_key", "synthetc", "error",
+     "the key 'synthetc' is not one evalkit knows; did you mean 'synthetic'? As written, the setting is ignored."),
+    ('{"lonely_pus": "adjust"}'.encode(), "unknown_key", "lonely_pus", "error", "did you mean 'lonely_psu'?"),
+    ('{"name": "样例", "contact": "bureau"}'.encode(), "unknown_key", "contact", "warning", "it is ignored (known keys: "),
+    ('{"name": "示例省数据", "synthetic": true}'.encode("gbk"), "encoding", None, "error",
+     "is saved in GBK (GB18030), not UTF-8, as JSON must be"),
+    ('{"name": "x",\n "synthetic": true,\n}'.encode(), "json", None, "error",
+     "is not valid JSON: Expecting property name enclosed in double quotes (line 3, column 1). A comma after the "
+     "last item? JSON allows none."),
+    (b"[1, 2]", "json_type", None, "error", "must hold one JSON object"),
+])
+def test_dataset_json_is_checked_with_precise_messages(tmp_path, content, rule, key, severity, words):
+    folder = _with_meta(tmp_path, content)
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    p = next(p for p in problems if p.file == "dataset.json")
+    assert (p.rule, p.column, p.severity) == (rule, key, severity), str(p)
+    assert words in p.message
+    assert (cli.main(["validate", str(folder)]) == 1) == (severity == "error")
+
+
+def test_a_string_false_never_marks_data_as_synthetic(tmp_path):
+    folder = _with_meta(tmp_path, b'{"synthetic": "false"}')
+    with pytest.raises(DataValidationError):
+        load_province(folder, today=TODAY)
+
+
+def test_dataset_json_with_a_byte_order_mark_is_read(tmp_path):
+    folder = _with_meta(tmp_path, '\ufeff{"name": "示例", "synthetic": true}'.encode())
+    p = load_province(folder, today=TODAY)
+    assert p.meta["name"] == "示例" and p.synthetic
+
+
+# --------------------------------------------------------------------------- issue 16: a ledger imported twice
+
+
+def test_a_ledger_imported_twice_is_an_error_naming_the_township_and_rows(tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "d"
+    shutil.copytree(BASE, folder)
+    d = pd.read_csv(folder / "services.csv", dtype=str, keep_default_na=False)
+    town = d["township_code"].iloc[0]
+    again = d[d["township_code"] == town].copy()
+    again["record_id"] = again["record_id"] + "-B"  # the same contacts under new record numbers
+    pd.concat([d, again]).to_csv(folder / "services.csv", index=False)
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    p = next(p for p in problems if p.rule == "repeated_contacts")
+    n, first = len(again), len(d) + 2
+    assert (p.file, p.row, p.column, p.severity) == ("services.csv", first, "record_id", "error")
+    assert (f"in township {town}, {n} of {2 * n} contacts (50.0%, more than 1%) repeat an earlier contact in every "
+            "column but record_id") in p.message
+    assert f"row {first} repeats row {again.index[0] + 2}, row {first + 1} repeats row {again.index[1] + 2}" in p.message
+    assert f"and {n - 5} more" in p.message
+    assert cli.main(["validate", str(folder)]) == 1
+    assert f"services.csv, row {first}, column 'record_id': in township {town}" in capsys.readouterr().out
+
+
+def test_a_few_repeated_contacts_are_a_warning_with_their_count_and_rows(tmp_path):
+    from evalkit.io import read_raw
+    from evalkit.schema import table_spec, validate_table
+
+    d = pd.read_csv(BASE / "services.csv", dtype=str, keep_default_na=False)
+    many = pd.concat([d.assign(minutes=str(m), record_id=d["record_id"] + f"-{m}") for m in range(1, 12)])
+    many = pd.concat([many, many.iloc[[3]].assign(record_id="R-again")], ignore_index=True)
+    many.to_csv(tmp_path / "services.csv", index=False)
+    raw = read_raw(tmp_path / "services.csv", [c["name"] for c in table_spec("services")["columns"]], "services")
+    _, problems = validate_table(raw, "services")
+    [p] = [p for p in problems if p.rule == "repeated_contacts"]
+    assert (p.row, p.severity, p.value) == (len(many) + 1, "warning", "R-again")
+    assert p.message.startswith("1 contact(s) repeat an earlier contact in every column but record_id")
+    assert f"row {len(many) + 1} repeats row 5." in p.message
+
+
+def test_contacts_differing_only_in_person_are_not_repeats(tmp_path):
+    from evalkit.io import read_raw
+    from evalkit.schema import table_spec, validate_table
+
+    d = pd.read_csv(BASE / "services.csv", dtype=str, keep_default_na=False)
+    twin = d.assign(record_id=d["record_id"] + "-T", person_id=d["person_id"] + "T")
+    pd.concat([d, twin]).to_csv(tmp_path / "services.csv", index=False)
+    raw = read_raw(tmp_path / "services.csv", [c["name"] for c in table_spec("services")["columns"]], "services")
+    assert not [p for p in validate_table(raw, "services")[1] if p.rule == "repeated_contacts"]

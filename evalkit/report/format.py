@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import decimal
 import html
 import math
 from typing import Any, Iterable
@@ -99,7 +100,9 @@ def value_text(v: Any, unit: str, lang: str, *, signed: bool = False) -> str:
     v = float(v)
     sign = "+" if signed else ""
     if unit in ("proportion", "net"):
-        return f"{v * 100:{sign}.1f}%"
+        # a finite proportion above about 1.8e306 overflows to inf when scaled: scale it exactly instead
+        pct = v * 100 if math.isfinite(v * 100) else decimal.Decimal(v) * 100
+        return f"{pct:{sign}.1f}%"
     if unit == "score_1_5":
         return f"{v:{sign}.2f}"
     if unit == "yuan":

@@ -145,9 +145,20 @@ CASES = {
     "phone_as_respondent_id": lambda: {"survey.csv": cell_edit("survey", 3, "respondent_id", "138-0013-8000")},
     "station_year_outside_regions": lambda: {"stations.csv": cell_edit("stations", 3, "year", "2030")},
     "service_before_station_opened": lambda: {"stations.csv": cell_edit("stations", 2, "opened", "2023-12-30")},
-    "weight_above_population": lambda: {"survey.csv": cell_edit("survey", 4, "weight", "1e308")},
+    "weight_above_population": lambda: {"survey.csv": cell_edit("survey", 4, "weight", "900000")},
     "station_opened_1900": lambda: {"stations.csv": cell_edit("stations", 2, "opened", "1900-01-01")},
     "more_psus_than_villages": lambda: {"regions.csv": cell_edit("regions", 2, "villages", "1")},
+    # issue 16: bad cells that a legitimate-looking file carries
+    "weight_1e308": lambda: {"survey.csv": cell_edit("survey", 4, "weight", "1e308")},
+    "population_typed_in_wrong_unit": lambda: {"regions.csv": cell_edit("regions", 3, "population", "31498000000")},
+    "count_beyond_int64": lambda: {"regions.csv": cell_edit("regions", 4, "reg_dibao", "99999999999999999999")},
+    "budget_infinite": lambda: {"stations.csv": cell_edit("stations", 3, "budget_yuan", "1e309")},
+    "date_range_in_cell": lambda: {"services.csv": cell_edit("services", 5, "date", "2025-01-01 ~ 2025-03-01")},
+    "date_range_chinese": lambda: {"survey.csv": cell_edit("survey", 6, "interview_date", "2025-01-01至2025-06-30")},
+    "excel_error_in_name": lambda: {"regions.csv": cell_edit("regions", 5, "township_name_zh", "#N/A")},
+    "excel_error_in_count": lambda: {"stations.csv": cell_edit("stations", 4, "volunteers", "#DIV/0!")},
+    "zero_width_space_in_code": lambda: {"services.csv": cell_edit("services", 6, "township_code", "0901020\u200b01")},
+    "full_width_letter_in_code": lambda: {"survey.csv": cell_edit("survey", 7, "psu", "０９０１０２００１００Ａ")},
 }
 
 
