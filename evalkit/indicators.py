@@ -71,7 +71,8 @@ if TYPE_CHECKING:
 # cached table, its catalogue or the inputs' hashes (what every report and batch does) needs none
 # of them, and importing scipy.stats costs seconds.
 
-__all__ = ["LEVELS", "CONFIDENCE", "LAYOUT_VERSION", "catalogue", "indicator_table", "write_indicator_table",
+__all__ = ["LEVELS", "CONFIDENCE", "LAYOUT_VERSION", "SOURCES", "catalogue", "indicator_table", "table_years",
+           "missing_years", "write_indicator_table",
            "read_indicator_table", "input_hashes", "cached_indicator_table"]
 
 #: Geographic levels, from the smallest up.
@@ -79,7 +80,9 @@ LEVELS = ("township", "county", "prefecture", "province")
 #: Confidence levels computed for every figure.
 CONFIDENCE = (0.95, 0.998)
 #: Version of the table layout documented above; bumped when columns change meaning.
-LAYOUT_VERSION = "3"  # 2: survey comments, scrubbed, in the metadata; 3: professional_station_share
+LAYOUT_VERSION = "4"  # 2: survey comments, scrubbed, in the metadata; 3: professional_station_share;
+# 4: the years each input table has rows for (``table_years``) in the metadata, and figures of a year whose input
+# table has no rows for it blanked with the reason ``not_in_data``
 
 _CODE = {"township": "township_code", "county": "county_code", "prefecture": "prefecture_code",
          "province": "province_code"}
@@ -90,6 +93,17 @@ _SAT_CODES = {"satisfaction_rate": "satisfaction_rate", "index_0_100": "satisfac
 _STAFFING = {"social_workers_per_station": "social_workers_per_station",
              "social_workers_per_10000": "social_workers_per_10k", "certified_share": "certified_share",
              "professional_station_share": "professional_station_share", "volunteers_per_10000": "volunteers_per_10k"}
+
+#: The input tables each indicator is made from (besides ``regions``): the survey's figures from ``survey``, figures
+#: about persons from ``services``, facility figures from ``stations``; spending per contact or person from both.
+#: A year in which one of them has no rows has no such figure (:func:`missing_years`).
+SOURCES = {
+    **{i: ("stations",) for i in ("station_coverage", "social_workers_per_station", "social_workers_per_10k",
+                                  "certified_share", "professional_station_share", "volunteers_per_10k")},
+    **{i: ("services",) for i in ("person_times_per_1000", "coverage", "home_visit_share")},
+    **{i: ("stations", "services") for i in ("cost_per_person_time", "cost_per_person_served")},
+    **{i: ("survey",) for i in ("satisfaction_rate", "satisfaction_index", "net_satisfaction")},
+}
 
 
 @cache
@@ -417,7 +431,57 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     except BaseException:
         _thread.join_quietly(survey)  # reach's error is the one raised, as when reach ran first
         raise
-    return _finish([reach, survey()], units, text)
+    return _blank_missing(_finish([reach, survey()], units, text), missing_years(table_years(province)))
+
+
+def table_years(province: Province) -> dict[str, list[int]]:
+    """The years each input table has rows for: ``regions``, ``stations`` and ``survey`` by their ``year``,
+    ``services`` by the year of its contacts' dates."""
+    out = {}
+    for name in ("regions", "stations", "services", "survey"):
+        d = getattr(province, name)
+        years = d["date"].dt.year if name == "services" else d["year"]
+        out[name] = sorted(int(y) for y in pd.unique(years.dropna()))
+    return out
+
+
+def missing_years(years: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The years of the regions table that ``stations``, ``services`` or ``survey`` have no rows for (from
+    :func:`table_years` or the ``table_years`` of a table's metadata): a wave not delivered yet, a ledger not
+    imported.  Tables without a gap are left out."""
+    covered = years.get("regions", [])
+    out = {}
+    for name in ("stations", "services", "survey"):
+        if name in years:
+            gap = [y for y in covered if y not in set(years[name])]
+            if gap:
+                out[name] = gap
+    return out
+
+
+def _blank_missing(table: pd.DataFrame, missing: dict[str, list[int]]) -> pd.DataFrame:
+    """Blank the figures of the years an input table has no rows for (a coverage of 0% from a ledger that is not
+    there yet would be a wrong figure, not a small one): value, interval, benchmarks and comparisons missing,
+    ``suppression_reason`` ``not_in_data``.  Survey figures of such a year have no rows to blank."""
+    if not missing:
+        return table
+    hit = np.zeros(len(table), dtype=bool)
+    indicator = table["indicator"].astype(str).to_numpy()
+    year = table["year"].to_numpy()
+    for name, years in missing.items():
+        made_from = [i for i, tables in SOURCES.items() if name in tables]
+        hit |= np.isin(indicator, made_from) & np.isin(year, years)
+    if not hit.any():
+        return table
+    for c in ("n", "value", "se", "lower", "upper", "prefecture_value", "province_value"):
+        table.loc[hit, c] = np.nan
+    table.loc[hit, "suppressed"] = False
+    for c, code in (("suppression_reason", "not_in_data"), ("vs_prefecture", "not_compared"),
+                    ("vs_province", "not_compared")):
+        if code not in table[c].cat.categories:
+            table[c] = table[c].cat.add_categories([code])
+        table.loc[hit, c] = code
+    return table
 
 
 def _half(parts: list[dict[str, Any]], units: _Units, text: _Text) -> dict[str, np.ndarray]:
@@ -736,7 +800,7 @@ def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Provi
             "confidence": sorted(table["confidence"].unique().tolist()),
             "warnings": [{"file": w.file, "row": w.row, "column": w.column, "rule": w.rule, "message": w.message}
                          for w in province.warnings],
-            "comments": comments(province)}
+            "comments": comments(province), "table_years": table_years(province)}
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            b"evalkit": json.dumps(meta, ensure_ascii=False).encode()})

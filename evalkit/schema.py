@@ -761,7 +761,8 @@ def _cross_checks(t: dict[str, pd.DataFrame], rows: dict[str, pd.Series], files:
             col[name].add(d["year"].notna() & ~d["year"].isin(years), "year", "year_outside_regions", d["year"],
                           lambda v: f"the year {v} is not covered by the regions table ({int(years[0])}-"
                                     f"{int(years[-1])}); add its regions rows or correct the year.")
-    _station_checks(t, col, county_of.index, *located["services"])
+    absent = _year_coverage(t, col, [int(y) for y in years])
+    _station_checks(t, col, county_of.index, *located["services"], absent.get("stations", []))
     _survey_design_checks(t, col)
 
     for name, date_col in (("services", "date"), ("survey", "interview_date"), ("stations", "opened")):
@@ -814,17 +815,49 @@ def _positions(index: pd.Index, values: pd.Series) -> np.ndarray:
     return np.where(codes >= 0, index.get_indexer(uniques)[np.maximum(codes, 0)], -1)
 
 
+#: What a year without rows in a table means for the reports (the warning of :func:`_year_coverage`).
+_ABSENT_YEAR = {
+    "survey": "the {year} survey wave is not in the data (a wave not delivered yet?): reports for {year} show no "
+              "satisfaction figure for {year} and say so; the county grade needs the survey.",
+    "services": "the service records have no contact dated in {year} (a ledger not imported yet?): reports for "
+                "{year} show no coverage, home-visit, person-time or cost figure for {year} and say so.",
+    "stations": "the stations table has no row for {year} (a register not delivered yet?): reports for {year} show "
+                "no station, staffing or spending figure for {year} and say so; the contacts of {year} are not "
+                "checked against stations.",
+}
+
+
+def _year_coverage(t: dict[str, pd.DataFrame], col: dict[str, _Collector], years: list[int]) -> dict[str, list[int]]:
+    """Warn, naming the table's own file, of every year of the regions table that ``survey``, ``services`` or
+    ``stations`` has no row for: incomplete data, not wrong data, so reports are made with what there is.
+    Returns those years by table."""
+    absent: dict[str, list[int]] = {}
+    for name, year_col in (("survey", "year"), ("services", "date"), ("stations", "year")):
+        d = t[name]
+        if year_col not in d.columns:
+            continue
+        have = set((d[year_col].dt.year if year_col == "date" else d[year_col]).dropna().astype(int))
+        for y in years:
+            if y not in have:
+                absent.setdefault(name, []).append(y)
+                col[name].whole("year_not_in_data", _ABSENT_YEAR[name].format(year=y), column=year_col,
+                                value=str(y), severity="warning")
+    return absent
+
+
 def _station_checks(t: dict[str, pd.DataFrame], col: dict[str, _Collector], towns: pd.Index,
-                    sv_town: np.ndarray, sv_year: pd.Series) -> None:
+                    sv_town: np.ndarray, sv_year: pd.Series, no_stations: list[int] = ()) -> None:
     """Every service contact happens at a station that exists that year and has opened.
 
     ``sv_town`` is each contact's township as a position in ``towns`` (the regions table's townships),
-    ``sv_year`` its year: the caller has both already, for millions of contacts.
+    ``sv_year`` its year: the caller has both already, for millions of contacts.  Contacts of the years in
+    ``no_stations`` (the stations table has no row at all for them: warned of on the stations file) are not
+    checked: blaming each of them on the services file would name the wrong file.
     """
     sv, st = t["services"], t["stations"]
     st_key = _positions(towns, st["township_code"]).astype(np.int64) * 10_000 + st["year"].to_numpy(dtype=np.int64)
     where = pd.Index(st_key).get_indexer(sv_town.astype(np.int64) * 10_000 + sv_year.to_numpy(dtype=np.int64))
-    known = (sv_town >= 0) & sv_year.isin(t["regions"]["year"]).to_numpy()
+    known = (sv_town >= 0) & sv_year.isin(t["regions"]["year"]).to_numpy() & ~sv_year.isin(list(no_stations)).to_numpy()
     none = known & (where < 0)
     col["services"].add(none, "township_code", "no_station", sv["township_code"],
                         lambda v, y: f"township {v} has no row in the stations table for {y}, so no station "
