@@ -78,6 +78,20 @@ class ProvinceData:
             self._parts[key] = _on_disk(self, "small-area", "evalkit.measures.smallarea", [int(year)], fit)
         return self._parts[key]
 
+    def gaps(self, year: int) -> dict[str, int | None]:
+        """The input tables (``survey``, ``services``, ``stations``) with no row for ``year``, each with the latest
+        earlier year it has rows for (``None`` when none): what a report of ``year`` says is missing.  From the
+        table's metadata (``table_years``); empty for a table cached without it."""
+        from ..indicators import missing_years
+
+        years = self.meta.get("table_years") or {}
+        out: dict[str, int | None] = {}
+        for name, absent in missing_years(years).items():
+            if int(year) in absent:
+                earlier = [y for y in years[name] if y < int(year)]
+                out[name] = max(earlier) if earlier else None
+        return out
+
     @property
     def years(self) -> list[int]:
         """The waves in the table (looked up once: each report checks its year against them)."""
