@@ -817,8 +817,9 @@ def _positions(index: pd.Index, values: pd.Series) -> np.ndarray:
 
 #: What a year without rows in a table means for the reports (the warning of :func:`_year_coverage`).
 _ABSENT_YEAR = {
-    "survey": "the {year} survey wave is not in the data (a wave not delivered yet?): reports for {year} show no "
-              "satisfaction figure for {year} and say so; the county grade needs the survey.",
+    "survey": "the {year} survey wave is not in the data (a wave not delivered yet?): reports for {year} say so and "
+              "show the satisfaction of the latest earlier wave, named as such; the framework grades no county "
+              "without the survey's figures of the year.",
     "services": "the service records have no contact dated in {year} (a ledger not imported yet?): reports for "
                 "{year} show no coverage, home-visit, person-time or cost figure for {year} and say so.",
     "stations": "the stations table has no row for {year} (a register not delivered yet?): reports for {year} show "

@@ -617,7 +617,9 @@ class CountyReport:
                     cells.append(f"<td>{SUPPRESSED}</td>")
                     continue
                 shown.append(row)
-                if indicator == "station_coverage":
+                if pd.isna(row["value"]):  # suppressed, or not in the data this year
+                    text = SUPPRESSED
+                elif indicator == "station_coverage":
                     text = self.t("table.yes") if row["value"] == 1 else self.t("table.no")
                 else:
                     text = value_text(row["value"], self._unit(indicator), self.lang)
@@ -631,7 +633,7 @@ class CountyReport:
             rows.append(cells)
         cov = pd.Series([value for indicator, group, value, suppressed in zip(indicator_of, group_of, value_of,
                                                                                 suppressed_of)
-                         if indicator == "coverage" and group == "all" and not suppressed], dtype=float)
+                         if indicator == "coverage" and group == "all" and not suppressed], dtype=float).dropna()
         spread = ""
         if len(cov) >= 2:
             hi, lo = cov.max(), cov.min()
@@ -878,10 +880,12 @@ class CountyReport:
         c = self._county
         excluded = c[(c["indicator"] == "satisfaction_rate") & (c["group"] == "all")]["n_excluded"].fillna(0)
         reasons = c["suppression_reason"].dropna().astype(str).value_counts()
-        rows = [[self.t("quality.figures"), f"{len(c):,}"],
-                [self.t("quality.suppressed"), f"{int(c['suppressed'].sum()):,}"]]
-        rows += [[self.t(("missing.reason." if reason == "not_in_data" else "quality.reason.") + reason), f"{count:,}"]
-                 for reason, count in sorted(reasons.items())]
+        absent = int(reasons.pop("not_in_data")) if "not_in_data" in reasons.index else 0
+        rows = [[self.t("quality.figures"), f"{len(c):,}"]]
+        if absent:  # figures of a year an input table has no row for: missing, not suppressed
+            rows.append([self.t("missing.quality"), f"{absent:,}"])
+        rows.append([self.t("quality.suppressed"), f"{int(c['suppressed'].sum()):,}"])
+        rows += [[self.t("quality.reason." + reason), f"{count:,}"] for reason, count in sorted(reasons.items())]
         rows.append([self.t("quality.excluded_answers"), f"{int(excluded.sum()):,}"])
         warnings = self.data.meta.get("warnings", [])
         by_rule = pd.Series([w["rule"] for w in warnings], dtype=str).value_counts()
