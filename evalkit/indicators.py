@@ -431,7 +431,8 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     except BaseException:
         _thread.join_quietly(survey)  # reach's error is the one raised, as when reach ran first
         raise
-    return _blank_missing(_finish([reach, survey()], units, text), missing_years(table_years(province)))
+    by_year, by_county = province.gaps
+    return _blank_missing(_finish([reach, survey()], units, text), by_year, by_county)
 
 
 def table_years(province: Province) -> dict[str, list[int]]:
@@ -443,6 +444,11 @@ def table_years(province: Province) -> dict[str, list[int]]:
         years = d["date"].dt.year if name == "services" else d["year"]
         out[name] = sorted(int(y) for y in pd.unique(years.dropna()))
     return out
+
+
+def _county_gaps(province: Province) -> dict[str, dict[str, list[int]]]:
+    """The counties each input table lacks in a year it has others' rows (:func:`evalkit.schema.coverage_gaps`)."""
+    return province.gaps[1]
 
 
 def missing_years(years: dict[str, list[int]]) -> dict[str, list[int]]:
@@ -459,11 +465,14 @@ def missing_years(years: dict[str, list[int]]) -> dict[str, list[int]]:
     return out
 
 
-def _blank_missing(table: pd.DataFrame, missing: dict[str, list[int]]) -> pd.DataFrame:
+def _blank_missing(table: pd.DataFrame, missing: dict[str, list[int]],
+                   counties: dict[str, dict[str, list[int]]] | None = None) -> pd.DataFrame:
     """Blank the figures of the years an input table has no rows for (a coverage of 0% from a ledger that is not
     there yet would be a wrong figure, not a small one): value, interval, benchmarks and comparisons missing,
-    ``suppression_reason`` ``not_in_data``.  Survey figures of such a year have no rows to blank."""
-    if not missing:
+    ``suppression_reason`` ``not_in_data``.  ``counties`` (from :func:`evalkit.schema.coverage_gaps`) does the
+    same for the county and township figures of a county the table lacks in a year.  Survey figures of such a
+    year have no rows to blank."""
+    if not missing and not counties:
         return table
     hit = np.zeros(len(table), dtype=bool)
     indicator = table["indicator"].astype(str).to_numpy()
@@ -471,6 +480,13 @@ def _blank_missing(table: pd.DataFrame, missing: dict[str, list[int]]) -> pd.Dat
     for name, years in missing.items():
         made_from = [i for i, tables in SOURCES.items() if name in tables]
         hit |= np.isin(indicator, made_from) & np.isin(year, years)
+    if counties:
+        county = table["county_code"].astype(str).to_numpy()
+        local = table["level"].astype(str).isin(["county", "township"]).to_numpy()
+        for name, by_county in counties.items():
+            made_from = np.isin(indicator, [i for i, tables in SOURCES.items() if name in tables]) & local
+            for code, years in by_county.items():
+                hit |= made_from & (county == code) & np.isin(year, years)
     if not hit.any():
         return table
     for c in ("n", "value", "se", "lower", "upper", "prefecture_value", "province_value"):
@@ -800,7 +816,8 @@ def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Provi
             "confidence": sorted(table["confidence"].unique().tolist()),
             "warnings": [{"file": w.file, "row": w.row, "column": w.column, "rule": w.rule, "message": w.message}
                          for w in province.warnings],
-            "comments": comments(province), "table_years": table_years(province)}
+            "comments": comments(province), "table_years": table_years(province),
+            "county_gaps": _county_gaps(province)}
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            b"evalkit": json.dumps(meta, ensure_ascii=False).encode()})

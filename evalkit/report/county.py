@@ -189,6 +189,7 @@ class CountyReport:
         self._judgeable_rows: pd.DataFrame | None = None
         self._score_row: tuple | None = None
         self._points_rows: pd.DataFrame | None = None
+        self._gap_rows: dict[str, tuple[int | None, str]] | None = None
 
     def _shared(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per process for this confidence level, year and province: what every county's
@@ -253,17 +254,30 @@ class CountyReport:
     def _note(self, key: str, **values: Any) -> str:
         return f'<p class="note">{esc(self.t(key, **values))}</p>'
 
+    def _gap_info(self) -> dict[str, tuple[int | None, str]]:
+        """The input tables without a row for the report's year, for the whole province
+        (:meth:`ProvinceData.gaps`) or for this county (:meth:`ProvinceData.county_gaps`): by table, the latest
+        earlier year it has rows for (``None``: none) and the catalogue keys' suffix (``""`` or ``"_county"``)."""
+        if self._gap_rows is None:
+            province = self.data.gaps(self.year)
+            county = self.data.county_gaps(self.year, self.county_code)
+            self._gap_rows = {**{k: (v, "_county") for k, v in county.items()},
+                              **{k: (v, "") for k, v in province.items()}}
+        return self._gap_rows
+
     def _gaps(self, *tables: str, survey: str = "missing.survey_short") -> str:
         """The sentences saying which of ``tables`` (``survey``, ``services``, ``stations``) have no row for the
-        report's year (:meth:`ProvinceData.gaps`), for the top of a section; ``survey`` is the key of the
-        survey's sentence."""
-        gaps = self.data.gaps(self.year)
+        report's year (:meth:`_gap_info`), for the top of a section; ``survey`` is the key of the survey's
+        sentence."""
+        gaps = self._gap_info()
         out = []
         for name in tables:
             if name not in gaps:
                 continue
-            key = ("missing.survey_none" if gaps[name] is None else survey) if name == "survey" else f"missing.{name}"
-            out.append(f'<p class="missing"><strong>{esc(self.t(key, year=self.year, latest=gaps[name]))}</strong></p>')
+            latest, where = gaps[name]
+            key = ("missing.survey_none" if latest is None else survey) if name == "survey" else f"missing.{name}"
+            out.append(f'<p class="missing"><strong>{esc(self.t(key + where, year=self.year, latest=latest))}'
+                       "</strong></p>")
         return "".join(out)
 
     def _not_in_data(self, indicator: str, row: dict | None) -> bool:
@@ -273,7 +287,7 @@ class CountyReport:
             return str(row.get("suppression_reason")) == "not_in_data"
         from ..indicators import SOURCES
 
-        return any(name in self.data.gaps(self.year) for name in SOURCES.get(indicator, ()))
+        return any(name in self._gap_info() for name in SOURCES.get(indicator, ()))
 
     def _suppression_note(self, rows: Iterable[Any]) -> str:
         """The note on suppressed figures, where any of ``rows`` (dicts or a frame's column) is suppressed."""
@@ -519,7 +533,7 @@ class CountyReport:
         c, province = self._county, self._province_now
         gap = self._gaps("survey", survey="missing.survey")
         if gap:
-            shown = self.data.gaps(self.year)["survey"]
+            shown = self._gap_info()["survey"][0]
             if shown is None:
                 return Fragment(self._heading("satisfaction") + gap)
             c = self._county_all_years[self._county_all_years["year"] == shown]
@@ -579,8 +593,9 @@ class CountyReport:
         texts = [c["text"] for c in self.data.meta.get("comments", [])
                  if c["county_code"] == self.county_code and c["year"] == self.year]
         parts = [self._heading("comments")]
-        if "survey" in self.data.gaps(self.year):
-            parts.append(f'<p class="missing"><strong>{esc(self.t("missing.comments", year=self.year))}</strong></p>')
+        if "survey" in self._gap_info():
+            key = "missing.comments" + self._gap_info()["survey"][1]
+            parts.append(f'<p class="missing"><strong>{esc(self.t(key, year=self.year))}</strong></p>')
         elif texts:
             parts.append(f"<p>{esc(self.t('comments.intro', n=len(texts)))}</p>")
             parts.append("<ul class=\"comments\">" + "".join(f"<li>{esc(text)}</li>" for text in texts) + "</ul>")

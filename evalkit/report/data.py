@@ -92,6 +92,19 @@ class ProvinceData:
                 out[name] = max(earlier) if earlier else None
         return out
 
+    def county_gaps(self, year: int, county_code: str) -> dict[str, int | None]:
+        """The input tables (``survey``, ``services``) that have rows for ``year`` but none of this county (its
+        questionnaires or ledger not delivered yet), each with the latest earlier year it has the county's rows
+        for (``None`` when none).  From the table's metadata (``county_gaps``, ``table_years``)."""
+        years = self.meta.get("table_years") or {}
+        out: dict[str, int | None] = {}
+        for name, counties in (self.meta.get("county_gaps") or {}).items():
+            lacking = set(counties.get(county_code, []))
+            if int(year) in lacking:
+                earlier = [y for y in years.get(name, []) if y < int(year) and y not in lacking]
+                out[name] = max(earlier) if earlier else None
+        return out
+
     @property
     def years(self) -> list[int]:
         """The waves in the table (looked up once: each report checks its year against them)."""
