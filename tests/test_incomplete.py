@@ -175,3 +175,56 @@ def test_a_year_without_service_contacts_renders_every_report_saying_so(province
     assert "2025年无数据" in _text(_section(page, "summary"))
     assert missing in _text((run / "overview.html").read_text(encoding="utf-8"))
     assert (run / "index.html").is_file()
+
+
+# --------------------------------------------------------------------------- one county missing from a year
+
+
+def _base_without_county(tmp_path: Path, table: str, column: str, county: str, year: int) -> Path:
+    folder = tmp_path / f"no-{table}-{county}"
+    shutil.copytree(BASE, folder)
+    path = folder / f"{table}.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    at, code = header.index(column), header.index("county_code")
+    keep = [lines[0]] + [line for line in lines[1:]
+                         if not (int(line.split(",")[at][:4]) == year and line.split(",")[code] == county)]
+    assert len(keep) < len(lines)
+    path.write_text("".join(keep), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("table, column", [("survey", "year"), ("services", "date")])
+def test_a_county_missing_from_a_year_the_others_have_is_a_warning_naming_it(tmp_path, table, column):
+    folder = _base_without_county(tmp_path, table, column, COUNTY, 2025)
+    _, problems, _, _ = validate_province(folder, today=TODAY)
+    assert [str(p) for p in problems if p.severity == "error"] == []
+    gap = [p for p in problems if p.rule == "county_year_not_in_data"]
+    assert [(p.file, p.column, p.value, p.severity) for p in gap] == [(f"{table}.csv", "county_code", COUNTY,
+                                                                        "warning")]
+    assert "2025" in gap[0].message and "says so" in gap[0].message
+    if table == "services":  # its figures of the year are missing, not a coverage of 0 called "suppressed"
+        from evalkit.indicators import indicator_table
+
+        t = indicator_table(load_province(folder, today=TODAY))
+        mine = t[(t["county_code"] == COUNTY) & (t["year"] == 2025) & (t["indicator"] == "coverage")]
+        assert len(mine) and mine["value"].isna().all()
+        assert set(mine["suppression_reason"].astype(str)) == {"not_in_data"}
+        other = t[(t["code"] == "090202") & (t["year"] == 2025) & (t["indicator"] == "coverage")]
+        assert other["value"].notna().any()
+
+
+def test_a_county_missing_from_the_latest_survey_wave_renders_saying_so(small_province, tmp_path):
+    folder = tmp_path / "small"
+    shutil.copytree(small_province, folder)
+    d = pd.read_parquet(folder / "survey.parquet")
+    d[~((d["year"] == 2025) & (d["county_code"] == COUNTY))].to_parquet(folder / "survey.parquet", index=False)
+    done, run = _batch(folder, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    html = (run / f"{COUNTY}.html").read_text(encoding="utf-8")
+    shown = "The 2025 survey wave has no respondent from this county in the data: satisfaction is shown for 2024"
+    assert shown in _text(_section(html, "satisfaction"))
+    short = "The 2025 survey wave has no respondent from this county in the data: there is no satisfaction figure"
+    for anchor in ("summary", "grade", "indicators"):
+        assert short in _text(_section(html, anchor)), anchor
+    assert (run / "overview.html").is_file() and (run / "index.html").is_file()
