@@ -472,6 +472,8 @@ def _blank_missing(table: pd.DataFrame, missing: dict[str, list[int]],
     ``suppression_reason`` ``not_in_data``.  ``counties`` (from :func:`evalkit.schema.coverage_gaps`) does the
     same for the county and township figures of a county the table lacks in a year.  Survey figures of such a
     year have no rows to blank."""
+    # a county without respondents in a wave has no survey rows to blank: only the contact figures' gaps count
+    counties = {name: by_county for name, by_county in (counties or {}).items() if name != "survey"}
     if not missing and not counties:
         return table
     hit = np.zeros(len(table), dtype=bool)

@@ -227,4 +227,6 @@ def test_a_county_missing_from_the_latest_survey_wave_renders_saying_so(small_pr
     short = "The 2025 survey wave has no respondent from this county in the data: there is no satisfaction figure"
     for anchor in ("summary", "grade", "indicators"):
         assert short in _text(_section(html, anchor)), anchor
-    assert (run / "overview.html").is_file() and (run / "index.html").is_file()
+    overview = _text((run / "overview.html").read_text(encoding="utf-8"))
+    assert "The 2025 survey wave has no respondent from Qingxin District in the data" in overview
+    assert (run / "index.html").is_file()

@@ -90,6 +90,13 @@ class ProvinceOverview:
             key = ("missing.survey_none" if latest is None else "missing.survey_short") if name == "survey" \
                 else f"missing.{name}"
             out.append(f'<p class="missing"><strong>{esc(self.t(key, year=self.year, latest=latest))}</strong></p>')
+        names = self.data.counties().set_index("county_code")[f"name_{self.lang}"]
+        for name, by_county in sorted((self.data.meta.get("county_gaps") or {}).items()):
+            lacking = [str(names.get(code, code)) for code, years in sorted(by_county.items()) if self.year in years]
+            if lacking:
+                sep = "、" if self.lang == "zh" else ", "
+                out.append(f'<p class="missing"><strong>{esc(self.t(f"missing.overview_{name}", year=self.year, counties=sep.join(lacking)))}'
+                           "</strong></p>")
         return "".join(out)
 
     def cover(self) -> Fragment:
