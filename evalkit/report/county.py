@@ -619,8 +619,8 @@ class CountyReport:
                 lookup[(code, indicator, item)] = {"value": value, "suppressed": suppressed}
         header = [self.t("table.township")] + [self.t("indicator_short." + i) for i, _ in _TOWNSHIP]
         header.append(self.t("table.model_based"))
-        eb = {} if "survey" in self.data.gaps(self.year) else self.data.shared(
-            ("small_area", self.year), lambda: _small_area_by_county(self.data.small_area(self.year)))
+        eb = self.data.shared(("small_area", self.year),
+                              lambda: _small_area_by_county(self.data.small_area(self.year)))
         eb = eb.get(self.county_code, {})
         rows = []
         shown = []

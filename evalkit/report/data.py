@@ -69,6 +69,10 @@ class ProvinceData:
         prefecture (:func:`evalkit.measures.smallarea.shrink_indicator`): kept in memory, and on disk beside
         the cached indicator table as :meth:`scores` are, so that each kernel does not fit the model again."""
         key = ("small_area", int(year))
+        if key not in self._parts and "survey" in self.gaps(year):
+            # no survey wave this year: nothing to model (an empty frame of the model's columns, not an error)
+            self._parts[key] = pd.DataFrame({c: pd.Series(dtype=object) for c in (
+                "level", "code", "county_code", "township_code", "year", "value", "lower", "upper", "suppressed")})
         if key not in self._parts:
             def fit() -> pd.DataFrame:
                 from ..measures.smallarea import shrink_indicator  # scipy.stats: seconds to import
