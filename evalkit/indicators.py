@@ -33,7 +33,9 @@ suppressed,         small-cell suppression: survey figures on fewer than 10 resp
 suppression_reason  figures about persons with fewer than 5 persons counted or registered,
                     survey figures with fewer than 2 degrees of freedom (``too_few_psus``),
                     and their complements (value, se, lower, upper and, for persons, n are
-                    blanked; reasons in :data:`evalkit.measures.suppress.REASONS`)
+                    blanked; reasons in :data:`evalkit.measures.suppress.REASONS`); the reason
+                    ``not_in_data``, with ``suppressed`` false, marks a figure of a year (or a county's
+                    year) its input table has no row for: missing, never 0 (:data:`SOURCES`)
 prefecture_value,   the benchmark values of the unit's prefecture and of the province
 province_value      (same year, indicator, item, group and confidence)
 vs_prefecture,      ``better`` / ``similar`` / ``worse`` (or ``higher`` / ``lower`` for
@@ -81,8 +83,8 @@ LEVELS = ("township", "county", "prefecture", "province")
 CONFIDENCE = (0.95, 0.998)
 #: Version of the table layout documented above; bumped when columns change meaning.
 LAYOUT_VERSION = "4"  # 2: survey comments, scrubbed, in the metadata; 3: professional_station_share;
-# 4: the years each input table has rows for (``table_years``) in the metadata, and figures of a year whose input
-# table has no rows for it blanked with the reason ``not_in_data``
+# 4: the years each input table has rows for (``table_years``) and the counties it lacks in a year (``county_gaps``)
+# in the metadata, and figures of a year whose input table has no rows for it blanked with the reason ``not_in_data``
 
 _CODE = {"township": "township_code", "county": "county_code", "prefecture": "prefecture_code",
          "province": "province_code"}
@@ -818,8 +820,9 @@ def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Provi
             "confidence": sorted(table["confidence"].unique().tolist()),
             "warnings": [{"file": w.file, "row": w.row, "column": w.column, "rule": w.rule, "message": w.message}
                          for w in province.warnings],
-            "comments": comments(province), "table_years": table_years(province),
-            "county_gaps": _county_gaps(province)}
+            "comments": comments(province)}
+    # incomplete data: the years each table has, and the counties a table lacks in a year it has for others
+    meta["table_years"], meta["county_gaps"] = table_years(province), _county_gaps(province)
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            b"evalkit": json.dumps(meta, ensure_ascii=False).encode()})
