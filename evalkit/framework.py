@@ -1239,7 +1239,7 @@ def score_counties(
 
     units = _units(sel, level)
     codes = units["code"].to_numpy()
-    values = _indicator_matrix(sel, fw, codes, level, year)
+    values = _indicator_matrix(sel, fw, codes, level, year, at_level)
     return _simulate(fw, units, values, year=year, level=level, draws=int(draws), seed=seed, confidence=confidence)
 
 
@@ -1265,9 +1265,14 @@ def _units(sel: pd.DataFrame, level: str) -> pd.DataFrame:
     return units
 
 
-def _indicator_matrix(sel: pd.DataFrame, fw: Framework, codes: np.ndarray, level: str, year: int
-                      ) -> dict[str, np.ndarray]:
-    """Value, se, lower, upper and suppression reason as (units x indicators) arrays, in framework order."""
+def _indicator_matrix(sel: pd.DataFrame, fw: Framework, codes: np.ndarray, level: str, year: int,
+                      every_year: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """Value, se, lower, upper and suppression reason as (units x indicators) arrays, in framework order.
+
+    A framework indicator with no row in ``year`` that ``every_year`` (the table at this level) has in another
+    year is data missing for the year (a survey wave not delivered yet): missing for every unit, with the
+    reason ``not_in_data``, so the county is scored or left ungraded by the framework's rule for missing
+    indicators.  One with no row in any year is a framework that does not fit the table: an error."""
     ids = [i.id for i in fw.indicators]
     keys = pd.DataFrame({"fw": ids, "indicator": [i.measure for i in fw.indicators],
                          "item": [i.item for i in fw.indicators], "group": [i.group for i in fw.indicators]})
@@ -1277,8 +1282,14 @@ def _indicator_matrix(sel: pd.DataFrame, fw: Framework, codes: np.ndarray, level
     for col in ("code", "indicator", "item", "group"):
         rows[col] = rows[col].astype(str)
     merged = keys.merge(rows, on=["indicator", "item", "group"], how="inner")
+    absent = []
     for i in fw.indicators:
         if not (merged["fw"] == i.id).any():
+            if every_year is not None and ((every_year["indicator"].astype(str) == i.measure)
+                                           & (every_year["item"].astype(str) == i.item)
+                                           & (every_year["group"].astype(str) == i.group)).any():
+                absent.append(i.id)
+                continue
             have = sel.loc[sel["indicator"].astype(str) == i.measure]
             items = sorted(have["item"].astype(str).unique())
             groups = sorted(have["group"].astype(str).unique())
@@ -1299,6 +1310,8 @@ def _indicator_matrix(sel: pd.DataFrame, fw: Framework, codes: np.ndarray, level
         out[col] = wide.to_numpy(dtype=float)
     reason = merged.pivot(index="code", columns="fw", values="suppression_reason").reindex(index=codes, columns=ids)
     out["suppression_reason"] = reason.to_numpy(dtype=object)
+    for i in absent:
+        out["suppression_reason"][:, ids.index(i)] = "not_in_data"
     return out
 
 

@@ -33,7 +33,9 @@ suppressed,         small-cell suppression: survey figures on fewer than 10 resp
 suppression_reason  figures about persons with fewer than 5 persons counted or registered,
                     survey figures with fewer than 2 degrees of freedom (``too_few_psus``),
                     and their complements (value, se, lower, upper and, for persons, n are
-                    blanked; reasons in :data:`evalkit.measures.suppress.REASONS`)
+                    blanked; reasons in :data:`evalkit.measures.suppress.REASONS`); the reason
+                    ``not_in_data``, with ``suppressed`` false, marks a figure of a year (or a county's
+                    year) its input table has no row for: missing, never 0 (:data:`SOURCES`)
 prefecture_value,   the benchmark values of the unit's prefecture and of the province
 province_value      (same year, indicator, item, group and confidence)
 vs_prefecture,      ``better`` / ``similar`` / ``worse`` (or ``higher`` / ``lower`` for
@@ -71,7 +73,8 @@ if TYPE_CHECKING:
 # cached table, its catalogue or the inputs' hashes (what every report and batch does) needs none
 # of them, and importing scipy.stats costs seconds.
 
-__all__ = ["LEVELS", "CONFIDENCE", "LAYOUT_VERSION", "catalogue", "indicator_table", "write_indicator_table",
+__all__ = ["LEVELS", "CONFIDENCE", "LAYOUT_VERSION", "SOURCES", "catalogue", "indicator_table", "table_years",
+           "missing_years", "write_indicator_table",
            "read_indicator_table", "input_hashes", "cached_indicator_table"]
 
 #: Geographic levels, from the smallest up.
@@ -81,8 +84,10 @@ CONFIDENCE = (0.95, 0.998)
 #: Version of the table layout documented above; bumped when columns change meaning.
 # 2: survey comments, scrubbed, in the metadata; 3: professional_station_share; 4: comments published only
 # when evalkit.privacy.assess finds them publishable (default deny) and, with a reviewed list, only reviewed
-# ones; the withheld counted per county-wave by reason ("comments_withheld", "comments_reviewed" in the metadata)
-LAYOUT_VERSION = "4"
+# ones; the withheld counted per county-wave by reason ("comments_withheld", "comments_reviewed" in the metadata);
+# 5: the years each input table has rows for (``table_years``) and the counties it lacks in a year (``county_gaps``)
+# in the metadata, and figures of a year whose input table has no rows for it blanked with the reason ``not_in_data``
+LAYOUT_VERSION = "5"
 
 _CODE = {"township": "township_code", "county": "county_code", "prefecture": "prefecture_code",
          "province": "province_code"}
@@ -93,6 +98,17 @@ _SAT_CODES = {"satisfaction_rate": "satisfaction_rate", "index_0_100": "satisfac
 _STAFFING = {"social_workers_per_station": "social_workers_per_station",
              "social_workers_per_10000": "social_workers_per_10k", "certified_share": "certified_share",
              "professional_station_share": "professional_station_share", "volunteers_per_10000": "volunteers_per_10k"}
+
+#: The input tables each indicator is made from (besides ``regions``): the survey's figures from ``survey``, figures
+#: about persons from ``services``, facility figures from ``stations``; spending per contact or person from both.
+#: A year in which one of them has no rows has no such figure (:func:`missing_years`).
+SOURCES = {
+    **{i: ("stations",) for i in ("station_coverage", "social_workers_per_station", "social_workers_per_10k",
+                                  "certified_share", "professional_station_share", "volunteers_per_10k")},
+    **{i: ("services",) for i in ("person_times_per_1000", "coverage", "home_visit_share")},
+    **{i: ("stations", "services") for i in ("cost_per_person_time", "cost_per_person_served")},
+    **{i: ("survey",) for i in ("satisfaction_rate", "satisfaction_index", "net_satisfaction")},
+}
 
 
 @cache
@@ -420,7 +436,75 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     except BaseException:
         _thread.join_quietly(survey)  # reach's error is the one raised, as when reach ran first
         raise
-    return _finish([reach, survey()], units, text)
+    by_year, by_county = province.gaps
+    return _blank_missing(_finish([reach, survey()], units, text), by_year, by_county)
+
+
+def table_years(province: Province) -> dict[str, list[int]]:
+    """The years each input table has rows for: ``regions``, ``stations`` and ``survey`` by their ``year``,
+    ``services`` by the year of its contacts' dates."""
+    out = {}
+    for name in ("regions", "stations", "services", "survey"):
+        d = getattr(province, name)
+        years = d["date"].dt.year if name == "services" else d["year"]
+        out[name] = sorted(int(y) for y in pd.unique(years.dropna()))
+    return out
+
+
+def _county_gaps(province: Province) -> dict[str, dict[str, list[int]]]:
+    """The counties each input table lacks in a year it has others' rows (:func:`evalkit.schema.coverage_gaps`)."""
+    return province.gaps[1]
+
+
+def missing_years(years: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The years of the regions table that ``stations``, ``services`` or ``survey`` have no rows for (from
+    :func:`table_years` or the ``table_years`` of a table's metadata): a wave not delivered yet, a ledger not
+    imported.  Tables without a gap are left out."""
+    covered = years.get("regions", [])
+    out = {}
+    for name in ("stations", "services", "survey"):
+        if name in years:
+            gap = [y for y in covered if y not in set(years[name])]
+            if gap:
+                out[name] = gap
+    return out
+
+
+def _blank_missing(table: pd.DataFrame, missing: dict[str, list[int]],
+                   counties: dict[str, dict[str, list[int]]] | None = None) -> pd.DataFrame:
+    """Blank the figures of the years an input table has no rows for (a coverage of 0% from a ledger that is not
+    there yet would be a wrong figure, not a small one): value, interval, benchmarks and comparisons missing,
+    ``suppression_reason`` ``not_in_data``.  ``counties`` (from :func:`evalkit.schema.coverage_gaps`) does the
+    same for the county and township figures of a county the table lacks in a year.  Survey figures of such a
+    year have no rows to blank."""
+    # a county without respondents in a wave has no survey rows to blank: only the contact figures' gaps count
+    counties = {name: by_county for name, by_county in (counties or {}).items() if name != "survey"}
+    if not missing and not counties:
+        return table
+    hit = np.zeros(len(table), dtype=bool)
+    indicator = table["indicator"].astype(str).to_numpy()
+    year = table["year"].to_numpy()
+    for name, years in missing.items():
+        made_from = [i for i, tables in SOURCES.items() if name in tables]
+        hit |= np.isin(indicator, made_from) & np.isin(year, years)
+    if counties:
+        county = table["county_code"].astype(str).to_numpy()
+        local = table["level"].astype(str).isin(["county", "township"]).to_numpy()
+        for name, by_county in counties.items():
+            made_from = np.isin(indicator, [i for i, tables in SOURCES.items() if name in tables]) & local
+            for code, years in by_county.items():
+                hit |= made_from & (county == code) & np.isin(year, years)
+    if not hit.any():
+        return table
+    for c in ("n", "value", "se", "lower", "upper", "prefecture_value", "province_value"):
+        table.loc[hit, c] = np.nan
+    table.loc[hit, "suppressed"] = False
+    for c, code in (("suppression_reason", "not_in_data"), ("vs_prefecture", "not_compared"),
+                    ("vs_province", "not_compared")):
+        if code not in table[c].cat.categories:
+            table[c] = table[c].cat.add_categories([code])
+        table.loc[hit, c] = code
+    return table
 
 
 def _half(parts: list[dict[str, Any]], units: _Units, text: _Text) -> dict[str, np.ndarray]:
@@ -835,6 +919,8 @@ def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Provi
             "warnings": [{"file": w.file, "row": w.row, "column": w.column, "rule": w.rule, "message": w.message}
                          for w in province.warnings],
             **_comment_meta(province)}
+    # incomplete data: the years each table has, and the counties a table lacks in a year it has for others
+    meta["table_years"], meta["county_gaps"] = table_years(province), _county_gaps(province)
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            b"evalkit": json.dumps(meta, ensure_ascii=False).encode()})

@@ -189,6 +189,7 @@ class CountyReport:
         self._judgeable_rows: pd.DataFrame | None = None
         self._score_row: tuple | None = None
         self._points_rows: pd.DataFrame | None = None
+        self._gap_rows: dict[str, tuple[int | None, str]] | None = None
 
     def _shared(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per process for this confidence level, year and province: what every county's
@@ -253,6 +254,41 @@ class CountyReport:
     def _note(self, key: str, **values: Any) -> str:
         return f'<p class="note">{esc(self.t(key, **values))}</p>'
 
+    def _gap_info(self) -> dict[str, tuple[int | None, str]]:
+        """The input tables without a row for the report's year, for the whole province
+        (:meth:`ProvinceData.gaps`) or for this county (:meth:`ProvinceData.county_gaps`): by table, the latest
+        earlier year it has rows for (``None``: none) and the catalogue keys' suffix (``""`` or ``"_county"``)."""
+        if self._gap_rows is None:
+            province = self.data.gaps(self.year)
+            county = self.data.county_gaps(self.year, self.county_code)
+            self._gap_rows = {**{k: (v, "_county") for k, v in county.items()},
+                              **{k: (v, "") for k, v in province.items()}}
+        return self._gap_rows
+
+    def _gaps(self, *tables: str, survey: str = "missing.survey_short") -> str:
+        """The sentences saying which of ``tables`` (``survey``, ``services``, ``stations``) have no row for the
+        report's year (:meth:`_gap_info`), for the top of a section; ``survey`` is the key of the survey's
+        sentence."""
+        gaps = self._gap_info()
+        out = []
+        for name in tables:
+            if name not in gaps:
+                continue
+            latest, where = gaps[name]
+            key = ("missing.survey_none" if latest is None else survey) if name == "survey" else f"missing.{name}"
+            out.append(f'<p class="missing"><strong>{esc(self.t(key + where, year=self.year, latest=latest))}'
+                       "</strong></p>")
+        return "".join(out)
+
+    def _not_in_data(self, indicator: str, row: dict | None) -> bool:
+        """Whether the county's figure of ``indicator`` this year is missing because an input table has no row
+        for the year (rather than suppressed or not computed)."""
+        if row is not None:
+            return str(row.get("suppression_reason")) == "not_in_data"
+        from ..indicators import SOURCES
+
+        return any(name in self._gap_info() for name in SOURCES.get(indicator, ()))
+
     def _suppression_note(self, rows: Iterable[Any]) -> str:
         """The note on suppressed figures, where any of ``rows`` (dicts or a frame's column) is suppressed."""
         if not any(bool(r["suppressed"]) for r in rows):
@@ -284,7 +320,8 @@ class CountyReport:
         respondents = self._row(c, "satisfaction_rate", "q_overall")
         stations = self._row(c, "station_coverage")
         scope = self.t("cover.scope", townships=int(stations["denominator"]) if stations is not None else 0,
-                       stations=int(stations["n"]) if stations is not None else 0,
+                       stations=int(stations["n"]) if stations is not None and not pd.isna(stations["n"])
+                       else SUPPRESSED,
                        respondents=int(respondents["n"]) if respondents is not None and not respondents["suppressed"]
                        else SUPPRESSED, year=self.year)
         return Fragment(
@@ -300,6 +337,9 @@ class CountyReport:
         items = []
         for indicator, item in HEADLINE:
             row = self._row(self._county, indicator, item)
+            if self._not_in_data(indicator, row):
+                items.append(f"<li>{esc(self.t('missing.finding', indicator=self._indicator_name(indicator), year=self.year))}</li>")
+                continue
             if row is None:
                 continue
             unit = self._unit(indicator)
@@ -324,7 +364,8 @@ class CountyReport:
                             n=int(me["n_ranked"]))
         else:
             graded = self.t("summary.not_graded")
-        return Fragment(self._heading("summary") + f"<p><strong>{esc(graded)}</strong></p>"
+        return Fragment(self._heading("summary") + self._gaps("survey", "services", "stations")
+                        + f"<p><strong>{esc(graded)}</strong></p>"
                         f"<p>{esc(counts)}</p><ul>{''.join(items)}</ul>")
 
     def _judgeable(self) -> pd.DataFrame:
@@ -388,6 +429,9 @@ class CountyReport:
         tier, and the points each indicator earned."""
         scores, me = self._scores()
         parts = [self._heading("grade")]
+        gaps = self._gaps("survey", "services", "stations")
+        if gaps:
+            parts += [gaps, f"<p>{esc(self.t('missing.grade', year=self.year))}</p>"]
         if me is None or not bool(me["graded"]):
             points = self._points(scores)
             missing = [self._framework_name(scores, i) for i in points.loc[points["missing"], "indicator"]]
@@ -463,7 +507,8 @@ class CountyReport:
         header = [self.t("table.indicator"), self.t("table.tier"), self.t("table.value"),
                   self.t("table.interval", confidence=self._conf_text()), self.t("table.size"),
                   self.t("table.target"), self.t("table.attainment"), *self._bench_headers()]
-        return Fragment(self._heading("indicators") + table_html(header, rows, raw=True)
+        return Fragment(self._heading("indicators") + self._gaps("survey", "services", "stations")
+                        + table_html(header, rows, raw=True)
                         + self._note("note.comparison", confidence=self._conf_text())
                         + self._suppression_note(shown))
 
@@ -481,10 +526,20 @@ class CountyReport:
         return f"{row['n']:,.0f} / {row['denominator']:,.0f}"
 
     def satisfaction(self) -> Fragment:
-        """Satisfaction by dimension (figure and table) and by service-user group."""
-        c = self._county
+        """Satisfaction by dimension (figure and table) and by service-user group.
+
+        When the survey has no wave for the report's year, the latest earlier wave is shown, with its own
+        benchmarks, under a sentence saying so; with no earlier wave either, only that sentence."""
+        c, province = self._county, self._province_now
+        gap = self._gaps("survey", survey="missing.survey")
+        if gap:
+            shown = self._gap_info()["survey"][0]
+            if shown is None:
+                return Fragment(self._heading("satisfaction") + gap)
+            c = self._county_all_years[self._county_all_years["year"] == shown]
+            province = self._bench[(self._bench["code"] == self.province_code) & (self._bench["year"] == shown)]
         dims = {"label": [self.t("item." + i) for i in ITEMS]}
-        for prefix, unit in (("c_", c), ("p_", self._province_now)):
+        for prefix, unit in (("c_", c), ("p_", province)):
             found = [self._row(unit, "satisfaction_rate", i) for i in ITEMS]
             for col in ("value", "lower", "upper"):
                 dims[prefix + col] = [r[col] if r is not None else np.nan for r in found]
@@ -492,7 +547,7 @@ class CountyReport:
         fig = figures.interval_dots(dims, label="label", series=[("c_", self.county_name, figures.HIGHLIGHT),
                                                                   ("p_", self.province_name, figures.BENCH)],
                                     xlabel=self.t("figure.satisfaction_axis"))
-        parts = [self._heading("satisfaction"),
+        parts = [self._heading("satisfaction"), gap,
                  figures.figure_html(fig, alt=self.t("figure.dimensions_alt", county=self.county_name),
                                      caption=self.t("figure.dimensions_caption", confidence=self._conf_text()))]
         rows = []
@@ -520,7 +575,7 @@ class CountyReport:
                           f'<td class="num">{esc(value_text(row["value"], "proportion", self.lang))}</td>',
                           f'<td class="num">{esc(interval_text(row["lower"], row["upper"], "proportion", self.lang))}</td>',
                           f'<td class="num">{esc(self._size_text(row))}</td>', *self._comparisons(row)])
-        parts.append(f'<h3 id="satisfaction-groups">{esc(self.t("section.satisfaction_groups"))}</h3>')
+        parts.append(f'<h3 id="satisfaction-groups">{esc(self.t("section.satisfaction_groups"))}</h3>' + gap)
         parts.append(table_html([self.t("table.group"), self.t("indicator_short.satisfaction_rate"),
                                  self.t("table.interval", confidence=self._conf_text()), self.t("table.size"),
                                  *self._bench_headers()], grows, raw=True))
@@ -538,7 +593,10 @@ class CountyReport:
         texts = [c["text"] for c in self.data.meta.get("comments", [])
                  if c["county_code"] == self.county_code and c["year"] == self.year]
         parts = [self._heading("comments")]
-        if texts:
+        if "survey" in self._gap_info():
+            key = "missing.comments" + self._gap_info()["survey"][1]
+            parts.append(f'<p class="missing"><strong>{esc(self.t(key, year=self.year))}</strong></p>')
+        elif texts:
             parts.append(f"<p>{esc(self.t('comments.intro', n=len(texts)))}</p>")
             parts.append("<ul class=\"comments\">" + "".join(f"<li>{esc(text)}</li>" for text in texts) + "</ul>")
         else:
@@ -599,7 +657,9 @@ class CountyReport:
                     cells.append(f"<td>{SUPPRESSED}</td>")
                     continue
                 shown.append(row)
-                if indicator == "station_coverage":
+                if pd.isna(row["value"]):  # suppressed, or not in the data this year
+                    text = SUPPRESSED
+                elif indicator == "station_coverage":
                     text = self.t("table.yes") if row["value"] == 1 else self.t("table.no")
                 else:
                     text = value_text(row["value"], self._unit(indicator), self.lang)
@@ -613,13 +673,14 @@ class CountyReport:
             rows.append(cells)
         cov = pd.Series([value for indicator, group, value, suppressed in zip(indicator_of, group_of, value_of,
                                                                                 suppressed_of)
-                         if indicator == "coverage" and group == "all" and not suppressed], dtype=float)
+                         if indicator == "coverage" and group == "all" and not suppressed], dtype=float).dropna()
         spread = ""
         if len(cov) >= 2:
             hi, lo = cov.max(), cov.min()
             spread = self._note("reach.spread", highest=value_text(hi, "proportion", self.lang),
                                 lowest=value_text(lo, "proportion", self.lang), townships=len(cov))
-        return Fragment(self._heading("reach") + f"<p>{esc(self.t('reach.intro', n=len(names)))}</p>"
+        return Fragment(self._heading("reach") + self._gaps("services", "stations", "survey")
+                        + f"<p>{esc(self.t('reach.intro', n=len(names)))}</p>"
                         + table_html(header, rows, raw=True) + spread + self._note("reach.model_based")
                         + self._suppression_note(shown))
 
@@ -642,7 +703,7 @@ class CountyReport:
         header = [self.t("table.indicator"), self.t("table.value"),
                   self.t("table.interval", confidence=self._conf_text()),
                   *[self.t(f"table.{b}_value") for b in self.benchmarks], *self._bench_headers()]
-        return Fragment(self._heading("staffing") + table_html(header, rows, raw=True)
+        return Fragment(self._heading("staffing") + self._gaps("stations", "services") + table_html(header, rows, raw=True)
                         + self._note("note.cost") + self._suppression_note(shown))
 
     def trends(self) -> Fragment:
@@ -718,22 +779,26 @@ class CountyReport:
     def among_counties(self) -> Fragment:
         """Where the county sits among all counties: a funnel plot and a ranked dot plot."""
         funnel = self._shared("funnel", self._funnel)
-        parts = [self._heading("among_counties")]
-        if funnel is None:
-            parts.append(self._note("among.none"))
-            return Fragment("".join(parts))
-        sat, limits, pooled = funnel
-        texts = {"limit_0.95": self.t("figure.limit", level="95%"), "limit_0.998": self.t("figure.limit", level="99.8%"),
-                 "pooled": self.province_name, "others": self.t("figure.other_counties"),
-                 "peers": self.t("figure.peers", prefecture=self.prefecture_name), "county": self.county_name}
-        fig = figures.funnel(sat, limits, pooled=pooled, highlight=self.county_code, peers=self._peers(),
-                             xlabel=self.t("figure.effective_n"), ylabel=self.t("figure.satisfaction_axis"),
-                             texts=texts)
-        parts.append(figures.figure_html(fig, alt=self.t("figure.funnel_alt", county=self.county_name),
-                                         caption=self.t("figure.funnel_caption")))
+        parts = [self._heading("among_counties"), self._gaps("survey", "services")]
+        if funnel is not None:
+            sat, limits, pooled = funnel
+            texts = {"limit_0.95": self.t("figure.limit", level="95%"),
+                     "limit_0.998": self.t("figure.limit", level="99.8%"),
+                     "pooled": self.province_name, "others": self.t("figure.other_counties"),
+                     "peers": self.t("figure.peers", prefecture=self.prefecture_name), "county": self.county_name}
+            fig = figures.funnel(sat, limits, pooled=pooled, highlight=self.county_code, peers=self._peers(),
+                                 xlabel=self.t("figure.effective_n"), ylabel=self.t("figure.satisfaction_axis"),
+                                 texts=texts)
+            parts.append(figures.figure_html(fig, alt=self.t("figure.funnel_alt", county=self.county_name),
+                                             caption=self.t("figure.funnel_caption")))
         cov = self._shared("coverage", lambda: self._counties.loc[
             (self._counties["indicator"] == "coverage") & (self._counties["group"] == "all")
-            & ~self._counties["suppressed"], ["code", "value", "lower", "upper"]])
+            & ~self._counties["suppressed"] & self._counties["value"].notna(), ["code", "value", "lower", "upper"]])
+        if funnel is None and cov.empty:
+            parts.append(self._note("among.none"))
+            return Fragment("".join(parts))
+        if cov.empty:  # the funnel alone: no county has a coverage figure to rank
+            return Fragment("".join(parts))
         prov_cov = self._row(self._province_now, "coverage")
         values = cov["value"].to_numpy()
         mine = values[(cov["code"] == self.county_code).to_numpy()]
@@ -742,7 +807,8 @@ class CountyReport:
         fig = figures.ranked_dots(cov, highlight=self.county_code,
                                   peers=self._peers(), label=self._indicator_name("coverage"),
                                   rank_text=self.t("figure.ranked_axis"),
-                                  bench=float(prov_cov["value"]) if prov_cov is not None else None,
+                                  bench=float(prov_cov["value"]) if prov_cov is not None
+                                  and not pd.isna(prov_cov["value"]) else None,
                                   bench_text=self.province_name)
         parts.append(figures.figure_html(fig, alt=self.t("figure.ranked_alt", county=self.county_name),
                                          caption=self.t("figure.ranked_caption", rank=rank, n=len(cov),
@@ -854,14 +920,17 @@ class CountyReport:
         c = self._county
         excluded = c[(c["indicator"] == "satisfaction_rate") & (c["group"] == "all")]["n_excluded"].fillna(0)
         reasons = c["suppression_reason"].dropna().astype(str).value_counts()
-        rows = [[self.t("quality.figures"), f"{len(c):,}"],
-                [self.t("quality.suppressed"), f"{int(c['suppressed'].sum()):,}"]]
+        absent = int(reasons.pop("not_in_data")) if "not_in_data" in reasons.index else 0
+        rows = [[self.t("quality.figures"), f"{len(c):,}"]]
+        if absent:  # figures of a year an input table has no row for: missing, not suppressed
+            rows.append([self.t("missing.quality"), f"{absent:,}"])
+        rows.append([self.t("quality.suppressed"), f"{int(c['suppressed'].sum()):,}"])
         rows += [[self.t("quality.reason." + reason), f"{count:,}"] for reason, count in sorted(reasons.items())]
         rows.append([self.t("quality.excluded_answers"), f"{int(excluded.sum()):,}"])
         warnings = self.data.meta.get("warnings", [])
         by_rule = pd.Series([w["rule"] for w in warnings], dtype=str).value_counts()
-        parts = [self._heading("data_quality"), table_html([self.t("table.check"), self.t("table.count")], rows,
-                                                           numeric=(1,))]
+        parts = [self._heading("data_quality"), self._gaps("survey", "services", "stations"),
+                 table_html([self.t("table.check"), self.t("table.count")], rows, numeric=(1,))]
         if by_rule.empty:
             parts.append(f"<p>{esc(self.t('quality.no_warnings'))}</p>")
         else:

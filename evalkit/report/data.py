@@ -69,6 +69,10 @@ class ProvinceData:
         prefecture (:func:`evalkit.measures.smallarea.shrink_indicator`): kept in memory, and on disk beside
         the cached indicator table as :meth:`scores` are, so that each kernel does not fit the model again."""
         key = ("small_area", int(year))
+        if key not in self._parts and "survey" in self.gaps(year):
+            # no survey wave this year: nothing to model (an empty frame of the model's columns, not an error)
+            self._parts[key] = pd.DataFrame({c: pd.Series(dtype=object) for c in (
+                "level", "code", "county_code", "township_code", "year", "value", "lower", "upper", "suppressed")})
         if key not in self._parts:
             def fit() -> pd.DataFrame:
                 from ..measures.smallarea import shrink_indicator  # scipy.stats: seconds to import
@@ -77,6 +81,33 @@ class ProvinceData:
 
             self._parts[key] = _on_disk(self, "small-area", "evalkit.measures.smallarea", [int(year)], fit)
         return self._parts[key]
+
+    def gaps(self, year: int) -> dict[str, int | None]:
+        """The input tables (``survey``, ``services``, ``stations``) with no row for ``year``, each with the latest
+        earlier year it has rows for (``None`` when none): what a report of ``year`` says is missing.  From the
+        table's metadata (``table_years``); empty for a table cached without it."""
+        from ..indicators import missing_years
+
+        years = self.meta.get("table_years") or {}
+        out: dict[str, int | None] = {}
+        for name, absent in missing_years(years).items():
+            if int(year) in absent:
+                earlier = [y for y in years[name] if y < int(year)]
+                out[name] = max(earlier) if earlier else None
+        return out
+
+    def county_gaps(self, year: int, county_code: str) -> dict[str, int | None]:
+        """The input tables (``survey``, ``services``) that have rows for ``year`` but none of this county (its
+        questionnaires or ledger not delivered yet), each with the latest earlier year it has the county's rows
+        for (``None`` when none).  From the table's metadata (``county_gaps``, ``table_years``)."""
+        years = self.meta.get("table_years") or {}
+        out: dict[str, int | None] = {}
+        for name, counties in (self.meta.get("county_gaps") or {}).items():
+            lacking = set(counties.get(county_code, []))
+            if int(year) in lacking:
+                earlier = [y for y in years.get(name, []) if y < int(year) and y not in lacking]
+                out[name] = max(earlier) if earlier else None
+        return out
 
     @property
     def years(self) -> list[int]:

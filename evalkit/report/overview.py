@@ -83,11 +83,28 @@ class ProvinceOverview:
         names = [self.t("overview.key_name", short=short, full=full) for short, full in names if short != full]
         return f'<p class="note">{esc(self.t("overview.key_names", names=self.t("overview.key_sep").join(names)))}</p>'
 
+    def _gaps(self) -> str:
+        """The sentences saying which input tables have no row for the year (as in the county reports)."""
+        out = []
+        for name, latest in self.data.gaps(self.year).items():
+            key = ("missing.survey_none" if latest is None else "missing.survey_short") if name == "survey" \
+                else f"missing.{name}"
+            out.append(f'<p class="missing"><strong>{esc(self.t(key, year=self.year, latest=latest))}</strong></p>')
+        names = self.data.counties().set_index("county_code")[f"name_{self.lang}"]
+        for name, by_county in sorted((self.data.meta.get("county_gaps") or {}).items()):
+            lacking = [str(names.get(code, code)) for code, years in sorted(by_county.items()) if self.year in years]
+            if lacking:
+                sep = "、" if self.lang == "zh" else ", "
+                out.append(f'<p class="missing"><strong>{esc(self.t(f"missing.overview_{name}", year=self.year, counties=sep.join(lacking)))}'
+                           "</strong></p>")
+        return "".join(out)
+
     def cover(self) -> Fragment:
-        """Title and scope."""
+        """Title and scope, and what the data lack for the year."""
         counties = self.data.counties()
         return Fragment(f'<header class="cover"><h1>{esc(self.t("overview.title", province=self.data.province_name(self.lang), year=self.year))}</h1>'
                         f'<p>{esc(self.t("overview.scope", counties=len(counties), prefectures=counties["prefecture_code"].nunique(), year=self.year))}</p>'
+                        + self._gaps() +
                         "</header>")
 
     def counties(self) -> Fragment:
@@ -133,11 +150,11 @@ class ProvinceOverview:
             part = part.set_index("indicator")
             cells = [f'<td class="label">{esc(part.iloc[0][f"name_{self.lang}"])}</td>']
             for indicator, _ in KEY_FIGURES:
-                r = part.loc[indicator]
+                r = part.loc[indicator] if indicator in part.index else None  # none: not in the data this year
                 unit = str(catalogue().loc[indicator, "unit"])
-                cells.append(f'<td class="num">{esc(value_text(r["value"], unit, self.lang))}</td>')
-                cells.append(f'<td class="num">{esc(interval_text(r["lower"], r["upper"], unit, self.lang))}</td>')
-                cells.append(comparison_cell(r["vs_province"], self.lang))
+                cells.append(f'<td class="num">{esc(value_text(r["value"] if r is not None else None, unit, self.lang))}</td>')
+                cells.append(f'<td class="num">{esc(interval_text(r["lower"], r["upper"], unit, self.lang) if r is not None else SUPPRESSED)}</td>')
+                cells.append(comparison_cell(r["vs_province"] if r is not None else None, self.lang))
             body.append(cells)
         header = [self.t("index.prefecture")]
         for indicator, _ in KEY_FIGURES:
