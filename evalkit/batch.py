@@ -302,8 +302,8 @@ class _RunLock:
         if left.get("pid"):
             gone = left.get("host") == host and not _alive(int(left["pid"]))
             log(f"evalkit batch: the batch that last wrote into {self.run_dir} (pid {left.get('pid')} on host "
-                f"{left.get('host')}) {'is no longer running' if gone else 'released its lock'} without "
-                "finishing; its lock is taken over.")
+                f"{left.get('host')}) stopped without finishing ({'it is no longer running' if gone else 'its lock was free'}"
+                "); its lock is taken over.")
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": host,
                                   "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode(), 0)
@@ -407,8 +407,12 @@ class _WarmKernel:
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
-        # local sockets (ipc) in a private folder: no TCP port open to the machine, no warning about it
-        self._sockets = tempfile.mkdtemp(prefix="evalkit-kernel-")
+        # local sockets (ipc) in a private folder: no TCP port open to the machine, no warning about it; a socket's
+        # path has at most 107 bytes, so a long temporary folder (the batch's own is inside TMPDIR) gives way to /tmp
+        base = tempfile.gettempdir()
+        if len(base) > 60 and os.path.isdir("/tmp"):
+            base = "/tmp"
+        self._sockets = tempfile.mkdtemp(prefix="evalkit-kernel-", dir=base)
         self.km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(self._sockets, "k"))
         # no history database: kernels in parallel would contend for one SQLite file, and a report needs none
         run_sync(self.km.start_kernel)(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
@@ -1311,7 +1315,7 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
 
         util.get_temp_dir()  # multiprocessing's own folder (the fork server's socket) stays where it was: it outlives us
         _remove_orphaned_temp()
-        tmp = tempfile.mkdtemp(prefix=f"evalkit-batch-{os.getpid()}-")
+        tmp = tempfile.mkdtemp(prefix=f"evalkit-{os.getpid()}-", dir=_short_temp())
         os.environ["TMPDIR"] = tmp
         tempfile.tempdir = None
         pool = None
@@ -1343,6 +1347,10 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
                 os.environ["TMPDIR"] = old_tmp
             tempfile.tempdir = None
             shutil.rmtree(tmp, ignore_errors=True)
+            if options.get("force"):
+                from . import fingerprint
+
+                fingerprint.force_rebuild(False)
     raise BatchStopped(stopped.signum, _stopped_message(stopped.signum, state)) from None
 
 
@@ -1351,10 +1359,19 @@ def _remove_orphaned_temp() -> None:
     import shutil
     import tempfile
 
-    for path in Path(tempfile.gettempdir()).glob("evalkit-batch-*-*"):
-        pid = path.name.split("-")[2]
+    for path in Path(_short_temp()).glob("evalkit-*-*"):
+        pid = path.name.split("-")[1]
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _short_temp() -> str:
+    """The temporary folder, or ``/tmp`` when its path is long: Chromium and the kernels put Unix sockets a few
+    folders below it, and a socket's path has at most 107 bytes."""
+    import tempfile
+
+    base = tempfile.gettempdir()
+    return "/tmp" if len(base) > 35 and os.path.isdir("/tmp") else base
 
 
 def _tracker_pid() -> int:

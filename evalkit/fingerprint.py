@@ -22,6 +22,7 @@ import errno
 import functools
 import hashlib
 import json
+import os
 import re
 import warnings
 from pathlib import Path
@@ -138,8 +139,9 @@ def write(path: str | Path, save: Callable[[Path], Any]) -> None:
         save(path)
     except OSError as err:
         code = errno.errorcode.get(err.errno or 0)
+        said = os.strerror(err.errno) if code else (err.strerror or str(err))  # pyarrow's errors carry no strerror
         raise CacheWriteError(
-            f"cannot write the cache file {path.name} in {path.parent}: {err.strerror or err}"
+            f"cannot write the cache file {path.name} in {path.parent}: {said}"
             + (f" ({code})" if code else "") + "; nothing was rendered. Free some space (or make the folder "
             "writable), or set EVALKIT_CACHE to another folder, and run again.") from None
 
