@@ -304,10 +304,14 @@ class _RunLock:
             log(f"evalkit batch: the batch that last wrote into {self.run_dir} (pid {left.get('pid')} on host "
                 f"{left.get('host')}) stopped without finishing ({'it is no longer running' if gone else 'its lock was free'}"
                 "); its lock is taken over.")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": host,
-                                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode(), 0)
         self.fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": host,
+                                      "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode(), 0)
+        except OSError:  # a full or read-only disk: the folder is left as it was, and the caller says why
+            self.release()
+            raise
 
     def release(self) -> None:
         if self.fd is not None:
