@@ -1323,18 +1323,21 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
         os.environ["TMPDIR"] = tmp
         tempfile.tempdir = None
         pool = None
+        manifest: dict[str, Any] = {}
         try:
             # workers start, and warm up, while the province is validated and the work planned
             pool = None if scheduler else _Pool(jobs or os.cpu_count() or 1, warm)
-            return _run(pool, data_dir, scheduler, progress, log, options, state)
+            manifest = _run(pool, data_dir, scheduler, progress, log, options, state)
         except BatchStopped as err:
             stopped = err
         finally:
-            if stopped is None:
-                if pool is not None:
+            if stopped is None and pool is not None:
+                try:  # the workers close their kernels; a stop signal now stops them at once instead
                     pool.close()
-            else:
-                with signals.critical():
+                except BatchStopped as err:
+                    stopped = err
+            with signals.critical():  # the clean-up is not interrupted
+                if stopped is not None:
                     if state.get("bar") is not None:
                         with suppress(Exception):
                             state["bar"].close()
@@ -1343,18 +1346,20 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
                     _signal_all(_descendants(os.getpid()) - keep - {_tracker_pid()}, signal.SIGKILL)
                     if state.get("run_dir") is not None and state.get("lock") is not None:
                         _clean_leftovers(state["run_dir"])  # ours: the folder is locked
-            if state.get("lock") is not None:
-                state["lock"].release()
-            if old_tmp is None:
-                os.environ.pop("TMPDIR", None)
-            else:
-                os.environ["TMPDIR"] = old_tmp
-            tempfile.tempdir = None
-            shutil.rmtree(tmp, ignore_errors=True)
-            if options.get("force"):
-                from . import fingerprint
+                if state.get("lock") is not None:
+                    state["lock"].release()
+                if old_tmp is None:
+                    os.environ.pop("TMPDIR", None)
+                else:
+                    os.environ["TMPDIR"] = old_tmp
+                tempfile.tempdir = None
+                shutil.rmtree(tmp, ignore_errors=True)
+                if options.get("force"):
+                    from . import fingerprint
 
-                fingerprint.force_rebuild(False)
+                    fingerprint.force_rebuild(False)
+    if stopped is None:
+        return manifest
     raise BatchStopped(stopped.signum, _stopped_message(stopped.signum, state)) from None
 
 
