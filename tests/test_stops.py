@@ -118,8 +118,10 @@ def _assert_consistent(run_dir: Path) -> None:
 # --------------------------------------------------------------------------- stop signals
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
-def test_a_stop_signal_stops_workers_kernels_browser_and_removes_temp_files(small_province, tmp_path, sig):
+@pytest.mark.parametrize("sig, group", [(signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, False),
+                                        (signal.SIGHUP, False)],
+                         ids=["SIGINT", "Ctrl-C in a terminal (SIGINT to the process group)", "SIGTERM", "SIGHUP"])
+def test_a_stop_signal_stops_workers_kernels_browser_and_removes_temp_files(small_province, tmp_path, sig, group):
     out = tmp_path / "out"
     proc, tmpdir = _start(small_province, out, tmp_path, "--jobs", "2")
     tree = []
@@ -128,7 +130,10 @@ def test_a_stop_signal_stops_workers_kernels_browser_and_removes_temp_files(smal
         time.sleep(1.0)  # the batch is under way: validating, planning or rendering
         tree = _tree(proc.pid)
         sent = time.monotonic()
-        proc.send_signal(sig)
+        if group:  # what a terminal does: every process of the foreground group (the batch, its fork server,
+            os.killpg(proc.pid, sig)  # its workers, the browser's driver) gets it; kernels have sessions of their own
+        else:
+            proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=30)
         took = time.monotonic() - sent
         left = _wait_gone(tree, max(0.5, 5.0 - took))
