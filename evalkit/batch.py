@@ -1366,7 +1366,6 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
 def _remove_orphaned_temp() -> None:
     """Remove the private temporary folders of batches on this machine that were killed (SIGKILL leaves them)."""
     import shutil
-    import tempfile
 
     for path in Path(_short_temp()).glob("evalkit-*-*"):
         pid = path.name.split("-")[1]

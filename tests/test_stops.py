@@ -409,6 +409,6 @@ echo $? >"$RES/rc"
     printed = (res / "out").read_text() + (res / "err").read_text()
     assert (res / "rc").read_text().strip() == "1", printed
     assert "Traceback" not in printed
-    assert f"cannot write the cache file indicators-" in printed
+    assert "cannot write the cache file indicators-" in printed
     assert f"in {cache}: No space left on device (ENOSPC); nothing was rendered" in printed
     assert not out.exists()
