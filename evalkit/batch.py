@@ -1030,6 +1030,8 @@ class _PrintService:
         self.ctx = ctx
         #: How many times the browser was started (0 without PDFs, 1 unless it crashed).
         self.launches = 0
+        self.printer = None
+        self.aborted = False
         self._thread = threading.Thread(target=self._serve, args=(warm,), name="evalkit-print", daemon=True)
         self._thread.start()
 
@@ -1038,13 +1040,19 @@ class _PrintService:
         self.replies[worker_id] = self.ctx.Queue()
         return self.requests, self.replies[worker_id], worker_id
 
+    def abort(self) -> None:
+        """The batch is stopping: the browser is about to be killed, and must not be started again."""
+        self.aborted = True
+        if self.printer is not None:
+            self.printer.stopping = True
+
     def _serve(self, warm: bool) -> None:
         printer = None
         if warm:
             try:
                 from .render import PdfPrinter
 
-                printer = PdfPrinter()
+                printer = self.printer = PdfPrinter()
                 printer.warm()
                 self.launches = printer.launches
             except Exception:  # noqa: BLE001 - no browser: each report that asks for a PDF says why
@@ -1056,7 +1064,8 @@ class _PrintService:
                     if printer is None:
                         from .render import PdfPrinter
 
-                        printer = PdfPrinter()
+                        printer = self.printer = PdfPrinter()
+                        printer.stopping = self.aborted
                     try:
                         printer.print(page, pdf)
                     finally:
@@ -1252,6 +1261,7 @@ class _Pool:
 
         self._finished = True
         keep = keep | {getattr(resource_tracker._resource_tracker, "_pid", None) or 0}
+        self.printing.abort()
         doomed = _descendants(os.getpid()) - keep
         _signal_all([pid for pid in self.procs], signal.SIGTERM)  # each kills its kernel and exits
         deadline = time.monotonic() + 2.0
