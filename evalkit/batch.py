@@ -211,12 +211,13 @@ class _StopSignals:
     def __enter__(self) -> "_StopSignals":
         if self.active:
             for sig in STOP_SIGNALS:
+                if sig != signal.SIGTERM and signal.getsignal(sig) is signal.SIG_IGN:
+                    continue  # ``nohup`` (SIGHUP) or a background job of a script (SIGINT): it stays ignored
                 self.saved[sig] = signal.signal(sig, self._raise)
         return self
 
-    @staticmethod
-    def _raise(signum: int, frame: Any) -> None:
-        for sig in STOP_SIGNALS:  # stopping now: a second Ctrl-C does not interrupt the clean-up
+    def _raise(self, signum: int, frame: Any) -> None:
+        for sig in self.saved:  # stopping now: a second Ctrl-C does not interrupt the clean-up
             signal.signal(sig, signal.SIG_IGN)
         raise BatchStopped(signum)
 
