@@ -292,6 +292,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plain_cache_warnings() -> None:
+    """Show a damaged cache entry's warning as its one line (it names the file), not with a source line."""
+    import warnings
+
+    from .fingerprint import CacheWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CacheWarning):
+            print(message, file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     from .batch import _skip_unused_imports
@@ -304,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seed = DEFAULT_SEED
     from .batch import BatchStopped
 
+    _plain_cache_warnings()
     try:
         return args.func(args)
     except BatchStopped as err:  # SIGINT, SIGTERM or SIGHUP: everything stopped and cleaned up; one line

@@ -412,3 +412,16 @@ echo $? >"$RES/rc"
     assert "cannot write the cache file indicators-" in printed
     assert f"in {cache}: No space left on device (ENOSPC); nothing was rendered" in printed
     assert not out.exists()
+
+
+def test_a_damaged_cache_entry_is_one_line_of_the_command_line_and_the_run_completes(small_province, tmp_path):
+    args = ["--counties", "090102", "--no-overview", "--pdf", "no", "--jobs", "1"]
+    assert _batch(small_province, tmp_path / "out", tmp_path, *args).returncode == 0
+    [table] = (tmp_path / "cache").glob("indicators-*.parquet")
+    table.write_bytes(table.read_bytes()[:1000])
+    done = _batch(small_province, tmp_path / "out", tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    assert (f"evalkit: the cache file {table} could not be read (ArrowInvalid: " in done.stderr
+            and "it was discarded and is being built again." in done.stderr), done.stderr
+    assert "CacheWarning" not in done.stderr and "Traceback" not in done.stderr
+    assert table.stat().st_size > 1000
