@@ -28,6 +28,7 @@ import copy
 import errno
 import hashlib
 import json
+import math
 import os
 import signal
 import sys
@@ -113,6 +114,213 @@ def _preload() -> None:
 
 class BatchError(EvalkitError):
     """Raised when a batch cannot start: bad options, an unreadable manifest, an unwritable output folder."""
+
+
+class BatchStopped(BaseException):
+    """Raised when ``evalkit batch`` was told to stop (SIGINT, SIGTERM or SIGHUP), once its workers, kernels
+    and browser are stopped and its temporary files removed; the message is the one line to show.
+
+    A :class:`BaseException`, like :class:`KeyboardInterrupt`: no ``except Exception`` on the way catches it.
+    """
+
+    def __init__(self, signum: int, message: str = "") -> None:
+        super().__init__(message or f"evalkit batch: stopped by {signal.Signals(signum).name}.")
+        self.signum = signum
+
+    @property
+    def exit_status(self) -> int:
+        """128 + the signal's number, as a shell reports a process ended by it: 130, 143, 129."""
+        return 128 + self.signum
+
+
+#: The signals that stop a batch cleanly: Ctrl-C, ``timeout``/systemd/CI, a closed terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every living process below ``pid`` (children, grandchildren, ...), from ``/proc`` (Linux; else psutil)."""
+    children: dict[int, list[int]] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        try:
+            import psutil
+
+            return {p.pid for p in psutil.Process(pid).children(recursive=True)}
+        except Exception:  # noqa: BLE001 - no way to know: the known processes are stopped anyway
+            return set()
+    for name in names:
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] not in (b"Z", b"X"):
+                children.setdefault(int(fields[1]), []).append(int(name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _signal_all(pids: Iterable[int], sig: int) -> None:
+    for pid in pids:
+        with suppress(OSError):
+            os.kill(pid, sig)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies (``prctl(PR_SET_PDEATHSIG)``)."""
+    if sys.platform.startswith("linux"):
+        with suppress(Exception):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+
+
+class _StopSignals:
+    """While active (in the main thread), SIGINT, SIGTERM and SIGHUP raise :class:`BatchStopped` in the main
+    thread; :meth:`critical` holds them back while a file the next run goes by (the manifest) is written."""
+
+    def __init__(self) -> None:
+        self.saved: dict[int, Any] = {}
+        self.active = threading.current_thread() is threading.main_thread()
+
+    def __enter__(self) -> "_StopSignals":
+        if self.active:
+            for sig in STOP_SIGNALS:
+                if sig != signal.SIGTERM and signal.getsignal(sig) is signal.SIG_IGN:
+                    continue  # ``nohup`` (SIGHUP) or a background job of a script (SIGINT): it stays ignored
+                self.saved[sig] = signal.signal(sig, self._raise)
+        return self
+
+    def _raise(self, signum: int, frame: Any) -> None:
+        for sig in self.saved:  # stopping now: a second Ctrl-C does not interrupt the clean-up
+            signal.signal(sig, signal.SIG_IGN)
+        raise BatchStopped(signum)
+
+    def critical(self):
+        """A context in which the stop signals wait (they are delivered when it ends)."""
+        if not self.active:
+            return suppress()
+        stack = ExitStack()
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        stack.callback(signal.pthread_sigmask, signal.SIG_UNBLOCK, STOP_SIGNALS)
+        return stack
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+
+# --------------------------------------------------------------------------- the run folder's lock
+
+#: The lock file in a run folder while a batch writes into it (removed when it ends).
+LOCK_NAME = ".evalkit-batch.lock"
+
+
+class _RunLock:
+    """An exclusive ``flock`` on ``<run folder>/.evalkit-batch.lock``, holding the holder's pid, host and start.
+
+    The kernel releases it when the holder dies, however it dies; a lock file left by a holder that is gone
+    is taken over with a message.  A batch refused by the lock touches nothing in the folder.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.path = run_dir / LOCK_NAME
+        self.fd: int | None = None
+
+    @staticmethod
+    def _holder(fd: int) -> dict[str, Any]:
+        with suppress(OSError, ValueError):
+            data = json.loads(os.pread(fd, 4096, 0).decode("utf-8") or "{}")
+            if isinstance(data, dict):
+                return data
+        return {}
+
+    @staticmethod
+    def _who(holder: dict[str, Any]) -> str:
+        if not holder:
+            return "another batch"
+        return (f"another batch (pid {holder.get('pid')} on host {holder.get('host')}, started "
+                f"{holder.get('started')})")
+
+    def acquire(self, wait: bool, log: Callable[[str], None]) -> None:
+        import fcntl
+        import socket
+
+        said = False
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    who = self._who(self._holder(fd))
+                    if not wait:
+                        raise BatchError(f"{who} is writing into {self.run_dir}; nothing was done. Wait for it to "
+                                         "finish (or run again with --wait), or choose another folder with --out "
+                                         "or --run.") from None
+                    if not said:
+                        log(f"evalkit batch: {who} is writing into {self.run_dir}; waiting for it to finish.")
+                        said = True
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                try:  # the previous holder may have removed the file after we opened it: lock the new one
+                    same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+                except FileNotFoundError:
+                    same = False
+            except BaseException:
+                os.close(fd)
+                raise
+            if same:
+                break
+            os.close(fd)
+        left = self._holder(fd)
+        host = socket.gethostname()
+        if left.get("pid"):
+            gone = left.get("host") == host and not _alive(int(left["pid"]))
+            log(f"evalkit batch: the batch that last wrote into {self.run_dir} (pid {left.get('pid')} on host "
+                f"{left.get('host')}) stopped without finishing ({'it is no longer running' if gone else 'its lock was free'}"
+                "); its lock is taken over.")
+        self.fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": host,
+                                      "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode(), 0)
+        except OSError:  # a full or read-only disk: the folder is left as it was, and the caller says why
+            self.release()
+            raise
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with suppress(OSError):
+                if os.fstat(self.fd).st_ino == os.stat(self.path).st_ino:
+                    self.path.unlink()
+            os.close(self.fd)
+            self.fd = None
 
 
 # --------------------------------------------------------------------------- hashing
@@ -204,8 +412,12 @@ class _WarmKernel:
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
-        # local sockets (ipc) in a private folder: no TCP port open to the machine, no warning about it
-        self._sockets = tempfile.mkdtemp(prefix="evalkit-kernel-")
+        # local sockets (ipc) in a private folder: no TCP port open to the machine, no warning about it; a socket's
+        # path has at most 107 bytes, so a long temporary folder (the batch's own is inside TMPDIR) gives way to /tmp
+        base = tempfile.gettempdir()
+        if len(base) > 60 and os.path.isdir("/tmp"):
+            base = "/tmp"
+        self._sockets = tempfile.mkdtemp(prefix="evalkit-kernel-", dir=base)
         self.km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(self._sockets, "k"))
         # no history database: kernels in parallel would contend for one SQLite file, and a report needs none
         run_sync(self.km.start_kernel)(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
@@ -242,10 +454,11 @@ class _WarmKernel:
         """Stop the kernel at once with SIGKILL (safe from any thread, or while the process exits)."""
         pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
         if pid:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            try:  # the kernel leads its own process group (jupyter_client starts it in a new session): all of it
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                with suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
 
     def close(self) -> None:
         import shutil
@@ -610,12 +823,20 @@ def _clean_leftovers(run_dir: Path) -> list[Path]:
 def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", counties: Iterable[str] | None = None,
          prefecture: str | None = None, out: str | Path | None = None, run: str | None = None,
          confidence: float = 0.95, force: bool = False, pdf: bool = True, timeout: float = DEFAULT_TIMEOUT,
-         overview: bool = True, notebook: str | Path = COUNTY_NOTEBOOK) -> Plan:
-    """Validate the province, choose the counties, and work out which reports need rendering."""
+         overview: bool = True, notebook: str | Path = COUNTY_NOTEBOOK, _state: dict[str, Any] | None = None) -> Plan:
+    """Validate the province, choose the counties, and work out which reports need rendering.
+
+    Called by :func:`run_batch` with ``_state``, it also locks the run folder (:data:`LOCK_NAME`; a folder
+    another batch writes into is refused, or waited for with ``_state["wait"]``) before it touches anything
+    in it, and records the folder and the lock in ``_state``.
+    """
     from .report.data import province_data
 
     data_dir = Path(data_dir).resolve()
     data = province_data(data_dir)  # validates; raises DataValidationError before anything is written
+    if year is not None and int(year) not in data.years:
+        raise BatchError(f"--year {year}: {data_dir} has no data for {year} (its waves: "
+                         f"{', '.join(map(str, data.years))}); nothing was rendered.")
     year = int(year) if year is not None else max(data.years)
     all_counties = data.counties()
     chosen = list(all_counties["county_code"])
@@ -684,6 +905,16 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise BatchError(f"cannot create the output folder {run_dir}: {err.strerror}; nothing was rendered.") from None
+    if _state is not None:  # one batch at a time in a run folder: nothing in it is touched before the lock is held
+        lock = _RunLock(run_dir)
+        try:
+            lock.acquire(bool(_state.get("wait")), _state.get("log") or (lambda m: print(m, file=sys.stderr)))
+        except OSError as err:
+            if err.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):  # a full or read-only disk
+                raise BatchError(f"cannot write in the output folder {run_dir}: {err.strerror}; nothing was "
+                                 "rendered. Choose another folder with --out, or make this one writable.") from None
+            lock = None  # a file system without locks (some network mounts): the batch runs unlocked
+        _state.update(lock=lock, run_dir=run_dir)
     probe = run_dir / f".evalkit-write-test.{os.getpid()}.tmp"
     try:  # a real write, not os.access: it also sees a read-only mount, a full disk or a quota
         probe.write_bytes(b"x" * 4096)
@@ -709,7 +940,7 @@ def check_run_name(run: str) -> str:
     return run
 
 
-def check_request(options: dict[str, Any]) -> None:
+def check_request(options: dict[str, Any], jobs: Any = None) -> None:
     """Refuse malformed county and prefecture codes, run names and parameters before anything starts.
 
     Called by :func:`run_batch` before any worker, kernel or browser starts and before anything is
@@ -730,6 +961,12 @@ def check_request(options: dict[str, Any]) -> None:
     prefecture = options.get("prefecture")
     if prefecture is not None and (not isinstance(prefecture, str) or RULES["prefecture_code"](prefecture)):
         problems.append(f"prefecture {prefecture!r} must be a 4-digit prefecture code such as '0901'")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        problems.append(f"--jobs {jobs!r} must be a whole number of worker processes, at least 1")
+    timeout = options.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not math.isfinite(timeout) or timeout <= 0):
+        problems.append(f"--timeout {timeout!r} must be a number of seconds greater than 0")
     if options.get("run") is not None:
         try:
             check_run_name(options["run"])
@@ -800,6 +1037,8 @@ class _PrintService:
         self.ctx = ctx
         #: How many times the browser was started (0 without PDFs, 1 unless it crashed).
         self.launches = 0
+        self.printer = None
+        self.aborted = False
         self._thread = threading.Thread(target=self._serve, args=(warm,), name="evalkit-print", daemon=True)
         self._thread.start()
 
@@ -808,13 +1047,19 @@ class _PrintService:
         self.replies[worker_id] = self.ctx.Queue()
         return self.requests, self.replies[worker_id], worker_id
 
+    def abort(self) -> None:
+        """The batch is stopping: the browser is about to be killed, and must not be started again."""
+        self.aborted = True
+        if self.printer is not None:
+            self.printer.stopping = True
+
     def _serve(self, warm: bool) -> None:
         printer = None
         if warm:
             try:
                 from .render import PdfPrinter
 
-                printer = PdfPrinter()
+                printer = self.printer = PdfPrinter()
                 printer.warm()
                 self.launches = printer.launches
             except Exception:  # noqa: BLE001 - no browser: each report that asks for a PDF says why
@@ -826,7 +1071,8 @@ class _PrintService:
                     if printer is None:
                         from .render import PdfPrinter
 
-                        printer = PdfPrinter()
+                        printer = self.printer = PdfPrinter()
+                        printer.stopping = self.aborted
                     try:
                         printer.print(page, pdf)
                     finally:
@@ -853,8 +1099,33 @@ class _PrintService:
         self._thread.join(timeout=60)
 
 
+def _worker_exit(status: int) -> None:
+    """Stop this worker process now: its kernel killed, the kernel's socket folder removed, no clean-up of
+    Python's own (its queues are the batch's; the batch removes what a report was writing)."""
+    worker = _WORKER
+    if worker is not None and worker.kernel is not None:
+        with suppress(BaseException):
+            worker.kernel.kill()
+            import shutil
+
+            shutil.rmtree(worker.kernel._sockets, ignore_errors=True)
+    os._exit(status)
+
+
+def _watch_batch(batch_pid: int) -> None:
+    """A worker's watch on the batch that started it: when the batch is gone (even by SIGKILL), the worker and
+    its kernel go too, within a second, whatever the worker's main thread is doing."""
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if not _alive(batch_pid):
+                _worker_exit(128 + signal.SIGTERM)
+
+    threading.Thread(target=watch, name="evalkit-watch", daemon=True).start()
+
+
 def _worker_main(tasks, results, warm: dict[str, Any], ready, go, printing: tuple | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, batch_pid: int | None = None) -> None:
     """A local worker process: render tasks until told to stop, then close its kernel and browser.
 
     It starts while the parent still validates and plans, and spends that time loading papermill,
@@ -866,10 +1137,20 @@ def _worker_main(tasks, results, warm: dict[str, Any], ready, go, printing: tupl
     server would otherwise see the environment the server started with (``SOURCE_DATE_EPOCH``,
     ``EVALKIT_CACHE``, ... set since then would be missing, for the worker and for its kernel).
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the batch, which stops its workers
+    # SIGTERM or SIGHUP (from the batch stopping, from systemd, or from Linux when the fork server dies):
+    # the kernel goes with the worker
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: _worker_exit(128 + signum))
+    _die_with_parent()
+    if batch_pid is not None:
+        _watch_batch(batch_pid)
     if env is not None:
+        import tempfile
+
         os.environ.clear()
         os.environ.update(env)
+        tempfile.tempdir = None  # the batch's private temporary folder (TMPDIR), for the kernel's sockets too
     _skip_unused_imports()
     worker = _worker()
     if printing is not None:
@@ -878,8 +1159,8 @@ def _worker_main(tasks, results, warm: dict[str, Any], ready, go, printing: tupl
         # the kernel starts first (its boot is the longest wait), then nbconvert and the page templates
         # load and the browser starts while it boots; the table is read now if it is cached, else once
         # the parent has validated the province
-        worker.prepare(warm["notebook"], warm["data_dir"], warm["confidence"], warm["pdf"], build=False,
-                       year=warm["year"])
+        worker.prepare(warm["notebook"], warm["data_dir"] if warm.get("cached", True) else None, warm["confidence"],
+                       warm["pdf"], build=False, year=warm["year"])
         ready.wait()
         if go.value:  # the province passed validation (and its table is cached) and there is work
             worker.kernel.run(_WARM_UP.format(data_dir=warm["data_dir"], confidence=warm["confidence"], build=True,
@@ -927,7 +1208,8 @@ class _Pool:
     def _start(self) -> None:
         self._started += 1
         proc = self.ctx.Process(target=_worker_main, args=(self.todo, self.results, self.warm, self.ready, self.go,
-                                                           self.printing.handle(self._started), dict(os.environ)),
+                                                           self.printing.handle(self._started), dict(os.environ),
+                                                           os.getpid()),
                                 daemon=False)
         proc.start()
         self.procs[proc.pid] = proc
@@ -978,6 +1260,30 @@ class _Pool:
                 proc.kill()
         self.printing.close()
 
+    def stop(self, keep: set[int]) -> None:
+        """Stop at once (the batch was told to stop): every worker (which kills its kernel), the fork server,
+        the browser and its driver; every process below this one that is not in ``keep`` (those running
+        before the batch started).  Within about two seconds."""
+        from multiprocessing import resource_tracker
+
+        self._finished = True
+        keep = keep | {getattr(resource_tracker._resource_tracker, "_pid", None) or 0}
+        self.printing.abort()
+        doomed = _descendants(os.getpid()) - keep
+        _signal_all([pid for pid in self.procs], signal.SIGTERM)  # each kills its kernel and exits
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and any(_alive(pid) for pid in self.procs):
+            time.sleep(0.05)
+        doomed |= _descendants(os.getpid()) - keep
+        _signal_all(doomed, signal.SIGKILL)
+        for q in [self.todo, self.results, self.printing.requests, *self.printing.replies.values()]:
+            q.cancel_join_thread()  # nobody reads them any more: exiting must not wait to flush them
+        for proc in self.procs.values():
+            proc.join(timeout=1)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and any(_alive(pid) for pid in doomed):
+            time.sleep(0.05)
+
 
 def _dask_run(tasks: list[Task], scheduler: str) -> Iterable[dict[str, Any]]:
     from distributed import Client, as_completed as dask_completed
@@ -1003,25 +1309,122 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
     Options are those of :func:`plan`.  The manifest's ``summary`` counts rendered, skipped and
     failed reports; ``evalkit batch`` exits non-zero when any failed.
     """
+    import shutil
+    import tempfile
+
     log = log or (lambda m: print(m, file=sys.stderr))
-    check_request(options)  # before any process, kernel or file
+    wait = bool(options.pop("wait", False))
+    check_request(options, jobs=jobs)  # before any process, kernel or file
     if os.environ.get("EVALKIT_CACHE"):  # kernels run in notebooks/: a relative cache folder would move there
         os.environ["EVALKIT_CACHE"] = str(cache_dir())
+    if options.get("force"):  # --force builds the caches again too (the table, scanner, scores, small-area fit)
+        from . import fingerprint
+
+        fingerprint.force_rebuild()
     warm = {"notebook": str(options.get("notebook", COUNTY_NOTEBOOK)), "data_dir": str(Path(data_dir).resolve()),
             "confidence": float(options.get("confidence", 0.95)), "pdf": options.get("pdf", True),
-            "year": options.get("year")}
-    # workers start, and warm up, while the province is validated and the work planned
-    pool = None if scheduler else _Pool(jobs or os.cpu_count() or 1, warm)
-    try:
-        return _run(pool, data_dir, scheduler, progress, log, options)
-    finally:
-        if pool is not None:
-            pool.close()
+            "year": options.get("year"), "cached": not options.get("force")}
+    state: dict[str, Any] = {"wait": wait, "log": log}
+    stopped: BatchStopped | None = None
+    keep = _descendants(os.getpid())  # processes running before the batch: never stopped by it
+    old_tmp = os.environ.get("TMPDIR")
+    with _StopSignals() as signals:
+        state["signals"] = signals
+        # everything the batch's processes put in the temporary folder (kernels' sockets, the browser's profile,
+        # caches of the libraries) goes into one private folder, removed when the batch ends, however it ends
+        from multiprocessing import util
+
+        util.get_temp_dir()  # multiprocessing's own folder (the fork server's socket) stays where it was: it outlives us
+        _remove_orphaned_temp()
+        tmp = tempfile.mkdtemp(prefix=f"evalkit-{os.getpid()}-", dir=_short_temp())
+        os.environ["TMPDIR"] = tmp
+        tempfile.tempdir = None
+        pool = None
+        manifest: dict[str, Any] = {}
+        try:
+            # workers start, and warm up, while the province is validated and the work planned
+            pool = None if scheduler else _Pool(jobs or os.cpu_count() or 1, warm)
+            manifest = _run(pool, data_dir, scheduler, progress, log, options, state)
+        except BatchStopped as err:
+            stopped = err
+        finally:
+            if stopped is None and pool is not None:
+                try:  # the workers close their kernels; a stop signal now stops them at once instead
+                    pool.close()
+                except BatchStopped as err:
+                    stopped = err
+            with signals.critical():  # the clean-up is not interrupted
+                if stopped is not None:
+                    if state.get("bar") is not None:
+                        with suppress(Exception):
+                            state["bar"].close()
+                    if pool is not None:
+                        pool.stop(keep)
+                    _signal_all(_descendants(os.getpid()) - keep - {_tracker_pid()}, signal.SIGKILL)
+                    if state.get("run_dir") is not None and state.get("lock") is not None:
+                        _clean_leftovers(state["run_dir"])  # ours: the folder is locked
+                if state.get("lock") is not None:
+                    state["lock"].release()
+                if old_tmp is None:
+                    os.environ.pop("TMPDIR", None)
+                else:
+                    os.environ["TMPDIR"] = old_tmp
+                tempfile.tempdir = None
+                shutil.rmtree(tmp, ignore_errors=True)
+                if options.get("force"):
+                    from . import fingerprint
+
+                    fingerprint.force_rebuild(False)
+    if stopped is None:
+        return manifest
+    raise BatchStopped(stopped.signum, _stopped_message(stopped.signum, state)) from None
+
+
+def _remove_orphaned_temp() -> None:
+    """Remove the private temporary folders of batches on this machine that were killed (SIGKILL leaves them)."""
+    import shutil
+
+    for path in Path(_short_temp()).glob("evalkit-*-*"):
+        pid = path.name.split("-")[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _short_temp() -> str:
+    """The temporary folder, or ``/tmp`` when its path is long: Chromium and the kernels put Unix sockets a few
+    folders below it, and a socket's path has at most 107 bytes."""
+    import tempfile
+
+    base = tempfile.gettempdir()
+    return "/tmp" if len(base) > 35 and os.path.isdir("/tmp") else base
+
+
+def _tracker_pid() -> int:
+    from multiprocessing import resource_tracker
+
+    return getattr(resource_tracker._resource_tracker, "_pid", None) or 0
+
+
+def _stopped_message(signum: int, state: dict[str, Any]) -> str:
+    """The one line ``evalkit batch`` prints when it was stopped: what is kept and where."""
+    name = signal.Signals(signum).name
+    manifest = state.get("manifest")
+    if manifest is None or state.get("run_dir") is None:
+        return (f"evalkit batch: stopped by {name} before any report was rendered; workers, kernels and browser "
+                "stopped, temporary files removed.")
+    done = sum(1 for key in state.get("recorded", ()) if manifest["reports"].get(key, {}).get("status") == "ok")
+    return (f"evalkit batch: stopped by {name}; {done} of {state.get('todo', 0)} report(s) made in this run are "
+            f"recorded in {state['run_dir'] / 'manifest.json'}, the rest are made by the next run; workers, kernels "
+            "and browser stopped, temporary files removed.")
 
 
 def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, log: Callable[[str], None],
-         options: dict[str, Any]) -> dict[str, Any]:
-    p = plan(data_dir, **options)
+         options: dict[str, Any], state: dict[str, Any] | None = None) -> dict[str, Any]:
+    state = state if state is not None else {}
+    p = plan(data_dir, _state=state, **options)
+    if options.get("force") and pool is not None:  # the caches were built again: the workers read them once built
+        p.data.scores(p.info["year"])
+        p.data.small_area(p.info["year"])
     todo = [task for task in p.tasks if task.key not in p.skip]
     if pool is not None:
         pool.start_warming(go=bool(todo))
@@ -1041,6 +1444,7 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
     manifest.update({"version": MANIFEST_VERSION, "evalkit_version": __version__, "data_dir": str(p.data.data_dir),
                      "inputs": p.inputs, **p.info})
     reports = manifest.setdefault("reports", {})
+    state.update(manifest=manifest, todo=len(todo), recorded=[])
     # entries for counties no longer chosen stay (a partial run does not forget the others)
     started = time.time()
     log(f"evalkit batch: {len(p.tasks)} reports in {p.run_dir}: {len(todo)} to render, {len(p.skip)} unchanged.")
@@ -1048,12 +1452,14 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
         reports[key]["status"] = "ok"
         reports[key]["last_run"] = "skipped"
     unwritten: dict[str, OSError] = {}  # manifest.json or index.html, when the disk refused them
+    critical = state["signals"].critical if state.get("signals") else suppress
 
     def save() -> None:
         """Write the manifest; when the disk refuses (full, read-only), say so once and go on: the
         manifest there stays the last one written, whole, and the next run makes what it does not record."""
         try:
-            _save_manifest(p.run_dir, manifest)
+            with critical():  # a stop signal waits until the manifest is written whole
+                _save_manifest(p.run_dir, manifest)
             unwritten.pop("manifest.json", None)
         except OSError as err:
             if "manifest.json" not in unwritten:
@@ -1067,6 +1473,7 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), unit="report", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+        state["bar"] = bar
     results = _dask_run(todo, scheduler) if scheduler else pool.run(todo)
     failed = []
     for result in results:
@@ -1077,6 +1484,7 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
         result["last_run"] = "rendered" if result["status"] == "ok" else "failed"
         reports[key] = result
         save()
+        state["recorded"].append(key)
         if result["status"] != "ok":
             failed.append(key)
             log(f"evalkit batch: {key} failed: {result['error']}")

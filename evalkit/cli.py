@@ -154,14 +154,15 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     counties = [c for arg in getattr(args, "counties", None) or [] for c in arg.split(",") if c.strip()]
     counties = [c.strip() for c in counties] or ([args.county] if getattr(args, "county", None) else None)
     jobs = getattr(args, "jobs", None)
-    if counties and not jobs:  # no more workers (each a kernel and a browser) than reports
+    if counties and jobs is None:  # no more workers (each a kernel and a browser) than reports
         import os
 
         jobs = min(os.cpu_count() or 1, len(counties) + (0 if getattr(args, "no_overview", True) else 1))
     manifest = run_batch(args.data_dir.resolve(), jobs=jobs, scheduler=getattr(args, "scheduler", None),
                          progress=not args.no_progress, year=args.year, lang=args.lang, counties=counties,
                          prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run, force=args.force,
-                         pdf=pdf, timeout=args.timeout, overview=not getattr(args, "no_overview", True))
+                         pdf=pdf, timeout=args.timeout, overview=not getattr(args, "no_overview", True),
+                         wait=getattr(args, "wait", False))
     s = manifest["summary"]
     run_dir = Path(args.out or "reports") / manifest["run"]
     print(f"{s['rendered']} rendered, {s['skipped']} unchanged, {s['failed']} failed in {s['seconds']} s: "
@@ -180,6 +181,9 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
                         "yes (fail without it) or no")
     p.add_argument("--timeout", type=float, default=600, help="seconds one report may take (default 600)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--wait", action="store_true",
+                   help="when another batch is writing into the same run folder, wait for it to finish "
+                        "(default: refuse at once, naming it)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -288,6 +292,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plain_cache_warnings() -> None:
+    """Show a damaged cache entry's warning as its one line (it names the file), not with a source line."""
+    import warnings
+
+    from .fingerprint import CacheWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CacheWarning):
+            print(message, file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     from .batch import _skip_unused_imports
@@ -298,8 +319,17 @@ def main(argv: list[str] | None = None) -> int:
         from .synth import DEFAULT_SEED
 
         args.seed = DEFAULT_SEED
+    from .batch import BatchStopped
+
+    _plain_cache_warnings()
     try:
         return args.func(args)
+    except BatchStopped as err:  # SIGINT, SIGTERM or SIGHUP: everything stopped and cleaned up; one line
+        print(err, file=sys.stderr)
+        return err.exit_status
+    except KeyboardInterrupt:  # Ctrl-C outside a batch
+        print("evalkit: interrupted.", file=sys.stderr)
+        return 130
     except InputError as err:
         print(f"evalkit: {err.problem}", file=sys.stderr)
         return 1

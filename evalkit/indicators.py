@@ -747,6 +747,7 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
     """
     import os
 
+    from . import fingerprint
     from .paths import cache_dir as cache_folder
     from .schema import load_province
 
@@ -754,19 +755,21 @@ def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = 
     # comments are scrubbed when the table is built: a table built with scrubbing off (the privacy audit's
     # negative control) is never served to a run with it on, nor the other way round
     unscrubbed = bool(os.environ.get("EVALKIT_UNSAFE_NO_SCRUB"))
-    key = hashlib.sha256(json.dumps([LAYOUT_VERSION, __version__, hashes] + (["unscrubbed"] if unscrubbed else []),
-                                    sort_keys=True).encode()).hexdigest()
+    key = fingerprint.key([__name__], LAYOUT_VERSION, hashes, *(["unscrubbed"] if unscrubbed else []))
     cache_dir = cache_folder(cache_dir)
     path = cache_dir / f"indicators-{key[:20]}.parquet"
-    if path.is_file():
-        table, meta = read_indicator_table(path, categories=categories)
-        if meta.get("inputs") == hashes:
-            return table, meta
+    if fingerprint.fresh(path):
+        try:
+            table, meta = read_indicator_table(path, categories=categories)
+            if meta.get("inputs") == hashes:
+                return table, meta
+        except Exception as err:  # noqa: BLE001 - a damaged entry (truncated file) is named and built again
+            fingerprint.discard(path, err)
     if not build:
         raise LookupError(f"no cached indicator table for {data_dir} in {cache_dir}")
     province = load_province(data_dir)
     table = indicator_table(province)
-    write_indicator_table(table, path, province)
+    fingerprint.write(path, lambda at: write_indicator_table(table, at, province))
     return read_indicator_table(path, categories=categories)
 
 

@@ -962,19 +962,25 @@ def cached_scanner(data_dir: str | Path, cache_dir: str | Path | None = None, *,
     the indicator table's cache, and is written atomically (``hashes``: the inputs' hashes when the
     caller has them, :func:`evalkit.indicators.input_hashes`).  Load it with :func:`load_scanner`.
     """
-    import hashlib
     import pickle
 
-    from . import __version__
+    from . import fingerprint
     from .indicators import input_hashes
     from .io import write_atomic
     from .paths import cache_dir as cache_folder
 
-    key = hashlib.sha256(json.dumps(["scanner-2", __version__, hashes or input_hashes(data_dir)],
-                                    sort_keys=True).encode()).hexdigest()[:20]
+    key = fingerprint.key([__name__], "scanner-2", hashes or input_hashes(data_dir))[:20]
     path = cache_folder(cache_dir) / f"scanner-{key}.pickle"
-    if not path.is_file():
-        write_atomic(path, pickle.dumps(scanner_for(data_dir), protocol=pickle.HIGHEST_PROTOCOL))
+    if fingerprint.fresh(path):
+        try:
+            load_scanner(path)
+            return path
+        except Exception as err:  # noqa: BLE001 - a damaged entry (truncated pickle) is named and built again
+            _LOADED.clear()
+            fingerprint.discard(path, err)
+    scanner = pickle.dumps(scanner_for(data_dir), protocol=pickle.HIGHEST_PROTOCOL)
+    fingerprint.write(path, lambda at: write_atomic(at, scanner))
+    _LOADED.pop(str(path), None)
     return path
 
 

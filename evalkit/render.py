@@ -409,6 +409,8 @@ class PdfPrinter:
                 else f"none of {', '.join(_BROWSERS)} is on PATH and EVALKIT_CHROMIUM is not set"))
         #: How many times the browser was started (1 unless it crashed).
         self.launches = 0
+        #: Set (from any thread) when the browser is about to be stopped from outside: it is not started again.
+        self.stopping = False
         self._playwright = None
         self._browser = None
         self._page = None
@@ -423,6 +425,8 @@ class PdfPrinter:
     def _launch(self) -> None:
         from playwright.sync_api import Error, sync_playwright
 
+        if self.stopping:
+            raise RuntimeError("the browser is being stopped")
         if self._playwright is None:
             self._playwright = sync_playwright().start()
         args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []

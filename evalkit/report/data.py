@@ -154,27 +154,24 @@ class ProvinceData:
 
 def _on_disk(data: "ProvinceData", kind: str, module: str, key: list, compute):
     """``compute()``, or its result pickled by an earlier process: in the cache folder beside the indicator
-    table, named by ``kind`` and a hash of evalkit's version, the inputs' hashes, the table's layout, the
-    source of the module named ``module`` (the code that computes it; found, not imported) and ``key``."""
-    import hashlib
-    import importlib.util
-    import json
+    table, named by ``kind`` and :func:`evalkit.fingerprint.key`: evalkit's version, the code of the module named
+    ``module`` and of what it imports (found, not imported), the inputs' hashes, the table's layout and ``key``."""
     import pickle
 
-    from .. import __version__
+    from .. import fingerprint
     from ..io import write_atomic
     from ..paths import cache_dir
 
-    code = hashlib.sha256(Path(importlib.util.find_spec(module).origin).read_bytes()).hexdigest()
-    digest = hashlib.sha256(json.dumps([__version__, code, data.meta.get("inputs"), data.meta.get("layout_version"),
-                                        *key], sort_keys=True).encode()).hexdigest()
+    # the value is computed from the indicator table: the code that built the table feeds it too
+    digest = fingerprint.key([module, "evalkit.indicators"], data.meta.get("inputs"), data.meta.get("layout_version"),
+                             *key)
     path = cache_dir(data.cache_dir) / f"{kind}-{digest[:20]}.pickle"
-    if path.is_file():
+    if fingerprint.fresh(path):
         try:
             with open(path, "rb") as fh:
                 return pickle.load(fh)  # noqa: S301 - evalkit's own cache file
-        except Exception:  # noqa: BLE001 - a damaged cache file is made again
-            pass
+        except Exception as err:  # noqa: BLE001 - a damaged cache file is named and made again
+            fingerprint.discard(path, err)
     result = compute()
     try:
         write_atomic(path, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
