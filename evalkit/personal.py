@@ -195,8 +195,8 @@ _ADDRESSES = (
 )
 
 # text each address pattern cannot match without (a cheap test before running the regex)
-_ADDRESS_NEEDS = (("号",), ("栋", "幢", "座"), ("号",), ("单元",),
-                  ("St", "Ro", "Rd", "Av", "La", "Ln", "Al", "Bl", "Dr", "Lu", "Ji", "Xi", "Hu", "Da"))
+_ADDRESS_NEEDS = (("号",), ("栋", "幢", "座", "号楼"), ("号",), ("单元",),
+                  ("St", "Ro", "Rd", "Av", "La", "Ln", "Al", "Bl", "Bo", "Dr", "Lu", "Ji", "Xi", "Hu", "Da"))
 
 # The most common Chinese surnames (about 85% of the population), and the compound ones.
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任"
@@ -521,7 +521,7 @@ _GIVEN_PY = re.compile(rf"{_SYL}{{1,2}}", re.I)
 _PINYIN_SURNAMES = frozenset("""wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng liang
 xie song tang han feng deng cao peng zeng xiao tian dong yuan pan jiang cai yu du ye cheng su wei lv lu ding ren shen yao cui zhong
 tan fan jin shi jia xia fu fang bai zou meng xiong qin qiu yin xue yan duan lei hou long shi tao li gu mao hao gong shao wan qian qin
-dai mo kong xiang ni nie pang pei huo zhai xing ouyang situ shangguan zhuge sima""".split())
+dai mo kong xiang nie pang pei huo zhai xing ouyang situ shangguan zhuge sima""".split())
 _LATIN_PAIR = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z][a-z]{1,11}|[A-Z]{2,12})[ \t]+(?P<b>[A-Z][a-z]{1,11}|[A-Z]{2,12})"
                          r"(?![A-Za-z])")
 # everyday English words that begin a capitalised pair that is no name (Thank You, Very Good, Social Work)
@@ -597,28 +597,20 @@ _NOT_PINYIN_NAMES = frozenset({"xie xie", "ni hao", "hao de", "mei you", "zai ji
 # surnames that are also the pinyin of an administrative unit, which follows a place name as a surname follows a
 # given name: Ning Xiang (宁乡), Changsha Shi (长沙市), Huangtu Zhen
 _ADMIN_SUFFIXES = frozenset({"xiang", "shi", "zhen", "xian", "qu", "cun", "sheng"})
-_NOT_PINYIN_RE = re.compile(r"(?<![A-Za-z])(?:" + "|".join(p.replace(" ", r"[ \t]+") for p in sorted(_NOT_PINYIN_NAMES))
-                            + r")(?![A-Za-z])", re.IGNORECASE)
-_PY_SURNAME_WORD = re.compile(r"(?<![A-Za-z])(?:" + "|".join(sorted(_PINYIN_SURNAMES, key=len, reverse=True))
-                              + r")(?![A-Za-z])", re.IGNORECASE)
-_PY_WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z]{2,12})[ \t]+$")
-_PY_WORD_AFTER = re.compile(r"[ \t]+([A-Za-z]{2,12})(?![A-Za-z])")
 
 
+@functools.lru_cache(maxsize=4096)
 def _syllables(word: str, most: int = 2) -> bool:
     """True when ``word`` is one to ``most`` pinyin syllables (``xiuying``, ``Jian-Guo``, ``Xi'an``)."""
     low = word.lower().replace("-", "").replace("'", "")
-    if not low.isascii() or not low.isalpha():
-        return False
+    return low.isascii() and low.isalpha() and _split_syllables(low, most)
 
-    @functools.lru_cache(maxsize=None)
-    def split(at: int, left: int) -> bool:
-        if at == len(low):
-            return True
-        return left > 0 and any(low[at:at + k] in _SYLLABLES and split(at + k, left - 1)
-                                for k in range(min(6, len(low) - at), 0, -1))
 
-    return split(0, most)
+def _split_syllables(low: str, most: int) -> bool:
+    if not low:
+        return True
+    return most > 0 and any(low[:k] in _SYLLABLES and _split_syllables(low[k:], most - 1)
+                            for k in range(min(6, len(low)), 0, -1))
 
 
 def _pinyin_pairs(nt: str) -> list[tuple[int, int, str]]:
@@ -626,24 +618,48 @@ def _pinyin_pairs(nt: str) -> list[tuple[int, int, str]]:
     syllables (``Wang Fang``, ``Fang Wang``, ``wang fang``, ``WANG fang``), unless both its words are
     also everyday English (``he can``, ``long run``, ``Can He``) or it is part of a phrase people write in
     pinyin (``xie xie ni``, ``ni hao``).  Gives (start, end, detail)."""
-    out = []
-    blocked = [p.span() for p in _NOT_PINYIN_RE.finditer(nt)]
+    out: list[tuple[int, int, str]] = []
     for m in _PY_SURNAME_WORD.finditer(nt):
-        sur = m.group()
-        after = _PY_WORD_AFTER.match(nt, m.end())
-        before = _PY_WORD_BEFORE.search(nt, max(0, m.start() - 14), m.start())
+        # the two words before the surname and the two after it, when they are apart by spaces only
+        lo, hi = max(0, m.start() - 40), min(len(nt), m.end() + 40)
+        left = _LEFT_WORDS.search(nt, lo, m.start())
+        right = _RIGHT_WORDS.match(nt, m.end(), hi)
+        sur, low = m.group(), m.group().lower()
+        seq = [left.group("w1") if left and left.group("w1") else "", left.group("w2") if left else "", sur,
+               right.group("w1") if right else "", right.group("w2") if right and right.group("w2") else ""]
+        # a phrase in pinyin overlapping words k to k + 1 of seq (the surname is word 2): xie xie ni, ni hao ma
+        phrase = [bool(a and b and f"{a} {b}".lower() in _NOT_PINYIN_NAMES) for a, b in zip(seq, seq[1:])]
         pairs = []
-        if after:  # surname first
-            pairs.append((m.start(), after.end(), sur, after.group(1), after.group(1), "pinyin, surname first"))
-        if before and sur.lower() not in _ADMIN_SUFFIXES:  # given name first
-            pairs.append((before.start(1), m.end(), before.group(1), sur, before.group(1), "pinyin, given name first"))
+        if right and not any(phrase[1:4]):  # surname first: words 2 and 3
+            g = right.group("w1")
+            pairs.append((m.start(), right.end("w1"), sur, g, g, "pinyin, surname first"))
+        if left and low not in _ADMIN_SUFFIXES and not any(phrase[0:3]):  # given name first: words 1 and 2
+            g = left.group("w2")
+            pairs.append((left.start("w2"), m.end(), g, sur, g, "pinyin, given name first"))
         for s, e, a, b, given, detail in pairs:
-            if len(given) < 2 or not _syllables(given) or any(bs < e and s < be for bs, be in blocked):
-                continue  # xie xie ni, ni hao ma: a phrase, not (xie) Xie Ni or (ni) Hao Ma
+            if not 2 <= len(given) <= 12 or not _syllables(given):
+                continue
             if a.lower() not in _ENGLISH_PINYIN or b.lower() not in _ENGLISH_PINYIN:
                 out.append((s, e, detail))
                 break
     return out
+
+
+def _letter_trie(words: Iterable[str]) -> str:
+    """A regular expression for ``words`` (lower-case letters) as a trie: far faster than an alternation."""
+    groups: dict[str, list[str]] = {}
+    for w in sorted(set(words)):
+        groups.setdefault(w[0], []).append(w[1:])
+    parts = []
+    for c, rest in groups.items():
+        tails = [r for r in rest if r]
+        parts.append(c + (f"(?:{_letter_trie(tails)}){'?' if '' in rest else ''}" if tails else ""))
+    return "|".join(parts)
+
+
+_PY_SURNAME_WORD = re.compile(r"(?<![A-Za-z])(?:" + _letter_trie(_PINYIN_SURNAMES) + r")(?![A-Za-z])", re.IGNORECASE)
+_LEFT_WORDS = re.compile(r"(?:(?<![A-Za-z])(?P<w1>[A-Za-z]+)[ \t]+)?(?<![A-Za-z])(?P<w2>[A-Za-z]+)[ \t]+$")
+_RIGHT_WORDS = re.compile(r"[ \t]+(?P<w1>[A-Za-z]+)(?![A-Za-z])(?:[ \t]+(?P<w2>[A-Za-z]+)(?![A-Za-z]))?")
 
 
 _COMMON_WORDS = _WORD_BEFORE | _WORD_AFTER | _NOT_NAMES
@@ -660,6 +676,8 @@ _GLUED_BEFORE = set("找叫问请让给跟和与同被把对向帮谢由是喊�
 
 # characters of given names for the name-slot rule: those of _GIVEN_CHARS and a few more (国, 德, 春, 洋, ...)
 _SLOT_GIVEN = frozenset(_GIVEN_CHARS | set("国德春洋庆林玲芬云飞龙嘉"))
+# where a name may begin: a surname followed by a given-name character (a look-ahead: every position)
+_SLOT_CANDIDATE = re.compile(rf"(?=(?:{_COMPOUND}|[{_SURNAMES}])[{''.join(sorted(_SLOT_GIVEN))}])")
 # compound surnames that are nothing else (上官 is also 上|官网)
 _SURE_COMPOUND = ("欧阳", "诸葛", "司徒", "皇甫", "慕容", "令狐", "尉迟", "司马")
 # what comes before a name: a cue (找, 谢谢, 我是, 社工), or the start of a sentence
@@ -676,14 +694,14 @@ def _slot_names(nt: str) -> list[tuple[int, int, str]]:
     does or a sentence's end (说, 来, 办, ``。``): 找于刚办, 谢谢郑洋，, 曾明说, 韩国强说.  A compound surname
     that is nothing else (欧阳, 诸葛) with given-name characters is a name wherever it stands.
     The segmenter misses these where it glues the name to a word (找于|刚办, 韩国|强说).  Gives (start, end, detail)."""
-    out = []
+    out: list[tuple[int, int, str]] = []
     n = len(nt)
-    i = 0
-    while i < n:
-        ch = nt[i]
-        if ch not in _SURNAME_SET and nt[i:i + 2] not in _COMPOUND_SET:
-            i += 1
+    last = 0
+    for c in _SLOT_CANDIDATE.finditer(nt):
+        i = c.start()
+        if i < last:
             continue
+        ch = nt[i]
         found = None
         for L in ((2, 1) if nt[i:i + 2] in _COMPOUND_SET else (1,)):
             if L == 1 and ch not in _SURNAME_SET:
@@ -709,9 +727,7 @@ def _slot_names(nt: str) -> list[tuple[int, int, str]]:
                 break
         if found:
             out.append(found)
-            i = found[1]
-        else:
-            i += 1
+            last = found[1]
     return out
 
 
@@ -980,7 +996,7 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
             if lived or unsure:
                 addn(m.start("v"), m.end("v"), "address", "village where someone lives" if lived else "village",
                      sure=lived)
-    if "室" in nt or "单元" in nt:
+    if "室" in nt or "号" in nt:
         for m in _UNIT_ROOM.finditer(nt):
             addn(*m.span(), "address", "building, unit or room")
     for s, e in names.find(nt):

@@ -74,6 +74,9 @@ CASES = [
     # addresses
     ("住桃花村三组", "address", False), ("桃花村3组15号", "address", False), ("幸福小区3栋2单元501室", "address", False),
     ("人民路12号", "address", False), ("住在 人民路 12 号", "address", False),
+    # an estate's building by 号楼 alone (before: only its room was scrubbed, and the page's scan then found the
+    # rest when another comment on the page had a 栋)
+    ("住址：书香家园11号楼1604室", "address", False), ("请到幸福小区9号楼817室找我。", "address", False),
     # not personal data
     ("430102", None, True), ("430102001", None, True), ("430102 430102001", None, False), ("12.5%", None, False),
     ("2025", None, True), ("2025-06-30", None, True), ("n = 243", None, False), ("P0000012345", None, True),
@@ -147,6 +150,25 @@ def test_kinds_and_placeholders():
 ])
 def test_normalise_reads_as_a_reader(text, normal):
     assert normalise(text).text == normal
+
+
+def test_a_scrubbed_comment_stays_clean_next_to_other_comments():
+    """The scan reads a page, scrub one comment: what scrub leaves must not become personal data because of
+    another comment's words (a cheap pre-test of the estate pattern knew 栋 but not 号楼)."""
+    page = "\n".join(scrub(["住址：书香家园11号楼1604室", "开了座谈会，很有用。"]))
+    assert "号楼" not in page and scan_text(page) == [], page
+
+
+# every word a detector's cheap pre-test looks for, in a text that is itself no personal data
+_CUE_PAD = "座谈会在活动室开，号召大家参加，单元测试，栋梁之材，Bo, St, Ro, Rd, Av, La, Ln, Al, Bl, Dr, Lu, Ji, Xi, Hu, Da, 组队, 村里, 卡, 电话, 微信, qq"
+
+
+@pytest.mark.parametrize("text", [t for t, category, _ in CASES if category] + ["3栋5号", "12 Renmin Boulevard"])
+def test_what_is_found_in_a_text_does_not_depend_on_the_text_around_it(text):
+    """The scan reads a whole page: a value is found (or not) the same way whatever else the page says."""
+    alone = [(d.kind, d.start, d.end) for d in detect(text)]
+    padded = [(d.kind, d.start, d.end) for d in detect(text + "\n" + _CUE_PAD) if d.start < len(text)]
+    assert alone == padded
 
 
 def test_normalised_spans_map_back_to_the_original():
