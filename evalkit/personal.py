@@ -36,9 +36,13 @@ kind            placeholder      sure                                 / unsure
 ``name``        ``[name]``       roster names; surnames with titles or   / a segmenter's person-name
                                  cues; a segmenter's (rjieba) person      token without a known
                                  name beginning with a known surname;     surname; a surname and
-                                 pinyin names (Wang Fang, WANG Fang,      given-name characters not
-                                 W a n g F a n g)                          in the dictionary; a pair
-                                                                          of capitalised Latin words
+                                 a surname and given-name characters      given-name characters not
+                                 between a cue and a verb (找于刚办,        in the dictionary; a pair
+                                 谢谢郑洋，, 曾明说), written apart (于　洋),  of capitalised Latin words
+                                 after 欧阳/诸葛/...; pinyin names in any
+                                 order and case (Wang Fang, Fang Wang,
+                                 wang fang, W a n g F a n g) unless both
+                                 words are English (he can, long run)
 ``person_id``   (not scrubbed)   the inputs' person ids (the scan only)
 ==============  ===============  ===================================================================
 
@@ -536,7 +540,9 @@ _NAME_TAGS = ("nr", "nrfg", "nrt")
 _NOT_NAMES = set("""阿姨 叔叔 大爷 大妈 大娘 大叔 大哥 大姐 奶奶 爷爷 婆婆 阿婆 阿公 伯伯 老师 师傅 医生 大夫 护士 书记 主任 站长
 村长 组长 队长 局长 所长 社工 干事 同志 先生 女士 小姐 老人 老太 老汉 谢谢 感谢 多谢 简体中文 老伴 老乡
 老公 老婆 小孩 孩子 儿子 女儿 孙子 孙女 邻居 领导 残疾 低保 特困 五保 留守 小姑娘 小伙子 小朋友 老太太 老大爷 老奶奶
-老爷爷 小妹妹 小弟弟 姑娘 小伙""".split())
+老爷爷 小妹妹 小弟弟 姑娘 小伙
+养老 敬老 养老金 养老院 敬老院 托老所 幼儿园 孤儿 保姆 银行卡 慈善 慈善会 唐氏 老总 老大 老二 老三 老四 老五 岳父 岳母 伯母""".split())
+# (the second line: everyday words of social work that the segmenter's dictionary tags as person names)
 # characters common in given names: a surname followed by one or two of them, not a dictionary word, is unsure
 _GIVEN_CHARS = set("伟芳娜敏静丽强磊军勇艳杰娟涛超秀刚英玉兰萍建志辉斌鹏婷雪慧琴华明红平桂霞梅波宇浩晨欣怡佳俊峰亮"
                    "琳燕凤洁颖倩茜晓宏海鑫淑珍翠莲娥梓轩涵睿博文彬")
@@ -798,6 +804,8 @@ def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, s
                 if not sure and any(c.start() < e and c.end() > s
                                     for c in _CUT_WORDS.finditer(nt, max(0, s - 3), e + 3)):
                     continue  # 加微|信聊: the segmenter cut through a word (微信); not a name
+                if not sure and word[0] in _GIVEN_STOP:
+                    continue  # 太贵, 很好: no name begins with an adverb or a particle
                 if sure or want_unsure:
                     out.append((s, s + len(word), sure, "segmenter: person name" if sure else
                                 "segmenter: name without a known surname"))
