@@ -1027,13 +1027,15 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
             if nt[s] in _NOT_AFTER_CUE or nt[s:s + 2] in _WORD_AFTER:
                 continue
             addn(s, e, "name", "name after a cue")
-        for s, e, sure, detail in _segmenter_names(nt, unsure):
-            addn(s, e, "name", detail, sure)
+        # names by where they stand before the segmenter's: it cuts a compound surname from its given name
+        # (司马|志强) and glues a name to a word (韩国|强说)
         if " " in folded or "\t" in folded:
             for m in _SPACED_NAME.finditer(folded):
                 add(*m.span(), "name", "name slot: written apart")
         for s, e, detail in _slot_names(nt):
             addn(s, e, "name", detail)
+        for s, e, sure, detail in _segmenter_names(nt, unsure):
+            addn(s, e, "name", detail, sure)
         if any(c.isascii() and c.isalpha() for c in nt):
             for s, e, detail in _pinyin_pairs(nt):
                 addn(s, e, "name", detail)

@@ -152,6 +152,13 @@ def test_normalise_reads_as_a_reader(text, normal):
     assert normalise(text).text == normal
 
 
+def test_a_compound_surname_is_scrubbed_with_its_given_name():
+    """The segmenter cuts 司马|海燕; scrubbing 司马 alone left 海燕 and withheld the comment (audit, seed 1)."""
+    assert scrub("谢谢司马海燕，服务很好。") == "谢谢[name]，服务很好。"
+    a = assess(["司　马　志　强说补助下个月到。"])[0]
+    assert (a.text, a.publishable) == ("[name]说补助下个月到。", True)
+
+
 def test_a_scrubbed_comment_stays_clean_next_to_other_comments():
     """The scan reads a page, scrub one comment: what scrub leaves must not become personal data because of
     another comment's words (a cheap pre-test of the estate pattern knew 栋 but not 号楼)."""
