@@ -27,7 +27,8 @@ kind            placeholder      sure                                 / unsure
 ``id_number``   ``[id]``         18/15-digit resident identity numbers (check digit, birth date)
 ``id_like``     ``[id]``         18 digits with a plausible birth date, failing check digit
 ``bank_card``   ``[card]``       16 to 19 digits passing the Luhn check (spaced in groups too)
-``wechat``      ``[wechat]``     an id after 微信/VX/wx/WeChat cues; ``wxid_...`` anywhere
+``wechat``      ``[wechat]``     an id after 微信/威信/v信/微x/VX/wx/WeChat cues (with ``：``, ``（``);
+                                 ``wxid_...`` anywhere
 ``qq``          ``[qq]``         5 to 11 digits after QQ/扣扣 cues
 ``plate``       ``[plate]``      licence plates 湘A12345, 湘A·12345, 湘AD12345
 ``email``       ``[email]``      ``@``, ``＠``, ``(at)``, `` at ``, ``艾特`` and ``.``/``。``/``点``/``dot``
@@ -35,9 +36,13 @@ kind            placeholder      sure                                 / unsure
 ``name``        ``[name]``       roster names; surnames with titles or   / a segmenter's person-name
                                  cues; a segmenter's (rjieba) person      token without a known
                                  name beginning with a known surname;     surname; a surname and
-                                 pinyin names (Wang Fang, WANG Fang,      given-name characters not
-                                 W a n g F a n g)                          in the dictionary; a pair
-                                                                          of capitalised Latin words
+                                 a surname and given-name characters      given-name characters not
+                                 between a cue and a verb (找于刚办,        in the dictionary; a pair
+                                 谢谢郑洋，, 曾明说), written apart (于　洋),  of capitalised Latin words
+                                 after 欧阳/诸葛/...; pinyin names in any
+                                 order and case (Wang Fang, Fang Wang,
+                                 wang fang, W a n g F a n g) unless both
+                                 words are English (he can, long run)
 ``person_id``   (not scrubbed)   the inputs' person ids (the scan only)
 ==============  ===============  ===================================================================
 
@@ -194,12 +199,13 @@ _ADDRESSES = (
 )
 
 # text each address pattern cannot match without (a cheap test before running the regex)
-_ADDRESS_NEEDS = (("号",), ("栋", "幢", "座"), ("号",), ("单元",),
-                  ("St", "Ro", "Rd", "Av", "La", "Ln", "Al", "Bl", "Dr", "Lu", "Ji", "Xi", "Hu", "Da"))
+_ADDRESS_NEEDS = (("号",), ("栋", "幢", "座", "号楼"), ("号",), ("单元",),
+                  ("St", "Ro", "Rd", "Av", "La", "Ln", "Al", "Bl", "Bo", "Dr", "Lu", "Ji", "Xi", "Hu", "Da"))
 
 # The most common Chinese surnames (about 85% of the population), and the compound ones.
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任"
-             "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫严段雷侯龙史陶黎贺顾毛郝龚邵万钱覃武戴莫孔向汤于")
+             "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫严段雷侯龙史陶黎贺顾毛郝龚邵万钱覃武戴莫孔向汤于"
+             "萧倪翟樊殷聂葛邢俞庞詹靳鲍霍阎甄裴")
 _COMPOUND = "欧阳|司马|诸葛|上官|司徒|皇甫|慕容|令狐|夏侯|尉迟"
 # surnames that are also everyday words right after 小/老 (小于, 老毛病, 养老金) or after a cue (社工向居民)
 _NOT_AFTER_PREFIX = set("于白毛龙石金江万方")
@@ -350,6 +356,27 @@ _CHAIN_SEP = re.compile(r"[^0-9]+")
 _DATE_IN_CHAIN = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}[-./·](?:0?[1-9]|1[0-2])[-./·](?:0?[1-9]|[12][0-9]|3[01])(?![0-9])")
 
 
+# one or two Chinese numerals at an edge of a run (before four ASCII digits, after two): a word that begins or
+# ends there (卡号6228…128|一直没到账, 两|13800138000), not part of the number
+_ZH_EDGE = re.compile(r"^(?P<head>[" + "".join(_ZH_DIGITS) + r"]{1,2}[ \-.·]?)(?=[0-9]{4})"
+                      r"|(?<=[0-9]{2})(?P<tail>[ \-.·]?[" + "".join(_ZH_DIGITS) + r"]{1,2})$")
+
+
+def _read_zh_digits(m: re.Match) -> str:
+    """A run of digits and Chinese numerals (:data:`_ZH_NUMBER_RUN`) with the numerals read as digits,
+    except one or two numerals at an edge (before four ASCII digits, after two): they begin or end a word
+    (``一直``, ``两个``, ``三天``), not the number."""
+    run = m.group()
+    if not _HAS_ZH_DIGIT.search(run):
+        return run
+    head = tail = ""
+    for e in _ZH_EDGE.finditer(run):
+        head = head or (e.group("head") or "")
+        tail = tail or (e.group("tail") or "")
+    body = run[len(head):len(run) - len(tail)]
+    return head + body.translate(_ZH_DIGIT_TABLE) + tail
+
+
 def _reader_grouping(chain: str) -> bool:
     """True when digit groups are written the way phone, card and identity numbers are grouped: every
     group of at most four digits (138 0013 8000, 6222 0212 ..., 1 3 8 ...), or an identity number's
@@ -416,8 +443,7 @@ def normalise(text: str) -> Normalised:
     digits_changed = False
     if _HAS_ZH_DIGIT.search(folded):
         before = folded
-        folded = _ZH_NUMBER_RUN.sub(lambda m: m.group().translate(_ZH_DIGIT_TABLE)
-                                    if _HAS_ZH_DIGIT.search(m.group()) else m.group(), folded)
+        folded = _ZH_NUMBER_RUN.sub(_read_zh_digits, folded)
         digits_changed = folded != before
     cuts = [m.span() for m in _SKIP.finditer(folded)]
     # chains of fewer than 10 digits are no phone, identity or card number: left as they are
@@ -470,8 +496,10 @@ _CUED_CARD = re.compile(r"(?:卡号|银行卡|储蓄卡|信用卡|账号|帐号|
 _PHONE_CUE = re.compile(r"(?:电话|手机|座机|联系方式|号码|热线|(?i:tel|phone|mobile))(?:号码?)?[:：是为]?[ ]?$")
 _N_CUED_DIGITS = re.compile(r"(?<![0-9])[0-9]{5,10}(?![0-9])")
 _QQ = re.compile(r"(?:(?<![A-Za-z])(?i:qq)|扣扣|企鹅)(?:号码?|号)?[ ]?[:：是为]?[ ]?(?P<v>[1-9][0-9]{4,10})(?![0-9])")
-_WECHAT = re.compile(r"(?:微信号?|威信|V信|(?<![A-Za-z])(?i:vx|wx|weixin|wechat|we chat)(?![A-Za-z]))(?:号|id|ID)?"
-                     r"[ ]?[:：是为]?[ ]?(?P<v>[A-Za-z][-_A-Za-z0-9]{5,19}|1[3-9][0-9]{9})(?![-_A-Za-z0-9])")
+# the cue (微信, 威信, 薇信, v信, 微x, VX, wx, WeChat), then 号/ID, a colon, 是 or an opening bracket, then the id
+_WECHAT = re.compile(r"(?:[微威薇]信|(?<![A-Za-z])[Vv]信|微[Xx](?![A-Za-z])|(?<![A-Za-z])(?i:vx|wx|weixin|wechat|we chat)"
+                     r"(?![A-Za-z]))(?:号码?|(?i:id))?[ ]?[:：是为]?[ ]?[(\[【「<《]?[ ]?"
+                     r"(?P<v>[A-Za-z][-_A-Za-z0-9]{5,19}|1[3-9][0-9]{9})(?![-_A-Za-z0-9])")
 _WXID = re.compile(r"(?<![A-Za-z0-9_])wxid_[A-Za-z0-9_]{4,30}(?![A-Za-z0-9_])", re.I)
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _PLATE = re.compile(rf"[{_PROVINCES}](?P<v>[A-HJ-NP-Z][ ]?[·.\-]?[ ]?(?=[A-HJ-NP-Z0-9]*[0-9][A-HJ-NP-Z0-9]*[0-9])"
@@ -497,7 +525,7 @@ _GIVEN_PY = re.compile(rf"{_SYL}{{1,2}}", re.I)
 _PINYIN_SURNAMES = frozenset("""wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng liang
 xie song tang han feng deng cao peng zeng xiao tian dong yuan pan jiang cai yu du ye cheng su wei lv lu ding ren shen yao cui zhong
 tan fan jin shi jia xia fu fang bai zou meng xiong qin qiu yin xue yan duan lei hou long shi tao li gu mao hao gong shao wan qian qin
-dai mo kong xiang ouyang situ shangguan zhuge sima""".split())
+dai mo kong xiang nie pang pei huo zhai xing ouyang situ shangguan zhuge sima""".split())
 _LATIN_PAIR = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z][a-z]{1,11}|[A-Z]{2,12})[ \t]+(?P<b>[A-Z][a-z]{1,11}|[A-Z]{2,12})"
                          r"(?![A-Za-z])")
 # everyday English words that begin a capitalised pair that is no name (Thank You, Very Good, Social Work)
@@ -512,7 +540,9 @@ _NAME_TAGS = ("nr", "nrfg", "nrt")
 _NOT_NAMES = set("""阿姨 叔叔 大爷 大妈 大娘 大叔 大哥 大姐 奶奶 爷爷 婆婆 阿婆 阿公 伯伯 老师 师傅 医生 大夫 护士 书记 主任 站长
 村长 组长 队长 局长 所长 社工 干事 同志 先生 女士 小姐 老人 老太 老汉 谢谢 感谢 多谢 简体中文 老伴 老乡
 老公 老婆 小孩 孩子 儿子 女儿 孙子 孙女 邻居 领导 残疾 低保 特困 五保 留守 小姑娘 小伙子 小朋友 老太太 老大爷 老奶奶
-老爷爷 小妹妹 小弟弟 姑娘 小伙""".split())
+老爷爷 小妹妹 小弟弟 姑娘 小伙
+养老 敬老 养老金 养老院 敬老院 托老所 幼儿园 孤儿 保姆 银行卡 慈善 慈善会 唐氏 老总 老大 老二 老三 老四 老五 岳父 岳母 伯母""".split())
+# (the second line: everyday words of social work that the segmenter's dictionary tags as person names)
 # characters common in given names: a surname followed by one or two of them, not a dictionary word, is unsure
 _GIVEN_CHARS = set("伟芳娜敏静丽强磊军勇艳杰娟涛超秀刚英玉兰萍建志辉斌鹏婷雪慧琴华明红平桂霞梅波宇浩晨欣怡佳俊峰亮"
                    "琳燕凤洁颖倩茜晓宏海鑫淑珍翠莲娥梓轩涵睿博文彬")
@@ -538,6 +568,106 @@ def _split_joined(word: str) -> bool:
                for k in range(1, min(len(low) - 1, 8)))
 
 
+# the syllables of Mandarin as pinyin writes them (without tones; ü as v): a given name is one or two of them
+_SYLLABLES = frozenset("""a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can cang cao
+ce cen ceng cha chai chan chang chao che chen cheng chi chong chou chu chua chuai chuan chuang chui chun chuo ci cong cou cu
+cuan cui cun cuo da dai dan dang dao de dei den deng di dia dian diao die ding diu dong dou du duan dui dun duo e ei en eng er
+fa fan fang fei fen feng fo fou fu ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan guang gui gun guo ha hai han
+hang hao he hei hen heng hong hou hu hua huai huan huang hui hun huo ji jia jian jiang jiao jie jin jing jiong jiu ju juan jue
+jun ka kai kan kang kao ke ken keng kong kou ku kua kuai kuan kuang kui kun kuo la lai lan lang lao le lei leng li lia lian
+liang liao lie lin ling liu lo long lou lu luan lun luo lv lve ma mai man mang mao me mei men meng mi mian miao mie min ming
+miu mo mou mu na nai nan nang nao ne nei nen neng ni nian niang niao nie nin ning niu nong nou nu nuan nuo nv nve o ou pa pai
+pan pang pao pei pen peng pi pian piao pie pin ping po pou pu qi qia qian qiang qiao qie qin qing qiong qiu qu quan que qun
+ran rang rao re ren reng ri rong rou ru rua ruan rui run ruo sa sai san sang sao se sen seng sha shai shan shang shao she
+shei shen sheng shi shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun suo ta tai tan tang tao te
+teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei wen weng wo wu xi xia xian xiang xiao xie xin xing
+xiong xiu xu xuan xue xun ya yan yang yao ye yi yin ying yo yong you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha
+zhai zhan zhang zhao zhe zhei zhen zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan zui zun
+zuo""".split())
+# English words that are also pinyin (a surname, or one or two syllables), common enough in English prose that a pair of
+# them reads as English, not as a name, when it is not capitalised as names are: "he can", "long run", "sun tan"
+# (the common ones of a 6 MB sample of English documentation, and common verbs)
+_ENGLISH_PINYIN = frozenset("""a an he she me you ma pa la ha ye yo ban can fan man men pan ran tan wan women bin pin tin
+chin shin hen pen den ten zen die lie tie pie run gun sun long song hang sang tang china mean dean lean tango mango bingo
+lingo name data page made one line make like same see suite open range change date case size here along longer running sure
+pure mailing routing media mode base take side guide share due site route rule sense sale demo repo human taken bare age piece
+sake binding naming care seen hence timing paying cure face fame fake mini shaping menu saying sue mouse danger denying came
+waiting citing cite sending dining lining mining pining tiding hiding biding riding siding ruling taking making baking faking
+caring daring paring sharing bathing dating rating mating hating seeing being tuning fuming fine mine pine dine tine wine
+nine shine bone cone done gone hone lone none tone zone rose nose hose pose dose lose chose tide ride hide bide wide
+side kite bite mite rite site cane lane mane pane sane wane bane tame game lame dame gate hate late mate rate sate ache
+rake bake cake fake lake make sake wake""".split()) | _ENGLISH
+# pinyin that is no name: phrases people write in pinyin (谢谢, 你好, 好的), and places (Hong Kong)
+_NOT_PINYIN_NAMES = frozenset({"xie xie", "ni hao", "hao de", "mei you", "zai jian", "shi de", "bu yao", "hong kong",
+                               "dui bu", "bu shi", "hao le", "hen hao"})
+# surnames that are also the pinyin of an administrative unit, which follows a place name as a surname follows a
+# given name: Ning Xiang (宁乡), Changsha Shi (长沙市), Huangtu Zhen
+_ADMIN_SUFFIXES = frozenset({"xiang", "shi", "zhen", "xian", "qu", "cun", "sheng"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _syllables(word: str, most: int = 2) -> bool:
+    """True when ``word`` is one to ``most`` pinyin syllables (``xiuying``, ``Jian-Guo``, ``Xi'an``)."""
+    low = word.lower().replace("-", "").replace("'", "")
+    return low.isascii() and low.isalpha() and _split_syllables(low, most)
+
+
+def _split_syllables(low: str, most: int) -> bool:
+    if not low:
+        return True
+    return most > 0 and any(low[:k] in _SYLLABLES and _split_syllables(low[k:], most - 1)
+                            for k in range(min(6, len(low)), 0, -1))
+
+
+def _pinyin_pairs(nt: str) -> list[tuple[int, int, str]]:
+    """Pinyin names of two words in any order and case: a common surname before or after one or two
+    syllables (``Wang Fang``, ``Fang Wang``, ``wang fang``, ``WANG fang``), unless both its words are
+    also everyday English (``he can``, ``long run``, ``Can He``) or it is part of a phrase people write in
+    pinyin (``xie xie ni``, ``ni hao``).  Gives (start, end, detail)."""
+    out: list[tuple[int, int, str]] = []
+    for m in _PY_SURNAME_WORD.finditer(nt):
+        # the two words before the surname and the two after it, when they are apart by spaces only
+        lo, hi = max(0, m.start() - 40), min(len(nt), m.end() + 40)
+        left = _LEFT_WORDS.search(nt, lo, m.start())
+        right = _RIGHT_WORDS.match(nt, m.end(), hi)
+        sur, low = m.group(), m.group().lower()
+        seq = [left.group("w1") if left and left.group("w1") else "", left.group("w2") if left else "", sur,
+               right.group("w1") if right else "", right.group("w2") if right and right.group("w2") else ""]
+        # a phrase in pinyin overlapping words k to k + 1 of seq (the surname is word 2): xie xie ni, ni hao ma
+        phrase = [bool(a and b and f"{a} {b}".lower() in _NOT_PINYIN_NAMES) for a, b in zip(seq, seq[1:])]
+        pairs = []
+        if right and not any(phrase[1:4]):  # surname first: words 2 and 3
+            g = right.group("w1")
+            pairs.append((m.start(), right.end("w1"), sur, g, g, "pinyin, surname first"))
+        if left and low not in _ADMIN_SUFFIXES and not any(phrase[0:3]):  # given name first: words 1 and 2
+            g = left.group("w2")
+            pairs.append((left.start("w2"), m.end(), g, sur, g, "pinyin, given name first"))
+        for s, e, a, b, given, detail in pairs:
+            if not 2 <= len(given) <= 12 or not _syllables(given):
+                continue
+            if a.lower() not in _ENGLISH_PINYIN or b.lower() not in _ENGLISH_PINYIN:
+                out.append((s, e, detail))
+                break
+    return out
+
+
+def _letter_trie(words: Iterable[str]) -> str:
+    """A regular expression for ``words`` (lower-case letters) as a trie: far faster than an alternation."""
+    groups: dict[str, list[str]] = {}
+    for w in sorted(set(words)):
+        groups.setdefault(w[0], []).append(w[1:])
+    parts = []
+    for c, rest in groups.items():
+        tails = [r for r in rest if r]
+        parts.append(c + (f"(?:{_letter_trie(tails)}){'?' if '' in rest else ''}" if tails else ""))
+    return "|".join(parts)
+
+
+_PY_SURNAME_WORD = re.compile(r"(?<![A-Za-z])(?:" + _letter_trie(_PINYIN_SURNAMES) + r")(?![A-Za-z])", re.IGNORECASE)
+_LEFT_WORDS = re.compile(r"(?:(?<![A-Za-z])(?P<w1>[A-Za-z]+)[ \t]+)?(?<![A-Za-z])(?P<w2>[A-Za-z]+)[ \t]+$")
+_RIGHT_WORDS = re.compile(r"[ \t]+(?P<w1>[A-Za-z]+)(?![A-Za-z])(?:[ \t]+(?P<w2>[A-Za-z]+)(?![A-Za-z]))?")
+
+
 _COMMON_WORDS = _WORD_BEFORE | _WORD_AFTER | _NOT_NAMES
 _HAN_RUN2 = re.compile(rf"[{_HAN}]{{2,}}")
 
@@ -548,6 +678,68 @@ _PLACE_SUFFIX = re.compile("街道|镇|乡|村|县|区|市|州|省|社区|路|�
 _CLAN_PLACE = re.compile("..?家[界湾坪冲港庄桥岭坡塘岗屯寨铺嘴坝湖山河洲集营沟园口台垸堡]")
 # verbs and particles a segmenter glues to the name that follows (找周 娜娜, 找余玉)
 _GLUED_BEFORE = set("找叫问请让给跟和与同被把对向帮谢由是喊陪等见")
+
+
+# characters of given names for the name-slot rule: those of _GIVEN_CHARS and a few more (国, 德, 春, 洋, ...)
+_SLOT_GIVEN = frozenset(_GIVEN_CHARS | set("国德春洋庆林玲芬云飞龙嘉"))
+# where a name may begin: a surname followed by a given-name character (a look-ahead: every position)
+_SLOT_CANDIDATE = re.compile(rf"(?=(?:{_COMPOUND}|[{_SURNAMES}])[{''.join(sorted(_SLOT_GIVEN))}])")
+# compound surnames that are nothing else (上官 is also 上|官网)
+_SURE_COMPOUND = ("欧阳", "诸葛", "司徒", "皇甫", "慕容", "令狐", "尉迟", "司马")
+# what comes before a name: a cue (找, 谢谢, 我是, 社工), or the start of a sentence
+_SLOT_LEFT_STRONG = re.compile("(?:我是|我叫|名叫|叫做|叫|谢谢|感谢|多谢|多亏了?|找|问|请|社工|志愿者|工作人员|联系人|户主)$")
+_SLOT_LEFT_WEAK = re.compile(rf"(?:^|[^{_HAN}A-Za-z0-9]|[{''.join(_GLUED_BEFORE)}是和])$")
+# what comes after one: the end of a sentence, or a verb that a person does (说, 来, 办)
+_SLOT_RIGHT_STRONG = re.compile(rf"$|[^{_HAN}A-Za-z0-9]|说|讲|来|去|办|帮|打|经常|告诉|是")
+_SLOT_RIGHT_WEAK = re.compile("的|人|很|也|都|和|跟|对|给|让|在|已|又|还")
+
+
+def _slot_names(nt: str) -> list[tuple[int, int, str]]:
+    """Chinese names found by where they stand: a common surname and one or two given-name characters
+    (:data:`_SLOT_GIVEN`) between a cue or a sentence's start (找, 谢谢, 我是, 社工, ``，``) and a verb a person
+    does or a sentence's end (说, 来, 办, ``。``): 找于刚办, 谢谢郑洋，, 曾明说, 韩国强说.  A compound surname
+    that is nothing else (欧阳, 诸葛) with given-name characters is a name wherever it stands.
+    The segmenter misses these where it glues the name to a word (找于|刚办, 韩国|强说).  Gives (start, end, detail)."""
+    out: list[tuple[int, int, str]] = []
+    n = len(nt)
+    last = 0
+    for c in _SLOT_CANDIDATE.finditer(nt):
+        i = c.start()
+        if i < last:
+            continue
+        ch = nt[i]
+        found = None
+        for L in ((2, 1) if nt[i:i + 2] in _COMPOUND_SET else (1,)):
+            if L == 1 and ch not in _SURNAME_SET:
+                continue
+            for k in (2, 1):
+                e = i + L + k
+                if e > n or not all(c in _SLOT_GIVEN for c in nt[i + L:e]):
+                    continue
+                name = nt[i:e]
+                if name in _COMMON_WORDS or nt[i:i + 2] in _COMMON_WORDS or nt[i + L:e] in _COMMON_WORDS:
+                    continue
+                if L == 2 and nt[i:i + 2] in _SURE_COMPOUND:
+                    found = (i, e, "name slot: compound surname")
+                    break
+                left = nt[max(0, i - 4):i]
+                strong_left = _SLOT_LEFT_STRONG.search(left) is not None
+                if not strong_left and not _SLOT_LEFT_WEAK.search(left):
+                    continue
+                if _SLOT_RIGHT_STRONG.match(nt, e) or (strong_left and _SLOT_RIGHT_WEAK.match(nt, e)):
+                    found = (i, e, "name slot: between a cue and a verb")
+                    break
+            if found:
+                break
+        if found:
+            out.append(found)
+            last = found[1]
+    return out
+
+
+# a surname and its given name written apart, character by character (萧 德 明, 于　洋, 欧 阳 娜)
+_SPACED_NAME = re.compile("(?:" + "|".join("[ \t]*".join(c) for c in _COMPOUND.split("|")) + rf"|[{_SURNAMES}])"
+                          rf"(?:[ \t]+[{''.join(sorted(_SLOT_GIVEN))}]){{1,2}}(?![ \t]+[{_HAN}])")
 
 
 def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, str]]:
@@ -612,6 +804,8 @@ def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, s
                 if not sure and any(c.start() < e and c.end() > s
                                     for c in _CUT_WORDS.finditer(nt, max(0, s - 3), e + 3)):
                     continue  # 加微|信聊: the segmenter cut through a word (微信); not a name
+                if not sure and word[0] in _GIVEN_STOP:
+                    continue  # 太贵, 很好: no name begins with an adverb or a particle
                 if sure or want_unsure:
                     out.append((s, s + len(word), sure, "segmenter: person name" if sure else
                                 "segmenter: name without a known surname"))
@@ -746,7 +940,7 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
     if _EMAIL_AT_NEEDED.search(nt):
         for m in _EMAIL_ZH.finditer(nt):
             addn(*m.span(), "email", "written with other punctuation")
-    if "wx" in low or "vx" in low or "we" in low or "信" in nt:
+    if "wx" in low or "vx" in low or "we" in low or "信" in nt or "微" in nt:
         for m in _WXID.finditer(nt):
             addn(*m.span(), "wechat", "wxid")
         for m in _WECHAT.finditer(nt):
@@ -810,7 +1004,7 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
             if lived or unsure:
                 addn(m.start("v"), m.end("v"), "address", "village where someone lives" if lived else "village",
                      sure=lived)
-    if "室" in nt or "单元" in nt:
+    if "室" in nt or "号" in nt:
         for m in _UNIT_ROOM.finditer(nt):
             addn(*m.span(), "address", "building, unit or room")
     for s, e in names.find(nt):
@@ -833,8 +1027,18 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
             if nt[s] in _NOT_AFTER_CUE or nt[s:s + 2] in _WORD_AFTER:
                 continue
             addn(s, e, "name", "name after a cue")
+        # names by where they stand before the segmenter's: it cuts a compound surname from its given name
+        # (司马|志强) and glues a name to a word (韩国|强说)
+        if " " in folded or "\t" in folded:
+            for m in _SPACED_NAME.finditer(folded):
+                add(*m.span(), "name", "name slot: written apart")
+        for s, e, detail in _slot_names(nt):
+            addn(s, e, "name", detail)
         for s, e, sure, detail in _segmenter_names(nt, unsure):
             addn(s, e, "name", detail, sure)
+        if any(c.isascii() and c.isalpha() for c in nt):
+            for s, e, detail in _pinyin_pairs(nt):
+                addn(s, e, "name", detail)
         for m in _LATIN_PAIR.finditer(nt):
             a, b = m.group("a"), m.group("b")
             if _pinyin_name(a, b):

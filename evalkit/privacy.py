@@ -454,9 +454,9 @@ class Scanner:
         self.unscanned_names: list[str] = []
 
     def _in_background(self, value: str) -> bool:
-        """True when a name found by the segmenter or as pinyin is part of what a report shows anyway:
-        Chinese as a substring of a place name or catalogue text (黄花 in 黄花镇), Latin as whole words
-        (``Li Li`` is not in ``Liling``)."""
+        """True when a name found by the segmenter, by where it stands or as pinyin is part of what a report
+        shows anyway: Chinese as a substring of a place name or catalogue text (黄花 in 黄花镇), Latin as
+        whole words (``Li Li`` is not in ``Liling``)."""
         low = getattr(self, "_background_low", "")
         if re.search(r"[A-Za-z]", value):
             words = re.findall(r"[A-Za-z]+", value.lower())
@@ -522,7 +522,7 @@ class Scanner:
         if self.places:  # "3 Furong Street": a figure before a township's name, not an address
             hits = [h for h in hits if h.kind != "address" or
                     " ".join(_HOUSE_NUMBER.sub("", folded[h.start:h.end]).split()).lower() not in self.places]
-        hits = [h for h in hits if h.kind != "name" or not h.detail.startswith(("segmenter", "pinyin"))
+        hits = [h for h in hits if h.kind != "name" or not h.detail.startswith(("segmenter", "pinyin", "name slot"))
                 or not self._in_background(folded[h.start:h.end])]
         hits += [_Hit(s, e, "person_id", "input person id") for s, e in self._id_spans(folded)]
         hits.sort(key=lambda h: h.start)

@@ -58,6 +58,24 @@ def test_plant_spreads_the_corpus_over_the_counties_of_the_latest_wave_and_keeps
     assert not roster & {v.value for v in planted.values if v.category in ("name_bare", "name_pinyin")}
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_the_scan_finds_every_planted_value_in_its_sentence_and_assess_never_publishes_one(seed):
+    """The audit's corpus recall (step 0) without kernels, over several seeds: each value in the sentence it is
+    planted in is found by the scan (and the sentence without it gives nothing), and :func:`assess` either
+    scrubs it or withholds the comment (what run 1 relies on)."""
+    values = corpus(seed=seed)
+    roster = [v.value for v in values if v.category == "name_roster"]
+    scanner = privacy.Scanner(names=roster)
+    missed, published = [], []
+    for v in values:
+        if scanner.text(v.carrier.replace("{v}", "")) or not scanner.text(v.sentence()):
+            missed.append(f"{v.category} ({v.form}): {v.sentence()}")
+        a = privacy.assess([v.sentence()], roster)[0]
+        if a.publishable and normalise(v.value) in normalise(a.text):
+            published.append(f"{v.category} ({v.form}): {a.text}")
+    assert missed == [] and published == [], (missed, published)
+
+
 @pytest.fixture(scope="module")
 def audit(small_province, tmp_path_factory):
     work = tmp_path_factory.mktemp("audit")
