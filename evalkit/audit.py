@@ -18,7 +18,9 @@ varied spacing, width and punctuation.  Then:
    returns every text unchanged and publishable): the batch's own scan stops every report whose
    comments carry planted data it recognises; none of their files is published.
 3. **Scrubbing, withholding and the batch's scan off** (``EVALKIT_UNSAFE_NO_SCAN`` too): the planted
-   values that reached a page are on it, and a separate scan of the outputs must find them.
+   values that reached a page are on it, and a separate scan of the outputs must find them (found as
+   :meth:`evalkit.planting.Planted.missing` decides, as ``evalkit scan --planted`` does: a finding is
+   the value, or the county's page gives fewer findings without it).
 
 Every category must reach a recall of at least 99% (:data:`THRESHOLD`) in the corpus and on the pages
 of run 3; run 1 must leak nothing.  The summary gives recall per category and the comments withheld
