@@ -18,7 +18,9 @@ varied spacing, width and punctuation.  Then:
    returns every text unchanged and publishable): the batch's own scan stops every report whose
    comments carry planted data it recognises; none of their files is published.
 3. **Scrubbing, withholding and the batch's scan off** (``EVALKIT_UNSAFE_NO_SCAN`` too): the planted
-   values that reached a page are on it, and a separate scan of the outputs must find them.
+   values that reached a page are on it, and a separate scan of the outputs must find them (found as
+   :meth:`evalkit.planting.Planted.missing` decides, as ``evalkit scan --planted`` does: a finding is
+   the value, or the county's page gives fewer findings without it).
 
 Every category must reach a recall of at least 99% (:data:`THRESHOLD`) in the corpus and on the pages
 of run 3; run 1 must leak nothing.  The summary gives recall per category and the comments withheld
@@ -197,27 +199,6 @@ def _literal_hits(folder: Path, values: Iterable[Any]) -> dict[Any, list[str]]:
     return hits
 
 
-def _found_by_removal(scanner: Any, outputs: Path, value: Any, scratch: Path, counts: dict[Path, int]) -> bool:
-    """Whether the scan's findings on ``value``'s county page are fewer without it: a value the scan found
-    whatever span or kind it gave the finding (a finding's digest matches the value only when the span is
-    exactly the value)."""
-    page = next(iter(sorted(outputs.rglob(f"{value.county_code}.html"))), None)
-    if page is None:
-        return False
-    raw = page.read_text(encoding="utf-8")
-    if value.value not in raw:
-        return False
-    if page not in counts:
-        counts[page] = len(scanner.file(page))
-    scratch.mkdir(parents=True, exist_ok=True)
-    probe = scratch / page.name
-    probe.write_text(raw.replace(value.value, ""), encoding="utf-8")
-    try:
-        return len(scanner.file(probe)) < counts[page]
-    finally:
-        probe.unlink()
-
-
 def _pct(x: float) -> str:
     return "n/a" if x != x else f"{100 * x:.1f}%"
 
@@ -336,15 +317,16 @@ def run_audit(data_dir: str | Path, work: str | Path, *, seed: int = 1, batch_ar
     shown = [v for v in planted.values if _needle(v.value).search(pages.get(v.county_code, ""))]
     findings = scanner.tree(work / "leaky")
     distinct = list({(f.kind, f.digest): f for f in findings}.values())
-    missed, counts = [], {}
+    # found: a finding is the value, or the county's page gives fewer findings without it (Planted.missing)
+    missed = []
+    for county in sorted({v.county_code for v in shown}):
+        page = next(iter(sorted((work / "leaky").rglob(f"{county}.html"))), None)
+        missed += planted.missing(distinct, values=[v for v in shown if v.county_code == county], scanner=scanner,
+                                  files=[page] if page else [])
     for v in shown:
         c = res.categories[v.category]
         c.reached += 1
-        if any(f.matches(v.value) for f in distinct) or _found_by_removal(scanner, work / "leaky", v, work / "probe",
-                                                                          counts):
-            c.page_found += 1
-        else:
-            missed.append(v)
+        c.page_found += v not in missed
     res.reached, res.found = len(shown), len(shown) - len(missed)
     res.missed = [f"{v.category} ({v.form}) in {v.county_code}" for v in missed]
     if not shown:

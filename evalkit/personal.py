@@ -5,8 +5,8 @@ Issue 16: input validation (:mod:`evalkit.schema`'s screens on pseudonymous ids)
 (:class:`evalkit.privacy.Scanner`) all call the detectors defined here, so they cannot disagree about
 what is a phone number, an identity number or a name.  It is a module of its own, not a part of
 ``privacy.py``, because :mod:`evalkit.schema` needs it and must not import the scanner, the PDF reader
-and the planting code with it; ``privacy.py`` keeps what *uses* the definition (scrub, assess, scan,
-plant).
+and the planting code with it; ``privacy.py`` keeps what *uses* the definition (scrub, assess, scan),
+and :mod:`evalkit.planting` plants data for audits.
 
 Text is first read as a reader reads it (:func:`normalise`): full-width characters as half-width,
 spaces, dots and dashes inside digit runs and spaces between Chinese characters removed, Chinese

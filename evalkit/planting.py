@@ -34,24 +34,25 @@ category                 kind        forms
 
 Every value is synthetic (random digits, example domains, names drawn from common surnames and given
 names and checked to appear in no place name or report text of the province); keep planted copies
-out of git all the same.  :func:`evalkit.privacy.plant` is the older, smaller planting (three
-comments a county) that this module replaces.
+out of git all the same.  ``evalkit plant`` runs :func:`plant`, and ``evalkit scan --planted`` checks a
+scan of rendered outputs against what was planted (:meth:`Planted.missing`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
 from .errors import EvalkitError
 
-__all__ = ["CATEGORIES", "PlantedValue", "Planted", "corpus", "plant", "normalise"]
+__all__ = ["CATEGORIES", "PlantedValue", "Planted", "as_written", "corpus", "plant", "normalise"]
 
 #: Category -> the kind of personal data it is (what the report's reasons and the audit's tables name).
 CATEGORIES: dict[str, str] = {
@@ -126,6 +127,76 @@ class Planted:
         """The counties whose survey got planted comments."""
         return sorted({v.county_code for v in self.values if v.county_code})
 
+    def missing(self, findings: Iterable[Any], counties: Iterable[str] | None = None, *,
+                values: Iterable[PlantedValue] | None = None, scanner: Any = None,
+                files: Iterable[str | Path] = (), texts: Iterable[str] = ()) -> list[PlantedValue]:
+        """Planted values the scan did not find: an empty list means it found every one.
+
+        A value is found when a finding is that value (:meth:`evalkit.privacy.Finding.matches`, whatever
+        its kind), or, given the ``scanner`` and what it scanned (``files``, ``texts``), when taking the
+        value out of a file or text that holds it makes the scan of that file or text give fewer findings:
+        the scan found the value whatever span it gave the finding (a finding's digest matches the value
+        only when its span is exactly the value, not ``社工罗 静人`` for ``罗 静``).  The value is taken out
+        however the page writes it (:func:`as_written`: a PDF's line wrapped inside it, full-width forms).  This is the audit's
+        test (:mod:`evalkit.audit`, run 3) and ``evalkit scan --planted``'s.
+
+        Parameters
+        ----------
+        findings : iterable of evalkit.privacy.Finding
+            The scan's findings, made in this process (their digests are keyed).
+        counties : iterable of str, optional
+            Only the values planted in these counties (default all).
+        values : iterable of PlantedValue, optional
+            Only these values (default all, or those of ``counties``).
+        scanner : evalkit.privacy.Scanner, optional
+            The scanner that made ``findings``: without it, only the findings' digests are compared.
+        files : iterable of path
+            The files it scanned (HTML, notebooks, PDF, JSON, text): a value is taken out of those whose
+            text holds it as written.
+        texts : iterable of str
+            The texts it scanned (:meth:`evalkit.privacy.Scanner.text`).
+
+        Returns
+        -------
+        list of PlantedValue
+            In planting order.
+        """
+        from .privacy import file_text
+
+        findings = list(findings)
+        wanted = None if counties is None else set(counties)
+        pool = self.values if values is None else list(values)
+        files, texts = [Path(f) for f in files], list(texts)
+        read: dict[Path, str] = {}
+        counts: dict[Any, int] = {}
+
+        def fewer(source: Any, value: str) -> bool:
+            pattern = as_written(value)
+            if isinstance(source, Path):
+                if source not in read:
+                    read[source] = file_text(source)
+                if not pattern.search(read[source]):
+                    return False
+                if source not in counts:
+                    counts[source] = len(scanner.file(source))
+                return len(scanner.file(source, without=pattern)) < counts[source]
+            if not pattern.search(source):
+                return False
+            if id(source) not in counts:
+                counts[id(source)] = len(scanner.text(source))
+            return len(scanner.text(pattern.sub("", source))) < counts[id(source)]
+
+        out = []
+        for v in pool:
+            if wanted is not None and v.county_code not in wanted:
+                continue
+            if any(f.matches(v.value) for f in findings):
+                continue
+            if scanner is not None and any(fewer(src, v.value) for src in [*texts, *files]):
+                continue
+            out.append(v)
+        return out
+
     def to_json(self, path: str | Path) -> Path:
         """Write the planted values to ``path`` (JSON)."""
         path = Path(path)
@@ -150,6 +221,25 @@ def normalise(text: str) -> str:
     import unicodedata
 
     return "".join(unicodedata.normalize("NFKC", text).split()).lower()
+
+
+def as_written(value: str) -> re.Pattern:
+    r"""A pattern for ``value`` however a page may write it: any white space (none, spaces, full-width
+    spaces, a line break where a PDF wrapped it) between its characters, each character in its ASCII or
+    full-width form (NFKC), any case.
+
+    >>> bool(as_written("罗\u3000静").search("社工罗 静人"))
+    True
+    >>> as_written("和平路192号").sub("", "到了和平\r\n路１９２号附近")
+    '到了附近'
+    """
+    import unicodedata
+
+    parts = []
+    for ch in "".join(unicodedata.normalize("NFKC", value).split()):
+        forms = {ch, chr(ord(ch) + 0xFEE0)} if ch.isascii() and ch.isalnum() else {ch}
+        parts.append("[" + "".join(re.escape(f) for f in sorted(forms)) + "]" if len(forms) > 1 else re.escape(ch))
+    return re.compile(r"\s*".join(parts), re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- the values

@@ -1,8 +1,8 @@
-"""Find and remove personal data: scrub free text, scan rendered outputs, plant test data.
+"""Find and remove personal data: scrub free text, scan rendered outputs.
 
 Survey respondents and service users are identifiable people (``shared/domain.md``): their names,
 phone numbers and resident identity numbers must never reach a report.  This module gives two
-lines of defence and a way to prove that the second one works:
+lines of defence, and points to the way to prove that the second one works:
 
 1. :func:`scrub` removes personal data from free text (the survey's ``comment`` column) before
    anything reaches a notebook.  It is deliberately greedy: it also removes any long number.
@@ -10,9 +10,11 @@ lines of defence and a way to prove that the second one works:
    rendered output (HTML, PDF, executed notebook, JSON) and for every person id of the inputs.  They
    are precise, so that the region codes, counts and figures of a real report never trip them: an
    output with a finding must not be published.
-3. :func:`plant` copies a province folder and plants personal data in its comments (and a roster of
-   the planted names), returning the planted values, so that an audit can show the scan finding
-   every one of them when scrubbing is switched off, and none when it is on.
+3. Planting personal data for an audit lives in :mod:`evalkit.planting` (a generated corpus of 500+
+   values of 17 categories, planted in a copy of a province; ``evalkit plant``), and its
+   :meth:`~evalkit.planting.Planted.missing` checks a scan of the outputs against it (``evalkit scan
+   --planted``); :mod:`evalkit.audit` (``make audit``) shows the scan finding them when scrubbing is
+   switched off, and none reaching a page when it is on.
 
 What counts as personal data is defined once, in :mod:`evalkit.personal` (issue 16): its detectors
 serve :func:`scrub`, :func:`assess` (default deny: a comment any detector is unsure about is withheld),
@@ -106,7 +108,6 @@ import argparse
 import base64
 import binascii
 import bisect
-import datetime as _dt
 import functools
 import hashlib
 import hmac
@@ -114,7 +115,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import sys
 import time
 import warnings
@@ -137,12 +137,11 @@ __all__ = [
     "Assessment",
     "Finding",
     "assess",
-    "Planted",
+    "file_text",
     "Scanner",
     "input_person_ids",
     "is_resident_id",
     "load_roster",
-    "plant",
     "resident_id_check_digit",
     "scan_file",
     "scan_text",
@@ -546,40 +545,23 @@ class Scanner:
         """Findings in one text (its lines are numbered from 1)."""
         return self._scan([_Chunk(text, location, 1)], file)
 
-    def file(self, path: str | Path, *, name: str | None = None) -> list[Finding]:
+    def file(self, path: str | Path, *, name: str | None = None, without: str | re.Pattern = "") -> list[Finding]:
         """Findings in one file: ``.html``/``.htm``/``.svg``/``.xml``, ``.ipynb``, ``.pdf``, ``.json``, or text
         (``.txt``, ``.md``, ``.csv``, ``.tsv``, ``.py``, ``.log``), by the suffix of ``name`` (what to call
-        the file in the findings; default ``path``).
+        the file in the findings; default ``path``).  With ``without`` (a string or a compiled pattern), the file
+        is scanned as if that were taken out of every piece of text the scan reads in it (how
+        :meth:`evalkit.planting.Planted.missing` tells whether a finding was a planted value).
 
         Raises
         ------
         ScanError
             When the file cannot be read or has a type the scan does not know: count it as failed.
         """
-        path = Path(path)
         label = str(path) if name is None else name
-        suffix = Path(label).suffix.lower()
-        try:
-            if suffix == ".pdf":
-                chunks = _pdf_chunks(path)
-            else:
-                raw = path.read_text(encoding="utf-8")
-                if suffix in (".html", ".htm", ".svg", ".xml", ".xhtml"):
-                    chunks = _html_chunks(raw)
-                elif suffix == ".ipynb":
-                    chunks = _notebook_chunks(json.loads(raw))
-                elif suffix == ".json":
-                    chunks = []
-                    _json_chunks(json.loads(raw), "$", chunks)
-                elif suffix in (".txt", ".md", ".csv", ".tsv", ".py", ".log"):
-                    chunks = [_Chunk(raw, "", 1)]
-                else:
-                    raise ScanError(f"{label}: the privacy scan does not know '{suffix}' files; scan it as text "
-                                    "or leave it out of the published outputs.")
-        except ScanError:
-            raise
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ScanError(f"{label}: cannot be read for the privacy scan ({err}); treat it as failed.") from err
+        chunks = _file_chunks(Path(path), label)
+        if without:
+            for c in chunks:
+                c.text = without.sub("", c.text) if isinstance(without, re.Pattern) else c.text.replace(without, "")
         return self._scan(chunks, label)
 
     def check(self, paths: Iterable[str | Path] | Mapping[str, str | Path]) -> None:
@@ -612,6 +594,44 @@ class Scanner:
 
 _HOUSE_NUMBER = re.compile(r"^(?:No\.?[ \t]*)?[0-9]{1,5}[A-Za-z]?,?[ \t]+")
 _SCANNED = (".html", ".htm", ".svg", ".xml", ".xhtml", ".ipynb", ".pdf", ".json", ".txt", ".md", ".csv", ".tsv", ".log")
+
+
+def _file_chunks(path: Path, label: str) -> list[_Chunk]:
+    """The pieces of text the scan reads in a file, by the suffix of ``label`` (:meth:`Scanner.file`)."""
+    suffix = Path(label).suffix.lower()
+    try:
+        if suffix == ".pdf":
+            return _pdf_chunks(path)
+        raw = path.read_text(encoding="utf-8")
+        if suffix in (".html", ".htm", ".svg", ".xml", ".xhtml"):
+            return _html_chunks(raw)
+        if suffix == ".ipynb":
+            return _notebook_chunks(json.loads(raw))
+        if suffix == ".json":
+            chunks: list[_Chunk] = []
+            _json_chunks(json.loads(raw), "$", chunks)
+            return chunks
+        if suffix in (".txt", ".md", ".csv", ".tsv", ".py", ".log"):
+            return [_Chunk(raw, "", 1)]
+        raise ScanError(f"{label}: the privacy scan does not know '{suffix}' files; scan it as text "
+                        "or leave it out of the published outputs.")
+    except ScanError:
+        raise
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ScanError(f"{label}: cannot be read for the privacy scan ({err}); treat it as failed.") from err
+
+
+def file_text(path: str | Path, *, name: str | None = None) -> str:
+    """Every piece of text the scan reads in a file (:meth:`Scanner.file`), joined by new lines: an HTML
+    page's source, text and attribute values, a notebook's sources and text outputs, a PDF's page text.
+
+    Raises
+    ------
+    ScanError
+        As :meth:`Scanner.file`.
+    """
+    label = str(path) if name is None else name
+    return "\n".join(c.text for c in _file_chunks(Path(path), label))
 
 
 def _data_uri(m: re.Match, chunk: _Chunk, extra: list[_Chunk], seen: set[str]) -> str:
@@ -999,242 +1019,6 @@ def load_scanner(path: str | Path) -> Scanner:
     return _LOADED[key]
 
 
-# --------------------------------------------------------------------------- planting personal data
-
-
-@dataclass(frozen=True)
-class PlantedValue:
-    """One planted piece of personal data: its kind, the value as written, and where it went."""
-
-    kind: str
-    value: str
-    county_code: str
-    respondent_id: str
-
-
-@dataclass
-class Planted:
-    """What :func:`plant` put into a copy of a province (synthetic values; keep them out of git).
-
-    Attributes
-    ----------
-    data_dir : str
-        The planted copy.
-    values : list of PlantedValue
-        Every planted value, with its county and respondent.
-    roster : list of str
-        The names written to the copy's roster (Chinese and pinyin).
-    comments : dict
-        Respondent id -> the planted comment.
-    """
-
-    data_dir: str
-    values: list[PlantedValue]
-    roster: list[str]
-    comments: dict[str, str]
-
-    def by_kind(self) -> dict[str, list[str]]:
-        """Planted values grouped by kind."""
-        out: dict[str, list[str]] = {}
-        for v in self.values:
-            out.setdefault(v.kind, []).append(v.value)
-        return out
-
-    def counties(self) -> list[str]:
-        """The counties whose survey got planted comments."""
-        return sorted({v.county_code for v in self.values})
-
-    def missing(self, findings: Iterable[Finding], counties: Iterable[str] | None = None) -> list[PlantedValue]:
-        """Planted values (of ``counties``, default all) that no finding matches: an empty list means
-        the scan found every one.  The findings must come from this process (digests are keyed)."""
-        by_kind: dict[str, list[Finding]] = {}
-        for f in findings:
-            by_kind.setdefault("id" if f.kind in ("id_number", "id_like") else f.kind, []).append(f)
-        wanted = None if counties is None else set(counties)
-        out = []
-        for v in self.values:
-            if wanted is not None and v.county_code not in wanted:
-                continue
-            group = by_kind.get("id" if v.kind in ("id_number", "id_like") else v.kind, [])
-            if not any(f.matches(v.value) for f in group):
-                out.append(v)
-        return out
-
-    def to_json(self, path: str | Path) -> Path:
-        """Write the planted values to ``path`` (JSON), for an audit run in another process."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"data_dir": self.data_dir, "values": [asdict(v) for v in self.values],
-                                    "roster": self.roster, "comments": self.comments},
-                                   ensure_ascii=False, indent=1), encoding="utf-8")
-        return path
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> Planted:
-        """Read what :meth:`to_json` wrote."""
-        d = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(d["data_dir"], [PlantedValue(**v) for v in d["values"]], d["roster"], d["comments"])
-
-
-_PLANT_SURNAMES = [("王", "Wang"), ("李", "Li"), ("张", "Zhang"), ("刘", "Liu"), ("陈", "Chen"), ("赵", "Zhao"),
-                   ("吴", "Wu"), ("徐", "Xu"), ("孙", "Sun"), ("朱", "Zhu"), ("郭", "Guo"), ("罗", "Luo"),
-                   ("郑", "Zheng"), ("谢", "Xie"), ("宋", "Song"), ("唐", "Tang"), ("韩", "Han"), ("冯", "Feng"),
-                   ("邓", "Deng"), ("曹", "Cao"), ("彭", "Peng"), ("曾", "Zeng"), ("蒋", "Jiang"), ("欧阳", "Ouyang")]
-_PLANT_GIVEN = [("伟", "wei"), ("芳", "fang"), ("娜", "na"), ("敏", "min"), ("静", "jing"), ("丽", "li"),
-                ("强", "qiang"), ("磊", "lei"), ("军", "jun"), ("勇", "yong"), ("艳", "yan"), ("杰", "jie"),
-                ("娟", "juan"), ("涛", "tao"), ("超", "chao"), ("秀", "xiu"), ("刚", "gang"), ("英", "ying"),
-                ("玉", "yu"), ("兰", "lan"), ("萍", "ping"), ("建", "jian"), ("志", "zhi"), ("辉", "hui"),
-                ("斌", "bin"), ("鹏", "peng"), ("婷", "ting"), ("雪", "xue"), ("慧", "hui"), ("琴", "qin")]
-_PLANT_STREETS = [("人民", "Renmin"), ("解放", "Jiefang"), ("建设", "Jianshe"), ("中山", "Zhongshan"),
-                  ("胜利", "Shengli"), ("朝阳", "Chaoyang"), ("五一", "Wuyi"), ("芙蓉", "Furong")]
-_PLANT_REGIONS = ["430102", "430104", "430111", "430602", "431121", "110105", "440305", "510104"]
-_PLANT_AREAS = ["0731", "0730", "0746", "010", "020", "0739"]
-_TEMPLATES = (
-    ("社工{name}很负责，有事打他手机{mobile}。", ("name", "mobile")),
-    ("我的身份证号是{idnum}，补助还没到账。", ("idnum",)),
-    ("有问题请发邮件到{email}，谢谢。", ("email",)),
-    ("我家住在{address}，希望社工多上门。", ("address",)),
-    ("{name}家里座机{landline}，白天没人接。", ("name", "landline")),
-    ("{name}老人独居，住在{address2}，身份证{idnum_spaced}。", ("name", "address2", "idnum_spaced")),
-    ("Please call {pinyin} on +86 {mobile_spaced}, or visit {address_en}.", ("pinyin", "mobile_spaced", "address_en")),
-    ("联系人：{name}，电话{mobile_dashed}，邮箱{email}。", ("name", "mobile_dashed", "email")),
-)
-_SLOT_KIND = {"name": "name", "pinyin": "name", "mobile": "phone", "mobile_spaced": "phone", "mobile_dashed": "phone",
-              "landline": "phone", "idnum": "id_number", "idnum_spaced": "id_number", "email": "email",
-              "address": "address", "address2": "address", "address_en": "address"}
-
-
-def _fake_id(rng: np.random.Generator) -> str:
-    birth = _dt.date(1940, 1, 1) + _dt.timedelta(days=int(rng.integers(0, 365 * 75)))
-    first = f"{rng.choice(_PLANT_REGIONS)}{birth:%Y%m%d}{int(rng.integers(0, 1000)):03d}"
-    return first + resident_id_check_digit(first)
-
-
-def _fake_mobile(rng: np.random.Generator) -> str:
-    return f"1{rng.choice(list('3456789'))}{int(rng.integers(0, 10))}{int(rng.integers(0, 10**8)):08d}"
-
-
-def _roster_names(rng: np.random.Generator, n: int, background: str) -> list[tuple[str, str]]:
-    """n distinct (Chinese, pinyin) names that appear nowhere in the place names or report texts."""
-    low, out, seen = background.lower(), [], set()
-    for _ in range(100 * n):
-        if len(out) == n:
-            break
-        sur = _PLANT_SURNAMES[int(rng.integers(len(_PLANT_SURNAMES)))]
-        given = [_PLANT_GIVEN[int(i)] for i in rng.choice(len(_PLANT_GIVEN), int(rng.integers(1, 3)), replace=False)]
-        zh = sur[0] + "".join(g[0] for g in given)
-        py = f"{sur[1]} {''.join(g[1] for g in given).capitalize()}"
-        if zh in seen or zh in background or py.lower() in low or py.lower().replace(" ", "") in low:
-            continue
-        seen.add(zh)
-        out.append((zh, py))
-    return out
-
-
-def _read_survey(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The survey file as it is (Parquet types and metadata, or text cells and encoding)."""
-    if path.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
-
-        meta = pq.read_schema(path).metadata or {}
-        extra = {k.decode()[len("evalkit."):]: v.decode() for k, v in meta.items() if k.startswith(b"evalkit.")}
-        return pd.read_parquet(path), {"metadata": extra}
-    from .io import read_raw
-    from .schema import table_spec
-
-    raw = read_raw(path, [c["name"] for c in table_spec("survey")["columns"]], "survey")
-    return raw.frame.reset_index(drop=True), {"encoding": raw.encoding or "utf-8"}
-
-
-def plant(data_dir_in: str | Path, data_dir_out: str | Path, seed: int = 0, *, per_county: int = 3,
-          year: int | None = None) -> Planted:
-    """Copy a province folder and plant personal data in its survey comments, for an audit.
-
-    Each county gets ``per_county`` respondents (of the evaluation wave ``year``, default the latest)
-    whose comment holds synthetic personal data: names from a new roster, mobile numbers (plain,
-    spaced, dashed, with +86), landlines, resident identity numbers with valid check digits (plain
-    and spaced), e-mail addresses at example.com/org/net, and Chinese and English street
-    addresses.  The names are written to the copy's roster (``roster.csv``, added to any roster the
-    folder had), chosen so that none is part of a place name or report text.  Id columns are not
-    touched, so the copy still passes ``evalkit validate``.
-
-    Parameters
-    ----------
-    data_dir_in : str or Path
-        The province folder (any of the formats evalkit reads); it is not changed.
-    data_dir_out : str or Path
-        Where the copy goes; it must not exist yet (or be empty).
-    seed : int
-        Random seed: the same seed plants the same values in the same rows.
-    per_county : int
-        Respondents with a planted comment per county.
-    year : int, optional
-        The survey wave to plant in (default the latest).
-
-    Returns
-    -------
-    Planted
-        Every planted value with its county and respondent (``Planted.missing(findings)`` checks a scan).
-    """
-    from .io import find_table, write_table
-
-    src, dst = Path(data_dir_in), Path(data_dir_out)
-    if not src.is_dir():
-        raise EvalkitError(f"The province folder {src} does not exist.")
-    if dst.exists() and any(dst.iterdir()):
-        raise EvalkitError(f"{dst} already exists and is not empty; plant writes a fresh copy: remove it or "
-                           "choose another folder.")
-    shutil.copytree(src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*"))
-    rng = np.random.default_rng(seed)
-    path = find_table(dst, "survey")
-    survey, how = _read_survey(path)
-    years = pd.to_numeric(survey["year"], errors="coerce")
-    wave = int(years.max()) if year is None else int(year)
-    if "comment" not in survey.columns:
-        cols = list(survey.columns)
-        at = cols.index("interviewer_id") if "interviewer_id" in cols else len(cols)
-        survey.insert(at, "comment", None)
-    survey["comment"] = survey["comment"].astype(object)
-    rows = []
-    for _, group in survey[years == wave].groupby(survey["county_code"].astype(str), sort=True):
-        rows.extend(rng.choice(group.index.to_numpy(), min(per_county, len(group)), replace=False).tolist())
-    if not rows:
-        raise EvalkitError(f"The survey in {src} has no respondents in {wave} to plant comments for.")
-    background = _background_texts(dst)
-    names = _roster_names(rng, 2 * len(rows), background)
-    values, comments = [], {}
-    for k, row in enumerate(rows):
-        template, slots = _TEMPLATES[k % len(_TEMPLATES)]
-        zh, py = names[k % len(names)]
-        street, street_py = _PLANT_STREETS[int(rng.integers(len(_PLANT_STREETS)))]
-        mobile, idnum = _fake_mobile(rng), _fake_id(rng)
-        n, b, r = int(rng.integers(1, 400)), int(rng.integers(1, 20)), int(rng.integers(101, 1899))
-        fill = {
-            "name": zh, "pinyin": py, "mobile": mobile,
-            "mobile_spaced": f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}",
-            "mobile_dashed": f"{mobile[:3]}-{mobile[3:7]}-{mobile[7:]}",
-            "landline": (f"{rng.choice(_PLANT_AREAS)}-{int(rng.integers(2, 10))}{int(rng.integers(0, 10**7)):07d}"
-                         if k % 2 else f"({rng.choice(_PLANT_AREAS)}) {int(rng.integers(2, 10))}"
-                         f"{int(rng.integers(0, 1000)):03d} {int(rng.integers(0, 10**4)):04d}"),
-            "idnum": idnum, "idnum_spaced": f"{idnum[:6]} {idnum[6:14]} {idnum[14:]}",
-            "email": f"{py.replace(' ', '.').lower()}{int(rng.integers(1, 100))}"
-                     f"@example.{rng.choice(['com', 'org', 'net'])}",
-            "address": f"{street}路{n}号{b}栋{r}室", "address2": f"{street}街{n}号",
-            "address_en": f"{n} {street_py} Road",
-        }
-        text = template.format(**fill)
-        rid, county = str(survey.at[row, "respondent_id"]), str(survey.at[row, "county_code"])
-        comments[rid] = text
-        survey.at[row, "comment"] = text
-        values += [PlantedValue(_SLOT_KIND[s], fill[s], county, rid) for s in slots]
-    write_table(survey, path, encoding=how.get("encoding", "utf-8"), metadata=how.get("metadata"))
-    roster = sorted({n for pair in names for n in pair} | set(load_roster(dst)))
-    for old in dst.glob("roster.*"):
-        old.unlink()
-    write_table(pd.DataFrame({"name": roster}), dst / "roster.csv")
-    return Planted(str(dst), values, roster, comments)
-
-
 # --------------------------------------------------------------------------- command line
 
 
@@ -1248,13 +1032,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def add_commands(sub) -> None:
     """Add the ``plant`` and ``scan`` commands to an argparse subparsers object (``evalkit`` uses it too)."""
+    from .planting import MIN_VALUES, PER_COMMENT
+
     p = sub.add_parser("plant", help="copy a province folder, planting personal data in its survey comments",
-                       description="Copy DATA_DIR to OUT_DIR with personal data (phone and identity numbers, "
-                                   "e-mail, addresses, roster names) planted in survey comments, for audits.")
+                       description="Copy DATA_DIR to OUT_DIR with a generated corpus of personal data (17 "
+                                   "categories: names, phone numbers, identity and bank card numbers, WeChat, QQ, "
+                                   "licence plates, e-mail, addresses; evalkit.planting) planted in survey "
+                                   "comments of one wave, and the roster names in its roster, for audits.")
     p.add_argument("data_dir")
     p.add_argument("out_dir")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--per-county", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed plants the same values")
+    p.add_argument("--values", type=int, default=MIN_VALUES,
+                   help=f"the least number of values to plant (default {MIN_VALUES})")
+    p.add_argument("--per-comment", type=int, default=PER_COMMENT,
+                   help=f"values in one planted comment (default {PER_COMMENT})")
+    p.add_argument("--year", type=int, default=None, help="the survey wave to plant in (default the latest)")
     p.add_argument("--planted", help="write the planted values to this JSON file")
     p.set_defaults(command="plant")
     s = sub.add_parser("scan", help="scan output files or folders for personal data and input person ids",
@@ -1275,13 +1067,17 @@ def add_commands(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out a ``plant`` or ``scan`` command parsed by :func:`add_commands`."""
+    from .planting import Planted, plant
+
     if args.command == "plant":
-        planted = plant(args.data_dir, args.out_dir, args.seed, per_county=args.per_county)
+        planted = plant(args.data_dir, args.out_dir, args.seed, n=args.values, per_comment=args.per_comment,
+                        year=args.year)
         if args.planted:
             planted.to_json(args.planted)
-        kinds = ", ".join(f"{len(v)} {k}" for k, v in sorted(planted.by_kind().items()))
-        print(f"planted {kinds} in {len(planted.comments)} comments of {len(planted.counties())} counties: "
-              f"{args.out_dir}")
+        groups = planted.by_category()
+        print(f"planted {len(planted.values)} values of {len(groups)} categories in {len(planted.comments)} comments "
+              f"of {len(planted.counties())} counties ({planted.year} wave): {args.out_dir}")
+        print("  " + ", ".join(f"{c} {len(vs)}" for c, vs in groups.items()))
         return 0
     t0 = time.perf_counter()
     scanner = scanner_for(args.data) if args.data else Scanner()
@@ -1292,12 +1088,13 @@ def run(args: argparse.Namespace) -> int:
     files = []
     for p in map(Path, args.paths):
         files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SCANNED) if p.is_dir() else [p]
-    findings, failed, t1 = [], [], time.perf_counter()
+    findings, failed, unreadable, t1 = [], [], set(), time.perf_counter()
     for f in files:
         try:
             findings += scanner.file(f)
         except ScanError as err:
             failed.append(str(err))
+            unreadable.add(f)
     print(f"scanned {len(files)} files in {time.perf_counter() - t1:.1f} s: {len(findings)} finding(s), "
           f"{len(failed)} unreadable")
     for msg in failed:
@@ -1311,11 +1108,14 @@ def run(args: argparse.Namespace) -> int:
         planted = Planted.from_json(args.planted)
         counties = args.counties or sorted({f.stem for f in files} & set(planted.counties())) or planted.counties()
         wanted = [v for v in planted.values if v.county_code in counties]
-        missing = planted.missing(findings, counties)
+        missing = planted.missing(findings, counties, scanner=scanner, files=[f for f in files if f not in unreadable])
         print(f"planted values found: {len(wanted) - len(missing)} of {len(wanted)} "
               f"(in the comments of {len(counties)} counties)")
         for v in missing[:20]:
-            print(f"  not found: {v.kind} in county {v.county_code} ({v.respondent_id}): {_mask(v.value)}")
+            print(f"  not found: {v.category} ({v.form}) in county {v.county_code} ({v.respondent_id}): "
+                  f"{_mask(v.value)}")
+        if len(missing) > 20:
+            print(f"  ... and {len(missing) - 20} more")
         if args.expect == "all":
             ok = ok and not missing
     return 0 if ok else 1
