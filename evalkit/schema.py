@@ -1025,7 +1025,8 @@ def check_meta(data_dir: str | Path) -> tuple[dict[str, Any], list[Problem]]:
     Returns the metadata and the problems: the file not UTF-8 (GBK, GB18030, UTF-16), not JSON
     (with line and column), not an object, a value of the wrong type (``"synthetic": "false"``, a
     string, is refused: it would read as true), an unknown ``lonely_psu`` rule, and keys evalkit does not
-    know (with the known key they are closest to).  A UTF-8 byte-order mark is read, as in CSV files.
+    know (with the known key they are closest to).  A UTF-8 byte-order mark is read, as in CSV files, with a
+    warning.
     """
     path = Path(data_dir) / "dataset.json"
     meta: dict[str, Any] = {"synthetic": False, "lonely_psu": "fail"}
@@ -1065,6 +1066,10 @@ def check_meta(data_dir: str | Path) -> tuple[dict[str, Any], list[Problem]]:
         return meta, [problem("json_type", "must hold one JSON object ({\"name\": ..., \"synthetic\": ...}); it "
                               f"holds {_json_type_of(found)}.", value=found)]
     problems = []
+    if data.startswith(b"\xef\xbb\xbf"):  # read, but said: some JSON readers refuse it
+        problems.append(problem("encoding_bom", "starts with a UTF-8 byte-order mark (Windows Notepad writes one); "
+                                "it was read as UTF-8, but other JSON tools may refuse it: save it as UTF-8 without "
+                                "BOM.", row=1, severity="warning"))
     for key, value in found.items():
         if key not in META_KEYS:
             close = difflib.get_close_matches(key, list(META_KEYS), n=1, cutoff=0.75)

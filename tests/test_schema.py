@@ -287,10 +287,12 @@ def test_a_string_false_never_marks_data_as_synthetic(tmp_path):
         load_province(folder, today=TODAY)
 
 
-def test_dataset_json_with_a_byte_order_mark_is_read(tmp_path):
+def test_dataset_json_with_a_byte_order_mark_is_read_with_a_warning(tmp_path):
     folder = _with_meta(tmp_path, '\ufeff{"name": "示例", "synthetic": true}'.encode())
     p = load_province(folder, today=TODAY)
     assert p.meta["name"] == "示例" and p.synthetic
+    said = [w for w in p.warnings if w.file == "dataset.json"]
+    assert [(w.rule, w.row) for w in said] == [("encoding_bom", 1)] and "byte-order mark" in said[0].message
 
 
 # --------------------------------------------------------------------------- issue 16: a ledger imported twice
