@@ -97,20 +97,17 @@ class AuditResult:
 
     def markdown(self) -> str:
         """Recall per category and comments withheld per county, as Markdown tables."""
-        def pct(x: float) -> str:
-            return "n/a" if x != x else f"{100 * x:.1f}%"
-
         out = ["| category | kind | planted | scan recall, corpus | reached a page (run 3) | scan recall, pages "
                "| on a published page (run 1) |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
         for c in self.categories.values():
-            out.append(f"| `{c.category}` | {c.kind} | {c.planted} | {c.corpus_found} ({pct(c.corpus_recall)}) "
-                       f"| {c.reached} | {c.page_found} ({pct(c.page_recall)}) | {c.leaked} |")
+            out.append(f"| `{c.category}` | {c.kind} | {c.planted} | {c.corpus_found} ({_pct(c.corpus_recall)}) "
+                       f"| {c.reached} | {c.page_found} ({_pct(c.page_recall)}) | {c.leaked} |")
         total = list(self.categories.values())
         if total:
             planted, found = sum(c.planted for c in total), sum(c.corpus_found for c in total)
             reached, pfound = sum(c.reached for c in total), sum(c.page_found for c in total)
-            out.append(f"| all | | {planted} | {found} ({pct(found / planted if planted else float('nan'))}) "
-                       f"| {reached} | {pfound} ({pct(pfound / reached if reached else float('nan'))}) "
+            out.append(f"| all | | {planted} | {found} ({_pct(found / planted if planted else float('nan'))}) "
+                       f"| {reached} | {pfound} ({_pct(pfound / reached if reached else float('nan'))}) "
                        f"| {sum(c.leaked for c in total)} |")
         out += ["", "| county | wave | comments withheld | by reason (a comment counts under each of its reasons) |",
                 "| --- | ---: | ---: | --- |"]

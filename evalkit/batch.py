@@ -1264,10 +1264,8 @@ class _Pool:
         """Stop at once (the batch was told to stop): every worker (which kills its kernel), the fork server,
         the browser and its driver; every process below this one that is not in ``keep`` (those running
         before the batch started).  Within about two seconds."""
-        from multiprocessing import resource_tracker
-
         self._finished = True
-        keep = keep | {getattr(resource_tracker._resource_tracker, "_pid", None) or 0}
+        keep = keep | {_tracker_pid()}
         self.printing.abort()
         doomed = _descendants(os.getpid()) - keep
         _signal_all([pid for pid in self.procs], signal.SIGTERM)  # each kills its kernel and exits

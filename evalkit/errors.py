@@ -17,8 +17,12 @@ __all__ = ["Problem", "EvalkitError", "InputError", "DataValidationError", "Scan
 #: DEL, the Unicode line and paragraph separators, the bidirectional embedding, override and isolate
 #: controls, the zero-width characters and marks (U+200B-U+200F), the byte-order mark (U+FEFF) and the
 #: tag characters (U+E0000-U+E007F).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff"
-                     "\U000e0000-\U000e007f]")
+#: The bidirectional marks and controls (LRM, RLM, embeddings, overrides, isolates).
+BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
+#: Characters that show as nothing: zero-width space, non-joiner and joiner, the byte-order mark, the tags.
+INVISIBLE = "\u200b-\u200d\ufeff\U000e0000-\U000e007f"
+UNSAFE = f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{BIDI}{INVISIBLE}]"
+_UNSAFE = re.compile(UNSAFE)
 
 
 def escape_controls(text: str) -> str:

@@ -44,6 +44,13 @@ class CacheWriteError(EvalkitError):
     """Raised when the disk refuses a cache file (full, read-only): the message names the file and the cause."""
 
 
+@functools.lru_cache(maxsize=None)
+def _bytes(path: Path) -> bytes:
+    """A source or data file's bytes, read once per process."""
+    return path.read_bytes()
+
+
+@functools.lru_cache(maxsize=None)
 def _source(module: str) -> Path | None:
     """The source file of the evalkit module ``module`` (found, not imported), or None."""
     parts = module.split(".")[1:]
@@ -54,11 +61,12 @@ def _source(module: str) -> Path | None:
     return None
 
 
-def _imports(module: str, path: Path) -> set[str]:
+@functools.lru_cache(maxsize=None)
+def _imports(module: str, path: Path) -> frozenset[str]:
     """The evalkit modules that ``module``'s source imports, anywhere in it."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_bytes())):
+    for node in ast.walk(ast.parse(_bytes(path))):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -77,7 +85,7 @@ def _imports(module: str, path: Path) -> set[str]:
         else:
             continue
         found |= {n for n in names if n.split(".")[0] == _PACKAGE and _source(n) is not None}
-    return found
+    return frozenset(found)
 
 
 @functools.lru_cache(maxsize=None)
@@ -104,11 +112,11 @@ def code_hash(*modules: str) -> str:
         if path is None:
             continue
         files.add(path)
-        for data in re.findall(r"[\"']([\w/]+\.toml)[\"']", path.read_text(encoding="utf-8")):
+        for data in re.findall(r"[\"']([\w/]+\.toml)[\"']", _bytes(path).decode("utf-8")):
             if (_ROOT / data).is_file():
                 files.add(_ROOT / data)
     for path in sorted(files):
-        h.update(str(path.relative_to(_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+        h.update(str(path.relative_to(_ROOT)).encode() + b"\0" + _bytes(path) + b"\0")
     return h.hexdigest()
 
 

@@ -451,11 +451,6 @@ def table_years(province: Province) -> dict[str, list[int]]:
     return out
 
 
-def _county_gaps(province: Province) -> dict[str, dict[str, list[int]]]:
-    """The counties each input table lacks in a year it has others' rows (:func:`evalkit.schema.coverage_gaps`)."""
-    return province.gaps[1]
-
-
 def missing_years(years: dict[str, list[int]]) -> dict[str, list[int]]:
     """The years of the regions table that ``stations``, ``services`` or ``survey`` have no rows for (from
     :func:`table_years` or the ``table_years`` of a table's metadata): a wave not delivered yet, a ledger not
@@ -923,7 +918,7 @@ def write_indicator_table(table: pd.DataFrame, path: str | Path, province: Provi
                          for w in province.warnings],
             **_comment_meta(province)}
     # incomplete data: the years each table has, and the counties a table lacks in a year it has for others
-    meta["table_years"], meta["county_gaps"] = table_years(province), _county_gaps(province)
+    meta["table_years"], meta["county_gaps"] = table_years(province), province.gaps[1]
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
                                            b"evalkit": json.dumps(meta, ensure_ascii=False).encode()})

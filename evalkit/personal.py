@@ -485,13 +485,11 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-_NL = r"(?<![0-9A-Za-z])(?<![0-9]\.)"
-_NR = r"(?![0-9A-Za-z])(?!\.[0-9])"
 # on the normalised text, where separators are gone
-_N_MOBILE = re.compile(_NL + r"(?:\(?(?:\+|00)?86\)?)?1[3-9][0-9]{9}" + _NR)
-_N_LANDLINE = re.compile(_NL + r"(?:\(" + _AREA + r"\)|" + _AREA + r")[2-9][0-9]{6,7}" + _NR)
-_N_ID = re.compile(_NL + r"(?:[0-9]{17}[0-9Xx]|[0-9]{15})" + _NR)
-_N_CARD = re.compile(_NL + r"[0-9]{16,19}" + _NR)
+_N_MOBILE = re.compile(_L + r"(?:\(?(?:\+|00)?86\)?)?1[3-9][0-9]{9}" + _R)
+_N_LANDLINE = re.compile(_L + r"(?:\(" + _AREA + r"\)|" + _AREA + r")[2-9][0-9]{6,7}" + _R)
+_N_ID = re.compile(_L + r"(?:[0-9]{17}[0-9Xx]|[0-9]{15})" + _R)
+_N_CARD = re.compile(_L + r"[0-9]{16,19}" + _R)
 _CUED_CARD = re.compile(r"(?:卡号|银行卡|储蓄卡|信用卡|账号|帐号|(?i:card)(?: no\.?)?)[号:：是为 ]{0,3}(?P<v>[0-9]{12,19})(?![0-9])")
 _PHONE_CUE = re.compile(r"(?:电话|手机|座机|联系方式|号码|热线|(?i:tel|phone|mobile))(?:号码?)?[:：是为]?[ ]?$")
 _N_CUED_DIGITS = re.compile(r"(?<![0-9])[0-9]{5,10}(?![0-9])")
@@ -533,7 +531,6 @@ _ENGLISH = frozenset("""the this that these very good great thank thanks you you
 please happy service services social work worker workers station staff help helpful nice kind and or but all
 more much too so well best bad poor home visit day week month year time""".split())
 _CAMEL = re.compile(r"(?<![A-Za-z])(?P<a>[A-Z][a-z]{1,5})(?P<b>[A-Z][a-z]{1,11})(?![A-Za-z])")
-_JOINED = re.compile(r"(?<![A-Za-z])[A-Za-z]{4,18}(?![A-Za-z])")
 
 # the segmenter: person-name tags, and words it tags as names that are not (titles, courtesies)
 _NAME_TAGS = ("nr", "nrfg", "nrt")

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import EvalkitError
+from .personal import luhn_ok, resident_id_check_digit
 
 __all__ = ["CATEGORIES", "PlantedValue", "Planted", "as_written", "corpus", "plant", "normalise"]
 
@@ -284,19 +285,8 @@ def _groups(s: str, sizes: tuple[int, ...], sep: str) -> str:
 
 
 def _luhn_digit(body: str) -> str:
-    total = 0
-    for i, d in enumerate(reversed(body)):
-        n = int(d)
-        if i % 2 == 0:
-            n *= 2
-            n -= 9 if n > 9 else 0
-        total += n
-    return str((10 - total % 10) % 10)
-
-
-def _id_check(first17: str) -> str:
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights)) % 11]
+    """The check digit that makes ``body`` + digit pass the Luhn check (:func:`evalkit.personal.luhn_ok`)."""
+    return next(d for d in "0123456789" if luhn_ok(body + d))
 
 
 def _zh_number(n: int) -> str:
@@ -388,7 +378,7 @@ class _Maker:
     def id_number(self, i: int):
         birth = pd.Timestamp("1940-01-01") + pd.Timedelta(days=int(self.rng.integers(0, 365 * 75)))
         first = f"{self.pick(_REGIONS)}{birth:%Y%m%d}{self.digits(3)}"
-        idn = first + _id_check(first)
+        idn = first + resident_id_check_digit(first)
         forms = [("plain", idn), ("spaced", f"{idn[:6]} {idn[6:14]} {idn[14:]}"), ("fullwidth", _fullwidth(idn)),
                  ("dashed", f"{idn[:6]}-{idn[6:14]}-{idn[14:]}"), ("lower_x_or_plain", idn.lower())]
         form, value = forms[i % len(forms)]

@@ -150,8 +150,8 @@ __all__ = [
     "scrub",
 ]
 from .personal import (  # noqa: E402  the one definition of personal data (issue 16)
-    _FOLD, _HAN, _NUM_ZH, KINDS, LANDLINE_PATTERN, MOBILE_PATTERN, PLACEHOLDERS, _Hit, _NameIndex, _detect, normalise,
-    _plausible_birth, _valid_date, is_resident_id, resident_id_check_digit,
+    _FOLD, _HAN, KINDS, LANDLINE_PATTERN, MOBILE_PATTERN, PLACEHOLDERS, _Hit, _NameIndex, _detect, normalise,
+    is_resident_id, resident_id_check_digit,
 )
 
 #: The environment variable that switches scrubbing off (audit's negative control only).

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     import pandera.pandas as pa
 
 from . import _codes
-from .errors import DataValidationError, InputError, Problem, escape_controls
+from .errors import BIDI, INVISIBLE, UNSAFE, DataValidationError, InputError, Problem, escape_controls
 from .io import RawTable, find_table, read_raw
 from .personal import (  # noqa: F401  (the patterns and is_resident_id: for callers that imported them here)
     DIGITS_PREFILTER, IDENTIFIER_PREFILTER, LANDLINE_PATTERN, MOBILE_PATTERN, identifier_kind, is_resident_id,
@@ -169,14 +169,14 @@ SHOWN_LENGTH = 100
 TEXT_MAX_LENGTH = 100
 #: Bidirectional embedding, override and isolate controls: invisible, they make text display in an
 #: order other than the one it is stored in (a name could show as another, "Trojan Source").
-_BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_BIDI = BIDI
 #: Characters that show as nothing (zero-width space, non-joiner and joiner, the byte-order mark inside
 #: text, the tag characters): two names that look the same would differ.  Refused in one-line text (names);
 #: a comment may hold them (emoji sequences use the joiner and tags) and the privacy scrub reads through them.
-_INVISIBLE = "\u200b-\u200d\ufeff\U000e0000-\U000e007f"
+_INVISIBLE = INVISIBLE
 #: Characters that act rather than show: C0 and C1 controls (line breaks and tabs among them), DEL,
 #: the Unicode line and paragraph separators and the bidirectional controls.
-_UNSAFE = f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}{_INVISIBLE}]"
+_UNSAFE = UNSAFE  # the same characters that messages escape (evalkit.errors)
 _LINE_BREAK = "[\\n\\r\\x0b\\x0c\\x85\u2028\u2029]"
 #: What a multi-line text may hold besides: line feed, carriage return and tab.
 _UNSAFE_MULTILINE = f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\u2028\u2029{_BIDI}]"
