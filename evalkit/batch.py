@@ -202,11 +202,24 @@ def _die_with_parent() -> None:
 
 class _StopSignals:
     """While active (in the main thread), SIGINT, SIGTERM and SIGHUP raise :class:`BatchStopped` in the main
-    thread; :meth:`critical` holds them back while a file the next run goes by (the manifest) is written."""
+    thread; :meth:`critical` holds them back while a file the next run goes by (the manifest) is written.
+
+    Python runs a signal's handler wherever the main thread happens to be, finalizers (``__del__``) included,
+    and an exception raised in a finalizer is printed and dropped ("Exception ignored in ..."): the batch would
+    go on, its browser's driver killed by the same Ctrl-C, and end "failed" (exit 1) instead of "stopped" (130).
+    So the signal is also recorded (:attr:`received`), and :meth:`check`, called wherever the batch waits for or
+    takes a result, raises it again."""
 
     def __init__(self) -> None:
         self.saved: dict[int, Any] = {}
         self.active = threading.current_thread() is threading.main_thread()
+        #: The stop signal received, if any.
+        self.received: int | None = None
+
+    def check(self) -> None:
+        """Raise :class:`BatchStopped` if a stop signal was received (even if its first raise was lost)."""
+        if self.received is not None:
+            raise BatchStopped(self.received)
 
     def __enter__(self) -> "_StopSignals":
         if self.active:
@@ -217,6 +230,7 @@ class _StopSignals:
         return self
 
     def _raise(self, signum: int, frame: Any) -> None:
+        self.received = signum
         for sig in self.saved:  # stopping now: a second Ctrl-C does not interrupt the clean-up
             signal.signal(sig, signal.SIG_IGN)
         raise BatchStopped(signum)
@@ -1214,7 +1228,8 @@ class _Pool:
         proc.start()
         self.procs[proc.pid] = proc
 
-    def run(self, tasks: list[Task]) -> Iterable[dict[str, Any]]:
+    def run(self, tasks: list[Task], check: Callable[[], None] = lambda: None) -> Iterable[dict[str, Any]]:
+        """The tasks' results as they come; ``check`` is called at least once a second while waiting."""
         import queue
 
         for task in tasks:
@@ -1226,6 +1241,7 @@ class _Pool:
             try:
                 kind, payload, pid = self.results.get(timeout=1.0)
             except queue.Empty:
+                check()
                 for pid, proc in list(self.procs.items()):
                     if not proc.is_alive():
                         del self.procs[pid]
@@ -1343,12 +1359,14 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
             # workers start, and warm up, while the province is validated and the work planned
             pool = None if scheduler else _Pool(jobs or os.cpu_count() or 1, warm)
             manifest = _run(pool, data_dir, scheduler, progress, log, options, state)
+            signals.check()
         except BatchStopped as err:
             stopped = err
         finally:
             if stopped is None and pool is not None:
                 try:  # the workers close their kernels; a stop signal now stops them at once instead
                     pool.close()
+                    signals.check()
                 except BatchStopped as err:
                     stopped = err
             with signals.critical():  # the clean-up is not interrupted
@@ -1472,9 +1490,12 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
 
         bar = tqdm(total=len(todo), unit="report", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
         state["bar"] = bar
-    results = _dask_run(todo, scheduler) if scheduler else pool.run(todo)
+    check = state["signals"].check if state.get("signals") else (lambda: None)
+    check()
+    results = _dask_run(todo, scheduler) if scheduler else pool.run(todo, check)
     failed = []
     for result in results:
+        check()  # a report that failed because a stop signal killed its browser is not recorded as failed
         key = result["key"]
         result["evalkit_version"] = __version__
         result["inputs"] = p.inputs
@@ -1489,6 +1510,7 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
         if bar is not None:
             bar.update(1)
             bar.set_postfix_str(f"failed {len(failed)}" if failed else key)
+    check()
     if bar is not None:
         bar.close()
     if pool is not None:
