@@ -1,0 +1,73 @@
+"""Where the county sits among all counties: a funnel plot and a ranked dot plot."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .. import figures
+from ..format import Fragment
+
+if TYPE_CHECKING:
+    from ..county import CountyReport
+
+
+def render(report: CountyReport) -> Fragment:
+    """Where the county sits among all counties: a funnel plot and a ranked dot plot."""
+    funnel = report._shared("funnel", lambda: _funnel(report))
+    parts = [report._heading("among_counties"), report._gaps("survey", "services")]
+    if funnel is not None:
+        sat, limits, pooled = funnel
+        texts = {"limit_0.95": report.t("figure.limit", level="95%"),
+                 "limit_0.998": report.t("figure.limit", level="99.8%"),
+                 "pooled": report.province_name, "others": report.t("figure.other_counties"),
+                 "peers": report.t("figure.peers", prefecture=report.prefecture_name), "county": report.county_name}
+        fig = figures.funnel(sat, limits, pooled=pooled, highlight=report.county_code, peers=report._peers(),
+                             xlabel=report.t("figure.effective_n"), ylabel=report.t("figure.satisfaction_axis"),
+                             texts=texts)
+        parts.append(figures.figure_html(fig, alt=report.t("figure.funnel_alt", county=report.county_name),
+                                         caption=report.t("figure.funnel_caption")))
+    cov = report._shared("coverage", lambda: report._counties.loc[
+        (report._counties["indicator"] == "coverage") & (report._counties["group"] == "all")
+        & ~report._counties["suppressed"] & report._counties["value"].notna(), ["code", "value", "lower", "upper"]])
+    if funnel is None and cov.empty:
+        parts.append(report._note("among.none"))
+        return Fragment("".join(parts))
+    if cov.empty:  # the funnel alone: no county has a coverage figure to rank
+        return Fragment("".join(parts))
+    prov_cov = report._row(report._province_now, "coverage")
+    values = cov["value"].to_numpy()
+    mine = values[(cov["code"] == report.county_code).to_numpy()]
+    mine = mine[~np.isnan(mine)]
+    rank = int((values > (mine.max() if mine.size else np.nan)).sum()) + 1
+    fig = figures.ranked_dots(cov, highlight=report.county_code,
+                              peers=report._peers(), label=report._indicator_name("coverage"),
+                              rank_text=report.t("figure.ranked_axis"),
+                              bench=float(prov_cov["value"]) if prov_cov is not None
+                              and not pd.isna(prov_cov["value"]) else None,
+                              bench_text=report.province_name)
+    parts.append(figures.figure_html(fig, alt=report.t("figure.ranked_alt", county=report.county_name),
+                                     caption=report.t("figure.ranked_caption", rank=rank, n=len(cov),
+                                                    confidence=report._conf_text())))
+    return Fragment("".join(parts))
+
+
+def _funnel(report: CountyReport) -> tuple[pd.DataFrame, pd.DataFrame, float] | None:
+    """Every county's overall satisfaction with its effective sample size, the funnel's limits around the
+    province's and the province's value; ``None`` when either is missing."""
+    from ...measures.compare import funnel_axis, funnel_limits_proportion
+
+    c = report._counties
+    sat = c[(c["indicator"] == "satisfaction_rate") & (c["item"] == "q_overall") & (c["group"] == "all")
+            & ~c["suppressed"]].copy()
+    prov = report._row(report._province_now, "satisfaction_rate", "q_overall")
+    if sat.empty or prov is None:
+        return None
+    # effective sample size: what the design-based standard error is worth in simple random sampling
+    sat["x"] = sat["value"] * (1 - sat["value"]) / sat["se"] ** 2
+    sat = sat[np.isfinite(sat["x"])]
+    limits = funnel_limits_proportion(float(prov["value"]), funnel_axis(sat["x"].to_numpy()),
+                                      confidence=(0.95, 0.998))
+    return sat[["code", "x", "value"]], limits, float(prov["value"])

@@ -1,0 +1,102 @@
+"""Headline indicators across the waves, with the change from the first wave and its interval."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import figures
+from ..format import SUPPRESSED, Fragment, interval_text, table_html, value_text
+from . import HEADLINE
+
+if TYPE_CHECKING:
+    from ..county import CountyReport
+
+_SCALE = {"proportion": 100.0, "net": 100.0}
+_HEADLINE_PAIRS = frozenset(HEADLINE)
+
+
+def render(report: CountyReport) -> Fragment:
+    """Headline indicators across the waves, with the change from the first wave and its interval."""
+    years = [y for y in report.data.years if y <= report.year]
+    panels = []
+    mine_all = _headline_rows(report._county_all_years, years)
+    prov_all = report._shared("trend_province", lambda: _headline_rows(
+        report._bench[report._bench["code"] == report.province_code], years))
+    for indicator, item in HEADLINE:
+        mine = mine_all.get((indicator, item))
+        if mine is None:
+            continue
+        prov = prov_all.get((indicator, item), {c: v[:0] for c, v in mine.items()})
+        frame = pd.DataFrame({c: np.concatenate([mine[c], prov[c]])
+                              for c in ("year", "value", "lower", "upper")})
+        frame["who"] = ["county"] * len(mine["year"]) + ["province"] * len(prov["year"])
+        frame["scale"] = _SCALE.get(report._unit(indicator), 1.0)
+        panels.append((report._indicator_name(indicator), frame))
+    every = report._shared("trend_changes", lambda: _trend_changes(report, years))
+    changes = [(i, every[(report.county_code, i)]) for i, _ in HEADLINE if (report.county_code, i) in every]
+    parts = [report._heading("trends")]
+    if len(years) < 2:
+        parts.append(report._note("trends.single_wave"))
+        return Fragment("".join(parts))
+    fig = figures.trend_panels(panels, years=years, county_text=report.county_name,
+                               province_text=report.province_name)
+    parts.append(figures.figure_html(fig, alt=report.t("figure.trends_alt", county=report.county_name),
+                                     caption=report.t("figure.trends_caption", confidence=report._conf_text())))
+    rows = []
+    for indicator, ch in changes:
+        unit = report._unit(indicator)
+        unit_diff = "net" if unit == "proportion" else unit
+        # the waves with a figure: one only (none in the other waves, or suppressed there) has no change
+        waves = "–".join(str(int(y)) for y in (ch["year_from"], ch["year_to"]) if y is not None and not pd.isna(y))
+        rows.append([report._indicator_name(indicator), waves,
+                     value_text(ch["value"], unit_diff, report.lang, signed=True),
+                     interval_text(ch["lower"], ch["upper"], unit_diff, report.lang),
+                     report.t("change." + str(ch["label"])) if isinstance(ch["label"], str) else SUPPRESSED])
+    parts.append(table_html([report.t("table.indicator"), report.t("table.waves"), report.t("table.change"),
+                             report.t("table.interval", confidence=report._conf_text()), report.t("table.verdict")],
+                            rows, numeric=(2, 3)))
+    parts.append(report._note("note.trend"))
+    return Fragment("".join(parts))
+
+
+def _trend_changes(report: CountyReport, years: list[int]) -> dict[tuple[str, str], dict]:
+    """The change of every county's headline indicators from its first wave in ``years`` to its last, by
+    (county code, indicator): one vectorised call for all counties (each county's change uses its own rows
+    only, so it is the same as a call per county)."""
+    from ...measures.trend import change_between_waves
+
+    parts = report.data.parts(report.confidence)
+    frames = [parts[("level_year", "county", y)] for y in years if ("level_year", "county", y) in parts]
+    if len(years) < 2 or not frames:
+        return {}
+    c = pd.concat(frames)
+    headline = [pair in _HEADLINE_PAIRS for pair in zip(c["indicator"].tolist(), c["item"].tolist())]
+    c = c[(c["group"] == "all").to_numpy() & np.array(headline, dtype=bool)]
+    series = c[["code", "indicator", "year", "value", "se", "lower", "upper", "confidence"]]
+    series = series.dropna(subset=["value"])
+    if series.empty:
+        return {}
+    from scipy.special import ndtri  # norm.ppf, without importing scipy.stats
+
+    # Wilson and Poisson intervals carry no se: take it from the interval
+    z = ndtri(0.5 + series["confidence"].to_numpy(dtype=float) / 2)
+    series["se"] = series["se"].fillna((series["upper"] - series["lower"]) / (2 * z))
+    series = series.astype({"code": str, "indicator": str})
+    changes = change_between_waves(series, by=["code", "indicator"], against=("first",),
+                                   confidence=report.confidence)
+    return {(r["code"], r["indicator"]): r for r in changes.to_dict("records")}
+
+
+def _headline_rows(frame: pd.DataFrame, years: Sequence[int]) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """Year, value, lower and upper of each headline (indicator, item) of one unit's rows (all groups, in
+    ``years``) as arrays, in the frame's order: grouped in one pass over plain lists."""
+    keep = ((frame["group"] == "all") & frame["year"].isin(years)).to_numpy()
+    at: dict[tuple[str, str], list[int]] = {}
+    for i, pair in enumerate(zip(frame["indicator"].tolist(), frame["item"].tolist())):
+        if keep[i] and pair in _HEADLINE_PAIRS:
+            at.setdefault(pair, []).append(i)
+    columns = {c: frame[c].to_numpy() for c in ("year", "value", "lower", "upper")}
+    return {pair: {c: v[rows] for c, v in columns.items()} for pair, rows in at.items()}
