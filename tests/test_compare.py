@@ -434,3 +434,14 @@ def test_message_funnel_numerator_above_denominator():
 def test_message_axis_points():
     with raises("Points must be at least 2; got 1."):
         funnel_axis([10, 100], points=1)
+
+
+def test_effective_sample_size_of_simple_random_sampling_is_the_sample_size():
+    """A proportion's binomial standard error sqrt(p(1-p)/n) is worth exactly n respondents; a design effect
+    of 2 (the variance doubled) halves it."""
+    from evalkit.measures.compare import effective_sample_size
+
+    p, n = np.array([0.1, 0.5, 0.9]), np.array([40.0, 250.0, 1000.0])
+    se = np.sqrt(p * (1 - p) / n)
+    np.testing.assert_allclose(effective_sample_size(p, se), n, rtol=1e-12)
+    np.testing.assert_allclose(effective_sample_size(p, se * np.sqrt(2)), n / 2, rtol=1e-12)

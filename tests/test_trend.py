@@ -354,3 +354,15 @@ def test_cochran_armitage_messages(kwargs: dict, message: str) -> None:
     kwargs = {"data": df, "x": "x", "n": "n", **kwargs}
     with pytest.raises(ValueError, match=re.escape(message)):
         cochran_armitage(kwargs.pop("data"), kwargs.pop("x"), kwargs.pop("n"), **kwargs)
+
+
+def test_se_from_interval_recovers_the_se_of_a_normal_interval():
+    """A Wald interval built from a known standard error gives that standard error back, at both levels,
+    elementwise over a Series (what the report's change between waves uses for Wilson and Poisson rows)."""
+    from evalkit.measures.trend import se_from_interval
+
+    se = pd.Series([0.01, 0.02, 0.05])
+    for confidence in (0.95, 0.998):
+        z = stats.norm.ppf(0.5 + confidence / 2)
+        got = se_from_interval(0.5 - z * se, 0.5 + z * se, confidence)
+        np.testing.assert_allclose(got, se, rtol=1e-12)

@@ -44,6 +44,7 @@ __all__ = [
     "POLARITIES",
     "SIGNIFICANCE",
     "compare_to_benchmark",
+    "effective_sample_size",
     "funnel_axis",
     "funnel_limits_proportion",
     "funnel_limits_rate",
@@ -863,3 +864,39 @@ def _overdispersion(x, n, theta, statistic, trim) -> dict[str, float]:
 
     p_value = float(stats.chi2.sf(areas * phi, areas - 1))
     return {"phi": phi, "tau2": tau2, "areas": areas, "trim": float(trim), "p_value": p_value}
+
+
+def effective_sample_size(value, se):
+    """The sample size that a proportion's design-based standard error is worth in simple random sampling.
+
+    A funnel plot of survey proportions places each area at its effective sample size, so that the
+    limits drawn for simple random sampling apply to design-based estimates.
+
+    Parameters
+    ----------
+    value : float, ndarray or Series
+        Proportions, from 0 to 1.
+    se : float, ndarray or Series
+        Their standard errors, design-based.
+
+    Returns
+    -------
+    float, ndarray or Series
+        ``value * (1 - value) / se ** 2``, of the inputs' type; infinite where ``se`` is 0, missing where
+        an input is.
+
+    Notes
+    -----
+    :math:`n_{eff} = p (1 - p) / se^2` is the sample size at which the binomial variance
+    :math:`p (1 - p) / n` equals the design's variance :math:`se^2` [1]_.
+
+    References
+    ----------
+    .. [1] Kish L. Survey Sampling. New York: Wiley; 1965.
+
+    Examples
+    --------
+    >>> float(effective_sample_size(0.5, 0.25))
+    4.0
+    """
+    return value * (1 - value) / se ** 2

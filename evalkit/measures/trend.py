@@ -49,7 +49,7 @@ from scipy import special
 
 from evalkit.measures.proportions import _as_numbers, _check_not_above, _check_not_negative
 
-__all__ = ["change_between_waves", "cochran_armitage", "linear_trend"]
+__all__ = ["change_between_waves", "cochran_armitage", "linear_trend", "se_from_interval"]
 
 LABELS = ("increase", "no_significant_change", "decrease")
 #: Columns of a measure table that describe an estimate rather than identify a series.
@@ -526,3 +526,35 @@ def cochran_armitage(data: pd.DataFrame | None, x: str | Sequence[float] | np.nd
     out["x"], out["n"] = x_tot, n_tot
     out["k"] = np.bincount(g[ns > 0], minlength=k_groups).astype(np.int64)
     return out
+
+
+def se_from_interval(lower, upper, confidence):
+    """The standard error implied by an interval, as half its width over the normal quantile.
+
+    Wilson and Poisson intervals carry no standard error; a test of change between waves that needs one
+    takes it from the interval.
+
+    Parameters
+    ----------
+    lower, upper : float, ndarray or Series
+        The interval's limits.
+    confidence : float or array-like
+        Its confidence level, a fraction (0.95).
+
+    Returns
+    -------
+    float, ndarray or Series
+        :math:`(upper - lower) / (2 z)`, with :math:`z = \\Phi^{-1}(1/2 + confidence/2)`.
+
+    Notes
+    -----
+    Exact for a symmetric normal interval; for an asymmetric one (Wilson, Poisson) it is the standard
+    error of the normal interval of the same width.
+
+    Examples
+    --------
+    >>> round(float(se_from_interval(0.4, 0.6, 0.95)), 6)
+    0.051021
+    """
+    z = special.ndtri(0.5 + np.asarray(confidence, dtype=float) / 2)
+    return (upper - lower) / (2 * z)

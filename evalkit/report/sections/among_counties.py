@@ -57,7 +57,7 @@ def render(report: CountyReport) -> Fragment:
 def _funnel(report: CountyReport) -> tuple[pd.DataFrame, pd.DataFrame, float] | None:
     """Every county's overall satisfaction with its effective sample size, the funnel's limits around the
     province's and the province's value; ``None`` when either is missing."""
-    from ...measures.compare import funnel_axis, funnel_limits_proportion
+    from ...measures.compare import effective_sample_size, funnel_axis, funnel_limits_proportion
 
     c = report._counties
     sat = c[(c["indicator"] == "satisfaction_rate") & (c["item"] == "q_overall") & (c["group"] == "all")
@@ -66,7 +66,7 @@ def _funnel(report: CountyReport) -> tuple[pd.DataFrame, pd.DataFrame, float] | 
     if sat.empty or prov is None:
         return None
     # effective sample size: what the design-based standard error is worth in simple random sampling
-    sat["x"] = sat["value"] * (1 - sat["value"]) / sat["se"] ** 2
+    sat["x"] = effective_sample_size(sat["value"], sat["se"])
     sat = sat[np.isfinite(sat["x"])]
     limits = funnel_limits_proportion(float(prov["value"]), funnel_axis(sat["x"].to_numpy()),
                                       confidence=(0.95, 0.998))

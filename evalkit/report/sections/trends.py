@@ -66,7 +66,7 @@ def _trend_changes(report: CountyReport, years: list[int]) -> dict[tuple[str, st
     """The change of every county's headline indicators from its first wave in ``years`` to its last, by
     (county code, indicator): one vectorised call for all counties (each county's change uses its own rows
     only, so it is the same as a call per county)."""
-    from ...measures.trend import change_between_waves
+    from ...measures.trend import change_between_waves, se_from_interval
 
     parts = report.data.parts(report.confidence)
     frames = [parts[("level_year", "county", y)] for y in years if ("level_year", "county", y) in parts]
@@ -79,11 +79,8 @@ def _trend_changes(report: CountyReport, years: list[int]) -> dict[tuple[str, st
     series = series.dropna(subset=["value"])
     if series.empty:
         return {}
-    from scipy.special import ndtri  # norm.ppf, without importing scipy.stats
-
     # Wilson and Poisson intervals carry no se: take it from the interval
-    z = ndtri(0.5 + series["confidence"].to_numpy(dtype=float) / 2)
-    series["se"] = series["se"].fillna((series["upper"] - series["lower"]) / (2 * z))
+    series["se"] = series["se"].fillna(se_from_interval(series["lower"], series["upper"], series["confidence"]))
     series = series.astype({"code": str, "indicator": str})
     changes = change_between_waves(series, by=["code", "indicator"], against=("first",),
                                    confidence=report.confidence)
