@@ -254,7 +254,7 @@ class CountyReport:
     def withheld_text(self) -> str:
         """How many of the county-wave's comments were withheld, and why, by category (never the text):
         ``3 comments withheld: 2 possible names, 1 possible phone number.``; empty when none was."""
-        return _SECTION_MODULES["comments"].withheld_text(self)
+        return comments.withheld_text(self)
 
     def _judgeable(self) -> pd.DataFrame:
         """The county's headline figures (all groups, each indicator's headline item) that were compared with
