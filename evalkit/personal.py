@@ -157,10 +157,10 @@ def _plausible_birth(yyyymmdd: str) -> bool:
 
 # Full-width digits, letters and signs, and odd dashes and spaces, read as ASCII: one character for
 # one, so that a match in the folded text has the same span in the original.
-_FOLD = {0xFF10 + i: ord("0") + i for i in range(10)}
-_FOLD.update({0xFF21 + i: ord("A") + i for i in range(26)})
-_FOLD.update({0xFF41 + i: ord("a") + i for i in range(26)})
-_FOLD.update({ord(k): v for k, v in {"＋": "+", "－": "-", "（": "(", "）": ")", "＠": "@", "．": ".", "＿": "_",
+FOLD = {0xFF10 + i: ord("0") + i for i in range(10)}
+FOLD.update({0xFF21 + i: ord("A") + i for i in range(26)})
+FOLD.update({0xFF41 + i: ord("a") + i for i in range(26)})
+FOLD.update({ord(k): v for k, v in {"＋": "+", "－": "-", "（": "(", "）": ")", "＠": "@", "．": ".", "＿": "_",
                                      "\u3000": " ", "\u00a0": " ", "\u2010": "-", "\u2011": "-", "\u2012": "-",
                                      "\u2013": "-", "\u2014": "-", "\u2212": "-", "\ufe63": "-", "＃": "#"}.items()})
 
@@ -176,11 +176,11 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])")
 _NUMBER = re.compile(r"(?<![0-9])[0-9]{7,}(?![0-9])|(?<![0-9])[0-9]{3,4}(?:[ -][0-9]{3,4}){2,}(?![0-9])")
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _NUM_ZH = "0-9一二三四五六七八九十百千零〇两"
 # characters that end a place name's left edge ("我家住在|人民路12号"): verbs, pronouns, particles
 _STOP = "在住于到是去从的和与及了往向对把给为我你他她它们说叫找来要就还也都很请"
-_PLACE = rf"(?:(?![{_STOP}])[{_HAN}]){{1,10}}"
+_PLACE = rf"(?:(?![{_STOP}])[{HAN}]){{1,10}}"
 _UNIT = rf"(?:[ ]?[0-9A-Za-z{_NUM_ZH}]+(?:栋|幢|座|号楼|单元|楼|层|室|号|户))"
 _ADDRESSES = (
     # 人民路12号3栋502室, 南京西路1266弄3号, 中山大道88号院
@@ -217,7 +217,7 @@ _GIVEN_STOP = ("的了很都也说是在和给帮对把被来去还就又不太�
                "上下里中会能要想说讲看做到")
 _TITLE_NAME = re.compile(rf"(?P<n>{_COMPOUND}|[{_SURNAMES}])(?P<t>{_TITLES})")
 _PREFIX_NAME = re.compile(rf"[小老](?P<n>[{_SURNAMES}])")
-_CUE_NAME = re.compile(rf"(?:{_CUES})(?P<n>(?:{_COMPOUND}|[{_SURNAMES}])(?:(?![{_GIVEN_STOP}])[{_HAN}]){{1,2}})")
+_CUE_NAME = re.compile(rf"(?:{_CUES})(?P<n>(?:{_COMPOUND}|[{_SURNAMES}])(?:(?![{_GIVEN_STOP}])[{HAN}]){{1,2}})")
 # words that end in a surname character (提高老师 is not teacher Gao, 照顾老人 is not old Mr Gu), and words
 # that begin with one (社工马上就来 is not social worker Ma Shang)
 _WORD_BEFORE = set("""这张 那张 每张 几张 整张 提高 最高 很高 较高 更高 太高 升高 增高 身高 主张 紧张 开张 扩张 夸张 慌张 一张 两张 森林 树林 园林 山林
@@ -237,7 +237,7 @@ _WORD_AFTER = set("""高兴 高度 高温 高效 高中 高龄 高血 高压 高
 陈述 杨树 胡乱 胡子 杜绝 苏醒 丁点 范围 汪洋 段落 熊猫 陶瓷 贺卡 贺词 戴上 莫非""".split())
 
 
-class _NameIndex:
+class NameIndex:
     """The roster's names, looked up by hashing (longest first), never as one regex per name."""
 
     def __init__(self, names: Iterable[Any] = ()):
@@ -248,10 +248,10 @@ class _NameIndex:
         for raw in names:
             if raw is None or (not isinstance(raw, str) and pd.isna(raw)):
                 continue
-            name = " ".join(str(raw).translate(_FOLD).split())
+            name = " ".join(str(raw).translate(FOLD).split())
             if not name:
                 continue
-            if re.fullmatch(rf"[{_HAN}·・]+", name):
+            if re.fullmatch(rf"[{HAN}·・]+", name):
                 if len(name) >= 2:
                     self.han.setdefault(len(name), set()).add(name.replace("・", "·"))
                     self.accepted += 1
@@ -312,7 +312,7 @@ class _NameIndex:
         return out
 
 
-_HAN_RUN = re.compile(rf"[{_HAN}·]{{2,}}")
+_HAN_RUN = re.compile(rf"[{HAN}·]{{2,}}")
 
 
 @functools.lru_cache(maxsize=64)
@@ -328,7 +328,9 @@ _GAP = re.compile(r"[ \t\-']+")
 
 
 @dataclass(frozen=True)
-class _Hit:
+class Hit:
+    """A span of folded text that :func:`detect_folded` found: its kind, detail and whether it is sure."""
+
     start: int
     end: int
     kind: str
@@ -348,7 +350,7 @@ _HAS_ZH_DIGIT = re.compile("[" + "".join(_ZH_DIGITS) + "]")
 # what a reader skips: separators inside digit runs, spaces between Chinese characters (and between
 # a Chinese character and a digit), spaces between single letters (W a n g)
 _SKIP = re.compile(
-    rf"(?<=[{_HAN}0-9])[ \t]+(?=[{_HAN}])|(?<=[{_HAN}])[ \t]+(?=[0-9])"
+    rf"(?<=[{HAN}0-9])[ \t]+(?=[{HAN}])|(?<=[{HAN}])[ \t]+(?=[0-9])"
     r"|(?<=\b[A-Za-z]) (?=[A-Za-z]\b)"
 )
 _DIGIT_CHAIN = re.compile(r"[0-9]+(?:(?:[ \t]{1,2}|[ ]?[-·][ ]?)[0-9]+)+")
@@ -439,7 +441,7 @@ def normalise(text: str) -> Normalised:
     >>> n.span(3, 14)
     (3, 16)
     """
-    folded = text.translate(_FOLD)
+    folded = text.translate(FOLD)
     digits_changed = False
     if _HAS_ZH_DIGIT.search(folded):
         before = folded
@@ -511,7 +513,7 @@ _EMAIL_ZH = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*" + _E
 _EMAIL_AT_NEEDED = re.compile(r"@|\(at\)|\[at\]|\{at\}|艾特|圈a|\s(?i:at)\s")
 _ANY_PHONE_CUE = re.compile(r"电话|手机|座机|联系方式|号码|热线|(?i:tel|phone|mobile)")
 _VILLAGE_GROUP = re.compile(_PLACE + rf"(?:村|社区|屯|寨)[{_NUM_ZH}]+(?:组|队)(?:[{_NUM_ZH}]+号)?{_UNIT}{{0,2}}")
-_VILLAGE = re.compile(rf"(?P<v>(?:(?![{_STOP}村])[{_HAN}]){{2,4}}(?<![农乡山渔])(?:村|屯|寨))(?![里委民干口子庄部])")
+_VILLAGE = re.compile(rf"(?P<v>(?:(?![{_STOP}村])[{HAN}]){{2,4}}(?<![农乡山渔])(?:村|屯|寨))(?![里委民干口子庄部])")
 _LIVES = re.compile(r"(?:住在|住|家在|家住|来自|住址|地址)[:：]?$")
 _STOP_PLACE_INITIAL = set("向和与及对把给为从")
 _UNIT_ROOM = re.compile(rf"(?<![0-9])[0-9]+(?:单元|栋|幢)[0-9]+(?:室|号)|(?<![0-9])[0-9]{{3,4}}室")
@@ -666,7 +668,7 @@ _RIGHT_WORDS = re.compile(r"[ \t]+(?P<w1>[A-Za-z]+)(?![A-Za-z])(?:[ \t]+(?P<w2>[
 
 
 _COMMON_WORDS = _WORD_BEFORE | _WORD_AFTER | _NOT_NAMES
-_HAN_RUN2 = re.compile(rf"[{_HAN}]{{2,}}")
+_HAN_RUN2 = re.compile(rf"[{HAN}]{{2,}}")
 
 
 # what follows a place name, not a person's: 龙泉|街道, 白沙|镇
@@ -685,9 +687,9 @@ _SLOT_CANDIDATE = re.compile(rf"(?=(?:{_COMPOUND}|[{_SURNAMES}])[{''.join(sorted
 _SURE_COMPOUND = ("欧阳", "诸葛", "司徒", "皇甫", "慕容", "令狐", "尉迟", "司马")
 # what comes before a name: a cue (找, 谢谢, 我是, 社工), or the start of a sentence
 _SLOT_LEFT_STRONG = re.compile("(?:我是|我叫|名叫|叫做|叫|谢谢|感谢|多谢|多亏了?|找|问|请|社工|志愿者|工作人员|联系人|户主)$")
-_SLOT_LEFT_WEAK = re.compile(rf"(?:^|[^{_HAN}A-Za-z0-9]|[{''.join(_GLUED_BEFORE)}是和])$")
+_SLOT_LEFT_WEAK = re.compile(rf"(?:^|[^{HAN}A-Za-z0-9]|[{''.join(_GLUED_BEFORE)}是和])$")
 # what comes after one: the end of a sentence, or a verb that a person does (说, 来, 办)
-_SLOT_RIGHT_STRONG = re.compile(rf"$|[^{_HAN}A-Za-z0-9]|说|讲|来|去|办|帮|打|经常|告诉|是")
+_SLOT_RIGHT_STRONG = re.compile(rf"$|[^{HAN}A-Za-z0-9]|说|讲|来|去|办|帮|打|经常|告诉|是")
 _SLOT_RIGHT_WEAK = re.compile("的|人|很|也|都|和|跟|对|给|让|在|已|又|还")
 
 
@@ -736,7 +738,7 @@ def _slot_names(nt: str) -> list[tuple[int, int, str]]:
 
 # a surname and its given name written apart, character by character (萧 德 明, 于　洋, 欧 阳 娜)
 _SPACED_NAME = re.compile("(?:" + "|".join("[ \t]*".join(c) for c in _COMPOUND.split("|")) + rf"|[{_SURNAMES}])"
-                          rf"(?:[ \t]+[{''.join(sorted(_SLOT_GIVEN))}]){{1,2}}(?![ \t]+[{_HAN}])")
+                          rf"(?:[ \t]+[{''.join(sorted(_SLOT_GIVEN))}]){{1,2}}(?![ \t]+[{HAN}])")
 
 
 def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, str]]:
@@ -815,7 +817,7 @@ def _segmenter_names(nt: str, want_unsure: bool) -> list[tuple[int, int, bool, s
     return out
 
 
-_HAN_RUN1 = re.compile(rf"[{_HAN}]+")
+_HAN_RUN1 = re.compile(rf"[{HAN}]+")
 _NICKNAME = re.compile("阿[伟芳娜敏静丽强磊军勇艳杰娟涛超秀刚英玉兰萍志辉斌鹏婷雪慧琴华明红平桂霞梅波亮燕凤洁颖倩晓宏海鑫珍翠莲娥]"
                        "|小[芳娜敏静丽强磊军勇艳杰娟涛婷雪慧琴霞梅亮燕凤洁颖倩莲娥红](?![花区学时组孩朋吃事店卖])")
 # words the segmenter cuts through when it guesses a name (加微|信): an unsure name overlapping one is none
@@ -857,8 +859,8 @@ def detect(text: str, names: Iterable[Any] = (), *, unsure: bool = False, number
     >>> [(d.kind, d.value) for d in detect("王芳的电话138.0013.8000，住桃花村三组")]
     [('name', '王芳'), ('phone', '138.0013.8000'), ('address', '桃花村三组')]
     """
-    index = names if isinstance(names, _NameIndex) else _NameIndex(names)
-    hits = _detect(text.translate(_FOLD), index, heuristic_names, numbers, unsure=unsure)
+    index = names if isinstance(names, NameIndex) else NameIndex(names)
+    hits = detect_folded(text.translate(FOLD), index, heuristic_names, numbers, unsure=unsure)
     return [Detection(h.kind, h.start, h.end, text[h.start:h.end], h.sure, h.detail) for h in hits]
 
 
@@ -902,17 +904,17 @@ def identifier_kind(value: str) -> str | None:
     v = str(value).strip()
     if not v:
         return None
-    hits = [h for h in _detect(v.translate(_FOLD), _EMPTY_INDEX, True, False) if h.sure]
+    hits = [h for h in detect_folded(v.translate(FOLD), _EMPTY_INDEX, True, False) if h.sure]
     return hits[0].kind if hits else None
 
 
-def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool, *,
-            unsure: bool = False) -> list[_Hit]:
-    """Every piece of personal data in ``folded`` (text after ``translate(_FOLD)``), without overlaps,
+def detect_folded(folded: str, names: NameIndex, heuristic_names: bool, numbers: bool, *,
+                  unsure: bool = False) -> list[Hit]:
+    """Every piece of personal data in ``folded`` (text after ``translate(FOLD)``), without overlaps,
     in priority order: e-mail, cued WeChat/QQ ids, identity numbers, phones, bank cards, plates,
     addresses, roster names, name cues, segmenter and pinyin names, numbers; and with ``unsure``
     what a detector is unsure about.  Spans are of ``folded`` (the same as of the original text)."""
-    hits: list[_Hit] = []
+    hits: list[Hit] = []
     taken: list[tuple[int, int]] = []
 
     def add(s: int, e: int, kind: str, detail: str = "", sure: bool = True) -> None:
@@ -922,7 +924,7 @@ def _detect(folded: str, names: _NameIndex, heuristic_names: bool, numbers: bool
         if (i > 0 and taken[i - 1][1] > s) or (i < len(taken) and taken[i][0] < e):
             return
         taken.insert(i, (s, e))
-        hits.append(_Hit(s, e, kind, detail, sure))
+        hits.append(Hit(s, e, kind, detail, sure))
 
     nz = normalise(folded)
     nt = nz.text
@@ -1067,4 +1069,9 @@ _PREFIX_WORDS = set("养老 敬老 尊老 防老 古老 衰老 年老 到老 终
 
 _SURNAME_SET = frozenset(_SURNAMES)
 _COMPOUND_SET = frozenset(_COMPOUND.split("|"))
-_EMPTY_INDEX = _NameIndex()
+_EMPTY_INDEX = NameIndex()
+
+
+# evalkit.privacy's scrub and scan run the detectors on folded text with these (public since issue 17); the old
+# private names stay bound until privacy imports the public ones (then delete this line)
+_FOLD, _HAN, _Hit, _NameIndex, _detect = FOLD, HAN, Hit, NameIndex, detect_folded

@@ -20,11 +20,10 @@ import os
 import re
 import shutil
 from collections import Counter
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import TracebackType
-from typing import Mapping, Sequence
+from typing import Sequence
 from urllib.parse import quote, urlsplit
 
 import nbformat
@@ -36,6 +35,7 @@ from .errors import EvalkitError
 from .io import write_atomic
 from .report.fonts import font_face_css
 from .report.i18n import catalogue, html_lang, t
+from .report.index import IndexColumn, IndexEntry
 
 __all__ = [
     "notebook_to_html",
@@ -64,54 +64,6 @@ _URL = re.compile(r"""\b(?:src|href|srcset|poster|data|action|formaction|xlink:h
 
 class BrowserMissing(EvalkitError):
     """Raised when PDFs are asked for and no working headless Chromium is found."""
-
-
-@dataclass(frozen=True)
-class IndexColumn:
-    """One indicator column of the index page.
-
-    Attributes
-    ----------
-    key : str
-        Key of the column's values in :attr:`IndexEntry.values`.
-    label : str
-        Column header, in the page's language.
-    """
-
-    key: str
-    label: str
-
-
-@dataclass(frozen=True)
-class IndexEntry:
-    """One county on the index page.
-
-    Attributes
-    ----------
-    code : str
-        County code (``"430102"``).
-    names : tuple of str
-        The county's name in the page's language first, then any other names (shown smaller);
-        the search box matches all of them.
-    prefecture : str
-        The prefecture's name.
-    status : str
-        ``"ok"`` (rendered), ``"skipped"`` (unchanged since the last run), ``"failed"`` or
-        ``"missing"`` (not run).
-    values : mapping of str to (str, float or None)
-        Per :attr:`IndexColumn.key`: the text to show and the number to sort by (``None`` for a
-        suppressed or missing value, which sorts last).  A key left out shows as a dash.
-    html, pdf : str or None
-        Relative links to the county's report and PDF (``"430102.html"``), or ``None``.
-    """
-
-    code: str
-    names: tuple[str, ...]
-    prefecture: str
-    status: str
-    values: Mapping[str, tuple[str, float | None]] = field(default_factory=dict)
-    html: str | None = None
-    pdf: str | None = None
 
 
 @cache

@@ -598,26 +598,26 @@ def test_alpha_messages(kwargs: dict, message: str) -> None:
 
 
 def test_several_breakdowns_at_once_equal_one_call_each(small_tables) -> None:
-    """_satisfaction codes the design and stacks the items once for several ``by``; each result is
+    """satisfaction_breakdowns codes the design and stacks the items once for several ``by``; each result is
     exactly satisfaction()'s, and its stacked cells are those survey._domains finds by sorting."""
     from evalkit.measures import survey
-    from evalkit.measures.satisfaction import LIKERT_ITEMS, _recode, _satisfaction
+    from evalkit.measures.satisfaction import LIKERT_ITEMS, _recode, satisfaction_breakdowns
 
     sv = small_tables["survey"]
     breakdowns = [["year", "county_code"], ["year", "county_code", "group"], ["year", "township_code"], None]
     kw = dict(measures=("rate", "mean", "index", "net"), confidence=0.95, ci_method="beta", df="domain",
               wave="year", strata="township_code", psu="psu", weight="weight", fpc=None, lonely_psu="adjust")
-    for by, got in zip(breakdowns, _satisfaction(sv, LIKERT_ITEMS, breakdowns, **kw)):
+    for by, got in zip(breakdowns, satisfaction_breakdowns(sv, LIKERT_ITEMS, breakdowns, **kw)):
         pd.testing.assert_frame_equal(got.frame(), satisfaction(sv, by=by, **kw))
     # the cells of the stacked items, found from one copy, against the general sort
     design = _design_by_hand(sv)
-    d = survey._design(design, "stratum_w", "psu_w", "weight", None, False, "adjust")
-    g, keys = survey._groups(sv, ["year", "county_code", "group"])
+    d = survey.code_design(design, "stratum_w", "psu_w", "weight", None, False, "adjust")
+    g, keys = survey.group_codes(sv, ["year", "county_code", "group"])
     scores, _ = _recode(sv, list(LIKERT_ITEMS))
     valid = ~np.isnan(scores.T) & (g >= 0)
     k = len(LIKERT_ITEMS)
     item_keys = pd.DataFrame({"item": np.repeat(np.arange(k), len(keys)), "group": np.tile(np.arange(len(keys)), k)})
-    fast = survey._stacked_domains(d, g, len(keys), item_keys, valid)
+    fast = survey.stacked_domains(d, g, len(keys), item_keys, valid)
     tiled = survey._Design(np.tile(d.stratum, k), np.tile(d.psu, k), np.tile(d.weight, k), d.psu_stratum, d.n_psu,
                            d.f_psu, d.frac_psu, None, None, None, None, d.lonely_psu, d.df)
     slow = survey._domains(tiled, fast.g, item_keys, fast.rows)

@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 
 from evalkit.measures.survey import (
     RESULT_COLUMNS,
-    _design,
     _domains,
     _estimate_on,
-    _groups,
-    _level_domains,
-    _mean_of_levels,
-    _merged,
+    code_design as _design,
+    group_codes as _groups,
+    level_domains as _level_domains,
+    mean_of_levels as _mean_of_levels,
+    merged_levels as _merged,
     svy_mean,
     svy_prop,
     svy_ratio,

@@ -25,18 +25,18 @@ import pandas as pd
 # costs most of a second, which every report's kernel would pay (special.ndtri is what norm.ppf calls)
 from scipy import special
 
-from .proportions import (
-    _as_numbers,
-    _check_method,
-    _check_not_above,
-    _check_not_negative,
-    _check_positive,
-    _confidence_levels,
-    _inputs,
-    _long_frame,
-    _number_label,
-    _proportion_statistic,
-    _z,
+from ._shared import (  # imported under private names: not re-exported
+    as_numbers as _as_numbers,
+    check_method as _check_method,
+    check_not_above as _check_not_above,
+    check_not_negative as _check_not_negative,
+    check_positive as _check_positive,
+    confidence_levels as _confidence_levels,
+    ratio_inputs as _inputs,
+    long_frame as _long_frame,
+    number_label as _number_label,
+    proportion_statistic as _proportion_statistic,
+    normal_quantiles as _z,
 )
 
 __all__ = [
@@ -60,7 +60,7 @@ SIGNIFICANCE = ("high_99_8", "high_95", "not_significant", "low_95", "low_99_8",
 FUNNEL_LEVELS = (0.95, 0.998)
 
 # For each polarity, the code for an area below, similar to and above the benchmark.
-_CODES = np.array(
+DIRECTION_CODES = np.array(
     [
         ["worse", "similar", "better"],
         ["better", "similar", "worse"],
@@ -184,7 +184,7 @@ def compare_to_benchmark(
         value, lower, upper, _ = (
             _column(data, c) for c in ("value", "lower", "upper", "confidence")
         )
-        direction, missing = _interval_direction(value, lower, upper, bench)
+        direction, missing = interval_direction(value, lower, upper, bench)
         return _long_frame(
             data.reset_index(drop=True),
             None,
@@ -706,7 +706,7 @@ def _per_row(values: object, data: pd.DataFrame, what: str) -> np.ndarray:
     return out
 
 
-def _interval_direction(
+def interval_direction(
     value: np.ndarray, lower: np.ndarray, upper: np.ndarray, bench: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The interval method: 1 where the interval lies above the benchmark, -1 below, 0 where
@@ -739,7 +739,7 @@ def _polarity_index(polarity: object, rows: int) -> np.ndarray:
 
 
 def _codes(which: np.ndarray, direction: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    codes = _CODES[which, direction + 1]
+    codes = DIRECTION_CODES[which, direction + 1]
     return np.where(missing, "not_compared", codes).astype(object)
 
 
@@ -900,3 +900,7 @@ def effective_sample_size(value, se):
     4.0
     """
     return value * (1 - value) / se ** 2
+
+
+# evalkit.indicators' old names (public since issue 17); delete once it imports the public ones
+_CODES, _interval_direction = DIRECTION_CODES, interval_direction

@@ -5,9 +5,8 @@ confidence levels each input row gives one output row per level, in input order
 with the levels inner (row 1 at 0.95, row 1 at 0.998, row 2 at 0.95, ...).
 Pivot on ``confidence`` for a wide table.
 
-The small private helpers at the bottom (argument checks and the long-layout
-builder) are shared by :mod:`evalkit.measures.rates` and
-:mod:`evalkit.measures.compare`.
+The argument checks and the long-layout builder shared with the other
+measures are in :mod:`evalkit.measures._shared`.
 """
 
 from __future__ import annotations
@@ -17,9 +16,22 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+
 # scipy.stats is imported only where a distribution other than the normal is needed: importing it
-# costs most of a second, which every report's kernel would pay (special.ndtri is what norm.ppf calls)
-from scipy import special
+# costs most of a second, which every report's kernel would pay (_shared.normal_quantiles uses special.ndtri)
+from ._shared import (  # imported under private names: not re-exported
+    check_method as _check_method,
+    check_not_above as _check_not_above,
+    check_not_negative as _check_not_negative,
+    check_positive as _check_positive,
+    column_numbers as _numbers,  # noqa: F401  evalkit.measures.reach imports it from here (issue 17: from _shared)
+    confidence_levels as _confidence_levels,
+    long_columns as _long_columns,  # noqa: F401  as _numbers
+    long_frame as _long_frame,
+    normal_quantiles as _z,
+    proportion_statistic as _proportion_statistic,
+    ratio_inputs as _inputs,
+)
 
 __all__ = ["proportion"]
 
@@ -186,211 +198,3 @@ def _wilson(x: np.ndarray, n: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np
     half = z * np.sqrt(z**2 + 4 * x * (1 - x / n))
     scale = 2 * (n + z**2)
     return (centre - half) / scale, (centre + half) / scale
-
-
-def _proportion_statistic(multiplier: float) -> str:
-    if multiplier == 100:
-        return "percentage"
-    return f"proportion of {_number_label(multiplier)}"
-
-
-# --- helpers shared by the measures modules -----------------------------------------
-
-
-def _number_label(number: float) -> str:
-    """``100000`` for 1e5, ``2.5`` for 2.5: how a scale appears in a label."""
-    number = float(number)
-    return str(int(number)) if number.is_integer() else repr(number)
-
-
-def _confidence_levels(confidence: float | Sequence[float]) -> np.ndarray:
-    """Confidence levels as a 1-d float array, each strictly between 0 and 1."""
-    try:
-        levels = np.atleast_1d(np.asarray(confidence, dtype=float))
-    except (TypeError, ValueError):
-        raise ValueError(
-            "Confidence must be a fraction or a list of fractions, such as 0.95 or "
-            f"[0.95, 0.998]; got {confidence!r}."
-        ) from None
-    if levels.ndim != 1 or levels.size == 0:
-        raise ValueError(
-            "Confidence must be a fraction or a list of fractions, such as 0.95 or "
-            f"[0.95, 0.998]; got {confidence!r}."
-        )
-    bad = levels[~((levels > 0) & (levels < 1))]
-    if bad.size:
-        raise ValueError(
-            "Confidence must be a fraction strictly between 0 and 1, such as 0.95 "
-            f"or 0.998; got {bad[0]:g}."
-        )
-    return levels
-
-
-def _z(levels: np.ndarray) -> np.ndarray:
-    """Two-sided standard normal quantiles for confidence levels."""
-    return special.ndtri(1 - (1 - levels) / 2)
-
-
-def _check_method(method: str, allowed: dict[str, str], what: str = "Method") -> str:
-    if method not in allowed:
-        names = [f"'{m}'" for m in allowed]
-        listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
-        raise ValueError(f"{what} must be one of {listed}; got {method!r}.")
-    return allowed[method]
-
-
-def _check_positive(number: float, what: str) -> None:
-    try:
-        ok = bool(np.isfinite(number) and number > 0)
-    except TypeError:
-        ok = False
-    if not ok:
-        raise ValueError(f"{what} must be a positive number, such as 100; got {number!r}.")
-
-
-def _as_numbers(values: object, name: str, rows: pd.Index | None) -> np.ndarray:
-    if isinstance(values, (pd.Series, np.ndarray)) and values.ndim == 1 and isinstance(
-            values.dtype, np.dtype) and values.dtype.kind in "fiub":  # numbers already
-        return np.asarray(values, dtype=float)
-    series = pd.Series(values).reset_index(drop=True)
-    numbers = pd.to_numeric(series, errors="coerce")
-    wrong = numbers.isna() & series.notna()
-    if wrong.any():
-        i = int(np.flatnonzero(wrong.to_numpy())[0])
-        row = rows[i] if rows is not None else i
-        raise ValueError(
-            f"Column '{name}' must hold numbers; row {row} has {series.iloc[i]!r}."
-        )
-    return numbers.to_numpy(dtype=float)
-
-
-def _inputs(
-    data: pd.DataFrame | None, numerator: object, denominator: object
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.Index, tuple[str, str]]:
-    """Key columns, float numerator and denominator, row labels and the two names."""
-    if data is None:
-        if isinstance(numerator, str) or isinstance(denominator, str):
-            raise ValueError(
-                "Numerator and denominator must be arrays when data is None; "
-                "pass a DataFrame to refer to columns by name."
-            )
-        x = _as_numbers(np.asarray(numerator).ravel(), "numerator", None)
-        n = _as_numbers(np.asarray(denominator).ravel(), "denominator", None)
-        if x.size != n.size:
-            raise ValueError(
-                f"Numerator and denominator must have the same length; got {x.size} "
-                f"and {n.size}."
-            )
-        rows = pd.RangeIndex(x.size)
-        return pd.DataFrame(index=rows), x, n, rows, ("numerator", "denominator")
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"Data must be a pandas DataFrame or None; got {type(data).__name__}.")
-    columns = [c for c in (numerator, denominator) if isinstance(c, str)]
-    if len(columns) != 2:
-        raise ValueError("Numerator and denominator must be column names when data is given.")
-    for column in columns:
-        if column not in data.columns:
-            raise ValueError(
-                f"Column '{column}' is not in data; the columns are "
-                f"{', '.join(map(str, data.columns))}."
-            )
-    rows = data.index
-    x = _as_numbers(data[numerator], str(numerator), rows)
-    n = _as_numbers(data[denominator], str(denominator), rows)
-    keys = data.drop(columns=columns).reset_index(drop=True)
-    return keys, x, n, rows, (str(numerator), str(denominator))
-
-
-def _first_bad(mask: np.ndarray, rows: pd.Index) -> tuple[object, int]:
-    i = int(np.flatnonzero(mask)[0])
-    return rows[i], i
-
-
-def _check_not_negative(values: np.ndarray, rows: pd.Index, name: object, what: str) -> None:
-    bad = values < 0
-    if bad.any():
-        row, i = _first_bad(bad, rows)
-        raise ValueError(
-            f"{what} must be greater than or equal to zero; column '{name}' has "
-            f"{values[i]:g} in row {row}."
-        )
-
-
-def _check_not_above(
-    x: np.ndarray, n: np.ndarray, rows: pd.Index, numerator: object, denominator: object
-) -> None:
-    bad = x > n
-    if bad.any():
-        row, i = _first_bad(bad, rows)
-        raise ValueError(
-            "Numerators must be less than or equal to denominators for a proportion; "
-            f"row {row} has {x[i]:g} in '{numerator}' and {n[i]:g} in '{denominator}'."
-        )
-
-
-def _long_frame(
-    keys: pd.DataFrame,
-    levels: np.ndarray | None,
-    columns: dict[str, object],
-    *,
-    confidence_after: str = "upper",
-) -> pd.DataFrame:
-    """Key columns repeated once per confidence level, then the measure columns.
-
-    Each column value may be a scalar, a per-row array of shape ``(rows,)`` or a
-    per-row-and-level array of shape ``(rows, levels)``.  The ``confidence``
-    column is placed after ``confidence_after``.  With ``levels=None`` the
-    result has one row per key row and no ``confidence`` column.
-    """
-    added = set(columns) | ({"confidence"} if levels is not None else set())
-    clash = [c for c in keys.columns if c in added]
-    if clash:
-        raise ValueError(
-            f"Data already has a column named '{clash[0]}'; rename it, because the "
-            "result adds a column of that name."
-        )
-    k = 1 if levels is None else levels.size
-    out = keys.loc[keys.index.repeat(k)] if k > 1 else keys
-    out = out.reset_index(drop=True)
-    # made into a frame at once: adding columns one by one is slow
-    added = _long_columns(len(keys), levels, columns, confidence_after=confidence_after)
-    return pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)
-
-
-def _long_columns(
-    rows: int,
-    levels: np.ndarray | None,
-    columns: dict[str, object],
-    *,
-    confidence_after: str = "upper",
-) -> dict[str, object]:
-    """The measure columns of :func:`_long_frame` for ``rows`` key rows, as arrays (one value
-    per row and level, levels inner) or scalars."""
-    k = 1 if levels is None else levels.size
-    added: dict[str, object] = {}
-    for name, values in columns.items():
-        if np.ndim(values) == 0:
-            added[name] = values
-        else:
-            values = np.asarray(values)
-            added[name] = values.reshape(-1) if values.ndim == 2 else np.repeat(values, k)
-        if levels is not None and name == confidence_after:
-            added["confidence"] = np.tile(levels, rows)
-    return added
-
-
-def _numbers(frame: pd.DataFrame, column: str, table: str | None = None) -> np.ndarray:
-    """A column as floats (missing stays NaN); a value that is not a number is an error naming its row."""
-    series = frame[column]
-    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiub":  # numbers already
-        return series.to_numpy(dtype=float)
-    numbers = pd.to_numeric(series, errors="coerce")
-    wrong = numbers.isna() & series.notna()
-    if wrong.any():
-        i = int(np.flatnonzero(wrong.to_numpy())[0])
-        where = f" of {table}" if table else ""
-        raise ValueError(
-            f"Column '{column}'{where} must hold numbers; row {frame.index[i]!r} has "
-            f"{series.iloc[i]!r}."
-        )
-    return numbers.to_numpy(dtype=float, na_value=np.nan)

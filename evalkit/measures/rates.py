@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .proportions import (
-    _check_not_negative,
-    _check_positive,
-    _confidence_levels,
-    _inputs,
-    _long_frame,
-    _number_label,
-    _z,
+from ._shared import (  # imported under private names: not re-exported
+    check_not_negative as _check_not_negative,
+    check_positive as _check_positive,
+    confidence_levels as _confidence_levels,
+    ratio_inputs as _inputs,
+    long_frame as _long_frame,
+    number_label as _number_label,
+    normal_quantiles as _z,
 )
 
 __all__ = ["rate"]

@@ -55,20 +55,22 @@ from scipy import stats
 
 from evalkit.measures.survey import (
     Columns,
-    _check_confidence,
-    _check_prop_args,
-    _design,
-    _groups,
-    _level_domains,
-    _LevelDomains,
-    _mean_of_levels,
-    _merged,
-    _names,
-    _prop_df,
-    _require,
-    _stacked_domains,
-    _t_quantile,
     prop_interval,
+    t_quantile,
+)
+from evalkit.measures.survey import (  # the design engine, under private names: not re-exported
+    LevelDomains as _LevelDomains,
+    check_confidence as _check_confidence,
+    check_prop_args as _check_prop_args,
+    code_design as _design,
+    column_names as _names,
+    group_codes as _groups,
+    level_domains as _level_domains,
+    mean_of_levels as _mean_of_levels,
+    merged_levels as _merged,
+    prop_df as _prop_df,
+    require_columns as _require,
+    stacked_domains as _stacked_domains,
 )
 
 __all__ = [
@@ -387,16 +389,16 @@ def satisfaction(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITEMS
     (the 8 is excluded); rate = (10 + 10 + 15) / 70 = 0.5; mean = 255 / 70 = 3.643, so
     index = (3.643 - 1) / 4 x 100 = 66.07.
     """
-    return _satisfaction(survey, items, [by], measures=measures, confidence=confidence,
-                         ci_method=ci_method, df=df, wave=wave, strata=strata, psu=psu,
-                         weight=weight, fpc=fpc, lonely_psu=lonely_psu)[0].frame()
+    return satisfaction_breakdowns(survey, items, [by], measures=measures, confidence=confidence,
+                                   ci_method=ci_method, df=df, wave=wave, strata=strata, psu=psu,
+                                   weight=weight, fpc=fpc, lonely_psu=lonely_psu)[0].frame()
 
 
-def _satisfaction(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: Sequence[Columns],
-                  *, measures: Sequence[str], confidence: float, ci_method: str, df: str | float,
-                  wave: str | None, strata: str | None, psu: str | None, weight: str | None,
-                  fpc: str | None, lonely_psu: str,
-                  design_effects: bool = True) -> list[_Breakdown]:
+def satisfaction_breakdowns(survey: pd.DataFrame, items: str | Sequence[str], breakdowns: Sequence[Columns],
+                            *, measures: Sequence[str], confidence: float, ci_method: str, df: str | float,
+                            wave: str | None, strata: str | None, psu: str | None, weight: str | None,
+                            fpc: str | None, lonely_psu: str,
+                            design_effects: bool = True) -> list[_Breakdown]:
     """:func:`satisfaction` for several ``by`` at once (the indicator table asks for seven).
 
     What does not depend on the groups is done once: recoding the answers, coding the design
@@ -518,7 +520,7 @@ def _breakdown(ld: _LevelDomains, g: np.ndarray, keys: pd.DataFrame, names: list
     dof = _prop_df(ld, df)
     if {"mean_score", "index_0_100", "net_satisfaction"} & set(codes):  # their intervals' t quantile
         with np.errstate(invalid="ignore"):
-            t = _t_quantile(0.5 + confidence / 2, dof)
+            t = t_quantile(0.5 + confidence / 2, dof)
     rate["lower"], rate["upper"] = prop_interval(rate["value"], rate["se"], rate["n"], dof,
                                                  confidence, ci_method)
     # respondents of the group without a valid answer (don't know, refused, invalid), item-major like
@@ -722,3 +724,7 @@ def cronbach_alpha(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITE
     out["n_excluded"] = np.repeat(n_excluded, per).astype(np.int64)
     out["k"] = np.tile(kk.astype(np.int64), n_groups)
     return out
+
+
+# evalkit.indicators' old name (public since issue 17); delete once it imports the public one
+_satisfaction = satisfaction_breakdowns

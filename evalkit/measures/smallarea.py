@@ -40,7 +40,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .proportions import _check_not_above, _check_not_negative, _confidence_levels, _inputs, _long_frame
+from ._shared import (  # imported under private names: not re-exported
+    check_not_above as _check_not_above,
+    check_not_negative as _check_not_negative,
+    confidence_levels as _confidence_levels,
+    ratio_inputs as _inputs,
+    long_frame as _long_frame,
+)
 
 __all__ = ["METHOD", "BetaPrior", "beta_binomial_prior", "eb_proportion", "shrink_indicator"]
 

@@ -31,7 +31,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .proportions import _numbers
+from ._shared import (  # imported under private names: not re-exported
+    column_numbers as _numbers,
+)
 
 __all__ = [
     "KINDS",
@@ -200,7 +202,7 @@ def suppress(
     else:
         reason = np.full(len(data), None, dtype=object)
     reason[~before] = None
-    hidden, why = _hide(values, limit, [_group_ids(data, keys) for keys in sets], before)
+    hidden, why = suppress_arrays(values, limit, [_group_ids(data, keys) for keys in sets], before)
     for code, name in enumerate(REASONS):
         reason[why == code] = name
 
@@ -296,8 +298,8 @@ def suppress_counts(
 # --- helpers --------------------------------------------------------------------------
 
 
-def _hide(values: np.ndarray, limit: np.ndarray, ids: Sequence[np.ndarray],
-          before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def suppress_arrays(values: np.ndarray, limit: np.ndarray, ids: Sequence[np.ndarray],
+                    before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The rule of :func:`suppress` on arrays: which rows are hidden, and why.
 
     ``values``: the counts (rows x count columns), ``limit``: each row's threshold, ``ids``: one
@@ -440,3 +442,7 @@ def _sibling_sets(data: pd.DataFrame, siblings: _Siblings) -> list[list[str]]:
             keys = [*keys, "confidence"]
         out.append(keys)
     return out
+
+
+# evalkit.indicators' old name (public since issue 17); delete once it imports the public one
+_hide = suppress_arrays

@@ -98,13 +98,13 @@ class _Design:
     df: int
 
 
-def _names(cols: Columns) -> list[str]:
+def column_names(cols: Columns) -> list[str]:
     if cols is None:
         return []
     return [cols] if isinstance(cols, str) else list(cols)
 
 
-def _require(data: pd.DataFrame, cols: list[str], arg: str) -> None:
+def require_columns(data: pd.DataFrame, cols: list[str], arg: str) -> None:
     for col in cols:
         if col not in data.columns:
             raise ValueError(f"Column {col!r} given as {arg} is not in the data.")
@@ -150,13 +150,13 @@ def _lonely_fail(n: np.ndarray, f: np.ndarray, labels, stage: int) -> None:
                          "'certainty' or 'remove'.")
 
 
-def _design(data: pd.DataFrame, strata: str | None, psu: Columns, weight: str | None,
-            fpc: Columns, nest: bool, lonely_psu: str) -> _Design:
+def code_design(data: pd.DataFrame, strata: str | None, psu: Columns, weight: str | None,
+                fpc: Columns, nest: bool, lonely_psu: str) -> _Design:
     """Check the design arguments and code the design (R's ``svydesign``)."""
     if lonely_psu not in LONELY_PSU_RULES:
         raise ValueError(f"lonely_psu must be one of {', '.join(map(repr, LONELY_PSU_RULES))}; "
                          f"got {lonely_psu!r}.")
-    ids, fpcs = _names(psu), _names(fpc)
+    ids, fpcs = column_names(psu), column_names(fpc)
     if len(ids) > 2:
         raise ValueError(f"psu takes one column, or two for a two-stage design; got {len(ids)}.")
     if fpcs and len(fpcs) != max(len(ids), 1):
@@ -164,9 +164,9 @@ def _design(data: pd.DataFrame, strata: str | None, psu: Columns, weight: str | 
                          f"got {len(fpcs)}.")
     if strata is not None and not isinstance(strata, str):
         raise ValueError("strata takes the name of one column.")
-    st = _names(strata)
-    for arg, cols in (("strata", st), ("psu", ids), ("weight", _names(weight)), ("fpc", fpcs)):
-        _require(data, cols, arg)
+    st = column_names(strata)
+    for arg, cols in (("strata", st), ("psu", ids), ("weight", column_names(weight)), ("fpc", fpcs)):
+        require_columns(data, cols, arg)
         for col in cols:
             missing = data[col].isna().to_numpy()
             if missing.any():
@@ -368,8 +368,8 @@ def _domains(d: _Design, g: np.ndarray, keys: pd.DataFrame, rows: np.ndarray) ->
                     cells2)
 
 
-def _stacked_domains(d: _Design, g: np.ndarray, n: int, keys: pd.DataFrame,
-                     valid: np.ndarray) -> _Domains:
+def stacked_domains(d: _Design, g: np.ndarray, n: int, keys: pd.DataFrame,
+                    valid: np.ndarray) -> _Domains:
     """The domains of ``k`` copies of the design's rows stacked (copy-major), as :func:`_domains`
     would code them, without sorting the stacked rows.
 
@@ -411,10 +411,10 @@ def _variance(dom: _Domains, z: np.ndarray) -> np.ndarray:
     return var
 
 
-def _groups(data: pd.DataFrame, by: Columns) -> tuple[np.ndarray, pd.DataFrame]:
+def group_codes(data: pd.DataFrame, by: Columns) -> tuple[np.ndarray, pd.DataFrame]:
     """Group code per row (-1 where a ``by`` key is missing) and the keys of each group."""
-    keys = _names(by)
-    _require(data, keys, "by")
+    keys = column_names(by)
+    require_columns(data, keys, "by")
     if not keys:
         return np.zeros(len(data), np.int64), pd.DataFrame(index=range(1))
     # what data.groupby(keys, sort=True, dropna=True, observed=True) numbers, from each key's sorted
@@ -457,7 +457,7 @@ def _groups(data: pd.DataFrame, by: Columns) -> tuple[np.ndarray, pd.DataFrame]:
 
 
 def _numeric(data: pd.DataFrame, col: str, arg: str) -> np.ndarray:
-    _require(data, [col], arg)
+    require_columns(data, [col], arg)
     s = data[col]
     if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
         raise ValueError(f"Column {col!r} given as {arg} must be numeric; it has dtype {s.dtype}.")
@@ -468,7 +468,7 @@ def _domain(data: pd.DataFrame, domain: Any) -> np.ndarray:
     if domain is None:
         return np.ones(len(data), bool)
     if isinstance(domain, str):
-        _require(data, [domain], "domain")
+        require_columns(data, [domain], "domain")
         domain = data[domain]
     mask = pd.Series(np.asarray(domain))
     if len(mask) != len(data):
@@ -484,7 +484,7 @@ def _domain_df(dom: _Domains) -> np.ndarray:
     return psus - np.bincount(dom.cells.group, minlength=dom.n_groups)
 
 
-def _check_confidence(confidence: Any) -> None:
+def check_confidence(confidence: Any) -> None:
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not (
             0 < confidence < 1):
         raise ValueError(f"confidence must be a fraction between 0 and 1 (such as 0.95); "
@@ -494,9 +494,9 @@ def _check_confidence(confidence: Any) -> None:
 def _estimate(data, kind, y, x, *, by, domain, strata, psu, weight, fpc, nest, lonely_psu,
               confidence) -> tuple[pd.DataFrame, dict, _Domains]:
     """Point estimates, linearised variances and design effects for every group."""
-    _check_confidence(confidence)
-    d = _design(data, strata, psu, weight, fpc, nest, lonely_psu)
-    g, keys = _groups(data, by)
+    check_confidence(confidence)
+    d = code_design(data, strata, psu, weight, fpc, nest, lonely_psu)
+    g, keys = group_codes(data, by)
     rows = (g >= 0) & _domain(data, domain) & ~np.isnan(y)
     if x is not None:
         rows &= ~np.isnan(x)
@@ -559,14 +559,14 @@ def _result(value: np.ndarray, var: np.ndarray, n: np.ndarray, srs_var: np.ndarr
 
 
 @dataclass(frozen=True)
-class _LevelDomains:
+class LevelDomains:
     """Domains of rows whose ``y`` takes a few values (levels), reduced to the weight of each level in each
-    cell (a group's rows in one unit) of each stage of the design: all that :func:`_mean_of_levels` reads.
+    cell (a group's rows in one unit) of each stage of the design: all that :func:`mean_of_levels` reads.
 
     A Likert score takes five values and the indicator table asks for 21 sets of means over 600,000
     stacked answers, so passes over the rows are the cost: the rows are read once, by
-    :func:`_level_domains`, and domains that merge these groups (counties of townships) are made from
-    the cells alone by :func:`_merged`, as a unit lies in one group of either.
+    :func:`level_domains`, and domains that merge these groups (counties of townships) are made from
+    the cells alone by :func:`merged_levels`, as a unit lies in one group of either.
     """
 
     design: _Design
@@ -606,7 +606,7 @@ class _LevelDomains:
                         axis=1)
 
 
-def _level_domains(dom: _Domains, level: np.ndarray, n_levels: int) -> _LevelDomains:
+def level_domains(dom: _Domains, level: np.ndarray, n_levels: int) -> LevelDomains:
     """``dom`` reduced to the weights of each level per cell (``level``: each domain row's, from 0)."""
     cells = [dom.cells] + ([dom.cells2] if dom.cells2 is not None else [])
     w, w_all = [], []
@@ -614,25 +614,25 @@ def _level_domains(dom: _Domains, level: np.ndarray, n_levels: int) -> _LevelDom
         size = len(c.pair)
         by_level = np.bincount(level * size + c.inv, weights=dom.wm, minlength=n_levels * size).reshape(n_levels, size)
         total = by_level[0].copy()
-        for w_l in by_level[1:]:  # level by level, in the order _mean_of_levels sums the scores
+        for w_l in by_level[1:]:  # level by level, in the order mean_of_levels sums the scores
             total += w_l
         w.append(by_level)
         w_all.append(total)
-    return _LevelDomains(dom.design, dom.n_groups, cells, w, w_all,
-                         np.bincount(dom.cells.inv, minlength=len(dom.cells.pair)))
+    return LevelDomains(dom.design, dom.n_groups, cells, w, w_all,
+                        np.bincount(dom.cells.inv, minlength=len(dom.cells.pair)))
 
 
-def _merged(ld: _LevelDomains, to_group: np.ndarray, n_groups: int) -> _LevelDomains:
+def merged_levels(ld: LevelDomains, to_group: np.ndarray, n_groups: int) -> LevelDomains:
     """The domains whose groups merge those of ``ld`` (group ``i`` of ``ld`` is group ``to_group[i]``):
     the same cells, as each unit of a group lies in one merged group, in other (group, parent) pairs."""
     cells = []
     for c, group in zip(ld.stage_cells, ld.cell_group):
         parent = c.parent[c.pair]
         cells.append(_pairs(c.inv, to_group[group], parent, int(parent.max(initial=-1)) + 1))
-    return _LevelDomains(ld.design, n_groups, cells, ld.w, ld.w_all, ld.cell_rows)
+    return LevelDomains(ld.design, n_groups, cells, ld.w, ld.w_all, ld.cell_rows)
 
 
-def _mean_of_levels(ld: _LevelDomains, score: np.ndarray, *, design_effects: bool = True) -> dict:
+def mean_of_levels(ld: LevelDomains, score: np.ndarray, *, design_effects: bool = True) -> dict:
     """:func:`_estimate_on` of a mean whose ``y`` takes the values ``score`` (one per level), from the cells.
 
     A cell's total of ``y`` is :math:`\\sum_l s_l W_l` from its weights :math:`W_l` at each level :math:`l`
@@ -862,9 +862,9 @@ def svy_prop(data: pd.DataFrame, y: str, *, level: Any = None, by: Columns = Non
     >>> round(float(res["value"].iloc[0]), 4), int(res["df"].iloc[0])
     (0.6667, 2)
     """
-    _require(data, [y], "y")
+    require_columns(data, [y], "y")
     col = data[y]
-    _check_prop_args(ci_method, df)
+    check_prop_args(ci_method, df)
     if level is not None:
         yv = np.where(col.isna(), np.nan, (col == level).astype(float))
     else:
@@ -880,7 +880,7 @@ def svy_prop(data: pd.DataFrame, y: str, *, level: Any = None, by: Columns = Non
     return _prop_frame(keys, out, dom, confidence, ci_method, df)
 
 
-def _check_prop_args(ci_method: str, df: str | float) -> None:
+def check_prop_args(ci_method: str, df: str | float) -> None:
     if ci_method not in CI_METHODS:
         raise ValueError(f"ci_method must be one of {', '.join(map(repr, CI_METHODS))}; "
                          f"got {ci_method!r}.")
@@ -892,12 +892,12 @@ def _check_prop_args(ci_method: str, df: str | float) -> None:
 def _prop_frame(keys: pd.DataFrame, out: dict, dom: _Domains, confidence: float, ci_method: str,
                 df: str | float) -> pd.DataFrame:
     """The result of :func:`svy_prop` from its estimates."""
-    dof = _prop_df(dom, df)
+    dof = prop_df(dom, df)
     lower, upper = prop_interval(out["value"], out["se"], out["n"], dof, confidence, ci_method)
     return _frame(keys, out, lower, upper, confidence, "proportion", ci_method, dof)
 
 
-def _prop_df(dom: _Domains, df: str | float) -> np.ndarray:
+def prop_df(dom: _Domains, df: str | float) -> np.ndarray:
     """The degrees of freedom of each group's interval (``df`` of :func:`svy_prop`)."""
     if df == "design":
         return np.full(dom.n_groups, float(dom.design.df))
@@ -927,12 +927,12 @@ def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
         if ci_method == "wald":
             return _wald(p, se, confidence)
         if ci_method == "logit":
-            half = _t_quantile(1 - alpha / 2, dof) * se / (p * (1 - p))
+            half = t_quantile(1 - alpha / 2, dof) * se / (p * (1 - p))
             edge = (p == 0) | (p == 1)
             return (np.where(edge, p, expit(logit(p) - half)), np.where(edge, p, expit(logit(p) + half)))
         # with no variance (p = 0 or 1) R gives NaN; we give the Clopper-Pearson interval on n, without
         # the df factor, which would otherwise grow n* with the confidence level when n - 1 < df
-        df_factor = (_t_quantile(alpha / 2, n - 1) / _t_quantile(alpha / 2, dof)) ** 2
+        df_factor = (t_quantile(alpha / 2, n - 1) / t_quantile(alpha / 2, dof)) ** 2
         n_star = np.where(se > 0, p * (1 - p) / se**2 * df_factor, n)
         a, b = n_star * p, n_star * (1 - p)
         p = np.broadcast_to(p, a.shape)
@@ -979,7 +979,7 @@ def _in_two_threads(func: Any, *args: np.ndarray) -> np.ndarray:
     return np.concatenate([first(), second])
 
 
-def _t_quantile(q: float, dof: np.ndarray) -> np.ndarray:
+def t_quantile(q: float, dof: np.ndarray) -> np.ndarray:
     """``stats.t.ppf(q, dof)``, computed once per distinct df (counts of PSUs or rows: few)."""
     dof = np.asarray(dof, dtype=float)
     distinct, inv = np.unique(dof, return_inverse=True)
@@ -988,3 +988,7 @@ def _t_quantile(q: float, dof: np.ndarray) -> np.ndarray:
 
 for _f in (svy_mean, svy_total, svy_ratio, svy_prop):
     _f.__doc__ = _f.__doc__.replace("{shared}", _SHARED_DOC.strip("\n").lstrip() + "\n")
+
+
+# evalkit.indicators' old name (public since issue 17); delete once it imports the public one
+_t_quantile = t_quantile

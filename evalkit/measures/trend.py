@@ -47,7 +47,11 @@ import pandas as pd
 # costs most of a second, which every report's kernel would pay (special.ndtri is what norm.ppf calls)
 from scipy import special
 
-from evalkit.measures.proportions import _as_numbers, _check_not_above, _check_not_negative
+from evalkit.measures._shared import (  # imported under private names: not re-exported
+    as_numbers as _as_numbers,
+    check_not_above as _check_not_above,
+    check_not_negative as _check_not_negative,
+)
 
 __all__ = ["change_between_waves", "cochran_armitage", "linear_trend", "se_from_interval"]
 
