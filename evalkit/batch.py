@@ -44,7 +44,7 @@ from . import __version__
 from .errors import EvalkitError, PersonalDataFound
 from .io import atomic_path, write_atomic
 from .params import check, declared, injected_source, parameters_cell
-from .paths import NOTEBOOKS, REPORTS, cache_dir
+from .paths import NOTEBOOKS, REPORTS, ROOT, cache_dir
 
 if TYPE_CHECKING:
     import nbformat
@@ -433,8 +433,11 @@ class _WarmKernel:
             base = "/tmp"
         self._sockets = tempfile.mkdtemp(prefix="evalkit-kernel-", dir=base)
         self.km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(self._sockets, "k"))
-        # no history database: kernels in parallel would contend for one SQLite file, and a report needs none
-        run_sync(self.km.start_kernel)(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+        # no history database: kernels in parallel would contend for one SQLite file, and a report needs none;
+        # the kernel runs in the notebook's folder (inside the package when installed), so it is told the batch's
+        # root: relative data folders and the default cache are then the same for the batch and its kernels
+        run_sync(self.km.start_kernel)(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+                                                     "EVALKIT_ROOT": str(ROOT)},
                                        extra_arguments=["--HistoryManager.enabled=False"])
         self._kc = None
 
