@@ -101,6 +101,10 @@ def test_installed_evalkit_renders_a_county_from_an_empty_folder(installed, tmp_
 
     folder = tmp_path / "work"  # an empty folder: no checkout, no notebooks, no data
     folder.mkdir()
+    # the default data folder is the working directory's data/sample, not one inside site-packages
+    missing = subprocess.run([evalkit, "batch"], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+    assert missing.returncode == 1 and f"not found in {folder / 'data' / 'sample'}:" in missing.stderr, missing.stderr
+    assert list(folder.iterdir()) == []
     _run([evalkit, "synth", "small-province", "--size", "small"], cwd=folder, env=env)
     code = json.loads(_run([python, "-c", "import pandas as pd, json; print(json.dumps(sorted(pd.read_parquet("
                                           "'small-province/regions.parquet').county_code.unique())))"],
