@@ -504,10 +504,12 @@ def _background(data_dir: Path) -> str:
     """Place names of the province and every text of the report catalogues: what a report shows anyway."""
     from importlib import resources
 
+    from . import registry
     from .io import find_table, read_raw
     from .schema import table_spec
 
     texts = [resources.files("evalkit").joinpath(f"report/locale/{lang}.toml").read_text(encoding="utf-8")
+             + "\n" + "\n".join(registry.texts(lang).values())  # the indicators' texts, from the registry
              for lang in ("en", "zh")]
     path = find_table(data_dir, "regions")
     if path.suffix.lower() == ".parquet":

@@ -948,12 +948,15 @@ def _catalogue_texts() -> str:
     """Every text of the report catalogues (en and zh)."""
     from importlib import resources
 
+    from . import registry
+
     texts = []
     for lang in ("en", "zh"):
         try:
             texts.append(resources.files("evalkit").joinpath(f"report/locale/{lang}.toml").read_text(encoding="utf-8"))
         except (FileNotFoundError, OSError):
             pass
+        texts.append("\n".join(registry.texts(lang).values()))  # the indicators' texts, from the registry
     return "\n".join(texts)
 
 

@@ -4,7 +4,9 @@ The catalogues are ``locale/en.toml`` and ``locale/zh.toml``: nested TOML tables
 strings, addressed by dotted keys (``t("page.contents", "zh")``).  Placeholders use
 ``str.format`` names (``"{county} county report"``).  Both catalogues must hold the same keys with
 the same placeholders; ``tests/test_i18n.py`` checks it, so a text added in one language and
-forgotten in the other fails the build rather than showing a reader a raw key.
+forgotten in the other fails the build rather than showing a reader a raw key.  The texts about each
+indicator (``indicator_short.<id>``, ``definition.<id>``, ``recommend.<id>``) come from the indicator
+registry (``evalkit/indicators.toml``, :func:`evalkit.registry.texts`), merged in here.
 
 >>> t("page.contents", "en")
 'Contents'
@@ -19,6 +21,8 @@ from functools import cache
 from pathlib import Path
 from string import Formatter
 from typing import Any
+
+from .. import registry
 
 __all__ = ["LANGUAGES", "t", "catalogue", "keys", "placeholders", "html_lang"]
 
@@ -40,11 +44,16 @@ def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    """All texts of one language as ``{dotted key: text}``."""
+    """All texts of one language as ``{dotted key: text}``: the catalogue file's and the indicator registry's."""
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
     with open(_HERE / f"{lang}.toml", "rb") as fh:
-        return _flatten(tomllib.load(fh))
+        texts = _flatten(tomllib.load(fh))
+    both = sorted(set(texts) & set(registry.texts(lang)))
+    if both:  # one place for each text: an indicator's texts live in the registry only
+        raise ValueError(f"{_HERE / (lang + '.toml')} holds {', '.join(both)}, which the indicator registry "
+                         f"({registry.FILE}) gives: keep them there only")
+    return {**texts, **registry.texts(lang)}
 
 
 def keys(lang: str) -> set[str]:
