@@ -55,16 +55,14 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import tomllib
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import __version__, _thread
+from . import __version__, _thread, registry
 
 if TYPE_CHECKING:
     from .schema import Province
@@ -92,32 +90,42 @@ LAYOUT_VERSION = "5"
 _CODE = {"township": "township_code", "county": "county_code", "prefecture": "prefecture_code",
          "province": "province_code"}
 _PARENTS = ["province_code", "prefecture_code", "county_code", "township_code"]
-_SAT_MEASURES = {"rate": "satisfaction_rate", "index": "satisfaction_index", "net": "net_satisfaction"}
-_SAT_CODES = {"satisfaction_rate": "satisfaction_rate", "index_0_100": "satisfaction_index",
-              "net_satisfaction": "net_satisfaction"}
-_STAFFING = {"social_workers_per_station": "social_workers_per_station",
-             "social_workers_per_10000": "social_workers_per_10k", "certified_share": "certified_share",
-             "professional_station_share": "professional_station_share", "volunteers_per_10000": "volunteers_per_10k"}
+# The two halves of the table and the measures modules whose indicators (evalkit.registry) each computes.
+_REACH, _SURVEY = "evalkit.measures.reach", "evalkit.measures.satisfaction"
+#: Units whose figures lie within bounds (an interval is clipped to them).
+_BOUNDS = {"index_0_100": (0.0, 100.0), "net": (-1.0, 1.0)}
 
-#: The input tables each indicator is made from (besides ``regions``): the survey's figures from ``survey``, figures
-#: about persons from ``services``, facility figures from ``stations``; spending per contact or person from both.
-#: A year in which one of them has no rows has no such figure (:func:`missing_years`).
-SOURCES = {
-    **{i: ("stations",) for i in ("station_coverage", "social_workers_per_station", "social_workers_per_10k",
-                                  "certified_share", "professional_station_share", "volunteers_per_10k")},
-    **{i: ("services",) for i in ("person_times_per_1000", "coverage", "home_visit_share")},
-    **{i: ("stations", "services") for i in ("cost_per_person_time", "cost_per_person_served")},
-    **{i: ("survey",) for i in ("satisfaction_rate", "satisfaction_index", "net_satisfaction")},
-}
+#: The input tables each indicator is made from (besides ``regions``), from the registry (``sources``): the
+#: survey's figures from ``survey``, figures about persons from ``services``, facility figures from ``stations``;
+#: spending per contact or person from both. A year in which one of them has no rows has no such figure
+#: (:func:`missing_years`).
+SOURCES = registry.sources()
+
+#: The catalogue's columns, as the table has them (the rest of the registry is read from evalkit.registry).
+_CATALOGUE = ("en", "zh", "tier", "unit", "polarity", "kind", "target", "compare")
 
 
 @cache
 def catalogue() -> pd.DataFrame:
-    """The indicators of ``indicators.toml`` as a frame indexed by indicator id."""
-    data = tomllib.loads(resources.files("evalkit").joinpath("indicators.toml").read_text(encoding="utf-8"))
-    cat = pd.DataFrame.from_dict(data, orient="index").rename_axis("indicator")
+    """The indicators of the registry (``indicators.toml``) as a frame indexed by indicator id: ``en``, ``zh``,
+    ``tier``, ``unit``, ``polarity``, ``kind``, ``target`` (missing where there is none) and ``compare``."""
+    entries = registry.indicators()
+    cat = pd.DataFrame.from_dict({name: {c: getattr(e, c) for c in _CATALOGUE if c in e.given}
+                                  for name, e in entries.items()}, orient="index").rename_axis("indicator")
+    cat = cat[[c for c in _CATALOGUE if c in cat]]
     cat["compare"] = cat["compare"].fillna(True).astype(bool) if "compare" in cat else True
     return cat
+
+
+def _outputs(module: str) -> dict[str | None, str]:
+    """The indicators of a measures module by the code of their output (``None`` for a function's only one)."""
+    return {registry.get(name).output: name for name in registry.families().get(module, ())}
+
+
+def _select(rows: dict[str, Any], keep: np.ndarray) -> dict[str, Any]:
+    """The rows ``keep`` of a measure's rows (columns as arrays, or one value for all rows)."""
+    size = len(rows["unit_year"])
+    return {c: v[keep] if isinstance(v, np.ndarray) and v.ndim and len(v) == size else v for c, v in rows.items()}
 
 
 class _Units:
@@ -258,7 +266,6 @@ def _reach(p: Province, levels: Sequence[str], confidence: list[float]) -> dict[
 
 def _reach_rows(measures: dict[str, tuple[pd.DataFrame, dict]], confidence: list[float], units: _Units,
                 text: _Text) -> dict[str, list[dict[str, Any]]]:
-    k = len(confidence)
     out = {}
     for level, (keys, m) in measures.items():
         unit, year = units.ids(level, keys[_CODE[level]]), keys["year"].to_numpy(dtype=np.int64)
@@ -267,21 +274,19 @@ def _reach_rows(measures: dict[str, tuple[pd.DataFrame, dict]], confidence: list
             at = r["unit_year"]
             return _rows(r, level, unit[at], year[at], text, **fixed)
 
-        pt, cost = m["person_times"], m["cost"]
-        # person-times count contacts; the persons behind them (cost per person served's denominator) decide
-        # whether they may be shown: 3 people seen 40 times are still 3 people.  Both are unit-year x level.
-        served = cost["measure"] == "cost_per_person_served"
-        assert (cost["unit_year"][served] == np.repeat(np.arange(len(keys)), k)).all()
-        pt = {**pt, "persons": cost["denominator"][served][pt["unit_year"] * k + np.tile(np.arange(k), len(keys))]}
-        staff = m["staffing"]
-        out[level] = [
-            rows(m["coverage"], indicator="coverage"),
-            rows(m["home_visit_share"], indicator="home_visit_share"),
-            rows(pt, indicator="person_times_per_1000"),
-            rows(m["station_coverage"], indicator="station_coverage"),
-            rows(staff, indicator=pd.Categorical(staff["measure"]).rename_categories(_STAFFING)),
-            rows(cost, indicator=cost["measure"]),
-        ]
+        parts = []
+        # every indicator of the registry whose measure is in evalkit.measures.reach: the rows of its function
+        # (of all of them, those with its code in the ``measure`` column where the function gives several)
+        for name in registry.families().get(_REACH, ()):
+            e = registry.get(name)
+            if e.function not in m:
+                raise RuntimeError(f"{registry.FILE}: [{name}] measure {e.measure!r}: evalkit.measures.reach "
+                                   f"computes no {e.function!r} for the table (it computes {', '.join(m)})")
+            r = m[e.function]
+            if e.output is not None:
+                r = _select(r, np.asarray(r["measure"], dtype=object) == e.output)
+            parts.append(rows(r, indicator=name))
+        out[level] = parts
     return out
 
 
@@ -294,7 +299,7 @@ def _survey_estimates(p: Province, levels: Sequence[str], confidence: list[float
                       ) -> dict[str, list[_Estimates]]:
     """The satisfaction estimates of every level and breakdown, and their intervals at the other
     confidence levels (arrays; no rows of the table yet)."""
-    from .measures.satisfaction import LIKERT_ITEMS, _satisfaction
+    from .measures.satisfaction import LIKERT_ITEMS, MEASURES, _satisfaction
 
     survey = p.survey
     codes = [_CODE[level] for level in levels]
@@ -313,7 +318,8 @@ def _survey_estimates(p: Province, levels: Sequence[str], confidence: list[float
                   for level in levels}
     # one design, one recoding and one stacking of the items for every level and breakdown
     tables = iter(_satisfaction(survey, LIKERT_ITEMS, [by for bys in breakdowns.values() for by in bys],
-                                measures=tuple(_SAT_MEASURES), confidence=confidence[0], ci_method="beta",
+                                measures=tuple(m for m, code in MEASURES.items() if code in _outputs(_SURVEY)),
+                                confidence=confidence[0], ci_method="beta",
                                 df="domain", wave="year", strata="township_code", psu="psu", weight="weight",
                                 fpc=None, lonely_psu=lonely_psu, design_effects=False))
     # the intervals at the other confidence levels, here rather than with the rows: this thread is the
@@ -325,6 +331,7 @@ def _survey_estimates(p: Province, levels: Sequence[str], confidence: list[float
 def _satisfaction_rows(estimates: dict[str, list[_Estimates]], confidence: list[float], units: _Units,
                        text: _Text) -> dict[str, list[dict[str, Any]]]:
     out = {}
+    indicator_of = _outputs(_SURVEY)
     for level, breakdowns in estimates.items():
         parts = []
         for by, b, others in breakdowns:
@@ -333,7 +340,7 @@ def _satisfaction_rows(estimates: dict[str, list[_Estimates]], confidence: list[
             rows: dict[str, Any] = {
                 "level": level, "place": units.ids(level, code.categories)[code.codes][group],
                 "year": b.keys["year"].to_numpy(dtype=np.int64)[group],
-                "indicator": np.array([text.one(_SAT_CODES[m]) for m in b.measures])[measure],
+                "indicator": np.array([text.one(indicator_of[m]) for m in b.measures])[measure],
                 "item": np.array([text.one(i) for i in b.items])[item],
                 "statistic": np.array([text.one(v) for v in b.statistic])[measure],
                 "method": np.array([text.one(v) for v in b.method])[measure]}
@@ -356,21 +363,23 @@ def _at_confidence(b: Any, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """The interval of one breakdown's satisfaction estimates at another confidence level, as
     satisfaction() would give it.
 
-    Rates: the Korn-Graubard interval from value, SE, n and df (:func:`~evalkit.measures.survey.prop_interval`);
-    index and net satisfaction: value -/+ t(df) SE within the range the measure can take.
+    Rates (unit ``proportion``): the Korn-Graubard interval from value, SE, n and df
+    (:func:`~evalkit.measures.survey.prop_interval`); index and net satisfaction: value -/+ t(df) SE within
+    the range their unit can take.
     """
     from .measures.survey import _t_quantile, prop_interval
 
     measure = b.index()[2]
-    code = np.array([_SAT_CODES[m] for m in b.measures], dtype=object)[measure]
-    rate = code == "satisfaction_rate"
+    indicator_of = _outputs(_SURVEY)
+    code = np.array([registry.get(indicator_of[m]).unit for m in b.measures], dtype=object)[measure]
+    rate = code == "proportion"
     value, se, dof, n = (b.columns[c][rate].astype(float) for c in ("value", "se", "df", "n"))
     lower, upper = np.empty(len(rate)), np.empty(len(rate))
     lower[rate], upper[rate] = prop_interval(value, se, n, dof, confidence, "beta")
     value, se, dof = (b.columns[c][~rate].astype(float) for c in ("value", "se", "df"))
     with np.errstate(invalid="ignore"):
         half = _t_quantile(0.5 + confidence / 2, dof) * se
-    bounds = np.where((code[~rate] == "satisfaction_index")[:, None], [0.0, 100.0], [-1.0, 1.0])
+    bounds = np.array([_BOUNDS[u] for u in code[~rate]], dtype=float).reshape(-1, 2)
     lower[~rate] = np.clip(value - half, bounds[:, 0], bounds[:, 1])
     upper[~rate] = np.clip(value + half, bounds[:, 0], bounds[:, 1])
     return lower, upper
@@ -584,11 +593,16 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
     for c in ("value", "se", "lower", "upper"):
         t[c][survey[unstable]] = np.nan
     people = np.flatnonzero(kind == text.one("persons"))
-    # the persons each figure is about: served persons (n) for coverage and home visits, persons served
-    # for cost per person served (its denominator), distinct persons behind the contacts for person-times
+    # the persons each figure is about (the registry's ``persons``): served persons (n) for coverage and home
+    # visits, persons served for cost per person served (its denominator), distinct persons behind the contacts
+    # for person-times (persons)
     ind = t["indicator"][people]
-    persons = np.where(ind == text.one("person_times_per_1000"), t["persons"][people],
-                       np.where(ind == text.one("cost_per_person_served"), t["denominator"][people], t["n"][people]))
+    persons = t["n"][people].copy()
+    for name in registry.names(kind="persons"):
+        column = registry.get(name).persons
+        if column != "n":
+            mine = ind == text.one(name)
+            persons[mine] = t[column][people][mine]
     # suppress()'s rule on the rows as arrays: survey figures on their respondents, figures about persons on
     # the persons and, as a small register is as telling as a small count (3 of 3 registered people served
     # names all three), their denominator

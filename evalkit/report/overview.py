@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .. import __version__, registry
 from ..indicators import catalogue
 from . import figures
 from .county import HEADLINE, _resolve
@@ -25,9 +25,8 @@ from .i18n import catalogue as catalogue_texts
 
 __all__ = ["ProvinceOverview", "index_page", "KEY_FIGURES"]
 
-#: Figures shown for every county in the overview table and the index page.
-KEY_FIGURES = (("satisfaction_rate", "q_overall"), ("coverage", "all"), ("home_visit_share", "all"),
-               ("social_workers_per_10k", "all"))
+#: Figures shown for every county in the overview table and the index page: the registry's section "overview".
+KEY_FIGURES = registry.pairs("overview")
 
 
 def _key_rows(table: pd.DataFrame, level: str, year: int, confidence: float) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The county report's sections, one module each, and the fixed lists of indicators they show.
+"""The county report's sections, one module each, and the lists of indicators they show (from the indicator registry).
 
 :data:`SECTIONS` is the order of the report: each name is a module here whose ``render(report)`` returns
 the section as a :class:`~evalkit.report.format.Fragment`, and a method of
@@ -13,6 +13,8 @@ To add a section: write ``<name>.py`` with ``render(report) -> Fragment``, add `
 
 from __future__ import annotations
 
+from ... import registry
+
 __all__ = ["SECTIONS", "BENCHMARKS", "HEADLINE", "ITEMS"]
 
 #: The sections of the county report, in order: module and method names.
@@ -21,12 +23,9 @@ SECTIONS = ("cover", "summary", "grade", "indicator_table", "satisfaction", "com
 
 #: Benchmark levels a county can be compared with.
 BENCHMARKS = ("prefecture", "province")
-#: Indicators in the summary and the trends, as (indicator, item).
-HEADLINE = (("satisfaction_rate", "q_overall"), ("coverage", "all"), ("home_visit_share", "all"),
-            ("person_times_per_1000", "all"), ("social_workers_per_10k", "all"), ("certified_share", "all"))
+#: Indicators in the summary and the trends, as (indicator, item): the registry's section "summary".
+HEADLINE = registry.pairs("summary")
 #: Survey items (satisfaction dimensions), the overall item first.
 ITEMS = ("q_overall", "q_access", "q_attitude", "q_professional", "q_timely", "q_effect")
-_STAFFING = ("station_coverage", "social_workers_per_station", "social_workers_per_10k", "certified_share",
-             "professional_station_share", "volunteers_per_10k", "cost_per_person_time", "cost_per_person_served")
-_TOWNSHIP = (("station_coverage", "all"), ("coverage", "all"), ("home_visit_share", "all"),
-             ("person_times_per_1000", "all"), ("satisfaction_rate", "q_overall"))
+_STAFFING = registry.names(section="staffing")
+_TOWNSHIP = registry.pairs("reach")
