@@ -281,10 +281,12 @@ def _reach_rows(measures: dict[str, tuple[pd.DataFrame, dict]], confidence: list
             e = registry.get(name)
             if e.function not in m:
                 raise RuntimeError(f"{registry.FILE}: [{name}] measure {e.measure!r}: evalkit.measures.reach "
-                                   f"computes no {e.function!r} for the table (it computes {', '.join(m)})")
+                                   f"computes no {e.function!r} for the table (it computes {', '.join(k for k in m if not k.startswith('_'))})")
             r = m[e.function]
             if e.output is not None:
                 r = _select(r, np.asarray(r["measure"], dtype=object) == e.output)
+            if e.persons == "persons":  # a figure about contacts: the persons behind them decide if it is shown
+                r = {**r, "persons": m["_persons"][r["unit_year"]]}
             parts.append(rows(r, indicator=name))
         out[level] = parts
     return out

@@ -861,8 +861,8 @@ def _by_level(
     rows of ``coverage(total=True)``, ``home_visit_share(by_group=True, total=True)``,
     ``person_times(per=per)``, ``station_coverage``, ``staffing`` and ``cost``: the tables those
     functions return, as arrays, with ``unit_year`` (the row of the unit-years) for the keys;
-    ``person_times`` also has ``persons``, the distinct persons behind the contacts (3 people seen 40
-    times are still 3 people: what decides whether the table may show the figure).
+    and ``_persons``, the distinct persons served per unit-year (those behind the contacts: 3 people
+    seen 40 times are still 3 people, which decides whether a figure about contacts may be shown).
     The ledger is coded and sorted once for all levels instead of once per measure and level,
     and no frame is made.
     """
@@ -882,16 +882,15 @@ def _by_level(
     out = {}
     for (level, geo), persons in zip(geos.items(), served):
         contacts = _unit_sums(geo, contacts_per_row)
-        pt = _person_times(geo, contacts, per, confidence)
-        pt["persons"] = persons.persons[pt["unit_year"]].astype(float)
         out[level] = geo.keys, {
             "coverage": _coverage(geo, persons, groups, True, confidence),
             "home_visit_share": _home_visit_share(geo, persons, True, True, confidence),
-            "person_times": pt,
+            "person_times": _person_times(geo, contacts, per, confidence),
             "station_coverage": _station_coverage(geo, st_rows, confidence),
             "staffing": _staffing(geo, stations, st_rows, confidence),
             "cost": _cost(geo, _budget(geo, stations, st_rows), contacts, persons.persons,
                           _confidence_levels(confidence)),
+            "_persons": persons.persons,
         }
     return out
 
