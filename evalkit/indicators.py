@@ -122,6 +122,24 @@ def _outputs(module: str) -> dict[str | None, str]:
     return {registry.get(name).output: name for name in registry.families().get(module, ())}
 
 
+def _check_registry() -> None:
+    """Every indicator of the registry has a pass of the table that computes it: an entry no pass reads would
+    be missing from the table without a word (a programming error, not user error)."""
+    from .measures.satisfaction import MEASURES
+
+    families = registry.families()
+    other = {module: names for module, names in families.items() if module not in (_REACH, _SURVEY)}
+    if other:
+        raise RuntimeError(f"{registry.FILE}: no pass of the indicator table computes the measures of "
+                           f"{', '.join(other)} ({', '.join(n for names in other.values() for n in names)}); "
+                           "add one to evalkit/indicators.py")
+    for name in families.get(_SURVEY, ()):
+        e = registry.get(name)
+        if e.function != "satisfaction" or e.output not in MEASURES.values():
+            raise RuntimeError(f"{registry.FILE}: [{name}] the survey's pass computes satisfaction() with output "
+                               f"one of {', '.join(MEASURES.values())}, not {e.measure!r} {e.output!r}")
+
+
 def _select(rows: dict[str, Any], keep: np.ndarray) -> dict[str, Any]:
     """The rows ``keep`` of a measure's rows (columns as arrays, or one value for all rows)."""
     size = len(rows["unit_year"])
@@ -280,8 +298,9 @@ def _reach_rows(measures: dict[str, tuple[pd.DataFrame, dict]], confidence: list
         for name in registry.families().get(_REACH, ()):
             e = registry.get(name)
             if e.function not in m:
+                known = ", ".join(k for k in m if not k.startswith("_"))
                 raise RuntimeError(f"{registry.FILE}: [{name}] measure {e.measure!r}: evalkit.measures.reach "
-                                   f"computes no {e.function!r} for the table (it computes {', '.join(k for k in m if not k.startswith('_'))})")
+                                   f"computes no {e.function!r} for the table (it computes {known})")
             r = m[e.function]
             if e.output is not None:
                 r = _select(r, np.asarray(r["measure"], dtype=object) == e.output)
@@ -435,6 +454,7 @@ def indicator_table(province: Province, *, levels: Sequence[str] = LEVELS,
     # the order of the rows and the columns written out are made from both.
     units, text = _Units(province.regions), _Text()
     catalogue()  # read once, before the halves ask for it
+    _check_registry()
 
     def satisfaction() -> dict[str, np.ndarray]:
         rows = _satisfaction_rows(_survey_estimates(province, levels, confidence, lonely), confidence, units, text)

@@ -119,7 +119,8 @@ def _check(name: str, raw: Any) -> Indicator:
     for k in _REQUIRED:
         if k not in raw:
             raise _error(name, k, "is required and missing (every indicator needs its English and Chinese "
-                                  "name, definition and recommendation, tier, unit, polarity, kind, measure and sources).")
+                                  "name, definition and recommendation, tier, unit, polarity, kind, measure "
+                                  "and sources).")
     for k in _TEXTS:
         if k in raw and (not isinstance(raw[k], str) or not raw[k].strip()):
             raise _error(name, k, f"must be a non-empty text in quotes, not {raw[k]!r}.")

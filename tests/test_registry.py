@@ -155,3 +155,18 @@ def test_the_scan_finds_a_list_of_indicators():
     code = 'HEADLINE = (("coverage", "all"), ("home_visit_share", "all"))\nx = {"coverage": 1}\n'
     assert _listed_indicators(ast.parse(code), set(registry.indicators())) == [
         (1, ["coverage", "home_visit_share"])]
+
+
+def test_an_indicator_that_no_pass_of_the_table_computes_is_refused(monkeypatch):
+    """A registered indicator whose measures module the table has no pass for would be missing from the table
+    without a word: building the table refuses it instead."""
+    from evalkit import indicators
+
+    extra = (ENTRY.replace("[a_share]", "[z_share]").replace("reach:coverage", "trend:some_trend")
+             .replace("section = { reach = 10 }\n", ""))
+    monkeypatch.setattr(registry, "indicators", lambda: parse(TEXT + extra))
+    with pytest.raises(RuntimeError, match=r"no pass of the indicator table computes the measures of "
+                                           r"evalkit\.measures\.trend \(z_share\)"):
+        indicators._check_registry()
+    monkeypatch.undo()
+    indicators._check_registry()  # the registry as it is: every indicator has its pass
