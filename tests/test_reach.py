@@ -27,6 +27,7 @@ from evalkit.measures.reach import (
     GROUP_REGISTERS,
     LEVELS,
     STAFFING_MEASURES,
+    case_work_share,
     cost,
     coverage,
     equity,
@@ -676,6 +677,7 @@ def test_one_pass_for_every_level_gives_what_each_measure_gives() -> None:
         expected = {
             "coverage": coverage(p.regions, p.services, total=True, **kw),
             "home_visit_share": home_visit_share(p.regions, p.services, by_group=True, total=True, **kw),
+            "case_work_share": case_work_share(p.regions, p.services, **kw),
             "person_times": person_times(p.regions, p.services, per=1000, **kw),
             "station_coverage": station_coverage(p.regions, p.stations, **kw),
             "staffing": staffing(p.regions, p.stations, **kw),
@@ -730,3 +732,66 @@ def test_person_keys_are_exact(ids) -> None:
         assert (keys[missing] == -1).all() and (keys[~missing] >= 0).all() and (keys < bound).all()
         # same ids, same keys; different ids, different keys
         assert (pd.factorize(keys[~missing])[0] == pd.factorize(values[~missing])[0]).all()
+
+
+# --- case work (个案工作占比) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", ["township", "county", "prefecture", "province"])
+def test_case_work_share_is_a_count_of_the_case_work_rows_with_a_wilson_interval(small_tables, level) -> None:
+    """The share of contacts whose mode is case work, at every level, against a count of the ledger's
+    rows made here (not with the measure's code), and its interval against statsmodels' Wilson."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    regions, services = small_tables["regions"], small_tables["services"]
+    code = f"{level}_code"
+    keys = ["year", code]
+    place = regions[list(dict.fromkeys(["year", "township_code", code]))].astype({"township_code": str})
+    ledger = pd.DataFrame({"year": pd.to_datetime(services["date"]).dt.year,
+                           "township_code": services["township_code"].astype(str),
+                           "case": (services["mode"].astype(str) == "case_work").to_numpy()})
+    ledger = ledger.merge(place, on=["year", "township_code"], how="left", validate="many_to_one")
+    assert ledger[code].notna().all()
+    counted = ledger.groupby(keys)["case"].agg(["sum", "size"])
+    assert counted["sum"].sum() > 0  # the sample has case work to count
+    got = case_work_share(regions, services, level=level, confidence=[0.95, 0.998])
+    assert len(got) == 2 * len(regions[keys].drop_duplicates())  # every unit-year, with or without contacts
+    got = got.join(counted, on=keys)
+    got[["sum", "size"]] = got[["sum", "size"]].fillna(0)
+    assert (got["n"] == got["sum"]).all() and (got["denominator"] == got["size"]).all()
+    some = got["denominator"] > 0
+    assert np.allclose(got.loc[some, "value"], got.loc[some, "sum"] / got.loc[some, "size"], rtol=0, atol=1e-15)
+    assert got.loc[~some, "value"].isna().all()
+    for conf in (0.95, 0.998):
+        mine = got[some & (got["confidence"] == conf)]
+        lower, upper = proportion_confint(mine["sum"], mine["size"], alpha=1 - conf, method="wilson")
+        assert np.allclose(mine["lower"], lower, rtol=1e-10, atol=1e-12), conf
+        assert np.allclose(mine["upper"], upper, rtol=1e-10, atol=1e-12), conf
+    assert set(got["method"]) == {"Wilson"} and set(got["statistic"]) == {"proportion of 1"}
+
+
+def test_case_work_share_is_in_the_indicator_table_compared_like_the_other_shares(small_province) -> None:
+    """The table's rows of case_work_share (registry: evalkit/indicators.toml) are the measure's, suppressed below
+    5 case-work contacts (or 5 contacts), and compared with the prefecture and the province."""
+    from evalkit import registry
+    from evalkit.indicators import indicator_table
+    from evalkit.schema import load_province
+
+    assert registry.get("case_work_share").measure == "evalkit.measures.reach:case_work_share"
+    assert "reach" in registry.get("case_work_share").section  # the township table, beside home visits
+    p = load_province(small_province, today=TODAY)
+    table = indicator_table(p)
+    rows = table[(table["indicator"] == "case_work_share") & (table["level"] == "county")].astype({"code": str})
+    want = case_work_share(p.regions, p.services, confidence=[0.95, 0.998])
+    both = rows.merge(want, left_on=["year", "code", "confidence"], right_on=["year", "county_code", "confidence"],
+                      suffixes=("", "_measure"), validate="one_to_one")
+    assert len(both) == len(want) and set(rows["group"]) == {"all"} and set(rows["item"]) == {"all"}
+    shown = both[~both["suppressed"]]
+    assert len(shown) > 0
+    for c in ("n", "denominator", "value", "lower", "upper"):
+        assert np.allclose(shown[c], shown[f"{c}_measure"], equal_nan=True), c
+    assert both.loc[both["suppressed"], "value"].isna().all()
+    assert (shown["n"] >= 5).all() and (shown["denominator"] >= 5).all()
+    assert set(rows["unit"].astype(str)) == {"proportion"} and set(rows["kind"].astype(str)) == {"persons"}
+    assert set(rows["vs_province"].astype(str)) <= {"better", "similar", "worse", "not_compared"}
+    assert rows["province_value"].notna().any()

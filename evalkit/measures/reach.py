@@ -68,12 +68,14 @@ from .proportions import (
 from .rates import _rate_columns
 
 __all__ = [
+    "CASE_WORK",
     "COST_MEASURES",
     "EQUITY_MEASURES",
     "GROUP_REGISTERS",
     "LEVELS",
     "PERSON_GROUPS",
     "STAFFING_MEASURES",
+    "case_work_share",
     "cost",
     "coverage",
     "equity",
@@ -312,6 +314,90 @@ def _total_rows(geo, served: np.ndarray, registered: np.ndarray,
     out["served"] = np.repeat(served.sum(axis=1), k)
     out["capped"] = np.repeat((served > registered).any(axis=1), k)
     return out
+
+
+#: The ``mode`` code (``codes.toml``) of a contact delivered as case work (个案服务).
+CASE_WORK = "case_work"
+
+
+def case_work_share(
+    regions: pd.DataFrame,
+    services: pd.DataFrame,
+    *,
+    level: str = "county",
+    year: _YearArg = None,
+    confidence: float | Sequence[float] = 0.95,
+) -> pd.DataFrame:
+    """Share of service contacts delivered as case work (个案工作占比).
+
+    Call it for the professional-practice indicator of a report: of the
+    contacts the stations recorded, how many were case work, the core method of
+    professional social work, rather than drop-in visits, activities or
+    screening?
+
+    Parameters
+    ----------
+    regions : DataFrame
+        The ``regions`` table: ``year``, the codes of ``level`` and its
+        ancestors and ``township_code``.
+    services : DataFrame
+        The service ledger: ``date``, ``township_code`` and ``mode``.
+    level : {"township", "county", "prefecture", "province"}, default "county"
+        Geography to aggregate to.
+    year : int, sequence of int or None, default None
+        Year(s) to compute; ``None`` for every year of ``regions``.
+    confidence : float or sequence of float, default 0.95
+        Confidence level(s) of the Wilson interval.
+
+    Returns
+    -------
+    DataFrame
+        Keys ``year`` and unit codes; then ``n`` (case-work contacts),
+        ``denominator`` (all contacts), ``value``, ``lower``, ``upper``,
+        ``confidence``, ``statistic`` (``"proportion of 1"``) and ``method``
+        (``"Wilson"``).
+
+    Raises
+    ------
+    ValueError
+        If a table is not a DataFrame or lacks a column, the level or a year
+        is unknown, or a ledger row names a township that is not in
+        ``regions`` for its year.
+
+    Notes
+    -----
+    Every ledger row is one contact, counted at the station's township in the
+    year of its ``date`` (as in :func:`person_times`); a contact is case work
+    when its ``mode`` is ``"case_work"`` (:data:`CASE_WORK`).  A unit without
+    contacts has a denominator of 0 and no value.  The interval is Wilson's
+    (:func:`~evalkit.measures.proportions.proportion`).
+
+    Examples
+    --------
+    >>> regions, stations, services = _example()
+    >>> services.loc[[2, 3], "mode"] = "case_work"
+    >>> out = case_work_share(regions, services, level="township", year=2024)
+    >>> out[["township_code", "n", "denominator", "value"]]
+      township_code    n  denominator  value
+    0     090102001  2.0          5.0    0.4
+    1     090102002  0.0          1.0    0.0
+    """
+    geo = _geography(regions, level, year, [], "case_work_share()")
+    _require(services, "services", ("date", "township_code", "mode"), "case_work_share()")
+    rows = _ledger_rows(geo, _ledger(services))
+    return _framed(geo, _case_work_share(geo, _case_work(services, rows, len(geo.regions)),
+                                         _contacts(geo, rows), confidence))
+
+
+def _case_work(services: pd.DataFrame, rows: np.ndarray, size: int) -> np.ndarray:
+    """Case-work contacts per row of ``geo.regions``; ``rows`` from :func:`_ledger_rows`."""
+    case = (services["mode"] == CASE_WORK).to_numpy(dtype=bool, na_value=False) & (rows >= 0)
+    return np.bincount(rows[case], minlength=size)
+
+
+def _case_work_share(geo: _Geography, case_per_row: np.ndarray, contacts: np.ndarray,
+                     confidence: float | Sequence[float]) -> _Rows:
+    return _proportion_rows(np.arange(geo.size), _unit_sums(geo, case_per_row), contacts, confidence)
 
 
 def person_times(
@@ -859,7 +945,7 @@ def _by_level(
 
     For each level: the unit-years (``year`` and unit codes, as the measures' keys) and the
     rows of ``coverage(total=True)``, ``home_visit_share(by_group=True, total=True)``,
-    ``person_times(per=per)``, ``station_coverage``, ``staffing`` and ``cost``: the tables those
+    ``case_work_share``, ``person_times(per=per)``, ``station_coverage``, ``staffing`` and ``cost``: the tables those
     functions return, as arrays, with ``unit_year`` (the row of the unit-years) for the keys;
     and ``_persons``, the distinct persons served per unit-year (those behind the contacts: 3 people
     seen 40 times are still 3 people, which decides whether a figure about contacts may be shown).
@@ -878,6 +964,7 @@ def _by_level(
     st_rows = _locate(finest, stations, "stations", _years(stations, "stations"))
     served = _served(list(geos.values()), ledger, sv_rows, visits=True)
     contacts_per_row = np.bincount(sv_rows[sv_rows >= 0], minlength=len(finest.regions))
+    case_per_row = _case_work(services, sv_rows, len(finest.regions))
     groups = list(GROUP_REGISTERS)
     out = {}
     for (level, geo), persons in zip(geos.items(), served):
@@ -885,6 +972,7 @@ def _by_level(
         out[level] = geo.keys, {
             "coverage": _coverage(geo, persons, groups, True, confidence),
             "home_visit_share": _home_visit_share(geo, persons, True, True, confidence),
+            "case_work_share": _case_work_share(geo, case_per_row, contacts, confidence),
             "person_times": _person_times(geo, contacts, per, confidence),
             "station_coverage": _station_coverage(geo, st_rows, confidence),
             "staffing": _staffing(geo, stations, st_rows, confidence),
