@@ -51,7 +51,8 @@ def test_every_gb2312_and_catalogue_character_has_a_glyph():
     gb2312 = "".join(chr(cp) for cp in range(0x80, 0x10000) if not 0xD800 <= cp <= 0xDFFF
                      and _encodes(chr(cp)))
     catalogues = "".join(p.read_text(encoding="utf-8") for p in
-                         [*(ROOT / "evalkit" / "report" / "locale").glob("*.toml"), ROOT / "evalkit" / "codes.toml"])
+                         [*(ROOT / "evalkit" / "report" / "locale").glob("*.toml"), ROOT / "evalkit" / "codes.toml",
+                          ROOT / "evalkit" / "indicators.toml"])  # the registry: the indicators' texts
     assert len(gb2312) > 7000
     assert missing_glyphs(gb2312 + catalogues) == set()
 
