@@ -105,13 +105,13 @@ def test_the_table_has_exactly_the_registered_indicators_with_their_catalogue_co
 
 
 def test_the_report_lists_are_the_registry_sections():
-    from evalkit.report import county, overview
+    from evalkit.report import overview, sections
 
-    assert county.HEADLINE == registry.pairs("summary")
-    assert county._TOWNSHIP == registry.pairs("reach")
-    assert county._STAFFING == registry.names(section="staffing")
+    assert sections.HEADLINE == registry.pairs("summary")
+    assert sections._TOWNSHIP == registry.pairs("reach")
+    assert sections._STAFFING == registry.names(section="staffing")
     assert overview.KEY_FIGURES == registry.pairs("overview")
-    assert ("home_visit_share", "all") in county._TOWNSHIP
+    assert ("home_visit_share", "all") in sections._TOWNSHIP
 
 
 def _listed_indicators(tree: ast.AST, names: set[str]) -> list[tuple[int, list[str]]]:

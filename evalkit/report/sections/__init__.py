@@ -1,4 +1,4 @@
-"""The county report's sections, one module each, and the lists of indicators they show (from the indicator registry).
+"""The county report's sections, one module each, and the lists of indicators they show (from the registry).
 
 :data:`SECTIONS` is the order of the report: each name is a module here whose ``render(report)`` returns
 the section as a :class:`~evalkit.report.format.Fragment`, and a method of
