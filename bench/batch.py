@@ -238,7 +238,7 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> float:
 
 def code_state() -> dict[str, str]:
     """Which code is measured: the commit, uncommitted changes to the package or notebook, and a hash of both."""
-    from evalkit.batch import source_hash
+    from evalkit.results import report_code_hash
 
     def git(*a: str) -> str:
         return _machine.git(str(ROOT), *a)
@@ -247,7 +247,7 @@ def code_state() -> dict[str, str]:
 
     dirty = [line[3:] for line in git("status", "--porcelain", "--", "evalkit", "notebooks", "pyproject.toml")
              .splitlines()]
-    digest = hashlib.sha256((source_hash() + NOTEBOOK.read_bytes().hex()).encode()).hexdigest()
+    digest = hashlib.sha256((report_code_hash() + NOTEBOOK.read_bytes().hex()).encode()).hexdigest()
     return {"commit": git("rev-parse", "--short", "HEAD").strip() or "unknown", "dirty": ", ".join(dirty), "digest": digest}
 
 

@@ -6,7 +6,7 @@
    from validated inputs; a validation error stops the batch before any kernel starts or any file
    is written.
 2. **Plan.**  Each county report has a *fingerprint*: the SHA-256 of the notebook, the parameters,
-   the evalkit source, and the data the report shows (the county's and its townships' rows of the
+   the code that makes a report, and the data the report shows (the county's and its townships' rows of the
    indicator table, plus the context every report draws: prefecture, province and county-level
    figures).  A report whose fingerprint matches the manifest, and whose files are present with
    their recorded hashes, is skipped; ``force`` renders it again.  Hashes, never file times.
@@ -340,55 +340,12 @@ class _RunLock:
 # --------------------------------------------------------------------------- hashing
 
 
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def source_hash() -> str:
-    """SHA-256 over evalkit's own files (code, catalogues, theme): a changed package re-renders reports."""
-    root = Path(__file__).resolve().parent
-    h = hashlib.sha256(__version__.encode())
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def data_hashes(table, year: int, counties: Iterable[str] | None = None) -> tuple[dict[str, str], str]:
-    """Per county, the SHA-256 of its own rows (county and townships); and one hash of the shared context.
-
-    The context is what every report draws besides its own county: the prefecture and province
-    rows and every county's county-level rows of the year (funnel plot, ranks).  ``counties``
-    limits the per-county hashes to those counties (the others are not hashed at all).
-    """
-    import numpy as np
-    import pandas as pd
-
-    level = table["level"]
-    own = level.isin(["county", "township"]).to_numpy().copy()
-    if counties is not None:
-        own &= table["county_code"].isin(list(counties)).to_numpy()
-    context = (level.isin(["prefecture", "province"]).to_numpy()
-               | ((level == "county").to_numpy() & (table["year"] == year).to_numpy()))
-    mine = table.loc[own]
-    rows = pd.util.hash_pandas_object(mine, index=False).to_numpy()
-    county = mine["county_code"].astype(str).to_numpy()
-    order = np.argsort(county, kind="stable")
-    codes, starts = np.unique(county[order], return_index=True)
-    hashes = rows[order]
-    bounds = list(starts[1:]) + [len(order)]
-    per = {str(c): _sha256_bytes(hashes[s:e].tobytes()) for c, s, e in zip(codes, starts, bounds)}
-    shared = pd.util.hash_pandas_object(table.loc[context], index=False).to_numpy()
-    return per, _sha256_bytes(shared.tobytes())
 
 
 # --------------------------------------------------------------------------- tasks
@@ -409,7 +366,7 @@ class Task:
     synthetic: bool = False
     pdf: bool = True
     timeout: float = DEFAULT_TIMEOUT
-    #: The pickled privacy scanner (:func:`evalkit.privacy.cached_scanner`) every output is checked with
+    #: The pickled privacy scanner (:func:`evalkit.results.scanner_path`) every output is checked with
     #: before it is published; ``None`` only for the privacy audit's negative control.
     scanner: str | None = None
 
@@ -605,19 +562,12 @@ def execute(task: Task, kernel: _WarmKernel) -> nbformat.NotebookNode:
         timer.cancel()
 
 
-_NOTEBOOKS: dict[str, tuple[bytes, nbformat.NotebookNode]] = {}
-
-
 def _notebook(path: str) -> nbformat.NotebookNode:
-    """The notebook at ``path``, read, validated and upgraded as papermill's loader does, once per content
-    of the file (not to be changed: :func:`_inject` copies it)."""
-    import nbformat
+    """The notebook at ``path``, read once per content of the file (:func:`evalkit.results.notebook`; not to be
+    changed: :func:`_inject` copies it)."""
+    from .results import notebook
 
-    raw = Path(path).read_bytes()
-    if path not in _NOTEBOOKS or _NOTEBOOKS[path][0] != raw:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
-        _NOTEBOOKS[path] = (raw, nbformat.v4.upgrade(nb) or nb)
-    return _NOTEBOOKS[path][1]
+    return notebook(path)
 
 
 _ENGINE = None
@@ -711,7 +661,7 @@ def render_one(task: Task) -> dict[str, Any]:
             writing = None  # written: what fails from here on is no write
             if task.scanner:  # nothing with personal data or a person id in it is ever published
                 t0 = time.monotonic()
-                from .privacy import load_scanner
+                from .results import load_scanner
 
                 rest = {str(path.relative_to(out)): tmp[kind] for kind, path in files.items()
                         if scanning is None or kind == "pdf"}
@@ -752,7 +702,7 @@ def _scan_in_background(scanner: str, files: dict[str, Path]):
         from concurrent.futures import ThreadPoolExecutor
 
         _SCAN_THREAD = ThreadPoolExecutor(1, thread_name_prefix="evalkit-scan")
-    from .privacy import load_scanner
+    from .results import load_scanner
 
     return _SCAN_THREAD.submit(lambda: [f for name, path in files.items()
                                         for f in load_scanner(scanner).file(path, name=name)])
@@ -847,7 +797,7 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
     another batch writes into is refused, or waited for with ``_state["wait"]``) before it touches anything
     in it, and records the folder and the lock in ``_state``.
     """
-    from .report.data import province_data
+    from .results import province_data, report_code_hash, report_fingerprints, scanner_path
 
     data_dir = Path(data_dir).resolve()
     data = province_data(data_dir)  # validates; raises DataValidationError before anything is written
@@ -873,37 +823,22 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
     notebook = Path(notebook)
     params = declared(notebook)
     nb_hash = _sha256_file(notebook)
-    code_hash = source_hash()
-    own, context = data_hashes(data.table, year, chosen)
-    # the comments a report shows live beside the table (scrubbed): they are part of the county's data
-    said: dict[str, list] = {}
-    for c in data.meta.get("comments", []):
-        if c["year"] == year:
-            said.setdefault(c["county_code"], []).append(c["text"])
-    # and so are the comments withheld (the report counts them by reason) and whether a reviewed list applied
-    for w in data.meta.get("comments_withheld", []):
-        if w["year"] == year:
-            said.setdefault(w["county_code"], []).append(["withheld", w["withheld"], w["reasons"]])
-    reviewed = bool(data.meta.get("comments_reviewed"))
+    code_hash = report_code_hash()
     # every output is scanned for personal data before it is published, with a scanner built once per set
     # of inputs (the privacy audit's negative control alone switches it off)
     scanner = None
     if not os.environ.get(UNSAFE_NO_SCAN):
-        from .privacy import cached_scanner
-
-        scanner = str(cached_scanner(data_dir, hashes=data.meta.get("inputs")))
+        scanner = str(scanner_path(data_dir, hashes=data.meta.get("inputs")))
     names = all_counties.set_index("county_code")[f"name_{lang}"]
     from .report.i18n import t
 
     tasks = []
-    for code in chosen:
-        values = check(params, {"county_code": code, "year": year, "data_dir": str(data_dir), "lang": lang,
-                                "confidence": float(confidence), "benchmarks": ["prefecture", "province"]})
-        # the data folder's path is left out: its content is in the hashes, and a moved folder is the same data
-        fp = _sha256_bytes(json.dumps([nb_hash, {k: v for k, v in values.items() if k != "data_dir"}, code_hash,
-                                       own.get(code), context, said.get(code, []), scanner is not None]
-                                      + (["reviewed"] if reviewed else []),
-                                      sort_keys=True).encode())
+    county_values = [check(params, {"county_code": code, "year": year, "data_dir": str(data_dir), "lang": lang,
+                                    "confidence": float(confidence), "benchmarks": ["prefecture", "province"]})
+                     for code in chosen]
+    # what each report depends on (the results layer's fingerprint): notebook, parameters, code and its rows
+    for code, values, fp in zip(chosen, county_values, report_fingerprints(data, notebook, county_values,
+                                                                            scanned=scanner is not None)):
         tasks.append(Task(code, str(notebook), values, str(run_dir), code,
                           t("cover.title", lang, county=names[code], year=year), lang, fp, data.synthetic, pdf,
                           timeout, scanner))
@@ -912,9 +847,7 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
         values = check(ov_params, {"year": year, "data_dir": str(data_dir), "lang": lang,
                                    "confidence": float(confidence)})
         # the overview shows county, prefecture and province figures of the year: the context, nothing else
-        fp = _sha256_bytes(json.dumps([_sha256_file(OVERVIEW_NOTEBOOK), {k: v for k, v in values.items()
-                                                                          if k != "data_dir"}, code_hash, context,
-                                       scanner is not None], sort_keys=True).encode())
+        [fp] = report_fingerprints(data, OVERVIEW_NOTEBOOK, [values], scanned=scanner is not None)
         tasks.append(Task("overview", str(OVERVIEW_NOTEBOOK), values, str(run_dir), "overview",
                           t("overview.title", lang, province=data.province_name(lang), year=year), lang, fp,
                           data.synthetic, pdf, timeout, scanner))
@@ -1555,7 +1488,7 @@ def _write_index(p: Plan, manifest: dict[str, Any]) -> None:
                       keys=[t.key for t in p.tasks if t.key != "overview"], run_dir=p.run_dir)
     scanner = next((t.scanner for t in p.tasks if t.scanner), None)
     if scanner:
-        from .privacy import load_scanner
+        from .results import load_scanner
 
         findings = load_scanner(scanner).text(html, file="index.html")
         if findings:

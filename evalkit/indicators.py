@@ -73,7 +73,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LEVELS", "CONFIDENCE", "LAYOUT_VERSION", "SOURCES", "catalogue", "indicator_table", "table_years",
            "missing_years", "write_indicator_table",
-           "read_indicator_table", "input_hashes", "cached_indicator_table"]
+           "read_indicator_table", "input_hashes"]
 
 #: Geographic levels, from the smallest up.
 LEVELS = ("township", "county", "prefecture", "province")
@@ -744,64 +744,6 @@ def input_hashes(data_dir: str | Path) -> dict[str, str]:
     if (data_dir / "dataset.json").is_file():
         paths["dataset"] = data_dir / "dataset.json"
     return _hash_files(paths)
-
-
-def cached_indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None, *, build: bool = True,
-                           hashes: dict[str, str] | None = None, categories: bool = False
-                           ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The indicator table of ``data_dir``: read from the cache when its inputs are unchanged, else built.
-
-    The cache file is named after the inputs' SHA-256 (:func:`input_hashes`) and the layout
-    version, so a changed input file, even with an old time stamp, is never served a stale table.
-    Building validates the inputs first (:func:`evalkit.load_province`), so a table, and hence a
-    report, never comes from data that failed validation; the validation warnings travel in the
-    metadata (``warnings``: file, row, column, rule, message; never the value, which could be
-    personal data).
-
-    Parameters
-    ----------
-    data_dir : path
-        The province's input folder.
-    cache_dir : path, optional
-        Where cached tables live; default ``reports/.cache`` of the project (``EVALKIT_CACHE``).
-    build : bool
-        When false, only a cached table is returned: :class:`LookupError` if there is none.
-    hashes : dict, optional
-        The inputs' hashes when the caller has them already (:func:`input_hashes`).
-    categories : bool
-        Codes and names as categoricals (:func:`read_indicator_table`).
-
-    Returns
-    -------
-    (pandas.DataFrame, dict)
-        The table and its metadata (see :func:`write_indicator_table`).
-    """
-    import os
-
-    from . import fingerprint
-    from .paths import cache_dir as cache_folder
-    from .schema import load_province
-
-    hashes = hashes or input_hashes(data_dir)
-    # comments are scrubbed when the table is built: a table built with scrubbing off (the privacy audit's
-    # negative control) is never served to a run with it on, nor the other way round
-    unscrubbed = bool(os.environ.get("EVALKIT_UNSAFE_NO_SCRUB"))
-    key = fingerprint.key([__name__], LAYOUT_VERSION, hashes, *(["unscrubbed"] if unscrubbed else []))
-    cache_dir = cache_folder(cache_dir)
-    path = cache_dir / f"indicators-{key[:20]}.parquet"
-    if fingerprint.fresh(path):
-        try:
-            table, meta = read_indicator_table(path, categories=categories)
-            if meta.get("inputs") == hashes:
-                return table, meta
-        except Exception as err:  # noqa: BLE001 - a damaged entry (truncated file) is named and built again
-            fingerprint.discard(path, err)
-    if not build:
-        raise LookupError(f"no cached indicator table for {data_dir} in {cache_dir}")
-    province = load_province(data_dir)
-    table = indicator_table(province)
-    fingerprint.write(path, lambda at: write_indicator_table(table, at, province))
-    return read_indicator_table(path, categories=categories)
 
 
 #: Survey comments a report shows at most, per county and wave (the first after ordering by a hash of

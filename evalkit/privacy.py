@@ -976,52 +976,6 @@ def scanner_for(data_dir: str | Path, *, heuristic_names: bool = True) -> Scanne
     return scanner
 
 
-def cached_scanner(data_dir: str | Path, cache_dir: str | Path | None = None, *,
-                   hashes: dict[str, str] | None = None) -> Path:
-    """The path of a pickled :func:`scanner_for` ``data_dir``, built once per set of inputs.
-
-    Reading millions of person ids takes seconds; every batch and worker process would pay it.
-    The file is named after the inputs' SHA-256 (the roster included) and evalkit's version, like
-    the indicator table's cache, and is written atomically (``hashes``: the inputs' hashes when the
-    caller has them, :func:`evalkit.indicators.input_hashes`).  Load it with :func:`load_scanner`.
-    """
-    import pickle
-
-    from . import fingerprint
-    from .indicators import input_hashes
-    from .io import write_atomic
-    from .paths import cache_dir as cache_folder
-
-    key = fingerprint.key([__name__], "scanner-2", hashes or input_hashes(data_dir))[:20]
-    path = cache_folder(cache_dir) / f"scanner-{key}.pickle"
-    if fingerprint.fresh(path):
-        try:
-            load_scanner(path)
-            return path
-        except Exception as err:  # noqa: BLE001 - a damaged entry (truncated pickle) is named and built again
-            _LOADED.clear()
-            fingerprint.discard(path, err)
-    scanner = pickle.dumps(scanner_for(data_dir), protocol=pickle.HIGHEST_PROTOCOL)
-    fingerprint.write(path, lambda at: write_atomic(at, scanner))
-    _LOADED.pop(str(path), None)
-    return path
-
-
-_LOADED: dict[str, Scanner] = {}
-
-
-def load_scanner(path: str | Path) -> Scanner:
-    """The scanner pickled at ``path`` by :func:`cached_scanner` (kept in memory per process)."""
-    import pickle
-
-    key = str(path)
-    if key not in _LOADED:
-        _LOADED.clear()
-        with open(path, "rb") as fh:
-            _LOADED[key] = pickle.load(fh)  # noqa: S301 - evalkit's own cache file
-    return _LOADED[key]
-
-
 # --------------------------------------------------------------------------- command line
 
 

@@ -73,7 +73,7 @@ def test_scores_grades_every_county_and_matches_the_python_api(tmp_path):
     import pandas as pd
 
     from evalkit.framework import score_counties
-    from evalkit.indicators import cached_indicator_table
+    from evalkit.results import indicator_table as cached_indicator_table
 
     out = tmp_path / "scores.csv"
     r = _run("scores", str(BASE), "--year", "2025", "-o", str(out))

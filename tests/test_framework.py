@@ -490,7 +490,7 @@ def test_rank_intervals_basics():
 
 @pytest.fixture(scope="module")
 def small_table(small_province, tmp_path_factory):
-    from evalkit.indicators import cached_indicator_table
+    from evalkit.results import indicator_table as cached_indicator_table
 
     table, _ = cached_indicator_table(small_province, tmp_path_factory.mktemp("cache"))
     return table
@@ -515,7 +515,7 @@ def test_default_framework_grades_the_small_province(small_table):
 
 @pytest.mark.slow
 def test_every_sample_county_gets_a_grade_probability_and_rank_interval():
-    from evalkit.indicators import cached_indicator_table
+    from evalkit.results import indicator_table as cached_indicator_table
 
     assert (SAMPLE / "survey.parquet").exists(), "the sample province is not generated: make sample (make test does)"
     table, _ = cached_indicator_table(SAMPLE)

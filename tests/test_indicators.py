@@ -235,7 +235,7 @@ def test_cached_table_follows_the_inputs_content_not_their_times(tmp_path):
     import os
     import shutil
 
-    from evalkit.indicators import cached_indicator_table
+    from evalkit.results import indicator_table as cached_indicator_table
 
     data, cache = tmp_path / "base", tmp_path / "cache"
     shutil.copytree(BASE, data)

@@ -135,7 +135,7 @@ def test_same_inputs_give_the_same_bytes(cache):
 def test_a_report_made_after_others_in_the_same_process_is_the_same_as_made_alone(cache, monkeypatch):
     """What the reports of one process share (ProvinceData.shared: every county's rows of a year, the province's,
     the framework's texts) must not carry one report's county, year, language or confidence into the next."""
-    from evalkit.report import data
+    from evalkit import results
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
 
@@ -143,12 +143,12 @@ def test_a_report_made_after_others_in_the_same_process_is_the_same_as_made_alon
         report = CountyReport.load(BASE, code, year=year, lang=lang, confidence=confidence, cache_dir=cache)
         return [str(getattr(report, s)()) for s in SECTIONS]
 
-    data._MEMO.clear()  # nothing shared yet
+    results.forget()  # nothing shared yet
     alone = sections("090202", 2024, "zh", 0.95)
     # another report first, differing in one thing only: county (and prefecture), year, language, confidence
     for other in (("090102", 2024, "zh", 0.95), ("090202", 2025, "zh", 0.95), ("090202", 2024, "en", 0.95),
                   ("090202", 2024, "zh", 0.998)):
-        data._MEMO.clear()
+        results.forget()
         sections(*other)
         assert sections("090202", 2024, "zh", 0.95) == alone, other
 

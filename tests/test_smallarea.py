@@ -123,7 +123,7 @@ def test_bad_arguments(kwargs, message):
 
 @pytest.fixture(scope="module")
 def small_table(small_province, tmp_path_factory):
-    from evalkit.indicators import cached_indicator_table
+    from evalkit.results import indicator_table as cached_indicator_table
 
     table, _ = cached_indicator_table(small_province, tmp_path_factory.mktemp("cache"))
     return table

@@ -361,12 +361,10 @@ def _package_copy(tmp_path: Path, edit: str | None) -> Path:
 _KEYS = """
 import json, sys
 from pathlib import Path
-from evalkit.indicators import cached_indicator_table
-from evalkit.privacy import cached_scanner
-from evalkit.report.data import province_data
+from evalkit.results import indicator_table, province_data, scanner_path
 data, cache = sys.argv[1], sys.argv[2]
-cached_indicator_table(data, cache)
-cached_scanner(data, cache)
+indicator_table(data, cache)
+scanner_path(data, cache)
 d = province_data(data, cache)
 d.scores(max(d.years)); d.small_area(max(d.years))
 print(json.dumps(sorted(p.name for p in Path(cache).iterdir())))
@@ -402,24 +400,23 @@ def test_each_cache_is_keyed_by_the_code_that_builds_it(small_province, tmp_path
 
 
 def test_a_damaged_cache_entry_is_named_discarded_and_rebuilt(small_province, tmp_path):
-    from evalkit.indicators import cached_indicator_table
-    from evalkit.privacy import cached_scanner, load_scanner
-    from evalkit.report import data as report_data
+    from evalkit import results
+    from evalkit.results import indicator_table, load_scanner, scanner_path
 
     cache = tmp_path / "cache"
-    table, _ = cached_indicator_table(small_province, cache)
-    scanner = cached_scanner(small_province, cache)
-    report_data._MEMO.clear()
-    scores = report_data.province_data(small_province, cache).scores(2025)
-    report_data._MEMO.clear()
+    table, _ = indicator_table(small_province, cache)
+    scanner = scanner_path(small_province, cache)
+    results.forget()
+    scores = results.province_data(small_province, cache).scores(2025)
+    results.forget()
     for pattern in ("indicators-*.parquet", "scanner-*.pickle", "scores-*.pickle"):
         for path in cache.glob(pattern):
             path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a truncated write
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        again, _ = cached_indicator_table(small_province, cache)
-        path = cached_scanner(small_province, cache)
-        rescored = report_data.province_data(small_province, cache).scores(2025)
+        again, _ = indicator_table(small_province, cache)
+        path = scanner_path(small_province, cache)
+        rescored = results.province_data(small_province, cache).scores(2025)
     named = [str(w.message) for w in caught if w.category.__name__ == "CacheWarning"]
     for pattern in ("indicators-", "scanner-", "scores-"):
         assert any(f"the cache file {cache}/{pattern}" in m and "could not be read" in m and "discarded" in m
@@ -427,7 +424,7 @@ def test_a_damaged_cache_entry_is_named_discarded_and_rebuilt(small_province, tm
     assert again.equals(table)
     assert path == scanner and load_scanner(path) is not None
     assert rescored.counties.equals(scores.counties)
-    report_data._MEMO.clear()
+    results.forget()
 
 
 def test_force_builds_the_caches_again(small_province, tmp_path):
