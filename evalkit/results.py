@@ -173,7 +173,7 @@ def scanner_path(data_dir: str | Path, cache_dir: str | Path | None = None, *,
 
     Reading millions of person ids takes seconds; every batch and worker process would pay it.  The
     file is named, like every entry, by the inputs' SHA-256 (the roster included) and the code of
-    :mod:`evalkit.privacy`, and is written atomically (``hashes``: the inputs' hashes when the caller has
+    :mod:`evalkit.privacy` and of :func:`evalkit.indicators.input_hashes`, and is written atomically (``hashes``: the inputs' hashes when the caller has
     them, :func:`evalkit.indicators.input_hashes`).  Load it with :func:`load_scanner`.
     """
     import pickle
@@ -182,7 +182,9 @@ def scanner_path(data_dir: str | Path, cache_dir: str | Path | None = None, *,
     from .indicators import input_hashes
     from .io import write_atomic
 
-    path = entry("scanner", [privacy.__name__], ["scanner-2", hashes or input_hashes(data_dir)], "pickle", cache_dir)
+    # built by the privacy module from the inputs named by their hashes (made by evalkit.indicators.input_hashes)
+    path = entry("scanner", [privacy.__name__, "evalkit.indicators"], ["scanner-2", hashes or input_hashes(data_dir)],
+                 "pickle", cache_dir)
     if _read(path, load_scanner) is not _MISSING:
         return path
     _SCANNERS.clear()
