@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from evalkit.errors import DataValidationError
-from evalkit.indicators import (COMMENTS_MIN_RESPONDENTS, LAYOUT_VERSION, UNREVIEWED, cached_indicator_table,
-                                comment_selection, input_hashes, select_comments)
+from evalkit.indicators import (COMMENTS_MIN_RESPONDENTS, LAYOUT_VERSION, UNREVIEWED, comment_selection, input_hashes,
+                                select_comments)
 from evalkit.report import CountyReport
+from evalkit.results import indicator_table as cached_indicator_table
 from evalkit.schema import load_province
 
 from conftest import BASE, TODAY
