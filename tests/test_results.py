@@ -69,6 +69,7 @@ def test_a_change_to_the_scrub_gives_the_table_and_every_report_a_new_key_and_un
 #: Constant caches: of files shipped in the package, or of pure functions of their arguments.
 CONSTANT = {
     "catalogue": "indicators.toml; the i18n catalogues (packaged files)",
+    "catalogue_columns": "indicators.toml, as dicts (a packaged file)",
     "_toml": "tables.toml, codes.toml (packaged files)",
     "_templates": "the packaged theme's templates", "_theme": "the packaged theme", "_exporter": "nbconvert exporter",
     "_groups": "indicators.toml groups", "_catalogue": "packaged catalogues",
