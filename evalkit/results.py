@@ -23,7 +23,6 @@ render, batch and the command line import it, never the reverse.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -307,8 +306,8 @@ def report_fingerprints(data: "ProvinceData", notebook: str | Path, parameters: 
         own, context = hashed[year]
         shown = {k: v for k, v in values.items() if k != "data_dir"}
         if "county_code" in values:
-            code_ = values["county_code"]
-            depends = [own.get(code_), context, said.get((year, code_), []), scanned, *reviewed]
+            county = values["county_code"]
+            depends = [own.get(county), context, said.get((year, county), []), scanned, *reviewed]
         else:
             depends = [context, scanned]
         out.append(fingerprint.key(REPORT_CODE, "report-1", files, nb_hash, shown, *depends))
