@@ -36,6 +36,8 @@ def _planned(package: Path, tmp_path: Path) -> dict:
     """The indicator table's cache file and the fingerprints ``evalkit batch`` plans with, for county 090102 and the
     overview, with the package at ``package`` (each copy its own cache folder)."""
     cache, out = tmp_path / f"cache-{package.name}", tmp_path / f"out-{package.name}"
+    for name in ("notebooks", "pyproject.toml"):  # a checkout: the batch runs the checkout's notebooks
+        (package / name).symlink_to(ROOT / name)
     env = {**os.environ, "PYTHONPATH": str(package), "EVALKIT_CACHE": str(cache), "EVALKIT_ROOT": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", _PLAN, str(BASE), str(out), str(cache)], capture_output=True,
                           text=True, env=env, timeout=600, cwd=package)
