@@ -379,6 +379,53 @@ class ProvinceData:
             self._parts[key] = _on_disk(self, "small-area", "evalkit.measures.smallarea", [int(year)], fit)
         return self._parts[key]
 
+    def trend_changes(self, confidence: float, years: list[int], headline: frozenset) -> dict[tuple[str, str], dict]:
+        """The change of every county's ``headline`` (indicator, item) pairs from its first wave in ``years`` to its
+        last, by (county code, indicator) (:func:`evalkit.measures.trend.change_between_waves`): one vectorised
+        call for all counties (each county's change uses its own rows only, so it is the same as a call per
+        county).  What the trends section of every county's report shows."""
+        import numpy as np
+
+        from .measures.trend import change_between_waves, se_from_interval
+
+        parts = self.parts(confidence)
+        frames = [parts[("level_year", "county", y)] for y in years if ("level_year", "county", y) in parts]
+        if len(years) < 2 or not frames:
+            return {}
+        c = pd.concat(frames)
+        pairs = [pair in headline for pair in zip(c["indicator"].tolist(), c["item"].tolist())]
+        c = c[(c["group"] == "all").to_numpy() & np.array(pairs, dtype=bool)]
+        series = c[["code", "indicator", "year", "value", "se", "lower", "upper", "confidence"]]
+        series = series.dropna(subset=["value"])
+        if series.empty:
+            return {}
+        # Wilson and Poisson intervals carry no se: take it from the interval
+        series["se"] = series["se"].fillna(se_from_interval(series["lower"], series["upper"], series["confidence"]))
+        series = series.astype({"code": str, "indicator": str})
+        changes = change_between_waves(series, by=["code", "indicator"], against=("first",), confidence=confidence)
+        return {(r["code"], r["indicator"]): r for r in changes.to_dict("records")}
+
+    def funnel(self, confidence: float, year: int, province: dict | None
+               ) -> tuple[pd.DataFrame, pd.DataFrame, float] | None:
+        """Every county's overall satisfaction in ``year`` with its effective sample size, the funnel's limits
+        around the province's (``province``: its row of ``satisfaction_rate``, ``q_overall``) and the province's
+        value; ``None`` when either is missing (:mod:`evalkit.measures.compare`)."""
+        import numpy as np
+
+        from .measures.compare import effective_sample_size, funnel_axis, funnel_limits_proportion
+
+        c = self.parts(confidence)[("level_year", "county", int(year))]
+        sat = c[(c["indicator"] == "satisfaction_rate") & (c["item"] == "q_overall") & (c["group"] == "all")
+                & ~c["suppressed"]].copy()
+        if sat.empty or province is None:
+            return None
+        # effective sample size: what the design-based standard error is worth in simple random sampling
+        sat["x"] = effective_sample_size(sat["value"], sat["se"])
+        sat = sat[np.isfinite(sat["x"])]
+        limits = funnel_limits_proportion(float(province["value"]), funnel_axis(sat["x"].to_numpy()),
+                                          confidence=(0.95, 0.998))
+        return sat[["code", "x", "value"]], limits, float(province["value"])
+
     def gaps(self, year: int) -> dict[str, int | None]:
         """The input tables (``survey``, ``services``, ``stations``) with no row for ``year``, each with the latest
         earlier year it has rows for (``None`` when none): what a report of ``year`` says is missing.  From the

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 def render(report: CountyReport) -> Fragment:
     """Where the county sits among all counties: a funnel plot and a ranked dot plot."""
-    funnel = report._shared("funnel", lambda: _funnel(report))
+    funnel = report._shared("funnel", lambda: report.data.funnel(
+        report.confidence, report.year, report._row(report._province_now, "satisfaction_rate", "q_overall")))
     parts = [report._heading("among_counties"), report._gaps("survey", "services")]
     if funnel is not None:
         sat, limits, pooled = funnel
@@ -52,22 +53,3 @@ def render(report: CountyReport) -> Fragment:
                                      caption=report.t("figure.ranked_caption", rank=rank, n=len(cov),
                                                     confidence=report._conf_text())))
     return Fragment("".join(parts))
-
-
-def _funnel(report: CountyReport) -> tuple[pd.DataFrame, pd.DataFrame, float] | None:
-    """Every county's overall satisfaction with its effective sample size, the funnel's limits around the
-    province's and the province's value; ``None`` when either is missing."""
-    from ...measures.compare import effective_sample_size, funnel_axis, funnel_limits_proportion
-
-    c = report._counties
-    sat = c[(c["indicator"] == "satisfaction_rate") & (c["item"] == "q_overall") & (c["group"] == "all")
-            & ~c["suppressed"]].copy()
-    prov = report._row(report._province_now, "satisfaction_rate", "q_overall")
-    if sat.empty or prov is None:
-        return None
-    # effective sample size: what the design-based standard error is worth in simple random sampling
-    sat["x"] = effective_sample_size(sat["value"], sat["se"])
-    sat = sat[np.isfinite(sat["x"])]
-    limits = funnel_limits_proportion(float(prov["value"]), funnel_axis(sat["x"].to_numpy()),
-                                      confidence=(0.95, 0.998))
-    return sat[["code", "x", "value"]], limits, float(prov["value"])

@@ -35,7 +35,8 @@ def render(report: CountyReport) -> Fragment:
         frame["who"] = ["county"] * len(mine["year"]) + ["province"] * len(prov["year"])
         frame["scale"] = _SCALE.get(report._unit(indicator), 1.0)
         panels.append((report._indicator_name(indicator), frame))
-    every = report._shared("trend_changes", lambda: _trend_changes(report, years))
+    every = report._shared("trend_changes", lambda: report.data.trend_changes(report.confidence, years,
+                                                                            _HEADLINE_PAIRS))
     changes = [(i, every[(report.county_code, i)]) for i, _ in HEADLINE if (report.county_code, i) in every]
     parts = [report._heading("trends")]
     if len(years) < 2:
@@ -60,31 +61,6 @@ def render(report: CountyReport) -> Fragment:
                             rows, numeric=(2, 3)))
     parts.append(report._note("note.trend"))
     return Fragment("".join(parts))
-
-
-def _trend_changes(report: CountyReport, years: list[int]) -> dict[tuple[str, str], dict]:
-    """The change of every county's headline indicators from its first wave in ``years`` to its last, by
-    (county code, indicator): one vectorised call for all counties (each county's change uses its own rows
-    only, so it is the same as a call per county)."""
-    from ...measures.trend import change_between_waves, se_from_interval
-
-    parts = report.data.parts(report.confidence)
-    frames = [parts[("level_year", "county", y)] for y in years if ("level_year", "county", y) in parts]
-    if len(years) < 2 or not frames:
-        return {}
-    c = pd.concat(frames)
-    headline = [pair in _HEADLINE_PAIRS for pair in zip(c["indicator"].tolist(), c["item"].tolist())]
-    c = c[(c["group"] == "all").to_numpy() & np.array(headline, dtype=bool)]
-    series = c[["code", "indicator", "year", "value", "se", "lower", "upper", "confidence"]]
-    series = series.dropna(subset=["value"])
-    if series.empty:
-        return {}
-    # Wilson and Poisson intervals carry no se: take it from the interval
-    series["se"] = series["se"].fillna(se_from_interval(series["lower"], series["upper"], series["confidence"]))
-    series = series.astype({"code": str, "indicator": str})
-    changes = change_between_waves(series, by=["code", "indicator"], against=("first",),
-                                   confidence=report.confidence)
-    return {(r["code"], r["indicator"]): r for r in changes.to_dict("records")}
 
 
 def _headline_rows(frame: pd.DataFrame, years: Sequence[int]) -> dict[tuple[str, str], dict[str, np.ndarray]]:
