@@ -72,6 +72,7 @@ def test_a_change_to_the_scrub_gives_the_table_and_every_report_a_new_key_and_un
 CONSTANT = {
     "catalogue": "indicators.toml; the i18n catalogues (packaged files)",
     "catalogue_columns": "indicators.toml, as dicts (a packaged file)",
+    "indicators": "the indicator registry (a packaged file)", "texts": "the registry's texts of one language",
     "_toml": "tables.toml, codes.toml (packaged files)",
     "_templates": "the packaged theme's templates", "_theme": "the packaged theme", "_exporter": "nbconvert exporter",
     "_groups": "indicators.toml groups", "_catalogue": "packaged catalogues",
