@@ -1,123 +1,28 @@
-"""Find and remove personal data: scrub free text, scan rendered outputs.
+"""Scan rendered outputs (HTML, PDF, executed notebooks, JSON, text) for personal data and the inputs' person ids.
 
-Survey respondents and service users are identifiable people (``shared/domain.md``): their names,
-phone numbers and resident identity numbers must never reach a report.  This module gives two
-lines of defence, and points to the way to prove that the second one works:
-
-1. :func:`scrub` removes personal data from free text (the survey's ``comment`` column) before
-   anything reaches a notebook.  It is deliberately greedy: it also removes any long number.
-2. :func:`scan_text`, :func:`scan_file` and :class:`Scanner` look for personal data in every
-   rendered output (HTML, PDF, executed notebook, JSON) and for every person id of the inputs.  They
-   are precise, so that the region codes, counts and figures of a real report never trip them: an
-   output with a finding must not be published.
-3. Planting personal data for an audit lives in :mod:`evalkit.planting` (a generated corpus of 500+
-   values of 17 categories, planted in a copy of a province; ``evalkit plant``), and its
-   :meth:`~evalkit.planting.Planted.missing` checks a scan of the outputs against it (``evalkit scan
-   --planted``); :mod:`evalkit.audit` (``make audit``) shows the scan finding them when scrubbing is
-   switched off, and none reaching a page when it is on.
-
-What counts as personal data is defined once, in :mod:`evalkit.personal` (issue 16): its detectors
-serve :func:`scrub`, :func:`assess` (default deny: a comment any detector is unsure about is withheld),
-the scan below and the pseudonym screens of :mod:`evalkit.schema`.  Besides the kinds below it finds
-WeChat ids (``[wechat]``), QQ numbers (``[qq]``), licence plates (``[plate]``), bank card numbers
-(``[card]``), names without a title or roster (a segmenter, rjieba) and in pinyin, and everything in the
-forms a reader reads through: spaced or full-width characters, Chinese numerals, dots in phone numbers,
-``＠``/``。``/``点``/``at`` in e-mail addresses (see :func:`evalkit.personal.normalise`).
-
-What is found (``kind`` of a :class:`Finding`, placeholder left by :func:`scrub`):
-
-=============  ================  ==========================================================================
-kind           placeholder       what
-=============  ================  ==========================================================================
-``phone``      ``[phone]``       mobile numbers ``1[3-9]x xxxx xxxx`` (also with spaces, dashes, ``+86``,
-                                 ``0086``) and landlines written with their area code apart
-                                 (``0731-84561234``, ``(010) 6512 3456``, extensions ``转123``/``ext 12``)
-``id_number``  ``[id]``          18-character resident identity numbers with a valid GB 11643 check digit
-                                 and birth date, and the old 15-digit form with a valid birth date [1]_
-``id_like``    ``[id]``          18-character numbers with a plausible birth date (1900 to today) whose check
-                                 digit fails: a mistyped identity number still identifies someone, so the
-                                 scan counts it, but separately from valid ones
-``email``      ``[email]``       e-mail addresses (full-width ``＠`` too)
-``address``    ``[address]``     street addresses with a house number: ``人民路12号3栋502室``,
-                                 ``幸福小区3栋2单元501室``, ``桃花村3组15号``, ``12 Renmin Road``
-``name``       ``[name]``        names from the input roster (Chinese, and pinyin in any order), and a
-                                 conservative heuristic for Chinese surnames next to a cue: ``张阿姨``,
-                                 ``李老师``, ``王某某``, ``社工小刘``, ``联系人：王芳`` (the cue is kept:
-                                 ``[name]阿姨``)
-``person_id``  (not scrubbed)    any person id of the inputs (``person_id``, ``respondent_id``,
-                                 ``interviewer_id``), as a whole token or joined to others by ``-``, ``_``
-                                 or ``.``: respondent-level rows never reach a rendered output
-``number``     ``[number]``      :func:`scrub` only: any other run of 7 or more digits, or 9 or more in
-                                 groups (``6222 0212 3456 7890``): bank cards, bare landlines, numbers that
-                                 fail the identity-number check
-=============  ================  ==========================================================================
-
-The placeholders are short ASCII tokens in square brackets, the same in both languages, so that a
-report can translate them at presentation time (they never contain digits, ``@`` or Chinese
-surnames, so scrubbing twice changes nothing).  Full-width digits and letters (``１３８…``) are read
-as their ASCII forms, and runs of Chinese numerals (``一三八…``) as digits.
-
-Choices that keep real reports free of false alarms, and what they cost:
-
-- Numbers are whole: a match may not touch another digit, an ASCII letter or a decimal point, so
-  SVG coordinates (``0.13812345678``), ids (``P13800138000``) and the 6-, 9- and 12-digit region
-  codes are never read as phones or identity numbers.  Landlines need their area code written apart
-  (a bare ``073184561234`` is also the shape of a village code); :func:`scrub` removes bare ones as
-  ``[number]``.
-- Person ids are matched as whole tokens of ``A-Z a-z 0-9 _ . -`` by a hash lookup (never one regular
-  expression per id), so millions of ids cost about as much as a few.  A token with a letter and a
-  separator is also looked up by every run of up to six of its parts, so ids joined into one token
-  (``P0000012345-P0000099999``, ``P0000012345.P0000099999``) are each found; ``P0000012345x`` is not
-  ``P0000012345``.  Ids that cannot be told from
-  ordinary words or figures (no digit, or digits only and fewer than 8) are not searched for; the
-  :class:`Scanner` counts them in ``skipped_ids``.
-- Roster names of one character are ignored, and names that are part of a place name or of the
-  report's own texts cannot be scanned for (they would always be found); :func:`scanner_for` sets
-  them aside in ``Scanner.unscanned_names`` (they are still scrubbed).
-- ``data:`` URIs: base64 payloads of binary types (fonts, PNG) are skipped; textual ones (SVG, HTML,
-  JSON, text) are decoded and scanned, as are URL-encoded ones.
-- Binary outputs of a notebook (``image/png`` and the like) are skipped; every text MIME type, the
-  metadata, sources, streams and tracebacks are scanned.  PDFs are scanned through their extracted
-  text (PDFium, through pypdfium2), page by page, plus their metadata and link targets.
-
-``EVALKIT_UNSAFE_NO_SCRUB=1`` makes :func:`scrub` return its input unchanged (with a warning).  It
-exists for the audit's negative control only: the scan still stops such outputs being published.
-
-References
-----------
-.. [1] GB 11643-1999, Citizen identification number (公民身份号码).  Standardization Administration
-   of China, 1999.  Check digit: ISO 7064:1983 MOD 11-2 over the first 17 digits with weights
-   2^(18-i) mod 11, ``X`` standing for 10.
-.. [2] GB/T 2260, Codes for the administrative divisions of the People's Republic of China (the first
-   six digits of an identity number; 6-, 9- and 12-digit region codes).
-.. [3] Ministry of Industry and Information Technology, telecommunication numbering plan: mobile
-   numbers are 11 digits beginning 13-19; landline area codes are 010, 02x or 0xxx followed by a
-   7- or 8-digit local number.
+:class:`Scanner` finds what the detectors of :mod:`evalkit.personal` are sure about and every person id of
+the inputs, precisely enough that a real report's region codes, counts and figures never trip it; the
+text of each kind of file is read here too (HTML text and attributes, ``data:`` URIs, notebook outputs,
+PDF text through PDFium).  :func:`scanner_for` builds one for a province's inputs, :func:`cached_scanner`
+pickles it once per set of inputs and :func:`load_scanner` reads it back.  The kinds found are listed in
+:mod:`evalkit.privacy`.
 
 Examples
 --------
->>> scrub("社工小刘很好，电话13800138000，我住在人民路12号。")
-'社工小[name]很好，电话[phone]，我住在[address]。'
 >>> [f.kind for f in scan_text("call 138-0013-8000 or 11010519491231002X", file="x.txt")]
 ['phone', 'id_number']
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import bisect
-import functools
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
-import sys
-import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -127,175 +32,12 @@ from urllib.parse import unquote
 import numpy as np
 import pandas as pd
 
-from .errors import DataValidationError, EvalkitError, InputError, PersonalDataFound, ScanError
+from ..errors import PersonalDataFound, ScanError
+from ..personal import _FOLD, _HAN, _Hit, _NameIndex, _detect, normalise
+from .inputs import _background_texts, _place_names, input_person_ids, load_roster
 
-__all__ = [
-    "KINDS",
-    "PLACEHOLDERS",
-    "MOBILE_PATTERN",
-    "LANDLINE_PATTERN",
-    "Assessment",
-    "Finding",
-    "assess",
-    "file_text",
-    "Scanner",
-    "input_person_ids",
-    "is_resident_id",
-    "load_roster",
-    "resident_id_check_digit",
-    "scan_file",
-    "scan_text",
-    "scan_tree",
-    "scanner_for",
-    "scrub",
-]
-from .personal import (  # noqa: E402  the one definition of personal data (issue 16)
-    _FOLD, _HAN, KINDS, LANDLINE_PATTERN, MOBILE_PATTERN, PLACEHOLDERS, _Hit, _NameIndex, _detect, normalise,
-    is_resident_id, resident_id_check_digit,
-)
-
-#: The environment variable that switches scrubbing off (audit's negative control only).
-UNSAFE_NO_SCRUB = "EVALKIT_UNSAFE_NO_SCRUB"
-
-
-# --------------------------------------------------------------------------- scrubbing
-
-
-def _scrub_one(text: str, names: _NameIndex, heuristic_names: bool) -> str:
-    for _ in range(5):  # placeholders never match, so a second pass normally finds nothing
-        hits = _detect(text.translate(_FOLD), names, heuristic_names, numbers=True)
-        if not hits:
-            return text
-        parts, at = [], 0
-        for h in hits:
-            parts += [text[at:h.start], PLACEHOLDERS[h.kind]]
-            at = h.end
-        text = "".join(parts) + text[at:]
-    return text
-
-
-def scrub(texts: Any, names: Iterable[Any] = (), *, heuristic_names: bool = True) -> Any:
-    """Remove personal data from free text, leaving placeholders such as ``[phone]``.
-
-    Call it on the survey's comments (or any free text) before they reach a notebook.  It removes
-    phones, resident identity numbers (and any other long number), e-mail addresses, street
-    addresses with house numbers, the roster's names and Chinese surnames next to a cue (the cue
-    stays: ``[name]阿姨``).  See the module docstring for each pattern and its placeholder.
-
-    Parameters
-    ----------
-    texts : str, sequence of str, or pandas.Series
-        The texts; missing values stay missing.  Each distinct text is scrubbed once.
-    names : iterable of str
-        Names from the input roster (:func:`load_roster`), Chinese or pinyin; one-character names
-        are ignored.
-    heuristic_names : bool
-        Also remove surnames next to a title or cue (张阿姨, 李老师, 社工小刘).
-
-    Returns
-    -------
-    Same shape as ``texts``: a str, a list, or a Series with the same index.
-
-    Notes
-    -----
-    Idempotent: ``scrub(scrub(x)) == scrub(x)``; and nothing :func:`scan_text` finds survives it.
-    ``EVALKIT_UNSAFE_NO_SCRUB=1`` returns ``texts`` unchanged, with a warning (the audit's negative
-    control only).
-
-    Examples
-    --------
-    >>> scrub(["王芳阿姨来过", None, "邮箱 wang.fang@example.com"], names=["王芳"])
-    ['[name]阿姨来过', None, '邮箱 [email]']
-    """
-    if os.environ.get(UNSAFE_NO_SCRUB) == "1":
-        warnings.warn(f"{UNSAFE_NO_SCRUB}=1: free text is NOT scrubbed of personal data (audit use only).",
-                      stacklevel=2)
-        return texts
-    index = names if isinstance(names, _NameIndex) else _NameIndex(names)
-
-    def one(t: Any) -> Any:
-        if t is None or (not isinstance(t, str) and pd.isna(t)):
-            return t
-        return _scrub_one(str(t), index, heuristic_names)
-
-    if texts is None or isinstance(texts, str):
-        return one(texts)
-    if isinstance(texts, pd.Series):
-        done = {u: one(u) for u in pd.unique(texts.dropna())}
-        out = texts.copy()
-        present = texts.notna()
-        out[present] = texts[present].map(done)  # missing values stay exactly as they were
-        return out
-    return [one(t) for t in texts]
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """What :func:`assess` decided about one free text: its scrubbed form and whether it may be published.
-
-    ``publishable`` is false when any detector was unsure about any part of the text after scrubbing
-    (default deny); ``reasons`` then names the categories (``KINDS``) it was unsure about, never the text.
-    """
-
-    text: str
-    publishable: bool
-    reasons: tuple[str, ...] = ()
-
-
-def assess(texts: Iterable[Any], names: Iterable[Any] = ()) -> list[Assessment]:
-    """Scrub each text and decide whether it may be published (default deny, issue 16).
-
-    What the detectors of :mod:`evalkit.personal` are sure about is scrubbed (:func:`scrub`); then
-    the scrubbed text is read again with the detectors' unsure findings switched on (a segmenter's
-    person name without a known surname, a surname followed by given-name characters that are not a
-    word, a pair of capitalised Latin words, 5 to 10 digits after a phone, QQ or WeChat cue).  A text
-    with any of them is not publishable, and ``reasons`` names their kinds (``KINDS``), never the text.
-
-    Parameters
-    ----------
-    texts : iterable of str
-        The free texts (survey comments); each distinct text is assessed once.
-    names : iterable of str
-        Roster names (:func:`load_roster`).
-
-    Returns
-    -------
-    list of Assessment
-        One per text, in order.  Missing texts give ``Assessment("", False, ("missing",))``.
-
-    Notes
-    -----
-    ``EVALKIT_UNSAFE_NO_SCRUB=1`` returns every text unchanged and publishable (the audit's negative
-    control only).
-
-    Examples
-    --------
-    >>> [(a.text, a.publishable, a.reasons) for a in assess(["王芳来过", "电话84561", "社工态度很好。"])]
-    [('[name]来过', True, ()), ('电话84561', False, ('phone',)), ('社工态度很好。', True, ())]
-    """
-    texts = list(texts)
-    unsafe = os.environ.get(UNSAFE_NO_SCRUB) == "1"
-    if unsafe:
-        warnings.warn(f"{UNSAFE_NO_SCRUB}=1: free text is NOT scrubbed or withheld (audit use only).", stacklevel=2)
-    index = names if isinstance(names, _NameIndex) else _NameIndex(names)
-    done: dict[str, Assessment] = {}
-    out = []
-    for t in texts:
-        if t is None or (not isinstance(t, str) and pd.isna(t)):
-            out.append(Assessment("", False, ("missing",)))
-            continue
-        t = str(t)
-        if t not in done:
-            if unsafe:
-                done[t] = Assessment(t, True, ())
-            else:
-                clean = _scrub_one(t, index, True)
-                unsure = {h.kind for h in _detect(clean.translate(_FOLD), index, True, True, unsure=True)
-                          if not h.sure or h.kind != "number"}
-                done[t] = Assessment(clean, not unsure, tuple(sorted(unsure)))
-        out.append(done[t])
-    return out
-
+__all__ = ["Finding", "Scanner", "cached_scanner", "file_text", "load_scanner", "scan_file", "scan_text", "scan_tree",
+           "scanner_for"]
 
 # --------------------------------------------------------------------------- findings
 
@@ -860,106 +602,6 @@ def _pdf_chunks(path: Path) -> list[_Chunk]:
     return out
 
 
-# --------------------------------------------------------------------------- inputs: roster and person ids
-
-
-def load_roster(data_dir: str | Path) -> list[str]:
-    """The names in the optional roster table (``roster.csv``, ``.xlsx`` or ``.parquet``) of ``data_dir``.
-
-    The roster is one column, ``name``: the names of service users, respondents, staff and anyone
-    else whose name could appear in a comment, in Chinese or pinyin (one spelling a row).  It is
-    only used to find names; it links no name to any id.  No roster gives an empty list.
-
-    Raises
-    ------
-    DataValidationError
-        When the roster breaks the codebook's rules (a missing ``name`` column, an empty name, an
-        unexpected column).
-    """
-    from .io import find_table, read_raw
-    from .schema import table_spec, validate_table
-
-    try:
-        path = find_table(data_dir, "roster")
-    except InputError as err:
-        if err.problem.rule == "missing_table":
-            return []
-        raise
-    raw = read_raw(path, [c["name"] for c in table_spec("roster")["columns"]], "roster")
-    frame, problems = validate_table(raw, "roster")
-    if any(p.severity == "error" for p in problems):
-        raise DataValidationError(problems)
-    return sorted({" ".join(str(n).split()) for n in frame["name"].dropna() if str(n).strip()})
-
-
-#: The id columns whose values are searched for in the outputs.
-ID_COLUMNS = {"services": ("person_id",), "survey": ("respondent_id", "interviewer_id")}
-
-
-def input_person_ids(data_dir: str | Path) -> pd.Series:
-    """Every distinct person id in the inputs of ``data_dir`` (services ``person_id``, survey
-    ``respondent_id`` and ``interviewer_id``), read straight from the files."""
-    from .io import find_table, read_raw
-
-    parts = []
-    for table, cols in ID_COLUMNS.items():
-        path = find_table(data_dir, table)
-        if path.suffix.lower() == ".parquet":
-            import pyarrow.parquet as pq
-
-            have = set(pq.read_schema(path).names)
-            frame = pd.read_parquet(path, columns=[c for c in cols if c in have])
-        else:
-            from .schema import table_spec
-
-            frame = read_raw(path, [c["name"] for c in table_spec(table)["columns"]], table).frame
-        parts += [frame[c].dropna().astype(str) for c in cols if c in frame.columns]
-    return pd.Series(pd.unique(pd.concat(parts, ignore_index=True)) if parts else [], dtype=object)
-
-
-def _place_names(data_dir: str | Path) -> list[str]:
-    """Every province, prefecture, county and township name (English and Chinese) in the regions table."""
-    from .io import find_table
-
-    path = find_table(data_dir, "regions")
-    cols = [f"{lvl}_name_{lang}" for lvl in ("province", "prefecture", "county", "township") for lang in ("en", "zh")]
-    if path.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
-
-        have = set(pq.read_schema(path).names)
-        frame = pd.read_parquet(path, columns=[c for c in cols if c in have])
-    else:
-        from .io import read_raw
-        from .schema import table_spec
-
-        frame = read_raw(path, [c["name"] for c in table_spec("regions")["columns"]], "regions").frame
-    return [str(v) for c in cols if c in frame.columns for v in pd.unique(frame[c].dropna().astype(str))]
-
-
-def _background_texts(data_dir: str | Path | None) -> str:
-    """Place names of the inputs and every text of the report catalogues: what a report shows anyway."""
-    if data_dir is None:
-        return _catalogue_texts()
-    return _catalogue_texts() + "\n" + "\n".join(_place_names(data_dir))
-
-
-@functools.lru_cache(maxsize=1)
-def _catalogue_texts() -> str:
-    """Every text of the report catalogues (en and zh)."""
-    from importlib import resources
-
-    from . import registry
-
-    texts = []
-    for lang in ("en", "zh"):
-        try:
-            texts.append(resources.files("evalkit").joinpath(f"report/locale/{lang}.toml").read_text(encoding="utf-8"))
-        except (FileNotFoundError, OSError):
-            pass
-        texts.append("\n".join(registry.texts(lang).values()))  # the indicators' texts, from the registry
-    return "\n".join(texts)
-
-
 def scanner_for(data_dir: str | Path, *, heuristic_names: bool = True) -> Scanner:
     """A :class:`Scanner` for the outputs made from ``data_dir``: every person id of its inputs and
     the names of its roster, less the names a report shows anyway (part of a place name or of the
@@ -987,10 +629,10 @@ def cached_scanner(data_dir: str | Path, cache_dir: str | Path | None = None, *,
     """
     import pickle
 
-    from . import fingerprint
-    from .indicators import input_hashes
-    from .io import write_atomic
-    from .paths import cache_dir as cache_folder
+    from .. import fingerprint
+    from ..indicators import input_hashes
+    from ..io import write_atomic
+    from ..paths import cache_dir as cache_folder
 
     key = fingerprint.key([__name__], "scanner-2", hashes or input_hashes(data_dir))[:20]
     path = cache_folder(cache_dir) / f"scanner-{key}.pickle"
@@ -1020,109 +662,3 @@ def load_scanner(path: str | Path) -> Scanner:
         with open(path, "rb") as fh:
             _LOADED[key] = pickle.load(fh)  # noqa: S301 - evalkit's own cache file
     return _LOADED[key]
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m evalkit.privacy plant|scan ...``: plant personal data in a copy of a province, or
-    scan outputs (files or folders) for personal data.  Exit status 1 when the scan's expectation fails."""
-    ap = argparse.ArgumentParser(prog="python -m evalkit.privacy", description=main.__doc__)
-    add_commands(ap.add_subparsers(dest="command", required=True))
-    return run(ap.parse_args(argv))
-
-
-def add_commands(sub) -> None:
-    """Add the ``plant`` and ``scan`` commands to an argparse subparsers object (``evalkit`` uses it too)."""
-    from .planting import MIN_VALUES, PER_COMMENT
-
-    p = sub.add_parser("plant", help="copy a province folder, planting personal data in its survey comments",
-                       description="Copy DATA_DIR to OUT_DIR with a generated corpus of personal data (17 "
-                                   "categories: names, phone numbers, identity and bank card numbers, WeChat, QQ, "
-                                   "licence plates, e-mail, addresses; evalkit.planting) planted in survey "
-                                   "comments of one wave, and the roster names in its roster, for audits.")
-    p.add_argument("data_dir")
-    p.add_argument("out_dir")
-    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed plants the same values")
-    p.add_argument("--values", type=int, default=MIN_VALUES,
-                   help=f"the least number of values to plant (default {MIN_VALUES})")
-    p.add_argument("--per-comment", type=int, default=PER_COMMENT,
-                   help=f"values in one planted comment (default {PER_COMMENT})")
-    p.add_argument("--year", type=int, default=None, help="the survey wave to plant in (default the latest)")
-    p.add_argument("--planted", help="write the planted values to this JSON file")
-    p.set_defaults(command="plant")
-    s = sub.add_parser("scan", help="scan output files or folders for personal data and input person ids",
-                       description="Scan rendered files (HTML, PDF, notebooks, JSON) or folders for phone and "
-                                   "identity numbers, e-mail, addresses, roster names and the inputs' person ids. "
-                                   "Exits 1 when the expectation (--expect) fails.")
-    s.add_argument("paths", nargs="+")
-    s.add_argument("--data", help="the inputs' folder: its person ids and roster names are searched for")
-    s.add_argument("--planted", help="the JSON file written by `plant --planted`: report which values were found")
-    s.add_argument("--counties", nargs="+", metavar="CODE",
-                   help="with --planted: the counties whose planted values must be found (default: those with a "
-                        "report among the files, e.g. 090102.html; else all)")
-    s.add_argument("--expect", choices=("none", "all"), default="none",
-                   help="none (default): fail on any finding; all: fail unless every planted value is found")
-    s.add_argument("--json", action="store_true", help="print the findings as JSON lines")
-    s.set_defaults(command="scan")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Carry out a ``plant`` or ``scan`` command parsed by :func:`add_commands`."""
-    from .planting import Planted, plant
-
-    if args.command == "plant":
-        planted = plant(args.data_dir, args.out_dir, args.seed, n=args.values, per_comment=args.per_comment,
-                        year=args.year)
-        if args.planted:
-            planted.to_json(args.planted)
-        groups = planted.by_category()
-        print(f"planted {len(planted.values)} values of {len(groups)} categories in {len(planted.comments)} comments "
-              f"of {len(planted.counties())} counties ({planted.year} wave): {args.out_dir}")
-        print("  " + ", ".join(f"{c} {len(vs)}" for c, vs in groups.items()))
-        return 0
-    t0 = time.perf_counter()
-    scanner = scanner_for(args.data) if args.data else Scanner()
-    if args.data:
-        print(f"searching for {scanner.n_ids:,} person ids ({scanner.skipped_ids:,} too plain to search for) and "
-              f"{len(scanner.names):,} roster names ({len(scanner.unscanned_names)} set aside); "
-              f"{time.perf_counter() - t0:.1f} s to read them")
-    files = []
-    for p in map(Path, args.paths):
-        files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SCANNED) if p.is_dir() else [p]
-    findings, failed, unreadable, t1 = [], [], set(), time.perf_counter()
-    for f in files:
-        try:
-            findings += scanner.file(f)
-        except ScanError as err:
-            failed.append(str(err))
-            unreadable.add(f)
-    print(f"scanned {len(files)} files in {time.perf_counter() - t1:.1f} s: {len(findings)} finding(s), "
-          f"{len(failed)} unreadable")
-    for msg in failed:
-        print(f"  unreadable: {msg}")
-    for f in findings[:50]:
-        print(json.dumps(f.to_dict(), ensure_ascii=False) if args.json else f"  {f}")
-    if len(findings) > 50:
-        print(f"  ... and {len(findings) - 50} more")
-    ok = not failed and (not findings if args.expect == "none" else True)
-    if args.planted:
-        planted = Planted.from_json(args.planted)
-        counties = args.counties or sorted({f.stem for f in files} & set(planted.counties())) or planted.counties()
-        wanted = [v for v in planted.values if v.county_code in counties]
-        missing = planted.missing(findings, counties, scanner=scanner, files=[f for f in files if f not in unreadable])
-        print(f"planted values found: {len(wanted) - len(missing)} of {len(wanted)} "
-              f"(in the comments of {len(counties)} counties)")
-        for v in missing[:20]:
-            print(f"  not found: {v.category} ({v.form}) in county {v.county_code} ({v.respondent_id}): "
-                  f"{_mask(v.value)}")
-        if len(missing) > 20:
-            print(f"  ... and {len(missing) - 20} more")
-        if args.expect == "all":
-            ok = ok and not missing
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
