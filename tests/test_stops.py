@@ -396,7 +396,7 @@ def test_each_cache_is_keyed_by_the_code_that_builds_it(small_province, tmp_path
         return {name.split("-")[0] for name in added}
 
     assert new("measures/smallarea.py") == {"small"}
-    assert new("framework.py") == {"scores"}
+    assert new("framework/simulation.py") == {"scores"}
     assert new("privacy/scrub.py") == {"indicators", "scanner", "scores", "small"}
     assert new("measures/survey.py") == {"indicators", "scanner", "scores", "small"}  # the table's measures
 
