@@ -271,109 +271,120 @@ def _indicator_matrix(sel: pd.DataFrame, fw: Framework, codes: np.ndarray, level
     return out
 
 
-def _simulate(fw: Framework, units: pd.DataFrame, m: dict[str, np.ndarray], *, year: int, level: str, draws: int,
-              seed: int, confidence: float) -> Scores:
-    inds = fw.indicators
-    K, I = m["value"].shape
-    tier_ids = [t.id for t in fw.tiers]
-    T = len(tier_ids)
-    tier_of = np.array([tier_ids.index(i.tier) for i in inds])
-    tier_mask = np.zeros((I, T))
-    tier_mask[np.arange(I), tier_of] = 1.0
-    base_local = np.array([i.local_weight for i in inds])
-    base_tier = np.array([t.weight for t in fw.tiers])
-    base_weight = np.array([i.weight for i in inds])
+def _simulate(fw: Framework, units: pd.DataFrame, figures: dict[str, np.ndarray], *, year: int, level: str,
+              draws: int, seed: int, confidence: float) -> Scores:
+    """Score, grade and rank every unit at its point values and over ``draws`` simulated draws of its indicators.
+
+    ``figures``: value, se, lower, upper and suppression reason as (units x indicators) arrays, in framework
+    order (:func:`_indicator_matrix`).  Array shapes are noted (units, indicators), (units, tiers), (draws, units).
+    """
+    specs = fw.indicators
+    n_units, n_indicators = figures["value"].shape
+    tier_ids = [tier.id for tier in fw.tiers]
+    n_tiers = len(tier_ids)
+    tier_of = np.array([tier_ids.index(spec.tier) for spec in specs])
+    tier_mask = np.zeros((n_indicators, n_tiers))
+    tier_mask[np.arange(n_indicators), tier_of] = 1.0
+    base_local = np.array([spec.local_weight for spec in specs])
+    base_tier = np.array([tier.weight for tier in fw.tiers])
+    base_weight = np.array([spec.weight for spec in specs])
 
     # --- missing indicators and redistributed weights (same for every draw)
-    v = m["value"]
-    present = np.isfinite(v)
-    lw = base_local[None, :] * present                                  # (K, I)
-    tier_sum = lw @ tier_mask                                           # (K, T)
+    value = figures["value"]
+    present = np.isfinite(value)
+    local_weight = base_local[None, :] * present                       # (units, indicators)
+    tier_sum = local_weight @ tier_mask                                 # (units, tiers)
     tier_present = tier_sum > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        lw = np.where(present, lw / (tier_sum @ tier_mask.T), 0.0)      # within-tier shares
-        tw = base_tier[None, :] * tier_present
-        tw = tw / tw.sum(axis=1, keepdims=True)                          # (K, T)
-    tw = np.nan_to_num(tw)
-    weight = lw * (tw @ tier_mask.T)                                    # (K, I) effective global weights
+        local_weight = np.where(present, local_weight / (tier_sum @ tier_mask.T), 0.0)  # within-tier shares
+        tier_weight = base_tier[None, :] * tier_present
+        tier_weight = tier_weight / tier_weight.sum(axis=1, keepdims=True)  # (units, tiers)
+    tier_weight = np.nan_to_num(tier_weight)
+    weight = local_weight * (tier_weight @ tier_mask.T)  # (units, indicators) effective global weights
     missing_weight = (base_weight[None, :] * ~present).sum(axis=1)
     any_present = present.any(axis=1)
     graded = any_present & (missing_weight <= fw.max_missing_weight + 1e-12)
     reason = np.where(~any_present, "no_data", np.where(~graded, "too_much_missing", ""))
 
     # --- how each cell is simulated
-    z = special.ndtri(0.5 + _INPUT_CONFIDENCE / 2)  # norm.ppf
-    wants = np.array([i.uncertainty == "interval" for i in inds])[None, :]
-    has_interval = present & np.isfinite(m["lower"]) & np.isfinite(m["upper"])
-    has_se = present & ~has_interval & np.isfinite(m["se"])
-    sd_lo = np.where(wants & has_interval, (v - m["lower"]) / z, np.where(wants & has_se, m["se"], 0.0))
-    sd_hi = np.where(wants & has_interval, (m["upper"] - v) / z, np.where(wants & has_se, m["se"], 0.0))
-    sd_lo, sd_hi = np.clip(np.nan_to_num(sd_lo), 0, None), np.clip(np.nan_to_num(sd_hi), 0, None)
+    z_limit = special.ndtri(0.5 + _INPUT_CONFIDENCE / 2)  # norm.ppf
+    wants_draws = np.array([spec.uncertainty == "interval" for spec in specs])[None, :]
+    has_interval = present & np.isfinite(figures["lower"]) & np.isfinite(figures["upper"])
+    has_se = present & ~has_interval & np.isfinite(figures["se"])
+    sd_below = np.where(wants_draws & has_interval, (value - figures["lower"]) / z_limit,
+                        np.where(wants_draws & has_se, figures["se"], 0.0))
+    sd_above = np.where(wants_draws & has_interval, (figures["upper"] - value) / z_limit,
+                        np.where(wants_draws & has_se, figures["se"], 0.0))
+    sd_below, sd_above = np.clip(np.nan_to_num(sd_below), 0, None), np.clip(np.nan_to_num(sd_above), 0, None)
     treatment = np.select(
-        [~present, ~wants & present, has_interval, has_se],
+        [~present, ~wants_draws & present, has_interval, has_se],
         ["missing", "fixed (framework)", "interval", "se"], default="fixed (no interval)")
     groups = []
-    for i in inds:
-        groups.append(i.draw_group or f"\0{i.id}")
+    for spec in specs:
+        groups.append(spec.draw_group or f"\0{spec.id}")
     group_ids, group_of = np.unique(np.array(groups, dtype=object).astype(str), return_inverse=True)
-    low = np.array([fw._unit_ranges[i.id][0] for i in inds])
-    high = np.array([fw._unit_ranges[i.id][1] for i in inds])
+    unit_low = np.array([fw._unit_ranges[spec.id][0] for spec in specs])
+    unit_high = np.array([fw._unit_ranges[spec.id][1] for spec in specs])
 
-    def points(x: np.ndarray) -> np.ndarray:
-        out = np.empty_like(x)
-        for k, ind in enumerate(inds):  # a loop over the framework's indicators, never over counties
-            out[..., k] = ind.score(x[..., k])
+    def points(drawn: np.ndarray) -> np.ndarray:
+        out = np.empty_like(drawn)
+        for col, spec in enumerate(specs):  # a loop over the framework's indicators, never over counties
+            out[..., col] = spec.score(drawn[..., col])
         return np.nan_to_num(out)       # missing indicators carry weight 0
 
-    point_pts = points(v[None, :, :])[0]                                # (K, I)
-    point_tier = _tier_scores(point_pts[None], lw, tier_mask)[0]        # (K, T)
-    point = np.where(graded, (point_pts * weight).sum(axis=1), np.nan)
+    point_points = points(value[None, :, :])[0]                                    # (units, indicators)
+    point_tier_scores = _tier_scores(point_points[None], local_weight, tier_mask)[0]  # (units, tiers)
+    point_score = np.where(graded, (point_points * weight).sum(axis=1), np.nan)
 
     rng = np.random.default_rng(seed)
-    comp = np.empty((draws, K))
-    tiers_d = np.empty((draws, K, T))
-    v0 = np.nan_to_num(v)
+    score_draws = np.empty((draws, n_units))
+    tier_score_draws = np.empty((draws, n_units, n_tiers))
+    value_or_zero = np.nan_to_num(value)
     for start in range(0, draws, _CHUNK):
-        d = min(_CHUNK, draws - start)
-        zg = rng.standard_normal((d, K, len(group_ids)))
-        zi = zg[:, :, group_of]
-        x = v0[None] + zi * np.where(zi < 0, sd_lo[None], sd_hi[None])
-        x = np.clip(x, low, high)
-        p = points(x)
-        comp[start:start + d] = np.einsum("dki,ki->dk", p, weight)
-        tiers_d[start:start + d] = _tier_scores(p, lw, tier_mask)
-    comp[:, ~graded] = np.nan
-    tiers_d[:, ~tier_present] = np.nan
+        n_drawn = min(_CHUNK, draws - start)
+        group_normals = rng.standard_normal((n_drawn, n_units, len(group_ids)))
+        indicator_normals = group_normals[:, :, group_of]
+        drawn = value_or_zero[None] + indicator_normals * np.where(indicator_normals < 0, sd_below[None],
+                                                                   sd_above[None])
+        drawn = np.clip(drawn, unit_low, unit_high)
+        drawn_points = points(drawn)
+        score_draws[start:start + n_drawn] = np.einsum("dki,ki->dk", drawn_points, weight)
+        tier_score_draws[start:start + n_drawn] = _tier_scores(drawn_points, local_weight, tier_mask)
+    score_draws[:, ~graded] = np.nan
+    tier_score_draws[:, ~tier_present] = np.nan
 
     alpha = 1 - confidence
-    q = [alpha / 2, 1 - alpha / 2]
-    lo, hi = np.full(K, np.nan), np.full(K, np.nan)
+    quantiles = [alpha / 2, 1 - alpha / 2]
+    score_lower, score_upper = np.full(n_units, np.nan), np.full(n_units, np.nan)
     if graded.any():
-        lo[graded], hi[graded] = np.quantile(comp[:, graded], q, axis=0)
-    t_lo, t_hi = np.full((K, T), np.nan), np.full((K, T), np.nan)
+        score_lower[graded], score_upper[graded] = np.quantile(score_draws[:, graded], quantiles, axis=0)
+    tier_lower, tier_upper = np.full((n_units, n_tiers), np.nan), np.full((n_units, n_tiers), np.nan)
     if tier_present.any():
-        t_lo[tier_present], t_hi[tier_present] = np.quantile(tiers_d[:, tier_present], q, axis=0)
+        tier_lower[tier_present], tier_upper[tier_present] = np.quantile(tier_score_draws[:, tier_present], quantiles,
+                                                                         axis=0)
 
     # --- grades
     n_grades = len(fw.grades)
-    gidx = fw._grade_index(comp)                                        # (D, K)
-    probs = np.stack([(gidx == g).mean(axis=0) for g in range(n_grades)], axis=1)  # (K, G)
-    probs[~graded] = np.nan
-    point_idx = fw._grade_index(point)
-    grade_ids = np.array([g.id for g in fw.grades] + [None], dtype=object)
-    grade = grade_ids[point_idx]
-    grade_prob = np.where(graded, probs[np.arange(K), np.minimum(point_idx, n_grades - 1)], np.nan)
+    grade_draws = fw._grade_index(score_draws)  # (draws, units)
+    # (units, grades)
+    grade_probs = np.stack([(grade_draws == index).mean(axis=0) for index in range(n_grades)], axis=1)
+    grade_probs[~graded] = np.nan
+    point_grade = fw._grade_index(point_score)
+    grade_ids = np.array([grade_spec.id for grade_spec in fw.grades] + [None], dtype=object)
+    grade = grade_ids[point_grade]
+    grade_prob = np.where(graded, grade_probs[np.arange(n_units), np.minimum(point_grade, n_grades - 1)], np.nan)
 
     # --- ranks among graded counties
-    rank = np.full(K, np.nan)
-    rank_lo, rank_hi = np.full(K, np.nan), np.full(K, np.nan)
+    rank = np.full(n_units, np.nan)
+    rank_lower, rank_upper = np.full(n_units, np.nan), np.full(n_units, np.nan)
     if graded.any():
-        r = rank_intervals(comp[:, graded], point[graded], confidence=confidence)
-        rank[graded], rank_lo[graded], rank_hi[graded] = r["rank"], r["rank_lower"], r["rank_upper"]
+        ranked = rank_intervals(score_draws[:, graded], point_score[graded], confidence=confidence)
+        rank[graded], rank_lower[graded], rank_upper[graded] = (ranked["rank"], ranked["rank_lower"],
+                                                                ranked["rank_upper"])
 
-    missing_list = np.full(K, "", dtype=object)
-    for k, ind in enumerate(inds):  # over indicators: "a,b" lists of what each county lacks
-        missing_list = missing_list + np.where(present[:, k], "", ind.id + ",")
+    missing_list = np.full(n_units, "", dtype=object)
+    for col, spec in enumerate(specs):  # over indicators: "a,b" lists of what each county lacks
+        missing_list = missing_list + np.where(present[:, col], "", spec.id + ",")
     missing_list = pd.Series(missing_list, dtype=object).str.rstrip(",").to_numpy(dtype=object)
     method = (f"weighted sum of indicator points (0-100), framework '{fw.id}' {fw.version}; intervals and grade "
               f"probabilities from {draws} Monte Carlo draws (seed {seed}) of the indicators' 95% intervals "
@@ -385,19 +396,19 @@ def _simulate(fw: Framework, units: pd.DataFrame, m: dict[str, np.ndarray], *, y
         counties["county_code"] = counties["code"]
     counties["year"] = year
     counties["graded"] = graded
-    counties["score"] = point
-    counties["score_lower"] = lo
-    counties["score_upper"] = hi
+    counties["score"] = point_score
+    counties["score_lower"] = score_lower
+    counties["score_upper"] = score_upper
     counties["confidence"] = confidence
-    for t, tid in enumerate(tier_ids):
-        counties[f"score_{tid}"] = np.where(tier_present[:, t], point_tier[:, t], np.nan)
+    for col, tier_id in enumerate(tier_ids):
+        counties[f"score_{tier_id}"] = np.where(tier_present[:, col], point_tier_scores[:, col], np.nan)
     counties["grade"] = pd.Series(grade, dtype=object)
     counties["grade_probability"] = grade_prob
-    for g, gr in enumerate(fw.grades):
-        counties[f"p_{gr.id}"] = probs[:, g]
+    for col, grade_spec in enumerate(fw.grades):
+        counties[f"p_{grade_spec.id}"] = grade_probs[:, col]
     counties["rank"] = pd.array(np.where(np.isnan(rank), pd.NA, rank), dtype="Int64")
-    counties["rank_lower"] = pd.array(np.where(np.isnan(rank_lo), pd.NA, rank_lo), dtype="Int64")
-    counties["rank_upper"] = pd.array(np.where(np.isnan(rank_hi), pd.NA, rank_hi), dtype="Int64")
+    counties["rank_lower"] = pd.array(np.where(np.isnan(rank_lower), pd.NA, rank_lower), dtype="Int64")
+    counties["rank_upper"] = pd.array(np.where(np.isnan(rank_upper), pd.NA, rank_upper), dtype="Int64")
     counties["n_ranked"] = int(graded.sum())
     counties["n_missing"] = (~present).sum(axis=1)
     counties["missing"] = missing_list
@@ -406,42 +417,42 @@ def _simulate(fw: Framework, units: pd.DataFrame, m: dict[str, np.ndarray], *, y
     counties["method"] = method
 
     codes = units["code"].to_numpy()
-    ids = np.array([i.id for i in inds])
+    ids = np.array([spec.id for spec in specs])
     tiers = pd.DataFrame({
-        "code": np.repeat(codes, T),
-        "tier": np.tile(tier_ids, K),
-        "score": np.where(tier_present, point_tier, np.nan).reshape(-1),
-        "score_lower": t_lo.reshape(-1),
-        "score_upper": t_hi.reshape(-1),
+        "code": np.repeat(codes, n_tiers),
+        "tier": np.tile(tier_ids, n_units),
+        "score": np.where(tier_present, point_tier_scores, np.nan).reshape(-1),
+        "score_lower": tier_lower.reshape(-1),
+        "score_upper": tier_upper.reshape(-1),
         "confidence": confidence,
-        "base_weight": np.tile(base_tier, K),
-        "weight": tw.reshape(-1),
+        "base_weight": np.tile(base_tier, n_units),
+        "weight": tier_weight.reshape(-1),
         "n_missing": ((~present).astype(int) @ tier_mask).reshape(-1).astype(int),
     })
     indicators = pd.DataFrame({
-        "code": np.repeat(codes, I),
-        "indicator": np.tile(ids, K),
-        "tier": np.tile([i.tier for i in inds], K),
-        "measure": np.tile([i.measure for i in inds], K),
-        "item": np.tile([i.item for i in inds], K),
-        "group": np.tile([i.group for i in inds], K),
-        "unit": np.tile([i.unit for i in inds], K),
-        "value": v.reshape(-1),
-        "lower": m["lower"].reshape(-1),
-        "upper": m["upper"].reshape(-1),
-        "se": m["se"].reshape(-1),
+        "code": np.repeat(codes, n_indicators),
+        "indicator": np.tile(ids, n_units),
+        "tier": np.tile([spec.tier for spec in specs], n_units),
+        "measure": np.tile([spec.measure for spec in specs], n_units),
+        "item": np.tile([spec.item for spec in specs], n_units),
+        "group": np.tile([spec.group for spec in specs], n_units),
+        "unit": np.tile([spec.unit for spec in specs], n_units),
+        "value": value.reshape(-1),
+        "lower": figures["lower"].reshape(-1),
+        "upper": figures["upper"].reshape(-1),
+        "se": figures["se"].reshape(-1),
         "confidence": _INPUT_CONFIDENCE,
-        "target": np.tile([i.target for i in inds], K),
-        "points": np.where(present, point_pts, np.nan).reshape(-1),
-        "base_weight": np.tile(base_weight, K),
+        "target": np.tile([spec.target for spec in specs], n_units),
+        "points": np.where(present, point_points, np.nan).reshape(-1),
+        "base_weight": np.tile(base_weight, n_units),
         "weight": weight.reshape(-1),
         "missing": (~present).reshape(-1),
-        "suppression_reason": m["suppression_reason"].reshape(-1),
+        "suppression_reason": figures["suppression_reason"].reshape(-1),
         "uncertainty": treatment.reshape(-1),
     })
     return Scores(counties, tiers, indicators, fw, int(year), level, draws, int(seed), confidence)
 
 
-def _tier_scores(points: np.ndarray, lw: np.ndarray, tier_mask: np.ndarray) -> np.ndarray:
+def _tier_scores(points: np.ndarray, local_weight: np.ndarray, tier_mask: np.ndarray) -> np.ndarray:
     """Tier scores (draws x units x tiers) from indicator points and within-tier weights."""
-    return (points * lw) @ tier_mask
+    return (points * local_weight) @ tier_mask
