@@ -418,7 +418,7 @@ def _plain_cache_warnings() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    from .batch import _skip_unused_imports
+    from .execute import _skip_unused_imports
 
     _skip_unused_imports()
     argv = list(sys.argv[1:] if argv is None else argv)
