@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-__all__ = ["THRESHOLD", "AuditResult", "CategoryResult", "run_audit", "published_text", "main"]
+__all__ = ["THRESHOLD", "AuditResult", "CategoryResult", "run_audit", "published_text"]
 
 #: The least share of planted values of each category the scan must find.
 THRESHOLD = 0.99
@@ -356,14 +356,3 @@ def run_audit(data_dir: str | Path, work: str | Path, *, seed: int = 1, batch_ar
     log("audit: " + ("PASSED: zero leaks, and the scan is proven able to fail in every category" if res.ok
                      else "FAILED:\n  " + "\n  ".join(res.problems)))
     return res
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m evalkit.audit ...``: the same as ``evalkit audit ...`` (the command line is in :mod:`evalkit.cli`)."""
-    from .cli import main as cli_main
-
-    return cli_main(["audit", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -44,15 +44,13 @@ from .execute import (  # the worker side: one report executed in a warm kernel 
     _WARM_UP,
     DEFAULT_TIMEOUT,
     Task,
-    _inject,  # noqa: F401  (tests take it from here)
     _os_reason,
     _RemotePrinter,
     _sha256_bytes,
     _sha256_file,
-    _skip_unused_imports,
+    skip_unused_imports,
     _worker,
     _worker_exit,
-    _Worker,  # noqa: F401  (tests take it from here)
     render_one,
 )
 from .io import write_atomic
@@ -667,7 +665,7 @@ def _worker_main(tasks, results, warm: dict[str, Any], ready, go, printing: tupl
         os.environ.clear()
         os.environ.update(env)
         tempfile.tempdir = None  # the batch's private temporary folder (TMPDIR), for the kernel's sockets too
-    _skip_unused_imports()
+    skip_unused_imports()
     worker = _worker()
     if printing is not None:
         worker.remote = _RemotePrinter(*printing)

@@ -418,9 +418,9 @@ def _plain_cache_warnings() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    from .execute import _skip_unused_imports
+    from .execute import skip_unused_imports
 
-    _skip_unused_imports()
+    skip_unused_imports()
     argv = list(sys.argv[1:] if argv is None else argv)
     batch_args: list[str] = []
     if argv[:1] == ["audit"] and "--" in argv:  # options after -- go to every batch run of the audit

@@ -32,7 +32,7 @@ from .paths import ROOT
 if TYPE_CHECKING:
     import nbformat
 
-__all__ = ["DEFAULT_TIMEOUT", "Task", "execute", "render_one"]
+__all__ = ["DEFAULT_TIMEOUT", "Task", "execute", "preload_worker", "render_one", "skip_unused_imports"]
 
 DEFAULT_TIMEOUT = 600.0
 #: The first cell of every execution (removed from the result): a kernel that ran other reports is
@@ -60,7 +60,7 @@ _WARM_UP = ("import gc\n"
             "gc.collect()\ngc.freeze()\n")
 
 
-def _skip_unused_imports() -> None:
+def skip_unused_imports() -> None:
     """Keep jsonschema from importing ``rfc3987_syntax`` in processes evalkit runs itself.
 
     nbformat imports jsonschema, which imports ``rfc3987_syntax`` when it is installed (Jupyter's
@@ -72,11 +72,11 @@ def _skip_unused_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
-def _preload() -> None:
+def preload_worker() -> None:
     """Load what a worker needs before its first report.  Run once in the fork server the local workers are
     forked from (:mod:`evalkit._worker_preload`), so that they find it loaded, and by each worker as it
     prepares its kernel (at no cost then, except in a Dask worker)."""
-    _skip_unused_imports()
+    skip_unused_imports()
     import jupyter_client.manager  # noqa: F401 - loaded for the workers
     import nbformat
     import papermill.clientwrap  # noqa: F401
@@ -256,7 +256,7 @@ class _Worker:
         nb = nbformat.read(notebook, as_version=4)
         name = nb.metadata.get("kernelspec", {}).get("name", "python3")
         self.kernel = _WarmKernel(name, str(Path(notebook).parent))
-        _preload()  # nothing left to load in a worker forked from the fork server; a Dask worker loads it here
+        preload_worker()  # nothing left to load in a worker forked from the fork server; a Dask worker loads it here
         if pdf and self.remote is None:  # our own browser starts while the new kernel boots
             try:
                 self.pdf_printer().warm()

@@ -35,8 +35,8 @@ def test_every_subcommand_is_listed_in_tests():
 
 
 def test_audit_is_a_command_and_passes_options_after_a_double_dash_to_each_batch(monkeypatch, tmp_path):
-    """``evalkit audit`` (what ``make audit`` runs; ``python -m evalkit.audit`` is the same): its own options before
-    ``--``, the batch's after it, and the exit status says whether every expectation held."""
+    """``evalkit audit`` (what ``make audit`` runs): its own options before ``--``, the batch's after it, and the exit
+    status says whether every expectation held."""
     import evalkit.audit as audit
 
     calls = []
@@ -51,7 +51,7 @@ def test_audit_is_a_command_and_passes_options_after_a_double_dash_to_each_batch
     monkeypatch.setattr(audit, "run_audit", fake)
     args = [str(tmp_path / "data"), str(tmp_path / "work"), "--seed", "3", "--markdown", str(tmp_path / "a.md")]
     assert cli.main(["audit", *args, "--", "--prefecture", "0901", "--lang", "zh"]) == 0
-    assert audit.main([*args[:2], "--values", "600"]) == 0
+    assert cli.main(["audit", *args[:2], "--values", "600"]) == 0
     Result.ok = False
     assert cli.main(["audit", *args[:2]]) == 1
     assert calls[0] == (args[0], args[1], {"seed": 3, "batch_args": ["--prefecture", "0901", "--lang", "zh"],

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from evalkit import cli, privacy
+from evalkit.privacy import scan as privacy_scan
 from evalkit.errors import DataValidationError, EvalkitError, InputError, PersonalDataFound, ScanError
 from evalkit.planting import CATEGORIES, Planted, PlantedValue, as_written, normalise, plant
 from evalkit.privacy import (Scanner, is_resident_id, load_roster, resident_id_check_digit, scan_file, scan_text,
@@ -414,7 +415,7 @@ def test_chromium_pdf_with_chinese_is_scanned(tmp_path):
     html = tmp_path / "r.html"
     html.write_text(notebook_to_html(nb, lang="zh", title="芙蓉区评估报告 王芳"), encoding="utf-8")
     pdf = _pdf(html, tmp_path / "r.pdf")
-    text = "".join(c.text for c in privacy._pdf_chunks(pdf))
+    text = "".join(c.text for c in privacy_scan._pdf_chunks(pdf))
     assert "芙蓉区评估报告" in text and "满意率为" in text  # the CJK subset font's text extracts
     found = scan_file(pdf, names=["王芳"])
     assert sorted({f.kind for f in found}) == ["address", "email", "id_number", "name", "phone"]

@@ -102,11 +102,9 @@ Examples
 ['phone', 'id_number']
 """
 
-# the public names, and the private ones the tests take from here
-from .inputs import _background_texts, input_person_ids, load_roster  # noqa: F401
+from .inputs import input_person_ids, load_roster
 from .scan import (  # noqa: F401
-    _HAN_WRAP, Finding, Scanner, _pdf_chunks, cached_scanner, file_text, load_scanner, scan_file, scan_text, scan_tree,
-    scanner_for,
+    Finding, Scanner, cached_scanner, file_text, load_scanner, scan_file, scan_text, scan_tree, scanner_for,
 )
 from .scrub import UNSAFE_NO_SCRUB, Assessment, assess, scrub  # noqa: F401
 
