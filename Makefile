@@ -57,7 +57,7 @@ province: $(STAMP) $(SAMPLE)/dataset.json ## MAIN JOB: set up, then render every
 AUDIT ?= reports/audit
 audit: $(STAMP) $(SAMPLE)/dataset.json chromium ## plant a corpus of 500+ personal-data values in a copy of the sample province, render it: zero leaks, scan recall >= 99% per category (tables in reports/audit.md)
 	rm -rf $(AUDIT)
-	$(BIN)/python -m evalkit.audit $(SAMPLE) $(AUDIT) --markdown $(AUDIT).md -- $(AUDIT_ARGS)
+	$(BIN)/evalkit audit $(SAMPLE) $(AUDIT) --markdown $(AUDIT).md -- $(AUDIT_ARGS)
 
 test: $(STAMP) $(SAMPLE)/dataset.json chromium ## set up and run the whole test suite (pytest, doctests, notebooks, browser)
 	$(BIN)/python -m pytest

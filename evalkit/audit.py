@@ -31,7 +31,6 @@ status is 1 when any expectation fails.
 
 from __future__ import annotations
 
-import argparse
 import html as _html
 import json
 import os
@@ -42,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-__all__ = ["THRESHOLD", "AuditResult", "CategoryResult", "run_audit", "published_text", "main"]
+__all__ = ["THRESHOLD", "AuditResult", "CategoryResult", "run_audit", "published_text"]
 
 #: The least share of planted values of each category the scan must find.
 THRESHOLD = 0.99
@@ -357,23 +356,3 @@ def run_audit(data_dir: str | Path, work: str | Path, *, seed: int = 1, batch_ar
     log("audit: " + ("PASSED: zero leaks, and the scan is proven able to fail in every category" if res.ok
                      else "FAILED:\n  " + "\n  ".join(res.problems)))
     return res
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m evalkit.audit", description=__doc__.split("\n\n")[0],
-                                 epilog="Options after -- go to every evalkit batch run (e.g. -- --prefecture 0901).")
-    ap.add_argument("data_dir", type=Path, help="the province to audit (a planted copy is made; it is not changed)")
-    ap.add_argument("work", type=Path, help="an empty folder for the copy, the runs and their outputs")
-    ap.add_argument("--seed", type=int, default=1, help="seed of the planted values (default 1)")
-    ap.add_argument("--values", type=int, default=None, help="the least number of planted values (default 500)")
-    ap.add_argument("--markdown", type=Path, default=None,
-                    help="also write recall per category and comments withheld per county as Markdown tables")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    cut = argv.index("--") if "--" in argv else len(argv)
-    args, extra = ap.parse_args(argv[:cut]), argv[cut + 1:]
-    return 0 if run_audit(args.data_dir, args.work, seed=args.seed, batch_args=extra, n=args.values,
-                          markdown=args.markdown).ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

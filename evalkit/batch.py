@@ -10,7 +10,7 @@
    indicator table, plus the context every report draws: prefecture, province and county-level
    figures).  A report whose fingerprint matches the manifest, and whose files are present with
    their recorded hashes, is skipped; ``force`` renders it again.  Hashes, never file times.
-3. **Execute.**  Workers (processes on this machine, or a Dask cluster) each keep one Jupyter kernel
+3. **Execute** (:mod:`evalkit.execute`).  Workers (processes on this machine, or a Dask cluster) each keep one Jupyter kernel
    warm and reuse it: before each report the kernel's namespace is wiped, figures closed and its
    execution counter reset, so a report made in a batch is byte-identical to the same report made
    alone (a test checks it).  Execution goes through papermill (parameters injected after the
@@ -24,7 +24,6 @@
 
 from __future__ import annotations
 
-import copy
 import errno
 import hashlib
 import json
@@ -34,20 +33,28 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from . import __version__
 from .errors import EvalkitError, PersonalDataFound
-from .io import atomic_path, write_atomic
-from .params import check, declared, injected_source, parameters_cell
-from .paths import NOTEBOOKS, REPORTS, ROOT, cache_dir
-
-if TYPE_CHECKING:
-    import nbformat
+from .execute import (  # the worker side: one report executed in a warm kernel and published
+    _WARM_UP,
+    DEFAULT_TIMEOUT,
+    Task,
+    _os_reason,
+    _RemotePrinter,
+    _sha256_file,
+    skip_unused_imports,
+    _worker,
+    _worker_exit,
+    render_one,
+)
+from .io import write_atomic
+from .params import check, declared
+from .paths import NOTEBOOKS, REPORTS, cache_dir
 
 __all__ = ["BatchError", "Task", "plan", "run_batch", "render_one", "COUNTY_NOTEBOOK", "OVERVIEW_NOTEBOOK",
            "MANIFEST_VERSION"]
@@ -58,58 +65,6 @@ MANIFEST_VERSION = 1
 #: Set (to anything) for the privacy audit's negative control only: outputs are published without the
 #: personal-data scan, so that a separate ``evalkit scan`` can show planted values being found.
 UNSAFE_NO_SCAN = "EVALKIT_UNSAFE_NO_SCAN"
-DEFAULT_TIMEOUT = 600.0
-#: The first cell of every execution (removed from the result): a kernel that ran other reports is
-#: wiped, and its counter restarted, so that a report is the same in a warm kernel as in a fresh one.
-_RESET = ("get_ipython().reset(new_session=True)\n"  # namespace, history and counter, as in a new kernel
-          "import sys as _sys\n"
-          "if 'matplotlib.pyplot' in _sys.modules: _sys.modules['matplotlib.pyplot'].close('all')\n"
-          "del _sys\n"
-          # what survives the wipe (modules, the province's table) is moved out of the garbage
-          # collector's sight, so that the next wipe's collection does not walk it again
-          "import gc as _gc\n_gc.freeze()\ndel _gc\n")
-#: Run once in a new kernel before its first report (never part of a report): import the report
-#: code and read the province's table into memory, so that the first report does not pay for them.
-_WARM_UP = ("import gc\n"
-            "import evalkit.report, evalkit.report.overview, evalkit.measures.compare, evalkit.measures.trend\n"
-            "from evalkit.report.data import province_data\n"
-            "try:\n"
-            "    _data = province_data({data_dir!r}, build={build!r})\n"
-            "    _data.parts({confidence!r})\n"
-            "    _data.scores({year!r} or max(_data.years))\n"  # the framework's grades of every county
-            "    _data.small_area({year!r} or max(_data.years))\n"  # the townships' model-based satisfaction
-            "    del _data\n"
-            "except LookupError:\n"  # not cached yet: read once the parent has validated and cached it
-            "    pass\n"
-            "gc.collect()\ngc.freeze()\n")
-
-
-def _skip_unused_imports() -> None:
-    """Keep jsonschema from importing ``rfc3987_syntax`` in processes evalkit runs itself.
-
-    nbformat imports jsonschema, which imports ``rfc3987_syntax`` when it is installed (Jupyter's
-    ``jsonschema[format-nongpl]`` brings it) and so builds a Lark grammar: about 3 s of CPU in every
-    process, for IRI format checks that nbformat never makes (it validates without a format checker).
-    Called first thing in the command line and in batch worker processes, never on import.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
-
-def _preload() -> None:
-    """Load what a worker needs before its first report.  Run once in the fork server the local workers are
-    forked from (:mod:`evalkit._worker_preload`), so that they find it loaded, and by each worker as it
-    prepares its kernel (at no cost then, except in a Dask worker)."""
-    _skip_unused_imports()
-    import jupyter_client.manager  # noqa: F401 - loaded for the workers
-    import nbformat
-    import papermill.clientwrap  # noqa: F401
-    import papermill.engines  # noqa: F401
-
-    from . import privacy  # noqa: F401
-    from .render import notebook_to_html
-
-    notebook_to_html(nbformat.v4.new_notebook(), lang="en", title="warm-up")  # nbconvert, templates, font
 
 
 class BatchError(EvalkitError):
@@ -337,414 +292,6 @@ class _RunLock:
             self.fd = None
 
 
-# --------------------------------------------------------------------------- hashing
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-# --------------------------------------------------------------------------- tasks
-
-
-@dataclass
-class Task:
-    """One report to render: which notebook, with which parameters, to which files."""
-
-    key: str  # county code, or "overview"
-    notebook: str
-    parameters: dict[str, Any]
-    out_dir: str
-    stem: str
-    title: str
-    lang: str
-    fingerprint: str
-    synthetic: bool = False
-    pdf: bool = True
-    timeout: float = DEFAULT_TIMEOUT
-    #: The pickled privacy scanner (:func:`evalkit.results.scanner_path`) every output is checked with
-    #: before it is published; ``None`` only for the privacy audit's negative control.
-    scanner: str | None = None
-
-
-# --------------------------------------------------------------------------- the worker side
-
-
-class _WarmKernel:
-    """One Jupyter kernel kept alive across reports (papermill/nbclient talk to it; it is wiped before each)."""
-
-    def __init__(self, kernel_name: str, cwd: str) -> None:
-        import tempfile
-
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_core.utils import run_sync
-
-        # local sockets (ipc) in a private folder: no TCP port open to the machine, no warning about it; a socket's
-        # path has at most 107 bytes, so a long temporary folder (the batch's own is inside TMPDIR) gives way to /tmp
-        base = tempfile.gettempdir()
-        if len(base) > 60 and os.path.isdir("/tmp"):
-            base = "/tmp"
-        self._sockets = tempfile.mkdtemp(prefix="evalkit-kernel-", dir=base)
-        self.km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(self._sockets, "k"))
-        # no history database: kernels in parallel would contend for one SQLite file, and a report needs none;
-        # the kernel runs in the notebook's folder (inside the package when installed), so it is told the batch's
-        # root: relative data folders and the default cache are then the same for the batch and its kernels
-        run_sync(self.km.start_kernel)(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-                                                     "EVALKIT_ROOT": str(ROOT)},
-                                       extra_arguments=["--HistoryManager.enabled=False"])
-        self._kc = None
-
-    @property
-    def kc(self):
-        """One client for the kernel's lifetime (a client per report costs a connection and a round trip)."""
-        if self._kc is None:
-            from jupyter_core.utils import run_sync
-
-            kc = self.km.client()
-            kc.start_channels()
-            run_sync(kc.wait_for_ready)(timeout=120)
-            kc.allow_stdin = False
-            self._kc = kc
-        return self._kc
-
-    def run(self, code: str, timeout: float = 300.0) -> bool:
-        """Execute ``code`` outside any report (outputs discarded); whether it succeeded."""
-        from jupyter_core.utils import run_sync
-
-        reply = run_sync(self.kc.execute_interactive)(code, timeout=timeout, output_hook=lambda msg: None,
-                                                      allow_stdin=False, store_history=False)
-        return reply.get("content", {}).get("status") == "ok"
-
-    def alive(self) -> bool:
-        from jupyter_core.utils import run_sync
-
-        return bool(run_sync(self.km.is_alive)())
-
-    def kill(self) -> None:
-        """Stop the kernel at once with SIGKILL (safe from any thread, or while the process exits)."""
-        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
-        if pid:
-            try:  # the kernel leads its own process group (jupyter_client starts it in a new session): all of it
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                with suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-
-    def close(self) -> None:
-        import shutil
-
-        self.kill()
-        if self._kc is not None:
-            try:
-                self._kc.stop_channels()
-            except Exception:  # noqa: BLE001 - the kernel is gone already
-                pass
-            self._kc = None
-        shutil.rmtree(self._sockets, ignore_errors=True)
-
-
-class _Worker:
-    """Per-process state: the warm kernel, the HTML exporter, the browser for PDFs."""
-
-    def __init__(self) -> None:
-        self.kernel: _WarmKernel | None = None
-        self.printer = None
-        self.warm_for: str | None = None
-        #: The batch's shared browser, in the parent process (local pool); None: a browser of our own (Dask).
-        self.remote: _RemotePrinter | None = None
-
-    def kernel_for(self, task: Task) -> _WarmKernel:
-        if self.kernel is not None and not self.kernel.alive():
-            self.drop_kernel()
-        if self.kernel is None:
-            self.prepare(task.notebook, task.parameters.get("data_dir"), task.parameters.get("confidence"),
-                         task.pdf, year=task.parameters.get("year"))
-        return self.kernel
-
-    def prepare(self, notebook: str, data_dir: str | None, confidence: float | None, pdf: bool,
-                build: bool = True, year: int | None = None) -> None:
-        """Start a kernel (and the browser, while it boots) and warm it: report code imported, and the
-        province's table read (only from the cache unless ``build``: the batch's parent validates)."""
-        import nbformat
-
-        nb = nbformat.read(notebook, as_version=4)
-        name = nb.metadata.get("kernelspec", {}).get("name", "python3")
-        self.kernel = _WarmKernel(name, str(Path(notebook).parent))
-        _preload()  # nothing left to load in a worker forked from the fork server; a Dask worker loads it here
-        if pdf and self.remote is None:  # our own browser starts while the new kernel boots
-            try:
-                self.pdf_printer().warm()
-            except Exception:  # noqa: BLE001 - no browser: the report records it when it asks for a PDF
-                pass
-        if data_dir and confidence:
-            # a failure here is not the report's: the report itself then meets it and records it
-            self.kernel.run(_WARM_UP.format(data_dir=str(data_dir), confidence=float(confidence), build=build,
-                                            year=year))
-
-    def drop_kernel(self) -> None:
-        if self.kernel is not None:
-            self.kernel.close()
-        self.kernel = None
-
-    def pdf_printer(self):
-        if self.remote is not None:
-            return self.remote
-        if self.printer is None:
-            from .render import PdfPrinter
-
-            self.printer = PdfPrinter().__enter__()
-        return self.printer
-
-    def close(self) -> None:
-        self.drop_kernel()
-        if self.printer is not None:
-            self.printer.__exit__(None, None, None)
-            self.printer = None
-
-
-_WORKER: _Worker | None = None
-
-
-def _worker() -> _Worker:
-    """This process's worker state (a Dask worker process keeps it between tasks)."""
-    global _WORKER
-    if _WORKER is None:
-        _WORKER = _Worker()
-        import atexit
-
-        atexit.register(_WORKER.drop_kernel)  # a Dask worker's kernel goes with it
-    return _WORKER
-
-
-def execute(task: Task, kernel: _WarmKernel) -> nbformat.NotebookNode:
-    """Execute the task's notebook in ``kernel`` through papermill, within the whole-report time limit.
-
-    The parameters (checked by :func:`evalkit.params.check` when the task was planned) are
-    injected as papermill does, in a cell tagged ``injected-parameters`` after the parameters
-    cell.  The steps are those of ``papermill.execute_notebook`` (its metadata, its engine, its
-    error marker) without its round trip of the notebook through JSON text and back, and without
-    writing the executed notebook (the caller writes it).  Raises papermill's
-    ``PapermillExecutionError`` for an error in a cell (the executed notebook carries papermill's
-    error marker), and ``TimeoutError`` when the limit was reached (the kernel is then killed: a
-    hung cell cannot be interrupted reliably).
-    """
-    from papermill.execute import prepare_notebook_metadata, raise_for_execution_errors, remove_error_markers
-
-    nb = _inject(_notebook(task.notebook), task.parameters)
-    for cell in nb.cells:  # papermill's loader gives every cell a list of tags
-        cell.metadata.setdefault("tags", [])
-    nb = remove_error_markers(prepare_notebook_metadata(nb, task.notebook, None, False))
-    fired = threading.Event()
-
-    def stop() -> None:
-        fired.set()
-        kernel.kill()
-
-    timer = threading.Timer(task.timeout, stop)
-    timer.daemon = True
-    timer.start()
-    try:
-        done = _warm_engine().execute_notebook(nb, kernel.km.kernel_name, output_path=None, progress_bar=False,
-                                               log_output=False, kernel=kernel)
-        raise_for_execution_errors(done, None)
-        done.metadata["papermill"]["parameters"] = task.parameters  # papermill records only what it injected
-        done.cells = [c for c in done.cells if c.get("id") != "evalkit-reset"]
-        return done
-    except BaseException as err:
-        if fired.is_set():
-            raise TimeoutError(f"the report did not finish within {task.timeout:g} s; its kernel was stopped.") from err
-        raise
-    finally:
-        timer.cancel()
-
-
-def _notebook(path: str) -> nbformat.NotebookNode:
-    """The notebook at ``path``, read once per content of the file (:func:`evalkit.results.notebook`; not to be
-    changed: :func:`_inject` copies it)."""
-    from .results import notebook
-
-    return notebook(path)
-
-
-_ENGINE = None
-
-
-def _warm_engine():
-    """The papermill engine that runs a notebook in an already running kernel instead of starting one."""
-    global _ENGINE
-    if _ENGINE is None:
-        from papermill.clientwrap import PapermillNotebookClient
-        from papermill.engines import Engine
-
-        class WarmEngine(Engine):
-            @classmethod
-            def execute_managed_notebook(cls, nb_man, kernel_name, kernel: _WarmKernel | None = None, **kwargs):
-                client = PapermillNotebookClient(nb_man, km=kernel.km, kernel_name=kernel_name, log_output=False,
-                                                 timeout=None, startup_timeout=120)
-                client.kc = kernel.kc  # the kernel's own client, kept open between reports
-                return client.execute(cleanup_kc=False)
-
-        _ENGINE = WarmEngine
-    return _ENGINE
-
-
-def _inject(nb: nbformat.NotebookNode, values: dict[str, Any]) -> nbformat.NotebookNode:
-    """Insert papermill's ``injected-parameters`` cell after the parameters cell (values checked already)."""
-    import nbformat
-
-    nb = copy.deepcopy(nb)
-    at = parameters_cell(nb)
-    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
-    cell = nbformat.v4.new_code_cell(injected_source(values))
-    cell.metadata["tags"] = ["injected-parameters"]
-    cell.id = "injected-parameters"
-    nb.cells.insert(at + 1, cell)
-    reset = nbformat.v4.new_code_cell(_RESET)
-    reset.id = "evalkit-reset"
-    nb.cells.insert(0, reset)
-    nb.metadata.setdefault("papermill", {})["parameters"] = values
-    return nb
-
-
-def render_one(task: Task) -> dict[str, Any]:
-    """Render one task in this process's warm kernel; never raises: the result says what happened."""
-    worker = _worker()
-    started = time.monotonic()
-    out = Path(task.out_dir)
-    result: dict[str, Any] = {"key": task.key, "status": "failed", "fingerprint": task.fingerprint,
-                              "parameters": task.parameters, "outputs": {}, "durations": {}, "error": None}
-    writing: Path | None = None  # the file being written, for the message when the disk says no
-    try:
-        kernel = worker.kernel_for(task)
-        result["durations"]["kernel_ready"] = round(time.monotonic() - started, 3)
-        t0 = time.monotonic()
-        try:
-            nb = execute(task, kernel)
-        except BaseException:
-            if not kernel.alive():
-                worker.drop_kernel()
-            raise
-        result["durations"]["execute"] = round(time.monotonic() - t0, 3)
-        t0 = time.monotonic()
-        import nbformat
-
-        from .render import notebook_to_html
-
-        html = notebook_to_html(nb, lang=task.lang, title=task.title, synthetic=task.synthetic,
-                                index_href="index.html")
-        files = {"ipynb": out / "notebooks" / f"{task.stem}.ipynb", "html": out / f"{task.stem}.html"}
-        if task.pdf:
-            files["pdf"] = out / f"{task.stem}.pdf"
-        # all the report's files are written under temporary names and renamed together at the end: a
-        # report that fails on the way (a full disk, a dead browser) leaves its previous files as they
-        # were, never a new notebook beside an old page
-        with ExitStack() as stack:
-            tmp = {kind: stack.enter_context(atomic_path(path)) for kind, path in files.items()}
-            writing = files["ipynb"]
-            tmp["ipynb"].write_bytes(nbformat.writes(_strip_meta(nb)).encode("utf-8"))
-            writing = files["html"]
-            tmp["html"].write_bytes(html.encode("utf-8"))
-            result["durations"]["html"] = round(time.monotonic() - t0, 3)
-            scanning = None
-            if task.scanner and task.pdf:  # the page and the notebook are scanned while the browser prints
-                scanning = _scan_in_background(task.scanner, {str(files[k].relative_to(out)): tmp[k]
-                                                              for k in ("html", "ipynb")})
-            if task.pdf:
-                t0 = time.monotonic()
-                writing = files["pdf"]
-                worker.pdf_printer().print(tmp["html"], tmp["pdf"])  # the page as written, under its temporary name
-                result["durations"]["pdf"] = round(time.monotonic() - t0, 3)
-            writing = None  # written: what fails from here on is no write
-            if task.scanner:  # nothing with personal data or a person id in it is ever published
-                t0 = time.monotonic()
-                from .results import load_scanner
-
-                rest = {str(path.relative_to(out)): tmp[kind] for kind, path in files.items()
-                        if scanning is None or kind == "pdf"}
-                findings = [f for name, path in rest.items() for f in load_scanner(task.scanner).file(path, name=name)]
-                if scanning is not None:
-                    findings = scanning.result() + findings  # a ScanError there is raised here
-                if findings:
-                    raise PersonalDataFound(findings)
-                result["durations"]["scan"] = round(time.monotonic() - t0, 3)  # what the scan added after the PDF
-            hashes = {kind: _sha256_file(tmp[kind]) for kind in files}
-            writing = out
-        result["outputs"] = {kind: {"file": str(path.relative_to(out)), "sha256": hashes[kind]}
-                             for kind, path in files.items()}
-        result["status"] = "ok"
-    except PersonalDataFound as err:
-        kinds = ", ".join(sorted({f.kind for f in err.findings}))
-        result["error"] = (f"personal data found in the outputs ({len(err.findings)} finding(s): {kinds}); "
-                           "nothing of this report was published")
-        result["privacy"] = [f.to_dict() for f in err.findings[:20]]  # masked excerpts, never the values
-    except OSError as err:
-        result["error"] = _os_error_summary(err, writing) if writing is not None else _error_summary(err)
-    except BaseException as err:  # noqa: BLE001 - a failed county is recorded, the batch goes on
-        result["error"] = _error_summary(err)
-    result["durations"]["total"] = round(time.monotonic() - started, 3)
-    return result
-
-
-_SCAN_THREAD = None
-
-
-def _scan_in_background(scanner: str, files: dict[str, Path]):
-    """Scan ``files`` (published name -> where it is now) in this process's scanning thread; a future of the findings.
-
-    The worker only waits while the browser prints a PDF, so the page and the notebook are scanned then.
-    """
-    global _SCAN_THREAD
-    if _SCAN_THREAD is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _SCAN_THREAD = ThreadPoolExecutor(1, thread_name_prefix="evalkit-scan")
-    from .results import load_scanner
-
-    return _SCAN_THREAD.submit(lambda: [f for name, path in files.items()
-                                        for f in load_scanner(scanner).file(path, name=name)])
-
-
-def _strip_meta(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The executed notebook without run times, so that it is reproducible."""
-    nb = copy.deepcopy(nb)
-    nb.metadata.get("papermill", {}).pop("start_time", None)
-    nb.metadata.get("papermill", {}).pop("end_time", None)
-    nb.metadata.get("papermill", {}).pop("duration", None)
-    nb.metadata.get("papermill", {}).pop("input_path", None)
-    nb.metadata.get("papermill", {}).pop("output_path", None)
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-    return nb
-
-
-def _os_reason(err: OSError) -> str:
-    """``No space left on device (ENOSPC)``: what the system said, and its name."""
-    code = errno.errorcode.get(err.errno or 0)
-    return f"{err.strerror or err}" + (f" ({code})" if code else "")
-
-
-def _os_error_summary(err: OSError, path: Path) -> str:
-    """``cannot write 090102.pdf in reports/run: No space left on device (ENOSPC); ...``: what the disk said, where."""
-    where = str(path) if path.is_dir() else f"{path.name} in {path.parent}"
-    return f"cannot write {where}: {_os_reason(err)}; this report's files were left as they were"[:2000]
-
-
-def _error_summary(err: BaseException) -> str:
-    from papermill.exceptions import PapermillExecutionError
-
-    if isinstance(err, PapermillExecutionError):
-        return f"cell {err.exec_count}: {err.ename}: {err.evalue}"[:2000]
-    text = f"{type(err).__name__}: {err}"
-    if not isinstance(err, (EvalkitError, TimeoutError)):
-        text += " | " + " ".join(traceback.format_exception_only(type(err), err)).strip()
-    return text[:2000]
-
-
 # --------------------------------------------------------------------------- planning
 
 
@@ -942,36 +489,6 @@ def _current(manifest: dict[str, Any], task: Task, run_dir: Path) -> bool:
 # --------------------------------------------------------------------------- running
 
 
-class _RemotePrinter:
-    """A local worker's handle on the batch's one browser: it asks the parent's :class:`_PrintService`."""
-
-    def __init__(self, requests, reply, worker_id: int) -> None:
-        self.requests, self.reply, self.worker_id = requests, reply, worker_id
-
-    def print(self, html_path: str | Path, pdf_path: str | Path) -> None:
-        import queue
-
-        self.requests.put((self.worker_id, str(html_path), str(pdf_path)))
-        try:
-            answer = self.reply.get(timeout=_PRINT_TIMEOUT)
-        except queue.Empty:
-            raise TimeoutError(f"no PDF from the batch's browser within {_PRINT_TIMEOUT:g} s") from None
-        if answer is None:
-            return
-        kind, *detail = answer
-        if kind == "os":  # a full disk or a read-only folder: the same message as for any other write
-            raise OSError(*detail)
-        raise _PrintFailed(detail[0])
-
-
-class _PrintFailed(EvalkitError):
-    """The batch's browser could not print a report (the message is the browser's error, as it was)."""
-
-
-#: Seconds a worker waits for its PDF from the batch's browser (several reports may be queued before it).
-_PRINT_TIMEOUT = 600.0
-
-
 class _PrintService:
     """The batch's one browser: a thread of the parent process prints every local worker's PDFs.
 
@@ -1049,19 +566,6 @@ class _PrintService:
         self._thread.join(timeout=60)
 
 
-def _worker_exit(status: int) -> None:
-    """Stop this worker process now: its kernel killed, the kernel's socket folder removed, no clean-up of
-    Python's own (its queues are the batch's; the batch removes what a report was writing)."""
-    worker = _WORKER
-    if worker is not None and worker.kernel is not None:
-        with suppress(BaseException):
-            worker.kernel.kill()
-            import shutil
-
-            shutil.rmtree(worker.kernel._sockets, ignore_errors=True)
-    os._exit(status)
-
-
 def _watch_batch(batch_pid: int) -> None:
     """A worker's watch on the batch that started it: when the batch is gone (even by SIGKILL), the worker and
     its kernel go too, within a second, whatever the worker's main thread is doing."""
@@ -1101,7 +605,7 @@ def _worker_main(tasks, results, warm: dict[str, Any], ready, go, printing: tupl
         os.environ.clear()
         os.environ.update(env)
         tempfile.tempdir = None  # the batch's private temporary folder (TMPDIR), for the kernel's sockets too
-    _skip_unused_imports()
+    skip_unused_imports()
     worker = _worker()
     if printing is not None:
         worker.remote = _RemotePrinter(*printing)

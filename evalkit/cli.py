@@ -126,6 +126,106 @@ def _cmd_framework(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_privacy_commands(sub) -> None:
+    """Add the ``plant`` and ``scan`` commands (moved from ``evalkit.privacy``)."""
+    from .planting import MIN_VALUES, PER_COMMENT
+
+    p = sub.add_parser("plant", help="copy a province folder, planting personal data in its survey comments",
+                       description="Copy DATA_DIR to OUT_DIR with a generated corpus of personal data (17 "
+                                   "categories: names, phone numbers, identity and bank card numbers, WeChat, QQ, "
+                                   "licence plates, e-mail, addresses; evalkit.planting) planted in survey "
+                                   "comments of one wave, and the roster names in its roster, for audits.")
+    p.add_argument("data_dir")
+    p.add_argument("out_dir")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed plants the same values")
+    p.add_argument("--values", type=int, default=MIN_VALUES,
+                   help=f"the least number of values to plant (default {MIN_VALUES})")
+    p.add_argument("--per-comment", type=int, default=PER_COMMENT,
+                   help=f"values in one planted comment (default {PER_COMMENT})")
+    p.add_argument("--year", type=int, default=None, help="the survey wave to plant in (default the latest)")
+    p.add_argument("--planted", help="write the planted values to this JSON file")
+    p.set_defaults(command="plant", func=_cmd_privacy)
+    s = sub.add_parser("scan", help="scan output files or folders for personal data and input person ids",
+                       description="Scan rendered files (HTML, PDF, notebooks, JSON) or folders for phone and "
+                                   "identity numbers, e-mail, addresses, roster names and the inputs' person ids. "
+                                   "Exits 1 when the expectation (--expect) fails.")
+    s.add_argument("paths", nargs="+")
+    s.add_argument("--data", help="the inputs' folder: its person ids and roster names are searched for")
+    s.add_argument("--planted", help="the JSON file written by `plant --planted`: report which values were found")
+    s.add_argument("--counties", nargs="+", metavar="CODE",
+                   help="with --planted: the counties whose planted values must be found (default: those with a "
+                        "report among the files, e.g. 090102.html; else all)")
+    s.add_argument("--expect", choices=("none", "all"), default="none",
+                   help="none (default): fail on any finding; all: fail unless every planted value is found")
+    s.add_argument("--json", action="store_true", help="print the findings as JSON lines")
+    s.set_defaults(command="scan", func=_cmd_privacy)
+
+
+def _cmd_privacy(args: argparse.Namespace) -> int:
+    """Carry out a ``plant`` or ``scan`` command parsed by :func:`_add_privacy_commands`."""
+    from .planting import Planted, plant
+    from .errors import ScanError
+    from .privacy.scan import _SCANNED, Scanner, _mask, scanner_for
+
+    if args.command == "plant":
+        planted = plant(args.data_dir, args.out_dir, args.seed, n=args.values, per_comment=args.per_comment,
+                        year=args.year)
+        if args.planted:
+            planted.to_json(args.planted)
+        groups = planted.by_category()
+        print(f"planted {len(planted.values)} values of {len(groups)} categories in {len(planted.comments)} comments "
+              f"of {len(planted.counties())} counties ({planted.year} wave): {args.out_dir}")
+        print("  " + ", ".join(f"{c} {len(vs)}" for c, vs in groups.items()))
+        return 0
+    t0 = time.perf_counter()
+    scanner = scanner_for(args.data) if args.data else Scanner()
+    if args.data:
+        print(f"searching for {scanner.n_ids:,} person ids ({scanner.skipped_ids:,} too plain to search for) and "
+              f"{len(scanner.names):,} roster names ({len(scanner.unscanned_names)} set aside); "
+              f"{time.perf_counter() - t0:.1f} s to read them")
+    files = []
+    for p in map(Path, args.paths):
+        files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SCANNED) if p.is_dir() else [p]
+    findings, failed, unreadable, t1 = [], [], set(), time.perf_counter()
+    for f in files:
+        try:
+            findings += scanner.file(f)
+        except ScanError as err:
+            failed.append(str(err))
+            unreadable.add(f)
+    print(f"scanned {len(files)} files in {time.perf_counter() - t1:.1f} s: {len(findings)} finding(s), "
+          f"{len(failed)} unreadable")
+    for msg in failed:
+        print(f"  unreadable: {msg}")
+    for f in findings[:50]:
+        print(json.dumps(f.to_dict(), ensure_ascii=False) if args.json else f"  {f}")
+    if len(findings) > 50:
+        print(f"  ... and {len(findings) - 50} more")
+    ok = not failed and (not findings if args.expect == "none" else True)
+    if args.planted:
+        planted = Planted.from_json(args.planted)
+        counties = args.counties or sorted({f.stem for f in files} & set(planted.counties())) or planted.counties()
+        wanted = [v for v in planted.values if v.county_code in counties]
+        missing = planted.missing(findings, counties, scanner=scanner, files=[f for f in files if f not in unreadable])
+        print(f"planted values found: {len(wanted) - len(missing)} of {len(wanted)} "
+              f"(in the comments of {len(counties)} counties)")
+        for v in missing[:20]:
+            print(f"  not found: {v.category} ({v.form}) in county {v.county_code} ({v.respondent_id}): "
+                  f"{_mask(v.value)}")
+        if len(missing) > 20:
+            print(f"  ... and {len(missing) - 20} more")
+        if args.expect == "all":
+            ok = ok and not missing
+    return 0 if ok else 1
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import run_audit
+
+    return 0 if run_audit(args.data_dir, args.work, seed=args.seed, batch_args=args.batch_args, n=args.values,
+                          markdown=args.markdown).ok else 1
+
+
 def _cmd_codebook(args: argparse.Namespace) -> int:
     from .schema import codebook_markdown, update_codebook
 
@@ -247,13 +347,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="framework file (default: the shipped framework)")
     p.set_defaults(func=_cmd_framework)
 
-    from . import privacy
+    _add_privacy_commands(sub)  # plant, scan
 
-    before = set(sub.choices)
-    privacy.add_commands(sub)  # plant, scan
-    for name in set(sub.choices) - before:
-        sub.choices[name].prog = f"evalkit {name}"
-        sub.choices[name].set_defaults(func=privacy.run)
+    from .audit import __doc__ as audit_doc
+
+    p = sub.add_parser("audit", help="prove that planted personal data reaches no published page (make audit)",
+                       description=audit_doc.split("\n\n")[0],
+                       epilog="Options after -- go to every evalkit batch run (e.g. -- --prefecture 0901).")
+    p.add_argument("data_dir", type=Path, help="the province to audit (a planted copy is made; it is not changed)")
+    p.add_argument("work", type=Path, help="an empty folder for the copy, the runs and their outputs")
+    p.add_argument("--seed", type=int, default=1, help="seed of the planted values (default 1)")
+    p.add_argument("--values", type=int, default=None, help="the least number of planted values (default 500)")
+    p.add_argument("--markdown", type=Path, default=None,
+                   help="also write recall per category and comments withheld per county as Markdown tables")
+    p.set_defaults(func=_cmd_audit, batch_args=[])
 
     p = sub.add_parser("codebook", help="print the codebook of the input tables as Markdown",
                        description="Print the codebook (columns, types, units, allowed values, meaning in "
@@ -311,10 +418,16 @@ def _plain_cache_warnings() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    from .batch import _skip_unused_imports
+    from .execute import skip_unused_imports
 
-    _skip_unused_imports()
+    skip_unused_imports()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    batch_args: list[str] = []
+    if argv[:1] == ["audit"] and "--" in argv:  # options after -- go to every batch run of the audit
+        argv, batch_args = argv[:argv.index("--")], argv[argv.index("--") + 1:]
     args = build_parser().parse_args(argv)
+    if batch_args:
+        args.batch_args = batch_args
     if getattr(args, "seed", 0) is None:
         from .synth import DEFAULT_SEED
 

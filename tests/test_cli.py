@@ -11,7 +11,8 @@ from evalkit import cli
 
 from conftest import BASE
 
-COMMANDS = ["synth", "validate", "indicators", "codebook", "batch", "render", "scores", "framework", "plant", "scan"]
+COMMANDS = ["synth", "validate", "indicators", "codebook", "batch", "render", "scores", "framework", "plant", "scan",
+            "audit"]
 
 
 def _run(*args):
@@ -31,6 +32,32 @@ def test_help_on_every_command(command):
 def test_every_subcommand_is_listed_in_tests():
     sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
     assert sorted(sub.choices) == sorted(COMMANDS)
+
+
+def test_audit_is_a_command_and_passes_options_after_a_double_dash_to_each_batch(monkeypatch, tmp_path):
+    """``evalkit audit`` (what ``make audit`` runs): its own options before ``--``, the batch's after it, and the exit
+    status says whether every expectation held."""
+    import evalkit.audit as audit
+
+    calls = []
+
+    class Result:
+        ok = True
+
+    def fake(data_dir, work, **kwargs):
+        calls.append((str(data_dir), str(work), kwargs))
+        return Result()
+
+    monkeypatch.setattr(audit, "run_audit", fake)
+    args = [str(tmp_path / "data"), str(tmp_path / "work"), "--seed", "3", "--markdown", str(tmp_path / "a.md")]
+    assert cli.main(["audit", *args, "--", "--prefecture", "0901", "--lang", "zh"]) == 0
+    assert cli.main(["audit", *args[:2], "--values", "600"]) == 0
+    Result.ok = False
+    assert cli.main(["audit", *args[:2]]) == 1
+    assert calls[0] == (args[0], args[1], {"seed": 3, "batch_args": ["--prefecture", "0901", "--lang", "zh"],
+                                           "n": None, "markdown": tmp_path / "a.md"})
+    assert calls[1][2] == {"seed": 1, "batch_args": [], "n": 600, "markdown": None}
+    assert len(calls) == 3
 
 
 def test_validate_ok_exits_zero():

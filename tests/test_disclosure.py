@@ -14,7 +14,7 @@ import pandas as pd
 from bs4 import BeautifulSoup
 
 from evalkit.indicators import catalogue
-from evalkit.report.county import _TOWNSHIP
+from evalkit.report.county import TOWNSHIP
 from evalkit.report.data import province_data
 from evalkit.report.i18n import t
 
@@ -76,7 +76,7 @@ def test_no_rendered_figure_rests_on_fewer_cases_than_the_threshold(small_batch,
                 town_names = dict(zip(towns["name_en"], towns["code"]))
                 for cells in rows:
                     tcode = town_names[cells[0]]
-                    for k, (indicator, item) in enumerate(_TOWNSHIP, start=1):
+                    for k, (indicator, item) in enumerate(TOWNSHIP, start=1):
                         match = towns[(towns["code"] == tcode) & (towns["indicator"] == indicator)
                                       & (towns["item"] == item)]
                         if match.empty:
@@ -89,6 +89,6 @@ def test_no_rendered_figure_rests_on_fewer_cases_than_the_threshold(small_batch,
                     sat = towns[(towns["code"] == tcode) & (towns["indicator"] == "satisfaction_rate")
                                 & (towns["item"] == "q_overall")]
                     if sat.empty or _too_few(sat.iloc[0].to_dict()):
-                        assert cells[len(_TOWNSHIP) + 1] == SUPPRESSED, f"{code} {cells[0]}: model-based {cells}"
+                        assert cells[len(TOWNSHIP) + 1] == SUPPRESSED, f"{code} {cells[0]}: model-based {cells}"
     assert hunted > 100
     assert small_cells > 0, "the small province should have cells below the threshold to hunt for"

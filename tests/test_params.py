@@ -7,7 +7,8 @@ import ast
 import nbformat
 import pytest
 
-from evalkit.batch import COUNTY_NOTEBOOK, OVERVIEW_NOTEBOOK, _inject
+from evalkit.batch import COUNTY_NOTEBOOK, OVERVIEW_NOTEBOOK
+from evalkit.execute import _inject
 from evalkit.params import ParameterError, check, declared, injected_source
 
 PARAMS = declared(COUNTY_NOTEBOOK)

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from evalkit import privacy
+from evalkit import cli, privacy
+from evalkit.privacy import scan as privacy_scan
 from evalkit.errors import DataValidationError, EvalkitError, InputError, PersonalDataFound, ScanError
 from evalkit.planting import CATEGORIES, Planted, PlantedValue, as_written, normalise, plant
 from evalkit.privacy import (Scanner, is_resident_id, load_roster, resident_id_check_digit, scan_file, scan_text,
@@ -414,7 +415,7 @@ def test_chromium_pdf_with_chinese_is_scanned(tmp_path):
     html = tmp_path / "r.html"
     html.write_text(notebook_to_html(nb, lang="zh", title="芙蓉区评估报告 王芳"), encoding="utf-8")
     pdf = _pdf(html, tmp_path / "r.pdf")
-    text = "".join(c.text for c in privacy._pdf_chunks(pdf))
+    text = "".join(c.text for c in privacy_scan._pdf_chunks(pdf))
     assert "芙蓉区评估报告" in text and "满意率为" in text  # the CJK subset font's text extracts
     found = scan_file(pdf, names=["王芳"])
     assert sorted({f.kind for f in found}) == ["address", "email", "id_number", "name", "phone"]
@@ -607,8 +608,8 @@ def test_a_real_batch_has_no_findings(small_batch, small_province):
 
 def test_command_line_plant_and_scan(small_province, tmp_path, capsys):
     out = tmp_path / "data"
-    assert privacy.main(["plant", str(small_province), str(out), "--seed", "2", "--planted",
-                         str(tmp_path / "planted.json")]) == 0
+    assert cli.main(["plant", str(small_province), str(out), "--seed", "2", "--planted",
+                     str(tmp_path / "planted.json")]) == 0
     printed = capsys.readouterr().out
     assert "planted 510 values of 17 categories in 170 comments of 4 counties" in printed
     planted = Planted.from_json(tmp_path / "planted.json")
@@ -617,8 +618,8 @@ def test_command_line_plant_and_scan(small_province, tmp_path, capsys):
     page.parent.mkdir()
     page.write_text("<p>" + "</p><p>".join(planted.comments.values()) + "</p>", encoding="utf-8")
     args = ["scan", str(page.parent), "--data", str(out), "--planted", str(tmp_path / "planted.json")]
-    assert privacy.main([*args, "--expect", "all"]) == 0
-    assert privacy.main(args) == 1  # default: any finding fails
+    assert cli.main([*args, "--expect", "all"]) == 0
+    assert cli.main(args) == 1  # default: any finding fails
     printed = capsys.readouterr().out
     assert re.search(r"planted values found: 510 of 510 \(in the comments of 4 counties\)", printed)
     # one county's comments on its own page: its values are the ones that must be found
@@ -627,10 +628,10 @@ def test_command_line_plant_and_scan(small_province, tmp_path, capsys):
                                            if v.county_code == county) + "</p>", encoding="utf-8")
     page.rename(page.with_name(f"{county}.html"))
     ours = sum(v.county_code == county for v in planted.values)
-    assert privacy.main([*args, "--expect", "all"]) == 0
+    assert cli.main([*args, "--expect", "all"]) == 0
     assert f"planted values found: {ours} of {ours} (in the comments of 1 counties)" in capsys.readouterr().out
     page.with_name(f"{county}.html").write_text("<p>clean</p>", encoding="utf-8")
-    assert privacy.main(args) == 0
-    assert privacy.main([*args, "--expect", "all"]) == 1
+    assert cli.main(args) == 0
+    assert cli.main([*args, "--expect", "all"]) == 1
     printed = capsys.readouterr().out
     assert f"planted values found: 0 of {ours}" in printed and re.search(rf"not found: \w+ \(\w+\) in county {county} ", printed)

@@ -691,7 +691,7 @@ def test_one_pass_for_every_level_gives_what_each_measure_gives() -> None:
 def test_distinct_persons_with_people_served_in_two_townships() -> None:
     """Counts of distinct persons at every level against a direct count: a person served in two
     townships of a county counts once for the county, in each group they were served under."""
-    from evalkit.measures import reach
+    from evalkit.measures import ledger as engine
 
     regions, _, services = tiny()
     extra = pd.DataFrame({  # A again in T2 as tekun, visited; B in T3 (another county), visited
@@ -699,15 +699,15 @@ def test_distinct_persons_with_people_served_in_two_townships() -> None:
         "township_code": [T2, T3, T2], "person_id": ["A", "B", "B"],
         "person_group": ["tekun", "dibao", "dibao"], "mode": ["home_visit", "home_visit", "drop_in"]})
     services = pd.concat([services, extra], ignore_index=True)
-    geos = [reach._geography(regions, level, None, [], "test") for level in LEVELS]
-    ledger = reach._ledger(services, persons=True, visits=True)
-    served = reach._served(geos, ledger, reach._ledger_rows(geos[0], ledger), visits=True)
+    geos = [engine._geography(regions, level, None, [], "test") for level in LEVELS]
+    ledger = engine._ledger(services, persons=True, visits=True)
+    served = engine._served(geos, ledger, engine._ledger_rows(geos[0], ledger), visits=True)
     for geo, got in zip(geos, served):
         code = geo.keys.columns[-1]
         rows = services.drop(columns="county_code").assign(year=services["date"].dt.year).merge(
             regions[list(dict.fromkeys(["year", "township_code", code]))], on=["year", "township_code"])
         unit = geo.keys.reset_index().merge(rows, on=["year", code])
-        for g, group in enumerate(reach.PERSON_GROUPS):
+        for g, group in enumerate(engine.PERSON_GROUPS):
             mine = unit[unit["person_group"] == group]
             want = mine.groupby("index")["person_id"].nunique().reindex(range(geo.size), fill_value=0)
             assert (got.by_group[:, g] == want.to_numpy()).all(), (geo.keys.columns[-1], group)
@@ -724,10 +724,10 @@ def test_distinct_persons_with_people_served_in_two_townships() -> None:
     ["A1", None, "A1", "B2"],                          # a missing id: -1
 ])
 def test_person_keys_are_exact(ids) -> None:
-    from evalkit.measures import reach
+    from evalkit.measures import ledger as engine
 
     for values in (pd.Series(ids, dtype="str"), pd.Series(ids, dtype="str")[1:], pd.Series(ids, dtype=object)):
-        keys, bound = reach._person_codes(pd.DataFrame({"person_id": values}))
+        keys, bound = engine._person_codes(pd.DataFrame({"person_id": values}))
         missing = values.isna().to_numpy()
         assert (keys[missing] == -1).all() and (keys[~missing] >= 0).all() and (keys < bound).all()
         # same ids, same keys; different ids, different keys

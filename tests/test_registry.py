@@ -108,10 +108,10 @@ def test_the_report_lists_are_the_registry_sections():
     from evalkit.report import overview, sections
 
     assert sections.HEADLINE == registry.pairs("summary")
-    assert sections._TOWNSHIP == registry.pairs("reach")
-    assert sections._STAFFING == registry.names(section="staffing")
+    assert sections.TOWNSHIP == registry.pairs("reach")
+    assert sections.STAFFING == registry.names(section="staffing")
     assert overview.KEY_FIGURES == registry.pairs("overview")
-    assert ("home_visit_share", "all") in sections._TOWNSHIP
+    assert ("home_visit_share", "all") in sections.TOWNSHIP
 
 
 def _listed_indicators(tree: ast.AST, names: set[str]) -> list[tuple[int, list[str]]]:

@@ -53,7 +53,7 @@ def test_a_change_to_the_scrub_gives_the_table_and_every_report_a_new_key_and_un
     to a catalogue re-renders the reports and keeps the table; a change to code no report runs (the sample
     generator) neither rebuilds the table nor re-renders 244 reports."""
     before = _planned(_package_copy(tmp_path, None), tmp_path)
-    scrub = _planned(_package_copy(tmp_path, "privacy.py"), tmp_path)
+    scrub = _planned(_package_copy(tmp_path, "privacy/scrub.py"), tmp_path)
     assert scrub["tables"] != before["tables"]
     assert scrub["090102"] != before["090102"] and scrub["overview"] != before["overview"]
 

@@ -379,7 +379,7 @@ def _cache_files(package: Path, data: Path, cache: Path) -> set[str]:
 
 
 def test_each_cache_is_keyed_by_the_code_that_builds_it(small_province, tmp_path):
-    """A change to privacy.py (the scrub) invalidates the indicator table (it stores scrubbed comments) and what is
+    """A change to privacy/scrub.py (the scrub) invalidates the indicator table (it stores scrubbed comments) and what is
     computed from it; a change to the small-area model invalidates the small-area estimates only; a change to the
     framework, the scores only."""
     cache = tmp_path / "cache"
@@ -394,8 +394,8 @@ def test_each_cache_is_keyed_by_the_code_that_builds_it(small_province, tmp_path
         return {name.split("-")[0] for name in added}
 
     assert new("measures/smallarea.py") == {"small"}
-    assert new("framework.py") == {"scores"}
-    assert new("privacy.py") == {"indicators", "scanner", "scores", "small"}
+    assert new("framework/simulation.py") == {"scores"}
+    assert new("privacy/scrub.py") == {"indicators", "scanner", "scores", "small"}
     assert new("measures/survey.py") == {"indicators", "scanner", "scores", "small"}  # the table's measures
 
 

@@ -34,7 +34,7 @@ from .format import SUPPRESSED, Fragment, comparison_cell, esc
 from .i18n import LANGUAGES, t
 from .rows import catalogue_columns, headline_item, lookup
 from . import sections
-from .sections import _TOWNSHIP, BENCHMARKS, HEADLINE, ITEMS, SECTIONS  # noqa: F401 (_TOWNSHIP, ITEMS: re-exported)
+from .sections import BENCHMARKS, HEADLINE, ITEMS, SECTIONS, TOWNSHIP  # noqa: F401 (TOWNSHIP, ITEMS: re-exported)
 # every section module, imported by name so that code hashes and import contracts see them; their order is SECTIONS
 from .sections import (among_counties, comments, cover, data_quality, grade, indicator_table, methods,  # noqa: F401
                        provenance, reach, recommendations, satisfaction, staffing, summary, trends)

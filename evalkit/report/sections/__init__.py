@@ -27,5 +27,5 @@ BENCHMARKS = ("prefecture", "province")
 HEADLINE = registry.pairs("summary")
 #: Survey items (satisfaction dimensions), the overall item first.
 ITEMS = ("q_overall", "q_access", "q_attitude", "q_professional", "q_timely", "q_effect")
-_STAFFING = registry.names(section="staffing")
-_TOWNSHIP = registry.pairs("reach")
+STAFFING = registry.names(section="staffing")
+TOWNSHIP = registry.pairs("reach")

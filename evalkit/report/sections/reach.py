@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..format import SUPPRESSED, Fragment, esc, interval_text, table_html, value_text
 from ..rows import records
-from . import _TOWNSHIP
+from . import TOWNSHIP
 
 if TYPE_CHECKING:
     from ..county import CountyReport
@@ -27,7 +27,7 @@ def render(report: CountyReport) -> Fragment:
         names.setdefault(code, name)
         if group == "all":
             lookup[(code, indicator, item)] = {"value": value, "suppressed": suppressed}
-    header = [report.t("table.township")] + [report.t("indicator_short." + i) for i, _ in _TOWNSHIP]
+    header = [report.t("table.township")] + [report.t("indicator_short." + i) for i, _ in TOWNSHIP]
     header.append(report.t("table.model_based"))
     eb = report.data.shared(("small_area", report.year),
                           lambda: _small_area_by_county(report.data.small_area(report.year)))
@@ -36,7 +36,7 @@ def render(report: CountyReport) -> Fragment:
     shown = []
     for code in sorted(names):
         cells = [f'<td class="label">{esc(names[code])}</td>']
-        for indicator, item in _TOWNSHIP:
+        for indicator, item in TOWNSHIP:
             row = lookup.get((code, indicator, item))
             if row is None:
                 cells.append(f"<td>{SUPPRESSED}</td>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..format import Fragment, esc, interval_text, table_html, value_text
-from . import _STAFFING
+from . import STAFFING
 
 if TYPE_CHECKING:
     from ..county import CountyReport
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def render(report: CountyReport) -> Fragment:
     """Stations, staffing, volunteers and cost against the benchmarks."""
     rows, shown = [], []
-    for indicator in _STAFFING:
+    for indicator in STAFFING:
         row = report._row(report._county, indicator)
         if row is None:
             continue
