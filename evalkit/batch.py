@@ -986,10 +986,11 @@ def _save_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
 
 
 def _write_index(p: Plan, manifest: dict[str, Any]) -> None:
+    from .render import index_html
     from .report.overview import index_page
 
-    html = index_page(p.data, manifest, year=p.info["year"], lang=p.info["lang"],
-                      keys=[t.key for t in p.tasks if t.key != "overview"], run_dir=p.run_dir)
+    html = index_html(**index_page(p.data, manifest, year=p.info["year"], lang=p.info["lang"],
+                                   keys=[t.key for t in p.tasks if t.key != "overview"], run_dir=p.run_dir))
     scanner = next((t.scanner for t in p.tasks if t.scanner), None)
     if scanner:
         from .results import load_scanner

@@ -189,9 +189,10 @@ class ProvinceOverview:
 
 
 def index_page(data: ProvinceData, manifest: dict[str, Any], *, year: int, lang: str, keys: Sequence[str],
-               run_dir: Path) -> str:
-    """``index.html`` of a batch run: every county with status, key figures and links to its files."""
-    from ..render import IndexColumn, IndexEntry, index_html
+               run_dir: Path) -> dict[str, Any]:
+    """What ``index.html`` of a batch run shows (every county with status, key figures and links to its files):
+    the arguments of :func:`evalkit.render.index_html`, which the batch calls (render sits above report)."""
+    from .index import IndexColumn, IndexEntry
 
     figures_ = _key_rows(data.table, "county", year, 0.95).set_index(["code", "indicator"])
     names = data.counties().set_index("county_code")
@@ -226,7 +227,8 @@ def index_page(data: ProvinceData, manifest: dict[str, Any], *, year: int, lang:
                                   outputs.get("html", {}).get("file"), outputs.get("pdf", {}).get("file")))
     ov = reports.get("overview", {})
     overview_href = ov.get("outputs", {}).get("html", {}).get("file") if ov.get("status") == "ok" else None
-    return index_html(entries, columns, lang=lang, title=t("index.title", lang, province=data.province_name(lang)),
-                      subtitle=t("index.subtitle_one" if len(entries) == 1 else "index.subtitle", lang, n=len(entries), year=year),
-                      overview_href=overview_href,
-                      synthetic=data.synthetic)
+    return dict(entries=entries, columns=columns, lang=lang,
+                title=t("index.title", lang, province=data.province_name(lang)),
+                subtitle=t("index.subtitle_one" if len(entries) == 1 else "index.subtitle", lang, n=len(entries),
+                           year=year),
+                overview_href=overview_href, synthetic=data.synthetic)
