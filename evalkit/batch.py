@@ -41,16 +41,16 @@ from typing import Any, Callable, Iterable
 from . import __version__
 from .errors import EvalkitError, PersonalDataFound
 from .execute import (  # the worker side: one report executed in a warm kernel and published
-    _WARM_UP,
     DEFAULT_TIMEOUT,
+    WARM_UP,
+    RemotePrinter,
     Task,
-    _os_reason,
-    _RemotePrinter,
-    _sha256_file,
-    skip_unused_imports,
-    _worker,
-    _worker_exit,
+    current_worker,
+    os_reason,
     render_one,
+    sha256_file,
+    skip_unused_imports,
+    worker_exit,
 )
 from .io import write_atomic
 from .params import check, declared
@@ -369,7 +369,7 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
     run_dir = Path(out or REPORTS) / run
     notebook = Path(notebook)
     params = declared(notebook)
-    nb_hash = _sha256_file(notebook)
+    nb_hash = sha256_file(notebook)
     code_hash = report_code_hash()
     # every output is scanned for personal data before it is published, with a scanner built once per set
     # of inputs (the privacy audit's negative control alone switches it off)
@@ -481,7 +481,7 @@ def _current(manifest: dict[str, Any], task: Task, run_dir: Path) -> bool:
         return False
     for out in entry.get("outputs", {}).values():
         path = run_dir / out["file"]
-        if not path.is_file() or _sha256_file(path) != out["sha256"]:
+        if not path.is_file() or sha256_file(path) != out["sha256"]:
             return False
     return True
 
@@ -573,7 +573,7 @@ def _watch_batch(batch_pid: int) -> None:
         while True:
             time.sleep(0.5)
             if not _alive(batch_pid):
-                _worker_exit(128 + signal.SIGTERM)
+                worker_exit(128 + signal.SIGTERM)
 
     threading.Thread(target=watch, name="evalkit-watch", daemon=True).start()
 
@@ -595,7 +595,7 @@ def _worker_main(tasks, results, warm: dict[str, Any], ready, go, printing: tupl
     # SIGTERM or SIGHUP (from the batch stopping, from systemd, or from Linux when the fork server dies):
     # the kernel goes with the worker
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signum, frame: _worker_exit(128 + signum))
+        signal.signal(sig, lambda signum, frame: worker_exit(128 + signum))
     _die_with_parent()
     if batch_pid is not None:
         _watch_batch(batch_pid)
@@ -606,9 +606,9 @@ def _worker_main(tasks, results, warm: dict[str, Any], ready, go, printing: tupl
         os.environ.update(env)
         tempfile.tempdir = None  # the batch's private temporary folder (TMPDIR), for the kernel's sockets too
     skip_unused_imports()
-    worker = _worker()
+    worker = current_worker()
     if printing is not None:
-        worker.remote = _RemotePrinter(*printing)
+        worker.remote = RemotePrinter(*printing)
     try:
         # the kernel starts first (its boot is the longest wait), then nbconvert and the page templates
         # load and the browser starts while it boots; the table is read now if it is cached, else once
@@ -617,8 +617,8 @@ def _worker_main(tasks, results, warm: dict[str, Any], ready, go, printing: tupl
                        warm["pdf"], build=False, year=warm["year"])
         ready.wait()
         if go.value:  # the province passed validation (and its table is cached) and there is work
-            worker.kernel.run(_WARM_UP.format(data_dir=warm["data_dir"], confidence=warm["confidence"], build=True,
-                                              year=warm["year"]))
+            worker.kernel.run(WARM_UP.format(data_dir=warm["data_dir"], confidence=warm["confidence"], build=True,
+                                             year=warm["year"]))
     except Exception:  # noqa: BLE001 - a real failure shows, with its message, on the first report
         pass
     try:
@@ -919,7 +919,7 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
             unwritten.pop("manifest.json", None)
         except OSError as err:
             if "manifest.json" not in unwritten:
-                log(f"evalkit batch: cannot update {p.run_dir / 'manifest.json'}: {_os_reason(err)}; the batch goes "
+                log(f"evalkit batch: cannot update {p.run_dir / 'manifest.json'}: {os_reason(err)}; the batch goes "
                     "on and tries again after each report.")
             unwritten["manifest.json"] = err
 
@@ -939,7 +939,7 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
         key = result["key"]
         result["evalkit_version"] = __version__
         result["inputs"] = p.inputs
-        result["notebook_sha256"] = _sha256_file(Path(next(t.notebook for t in p.tasks if t.key == key)))
+        result["notebook_sha256"] = sha256_file(Path(next(t.notebook for t in p.tasks if t.key == key)))
         result["last_run"] = "rendered" if result["status"] == "ok" else "failed"
         reports[key] = result
         save()
@@ -973,7 +973,7 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
                                         "again every report it does not record as done",
                        "index.html": "the index page there is out of date"}
         raise BatchError(
-            "; ".join(f"cannot write {name} in {p.run_dir}: {_os_reason(err)}: {consequence[name]}"
+            "; ".join(f"cannot write {name} in {p.run_dir}: {os_reason(err)}: {consequence[name]}"
                       for name, err in unwritten.items())
             + f". This run: {s['rendered']} rendered, {s['skipped']} unchanged, {s['failed']} failed{failures}. "
             "Free some space (or make the folder writable) and run again.")

@@ -165,7 +165,7 @@ def _cmd_privacy(args: argparse.Namespace) -> int:
     """Carry out a ``plant`` or ``scan`` command parsed by :func:`_add_privacy_commands`."""
     from .planting import Planted, plant
     from .errors import ScanError
-    from .privacy.scan import _SCANNED, Scanner, _mask, scanner_for
+    from .privacy.scan import SCANNED_SUFFIXES, Scanner, mask_value, scanner_for
 
     if args.command == "plant":
         planted = plant(args.data_dir, args.out_dir, args.seed, n=args.values, per_comment=args.per_comment,
@@ -185,7 +185,8 @@ def _cmd_privacy(args: argparse.Namespace) -> int:
               f"{time.perf_counter() - t0:.1f} s to read them")
     files = []
     for p in map(Path, args.paths):
-        files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SCANNED) if p.is_dir() else [p]
+        files += (sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SCANNED_SUFFIXES) if p.is_dir()
+                  else [p])
     findings, failed, unreadable, t1 = [], [], set(), time.perf_counter()
     for f in files:
         try:
@@ -211,7 +212,7 @@ def _cmd_privacy(args: argparse.Namespace) -> int:
               f"(in the comments of {len(counties)} counties)")
         for v in missing[:20]:
             print(f"  not found: {v.category} ({v.form}) in county {v.county_code} ({v.respondent_id}): "
-                  f"{_mask(v.value)}")
+                  f"{mask_value(v.value)}")
         if len(missing) > 20:
             print(f"  ... and {len(missing) - 20} more")
         if args.expect == "all":

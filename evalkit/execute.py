@@ -46,18 +46,18 @@ _RESET = ("get_ipython().reset(new_session=True)\n"  # namespace, history and co
           "import gc as _gc\n_gc.freeze()\ndel _gc\n")
 #: Run once in a new kernel before its first report (never part of a report): import the report
 #: code and read the province's table into memory, so that the first report does not pay for them.
-_WARM_UP = ("import gc\n"
-            "import evalkit.report, evalkit.report.overview, evalkit.measures.compare, evalkit.measures.trend\n"
-            "from evalkit.report.data import province_data\n"
-            "try:\n"
-            "    _data = province_data({data_dir!r}, build={build!r})\n"
-            "    _data.parts({confidence!r})\n"
-            "    _data.scores({year!r} or max(_data.years))\n"  # the framework's grades of every county
-            "    _data.small_area({year!r} or max(_data.years))\n"  # the townships' model-based satisfaction
-            "    del _data\n"
-            "except LookupError:\n"  # not cached yet: read once the parent has validated and cached it
-            "    pass\n"
-            "gc.collect()\ngc.freeze()\n")
+WARM_UP = ("import gc\n"
+           "import evalkit.report, evalkit.report.overview, evalkit.measures.compare, evalkit.measures.trend\n"
+           "from evalkit.report.data import province_data\n"
+           "try:\n"
+           "    _data = province_data({data_dir!r}, build={build!r})\n"
+           "    _data.parts({confidence!r})\n"
+           "    _data.scores({year!r} or max(_data.years))\n"  # the framework's grades of every county
+           "    _data.small_area({year!r} or max(_data.years))\n"  # the townships' model-based satisfaction
+           "    del _data\n"
+           "except LookupError:\n"  # not cached yet: read once the parent has validated and cached it
+           "    pass\n"
+           "gc.collect()\ngc.freeze()\n")
 
 
 def skip_unused_imports() -> None:
@@ -92,7 +92,7 @@ def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -207,7 +207,7 @@ class _PrintFailed(EvalkitError):
 _PRINT_TIMEOUT = 600.0
 
 
-class _RemotePrinter:
+class RemotePrinter:
     """A local worker's handle on the batch's one browser: it asks the parent's :class:`_PrintService`."""
 
     def __init__(self, requests, reply, worker_id: int) -> None:
@@ -237,7 +237,7 @@ class _Worker:
         self.printer = None
         self.warm_for: str | None = None
         #: The batch's shared browser, in the parent process (local pool); None: a browser of our own (Dask).
-        self.remote: _RemotePrinter | None = None
+        self.remote: RemotePrinter | None = None
 
     def kernel_for(self, task: Task) -> _WarmKernel:
         if self.kernel is not None and not self.kernel.alive():
@@ -264,8 +264,8 @@ class _Worker:
                 pass
         if data_dir and confidence:
             # a failure here is not the report's: the report itself then meets it and records it
-            self.kernel.run(_WARM_UP.format(data_dir=str(data_dir), confidence=float(confidence), build=build,
-                                            year=year))
+            self.kernel.run(WARM_UP.format(data_dir=str(data_dir), confidence=float(confidence), build=build,
+                                           year=year))
 
     def drop_kernel(self) -> None:
         if self.kernel is not None:
@@ -291,7 +291,7 @@ class _Worker:
 _WORKER: _Worker | None = None
 
 
-def _worker() -> _Worker:
+def current_worker() -> _Worker:
     """This process's worker state (a Dask worker process keeps it between tasks)."""
     global _WORKER
     if _WORKER is None:
@@ -302,7 +302,7 @@ def _worker() -> _Worker:
     return _WORKER
 
 
-def _worker_exit(status: int) -> None:
+def worker_exit(status: int) -> None:
     """Stop this worker process now: its kernel killed, the kernel's socket folder removed, no clean-up of
     Python's own (its queues are the batch's; the batch removes what a report was writing)."""
     worker = _WORKER
@@ -407,7 +407,7 @@ def _inject(nb: nbformat.NotebookNode, values: dict[str, Any]) -> nbformat.Noteb
 
 def render_one(task: Task) -> dict[str, Any]:
     """Render one task in this process's warm kernel; never raises: the result says what happened."""
-    worker = _worker()
+    worker = current_worker()
     started = time.monotonic()
     out = Path(task.out_dir)
     result: dict[str, Any] = {"key": task.key, "status": "failed", "fingerprint": task.fingerprint,
@@ -466,7 +466,7 @@ def render_one(task: Task) -> dict[str, Any]:
                 if findings:
                     raise PersonalDataFound(findings)
                 result["durations"]["scan"] = round(time.monotonic() - t0, 3)  # what the scan added after the PDF
-            hashes = {kind: _sha256_file(tmp[kind]) for kind in files}
+            hashes = {kind: sha256_file(tmp[kind]) for kind in files}
             writing = out
         result["outputs"] = {kind: {"file": str(path.relative_to(out)), "sha256": hashes[kind]}
                              for kind, path in files.items()}
@@ -517,7 +517,7 @@ def _strip_meta(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def _os_reason(err: OSError) -> str:
+def os_reason(err: OSError) -> str:
     """``No space left on device (ENOSPC)``: what the system said, and its name."""
     code = errno.errorcode.get(err.errno or 0)
     return f"{err.strerror or err}" + (f" ({code})" if code else "")
@@ -526,7 +526,7 @@ def _os_reason(err: OSError) -> str:
 def _os_error_summary(err: OSError, path: Path) -> str:
     """``cannot write 090102.pdf in reports/run: No space left on device (ENOSPC); ...``: what the disk said, where."""
     where = str(path) if path.is_dir() else f"{path.name} in {path.parent}"
-    return f"cannot write {where}: {_os_reason(err)}; this report's files were left as they were"[:2000]
+    return f"cannot write {where}: {os_reason(err)}; this report's files were left as they were"[:2000]
 
 
 def _error_summary(err: BaseException) -> str:

@@ -279,7 +279,7 @@ def _reach(p: Province, levels: Sequence[str], confidence: list[float]) -> dict[
     """The reach measures of every level (keys and arrays; no rows of the table yet)."""
     from .measures import reach
 
-    return reach._by_level(p.regions, p.stations, p.services, levels, per=1000, confidence=confidence)
+    return reach.by_level(p.regions, p.stations, p.services, levels, per=1000, confidence=confidence)
 
 
 def _reach_rows(measures: dict[str, tuple[pd.DataFrame, dict]], confidence: list[float], units: _Units,
@@ -320,7 +320,7 @@ def _survey_estimates(p: Province, levels: Sequence[str], confidence: list[float
                       ) -> dict[str, list[_Estimates]]:
     """The satisfaction estimates of every level and breakdown, and their intervals at the other
     confidence levels (arrays; no rows of the table yet)."""
-    from .measures.satisfaction import LIKERT_ITEMS, MEASURES, _satisfaction
+    from .measures.satisfaction import LIKERT_ITEMS, MEASURES, satisfaction_breakdowns
 
     survey = p.survey
     codes = [_CODE[level] for level in levels]
@@ -338,11 +338,11 @@ def _survey_estimates(p: Province, levels: Sequence[str], confidence: list[float
     breakdowns = {level: [["year", _CODE[level]]] + ([["year", _CODE[level], "group"]] if level != "township" else [])
                   for level in levels}
     # one design, one recoding and one stacking of the items for every level and breakdown
-    tables = iter(_satisfaction(survey, LIKERT_ITEMS, [by for bys in breakdowns.values() for by in bys],
-                                measures=tuple(m for m, code in MEASURES.items() if code in _outputs(_SURVEY)),
-                                confidence=confidence[0], ci_method="beta",
-                                df="domain", wave="year", strata="township_code", psu="psu", weight="weight",
-                                fpc=None, lonely_psu=lonely_psu, design_effects=False))
+    tables = iter(satisfaction_breakdowns(survey, LIKERT_ITEMS, [by for bys in breakdowns.values() for by in bys],
+                                          measures=tuple(m for m, code in MEASURES.items() if code in _outputs(_SURVEY)),
+                                          confidence=confidence[0], ci_method="beta",
+                                          df="domain", wave="year", strata="township_code", psu="psu", weight="weight",
+                                          fpc=None, lonely_psu=lonely_psu, design_effects=False))
     # the intervals at the other confidence levels, here rather than with the rows: this thread is the
     # one with time to spare
     return {level: [(by, b, [(conf, *_at_confidence(b, conf)) for conf in confidence[1:]])
@@ -388,7 +388,7 @@ def _at_confidence(b: Any, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     (:func:`~evalkit.measures.survey.prop_interval`); index and net satisfaction: value -/+ t(df) SE within
     the range their unit can take.
     """
-    from .measures.survey import _t_quantile, prop_interval
+    from .measures.survey import prop_interval, t_quantile
 
     measure = b.index()[2]
     indicator_of = _outputs(_SURVEY)
@@ -399,7 +399,7 @@ def _at_confidence(b: Any, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     lower[rate], upper[rate] = prop_interval(value, se, n, dof, confidence, "beta")
     value, se, dof = (b.columns[c][~rate].astype(float) for c in ("value", "se", "df"))
     with np.errstate(invalid="ignore"):
-        half = _t_quantile(0.5 + confidence / 2, dof) * se
+        half = t_quantile(0.5 + confidence / 2, dof) * se
     bounds = np.array([_BOUNDS[u] for u in code[~rate]], dtype=float).reshape(-1, 2)
     lower[~rate] = np.clip(value - half, bounds[:, 0], bounds[:, 1])
     upper[~rate] = np.clip(value + half, bounds[:, 0], bounds[:, 1])
@@ -600,7 +600,7 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
     interval and are suppressed too (``too_few_psus``).  Blanks the suppressed figures of ``t``
     in place; returns ``suppressed`` and the reason's text code.
     """
-    from .measures.suppress import PEOPLE_THRESHOLD, REASONS, SURVEY_THRESHOLD, _hide
+    from .measures.suppress import PEOPLE_THRESHOLD, REASONS, SURVEY_THRESHOLD, suppress_arrays
 
     # one integer per sibling group: (level, year, indicator, item, confidence) and either (parent, group)
     # or the unit itself
@@ -632,8 +632,8 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
             (survey, t["n"][survey][:, None], SURVEY_THRESHOLD, unstable, ("value", "se", "lower", "upper")),
             (people, np.column_stack([persons, t["denominator"][people]]), PEOPLE_THRESHOLD,
              np.zeros(len(people), dtype=bool), ("n", "value", "se", "lower", "upper"))):
-        hidden, why = _hide(counts, np.full(len(rows), float(limit)),
-                            [pd.factorize(s[rows])[0] for s in siblings], before)
+        hidden, why = suppress_arrays(counts, np.full(len(rows), float(limit)),
+                                      [pd.factorize(s[rows])[0] for s in siblings], before)
         for c in columns:
             t[c][rows[hidden]] = np.nan
         suppressed[rows] = hidden
@@ -660,7 +660,7 @@ def _benchmarks(t: dict[str, np.ndarray], units: _Units, text: _Text) -> dict[st
     Where the benchmark level is not in the table (``levels`` without it), or the benchmark is
     suppressed, there is no value to compare with: ``not_compared``.
     """
-    from .measures.compare import _CODES, POLARITIES, _interval_direction
+    from .measures.compare import DIRECTION_CODES, POLARITIES, interval_direction
 
     # one integer per (year, indicator, item, group, confidence): the figure a benchmark is of
     figure = pd.factorize(_combine(t["year"] - t["year"].min(initial=0), t["indicator"], t["item"], t["group"],
@@ -694,11 +694,11 @@ def _benchmarks(t: dict[str, np.ndarray], units: _Units, text: _Text) -> dict[st
         below = t["level"] < LEVELS.index(bench)
         # compare_to_benchmark()'s interval method, its codes coded as text
         judged = np.flatnonzero(below & ~degenerate & found)
-        direction, missing = _interval_direction(*(t[c][judged] for c in ("value", "lower", "upper")),
-                                                 bench_value[judged])
+        direction, missing = interval_direction(*(t[c][judged] for c in ("value", "lower", "upper")),
+                                                bench_value[judged])
         vs = np.full(len(key), -1, dtype=np.int64)
         vs[below] = text.one("not_compared")
-        codes = np.array([[text.one(c) for c in row] for row in _CODES])
+        codes = np.array([[text.one(c) for c in row] for row in DIRECTION_CODES])
         vs[judged] = np.where(missing, text.one("not_compared"), codes[polarity[judged], direction + 1])
         out[bench] = np.where(below & (their >= 0), bench_value, np.nan), vs
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["ROOT", "DATA", "SAMPLE", "REPORTS", "NOTEBOOKS", "CHECKOUT", "cache_dir"]
+__all__ = ["ROOT", "DATA", "SAMPLE", "REPORTS", "NOTEBOOKS", "CHECKOUT", "cache_dir", "data_folder"]
 
 _PACKAGE = Path(__file__).resolve().parent
 #: Whether evalkit runs from its checkout (editable install or source tree) rather than from a wheel.
@@ -33,3 +33,9 @@ def cache_dir(given: str | Path | None = None) -> Path:
     """Where cached tables, scores and scanners live: ``given``, else ``EVALKIT_CACHE``, else
     ``reports/.cache``; absolute, so that a kernel running in ``notebooks/`` finds the same folder."""
     return Path(given or os.environ.get("EVALKIT_CACHE") or REPORTS / ".cache").resolve()
+
+
+def data_folder(data_dir: str | Path) -> Path:
+    """A data folder: absolute as given, relative to the project root otherwise (notebooks run in notebooks/)."""
+    path = Path(data_dir)
+    return path if path.is_absolute() else ROOT / path

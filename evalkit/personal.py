@@ -1070,8 +1070,3 @@ _PREFIX_WORDS = set("养老 敬老 尊老 防老 古老 衰老 年老 到老 终
 _SURNAME_SET = frozenset(_SURNAMES)
 _COMPOUND_SET = frozenset(_COMPOUND.split("|"))
 _EMPTY_INDEX = NameIndex()
-
-
-# evalkit.privacy's scrub and scan run the detectors on folded text with these (public since issue 17); the old
-# private names stay bound until privacy imports the public ones (then delete this line)
-_FOLD, _HAN, _Hit, _NameIndex, _detect = FOLD, HAN, Hit, NameIndex, detect_folded

@@ -77,10 +77,10 @@ def test_two_workers_print_through_the_batch_s_one_browser(small_province, tmp_p
 
 
 def test_a_local_worker_starts_no_browser_of_its_own(small_province):
-    from evalkit.execute import _RemotePrinter, _Worker
+    from evalkit.execute import RemotePrinter, _Worker
 
     worker = _Worker()
-    worker.remote = _RemotePrinter(None, None, 1)
+    worker.remote = RemotePrinter(None, None, 1)
     try:
         worker.prepare(str(COUNTY_NOTEBOOK), None, None, pdf=True)  # a kernel, but no browser
         assert worker.printer is None and worker.pdf_printer() is worker.remote

@@ -22,86 +22,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "evalkit"
 
-# Private names that still cross module lines, as (importing module, defining module, name).  Each is a debt,
-# not a permission: the list must only shrink (a crossing not listed here fails, and so does an entry that no
-# longer occurs), and it should be empty once issue 17 is done.  The fix for each is in the issue 17 notes.
-ALLOWED: set[tuple[str, str, str]] = {
-    # the indicator table calls the measures' array-level entry points: public since issue 17 (the old names
-    # stay bound until indicators.py imports compare.DIRECTION_CODES, compare.interval_direction,
-    # satisfaction.satisfaction_breakdowns, suppress.suppress_arrays, survey.t_quantile and reach's public
-    # by_level)
-    ("evalkit.indicators", "evalkit.measures.compare", "_CODES"),
-    ("evalkit.indicators", "evalkit.measures.compare", "_interval_direction"),
-    ("evalkit.indicators", "evalkit.measures.reach", "_by_level"),
-    ("evalkit.indicators", "evalkit.measures.satisfaction", "_satisfaction"),
-    ("evalkit.indicators", "evalkit.measures.suppress", "_hide"),
-    ("evalkit.indicators", "evalkit.measures.survey", "_t_quantile"),
-    # reach imports the shared checks from measures._shared (public names) and public proportion_columns and
-    # rate_columns from proportions and rates
-    ("evalkit.measures.reach", "evalkit.measures.proportions", "_check_method"),
-    ("evalkit.measures.reach", "evalkit.measures.proportions", "_check_not_above"),
-    ("evalkit.measures.reach", "evalkit.measures.proportions", "_check_not_negative"),
-    ("evalkit.measures.reach", "evalkit.measures.proportions", "_check_positive"),
-    ("evalkit.measures.reach", "evalkit.measures.proportions", "_confidence_levels"),
-    ("evalkit.measures.reach", "evalkit.measures.proportions", "_long_columns"),
-    ("evalkit.measures.reach", "evalkit.measures.proportions", "_numbers"),
-    ("evalkit.measures.reach", "evalkit.measures.proportions", "_proportion_columns"),
-    ("evalkit.measures.reach", "evalkit.measures.rates", "_rate_columns"),
-    # privacy's scrub and scan import personal.FOLD, HAN, Hit, NameIndex and detect_folded (public since issue 17)
-    ("evalkit.privacy.scan", "evalkit.personal", "_FOLD"),
-    ("evalkit.privacy.scan", "evalkit.personal", "_HAN"),
-    ("evalkit.privacy.scan", "evalkit.personal", "_Hit"),
-    ("evalkit.privacy.scan", "evalkit.personal", "_NameIndex"),
-    ("evalkit.privacy.scan", "evalkit.personal", "_detect"),
-    ("evalkit.privacy.scrub", "evalkit.personal", "_FOLD"),
-    ("evalkit.privacy.scrub", "evalkit.personal", "_NameIndex"),
-    ("evalkit.privacy.scrub", "evalkit.personal", "_detect"),
-    # the reach split (issue 17, 4b): reach's measures call the engine in measures/ledger.py, which reads the shared
-    # checks of proportions; the engine's names (geography, ledger, served, locate, require, ...) become public, or
-    # ledger gets a public by-level entry point and reach uses only it
-    ("evalkit.measures.ledger", "evalkit.measures.proportions", "_check_method"),
-    ("evalkit.measures.ledger", "evalkit.measures.proportions", "_numbers"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_Geography"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_LEVEL_KEYS"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_Served"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_YearArg"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_contacts"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_geography"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_ledger"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_ledger_rows"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_locate"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_plain"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_priority_groups"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_require"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_served"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_sum_by_unit"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_unit_sums"),
-    ("evalkit.measures.reach", "evalkit.measures.ledger", "_years"),
-    # the batch split (issue 17, 4b): batch's pool and planning use the worker side in evalkit/execute.py; these
-    # become public (WARM_UP, RemotePrinter, worker, worker_exit, os_reason, sha256_file, ...) or move with their user
-    ("evalkit.batch", "evalkit.execute", "_RemotePrinter"),
-    ("evalkit.batch", "evalkit.execute", "_WARM_UP"),
-    ("evalkit.batch", "evalkit.execute", "_os_reason"),
-    ("evalkit.batch", "evalkit.execute", "_sha256_file"),
-    ("evalkit.batch", "evalkit.execute", "_worker"),
-    ("evalkit.batch", "evalkit.execute", "_worker_exit"),
-    # the framework split (issue 17, 4b): spec checks matrices and polarities with ahp's and scoring's helpers;
-    # they become public (as_matrix, matrix_errors, number, POLARITIES)
-    ("evalkit.framework.spec", "evalkit.framework.ahp", "_as_matrix"),
-    ("evalkit.framework.spec", "evalkit.framework.ahp", "_matrix_errors"),
-    ("evalkit.framework.spec", "evalkit.framework.ahp", "_number"),
-    ("evalkit.framework.spec", "evalkit.framework.scoring", "_POLARITIES"),
-    # the privacy split (issue 17, 4b): scan reads the place names and catalogue texts of privacy.inputs, and the
-    # scan command in cli.py prints the scanner's masks and walks its suffixes; these become public
-    ("evalkit.cli", "evalkit.privacy.scan", "_SCANNED"),
-    ("evalkit.cli", "evalkit.privacy.scan", "_mask"),
-    ("evalkit.privacy.scan", "evalkit.privacy.inputs", "_background_texts"),
-    ("evalkit.privacy.scan", "evalkit.privacy.inputs", "_place_names"),
-    # report.county._resolve (a data folder relative to the project root) goes to evalkit.paths, public
-    ("evalkit.report.overview", "evalkit.report.county", "_resolve"),
-}
-
-
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -167,12 +87,9 @@ def private_crossings(modules: dict[str, Path] | None = None) -> list[tuple[str,
 
 
 def test_no_private_name_crosses_a_module_line():
-    found = private_crossings()
-    new = [f"{m}:{line} uses {d}.{n}" for m, d, n, line in found if (m, d, n) not in ALLOWED]
-    assert not new, ("private names used outside their module (make the name public, or move the code that "
-                     "needs it into the module):\n  " + "\n  ".join(new))
-    stale = ALLOWED - {(m, d, n) for m, d, n, _ in found}
-    assert not stale, f"no longer used across modules: remove from ALLOWED in tests/test_layers.py: {sorted(stale)}"
+    found = [f"{m}:{line} uses {d}.{n}" for m, d, n, line in private_crossings()]
+    assert not found, ("private names used outside their module (make the name public, or move the code that "
+                       "needs it into the module):\n  " + "\n  ".join(found))
 
 
 def test_the_private_name_check_sees_both_forms(tmp_path):

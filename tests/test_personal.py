@@ -385,9 +385,9 @@ def corpus(seed=0, per_kind=60):
 def test_the_scan_finds_99_percent_of_every_category_on_a_page_and_none_after_scrubbing(tmp_path):
     import html
 
-    from evalkit.privacy.inputs import _background_texts
+    from evalkit.privacy.inputs import background_texts
 
-    scanner = Scanner(background=_background_texts(None) + "\nYanggang Liping Liyan Huangyan")
+    scanner = Scanner(background=background_texts(None) + "\nYanggang Liping Liyan Huangyan")
     items = [(k, v, t) for k, v, t in corpus(0, 60) if not (k == "name" and scanner._in_background(v))]
     assert len(items) >= 500
     page = tmp_path / "090102.html"

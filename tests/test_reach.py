@@ -664,15 +664,15 @@ def test_total_rows_equal_the_all_groups_figures():
 
 
 def test_one_pass_for_every_level_gives_what_each_measure_gives() -> None:
-    """reach._by_level (one coding and one sort of the ledger for all levels) returns, framed,
+    """reach.by_level (one coding and one sort of the ledger for all levels) returns, framed,
     exactly the tables of the public measures called level by level."""
     from evalkit.measures import reach
     from evalkit.schema import load_province
 
     p = load_province(BASE, today=TODAY)
-    by_level = reach._by_level(p.regions, p.stations, p.services, LEVELS, per=1000, confidence=[0.95, 0.998])
+    by_level = reach.by_level(p.regions, p.stations, p.services, LEVELS, per=1000, confidence=[0.95, 0.998])
     for level, (keys, rows) in by_level.items():
-        geo = reach._geography(p.regions, level, None, [], "test")
+        geo = reach.geography(p.regions, level, None, [], "test")
         kw = {"level": level, "confidence": [0.95, 0.998]}
         expected = {
             "coverage": coverage(p.regions, p.services, total=True, **kw),
@@ -699,9 +699,9 @@ def test_distinct_persons_with_people_served_in_two_townships() -> None:
         "township_code": [T2, T3, T2], "person_id": ["A", "B", "B"],
         "person_group": ["tekun", "dibao", "dibao"], "mode": ["home_visit", "home_visit", "drop_in"]})
     services = pd.concat([services, extra], ignore_index=True)
-    geos = [engine._geography(regions, level, None, [], "test") for level in LEVELS]
-    ledger = engine._ledger(services, persons=True, visits=True)
-    served = engine._served(geos, ledger, engine._ledger_rows(geos[0], ledger), visits=True)
+    geos = [engine.geography(regions, level, None, [], "test") for level in LEVELS]
+    ledger = engine.code_ledger(services, persons=True, visits=True)
+    served = engine.count_served(geos, ledger, engine.ledger_rows(geos[0], ledger), visits=True)
     for geo, got in zip(geos, served):
         code = geo.keys.columns[-1]
         rows = services.drop(columns="county_code").assign(year=services["date"].dt.year).merge(

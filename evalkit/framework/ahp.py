@@ -34,10 +34,10 @@ class AHPResult(NamedTuple):
     cr: float
 
 
-def _as_matrix(matrix: Any) -> np.ndarray:
+def as_matrix(matrix: Any) -> np.ndarray:
     """A matrix of numbers from numbers or fraction strings such as ``"1/3"``."""
     try:
-        rows = [[_number(x) for x in row] for row in matrix]
+        rows = [[as_number(x) for x in row] for row in matrix]
         a = np.array(rows, dtype=float)
     except (TypeError, ValueError, ZeroDivisionError):
         raise ValueError(
@@ -47,7 +47,7 @@ def _as_matrix(matrix: Any) -> np.ndarray:
     return a
 
 
-def _number(x: Any) -> float:
+def as_number(x: Any) -> float:
     if isinstance(x, bool):
         raise ValueError("a truth value is not a number")
     if isinstance(x, str):
@@ -55,7 +55,7 @@ def _number(x: Any) -> float:
     return float(x)
 
 
-def _matrix_errors(a: np.ndarray, labels: Sequence[str]) -> list[tuple[str, str]]:
+def matrix_errors(a: np.ndarray, labels: Sequence[str]) -> list[tuple[str, str]]:
     """Structural problems of a pairwise-comparison matrix as (rule, sentence) pairs."""
     if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
         return [("matrix_square", f"A pairwise-comparison matrix must be square; got shape {a.shape}.")]
@@ -173,12 +173,12 @@ def ahp_weights(
     >>> round(r.lambda_max, 2), round(r.cr, 2)
     (7.61, 0.08)
     """
-    a = _as_matrix(matrix)
+    a = as_matrix(matrix)
     n = a.shape[0] if a.ndim == 2 else 0
     labels = list(labels) if labels is not None else [f"element {i + 1}" for i in range(max(n, 1))]
     if a.ndim == 2 and len(labels) != a.shape[0]:
         raise ValueError(f"Labels must name every row of the matrix: {len(labels)} labels for {a.shape[0]} rows.")
-    problems = _matrix_errors(a, labels)
+    problems = matrix_errors(a, labels)
     if problems:
         raise ValueError(problems[0][1])
     values, vectors = np.linalg.eig(a)

@@ -9,7 +9,7 @@ import pandas as pd
 
 __all__ = ["linear_score", "step_score", "rank_intervals"]
 
-_POLARITIES = ("higher_is_better", "lower_is_better")
+POLARITIES = ("higher_is_better", "lower_is_better")
 
 
 # --- scoring rules ---------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def step_score(
     >>> step_score([0.97, 0.95, 0.9499, 0.90, 0.5], [0.95, 0.90], [100, 80], otherwise=0).tolist()
     [100.0, 100.0, 80.0, 80.0, 0.0]
     """
-    if polarity not in _POLARITIES:
+    if polarity not in POLARITIES:
         raise ValueError(f"Polarity must be 'higher_is_better' or 'lower_is_better'; got {polarity!r}.")
     if len(thresholds) != len(scores) or not thresholds:
         raise ValueError("A stepped rubric needs one score per threshold and at least one step.")

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FrameworkError, FrameworkProblem, InconsistentJudgementsError
-from .ahp import MAX_CR, AHPResult, _as_matrix, _matrix_errors, _number, ahp_weights
-from .scoring import _POLARITIES, linear_score, step_score
+from .ahp import MAX_CR, AHPResult, ahp_weights, as_matrix, as_number, matrix_errors
+from .scoring import POLARITIES, linear_score, step_score
 
 __all__ = ["Grade", "Tier", "Indicator", "WeightSet", "Framework", "load_framework", "parse_framework"]
 
@@ -235,7 +235,7 @@ class _Checker:
             return np.nan if default is None else default
         value = table[name]
         try:
-            x = _number(value)
+            x = as_number(value)
         except (TypeError, ValueError, ZeroDivisionError):
             self.add(path, value, "number", f"must be a number; got {_show(value)}.")
             return np.nan
@@ -479,10 +479,10 @@ def _indicators(raw: Any, c: _Checker, catalogue: pd.DataFrame, tier_ids: list[s
             c.add(f"{key}.unit", unit, "unit_matches", f"measure '{measure}' is in unit '{cat['unit']}' in the "
                   f"indicator table; the unit here must be the same (targets and floors are in it), not {_show(unit)}.")
         polarity = spec.get("polarity", cat["polarity"] if cat is not None else None)
-        if polarity not in _POLARITIES:
+        if polarity not in POLARITIES:
             c.add(f"{key}.polarity", polarity, "polarity", "must be 'higher_is_better' or 'lower_is_better' "
                   f"(a scored indicator needs a direction); got {_show(polarity)}.")
-        elif cat is not None and cat["polarity"] in _POLARITIES and polarity != cat["polarity"]:
+        elif cat is not None and cat["polarity"] in POLARITIES and polarity != cat["polarity"]:
             c.add(f"{key}.polarity", polarity, "polarity_matches", f"measure '{measure}' is "
                   f"'{cat['polarity']}' in the indicator table; the framework may not reverse it.")
         target = c.number(spec, key, "target", required=False)
@@ -523,7 +523,7 @@ def _scoring(raw: Any, key: str, c: _Checker, polarity: Any, target: float
         if np.isnan(target):
             c.add(key.rsplit(".", 1)[0] + ".target", None, "required", "a linear rule scores 100 at the target: "
                   "'target' is required for this indicator.")
-        elif not np.isnan(floor) and polarity in _POLARITIES:
+        elif not np.isnan(floor) and polarity in POLARITIES:
             if higher and not floor < target:
                 c.add(f"{key}.floor", raw["floor"], "floor_below_target", f"for a higher-is-better indicator the "
                       f"floor (0 points) must be below the target {target:g} (100 points); got {floor:g}.")
@@ -545,7 +545,7 @@ def _scoring(raw: Any, key: str, c: _Checker, polarity: Any, target: float
             try:
                 if isinstance(s, (str, bytes)) or len(s) != 2:
                     raise ValueError
-                t, p = _number(s[0]), _number(s[1])
+                t, p = as_number(s[0]), as_number(s[1])
             except (TypeError, ValueError, ZeroDivisionError):
                 c.add(f"{key}.steps[{k + 1}]", s, "step_pair", f"each step must be a [threshold, points] pair of "
                       f"numbers; got {_show(s)}.")
@@ -618,7 +618,7 @@ def _weights(raw: Any, key: str, members: list[str], c: _Checker, max_cr: float)
             c.add(f"{key}.matrix", matrix, "matrix", "must be a list of rows, such as [[1, 3], [\"1/3\", 1]].")
             return None
         try:
-            a = _as_matrix(matrix)
+            a = as_matrix(matrix)
         except ValueError as e:
             c.add(f"{key}.matrix", matrix, "matrix_numbers", str(e))
             return None
@@ -626,7 +626,7 @@ def _weights(raw: Any, key: str, members: list[str], c: _Checker, max_cr: float)
             c.add(f"{key}.matrix", f"{a.shape[0]} x {a.shape[1]}", "matrix_order",
                   f"the matrix has {a.shape[0]} rows but 'order' lists {len(order)} elements.")
             return None
-        errors = _matrix_errors(a, order)
+        errors = matrix_errors(a, order)
         for rule, msg in errors:
             c.add(f"{key}.matrix", None, rule, msg)
         if errors:

@@ -900,7 +900,3 @@ def effective_sample_size(value, se):
     4.0
     """
     return value * (1 - value) / se ** 2
-
-
-# evalkit.indicators' old names (public since issue 17); delete once it imports the public ones
-_CODES, _interval_direction = DIRECTION_CODES, interval_direction

@@ -1,8 +1,8 @@
 """The engine under the reach measures: the regions as unit-years, the service ledger coded once.
 
-:func:`_geography` selects the ``regions`` rows of a level and years and numbers their unit-years;
-:func:`_ledger` codes the service ledger once (townships, persons, groups and dates as integers) and
-:func:`_served` counts, from one sort of it, the persons served of every unit-year and group of several
+:func:`geography` selects the ``regions`` rows of a level and years and numbers their unit-years;
+:func:`code_ledger` codes the service ledger once (townships, persons, groups and dates as integers) and
+:func:`count_served` counts, from one sort of it, the persons served of every unit-year and group of several
 levels at once.  The measures of :mod:`evalkit.measures.reach` read these.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _codes
-from .proportions import _check_method, _numbers
+from ._shared import check_method as _check_method, column_numbers as _numbers
 
 __all__ = ["GROUP_REGISTERS", "LEVELS", "PERSON_GROUPS"]
 
@@ -37,20 +37,20 @@ GROUP_REGISTERS = {
 PERSON_GROUPS = (*GROUP_REGISTERS, "general")
 
 # The codes of a unit and its ancestors, from the top down.
-_LEVEL_KEYS = {
+LEVEL_KEYS = {
     "province": ("province_code",),
     "prefecture": ("province_code", "prefecture_code"),
     "county": ("province_code", "prefecture_code", "county_code"),
     "township": ("province_code", "prefecture_code", "county_code", "township_code"),
 }
-_YearArg = int | Sequence[int] | None
+YearArg = int | Sequence[int] | None
 
 
 # --- shared helpers -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Geography:
+class Geography:
     """The selected ``regions`` rows and the unit-year each belongs to."""
 
     regions: pd.DataFrame  # selected rows, positional index
@@ -64,7 +64,7 @@ class _Geography:
         return len(self.keys)
 
 
-def _plain(value: object) -> object:
+def plain(value: object) -> object:
     """A numpy scalar as the Python scalar, so that messages show 2024, not np.int64(2024)."""
     return value.item() if isinstance(value, np.generic) else value
 
@@ -79,7 +79,7 @@ def _check_frame(frame: object, table: str) -> None:
         raise ValueError(f"{table.capitalize()} must be a pandas DataFrame; got {got}.{hint}")
 
 
-def _require(frame: object, table: str, columns: Sequence[str], caller: str) -> None:
+def require(frame: object, table: str, columns: Sequence[str], caller: str) -> None:
     _check_frame(frame, table)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -89,13 +89,13 @@ def _require(frame: object, table: str, columns: Sequence[str], caller: str) -> 
         )
 
 
-def _geography(
-    regions: pd.DataFrame, level: str, year: _YearArg, needed: Sequence[str], caller: str
-) -> _Geography:
+def geography(
+    regions: pd.DataFrame, level: str, year: YearArg, needed: Sequence[str], caller: str
+) -> Geography:
     _check_frame(regions, "regions")
     _check_method(level, {lv: lv for lv in LEVELS}, what="Level")
-    keys = ["year", *_LEVEL_KEYS[level]]
-    _require(regions, "regions", list(dict.fromkeys([*keys, "township_code", *needed])), caller)
+    keys = ["year", *LEVEL_KEYS[level]]
+    require(regions, "regions", list(dict.fromkeys([*keys, "township_code", *needed])), caller)
     years_all = np.sort(pd.unique(_numbers(regions, "year", "regions")))
     years_all = years_all[~np.isnan(years_all)].astype(np.int64)
     if year is None:
@@ -114,10 +114,10 @@ def _geography(
     unit = grouped.ngroup().to_numpy()
     unit_keys = grouped.size().reset_index()[keys]
     unit_keys["year"] = unit_keys["year"].astype(np.int64)
-    return _Geography(selected, unit_keys, unit, years, year is None)
+    return Geography(selected, unit_keys, unit, years, year is None)
 
 
-def _years(frame: pd.DataFrame, table: str) -> np.ndarray:
+def year_numbers(frame: pd.DataFrame, table: str) -> np.ndarray:
     return _numbers(frame, "year", table)
 
 
@@ -135,8 +135,8 @@ def _service_dates(services: pd.DataFrame) -> pd.Series:
     return dates
 
 
-def _locate(geo: _Geography, frame: pd.DataFrame, table: str, years: np.ndarray,
-            towns_coded: tuple[np.ndarray, pd.Index] | None = None) -> np.ndarray:
+def locate(geo: Geography, frame: pd.DataFrame, table: str, years: np.ndarray,
+           towns_coded: tuple[np.ndarray, pd.Index] | None = None) -> np.ndarray:
     """Row of ``geo.regions`` for each row of ``frame`` (by year and township), or -1.
 
     Rows dated outside the selected years get -1; a row in a selected year (or in
@@ -266,7 +266,7 @@ class _Ledger:
     visited: np.ndarray | None  # the row is a home visit
 
 
-def _ledger(services: pd.DataFrame, *, persons: bool = False, visits: bool = False) -> _Ledger:
+def code_ledger(services: pd.DataFrame, *, persons: bool = False, visits: bool = False) -> _Ledger:
     """Code the ledger once; persons and visits only when asked (their columns may be absent)."""
     codes, uniques = _codes.factorize(services["township_code"])
     person, bound = _person_codes(services) if persons else (None, 0)
@@ -276,12 +276,12 @@ def _ledger(services: pd.DataFrame, *, persons: bool = False, visits: bool = Fal
     return _Ledger(services, (codes, pd.Index(uniques)), person, bound, visited)
 
 
-def _ledger_rows(geo: _Geography, ledger: _Ledger) -> np.ndarray:
-    """Row of ``geo.regions`` for each ledger row, or -1 (see :func:`_locate`).
+def ledger_rows(geo: Geography, ledger: _Ledger) -> np.ndarray:
+    """Row of ``geo.regions`` for each ledger row, or -1 (see :func:`locate`).
 
     The year of a date is found by comparing it with the first days of the selected years
     (a date's calendar year, without splitting millions of dates into fields); a row that
-    cannot be placed is left to :func:`_locate`, which names it.
+    cannot be placed is left to :func:`locate`, which names it.
     """
     dates = ledger.frame["date"].to_numpy()
     if dates.dtype.kind == "M" and geo.years.size:  # dates without a time zone
@@ -306,21 +306,21 @@ def _ledger_rows(geo: _Geography, ledger: _Ledger) -> np.ndarray:
         rows[inside == 0] = -1
         if not ((rows < 0) & ((inside == 1) | geo.all_years)).any():
             return rows
-    return _locate(geo, ledger.frame, "services", _service_years(ledger.frame), ledger.towns)
+    return locate(geo, ledger.frame, "services", _service_years(ledger.frame), ledger.towns)
 
 
-def _contacts(geo: _Geography, rows: np.ndarray) -> np.ndarray:
-    """Ledger rows (contacts) per unit-year; ``rows`` from :func:`_ledger_rows`."""
-    return _unit_sums(geo, np.bincount(rows[rows >= 0], minlength=len(geo.regions)))
+def count_contacts(geo: Geography, rows: np.ndarray) -> np.ndarray:
+    """Ledger rows (contacts) per unit-year; ``rows`` from :func:`ledger_rows`."""
+    return unit_sums(geo, np.bincount(rows[rows >= 0], minlength=len(geo.regions)))
 
 
-def _unit_sums(geo: _Geography, counts: np.ndarray) -> np.ndarray:
+def unit_sums(geo: Geography, counts: np.ndarray) -> np.ndarray:
     """Counts per row of ``geo.regions`` summed per unit-year."""
     return np.bincount(geo.unit, weights=counts, minlength=geo.size).astype(np.int64)
 
 
 @dataclass(frozen=True)
-class _Served:
+class Served:
     """Distinct persons served per unit-year of one geography (rows of ``geo.keys``)."""
 
     by_group: np.ndarray  # (units, PERSON_GROUPS): persons served in each group
@@ -328,12 +328,12 @@ class _Served:
     persons: np.ndarray  # (units,): persons served in any group
 
 
-def _served(geos: Sequence[_Geography], ledger: _Ledger, rows: np.ndarray, *, groups: bool = True,
-            visits: bool = False) -> list[_Served]:
+def count_served(geos: Sequence[Geography], ledger: _Ledger, rows: np.ndarray, *, groups: bool = True,
+                 visits: bool = False) -> list[Served]:
     """Distinct persons per unit-year of each geography, by group, from one sort of the ledger.
 
     ``geos`` select the same ``regions`` rows (the same years) at different levels; ``rows``
-    places each ledger row in them (:func:`_ledger_rows`).  The rows with a person are sorted
+    places each ledger row in them (:func:`ledger_rows`).  The rows with a person are sorted
     by person, unit-year of the finest level and group, and reduced to cells (one per person,
     finest unit-year and group; visited if any of its rows is), which are counted at the finest
     level.  A coarser unit's count is the sum of its finest units' counts, less the persons it
@@ -372,7 +372,7 @@ def _served(geos: Sequence[_Geography], ledger: _Ledger, rows: np.ndarray, *, gr
     out = []
     for geo in geos:
         if len(geo.unit) != len(finest.unit) or not np.array_equal(geo.years, finest.years):
-            raise ValueError("_served() needs geographies of the same regions rows.")
+            raise ValueError("count_served() needs geographies of the same regions rows.")
         to_unit = np.zeros(finest.size, dtype=np.int64)
         to_unit[finest.unit] = geo.unit
         counts = [np.zeros((geo.size, n_groups), dtype=np.int64),
@@ -395,7 +395,7 @@ def _served(geos: Sequence[_Geography], ledger: _Ledger, rows: np.ndarray, *, gr
                 twice = cells[_repeated(block[cells] * n_groups + group[cells])]
                 total -= np.bincount(u[twice] * n_groups + group[twice],
                                      minlength=geo.size * n_groups).reshape(geo.size, n_groups)
-        out.append(_Served(counts[0], counts[1] if visits else None, counts[2]))
+        out.append(Served(counts[0], counts[1] if visits else None, counts[2]))
     return out
 
 
@@ -444,7 +444,7 @@ def _repeated(keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sum_by_unit(geo: _Geography, columns: Sequence[str]) -> np.ndarray:
+def sum_by_unit(geo: Geography, columns: Sequence[str]) -> np.ndarray:
     """Column sums of ``geo.regions`` per unit-year; shape (units, columns)."""
     out = np.empty((geo.size, len(columns)))
     for j, column in enumerate(columns):
@@ -453,7 +453,7 @@ def _sum_by_unit(geo: _Geography, columns: Sequence[str]) -> np.ndarray:
     return out
 
 
-def _priority_groups(groups: Sequence[str] | None) -> list[str]:
+def priority_groups(groups: Sequence[str] | None) -> list[str]:
     if groups is None:
         return list(GROUP_REGISTERS)
     groups = [groups] if isinstance(groups, str) else list(groups)

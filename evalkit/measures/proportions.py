@@ -24,9 +24,7 @@ from ._shared import (  # imported under private names: not re-exported
     check_not_above as _check_not_above,
     check_not_negative as _check_not_negative,
     check_positive as _check_positive,
-    column_numbers as _numbers,  # noqa: F401  evalkit.measures.reach imports it from here (issue 17: from _shared)
     confidence_levels as _confidence_levels,
-    long_columns as _long_columns,  # noqa: F401  as _numbers
     long_frame as _long_frame,
     normal_quantiles as _z,
     proportion_statistic as _proportion_statistic,
@@ -152,11 +150,11 @@ def proportion(
     _check_not_negative(x, rows, names[0], "Numerators")
     _check_not_negative(n, rows, names[1], "Denominators")
     _check_not_above(x, n, rows, *names)
-    return _long_frame(keys, levels, _proportion_columns(x, n, levels, method, multiplier))
+    return _long_frame(keys, levels, proportion_columns(x, n, levels, method, multiplier))
 
 
-def _proportion_columns(x: np.ndarray, n: np.ndarray, levels: np.ndarray, method: str = "wilson",
-                        multiplier: float = 1) -> dict[str, object]:
+def proportion_columns(x: np.ndarray, n: np.ndarray, levels: np.ndarray, method: str = "wilson",
+                       multiplier: float = 1) -> dict[str, object]:
     """The columns of :func:`proportion` for checked numerators and denominators, as arrays
     (per row, or per row and level) and scalars: what :func:`_long_frame` lays out."""
     label = _METHODS[method]

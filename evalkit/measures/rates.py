@@ -111,11 +111,11 @@ def rate(
     keys, x, n, rows, names = _inputs(data, numerator, denominator)
     _check_not_negative(x, rows, names[0], "Numerators")
     _check_not_negative(n, rows, names[1], "Denominators")
-    return _long_frame(keys, levels, _rate_columns(x, n, levels, per))
+    return _long_frame(keys, levels, rate_columns(x, n, levels, per))
 
 
-def _rate_columns(x: np.ndarray, n: np.ndarray, levels: np.ndarray,
-                  per: float) -> dict[str, object]:
+def rate_columns(x: np.ndarray, n: np.ndarray, levels: np.ndarray,
+                 per: float) -> dict[str, object]:
     """The columns of :func:`rate` for checked counts and denominators, as arrays (per row, or
     per row and level) and scalars: what ``proportions._long_frame`` lays out."""
     lower, upper = _count_limits(x, levels)

@@ -54,36 +54,35 @@ import pandas as pd
 from .ledger import (  # the engine: geography, the ledger coded once, counts of persons served
     GROUP_REGISTERS,
     LEVELS,
+    LEVEL_KEYS,
     PERSON_GROUPS,
-    _contacts,
-    _LEVEL_KEYS,
-    _Geography,
-    _geography,
-    _ledger,
-    _ledger_rows,
-    _locate,
-    _plain,
-    _priority_groups,
-    _require,
-    _Served,
-    _served,
-    _sum_by_unit,
-    _unit_sums,
-    _YearArg,
-    _years,
+    Geography,
+    Served,
+    YearArg,
+    code_ledger,
+    count_contacts,
+    count_served,
+    geography,
+    ledger_rows,
+    locate,
+    plain,
+    priority_groups,
+    require,
+    sum_by_unit,
+    unit_sums,
+    year_numbers,
 )
-from .proportions import (
-    OUTPUT_COLUMNS,
-    _check_method,
-    _check_not_above,
-    _check_not_negative,
-    _check_positive,
-    _confidence_levels,
-    _long_columns,
-    _numbers,
-    _proportion_columns,
+from ._shared import (  # imported under private names: not re-exported
+    check_method as _check_method,
+    check_not_above as _check_not_above,
+    check_not_negative as _check_not_negative,
+    check_positive as _check_positive,
+    column_numbers as _numbers,
+    confidence_levels as _confidence_levels,
+    long_columns as _long_columns,
 )
-from .rates import _rate_columns
+from .proportions import OUTPUT_COLUMNS, proportion_columns
+from .rates import rate_columns
 
 __all__ = [
     "CASE_WORK",
@@ -134,7 +133,7 @@ def coverage(
     services: pd.DataFrame,
     *,
     level: str = "county",
-    year: _YearArg = None,
+    year: YearArg = None,
     groups: Sequence[str] | None = None,
     total: bool = False,
     confidence: float | Sequence[float] = 0.95,
@@ -204,18 +203,18 @@ def coverage(
     2  2024      090102    dibao  3.0         10.0   0.30   False
     3  2024      090102  elderly  1.0         20.0   0.05   False
     """
-    groups = _priority_groups(groups)
+    groups = priority_groups(groups)
     registers = [GROUP_REGISTERS[g] for g in groups]
-    geo = _geography(regions, level, year, registers, "coverage()")
-    _require(services, "services", _SERVICE_COLUMNS, "coverage()")
-    ledger = _ledger(services, persons=True)
-    served = _served([geo], ledger, _ledger_rows(geo, ledger))[0]
+    geo = geography(regions, level, year, registers, "coverage()")
+    require(services, "services", _SERVICE_COLUMNS, "coverage()")
+    ledger = code_ledger(services, persons=True)
+    served = count_served([geo], ledger, ledger_rows(geo, ledger))[0]
     return _framed(geo, _coverage(geo, served, groups, total, confidence))
 
 
-def _coverage(geo: _Geography, served: _Served, groups: Sequence[str], total: bool,
+def _coverage(geo: Geography, served: Served, groups: Sequence[str], total: bool,
               confidence: float | Sequence[float]) -> _Rows:
-    registered = _sum_by_unit(geo, [GROUP_REGISTERS[g] for g in groups])
+    registered = sum_by_unit(geo, [GROUP_REGISTERS[g] for g in groups])
     columns = [PERSON_GROUPS.index(g) for g in groups]
     return _group_rows(geo, groups, served.by_group[:, columns], registered, confidence, total)
 
@@ -225,7 +224,7 @@ def home_visit_share(
     services: pd.DataFrame,
     *,
     level: str = "county",
-    year: _YearArg = None,
+    year: YearArg = None,
     by_group: bool = False,
     total: bool = False,
     confidence: float | Sequence[float] = 0.95,
@@ -283,18 +282,18 @@ def home_visit_share(
     0     090102001  1.0         60.0  0.0167
     1     090102002  0.0         90.0  0.0000
     """
-    geo = _geography(regions, level, year, list(GROUP_REGISTERS.values()), "home_visit_share()")
-    _require(services, "services", (*_SERVICE_COLUMNS, "mode"), "home_visit_share()")
-    ledger = _ledger(services, persons=True, visits=True)
-    served = _served([geo], ledger, _ledger_rows(geo, ledger), visits=True)[0]
+    geo = geography(regions, level, year, list(GROUP_REGISTERS.values()), "home_visit_share()")
+    require(services, "services", (*_SERVICE_COLUMNS, "mode"), "home_visit_share()")
+    ledger = code_ledger(services, persons=True, visits=True)
+    served = count_served([geo], ledger, ledger_rows(geo, ledger), visits=True)[0]
     return _framed(geo, _home_visit_share(geo, served, by_group, total, confidence))
 
 
-def _home_visit_share(geo: _Geography, served: _Served, by_group: bool, total: bool,
+def _home_visit_share(geo: Geography, served: Served, by_group: bool, total: bool,
                       confidence: float | Sequence[float]) -> _Rows:
     groups = list(GROUP_REGISTERS)
     visited = served.visited[:, [PERSON_GROUPS.index(g) for g in groups]]
-    registered = _sum_by_unit(geo, list(GROUP_REGISTERS.values()))
+    registered = sum_by_unit(geo, list(GROUP_REGISTERS.values()))
     if by_group:
         return _group_rows(geo, groups, visited, registered, confidence, total)
     return _total_rows(geo, visited, registered, confidence)
@@ -320,7 +319,7 @@ def case_work_share(
     services: pd.DataFrame,
     *,
     level: str = "county",
-    year: _YearArg = None,
+    year: YearArg = None,
     confidence: float | Sequence[float] = 0.95,
 ) -> pd.DataFrame:
     """Share of service contacts delivered as case work (个案工作占比).
@@ -377,22 +376,22 @@ def case_work_share(
     0     090102001  2.0          5.0    0.4
     1     090102002  0.0          1.0    0.0
     """
-    geo = _geography(regions, level, year, [], "case_work_share()")
-    _require(services, "services", ("date", "township_code", "mode"), "case_work_share()")
-    rows = _ledger_rows(geo, _ledger(services))
+    geo = geography(regions, level, year, [], "case_work_share()")
+    require(services, "services", ("date", "township_code", "mode"), "case_work_share()")
+    rows = ledger_rows(geo, code_ledger(services))
     return _framed(geo, _case_work_share(geo, _case_work(services, rows, len(geo.regions)),
-                                         _contacts(geo, rows), confidence))
+                                         count_contacts(geo, rows), confidence))
 
 
 def _case_work(services: pd.DataFrame, rows: np.ndarray, size: int) -> np.ndarray:
-    """Case-work contacts per row of ``geo.regions``; ``rows`` from :func:`_ledger_rows`."""
+    """Case-work contacts per row of ``geo.regions``; ``rows`` from :func:`ledger_rows`."""
     case = (services["mode"] == CASE_WORK).to_numpy(dtype=bool, na_value=False) & (rows >= 0)
     return np.bincount(rows[case], minlength=size)
 
 
-def _case_work_share(geo: _Geography, case_per_row: np.ndarray, contacts: np.ndarray,
+def _case_work_share(geo: Geography, case_per_row: np.ndarray, contacts: np.ndarray,
                      confidence: float | Sequence[float]) -> _Rows:
-    return _proportion_rows(np.arange(geo.size), _unit_sums(geo, case_per_row), contacts, confidence)
+    return _proportion_rows(np.arange(geo.size), unit_sums(geo, case_per_row), contacts, confidence)
 
 
 def person_times(
@@ -400,7 +399,7 @@ def person_times(
     services: pd.DataFrame,
     *,
     level: str = "county",
-    year: _YearArg = None,
+    year: YearArg = None,
     per: float = 1000,
     confidence: float | Sequence[float] = 0.95,
 ) -> pd.DataFrame:
@@ -455,15 +454,15 @@ def person_times(
     0     090102001  5.0       2000.0  2.5000  Exact
     1     090102002  1.0       3000.0  0.3333  Exact
     """
-    geo = _geography(regions, level, year, ["population"], "person_times()")
-    _require(services, "services", ("date", "township_code"), "person_times()")
-    contacts = _contacts(geo, _ledger_rows(geo, _ledger(services)))
+    geo = geography(regions, level, year, ["population"], "person_times()")
+    require(services, "services", ("date", "township_code"), "person_times()")
+    contacts = count_contacts(geo, ledger_rows(geo, code_ledger(services)))
     return _framed(geo, _person_times(geo, contacts, per, confidence))
 
 
-def _person_times(geo: _Geography, contacts: np.ndarray, per: float,
+def _person_times(geo: Geography, contacts: np.ndarray, per: float,
                   confidence: float | Sequence[float]) -> _Rows:
-    return _rate_rows(np.arange(geo.size), contacts, _sum_by_unit(geo, ["population"])[:, 0], per,
+    return _rate_rows(np.arange(geo.size), contacts, sum_by_unit(geo, ["population"])[:, 0], per,
                       confidence)
 
 
@@ -472,7 +471,7 @@ def station_coverage(
     stations: pd.DataFrame,
     *,
     level: str = "county",
-    year: _YearArg = None,
+    year: YearArg = None,
     confidence: float | Sequence[float] = 0.95,
 ) -> pd.DataFrame:
     """Share of townships with a social-work station, per year.
@@ -522,13 +521,13 @@ def station_coverage(
     0  2023  1.0          2.0    0.5
     1  2024  2.0          2.0    1.0
     """
-    geo = _geography(regions, level, year, [], "station_coverage()")
-    _require(stations, "stations", ("year", "township_code"), "station_coverage()")
-    rows = _locate(geo, stations, "stations", _years(stations, "stations"))
+    geo = geography(regions, level, year, [], "station_coverage()")
+    require(stations, "stations", ("year", "township_code"), "station_coverage()")
+    rows = locate(geo, stations, "stations", year_numbers(stations, "stations"))
     return _framed(geo, _station_coverage(geo, rows, confidence))
 
 
-def _station_coverage(geo: _Geography, rows: np.ndarray,
+def _station_coverage(geo: Geography, rows: np.ndarray,
                       confidence: float | Sequence[float]) -> _Rows:
     has_station = np.zeros(len(geo.regions), dtype=bool)
     has_station[rows[rows >= 0]] = True
@@ -542,7 +541,7 @@ def staffing(
     stations: pd.DataFrame,
     *,
     level: str = "county",
-    year: _YearArg = None,
+    year: YearArg = None,
     confidence: float | Sequence[float] = 0.95,
 ) -> pd.DataFrame:
     """Social workers per station and per 10,000 residents, certified share, professional level, volunteers.
@@ -610,13 +609,13 @@ def staffing(
     4        volunteers_per_10000  100.0       5000.0  200.0   Byars
     """
     columns = ("social_workers", "certified_social_workers", "volunteers", "service_level")
-    geo = _geography(regions, level, year, ["population"], "staffing()")
-    _require(stations, "stations", ("year", "township_code", *columns), "staffing()")
-    rows = _locate(geo, stations, "stations", _years(stations, "stations"))
+    geo = geography(regions, level, year, ["population"], "staffing()")
+    require(stations, "stations", ("year", "township_code", *columns), "staffing()")
+    rows = locate(geo, stations, "stations", year_numbers(stations, "stations"))
     return _framed(geo, _staffing(geo, stations, rows, confidence))
 
 
-def _staffing(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray,
+def _staffing(geo: Geography, stations: pd.DataFrame, rows: np.ndarray,
               confidence: float | Sequence[float]) -> _Rows:
     columns = ("social_workers", "certified_social_workers", "volunteers")
     ok = rows >= 0
@@ -636,7 +635,7 @@ def _staffing(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray,
         raise ValueError(f"Column 'service_level' of stations must be one of {', '.join(levels)} (as text); "
                          f"row {stations.index[i]!r} has {stations['service_level'].iloc[i]!r}.")
     n_professional = np.bincount(unit, weights=level.isin(PROFESSIONAL_LEVELS).to_numpy(), minlength=geo.size)
-    population = _sum_by_unit(geo, ["population"])[:, 0]
+    population = sum_by_unit(geo, ["population"])[:, 0]
     workers = sums["social_workers"]
     ids = np.arange(geo.size)
     parts = [
@@ -655,7 +654,7 @@ def cost(
     services: pd.DataFrame,
     *,
     level: str = "county",
-    year: _YearArg = None,
+    year: YearArg = None,
     confidence: float | Sequence[float] = 0.95,
 ) -> pd.DataFrame:
     """Public funding per person-time and per person served (economy, efficiency).
@@ -716,25 +715,25 @@ def cost(
     0    cost_per_person_time  300000.0          6.0  50000.0  ratio
     1  cost_per_person_served  300000.0          5.0  60000.0  ratio
     """
-    geo = _geography(regions, level, year, [], "cost()")
-    _require(stations, "stations", ("year", "township_code", "budget_yuan"), "cost()")
-    _require(services, "services", ("date", "township_code", "person_id"), "cost()")
+    geo = geography(regions, level, year, [], "cost()")
+    require(stations, "stations", ("year", "township_code", "budget_yuan"), "cost()")
+    require(services, "services", ("date", "township_code", "person_id"), "cost()")
     levels = _confidence_levels(confidence)
-    st_rows = _locate(geo, stations, "stations", _years(stations, "stations"))
+    st_rows = locate(geo, stations, "stations", year_numbers(stations, "stations"))
     budget = _budget(geo, stations, st_rows)
-    ledger = _ledger(services, persons=True)
-    sv_rows = _ledger_rows(geo, ledger)
-    served = _served([geo], ledger, sv_rows, groups=False)[0]
-    return _framed(geo, _cost(geo, budget, _contacts(geo, sv_rows), served.persons, levels))
+    ledger = code_ledger(services, persons=True)
+    sv_rows = ledger_rows(geo, ledger)
+    served = count_served([geo], ledger, sv_rows, groups=False)[0]
+    return _framed(geo, _cost(geo, budget, count_contacts(geo, sv_rows), served.persons, levels))
 
 
-def _budget(geo: _Geography, stations: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+def _budget(geo: Geography, stations: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     ok = rows >= 0
     budget = _numbers(stations, "budget_yuan", "stations")[ok]
     return np.bincount(geo.unit[rows[ok]], weights=budget, minlength=geo.size)
 
 
-def _cost(geo: _Geography, budget: np.ndarray, contacts: np.ndarray, persons: np.ndarray,
+def _cost(geo: Geography, budget: np.ndarray, contacts: np.ndarray, persons: np.ndarray,
           levels: np.ndarray) -> _Rows:
     parts = []
     for denominator, statistic in ((contacts, "yuan per person-time"),
@@ -868,15 +867,15 @@ def equity(
         )
     child = f"{unit}_code"
     rank_col = weight if rank is None else rank
-    _require(data, "data", list(dict.fromkeys([f"{by}_code", child, value, weight, rank_col])),
-             "equity()")
-    partition = [c for c in ("year", *_LEVEL_KEYS[by], "group", "measure", "confidence")
+    require(data, "data", list(dict.fromkeys([f"{by}_code", child, value, weight, rank_col])),
+            "equity()")
+    partition = [c for c in ("year", *LEVEL_KEYS[by], "group", "measure", "confidence")
                  if c in data.columns]
     d = data[list(dict.fromkeys([*partition, child]))].reset_index(drop=True)
     dup = d.duplicated()
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
-        where = ", ".join(f"{c} {_plain(d.at[i, c])!r}" for c in partition)
+        where = ", ".join(f"{c} {plain(d.at[i, c])!r}" for c in partition)
         raise ValueError(
             f"Data has more than one row for {child} {d.at[i, child]!r} in the partition "
             f"({where}); equity() needs one row per {unit}. Filter the table first, "
@@ -927,7 +926,7 @@ def equity(
     return out
 
 
-def _by_level(
+def by_level(
     regions: pd.DataFrame,
     stations: pd.DataFrame,
     services: pd.DataFrame,
@@ -947,23 +946,23 @@ def _by_level(
     The ledger is coded and sorted once for all levels instead of once per measure and level,
     and no frame is made.
     """
-    geos = {level: _geography(regions, level, None, ["population", *GROUP_REGISTERS.values()],
-                              "indicator_table()") for level in levels}
-    _require(services, "services", (*_SERVICE_COLUMNS, "mode"), "indicator_table()")
-    _require(stations, "stations", ("year", "township_code", "social_workers",
-                                    "certified_social_workers", "volunteers", "service_level", "budget_yuan"),
+    geos = {level: geography(regions, level, None, ["population", *GROUP_REGISTERS.values()],
+                             "indicator_table()") for level in levels}
+    require(services, "services", (*_SERVICE_COLUMNS, "mode"), "indicator_table()")
+    require(stations, "stations", ("year", "township_code", "social_workers",
+                                   "certified_social_workers", "volunteers", "service_level", "budget_yuan"),
              "indicator_table()")
     finest = max(geos.values(), key=lambda geo: geo.keys.shape[1])
-    ledger = _ledger(services, persons=True, visits=True)
-    sv_rows = _ledger_rows(finest, ledger)
-    st_rows = _locate(finest, stations, "stations", _years(stations, "stations"))
-    served = _served(list(geos.values()), ledger, sv_rows, visits=True)
+    ledger = code_ledger(services, persons=True, visits=True)
+    sv_rows = ledger_rows(finest, ledger)
+    st_rows = locate(finest, stations, "stations", year_numbers(stations, "stations"))
+    served = count_served(list(geos.values()), ledger, sv_rows, visits=True)
     contacts_per_row = np.bincount(sv_rows[sv_rows >= 0], minlength=len(finest.regions))
     case_per_row = _case_work(services, sv_rows, len(finest.regions))
     groups = list(GROUP_REGISTERS)
     out = {}
     for (level, geo), persons in zip(geos.items(), served):
-        contacts = _unit_sums(geo, contacts_per_row)
+        contacts = unit_sums(geo, contacts_per_row)
         out[level] = geo.keys, {
             "coverage": _coverage(geo, persons, groups, True, confidence),
             "home_visit_share": _home_visit_share(geo, persons, True, True, confidence),
@@ -1036,7 +1035,7 @@ def _concentration_index(
 _Rows = dict[str, Any]
 
 
-def _framed(geo: _Geography, rows: _Rows) -> pd.DataFrame:
+def _framed(geo: Geography, rows: _Rows) -> pd.DataFrame:
     """A measure's rows as the public functions return them: the unit keys, then the rest."""
     keys = geo.keys.iloc[rows["unit_year"]].reset_index(drop=True)
     rest = {c: v for c, v in rows.items() if c != "unit_year"}
@@ -1055,7 +1054,7 @@ def _proportion_rows(unit_year: np.ndarray, x: np.ndarray, n: np.ndarray,
     _check_not_above(x, n, labels, "n", "denominator")
     return {"unit_year": np.repeat(unit_year, levels.size),
             **{c: np.repeat(v, levels.size) for c, v in keys.items()},
-            **_long_columns(x.size, levels, _proportion_columns(x, n, levels))}
+            **_long_columns(x.size, levels, proportion_columns(x, n, levels))}
 
 
 def _rate_rows(unit_year: np.ndarray, x: np.ndarray, n: np.ndarray, per: float,
@@ -1069,11 +1068,11 @@ def _rate_rows(unit_year: np.ndarray, x: np.ndarray, n: np.ndarray, per: float,
     _check_not_negative(x, labels, "n", "Numerators")
     _check_not_negative(n, labels, "denominator", "Denominators")
     return {"unit_year": np.repeat(unit_year, levels.size),
-            **_long_columns(x.size, levels, _rate_columns(x, n, levels, per))}
+            **_long_columns(x.size, levels, rate_columns(x, n, levels, per))}
 
 
 def _group_rows(
-    geo: _Geography,
+    geo: Geography,
     groups: Sequence[str],
     served: np.ndarray,
     registered: np.ndarray,

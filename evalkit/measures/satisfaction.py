@@ -724,7 +724,3 @@ def cronbach_alpha(survey: pd.DataFrame, items: str | Sequence[str] = LIKERT_ITE
     out["n_excluded"] = np.repeat(n_excluded, per).astype(np.int64)
     out["k"] = np.tile(kk.astype(np.int64), n_groups)
     return out
-
-
-# evalkit.indicators' old name (public since issue 17); delete once it imports the public one
-_satisfaction = satisfaction_breakdowns

@@ -442,7 +442,3 @@ def _sibling_sets(data: pd.DataFrame, siblings: _Siblings) -> list[list[str]]:
             keys = [*keys, "confidence"]
         out.append(keys)
     return out
-
-
-# evalkit.indicators' old name (public since issue 17); delete once it imports the public one
-_hide = suppress_arrays

@@ -988,7 +988,3 @@ def t_quantile(q: float, dof: np.ndarray) -> np.ndarray:
 
 for _f in (svy_mean, svy_total, svy_ratio, svy_prop):
     _f.__doc__ = _f.__doc__.replace("{shared}", _SHARED_DOC.strip("\n").lstrip() + "\n")
-
-
-# evalkit.indicators' old name (public since issue 17); delete once it imports the public one
-_t_quantile = t_quantile

@@ -74,7 +74,7 @@ def input_person_ids(data_dir: str | Path) -> pd.Series:
     return pd.Series(pd.unique(pd.concat(parts, ignore_index=True)) if parts else [], dtype=object)
 
 
-def _place_names(data_dir: str | Path) -> list[str]:
+def place_names(data_dir: str | Path) -> list[str]:
     """Every province, prefecture, county and township name (English and Chinese) in the regions table."""
     from ..io import find_table
 
@@ -93,11 +93,11 @@ def _place_names(data_dir: str | Path) -> list[str]:
     return [str(v) for c in cols if c in frame.columns for v in pd.unique(frame[c].dropna().astype(str))]
 
 
-def _background_texts(data_dir: str | Path | None) -> str:
+def background_texts(data_dir: str | Path | None) -> str:
     """Place names of the inputs and every text of the report catalogues: what a report shows anyway."""
     if data_dir is None:
         return _catalogue_texts()
-    return _catalogue_texts() + "\n" + "\n".join(_place_names(data_dir))
+    return _catalogue_texts() + "\n" + "\n".join(place_names(data_dir))
 
 
 @functools.lru_cache(maxsize=1)

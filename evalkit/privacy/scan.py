@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PersonalDataFound, ScanError
-from ..personal import _FOLD, _HAN, _Hit, _NameIndex, _detect, normalise
-from .inputs import _background_texts, _place_names, input_person_ids, load_roster
+from ..personal import FOLD, HAN, Hit, NameIndex, detect_folded, normalise
+from .inputs import background_texts, input_person_ids, load_roster, place_names
 
 __all__ = ["Finding", "Scanner", "file_text", "scan_file", "scan_text", "scan_tree", "scanner_for"]
 
@@ -44,7 +44,7 @@ _KEY = secrets.token_bytes(32)  # digests mean something only inside this proces
 
 
 def _normal(kind: str, value: str) -> str:
-    v = normalise(value).text if kind != "person_id" else value.translate(_FOLD)  # 一三八… as 138…
+    v = normalise(value).text if kind != "person_id" else value.translate(FOLD)  # 一三八… as 138…
     if kind == "phone":
         d = re.sub(r"[^0-9]", "", v)
         if d.startswith("0086"):
@@ -64,7 +64,7 @@ def _digest(kind: str, value: str) -> str:
     return hmac.new(_KEY, f"{group}\0{_normal(kind, value)}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def _mask(value: str) -> str:
+def mask_value(value: str) -> str:
     """Most of a value replaced by ``*``: never the whole value in a message or a manifest."""
     if "@" in value:
         local, _, domain = value.partition("@")
@@ -183,12 +183,12 @@ class Scanner:
         #: Ids not searched for (no digit, or short and digits only).
         self.skipped_ids = int((~strong).sum())
         self._ids = np.sort(pd.util.hash_array(ids[strong].to_numpy(dtype=object), categorize=False))
-        self.names = names if isinstance(names, _NameIndex) else _NameIndex(names)
+        self.names = names if isinstance(names, NameIndex) else NameIndex(names)
         self.heuristic_names = heuristic_names
         self.places = {" ".join(str(p).split()).lower() for p in places if str(p).strip()}
         #: What a report shows anyway (place names, the catalogues' texts): a segmenter's or pinyin name
         #: found in it is not reported (``張家界`` is a place, ``Ning Xiang`` a county).
-        self.background = _background_texts(None) if background is None else background
+        self.background = background_texts(None) if background is None else background
         self._background_low = self.background.lower()
         #: Roster names that are not scanned for (set by :func:`scanner_for`).
         self.unscanned_names: list[str] = []
@@ -257,14 +257,14 @@ class Scanner:
             starts.append(pos)
             pos += len(c.text) + 1
         text = "\n".join(c.text for c in chunks)
-        folded = text.translate(_FOLD)
-        hits = _detect(folded, self.names, self.heuristic_names, numbers=False)
+        folded = text.translate(FOLD)
+        hits = detect_folded(folded, self.names, self.heuristic_names, numbers=False)
         if self.places:  # "3 Furong Street": a figure before a township's name, not an address
             hits = [h for h in hits if h.kind != "address" or
                     " ".join(_HOUSE_NUMBER.sub("", folded[h.start:h.end]).split()).lower() not in self.places]
         hits = [h for h in hits if h.kind != "name" or not h.detail.startswith(("segmenter", "pinyin", "name slot"))
                 or not self._in_background(folded[h.start:h.end])]
-        hits += [_Hit(s, e, "person_id", "input person id") for s, e in self._id_spans(folded)]
+        hits += [Hit(s, e, "person_id", "input person id") for s, e in self._id_spans(folded)]
         hits.sort(key=lambda h: h.start)
         hit_starts = [h.start for h in hits]
         out, seen = [], set()
@@ -328,13 +328,15 @@ class Scanner:
         """Findings in every HTML, PDF, notebook, JSON and text file under ``folder``."""
         out: list[Finding] = []
         for path in sorted(Path(folder).rglob("*")):
-            if path.is_file() and path.suffix.lower() in _SCANNED:
+            if path.is_file() and path.suffix.lower() in SCANNED_SUFFIXES:
                 out.extend(self.file(path))
         return out
 
 
 _HOUSE_NUMBER = re.compile(r"^(?:No\.?[ \t]*)?[0-9]{1,5}[A-Za-z]?,?[ \t]+")
-_SCANNED = (".html", ".htm", ".svg", ".xml", ".xhtml", ".ipynb", ".pdf", ".json", ".txt", ".md", ".csv", ".tsv", ".log")
+#: The file suffixes that a scan of a folder reads.
+SCANNED_SUFFIXES = (".html", ".htm", ".svg", ".xml", ".xhtml", ".ipynb", ".pdf", ".json", ".txt", ".md", ".csv", ".tsv",
+                    ".log")
 
 
 def _file_chunks(path: Path, label: str) -> list[_Chunk]:
@@ -392,7 +394,7 @@ def _data_uri(m: re.Match, chunk: _Chunk, extra: list[_Chunk], seen: set[str]) -
     return f"data:{m.group(1)}{m.group(2)},"
 
 
-def _excerpt(text: str, lo: int, hi: int, hits: list[_Hit], starts: list[int]) -> str:
+def _excerpt(text: str, lo: int, hi: int, hits: list[Hit], starts: list[int]) -> str:
     """``text[lo:hi]`` (widened to whole findings) with every finding in it masked, on one line."""
     inside = [h for h in hits[bisect.bisect_left(starts, lo - 100):bisect.bisect_left(starts, hi)]
               if h.end > lo and h.start < hi]
@@ -401,7 +403,7 @@ def _excerpt(text: str, lo: int, hi: int, hits: list[_Hit], starts: list[int]) -
     parts, at = [], lo
     for h in inside:
         if h.start >= at:
-            parts += [text[at:h.start], _mask(text[h.start:h.end])]
+            parts += [text[at:h.start], mask_value(text[h.start:h.end])]
             at = h.end
     parts.append(text[at:hi])
     return " ".join("".join(parts).split())
@@ -567,7 +569,7 @@ def _notebook_chunks(nb: dict) -> list[_Chunk]:
     return out
 
 
-_HAN_WRAP = re.compile(rf"(?<=[{_HAN}])\n(?=[{_HAN}])")
+_HAN_WRAP = re.compile(rf"(?<=[{HAN}])\n(?=[{HAN}])")
 
 
 def _pdf_chunks(path: Path) -> list[_Chunk]:
@@ -605,8 +607,8 @@ def scanner_for(data_dir: str | Path, *, heuristic_names: bool = True) -> Scanne
     """A :class:`Scanner` for the outputs made from ``data_dir``: every person id of its inputs and
     the names of its roster, less the names a report shows anyway (part of a place name or of the
     report's own texts: they would always be found); those are listed in ``unscanned_names``."""
-    places = _place_names(data_dir)
-    background = _background_texts(data_dir)
+    places = place_names(data_dir)
+    background = background_texts(data_dir)
     low = background.lower()
     names, unscanned = [], []
     for n in load_roster(data_dir):

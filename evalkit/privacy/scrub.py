@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from ..personal import _FOLD, PLACEHOLDERS, _NameIndex, _detect
+from ..personal import FOLD, PLACEHOLDERS, NameIndex, detect_folded
 
 __all__ = ["UNSAFE_NO_SCRUB", "Assessment", "assess", "scrub"]
 
@@ -30,9 +30,9 @@ UNSAFE_NO_SCRUB = "EVALKIT_UNSAFE_NO_SCRUB"
 # --------------------------------------------------------------------------- scrubbing
 
 
-def _scrub_one(text: str, names: _NameIndex, heuristic_names: bool) -> str:
+def _scrub_one(text: str, names: NameIndex, heuristic_names: bool) -> str:
     for _ in range(5):  # placeholders never match, so a second pass normally finds nothing
-        hits = _detect(text.translate(_FOLD), names, heuristic_names, numbers=True)
+        hits = detect_folded(text.translate(FOLD), names, heuristic_names, numbers=True)
         if not hits:
             return text
         parts, at = [], 0
@@ -80,7 +80,7 @@ def scrub(texts: Any, names: Iterable[Any] = (), *, heuristic_names: bool = True
         warnings.warn(f"{UNSAFE_NO_SCRUB}=1: free text is NOT scrubbed of personal data (audit use only).",
                       stacklevel=2)
         return texts
-    index = names if isinstance(names, _NameIndex) else _NameIndex(names)
+    index = names if isinstance(names, NameIndex) else NameIndex(names)
 
     def one(t: Any) -> Any:
         if t is None or (not isinstance(t, str) and pd.isna(t)):
@@ -146,7 +146,7 @@ def assess(texts: Iterable[Any], names: Iterable[Any] = ()) -> list[Assessment]:
     unsafe = os.environ.get(UNSAFE_NO_SCRUB) == "1"
     if unsafe:
         warnings.warn(f"{UNSAFE_NO_SCRUB}=1: free text is NOT scrubbed or withheld (audit use only).", stacklevel=2)
-    index = names if isinstance(names, _NameIndex) else _NameIndex(names)
+    index = names if isinstance(names, NameIndex) else NameIndex(names)
     done: dict[str, Assessment] = {}
     out = []
     for t in texts:
@@ -159,7 +159,7 @@ def assess(texts: Iterable[Any], names: Iterable[Any] = ()) -> list[Assessment]:
                 done[t] = Assessment(t, True, ())
             else:
                 clean = _scrub_one(t, index, True)
-                unsure = {h.kind for h in _detect(clean.translate(_FOLD), index, True, True, unsure=True)
+                unsure = {h.kind for h in detect_folded(clean.translate(FOLD), index, True, True, unsure=True)
                           if not h.sure or h.kind != "number"}
                 done[t] = Assessment(clean, not unsure, tuple(sorted(unsure)))
         out.append(done[t])

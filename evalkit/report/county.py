@@ -46,14 +46,6 @@ class ReportParameterError(ValueError):
     """Raised when a report is asked for with a county, year or option the data do not have."""
 
 
-def _resolve(data_dir: str | Path) -> Path:
-    """A data folder: absolute as given, relative to the project root otherwise (notebooks run in notebooks/)."""
-    from ..paths import ROOT
-
-    path = Path(data_dir)
-    return path if path.is_absolute() else ROOT / path
-
-
 @dataclass
 class CountyReport:
     """One county's report: the data selected once, then one method per section."""
@@ -81,7 +73,9 @@ class CountyReport:
         unknown = [b for b in benchmarks if b not in BENCHMARKS]
         if unknown:
             raise ReportParameterError(f"benchmarks must be among {', '.join(BENCHMARKS)}; {unknown} is not.")
-        data = province_data(_resolve(data_dir), cache_dir)
+        from ..paths import data_folder  # imported on use, as before
+
+        data = province_data(data_folder(data_dir), cache_dir)
         counties = data.counties()
         if county_code not in set(counties["county_code"]):
             raise ReportParameterError(

@@ -17,7 +17,7 @@ import pandas as pd
 from .. import __version__, registry
 from ..indicators import catalogue
 from . import figures
-from .county import HEADLINE, _resolve
+from .county import HEADLINE
 from .data import ProvinceData, province_data
 from .format import SUPPRESSED, Fragment, comparison_cell, esc, interval_text, table_html, value_text
 from .i18n import LANGUAGES, t
@@ -53,11 +53,12 @@ class ProvinceOverview:
     def load(cls, data_dir: str | Path, *, year: int, lang: str = "en", confidence: float = 0.95
              ) -> "ProvinceOverview":
         """Read (or reuse) the province's indicator table; check the year and language."""
+        from ..paths import data_folder
         from .county import ReportParameterError
 
         if lang not in LANGUAGES:
             raise ReportParameterError(f"lang must be one of {', '.join(LANGUAGES)}, not {lang!r}.")
-        data = province_data(_resolve(data_dir))
+        data = province_data(data_folder(data_dir))
         if int(year) not in data.years:
             raise ReportParameterError(f"year {year} is not in the data (waves: {', '.join(map(str, data.years))}).")
         return cls(data, int(year), lang, float(confidence),
