@@ -29,6 +29,16 @@ RUN = "small-2025-en"
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _as_in_a_terminal() -> None:
+    """In the child before it starts: the stop signals as a terminal's foreground job has them (not ignored).
+
+    A job started in the background by a script (``cmd &``) has SIGINT ignored, and one under ``nohup`` SIGHUP;
+    the batch rightly keeps ignoring what it was started ignoring, so a test run started that way would see
+    those stops ignored."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _start(data: Path, out: Path, tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, Path]:
     """``evalkit batch`` in its own session, with a private TMPDIR (so that what it leaves there can be seen)."""
     import tempfile
@@ -38,7 +48,7 @@ def _start(data: Path, out: Path, tmp_path: Path, *extra: str) -> tuple[subproce
     env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH, "EVALKIT_CACHE": str(tmp_path / "cache"), "TMPDIR": str(tmpdir)}
     proc = subprocess.Popen([sys.executable, "-m", "evalkit.cli", "batch", str(data), "--out", str(out),
                              "--no-progress", "--force", *extra], env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            preexec_fn=_as_in_a_terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return proc, tmpdir
 
 
@@ -189,8 +199,8 @@ def test_a_stop_whose_first_raise_is_lost_in_a_finalizer_still_stops_the_batch(s
     tmpdir = Path(tempfile.mkdtemp(prefix="ek-", dir="/tmp"))
     env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH, "EVALKIT_CACHE": str(tmp_path / "cache"), "TMPDIR": str(tmpdir)}
     proc = subprocess.Popen([sys.executable, "-c", _STOP_IN_A_FINALIZER, str(small_province), str(tmp_path / "out")],
-                            env=env, start_new_session=True, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            env=env, start_new_session=True, cwd=ROOT, preexec_fn=_as_in_a_terminal,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     tree = []
     try:
         tree = _wait_for_kernel_and_browser(proc)
