@@ -48,10 +48,10 @@ from .execute import (  # the worker side: one report executed in a warm kernel 
     current_worker,
     os_reason,
     render_one,
-    sha256_file,
     skip_unused_imports,
     worker_exit,
 )
+from .fingerprint import sha256_file
 from .io import write_atomic
 from .params import check, declared
 from .paths import NOTEBOOKS, REPORTS, cache_dir

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import errno
-import hashlib
 import os
 import signal
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import EvalkitError, PersonalDataFound
+from .fingerprint import sha256_file
 from .io import atomic_path
 from .params import injected_source, parameters_cell
 from .paths import ROOT
@@ -88,16 +88,6 @@ def preload_worker() -> None:
     notebook_to_html(nbformat.v4.new_notebook(), lang="en", title="warm-up")  # nbconvert, templates, font
 
 
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- tasks

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from .errors import EvalkitError
 
-__all__ = ["CacheWarning", "CacheWriteError", "code_hash", "key", "discard", "write", "force_rebuild", "fresh"]
+__all__ = ["CacheWarning", "CacheWriteError", "code_hash", "sha256_file", "key", "discard", "write", "force_rebuild", "fresh"]
 
 _ROOT = Path(__file__).resolve().parent
 _PACKAGE = __name__.split(".")[0]
@@ -86,6 +86,15 @@ def _imports(module: str, path: Path) -> frozenset[str]:
             continue
         found |= {n for n in names if n.split(".")[0] == _PACKAGE and _source(n) is not None}
     return frozenset(found)
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 @functools.lru_cache(maxsize=None)

@@ -217,14 +217,6 @@ def notebook(path: str | Path) -> "nbformat.NotebookNode":
     return _NOTEBOOKS[path][1]
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def report_code_hash() -> str:
     """SHA-256 of the code that makes a report from the results: :func:`evalkit.fingerprint.code_hash` of
     :data:`REPORT_CODE` and every data file of the package (catalogues, theme, fonts, ``*.toml``).
@@ -288,7 +280,7 @@ def report_fingerprints(data: "ProvinceData", notebook: str | Path, parameters: 
     the comments withheld (counted by reason) and whether a reviewed list applied; one without (the overview)
     shows the context only.  :func:`evalkit.batch.plan` renders a report again when its fingerprint changed.
     """
-    nb_hash = _sha256_file(Path(notebook))
+    nb_hash = fingerprint.sha256_file(Path(notebook))
     files = _package_files()
     counties = [v["county_code"] for v in parameters if "county_code" in v]
     hashed: dict[int, tuple[dict[str, str], str]] = {}
