@@ -52,7 +52,7 @@ from .execute import (  # the worker side: one report executed in a warm kernel 
     worker_exit,
 )
 from .fingerprint import sha256_file
-from .io import write_atomic
+from .io import atomic_path, write_atomic
 from .params import check, declared
 from .paths import NOTEBOOKS, REPORTS, cache_dir
 
@@ -739,29 +739,173 @@ class _Pool:
             time.sleep(0.05)
 
 
-def _dask_run(tasks: list[Task], scheduler: str) -> Iterable[dict[str, Any]]:
-    from distributed import Client, as_completed as dask_completed
+def _dask_connect(scheduler: str, wait: float, log: Callable[[str], None]):
+    """A client of the Dask scheduler at ``scheduler``; a :class:`BatchError` (before any folder is made) when it
+    cannot be reached within ``wait`` seconds (at most 30).  Says how many workers and threads it found."""
+    from distributed import Client
 
-    with Client(scheduler, timeout="30s") as client:
-        futures = [client.submit(render_one, task, key=f"evalkit-{task.key}-{task.fingerprint[:12]}", pure=False)
-                   for task in tasks]
-        index = {f.key: t for f, t in zip(futures, tasks)}
-        for fut in dask_completed(futures):
+    try:
+        client = Client(scheduler, timeout=f"{min(wait, 30.0):g}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise BatchError(f"cannot reach the Dask scheduler at {scheduler} ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else 'no answer'}); nothing was rendered. Start it "
+                         "(`dask scheduler`) or check the address (--scheduler tcp://HOST:8786).") from None
+    threads = client.nthreads()
+    log(f"evalkit batch: Dask scheduler {scheduler}: {len(threads)} worker(s), {sum(threads.values())} thread(s).")
+    return client
+
+
+def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Callable[[str], None],
+              check: Callable[[], None] = lambda: None, ready: Callable[[], Any] = lambda: None
+              ) -> Iterable[dict[str, Any]]:
+    """The tasks' results from the Dask cluster, each report's files written here as it arrives.
+
+    What a report reads (the cache entries of the table, scores and small-area estimates, the notebook, the
+    scanner) is sent to every worker once, each blob named by its SHA-256; a task carries the settings that
+    shape it (:func:`evalkit.execute.shaping_env`).  A future is released as soon as its result is taken, so a
+    finished report is never made again when a worker is lost; a report whose worker is lost is made again once
+    elsewhere (the scheduler does), and fails when that worker is lost too.  With no worker for
+    ``worker_timeout`` seconds, the reports not made fail with that reason."""
+    import uuid
+
+    from distributed import wait as dask_wait
+
+    from .execute import RemoteTask, render_remote, shaping_env
+    from .results import cached_entries, report_code_hash
+
+    if not tasks:
+        return
+    year = p.info["year"]
+    ready()  # the scores, computed for the index, are sent too
+    p.data.scores(year)
+    p.data.small_area(year)
+    blobs: dict[str, bytes] = {}
+
+    def add(path: Path) -> str:
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        blobs[sha] = data
+        return sha
+
+    cache = {path.name: add(path) for path in cached_entries(p.data, year)}
+    notebooks = {nb: add(Path(nb)) for nb in {t.notebook for t in tasks}}
+    scanners = {sc: add(Path(sc)) for sc in {t.scanner for t in tasks if t.scanner}}
+    env, code = shaping_env(), report_code_hash()
+    lost: dict[str, str] = {}  # why a task failed, when the client decided it
+
+    def fail_all(pending: dict, why: str) -> Iterable[dict[str, Any]]:
+        for fut, task in list(pending.items()):
+            fut.cancel()
+            del pending[fut]
+            yield _failure(task, why)
+
+    def no_workers_for(limit: float) -> bool:
+        """Wait up to ``limit`` seconds for a worker; whether there was none all along."""
+        deadline = time.monotonic() + limit
+        while not client.nthreads():
+            check()
+            if time.monotonic() > deadline:
+                return True
+            time.sleep(0.5)
+        return False
+
+    gone = (f"no Dask worker was connected to {client.scheduler.address} for {worker_timeout:g} s (--worker-timeout); "
+            "this report was not made")
+    if no_workers_for(worker_timeout):
+        log(f"evalkit batch: {gone.split(';')[0]}; {len(tasks)} report(s) not made. Start workers and run again.")
+        for task in tasks:
+            yield _failure(task, gone)
+        return
+    check()
+    # each worker receives each blob once (a copy on every worker: losing one loses no input)
+    stored = client.scatter({f"evalkit-blob-{sha}": data for sha, data in blobs.items()}, broadcast=True, hash=False)
+    blobs.clear()
+    run = uuid.uuid4().hex[:8]
+    pending: dict[Any, Task] = {}
+    for task in tasks:
+        needs = [*cache.values(), notebooks[task.notebook], *([scanners[task.scanner]] if task.scanner else [])]
+        job = RemoteTask(task, env, code, p.inputs, cache, notebooks[task.notebook],
+                         scanners.get(task.scanner) if task.scanner else None)
+        fut = client.submit(render_remote, job, {sha: stored[f"evalkit-blob-{sha}"] for sha in needs},
+                            key=f"evalkit-{task.key}-{task.fingerprint[:12]}-{run}", pure=False, retries=0)
+        pending[fut] = task
+    del stored  # held by the tasks that need them, released with them
+
+    def losses(keys: list[str]) -> dict[str, int]:
+        """How many times each task's worker was lost while it ran (the scheduler's count)."""
+        def count(dask_scheduler=None, keys=keys):
+            return {k: dask_scheduler.tasks[k].suspicious for k in keys if k in dask_scheduler.tasks}
+
+        return client.run_on_scheduler(count)
+
+    workers = set(client.nthreads())
+    idle_since: float | None = None
+    while pending:
+        check()
+        try:
+            with client.as_current():
+                done, _ = dask_wait(list(pending), timeout=1.0, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        for fut in done:
+            task = pending.pop(fut)
             try:
-                yield fut.result()
-            except Exception as err:  # noqa: BLE001 - a worker lost on the cluster
-                task = index[fut.key]
-                yield {"key": task.key, "status": "failed", "fingerprint": task.fingerprint,
-                       "parameters": task.parameters, "outputs": {}, "durations": {},
-                       "error": f"Dask worker failed: {type(err).__name__}: {err}"}
+                result = fut.result()
+            except BaseException as err:  # noqa: BLE001 - a task the cluster could not run: the report fails
+                result = _failure(task, f"the Dask cluster could not make it: {type(err).__name__}: {err}"[:2000])
+            fut.release()  # released at once: a finished report is never made again
+            yield _publish(p.run_dir, result)
+        now = set(client.nthreads())
+        if now < workers or now - workers:
+            if workers - now and pending:
+                counts = losses([f.key for f in pending])
+                for fut, task in list(pending.items()):
+                    if counts.get(fut.key, 0) >= 2:
+                        fut.cancel()
+                        del pending[fut]
+                        yield _failure(task, "its Dask worker was lost while it was being made, and so was the worker "
+                                             "that made it again; not tried a third time")
+            workers = now
+        if now:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > worker_timeout and pending:
+            log(f"evalkit batch: {gone.split(';')[0]}; {len(pending)} report(s) not made. Start workers and run "
+                "again.")
+            yield from fail_all(pending, gone)
+
+
+def _publish(run_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """Write the files a Dask worker sent with ``result`` into ``run_dir``, all of them atomically, and record
+    them in it (``outputs``); a file that does not match its hash, or a write the disk refuses, fails the report
+    and leaves its previous files as they were."""
+    files = result.pop("files", None) or {}
+    if result.get("status") != "ok":
+        return result
+    try:
+        with ExitStack() as stack:
+            for kind, out in result["outputs"].items():
+                data = files[kind]
+                if hashlib.sha256(data).hexdigest() != out["sha256"]:
+                    raise ValueError(f"{out['file']} did not arrive whole from {result.get('worker')}")
+                stack.enter_context(atomic_path(run_dir / out["file"])).write_bytes(data)
+    except (OSError, ValueError, KeyError) as err:
+        reason = (f"cannot write it in {run_dir}: {os_reason(err)}" if isinstance(err, OSError)
+                  else f"{type(err).__name__}: {err}")
+        result.update(status="failed", outputs={}, error=f"{reason}; this report's files were left as they were")
+    return result
 
 
 def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str | None = None,
-              progress: bool = True, log: Callable[[str], None] | None = None, **options: Any) -> dict[str, Any]:
+              progress: bool = True, log: Callable[[str], None] | None = None, worker_timeout: float = 120.0,
+              **options: Any) -> dict[str, Any]:
     """Render every chosen county report (and the overview and index); return the manifest.
 
     Options are those of :func:`plan`.  The manifest's ``summary`` counts rendered, skipped and
-    failed reports; ``evalkit batch`` exits non-zero when any failed.
+    failed reports; ``evalkit batch`` exits non-zero when any failed.  With ``scheduler`` (a Dask
+    scheduler's address) the reports are made on its workers, which need evalkit and Chromium only
+    (``docs/cluster.md``); ``worker_timeout``: seconds without any worker before the batch gives up.
     """
     import shutil
     import tempfile
@@ -797,6 +941,9 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
         manifest: dict[str, Any] = {}
         try:
             # workers start, and warm up, while the province is validated and the work planned
+            if scheduler:  # an unreachable scheduler is said before any folder is made
+                state["dask"] = _dask_connect(scheduler, worker_timeout, log)
+                state["worker_timeout"] = worker_timeout
             pool = None if scheduler else _Pool(jobs or os.cpu_count() or 1, warm)
             manifest = _run(pool, data_dir, scheduler, progress, log, options, state)
             signals.check()
@@ -810,6 +957,9 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
                 except BatchStopped as err:
                     stopped = err
             with signals.critical():  # the clean-up is not interrupted
+                if state.get("dask") is not None:  # what is still queued on the cluster is cancelled with it
+                    with suppress(Exception):
+                        state["dask"].close(timeout=10)
                 if stopped is not None:
                     if state.get("bar") is not None:
                         with suppress(Exception):
@@ -932,7 +1082,8 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
         state["bar"] = bar
     check = state["signals"].check if state.get("signals") else (lambda: None)
     check()
-    results = _dask_run(todo, scheduler) if scheduler else pool.run(todo, check)
+    results = (_dask_run(state["dask"], todo, p, state["worker_timeout"], log, check, scoring.join) if scheduler
+               else pool.run(todo, check))
     failed = []
     for result in results:
         check()  # a report that failed because a stop signal killed its browser is not recorded as failed

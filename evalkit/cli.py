@@ -263,7 +263,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                          progress=not args.no_progress, year=args.year, lang=args.lang, counties=counties,
                          prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run, force=args.force,
                          pdf=pdf, timeout=args.timeout, overview=not getattr(args, "no_overview", True),
-                         wait=getattr(args, "wait", False))
+                         wait=getattr(args, "wait", False), worker_timeout=getattr(args, "worker_timeout", 120.0))
     s = manifest["summary"]
     run_dir = Path(args.out or "reports") / manifest["run"]
     print(f"{s['rendered']} rendered, {s['skipped']} unchanged, {s['failed']} failed in {s['seconds']} s: "
@@ -385,7 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefecture", metavar="CODE", help="only the counties of this prefecture (4-digit code)")
     p.add_argument("--jobs", type=int, default=None, help="local worker processes (default: one per core)")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on an existing Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of locally")
+                   help="run on an existing Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of locally; "
+                        "workers need evalkit and Chromium only (docs/cluster.md)")
+    p.add_argument("--worker-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="with --scheduler: give up after this long without any Dask worker (default 120)")
     p.add_argument("--no-overview", action="store_true", help="skip the province overview")
     p.set_defaults(func=_cmd_batch)
 

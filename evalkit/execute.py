@@ -32,7 +32,8 @@ from .paths import ROOT
 if TYPE_CHECKING:
     import nbformat
 
-__all__ = ["DEFAULT_TIMEOUT", "Task", "execute", "preload_worker", "render_one", "skip_unused_imports"]
+__all__ = ["DEFAULT_TIMEOUT", "Task", "RemoteTask", "execute", "preload_worker", "render_one", "render_remote",
+           "shaping_env", "skip_unused_imports"]
 
 DEFAULT_TIMEOUT = 600.0
 #: The first cell of every execution (removed from the result): a kernel that ran other reports is
@@ -228,6 +229,9 @@ class _Worker:
         self.warm_for: str | None = None
         #: The batch's shared browser, in the parent process (local pool); None: a browser of our own (Dask).
         self.remote: RemotePrinter | None = None
+        #: On a Dask worker: the hash of the settings the kernel was started with, and this evalkit's report code.
+        self.env: str | None = None
+        self.code: str | None = None
 
     def kernel_for(self, task: Task) -> _WarmKernel:
         if self.kernel is not None and not self.kernel.alive():
@@ -278,30 +282,37 @@ class _Worker:
             self.printer = None
 
 
-_WORKER: _Worker | None = None
+class _Workers(threading.local):
+    """Each thread's worker state (a kernel and a browser are never shared between threads), and all of them."""
+
+    every: list[_Worker] = []  # class-level: shared by the threads (the per-thread part is ``mine``)
+    mine: _Worker | None = None
+
+
+_WORKER = _Workers()
 
 
 def current_worker() -> _Worker:
-    """This process's worker state (a Dask worker process keeps it between tasks)."""
-    global _WORKER
-    if _WORKER is None:
-        _WORKER = _Worker()
+    """This thread's worker state (a local worker process's, or one slot's of a Dask worker, kept between tasks)."""
+    if _WORKER.mine is None:
+        _WORKER.mine = _Worker()
+        _Workers.every.append(_WORKER.mine)
         import atexit
 
-        atexit.register(_WORKER.drop_kernel)  # a Dask worker's kernel goes with it
-    return _WORKER
+        atexit.register(_WORKER.mine.drop_kernel)  # a Dask worker's kernels go with it
+    return _WORKER.mine
 
 
 def worker_exit(status: int) -> None:
-    """Stop this worker process now: its kernel killed, the kernel's socket folder removed, no clean-up of
+    """Stop this worker process now: its kernels killed, their socket folders removed, no clean-up of
     Python's own (its queues are the batch's; the batch removes what a report was writing)."""
-    worker = _WORKER
-    if worker is not None and worker.kernel is not None:
-        with suppress(BaseException):
-            worker.kernel.kill()
-            import shutil
+    for worker in list(_Workers.every):
+        if worker.kernel is not None:
+            with suppress(BaseException):
+                worker.kernel.kill()
+                import shutil
 
-            shutil.rmtree(worker.kernel._sockets, ignore_errors=True)
+                shutil.rmtree(worker.kernel._sockets, ignore_errors=True)
     os._exit(status)
 
 
@@ -419,8 +430,9 @@ def render_one(task: Task) -> dict[str, Any]:
 
         from .render import notebook_to_html
 
-        html = notebook_to_html(nb, lang=task.lang, title=task.title, synthetic=task.synthetic,
-                                index_href="index.html")
+        with _HTML_LOCK:  # one exporter per process, and a Dask worker runs reports in several threads
+            html = notebook_to_html(nb, lang=task.lang, title=task.title, synthetic=task.synthetic,
+                                    index_href="index.html")
         files = {"ipynb": out / "notebooks" / f"{task.stem}.ipynb", "html": out / f"{task.stem}.html"}
         if task.pdf:
             files["pdf"] = out / f"{task.stem}.pdf"
@@ -475,6 +487,7 @@ def render_one(task: Task) -> dict[str, Any]:
 
 
 _SCAN_THREAD = None
+_HTML_LOCK = threading.Lock()
 
 
 def _scan_in_background(scanner: str, files: dict[str, Path]):
@@ -528,3 +541,177 @@ def _error_summary(err: BaseException) -> str:
     if not isinstance(err, (EvalkitError, TimeoutError)):
         text += " | " + " ".join(traceback.format_exception_only(type(err), err)).strip()
     return text[:2000]
+
+
+# --------------------------------------------------------------------------- on a Dask worker
+
+#: Environment variables that shape a report and travel with each task to a Dask worker: ``SOURCE_DATE_EPOCH``
+#: and every ``EVALKIT_*`` but these, which name places on the client's machine (a worker uses its own).
+LOCAL_ONLY = ("EVALKIT_CACHE", "EVALKIT_ROOT", "EVALKIT_CHROMIUM", "EVALKIT_CJK_FONT", "EVALKIT_SHIPPED_INPUTS")
+
+
+def shaping_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The settings of ``environ`` (default: this process's) that shape a report (:data:`LOCAL_ONLY` left out).
+
+    >>> shaping_env({"SOURCE_DATE_EPOCH": "1", "EVALKIT_CACHE": "/x", "HOME": "/root"})
+    {'SOURCE_DATE_EPOCH': '1'}
+    """
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in sorted(environ.items())
+            if (k == "SOURCE_DATE_EPOCH" or k.startswith("EVALKIT_")) and k not in LOCAL_ONLY}
+
+
+@dataclass
+class RemoteTask:
+    """A :class:`Task` as it travels to a Dask worker, with what the worker needs to make it without any path of
+    the client's: the blobs it reads (sent beside it, each named by its SHA-256), the settings that shape it."""
+
+    task: Task
+    #: :func:`shaping_env` of the client.
+    env: dict[str, str]
+    #: The client's :func:`evalkit.results.report_code_hash`: a worker running other code refuses the task.
+    code: str
+    #: The data folder's input hashes (:func:`evalkit.indicators.input_hashes`), as the client validated them.
+    inputs: dict[str, str]
+    #: Cache entries the report reads, by file name -> SHA-256 (indicator table, scores, small-area estimates).
+    cache: dict[str, str]
+    #: SHA-256 of the notebook and of the pickled scanner (``None``: no scan).
+    notebook: str
+    scanner: str | None
+
+
+class _Slot:
+    """One thread of a Dask worker's that keeps a worker state (:func:`current_worker`: its kernel, its browser).
+
+    Dask runs each task in a copy of its caller's context, so an event loop that jupyter_client keeps in a
+    context variable would be new for every task, and playwright's browser belongs to the thread that started
+    it: every report of a slot runs in the slot's own thread instead, whichever Dask thread asked for it."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="evalkit-slot")
+
+
+class _Slots:
+    """A Dask worker's slots: as many as tasks run at once in it (its threads), each taken by one task at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.free: list[_Slot] = []
+        self.env_lock = threading.Lock()
+        self.store_lock = threading.Lock()
+
+    def run(self, func, *args: Any) -> Any:
+        with self.lock:
+            slot = self.free.pop() if self.free else _Slot()
+        try:
+            return slot.thread.submit(func, *args).result()
+        finally:
+            with self.lock:
+                self.free.append(slot)
+
+
+_SLOTS = _Slots()
+
+
+def _store() -> Path:
+    """This worker's own folder for what clients send (the Dask worker's local directory, else a temporary one)."""
+    import tempfile
+
+    try:
+        from distributed import get_worker
+
+        base = Path(get_worker().local_directory)
+    except (ImportError, ValueError):
+        base = Path(tempfile.gettempdir())
+    return base / "evalkit-store"
+
+
+def _blob(store: Path, sha: str, data: bytes | None) -> Path:
+    """The blob ``sha`` in ``store`` (written once, checked against its hash)."""
+    import hashlib
+
+    from .io import write_atomic
+
+    path = store / "blobs" / sha
+    if not path.is_file():
+        if data is None or hashlib.sha256(data).hexdigest() != sha:
+            raise EvalkitError(f"the data sent for blob {sha[:12]} did not arrive whole; the report is made again "
+                               "by the next run.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
+    return path
+
+
+def render_remote(job: RemoteTask, blobs: dict[str, bytes]) -> dict[str, Any]:
+    """Render ``job`` on this Dask worker, from the blobs sent with it (SHA-256 -> bytes); never raises.
+
+    The blobs are kept in this worker's store by their hash (a cache entry under its own name, the notebook
+    under its own name), the client's settings applied for this worker's kernels, the report made in a
+    private folder by :func:`render_one`, and its files returned by value: the result's ``files`` (kind ->
+    bytes) and ``worker`` (this worker's address).  Nothing is read or written at a path of the client's."""
+    store = _store()
+    try:
+        from distributed import get_worker
+
+        address = get_worker().address
+    except (ImportError, ValueError):
+        address = None
+    result = _SLOTS.run(_render_in_slot, job, blobs, store)
+    result["worker"] = address
+    return result
+
+
+def _render_in_slot(job: RemoteTask, blobs: dict[str, bytes], store: Path) -> dict[str, Any]:
+    import dataclasses
+    import hashlib
+    import json
+    import shutil
+    import tempfile
+
+    task = job.task
+    worker = current_worker()
+    try:
+        if worker.code is None:
+            from .results import report_code_hash
+
+            with _SLOTS.store_lock:  # Python 3.11's ast (the code hash parses the source) is not for two threads
+                worker.code = report_code_hash()
+        if worker.code != job.code:
+            from . import __version__
+
+            raise EvalkitError(f"this Dask worker runs other evalkit code than the client (evalkit {__version__}, "
+                               "report code differs): install the same evalkit on every worker.")
+        cache = store / "cache"
+        notebook = store / "notebooks" / job.notebook / Path(task.notebook).name
+        with _SLOTS.store_lock:  # the slots of this worker write each blob once, one at a time
+            cache.mkdir(parents=True, exist_ok=True)
+            for name, sha in job.cache.items():
+                if not (cache / name).is_file():
+                    shutil.copyfile(_blob(store, sha, blobs.get(sha)), cache / f".{name}.tmp")
+                    os.replace(cache / f".{name}.tmp", cache / name)
+            if not notebook.is_file():
+                notebook.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(_blob(store, job.notebook, blobs.get(job.notebook)), notebook)
+            scanner = str(_blob(store, job.scanner, blobs.get(job.scanner))) if job.scanner else None
+        env = {**job.env, "EVALKIT_CACHE": str(cache),
+               "EVALKIT_SHIPPED_INPUTS": json.dumps({str(task.parameters.get("data_dir")): job.inputs})}
+        with _SLOTS.env_lock:  # the process's environment (PDF dates, the kernels' settings) is the client's
+            for key in [k for k in shaping_env() if k not in env]:
+                del os.environ[key]
+            os.environ.update(env)
+        said = hashlib.sha256(json.dumps(env, sort_keys=True).encode()).hexdigest()
+        if worker.env != said:  # a kernel started with other settings is not reused
+            worker.drop_kernel()
+            worker.env = said
+        out = Path(tempfile.mkdtemp(prefix="evalkit-out-", dir=store))
+    except BaseException as err:  # noqa: BLE001 - recorded as the report's failure
+        return {"key": task.key, "status": "failed", "fingerprint": task.fingerprint, "parameters": task.parameters,
+                "outputs": {}, "durations": {}, "error": _error_summary(err)}
+    try:
+        result = render_one(dataclasses.replace(task, notebook=str(notebook), out_dir=str(out), scanner=scanner))
+        result["files"] = {kind: (out / o["file"]).read_bytes() for kind, o in result["outputs"].items()}
+        return result
+    finally:
+        shutil.rmtree(out, ignore_errors=True)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .schema import Province
 
 __all__ = ["ProvinceData", "province_data", "province", "indicator_table", "scanner_path", "load_scanner", "entry",
+           "cached_entries",
            "notebook", "report_code_hash", "data_hashes", "report_fingerprints", "forget", "REPORT_CODE"]
 
 #: The modules that turn a province's results into a report: the notebooks' imports (the report package), the
@@ -147,11 +148,7 @@ def indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None, *
     from .paths import cache_dir as cache_folder
 
     hashes = hashes or indicators.input_hashes(data_dir)
-    # comments are scrubbed when the table is built: a table built with scrubbing off (the privacy audit's
-    # negative control) is never served to a run with it on, nor the other way round
-    unscrubbed = bool(os.environ.get("EVALKIT_UNSAFE_NO_SCRUB"))
-    path = entry("indicators", [indicators.__name__],
-                 [indicators.LAYOUT_VERSION, hashes, *(["unscrubbed"] if unscrubbed else [])], "parquet", cache_dir)
+    path = _table_entry(hashes, cache_dir)
     found = _read(path, lambda at: indicators.read_indicator_table(at, categories=categories))
     if found is not _MISSING and found[1].get("inputs") == hashes:
         return found
@@ -161,6 +158,40 @@ def indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None, *
     table = indicators.indicator_table(inputs)
     fingerprint.write(path, lambda at: indicators.write_indicator_table(table, at, inputs))
     return indicators.read_indicator_table(path, categories=categories)
+
+
+def _table_entry(hashes: dict[str, str], cache_dir: str | Path | None = None) -> Path:
+    """The cache file of the indicator table of inputs with these ``hashes``."""
+    import os
+
+    from . import indicators
+
+    # comments are scrubbed when the table is built: a table built with scrubbing off (the privacy audit's
+    # negative control) is never served to a run with it on, nor the other way round
+    unscrubbed = bool(os.environ.get("EVALKIT_UNSAFE_NO_SCRUB"))
+    return entry("indicators", [indicators.__name__],
+                 [indicators.LAYOUT_VERSION, hashes, *(["unscrubbed"] if unscrubbed else [])], "parquet", cache_dir)
+
+
+def _shipped_inputs(data_dir: Path) -> dict[str, str] | None:
+    """The input hashes a Dask client sent for ``data_dir`` (``EVALKIT_SHIPPED_INPUTS``, set by
+    :func:`evalkit.execute.render_remote` for its kernels): the folder is the client's, absent here, and its
+    indicator table was sent into this worker's cache."""
+    import json
+    import os
+
+    shipped = os.environ.get("EVALKIT_SHIPPED_INPUTS")
+    return json.loads(shipped).get(str(data_dir)) if shipped else None
+
+
+def cached_entries(data: "ProvinceData", year: int) -> list[Path]:
+    """The cache files a report of ``year`` reads: the indicator table, and the framework's scores and the
+    small-area estimates once :meth:`ProvinceData.scores` and :meth:`ProvinceData.small_area` were called.
+
+    What a Dask client sends its workers, which see neither its data folder nor its cache."""
+    paths = [_table_entry(data.meta.get("inputs") or {}, data.cache_dir)]
+    paths += [_disk_entry(data, *_scores_name(year)), _disk_entry(data, *_small_area_name(year))]
+    return [p for p in paths if p.is_file()]
 
 
 # --------------------------------------------------------------------------- the privacy scanner
@@ -195,10 +226,12 @@ def scanner_path(data_dir: str | Path, cache_dir: str | Path | None = None, *,
 def load_scanner(path: str | Path) -> "Scanner":
     """The scanner pickled at ``path`` by :func:`scanner_path` (kept in memory per process)."""
     key = str(path)
-    if key not in _SCANNERS:
+    scanner = _SCANNERS.get(key)
+    if scanner is None:  # a Dask worker's threads may load scanners at once: each returns its own
+        scanner = _pickled(Path(path))
         _SCANNERS.clear()
-        _SCANNERS[key] = _pickled(Path(path))
-    return _SCANNERS[key]
+        _SCANNERS[key] = scanner
+    return scanner
 
 
 # --------------------------------------------------------------------------- what a report depends on
@@ -348,8 +381,7 @@ class ProvinceData:
             from . import framework as fw
 
             framework = fw.load_framework()
-            self._parts[key] = _on_disk(self, "scores", fw.__name__, [framework.sha256, fw.DEFAULT_DRAWS, fw.DEFAULT_SEED,
-                                                             int(year)],
+            self._parts[key] = _on_disk(self, *_scores_name(year),
                                         lambda: fw.score_counties(self.table, framework, year=int(year)))
         return self._parts[key]
 
@@ -368,7 +400,7 @@ class ProvinceData:
 
                 return shrink_indicator(self.table, level="township", toward="prefecture", year=int(year))
 
-            self._parts[key] = _on_disk(self, "small-area", "evalkit.measures.smallarea", [int(year)], fit)
+            self._parts[key] = _on_disk(self, *_small_area_name(year), fit)
         return self._parts[key]
 
     def trend_changes(self, confidence: float, years: list[int], headline: frozenset) -> dict[tuple[str, str], dict]:
@@ -496,8 +528,7 @@ def _on_disk(data: "ProvinceData", kind: str, module: str, key: list, compute):
 
     from .io import write_atomic
 
-    path = entry(kind, [module, "evalkit.indicators"], [data.meta.get("inputs"), data.meta.get("layout_version"), *key],
-                 "pickle", data.cache_dir)
+    path = _disk_entry(data, kind, module, key)
     result = _read(path, _pickled)
     if result is not _MISSING:
         return result
@@ -507,6 +538,24 @@ def _on_disk(data: "ProvinceData", kind: str, module: str, key: list, compute):
     except OSError:  # a read-only cache folder only costs the next process the computation
         pass
     return result
+
+
+def _disk_entry(data: "ProvinceData", kind: str, module: str, key: list) -> Path:
+    """The cache file of :func:`_on_disk`."""
+    return entry(kind, [module, "evalkit.indicators"], [data.meta.get("inputs"), data.meta.get("layout_version"), *key],
+                 "pickle", data.cache_dir)
+
+
+def _scores_name(year: int) -> tuple[str, str, list]:
+    """What names the framework's scores of ``year`` on disk: kind, building module, key."""
+    from . import framework as fw
+
+    return "scores", fw.__name__, [fw.load_framework().sha256, fw.DEFAULT_DRAWS, fw.DEFAULT_SEED, int(year)]
+
+
+def _small_area_name(year: int) -> tuple[str, str, list]:
+    """What names the small-area estimates of ``year`` on disk: kind, building module, key."""
+    return "small-area", "evalkit.measures.smallarea", [int(year)]
 
 
 class _Parts:
@@ -556,10 +605,12 @@ def province_data(data_dir: str | Path, cache_dir: str | Path | None = None, *, 
     from .indicators import input_hashes
 
     data_dir = Path(data_dir).resolve()
-    hashes = input_hashes(data_dir)
+    shipped = _shipped_inputs(data_dir)  # on a Dask worker: the client's folder, its table sent here
+    hashes = shipped or input_hashes(data_dir)
     key = (str(data_dir), repr(sorted(hashes.items())))
     if key not in _PROVINCES:
-        table, meta = indicator_table(data_dir, cache_dir, build=build, hashes=hashes, categories=True)
+        table, meta = indicator_table(data_dir, cache_dir, build=build and not shipped, hashes=hashes,
+                                      categories=True)
         # codes and names as categories: reports select rows thousands of times, and taking rows of
         # categorical columns is a fraction of the cost of Arrow-backed strings
         text = [c for c in table.columns if pd.api.types.is_string_dtype(table[c]) and
