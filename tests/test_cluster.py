@@ -1,0 +1,259 @@
+"""``evalkit batch --scheduler`` on a real cluster: a ``dask scheduler`` and two ``dask worker`` processes (Dask's
+default threads) started here, each worker in its own mount namespace where the client's data and output folders
+are hidden under an empty tmpfs, as on machines that share no file system with the client."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import EPOCH, run_evalkit
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("unshare"),
+                                 reason="needs Linux, root and unshare: the workers get their own mount namespace")]
+
+BIN = Path(sys.executable).parent
+COUNTIES = ["090102", "090221"]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class Cluster:
+    """A scheduler and two workers (each with its nanny, Dask's default threads) that cannot see ``hidden``."""
+
+    def __init__(self, hidden: Path, tmp: Path) -> None:
+        self.port = _free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH" and not k.startswith("EVALKIT_")}
+        self.log = tmp / "cluster-logs"
+        self.log.mkdir()
+        self.scheduler = subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
+                                           str(self.port), "--no-dashboard"], env=env, start_new_session=True,
+                                          stdout=subprocess.DEVNULL, stderr=open(self.log / "scheduler.log", "w"))
+        # each worker: a mount namespace of its own, with an empty tmpfs over the folder holding the client's data,
+        # output and cache folders; the client's settings (SOURCE_DATE_EPOCH, EVALKIT_*) are not in its environment
+        inner = (f"mount -t tmpfs evalkit-hidden {hidden} && exec {BIN / 'dask'} worker {self.address} "
+                 "--no-dashboard --death-timeout 60")
+        self.workers = [subprocess.Popen(["unshare", "--mount", "--fork", "sh", "-c", inner], env=env,
+                                         start_new_session=True, stdout=subprocess.DEVNULL,
+                                         stderr=open(self.log / f"worker-{i}.log", "w"))
+                        for i in range(2)]
+        from distributed import Client
+
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                self.client = Client(self.address, timeout="5s", set_as_default=False)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        self.client.wait_for_workers(2, timeout=180)
+
+    def worker_pids(self) -> list[int]:
+        """The Dask worker processes (unshare -> nanny -> worker; not the nanny's resource tracker)."""
+        found = []
+        for w in self.workers:
+            for nanny in _children(w.pid):
+                for pid in _children(nanny):
+                    try:
+                        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                    except OSError:
+                        continue
+                    if b"resource_tracker" not in cmd:
+                        found.append(pid)
+        return found
+
+    def kill_all_workers(self) -> None:
+        for w in self.workers:
+            os.killpg(w.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            for proc in [*self.workers, self.scheduler]:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                proc.wait(timeout=30)
+
+
+@pytest.fixture()
+def hidden(tmp_path_factory) -> Path:
+    """A folder for the client's data, output and cache, which the workers cannot see."""
+    return tmp_path_factory.mktemp("client-only")
+
+
+@pytest.fixture()
+def client_data(small_province, hidden) -> Path:
+    data = hidden / "small"
+    shutil.copytree(small_province, data)
+    return data
+
+
+@pytest.fixture()
+def cluster(hidden, tmp_path):
+    c = Cluster(hidden, tmp_path)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def _batch(data: Path, out: Path, cluster: Cluster, *extra: str, popen: bool = False):
+    args = ["batch", str(data), "--out", str(out), "--no-progress", "--scheduler", cluster.address, *extra]
+    env = {"EVALKIT_CACHE": str(out / "cache")}
+    if popen:
+        return subprocess.Popen([sys.executable, "-m", "evalkit.cli", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "SOURCE_DATE_EPOCH": EPOCH, **env})
+    return run_evalkit(*args, env=env)
+
+
+def _consistent(run_dir: Path) -> dict:
+    """The manifest, after checking that it matches the files: every recorded file is there with its hash, and
+    every report file there is recorded."""
+    m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    recorded = set()
+    for entry in m["reports"].values():
+        for out in entry["outputs"].values():
+            assert _sha(run_dir / out["file"]) == out["sha256"]
+            recorded.add(out["file"])
+    present = {str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file()
+               and p.suffix in (".html", ".pdf", ".ipynb") and p.name != "index.html"}
+    assert present == recorded
+    assert not list(run_dir.rglob("*.tmp"))
+    return m
+
+
+def test_the_workers_cannot_see_the_client_s_folders(cluster, client_data, hidden):
+    seen = cluster.client.run(lambda: [os.path.exists(str(client_data)), os.listdir(str(hidden))])
+    assert len(seen) == 2 and all(v == [False, []] for v in seen.values())  # an empty tmpfs there
+    assert client_data.is_dir() and os.listdir(hidden)
+
+
+def test_reports_made_on_the_cluster_are_identical_to_local_ones(cluster, client_data, hidden):
+    out = hidden / "out"
+    done = _batch(client_data, out, cluster, "--counties", *COUNTIES)  # with the overview
+    assert done.returncode == 0, done.stderr
+    assert "2 worker(s), 4 thread(s)" in done.stderr  # Dask's default: one thread per core (2 here)
+    local = hidden / "local"
+    done = run_evalkit("batch", str(client_data), "--out", str(local), "--no-progress", "--jobs", "1",
+                       "--counties", *COUNTIES, env={"EVALKIT_CACHE": str(local / "cache")})
+    assert done.returncode == 0, done.stderr
+    run_dir, small_batch = out / "small-2025-en", local / "small-2025-en"
+    for name in [f"{c}.{kind}" for c in COUNTIES for kind in ("html", "pdf")] + [
+            f"notebooks/{c}.ipynb" for c in COUNTIES] + ["overview.html", "overview.pdf"]:
+        assert (run_dir / name).read_bytes() == (small_batch / name).read_bytes(), name
+    m = _consistent(run_dir)
+    workers = set(cluster.client.nthreads())
+    assert {e["worker"] for e in m["reports"].values()} <= workers
+
+
+def _rendered_per_key(cluster: Cluster) -> dict[str, int]:
+    """How many times the scheduler saw each report task finish (from its transition log)."""
+    def count(dask_scheduler=None):
+        done: dict[str, int] = {}
+        for entry in dask_scheduler.transition_log:
+            key, finish = entry[0], entry[2]
+            if isinstance(key, str) and key.startswith("evalkit-") and not key.startswith("evalkit-blob-") \
+                    and finish == "memory":
+                done[key] = done.get(key, 0) + 1
+        return done
+
+    return cluster.client.run_on_scheduler(count)
+
+
+def test_a_worker_killed_mid_run_loses_nothing_and_makes_nothing_twice(cluster, client_data, hidden):
+    out = hidden / "out"
+    run_dir = out / "small-2025-en"
+    proc = _batch(client_data, out, cluster, "--counties", "090102", "090121", "090202", "090221", "--no-overview",
+                  "--worker-timeout", "60", popen=True)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:  # once the first report is recorded, the others are in flight
+            try:
+                m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+                if any(e.get("status") == "ok" for e in m["reports"].values()):
+                    break
+            except (OSError, ValueError):
+                pass
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        victims = cluster.worker_pids()
+        assert victims
+        os.kill(victims[0], signal.SIGKILL)  # its nanny starts a new worker, as in production
+        stdout, stderr = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    m = _consistent(run_dir)
+    assert set(m["reports"]) == {"090102", "090121", "090202", "090221"}
+    for key, entry in m["reports"].items():  # retried elsewhere, or failed with the reason
+        assert entry["status"] == "ok" or "Dask worker was lost" in entry["error"], (key, entry["error"])
+    assert all(n == 1 for n in _rendered_per_key(cluster).values()), _rendered_per_key(cluster)
+
+
+def test_a_batch_with_every_worker_gone_stops_within_the_worker_timeout(cluster, client_data, hidden):
+    out = hidden / "out"
+    proc = _batch(client_data, out, cluster, "--counties", "090102", "090121", "--no-overview",
+                  "--worker-timeout", "8", popen=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (out / "small-2025-en" / "manifest.json").is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)  # the batch has planned and is sending work to the cluster
+        cluster.kill_all_workers()
+        killed = time.monotonic()
+        stdout, stderr = proc.communicate(timeout=120)
+        took = time.monotonic() - killed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr
+    assert "no Dask worker was connected" in stderr and "for 8 s" in stderr
+    assert took < 8 + 30  # the timeout, the scheduler noticing the loss, writing the manifest
+    m = _consistent(out / "small-2025-en")
+    for entry in m["reports"].values():
+        assert entry["status"] == "ok" or "no Dask worker" in entry["error"] or "lost" in entry["error"]
+
+
+def test_an_unreachable_scheduler_is_reported_before_any_folder_is_made(small_province, tmp_path):
+    out = tmp_path / "out"
+    port = _free_port()  # nothing listens there
+    t0 = time.monotonic()
+    done = run_evalkit("batch", str(small_province), "--out", str(out), "--no-progress", "--scheduler",
+                       f"tcp://127.0.0.1:{port}", "--worker-timeout", "3")
+    assert done.returncode != 0
+    assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
+    assert time.monotonic() - t0 < 60
