@@ -190,6 +190,8 @@ def cached_entries(data: "ProvinceData", year: int) -> list[Path]:
 
     What a Dask client sends its workers, which see neither its data folder nor its cache."""
     paths = [_table_entry(data.meta.get("inputs") or {}, data.cache_dir)]
+    if not paths[0].is_file():  # read from memory, but not in this cache folder (EVALKIT_CACHE changed): written
+        indicator_table(data.data_dir, data.cache_dir, hashes=data.meta.get("inputs"))
     paths += [_disk_entry(data, *_scores_name(year)), _disk_entry(data, *_small_area_name(year))]
     return [p for p in paths if p.is_file()]
 
