@@ -250,7 +250,8 @@ class _Worker:
         nb = nbformat.read(notebook, as_version=4)
         name = nb.metadata.get("kernelspec", {}).get("name", "python3")
         self.kernel = _WarmKernel(name, str(Path(notebook).parent))
-        preload_worker()  # nothing left to load in a worker forked from the fork server; a Dask worker loads it here
+        with _HTML_LOCK:  # nothing left to load in a worker forked from the fork server; a Dask worker loads it here
+            preload_worker()
         if pdf and self.remote is None:  # our own browser starts while the new kernel boots
             try:
                 self.pdf_printer().warm()
