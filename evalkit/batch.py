@@ -913,6 +913,9 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
     log = log or (lambda m: print(m, file=sys.stderr))
     wait = bool(options.pop("wait", False))
     check_request(options, jobs=jobs)  # before any process, kernel or file
+    if isinstance(worker_timeout, bool) or not isinstance(worker_timeout, (int, float)) or not worker_timeout > 0:
+        raise BatchError(f"--worker-timeout {worker_timeout!r} must be a number of seconds greater than 0; nothing "
+                         "was rendered.")
     if os.environ.get("EVALKIT_CACHE"):  # kernels run in notebooks/: a relative cache folder would move there
         os.environ["EVALKIT_CACHE"] = str(cache_dir())
     if options.get("force"):  # --force builds the caches again too (the table, scanner, scores, small-area fit)
