@@ -767,6 +767,7 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
     elsewhere (the scheduler does), and fails when that worker is lost too.  With no worker for
     ``worker_timeout`` seconds, the reports not made fail with that reason."""
     import uuid
+    from concurrent.futures import CancelledError
 
     from distributed import wait as dask_wait
 
@@ -791,7 +792,6 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
     notebooks = {nb: add(Path(nb)) for nb in {t.notebook for t in tasks}}
     scanners = {sc: add(Path(sc)) for sc in {t.scanner for t in tasks if t.scanner}}
     env, code = shaping_env(), report_code_hash()
-    lost: dict[str, str] = {}  # why a task failed, when the client decided it
 
     def fail_all(pending: dict, why: str) -> Iterable[dict[str, Any]]:
         for fut, task in list(pending.items()):
@@ -817,19 +817,38 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
             yield _failure(task, gone)
         return
     check()
-    # each worker receives each blob once (a copy on every worker: losing one loses no input)
-    stored = client.scatter({f"evalkit-blob-{sha}": data for sha, data in blobs.items()}, broadcast=True, hash=False)
-    blobs.clear()
+    # each blob is sent once to each worker that needs it; the client keeps wanting it until the end (Dask forgets
+    # scattered data nobody wants), and sends it again if every worker holding it was lost
+    held: dict[str, Any] = {}
     run = uuid.uuid4().hex[:8]
     pending: dict[Any, Task] = {}
-    for task in tasks:
+    earlier: dict[str, int] = {}  # by future's key: how many times the report's worker was lost before it
+    twice = ("its Dask worker was lost while it was being made, and so was the worker that made it again; not "
+             "tried a third time")
+
+    def send(task: Task, lost: int = 0) -> dict[str, Any] | None:
+        """Submit ``task`` (its inputs sent where missing); its failure when no worker took the inputs in time."""
         needs = [*cache.values(), notebooks[task.notebook], *([scanners[task.scanner]] if task.scanner else [])]
+        again = {f"evalkit-blob-{sha}": blobs[sha] for sha in needs if sha not in held
+                 or held[sha].status != "finished"}
+        if again:
+            try:
+                held.update({k.removeprefix("evalkit-blob-"): f for k, f in
+                             client.scatter(again, broadcast=True, hash=False, timeout=worker_timeout).items()})
+            except (TimeoutError, OSError):
+                return _failure(task, gone)
         job = RemoteTask(task, env, code, p.inputs, cache, notebooks[task.notebook],
                          scanners.get(task.scanner) if task.scanner else None)
-        fut = client.submit(render_remote, job, {sha: stored[f"evalkit-blob-{sha}"] for sha in needs},
-                            key=f"evalkit-{task.key}-{task.fingerprint[:12]}-{run}", pure=False, retries=0)
+        fut = client.submit(render_remote, job, {sha: held[sha] for sha in needs},
+                            key=f"evalkit-{task.key}-{task.fingerprint[:12]}-{run}-{lost}", pure=False, retries=0)
         pending[fut] = task
-    del stored  # held by the tasks that need them, released with them
+        earlier[fut.key] = lost
+        return None
+
+    for task in tasks:
+        failed = send(task)
+        if failed is not None:
+            yield failed
 
     def losses(keys: list[str]) -> dict[str, int]:
         """How many times each task's worker was lost while it ran (the scheduler's count)."""
@@ -847,10 +866,20 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
                 done, _ = dask_wait(list(pending), timeout=1.0, return_when="FIRST_COMPLETED")
         except TimeoutError:
             done = set()
+        except CancelledError:  # a task the scheduler gave up on: taken below with the others that are done
+            done = {f for f in pending if f.status in ("finished", "error", "cancelled")}
         for fut in done:
             task = pending.pop(fut)
             try:
                 result = fut.result()
+            except CancelledError:  # forgotten by the scheduler: its worker was lost with the only copy of an input
+                fut.release()
+                if earlier[fut.key] + 1 < 2:  # made again once, its inputs sent again
+                    result = send(task, earlier[fut.key] + 1)
+                    if result is None:
+                        continue
+                else:
+                    result = _failure(task, twice)
             except BaseException as err:  # noqa: BLE001 - a task the cluster could not run: the report fails
                 result = _failure(task, f"the Dask cluster could not make it: {type(err).__name__}: {err}"[:2000])
             fut.release()  # released at once: a finished report is never made again
@@ -860,11 +889,10 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
             if workers - now and pending:
                 counts = losses([f.key for f in pending])
                 for fut, task in list(pending.items()):
-                    if counts.get(fut.key, 0) >= 2:
+                    if counts.get(fut.key, 0) + earlier[fut.key] >= 2:
                         fut.cancel()
                         del pending[fut]
-                        yield _failure(task, "its Dask worker was lost while it was being made, and so was the worker "
-                                             "that made it again; not tried a third time")
+                        yield _failure(task, twice)
             workers = now
         if now:
             idle_since = None
@@ -874,6 +902,7 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
             log(f"evalkit batch: {gone.split(';')[0]}; {len(pending)} report(s) not made. Start workers and run "
                 "again.")
             yield from fail_all(pending, gone)
+    held.clear()
 
 
 def _publish(run_dir: Path, result: dict[str, Any]) -> dict[str, Any]:

@@ -230,6 +230,42 @@ def test_a_worker_killed_mid_run_loses_nothing_and_makes_nothing_twice(cluster, 
     assert all(n == 1 for n in _rendered_per_key(cluster).values()), _rendered_per_key(cluster)
 
 
+def _kill_the_worker_making(cluster: Cluster, county: str, not_on: set[str], deadline: float) -> str:
+    """Wait until the report of ``county`` is being made on a worker not in ``not_on``; SIGKILL that worker."""
+    def where(dask_scheduler=None, county=county):
+        return [ts.processing_on.address for key, ts in dask_scheduler.tasks.items()
+                if isinstance(key, str) and key.startswith(f"evalkit-{county}-") and ts.processing_on is not None]
+
+    while time.monotonic() < deadline:
+        on = [a for a in cluster.client.run_on_scheduler(where) if a not in not_on]
+        if on:
+            time.sleep(2)  # its kernel is executing the notebook
+            pid = cluster.client.run(os.getpid, workers=on)[on[0]]
+            os.kill(pid, signal.SIGKILL)
+            return on[0]
+        time.sleep(0.2)
+    raise AssertionError(f"the report of {county} was never being made")
+
+
+def test_a_report_whose_worker_is_lost_twice_fails_with_the_reason(cluster, client_data, hidden):
+    out = hidden / "out"
+    proc = _batch(client_data, out, cluster, "--counties", "090102", "--no-overview", popen=True)
+    try:
+        deadline = time.monotonic() + 600
+        first = _kill_the_worker_making(cluster, "090102", set(), deadline)
+        second = _kill_the_worker_making(cluster, "090102", {first}, deadline)  # the retry, on another worker
+        stdout, stderr = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert first != second
+    assert proc.returncode == 1, stderr
+    m = _consistent(out / "small-2025-en")
+    entry = m["reports"]["090102"]
+    assert entry["status"] == "failed" and "not tried a third time" in entry["error"]
+    assert "090102 failed: its Dask worker was lost" in stderr
+
+
 def test_a_batch_with_every_worker_gone_stops_within_the_worker_timeout(cluster, client_data, hidden):
     out = hidden / "out"
     proc = _batch(client_data, out, cluster, "--counties", "090102", "090121", "--no-overview",
