@@ -761,11 +761,12 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
     """The tasks' results from the Dask cluster, each report's files written here as it arrives.
 
     What a report reads (the cache entries of the table, scores and small-area estimates, the notebook, the
-    scanner) is sent to every worker once, each blob named by its SHA-256; a task carries the settings that
-    shape it (:func:`evalkit.execute.shaping_env`).  A future is released as soon as its result is taken, so a
-    finished report is never made again when a worker is lost; a report whose worker is lost is made again once
-    elsewhere (the scheduler does), and fails when that worker is lost too.  With no worker for
-    ``worker_timeout`` seconds, the reports not made fail with that reason."""
+    scanner) is scattered once, each blob named by its SHA-256, and wanted by the client until the run ends; a
+    task carries the settings that shape it (:func:`evalkit.execute.shaping_env`).  A future is released as
+    soon as its result is taken, so a finished report is never made again when a worker is lost; a report whose
+    worker is lost is made again once elsewhere (by the scheduler, or sent again with its inputs when they were
+    lost too), and fails when that worker is lost too.  With no worker for ``worker_timeout`` seconds, the
+    reports not made fail with that reason."""
     import uuid
     from concurrent.futures import CancelledError
 
