@@ -199,7 +199,7 @@ def _read_tables(path: Path) -> dict[str, Any]:
 
 
 def indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None, *, build: bool = True,
-                    hashes: dict[str, str] | None = None, categories: bool = False
+                    hashes: dict[str, str] | None = None, categories: bool = False, cached_inputs: bool = False
                     ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The indicator table of ``data_dir``: read from the cache when its inputs are unchanged, else built.
 
@@ -223,6 +223,9 @@ def indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None, *
         The inputs' hashes when the caller has them already (:func:`evalkit.indicators.input_hashes`).
     categories : bool
         Codes and names as categoricals (:func:`evalkit.indicators.read_indicator_table`).
+    cached_inputs : bool
+        Validate the inputs through the validated tables kept on disk (:func:`province` with ``cached``): what
+        a researcher's kernel asks for, having loaded them already.
 
     Returns
     -------
@@ -245,7 +248,7 @@ def indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None, *
         return found
     if not build:
         raise LookupError(f"no cached indicator table for {data_dir} in {cache_folder(cache_dir)}")
-    inputs = province(data_dir)
+    inputs = province(data_dir, cache_dir, cached=cached_inputs)
     table = indicators.indicator_table(inputs)
     fingerprint.write(path, lambda at: indicators.write_indicator_table(table, at, inputs))
     return indicators.read_indicator_table(path, categories=categories)
