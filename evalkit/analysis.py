@@ -121,7 +121,9 @@ class Indicators:
     Attributes
     ----------
     frame : pandas.DataFrame
-        The whole table: one row per unit, year, indicator, item, group and confidence level.
+        The whole table: one row per unit, year, indicator, item, group and confidence level (codes as text;
+        the columns of a few values, ``level``, ``indicator``, ``item``, ``group`` ..., as categoricals of text,
+        which :meth:`get` gives as plain text).
     meta : dict
         The table's provenance: the inputs' SHA-256, validation warnings, layout version.
     lang : str
@@ -131,9 +133,7 @@ class Indicators:
     def __init__(self, table: pd.DataFrame, meta: dict[str, Any] | None = None, *, lang: str = "en") -> None:
         self.lang = _check_lang(lang)
         self.meta = dict(meta or {})
-        # categories as plain text: a researcher compares, joins and writes them as the codes they are
-        text = {c: "str" for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)}
-        self.frame = table.astype(text) if text else table
+        self.frame = table
         # each indicator's levels, years, items and groups, found once (what get() checks its arguments against)
         keys = self.frame[["indicator", "level", "year", "item", "group", "confidence"]].drop_duplicates()
         self._keys = keys
@@ -253,6 +253,9 @@ class Indicators:
         indicator_name = {name: getattr(entries[name], lang) for name in entries}
         item_name = {item: (every if item == "all" else t(f"item.{item}", lang)) for item in set(rows["item"])}
         group_name = {g: (every if g == "all" else groups[g][lang]) for g in set(rows["group"])}
+        # categories as plain text: a researcher compares, joins and writes them as the codes they are
+        text = {c: "str" for c in rows.columns if isinstance(rows[c].dtype, pd.CategoricalDtype)}
+        rows = rows.astype(text) if text else rows
         out = rows.drop(columns=["name_en", "name_zh"])
         at = out.columns.get_loc("code") + 1
         out.insert(at, "name", rows[f"name_{lang}"].to_numpy())
