@@ -93,7 +93,9 @@ def main() -> None:
     print(f"- command: `python bench/load.py --data {args.data} --rounds {args.rounds}`")
     print(f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"- code: {code_measured(str(ROOT))}")
-    print(f"- machine: {cpu_model()}, {os.cpu_count()} CPUs; CPU stolen by the host during the run: {stolen}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+    print(f"- machine: {cpu_model()}, {os.cpu_count()} CPUs; CPU stolen by the host during the run: {stolen}; load "
+          f"average at the end (1, 5, 15 min): {load}")
     print(f"- python {sys.version.split()[0]}, pandas {version('pandas')}, pyarrow {version('pyarrow')}")
     print(f"- data: {args.data}, rows {said[next(iter(said))]['rows']}; cache entry {size / 1e6:.0f} MB")
     print(f"- {args.rounds} rounds, each way once per round in a new process, the order swapped every round; seconds "
