@@ -582,3 +582,19 @@ def test_command_line_import_prints_the_summary_and_exits_1_on_failure(tmp_path,
     assert "nothing was written" in err and "survey.csv, row 2, column 'weight'" in err
     assert not (tmp_path / "data2").exists()
     assert json.loads((tmp_path / "data" / "dataset.json").read_text(encoding="utf-8"))["synthetic"] is True
+
+
+def test_the_import_rules_in_data_readme_are_current():
+    from evalkit.importer.summary import IMPORT_BEGIN, IMPORT_END, import_rules_markdown
+
+    text_ = (Path(__file__).parents[1] / "data" / "README.md").read_text(encoding="utf-8")
+    section = text_.split(IMPORT_BEGIN, 1)[1].split(IMPORT_END, 1)[0]
+    assert section.strip() == import_rules_markdown().strip(), "run `make codebook`"
+
+
+def test_the_mapping_example_of_data_readme_is_accepted():
+    text_ = (Path(__file__).parents[1] / "data" / "README.md").read_text(encoding="utf-8")
+    example = text_.split("## Importing raw exports", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    m = parse_mapping(example)
+    assert m.sources[0].drop == ["备注"] and m.sources[0].constants["county_code"] == "090102"
+    assert m.values["q_overall"] == {"很满意": 5} and m.dataset["lonely_psu"] == "adjust"
