@@ -103,7 +103,15 @@ def test_csv_in_gb18030_with_chinese_labels_as_headers(tmp_path, base):
     assert_same(imported(raw, tmp_path / "data"), base)
 
 
-def test_xlsx_with_the_table_over_several_sheets_keeps_each_rows_sheet(tmp_path, base):
+@pytest.fixture(params=["calamine", "openpyxl"])
+def xlsx_reader(request, monkeypatch):
+    """Workbooks are read with calamine, or with openpyxl (evalkit.io) where calamine is not installed."""
+    if request.param == "openpyxl":
+        monkeypatch.setattr("evalkit.importer.read._has_calamine", lambda: False)
+    return request.param
+
+
+def test_xlsx_with_the_table_over_several_sheets_keeps_each_rows_sheet(tmp_path, base, xlsx_reader):
     raw = tmp_path / "raw"
     write_standard(raw, base, skip=("services", "regions"))
     services = text(base["services"])
