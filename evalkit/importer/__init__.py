@@ -133,7 +133,7 @@ def _assemble(table: str, parts: list[Part], mapping: Mapping, problems: list[Pr
         for column in order:
             if column in part.constants:
                 value = part.constants[column]
-                data[column] = pd.Series([str(value)] * n, dtype=object)
+                data[column] = pd.Series([str(value)] * n, dtype="str")
                 continue
             values = part.body.iloc[:, part.columns[column]].reset_index(drop=True)
             value_map = dict(mapping.values.get(column, {}))
@@ -368,8 +368,8 @@ def import_folder(raw_dir: str | Path, out_dir: str | Path, *, mapping: str | Pa
         if tables and not any(p.severity == "error" for p in problems):
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            for table, t in tables.items():
-                write_table(t.frame, tmp / f"{table}.parquet")
+            for table, t in tables.items():  # text, uncompressed: read back once, by validation
+                _write_text(t.frame, tmp / f"{table}.parquet")
             write_atomic(tmp / "dataset.json", json.dumps(_meta(raw_dir, mapping), ensure_ascii=False, indent=2))
             typed, found, _, _ = validate_province(tmp)
             problems.extend(_translate(p, tables, raw_dir.name) for p in found)
@@ -392,6 +392,13 @@ def import_folder(raw_dir: str | Path, out_dir: str | Path, *, mapping: str | Pa
         err.result = result  # type: ignore[attr-defined]  (the CLI prints its report)
         raise err
     return result
+
+
+def _write_text(frame: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="none")
 
 
 def _required(table: str) -> list[str]:

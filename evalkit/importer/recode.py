@@ -167,5 +167,5 @@ def recode(values: pd.Series, col: dict, value_map: dict[str, Any] | None = None
     if not changed:
         return Recoded(values, {}, uncovered)
     mapped = np.asarray(new, dtype=object)[np.where(codes_ >= 0, codes_, 0)]
-    result = pd.Series(mapped, index=values.index, dtype=object).where(codes_ >= 0, np.nan)
+    result = pd.Series(mapped, index=values.index, dtype=object).where(codes_ >= 0, np.nan).astype("str")
     return Recoded(result, changed, uncovered)
