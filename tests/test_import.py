@@ -241,6 +241,9 @@ def test_category_labels_become_codes(tmp_path, base):
     for column, codes in (("person_group", "person_group"), ("mode", "mode"), ("service_item", "service_item")):
         labels = evalkit.schema.codes(codes)
         services[column] = services[column].map(lambda v: labels[v]["zh"])
+    items = text(base["services"])["service_item"]
+    labels = evalkit.schema.codes("service_item")
+    services.loc[::2, "service_item"] = items[::2].map(lambda v: f"{v} {labels[v]['zh']}")  # "S05 老年人探访关爱"
     services.rename(columns=zh("services")).to_csv(raw / "services.csv", index=False)
     regions = text(base["regions"])
     regions["urban_rural"] = regions["urban_rural"].map({"urban": "城镇", "rural": "农村"})
@@ -256,8 +259,9 @@ def test_dates_written_the_chinese_way_are_read(tmp_path, base):
     write_standard(raw, base)
     stations = text(base["stations"])
     d = base["stations"]["opened"]
-    stations["opened"] = [f"{x.year}年{x.month}月{x.day}日" if i % 2 else f"{x.year}.{x.month}.{x.day}"
-                          for i, x in enumerate(d)]
+    forms = (lambda x: f"{x.year}年{x.month}月{x.day}日", lambda x: f"{x.year}.{x.month}.{x.day}",
+             lambda x: x.strftime("%Y%m%d"), lambda x: str((x - pd.Timestamp("1899-12-30")).days))  # Excel serial
+    stations["opened"] = [forms[i % 4](x) for i, x in enumerate(d)]
     stations.to_csv(raw / "stations.csv", index=False)
     assert_same(imported(raw, tmp_path / "data"), base)
 
