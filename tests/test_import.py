@@ -610,3 +610,22 @@ def test_the_mapping_example_of_data_readme_is_accepted():
     m = parse_mapping(example)
     assert m.sources[0].drop == ["备注"] and m.sources[0].constants["county_code"] == "090102"
     assert m.values["q_overall"] == {"很满意": 5} and m.dataset["lonely_psu"] == "adjust"
+
+
+def test_a_listed_sheet_no_workbook_has_and_a_hidden_data_sheet(tmp_path, base):
+    raw = tmp_path / "raw"
+    write_standard(raw, base, skip=("stations",))
+    with pd.ExcelWriter(raw / "stations.xlsx") as xl:
+        text(base["stations"]).to_excel(xl, sheet_name="2024", index=False)
+        text(base["stations"]).iloc[:2].to_excel(xl, sheet_name="旧版", index=False)
+        xl.book["旧版"].sheet_state = "hidden"
+    messages = refused(raw, tmp_path / "data")
+    assert messages == ["stations.xlsx (sheet '旧版'): is hidden and holds cells; unhide it (right-click a sheet tab, "
+                        "Unhide) to have it imported, delete it, or list the sheets to read (sheets = [...]) in a "
+                        "mapping file."]
+    path = write_map(tmp_path, 'version = 1\n[[source]]\nfiles = "stations.xlsx"\nsheets = ["2042"]\n')
+    messages = refused(raw, tmp_path / "data", mapping=path)
+    assert any(m.startswith("MAP.toml, line 4, key 'sheets': the sheet '2042' is in none of the workbooks")
+               for m in messages), messages
+    path = write_map(tmp_path, 'version = 1\n[[source]]\nfiles = "stations.xlsx"\nsheets = ["2024"]\n')
+    assert_same(imported(raw, tmp_path / "data", mapping=path), base)

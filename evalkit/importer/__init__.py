@@ -251,6 +251,7 @@ def _gather(raw_dir: Path, mapping: Mapping, skip: set[Path]
     problems: list[Problem] = []
     parts: dict[str, list[Part]] = {}
     skipped: dict[str, list[str]] = {}
+    workbooks: dict[int, dict[str, list[str]]] = {}  # [[source]] with sheets -> the workbooks it matched
     for path, rel in files:
         if path.suffix.lower() == ".xls":
             problems.append(Problem(rel, None, None, None, "xls_workbook", "is an old-style Excel .xls workbook; "
@@ -263,13 +264,9 @@ def _gather(raw_dir: Path, mapping: Mapping, skip: set[Path]
             continue
         names = [s.sheet for s in sheets if s.sheet is not None]
         for source in mapping.sources:
-            if source.sheets and any(fnmatch.fnmatchcase(rel, p) for p in source.files):
-                for wanted in source.sheets:
-                    if wanted not in names:
-                        problems.append(Problem(mapping.file, mapping.line("source", source.position, "sheets"),
-                                                "sheets", wanted, "mapping_sheet_missing",
-                                                f"the sheet '{wanted}' is not in {rel}, whose sheets are "
-                                                f"{', '.join(repr(n) for n in names)}."))
+            if source.sheets and names and any(fnmatch.fnmatchcase(rel, p) for p in source.files):
+                books = workbooks.setdefault(source.position, {})
+                books[rel] = names
         for sheet in sheets:
             source, read = _source_for(rel, sheet.sheet, mapping)
             if not read:
@@ -296,6 +293,16 @@ def _gather(raw_dir: Path, mapping: Mapping, skip: set[Path]
                                         f"holds the {part.table} table's header but no data rows."))
                 continue
             parts.setdefault(part.table, []).append(part)
+    for source in mapping.sources:  # a listed sheet that none of the block's workbooks has: a typo
+        books = workbooks.get(source.position, {})
+        seen = {name for names in books.values() for name in names}
+        for wanted in (source.sheets or []) if books else []:
+            if wanted not in seen:
+                listed = ", ".join(f"{rel} ({', '.join(repr(n) for n in names)})" for rel, names in books.items())
+                problems.append(Problem(mapping.file, mapping.line("source", source.position, "sheets"), "sheets",
+                                        wanted, "mapping_sheet_missing",
+                                        f"the sheet '{wanted}' is in none of the workbooks this block describes: "
+                                        f"{listed[:300]}."))
     return parts, problems, not_read, skipped
 
 

@@ -120,15 +120,16 @@ def _choose(headers: list[str], labels: list[str] | None) -> tuple[str | None, d
     table = max(ALL_TABLES, key=lambda t: score[t])
     if score[table] == 0:
         return None, {}
+    # each header to one column and each column to one header, best confidence first (a header's second
+    # choice is taken when its first went to a header that matches it better)
+    pairs = sorted(((s, j, column) for j, found in best.items() for t, column, s in found if t == table
+                    and not (personal_reason(headers[j]) and s < 1.0)), key=lambda x: (-x[0], x[1]))
     claims: dict[str, tuple[int, float]] = {}
-    for j, found in best.items():
-        if personal_reason(headers[j]) and not any(s == 1.0 for t, _, s in found if t == table):
-            continue
-        for t, column, s in found:
-            if t == table:
-                if column not in claims or s > claims[column][1]:
-                    claims[column] = (j, s)
-                break
+    taken: set[int] = set()
+    for s, j, column in pairs:
+        if column not in claims and j not in taken:
+            claims[column] = (j, s)
+            taken.add(j)
     return table, {j: (column, s) for column, (j, s) in claims.items()}
 
 
@@ -147,9 +148,12 @@ def suggest_mapping(raw_dir: Path, sheets: list[Sheet], not_read: list[tuple[str
         out.append(f"# cannot be read: {escape_controls(str(p))}")
     groups: dict[tuple, list[Sheet]] = {}
     info: dict[tuple, tuple] = {}
+    data_sheets: dict[str, set[str]] = {}
     for sheet in sheets:
         if sheet.grid is not None and (sheet.grid.empty or sheet.grid.isna().all(axis=None)):
             continue
+        if sheet.sheet is not None:
+            data_sheets.setdefault(sheet.file, set()).add(sheet.sheet)
         headers, labels, header_row = _headers(sheet)
         key = (tuple(headers), header_row)
         groups.setdefault(key, []).append(sheet)
@@ -158,6 +162,7 @@ def suggest_mapping(raw_dir: Path, sheets: list[Sheet], not_read: list[tuple[str
         headers, labels, header_row = info[key]
         table, chosen = _choose(headers, labels)
         files = list(dict.fromkeys(s.file for s in members))
+        data_sheets.update({f: data_sheets.get(f, set()) for f in files})
         names = list(dict.fromkeys(s.sheet for s in members if s.sheet is not None))
         out.append("")
         prefix = "" if table else "# "
@@ -166,7 +171,7 @@ def suggest_mapping(raw_dir: Path, sheets: list[Sheet], not_read: list[tuple[str
         out.append(f"{prefix}[[source]]")
         out.append(f"{prefix}files = [{', '.join(_toml_string(f) for f in files)}]")
         out.append(f"{prefix}table = {_toml_string(table or 'survey')}  # one of {', '.join(ALL_TABLES)}")
-        if names:
+        if names and any(data_sheets[f] - set(names) for f in files):  # only when a file is split over blocks
             out.append(f"{prefix}sheets = [{', '.join(_toml_string(n) for n in names)}]")
         out.append(f"{prefix}header_row = {header_row}")
         used = {j for j, _ in chosen.items()}
