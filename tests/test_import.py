@@ -629,3 +629,16 @@ def test_a_listed_sheet_no_workbook_has_and_a_hidden_data_sheet(tmp_path, base):
                for m in messages), messages
     path = write_map(tmp_path, 'version = 1\n[[source]]\nfiles = "stations.xlsx"\nsheets = ["2024"]\n')
     assert_same(imported(raw, tmp_path / "data", mapping=path), base)
+
+
+def test_an_excel_error_value_is_refused_by_name(tmp_path, base):
+    """calamine would read #N/A as an empty cell (nothing at all in an optional column): such a workbook is read
+    with openpyxl, and validation names the error value."""
+    raw = tmp_path / "raw"
+    write_standard(raw, base, skip=("survey",))
+    with pd.ExcelWriter(raw / "survey.xlsx") as xl:
+        text(base["survey"]).to_excel(xl, sheet_name="Sheet1", index=False)
+        xl.book["Sheet1"]["O5"] = "#N/A"  # comment of row 5
+    messages = refused(raw, tmp_path / "data")
+    assert any(m.startswith("survey.xlsx (sheet 'Sheet1'), row 5, column 'comment'") and "#N/A" in m
+               for m in messages), messages

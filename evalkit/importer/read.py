@@ -142,12 +142,31 @@ def _read_xlsx(path: Path, file: str) -> list[Sheet]:
         raise _fail(file, "xls_workbook", "is an old-style Excel .xls workbook with an .xlsx name; save it as an "
                     ".xlsx workbook (Excel Workbook) and import again.")
     try:
-        sheets, hidden = _calamine_sheets(path) if _has_calamine() else read_sheets(path)
+        fast = _has_calamine() and not _has_error_cells(path)
+        sheets, hidden = _calamine_sheets(path) if fast else read_sheets(path)
     except Exception as err:  # calamine, openpyxl and zipfile raise many types for a damaged workbook
         raise _fail(file, "corrupt_workbook", f"cannot be opened as an Excel workbook: it is damaged or not a "
                     f"workbook ({type(err).__name__}: {err}). Open it in Excel and save it again, or export the "
                     "sheet as CSV.") from None
     return [Sheet(file, name, "xlsx", grid=grid, hidden=name in hidden) for name, grid in sheets.items()]
+
+
+def _has_error_cells(path: Path) -> bool:
+    """Whether a worksheet of the workbook holds an Excel error value (``#N/A``, ``#REF!``): calamine reads
+    them as empty cells, openpyxl (:func:`evalkit.io.read_sheets`) as their text, which validation then
+    refuses by name; so such a workbook is read with openpyxl."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with z.open(name) as f:
+                    tail = b""
+                    while chunk := f.read(1 << 24):
+                        if b' t="e"' in tail + chunk:
+                            return True
+                        tail = chunk[-8:]
+    return False
 
 
 def _has_calamine() -> bool:
