@@ -642,3 +642,11 @@ def test_an_excel_error_value_is_refused_by_name(tmp_path, base):
     messages = refused(raw, tmp_path / "data")
     assert any(m.startswith("survey.xlsx (sheet 'Sheet1'), row 5, column 'comment'") and "#N/A" in m
                for m in messages), messages
+
+
+def test_a_csv_in_an_encoding_validation_refuses_is_named(tmp_path, base):
+    raw = tmp_path / "raw"
+    write_standard(raw, base, skip=("stations",))
+    text(base["stations"]).rename(columns=zh("stations")).to_csv(raw / "社工站.csv", index=False, encoding="utf-16")
+    [message] = refused(raw, tmp_path / "data")
+    assert message.startswith("社工站.csv: is UTF-16 text") and "CSV UTF-8" in message
