@@ -14,7 +14,7 @@ from ..schema import table_spec
 from .locate import HEADER_SEARCH_ROWS, find_header_row, letter
 from .mapping import Mapping
 from .read import Sheet
-from .recognise import ALL_TABLES, fuzzy, normalise, personal_reason, required
+from .recognise import ALL_TABLES, fuzzy, personal_reason, required
 
 if TYPE_CHECKING:
     from . import Assembled
@@ -35,7 +35,7 @@ def import_report(raw_dir: Path, mapping: Mapping, tables: dict[str, "Assembled"
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     how = f"with the mapping file {mapping.path.name}" if mapping.path else "without a mapping file"
-    out = [f"# Import report", "",
+    out = ["# Import report", "",
            f"Imported from `{raw_dir}` {how}.",
            f"Result: {'valid' if ok else f'NOT valid: {len(errors)} error(s)'}; {len(warnings)} warning(s).", ""]
     for table, t in tables.items():
