@@ -650,3 +650,14 @@ def test_a_csv_in_an_encoding_validation_refuses_is_named(tmp_path, base):
     text(base["stations"]).rename(columns=zh("stations")).to_csv(raw / "社工站.csv", index=False, encoding="utf-16")
     [message] = refused(raw, tmp_path / "data")
     assert message.startswith("社工站.csv: is UTF-16 text") and "CSV UTF-8" in message
+
+
+def test_one_workbook_holding_two_tables_on_two_sheets(tmp_path, base):
+    raw = tmp_path / "raw"
+    write_standard(raw, base, skip=("regions", "stations"))
+    with pd.ExcelWriter(raw / "基本情况.xlsx") as xl:
+        text(base["stations"]).rename(columns=zh("stations")).to_excel(xl, sheet_name="社工站", index=False)
+        text(base["regions"]).rename(columns=zh("regions")).to_excel(xl, sheet_name="区划", index=False)
+    result = import_folder(raw, tmp_path / "data")
+    assert_same(evalkit.load_province(tmp_path / "data", today=TODAY).tables(), base)
+    assert "| 基本情况.xlsx | 社工站 | 1 |" in result.report.split("## stations")[1].split("## ")[0]
