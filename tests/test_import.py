@@ -119,6 +119,7 @@ def test_xlsx_with_the_table_over_several_sheets_keeps_each_rows_sheet(tmp_path,
     with pd.ExcelWriter(raw / "台账.xlsx") as xl:
         services[first_half].rename(columns=zh("services")).to_excel(xl, sheet_name="上半年", index=False)
         services[~first_half].rename(columns=zh("services")).to_excel(xl, sheet_name="下半年", index=False)
+        services.iloc[:0].rename(columns=zh("services")).to_excel(xl, sheet_name="模板", index=False)  # not filled in
     regions = text(base["regions"])
     with pd.ExcelWriter(raw / "区划.xlsx") as xl:  # a sheet per county, a title row above the header
         for county, part in regions.groupby("county_code", sort=False):
@@ -135,6 +136,7 @@ def test_xlsx_with_the_table_over_several_sheets_keeps_each_rows_sheet(tmp_path,
     report = result.report
     assert "| 台账.xlsx | 上半年 | 1 |" in report and "| 台账.xlsx | 下半年 | 1 |" in report
     assert "| 区划.xlsx | 090102 | 3 |" in report  # the header found below the title row
+    assert "| 台账.xlsx | sheet '模板': the services table's header (row 1) but no data rows |" in report
 
 
 def _survey_for_stat(base: dict) -> tuple[pd.DataFrame, dict]:

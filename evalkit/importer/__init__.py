@@ -288,9 +288,10 @@ def _gather(raw_dir: Path, mapping: Mapping, skip: set[Path]
             if part is None:
                 skipped.setdefault(rel, []).append(f"sheet '{sheet.sheet}': empty" if sheet.sheet else "empty")
                 continue
-            if part.body is None or len(part.body) == 0:
-                problems.append(Problem(part.where, part.header_row, None, None, "no_rows",
-                                        f"holds the {part.table} table's header but no data rows."))
+            if part.body is None or len(part.body) == 0:  # a template not filled in yet: nothing to import
+                skipped.setdefault(rel, []).append(
+                    f"{'sheet ' + repr(sheet.sheet) + ': ' if sheet.sheet else ''}the {part.table} table's header "
+                    f"(row {part.header_row}) but no data rows")
                 continue
             parts.setdefault(part.table, []).append(part)
     for source in mapping.sources:  # a listed sheet that none of the block's workbooks has: a typo
