@@ -67,9 +67,10 @@ class FunnelData:
     ----------
     points : DataFrame
         One row per unit: ``code``, ``x`` (its size: the effective sample size of a survey proportion, else the
-        denominator), ``value`` (table scale), ``numerator``; with :attr:`fit`, also ``z`` (unadjusted, on the
-        transformed scale), ``z_winsorised``, ``z_adjusted`` (for :attr:`overdispersion`) and ``significance``
-        (``low_99_8``, ``low_95``, ``not_significant``, ``high_95``, ``high_99_8``).
+        denominator), ``value`` (table scale), ``numerator``, ``significance`` (against the limits drawn, at the
+        unit's own size: ``low_99_8``, ``low_95``, ``not_significant``, ``high_95``, ``high_99_8``); with
+        :attr:`fit`, also ``z`` (unadjusted, on the transformed scale), ``z_winsorised`` and ``z_adjusted`` (for
+        :attr:`overdispersion`).
     limits : DataFrame
         ``denominator``, ``confidence`` (0.95 and 0.998), ``lower``, ``upper`` (table scale), one row per axis
         point and level.  Without overdispersion the binomial (proportions) or exact Poisson (rates) limits of
@@ -177,19 +178,27 @@ def funnel_data(rows: pd.DataFrame, indicator: str, *, item: str | None = None, 
     if overdispersion is not None and fit is None:
         raise ValueError("Overdispersion needs at least two units with a value; "
                          f"{indicator!r} has {len(pts)}.")
-    axis = funnel_axis(x)
-    if overdispersion is not None:
-        limits = fit.limits(axis, overdispersion)
-    elif statistic == "proportion":
-        limits = funnel_limits_proportion(centre, axis, confidence=(0.95, 0.998))
-    else:
-        limits = funnel_limits_rate(centre / scale, axis, confidence=(0.95, 0.998), statistic="rate")
-    if scale != 1.0:
-        limits = limits.assign(lower=limits["lower"] * scale, upper=limits["upper"] * scale)
+    def limits_at(sizes: np.ndarray) -> pd.DataFrame:
+        if overdispersion is not None:
+            out = fit.limits(sizes, overdispersion)
+        elif statistic == "proportion":
+            out = funnel_limits_proportion(centre, sizes, confidence=(0.95, 0.998))
+        else:
+            out = funnel_limits_rate(centre / scale, sizes, confidence=(0.95, 0.998), statistic="rate")
+        return out if scale == 1.0 else out.assign(lower=out["lower"] * scale, upper=out["upper"] * scale)
+
+    limits = limits_at(funnel_axis(x))
     points = pts[["code", "x", "value", "numerator"]]
     if fit is not None:
         z = fit.zscores(overdispersion)
-        points = points.assign(**{c: z[c].to_numpy() for c in ("z", "z_winsorised", "z_adjusted", "significance")})
+        points = points.assign(**{c: z[c].to_numpy() for c in ("z", "z_winsorised", "z_adjusted")})
+    # each unit against the limits drawn, at its own size
+    own = limits_at(x)
+    lower, upper = (own[c].to_numpy(float).reshape(len(x), 2) for c in ("lower", "upper"))
+    value = points["value"].to_numpy(float)
+    code = np.select([value < lower[:, 1], value < lower[:, 0], value > upper[:, 1], value > upper[:, 0]],
+                     ["low_99_8", "low_95", "high_99_8", "high_95"], "not_significant").astype(object)
+    points = points.assign(significance=np.where(np.isnan(value), "not_compared", code))
     return FunnelData(points, limits, centre, statistic, scale, overdispersion, fit)
 
 

@@ -159,6 +159,16 @@ def test_the_funnel_returns_what_it_drew_and_flags_outliers_beyond_the_adjusted_
     below = drawn.points["value"].to_numpy() < own["lower"].to_numpy()
     assert (drawn.points["significance"].to_numpy()[above] == "high_99_8").all()
     assert (drawn.points["significance"].to_numpy()[below] == "low_99_8").all()
+    # without overdispersion: flagged against the report's (binomial) limits at each county's own size
+    _, ax = plot.funnel(data, year=YEAR)
+    plain = ax.funnel_data
+    from evalkit.measures.compare import funnel_limits_proportion
+
+    own = funnel_limits_proportion(plain.target, plain.points["x"].to_numpy(), confidence=0.998)
+    outside = ((plain.points["value"].to_numpy() > own["upper"].to_numpy())
+               | (plain.points["value"].to_numpy() < own["lower"].to_numpy()))
+    assert outside.any()
+    assert (plain.points["significance"].isin(["high_99_8", "low_99_8"]).to_numpy() == outside).all()
     with pytest.raises(ValueError, match="satisfaction_index"):
         plot.funnel(data, "satisfaction_index")
 
