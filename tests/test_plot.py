@@ -74,6 +74,14 @@ def test_phi_tau2_zscores_and_limits_match_the_independent_r_reference(reference
             _close(got[side], expected["value"], f"{dataset}: {side} limits, {adjustment}")
 
 
+def test_phi_of_funnelplotr_s_own_test_is_reproduced():
+    """FunnelPlotR's test (tests/testthat/test-classes_methods.R) expects phi = 2.948033 for six standardised
+    ratios on the log scale; its SHMI truncation drops none of six areas, which is no Winsorisation (trim 0)."""
+    fit = funnel_dispersion([100, 150, 180, 80, 120, 225], [108, 112, 165, 95, 100, 220], statistic="ratio",
+                            trim=0)
+    assert round(fit.phi, 6) == 2.948033
+
+
 def test_overdispersion_is_found_where_areas_differ_and_widens_the_limits(reference):
     x, n, statistic, _ = _datasets()["smr"]
     fit = funnel_dispersion(x, n, statistic=statistic)
