@@ -218,7 +218,12 @@ def funnel_dispersion(
     ``1 - trim`` quantile (R's default, linear interpolation) are set to those quantiles, and
     ``phi = sum(z_w^2) / I`` over the ``I`` areas [2]_.  ``tau2 = (I phi - (I - 1)) / (sum w - sum w^2 /
     sum w)`` with ``w_i = 1 / s_i^2``, and 0 when ``I phi < I - 1`` [1]_, [3]_.  Areas with a missing
-    input are left out of the estimates (their z-score is missing).
+    input are left out of the estimates (their z-score is missing).  The limits use ``phi`` and ``tau2``
+    only when ``phi > 1`` (:meth:`FunnelFit.phi_used`, :meth:`FunnelFit.tau2_used`), as FunnelPlotR.
+
+    Differences from FunnelPlotR: its SHMI method for standardised ratios truncates (drops) the extreme
+    z-scores instead of Winsorising them (the same when no area is dropped: ``trim=0``); its "ratio of
+    counts" type (log of ``(x + 0.5) / (n + 0.5)``) is not offered here.
 
     References
     ----------
