@@ -382,6 +382,9 @@ class SurveyDesign:
           \\hat p)}))`;
         * ``"beta"``: Korn and Graubard [3]_ (see :func:`~evalkit.measures.survey.svy_prop`);
         * ``"mean"``: :math:`\\hat p \\pm t\\,\\mathrm{se}`;
+        * ``"wilson"``: Wilson's score interval on the effective sample size
+          :math:`n^* = \\hat p (1 - \\hat p) / \\mathrm{se}^2` with the t quantile (survey 4.5; not in
+          4.1-1, the version the references come from, so it is checked against the published formula);
         * ``"wald"``: :math:`\\hat p \\pm z\\,\\mathrm{se}` (``confint(svymean(...))``).
 
         ``df``: None gives R's default, ``degf`` of the design or, with ``by``, ``domain`` or a subset,
@@ -556,7 +559,8 @@ class SurveyDesign:
         :func:`evalkit.measures.models.svy_glm`; ``formula`` in statsmodels' syntax."""
         from evalkit.measures.models import svy_glm
 
-        data, kw = self._model_args(domain, re.findall(r"[A-Za-z_][A-Za-z_0-9]*", formula))
+        uses = re.findall(r"[A-Za-z_][A-Za-z_0-9]*", formula) + column_names(kwargs.get("by"))
+        data, kw = self._model_args(domain, uses)
         return svy_glm(data, formula, family=family, **kw, **kwargs)
 
     def olr(self, formula: str, *, domain: Any = None, **kwargs: Any) -> Any:

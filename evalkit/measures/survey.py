@@ -74,7 +74,7 @@ LONELY_PSU_RULES = ("adjust", "average", "certainty", "fail", "remove")
 CI_METHODS = ("logit", "beta", "wald")
 #: Every interval of a proportion :func:`prop_interval` computes: R's ``svyciprop`` methods but the
 #: profile likelihood (which needs the rows: :func:`likelihood_interval`), and the Wald interval.
-PROP_METHODS = ("logit", "beta", "wald", "mean", "asin", "xlogit")
+PROP_METHODS = ("logit", "beta", "wald", "mean", "asin", "xlogit", "wilson")
 RESULT_COLUMNS = ["value", "se", "lower", "upper", "confidence", "statistic", "method",
                   "n", "deff", "n_eff", "df"]
 _CERTAIN = 1e-7  # R: a stratum with 1 - n/N below this is self-representing
@@ -970,7 +970,7 @@ def svy_prop(data: pd.DataFrame, y: str, *, level: Any = None, by: Columns = Non
     if level is not None:
         missing = col.isna().to_numpy()
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            missing |= np.isnan(coded_missing(data, y, _numeric(data, y, "y"), domain, missing_codes))
+            missing = missing | np.isnan(coded_missing(data, y, _numeric(data, y, "y"), domain, missing_codes))
         yv = np.where(missing, np.nan, (col == level).astype(float))
     else:
         yv = _numeric(data, y, "y")
@@ -1017,7 +1017,11 @@ def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
 
     The interval step of :func:`svy_prop` on its own, so that one set of estimates can be
     given intervals at several confidence levels without estimating again (the formulas are
-    in :func:`svy_prop`).
+    in :func:`svy_prop`).  Besides ``svy_prop``'s methods it computes the other intervals of R's
+    ``svyciprop`` but the profile likelihood (see
+    :meth:`evalkit.measures.design.SurveyDesign.prop`): ``"mean"``, ``"asin"``, ``"xlogit"`` and
+    ``"wilson"`` (Wilson's score interval with the effective sample size
+    :math:`n^* = \\hat p (1 - \\hat p) / \\hat V` and the t quantile, as survey 4.5 computes it).
 
     Examples
     --------
@@ -1041,6 +1045,12 @@ def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
         if ci_method == "xlogit":  # R: svycontrast(log(p / (1 - p))), NaN at p = 0 or 1
             half = t_quantile(1 - alpha / 2, dof) * se / (p * (1 - p))
             return expit(np.log(p / (1 - p)) - half), expit(np.log(p / (1 - p)) + half)
+        if ci_method == "wilson":  # R (survey 4.5): Wilson's score interval on the n* = p (1 - p) / V
+            t = t_quantile(1 - alpha / 2, dof)
+            n_eff = p * (1 - p) / se**2
+            root = t / (2 * n_eff) * np.sqrt(4 * n_eff * p * (1 - p) + t * t)
+            centre, denom = p + t * t / (2 * n_eff), 1 + t * t / n_eff
+            return (centre - root) / denom, (centre + root) / denom
         if ci_method == "asin":  # R: svycontrast(asin(sqrt(p))), back by sin()^2 (not clipped, as R)
             half = t_quantile(1 - alpha / 2, dof) * se / (2 * np.sqrt(p) * np.sqrt(1 - p))
             centre = np.arcsin(np.sqrt(p))
