@@ -497,7 +497,7 @@ class SurveyDesign:
         labels = _labels(keys)
         return pd.DataFrame(cov, index=labels, columns=labels)
 
-    def _covariance(self, y, by, statistic, denominator, domain):
+    def _covariance(self, y, by, statistic, denominator, domain, contrasts=None):
         if statistic not in ("mean", "total", "ratio"):
             raise ValueError(f"statistic must be 'mean', 'total' or 'ratio'; got {statistic!r}.")
         if (statistic == "ratio") != (denominator is not None):
@@ -507,7 +507,10 @@ class SurveyDesign:
         yv = self._values(y)
         xv = self._values(denominator) if denominator is not None else None
         frame, kw = self._setup(by, domain, {})
-        return domain_covariance(frame, statistic, yv, xv, **kw)
+        if callable(contrasts):  # coefficients from the groups' labels
+            g, keys = group_codes(frame, kw["by"])
+            contrasts = contrasts(_labels(keys))
+        return domain_covariance(frame, statistic, yv, xv, contrasts=contrasts, **kw)
 
     def contrast(self, y: str, by: Columns, weights: Any, *, statistic: str = "mean",
                  denominator: str | None = None, domain: Any = None, confidence: float = 0.95
@@ -529,17 +532,19 @@ class SurveyDesign:
         2.0
         """
         check_confidence(confidence)
-        keys, value, n, cov = self._covariance(y, by, statistic, denominator, domain)
-        labels = _labels(keys)
         named = (weights if isinstance(weights, Mapping) and weights
                  and all(isinstance(v, (Mapping, list, tuple, np.ndarray, pd.Series)) for v in weights.values())
                  else {"contrast": weights})
+        keys, value, n, var = self._covariance(
+            y, by, statistic, denominator, domain,
+            contrasts=lambda labels: np.array([_coefficients(c, labels) for c in named.values()]))
+        labels = _labels(keys)
         rows = []
         z = stats.norm.ppf(0.5 + confidence / 2)
-        for cname, coef in named.items():
+        for (cname, coef), v in zip(named.items(), var):
             c = _coefficients(coef, labels)
             est = float(c @ value)
-            se = float(np.sqrt(max(c @ cov @ c, 0.0)))
+            se = float(np.sqrt(max(v, 0.0)))
             rows.append({"contrast": cname, "value": est, "se": se, "lower": est - z * se,
                          "upper": est + z * se, "confidence": float(confidence), "statistic": "contrast",
                          "method": "wald", "n": int(n[c != 0].sum()), "deff": np.nan, "n_eff": np.nan,

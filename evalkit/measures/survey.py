@@ -594,14 +594,18 @@ def _scores(dom: _Domains, kind: str, ym: np.ndarray, x: np.ndarray | None
 
 def domain_covariance(data: pd.DataFrame, kind: str, y: np.ndarray, x: np.ndarray | None, *,
                       by: Columns, domain: Any, strata: str | None, psu: Columns, weight: str | None,
-                      fpc: Columns = None, nest: bool = False, lonely_psu: str = "adjust"
+                      fpc: Columns = None, nest: bool = False, lonely_psu: str = "adjust",
+                      contrasts: np.ndarray | None = None
                       ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     """The groups' estimates of ``kind`` ("mean", "total" or "ratio") and their full covariance matrix
-    (R's ``svyby(..., covmat=TRUE)``): the keys, the estimates, the rows used per group and the matrix.
+    (R's ``svyby(..., covmat=TRUE)``): the keys, the estimates, the rows used per group and the matrix;
+    with ``contrasts`` (one row of coefficients per contrast, one column per group), the variance of each
+    contrast :math:`c^\top V c` instead of the matrix (R's ``svycontrast``).
 
-    The variance is a quadratic form in the linearisation scores, so the covariance of groups *a* and *b*
-    is :math:`(V(z_a + z_b) - V(z_a) - V(z_b)) / 2`, each variance that of one domain holding the rows of
-    both groups over the whole design (PSUs without those rows count as zeros, as in R).
+    The variance is a quadratic form in the linearisation scores: a contrast's is the variance of the
+    scores :math:`\sum_g c_g z_g` over one domain holding the rows of every group, across the whole
+    design (PSUs without those rows count as zeros, as in R), and the covariance of groups *a* and *b*
+    is :math:`(V(z_a + z_b) - V(z_a) - V(z_b)) / 2`.
     """
     d = code_design(data, strata, psu, weight, fpc, nest, lonely_psu)
     g, keys = group_codes(data, by)
@@ -611,14 +615,15 @@ def domain_covariance(data: pd.DataFrame, kind: str, y: np.ndarray, x: np.ndarra
     dom = _domains(d, g, keys, rows)
     with np.errstate(divide="ignore", invalid="ignore"):
         value, z, _, _ = _scores(dom, kind, y[rows], x)
-    k = dom.n_groups
-    one = pd.DataFrame(index=range(1))
-    whole = _domains(d, np.where(rows, 0, -1), one, rows)  # every group's rows as one domain
+    whole = _domains(d, np.where(rows, 0, -1), pd.DataFrame(index=range(1)), rows)  # all groups as one domain
     gm = dom.gm
 
     def var(coef: np.ndarray) -> float:
         return float(_variance(whole, coef[gm] * z)[0])
 
+    if contrasts is not None:
+        return keys, value, dom.n, np.array([var(np.asarray(c, dtype=float)) for c in np.atleast_2d(contrasts)])
+    k = dom.n_groups
     cov = np.zeros((k, k))
     unit = np.eye(k)
     for a in range(k):
