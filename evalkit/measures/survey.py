@@ -600,10 +600,10 @@ def domain_covariance(data: pd.DataFrame, kind: str, y: np.ndarray, x: np.ndarra
     """The groups' estimates of ``kind`` ("mean", "total" or "ratio") and their full covariance matrix
     (R's ``svyby(..., covmat=TRUE)``): the keys, the estimates, the rows used per group and the matrix;
     with ``contrasts`` (one row of coefficients per contrast, one column per group), the variance of each
-    contrast :math:`c^\top V c` instead of the matrix (R's ``svycontrast``).
+    contrast :math:`c^\\top V c` instead of the matrix (R's ``svycontrast``).
 
     The variance is a quadratic form in the linearisation scores: a contrast's is the variance of the
-    scores :math:`\sum_g c_g z_g` over one domain holding the rows of every group, across the whole
+    scores :math:`\\sum_g c_g z_g` over one domain holding the rows of every group, across the whole
     design (PSUs without those rows count as zeros, as in R), and the covariance of groups *a* and *b*
     is :math:`(V(z_a + z_b) - V(z_a) - V(z_b)) / 2`.
     """
