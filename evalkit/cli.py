@@ -20,9 +20,20 @@ __all__ = ["main"]
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import synthesize
+    from .synth import NATIONAL_SIZES, synthesize, synthesize_national
 
     t0 = time.perf_counter()
+    if args.size in NATIONAL_SIZES:
+        written = synthesize_national(args.out_dir, seed=args.seed, size=args.size, provinces=args.provinces,
+                                      fmt=args.format)
+        folders = sorted({path.parent.name for path in written})
+        print(f"Wrote a synthetic country ({args.size}, seed {args.seed}) to {args.out_dir} in "
+              f"{time.perf_counter() - t0:.1f} s: {len(folders)} province folder(s), {', '.join(folders)}")
+        return 0
+    if args.provinces is not None:
+        print(f"evalkit synth: --provinces {args.provinces} is only for --size national or national-small; "
+              "nothing was written.", file=sys.stderr)
+        return 2
     written = synthesize(args.out_dir, seed=args.seed, size=args.size, fmt=args.format)
     print(f"Wrote the synthetic sample province ({args.size}, seed {args.seed}) to {args.out_dir} "
           f"in {time.perf_counter() - t0:.1f} s:")
@@ -303,8 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "services, survey and dataset.json) to OUT_DIR. Same as evalkit.synth.synthesize().")
     p.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="folder to write (created if missing)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped sample's seed)")
-    p.add_argument("--size", choices=("full", "small"), default="full",
-                   help="full: 122 counties, 1,933 townships; small: 4 counties, 40 townships, for tests")
+    p.add_argument("--size", choices=("full", "small", "national", "national-small"), default="full",
+                   help="full: 122 counties, 1,933 townships; small: 4 counties, 40 townships, for tests; national: "
+                        "31 provinces, 2,850 counties, 38,000 townships, one sub-folder per province; "
+                        "national-small: 31 provinces of 4 counties, for tests")
+    p.add_argument("--provinces", type=int, default=None, metavar="N",
+                   help="with --size national(-small): only the first N provinces (a reduced country)")
     p.add_argument("--format", choices=("parquet", "csv", "csv-gb18030", "xlsx"), default="parquet",
                    help="file format of the tables (default: parquet; xlsx only for the small province)")
     p.set_defaults(func=_cmd_synth)
