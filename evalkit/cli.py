@@ -255,6 +255,7 @@ def _cmd_codebook(args: argparse.Namespace) -> int:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from .batch import run_batch
+    from .national import is_national, run_national
     from .render import find_chromium
 
     pdf = {"auto": find_chromium() is not None, "yes": True, "no": False}[args.pdf]
@@ -270,6 +271,18 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         import os
 
         jobs = min(os.cpu_count() or 1, len(counties) + (0 if getattr(args, "no_overview", True) else 1))
+    if getattr(args, "provinces", None) or (getattr(args, "county", None) is None and is_national(args.data_dir)):
+        provinces = [p.strip() for arg in args.provinces or [] for p in arg.split(",") if p.strip()]
+        record = run_national(args.data_dir.resolve(), provinces=provinces or None, jobs=getattr(args, "jobs", None),
+                              scheduler=getattr(args, "scheduler", None), progress=not args.no_progress,
+                              year=args.year, lang=args.lang, counties=counties,
+                              prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run,
+                              force=args.force, pdf=pdf, timeout=args.timeout,
+                              overview=not getattr(args, "no_overview", True), wait=getattr(args, "wait", False))
+        s = record["summary"]
+        print(f"{len(record['provinces'])} province(s): {s['rendered']} rendered, {s['skipped']} unchanged, "
+              f"{s['failed']} failed in {s['seconds']} s: {Path(args.out or 'reports') / record['run'] / 'index.html'}")
+        return 1 if s["failed"] else 0
     manifest = run_batch(args.data_dir.resolve(), jobs=jobs, scheduler=getattr(args, "scheduler", None),
                          progress=not args.no_progress, year=args.year, lang=args.lang, counties=counties,
                          prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run, force=args.force,
@@ -402,6 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on an existing Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of locally")
     p.add_argument("--no-overview", action="store_true", help="skip the province overview")
+    p.add_argument("--provinces", nargs="+", metavar="NAME",
+                   help="DATA_DIR holds one province folder per sub-folder: run only these (default: every one, "
+                        "when DATA_DIR holds no tables of its own); each into its own sub-folder of the run, with a "
+                        "national index")
     p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("render", help="render one county's report",
