@@ -299,6 +299,7 @@ def index_html(entries: Sequence[IndexEntry], columns: Sequence[IndexColumn] = (
         t=_texts(lang), html_lang=html_lang(lang), version=__version__, title=title, subtitle=subtitle,
         synthetic=synthetic, overview_href=_relative_href(overview_href), header=header, rows=rows,
         links=[(text, _relative_href(href)) for text, href in links],
+        national=national,
         css=Markup(_theme("base.css") + _theme("index.css")), js=Markup(_theme("index.js")),
         font_css=Markup(_FONT_SLOT))
     return _with_font(page)

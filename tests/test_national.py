@@ -121,6 +121,8 @@ def test_a_national_run_makes_each_province_and_a_national_index_linking_every_c
     page = (national_run / "index.html").read_text(encoding="utf-8")
     assert "the whole country" in page and "8 counties in 2 provinces, 2025 wave" in html.unescape(page)
     assert "<script src" not in page and "<link" not in page  # self-contained: no external loads
+    assert "Type a county, prefecture or province name or code" in page and "<th scope=\"col\" aria-sort=\"none\">" \
+        "<button type=\"button\" data-type=\"text\" title=\"Sort by Province\">Province</button></th>" in page
     rows = re.findall(r'<tr data-search="([^"]*)">(.*?)</tr>', page, re.S)
     counties = {code: load_province(country / code, today=TODAY).regions for code in ("11", "12")}
     expected = {c for reg in counties.values() for c in reg["county_code"].astype(str)}
