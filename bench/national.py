@@ -264,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
               f"batch pays the measured start-up ({startup:.0f} s) once; network transfer, scheduler overhead and "
               "the national index (seconds) are left out; the machine's CPU stolen during this run: "
               f"{steal_share(ticks0, cpu_ticks())}."]
+    import shutil
+
+    shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
     print("\n".join(lines))
     print(json.dumps({"generation": gen, "tables": tables, "reports": per, "overview": overview,
                       "startup": startup}, default=str), file=sys.stderr)

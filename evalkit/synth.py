@@ -580,11 +580,21 @@ def national_profile(size: str = "national") -> list[dict]:
     return out
 
 
+# the pinyin of the real provinces: a synthetic province never shares a real one's name (in either language)
+_REAL_PROVINCES = {"Beijing", "Tianjin", "Hebei", "Shanxi", "Neimenggu", "Liaoning", "Jilin", "Heilongjiang",
+                   "Shanghai", "Jiangsu", "Zhejiang", "Anhui", "Fujian", "Jiangxi", "Shandong", "Henan", "Hubei",
+                   "Hunan", "Guangdong", "Guangxi", "Hainan", "Chongqing", "Sichuan", "Guizhou", "Yunnan", "Xizang",
+                   "Shaanxi", "Gansu", "Qinghai", "Ningxia", "Xinjiang", "Taiwan", "Xianggang", "Aomen"}
+
+
 def _province_names(seed: int, index: int) -> tuple[str, str]:
     pairs = [c.split() for c in _CHARS]
     rng = np.random.default_rng([seed, 31, index])
-    a, b = rng.choice(len(pairs), 2, replace=False)
-    return pairs[a][0] + pairs[b][0], (pairs[a][1] + pairs[b][1]).capitalize()
+    while True:
+        a, b = rng.choice(len(pairs), 2, replace=False)
+        en = (pairs[a][1] + pairs[b][1]).capitalize()
+        if en not in _REAL_PROVINCES:
+            return pairs[a][0] + pairs[b][0], en
 
 
 def generate_national(seed: int = DEFAULT_SEED, size: str = "national", provinces: int | None = None
