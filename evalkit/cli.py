@@ -43,18 +43,37 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .national import is_national, province_folders
+
+    if is_national(args.data_dir):  # a folder of province folders: each province in turn
+        if not args.json:
+            return max(_validate_one(folder, args) for folder in province_folders(args.data_dir))
+        import contextlib
+        import io
+
+        results, status = [], 0
+        for folder in province_folders(args.data_dir):  # --json: one list, an object per province
+            with contextlib.redirect_stdout(io.StringIO()) as text:
+                status = max(status, _validate_one(folder, args))
+            results.append(json.loads(text.getvalue()))
+        print(json.dumps(results, ensure_ascii=False, indent=1))
+        return status
+    return _validate_one(args.data_dir, args)
+
+
+def _validate_one(data_dir: Path, args: argparse.Namespace) -> int:
     from .schema import TABLES, validate_province
 
     t0 = time.perf_counter()
-    typed, problems, meta, sources = validate_province(args.data_dir)
+    typed, problems, meta, sources = validate_province(data_dir)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if args.json:
-        print(json.dumps({"data_dir": str(args.data_dir), "errors": len(errors), "warnings": len(warnings),
+        print(json.dumps({"data_dir": str(data_dir), "errors": len(errors), "warnings": len(warnings),
                           "problems": [p.__dict__ for p in problems]}, ensure_ascii=False, indent=1))
         return 1 if errors else 0
     label = " (synthetic data)" if meta.get("synthetic") else ""
-    print(f"Validating {args.data_dir}{label}")
+    print(f"Validating {data_dir}{label}")
     for table in TABLES:
         if table in sources:
             n_err = sum(1 for p in errors if p.file.split(" (sheet '")[0] == sources[table].name)

@@ -161,3 +161,12 @@ def test_provinces_chooses_province_folders_and_an_unknown_one_is_refused(countr
                        "--no-progress")
     assert done.returncode == 1
     assert "no province folder '99'" in done.stderr and "11, 12" in done.stderr and not any(tmp_path.iterdir())
+
+
+def test_validate_checks_each_province_of_a_country(country):
+    done = run_evalkit("validate", str(country))
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.count("OK: all tables valid") == 2
+    assert f"Validating {country / '11'}" in done.stdout and f"Validating {country / '12'}" in done.stdout
+    listed = json.loads(run_evalkit("validate", str(country), "--json").stdout)
+    assert [(Path(p["data_dir"]).name, p["errors"]) for p in listed] == [("11", 0), ("12", 0)]
