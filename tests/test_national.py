@@ -170,3 +170,23 @@ def test_validate_checks_each_province_of_a_country(country):
     assert f"Validating {country / '11'}" in done.stdout and f"Validating {country / '12'}" in done.stdout
     listed = json.loads(run_evalkit("validate", str(country), "--json").stdout)
     assert [(Path(p["data_dir"]).name, p["errors"]) for p in listed] == [("11", 0), ("12", 0)]
+
+
+def test_tables_built_on_a_dask_cluster_are_those_built_locally(country, tmp_path, monkeypatch):
+    """Each province's table is a task with the inputs by value; the client writes what comes back."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    from evalkit.national import build_tables
+
+    folders = [country / "11", country / "12"]
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "local"))
+    local = build_tables(folders, jobs=1, log=lambda m: None)
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "dask"))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = build_tables(folders, scheduler=cluster.scheduler_address, log=lambda m: None)
+    assert [r["province_code"] for r in remote] == [r["province_code"] for r in local] == ["11", "12"]
+    assert not any(key in r for r in remote for key in ("table", "entry"))  # the bytes went to the cache
+    built = {p.name: p.read_bytes() for p in (tmp_path / "local").glob("indicators-*.parquet")}
+    sent = {p.name: p.read_bytes() for p in (tmp_path / "dask").glob("indicators-*.parquet")}
+    assert len(built) == 2 and sent == built
