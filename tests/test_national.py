@@ -17,6 +17,7 @@ from evalkit.errors import DataValidationError
 from evalkit.schema import load_province
 from evalkit.synth import generate_national, national_profile, synthesize_national
 
+from browser import DESKTOP, browser, open_page, visible_column  # noqa: F401 - browser is a fixture
 from conftest import TODAY, run_evalkit
 
 
@@ -145,6 +146,22 @@ def test_a_national_run_makes_each_province_and_a_national_index_linking_every_c
     record = json.loads((national_run / "national.json").read_text(encoding="utf-8"))
     assert [p["province_code"] for p in record["provinces"]] == ["11", "12"]
     assert record["summary"]["rendered"] == 10 and all(p["seconds"] > 0 for p in record["provinces"])
+
+
+def test_the_national_index_finds_a_province_a_prefecture_and_a_county_in_a_browser(browser, national_run, country):
+    page, problems = open_page(browser, national_run / "index.html", **DESKTOP)
+    reg = load_province(country / "12", today=TODAY).regions
+    search = page.get_by_role("searchbox")
+    search.fill(str(reg["province_name_en"].iloc[0]))
+    assert sorted(visible_column(page, 0)) == sorted(set(reg["county_code"].astype(str)))
+    prefecture = reg[reg["prefecture_code"].astype(str) == "1202"]
+    search.fill(str(prefecture["prefecture_name_en"].iloc[0]))
+    assert sorted(visible_column(page, 0)) == sorted(set(prefecture["county_code"].astype(str)))
+    search.fill(str(reg["county_name_en"].iloc[0]))
+    assert visible_column(page, 0) == [str(reg["county_code"].iloc[0])]
+    page.get_by_role("link", name=str(reg["county_name_en"].iloc[0])).first.click()
+    assert page.url.endswith(f"/12/{reg['county_code'].iloc[0]}.html")
+    assert problems == []
 
 
 def test_a_province_in_a_national_run_is_made_as_a_run_of_it_alone(country, national_run, tmp_path):
