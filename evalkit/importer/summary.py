@@ -23,6 +23,10 @@ __all__ = ["import_report", "suggest_mapping", "import_rules_markdown", "update_
            "IMPORT_END"]
 
 
+#: Recodings listed per column in the import report (the most frequent; the rest are counted).
+RECODES_SHOWN = 30
+
+
 def _cell(text: Any) -> str:
     return escape_controls(str(text)).replace("|", "\\|")
 
@@ -59,8 +63,12 @@ def import_report(raw_dir: Path, mapping: Mapping, tables: dict[str, "Assembled"
         if t.changed:
             out += ["", "Values recoded:", "", "| column | source value | codebook value | rows |",
                     "| --- | --- | --- | --- |"]
-            for column, changes in t.changed.items():
-                out += [f"| `{column}` | {_cell(a)} | {_cell(b)} | {n:,} |" for (a, b), n in changes.items()]
+            for column, changes in t.changed.items():  # the most frequent first; a column of dates has many
+                ranked = sorted(changes.items(), key=lambda x: -x[1])
+                out += [f"| `{column}` | {_cell(a)} | {_cell(b)} | {n:,} |" for (a, b), n in ranked[:RECODES_SHOWN]]
+                if len(ranked) > RECODES_SHOWN:
+                    rest = ranked[RECODES_SHOWN:]
+                    out.append(f"| `{column}` | ... {len(rest):,} more values | | {sum(n for _, n in rest):,} |")
         dropped = [(p.where, h, why) for p in t.parts for h, why in p.dropped]
         if dropped:
             out += ["", "Columns dropped (not imported):", "", "| file | column | reason |", "| --- | --- | --- |"]
