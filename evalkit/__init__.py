@@ -27,12 +27,14 @@ __all__ = [
     "Problem",
     "Province",
     "Indicators",
+    "SurveyDesign",
     "load_province",
     "validate_province",
     "generate",
     "synthesize",
     "load_framework",
     "score_counties",
+    "import_folder",
 ]
 
 _LAZY = {
@@ -44,12 +46,14 @@ _LAZY = {
     # stays the validation entry
     "Province": "evalkit.analysis",
     "Indicators": "evalkit.analysis",
+    "SurveyDesign": "evalkit.measures.design",
     "load_province": "evalkit.analysis",
     "validate_province": "evalkit.schema",
     "generate": "evalkit.synth",
     "synthesize": "evalkit.synth",
     "load_framework": "evalkit.framework",
     "score_counties": "evalkit.framework",
+    "import_folder": "evalkit.importer",
 }
 
 

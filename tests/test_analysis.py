@@ -266,3 +266,17 @@ def test_to_excel_writes_codes_as_text_and_a_codebook(table, tmp_path):
     # without rows: every indicator's headline figure of every county in the latest year
     default = load_workbook(table.to_excel(tmp_path / "all.xlsx"))["indicators"]
     assert default.max_row - 1 == len(table.get(None))
+
+
+def test_the_province_gives_its_survey_as_the_design_module_builds_it(tmp_path):
+    """province.survey_design(year) is evalkit.measures.design.survey_design of the same tables (issue 19, item 1):
+    the same estimates, from the cached tables as from freshly validated ones."""
+    from evalkit.measures.design import SurveyDesign, survey_design
+
+    data = _copy_base(tmp_path)
+    evalkit.load_province(data, cache_dir=tmp_path / "cache")
+    cached = evalkit.load_province(data, cache_dir=tmp_path / "cache")  # from the cache
+    design = cached.survey_design(2025)
+    assert isinstance(design, SurveyDesign)
+    pd.testing.assert_frame_equal(design.mean("q_overall", by="county_code"),
+                                  survey_design(schema.load_province(data), 2025).mean("q_overall", by="county_code"))
