@@ -308,6 +308,28 @@ class _Stage:
                 var = np.where(self.n_strata > 0, var * self.n_strata / self.n_ok, 0.0)
         return var
 
+    def cov_of_totals(self, tot: np.ndarray) -> np.ndarray:
+        """:meth:`var_of_totals` of several scores at once: ``tot`` is (cells, k), the result (groups, k, k)."""
+        cells, nn = self.cells, self.nn
+        ginv = cells.pair
+        mean = np.stack([np.bincount(ginv, weights=t, minlength=len(nn)) for t in tot.T], axis=1) / nn[:, None]
+        dev = tot - mean[ginv]
+        coef = np.where(self.certain, 0.0, self.scale) * self.mult
+        # units of the parent without rows count as zeros; a lonely PSU under "adjust" is not centred
+        extra = np.where(self.lonely, 1.0 if self.rule == "adjust" else 0.0, self.empty) * coef
+        k = tot.shape[1]
+        cov = np.zeros((self.n_groups, k, k))
+        cell_group = cells.group[ginv]
+        for g in np.unique(cells.group):
+            at, pairs = cell_group == g, cells.group == g
+            d = dev[at]
+            m = mean[pairs]
+            cov[g] = (d * coef[ginv[at], None]).T @ d + (m * extra[pairs, None]).T @ m
+        if self.rule == "average":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cov *= np.where(self.n_strata > 0, self.n_strata / self.n_ok, 0.0)[:, None, None]
+        return cov
+
 
 @dataclass(frozen=True)
 class _Domains:
@@ -411,6 +433,24 @@ def _variance(dom: _Domains, z: np.ndarray) -> np.ndarray:
     return var
 
 
+def total_covariance(d: _Design, rows: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """The design-based covariance matrix of the totals of the columns of ``z`` (R's ``svyrecvar``).
+
+    ``z`` holds one row of scores per True entry of ``rows`` (the domain); the other rows of the design
+    score zero but stay in it, so their PSUs still count (R's ``subset``).  The stages and the lonely-PSU
+    rule are those of :func:`svy_mean`'s variance, of which this is the matrix form: the diagonal of
+    ``total_covariance(d, rows, z[:, None])`` is the variance :func:`svy_total` gives for ``z``.
+    """
+    z = np.asarray(z, dtype=float).reshape(int(rows.sum()), -1)
+    dom = _domains(d, np.zeros(len(rows), np.int64), pd.DataFrame(index=range(1)), rows)
+    cov = np.zeros((z.shape[1], z.shape[1]))
+    cells = [dom.cells] + ([dom.cells2] if dom.cells2 is not None else [])
+    for stage, c in zip(dom.stages, cells):
+        tot = np.stack([np.bincount(c.inv, weights=col, minlength=len(c.pair)) for col in z.T], axis=1)
+        cov += stage.cov_of_totals(tot)[0]
+    return cov
+
+
 def group_codes(data: pd.DataFrame, by: Columns) -> tuple[np.ndarray, pd.DataFrame]:
     """Group code per row (-1 where a ``by`` key is missing) and the keys of each group."""
     keys = column_names(by)
@@ -476,6 +516,11 @@ def _domain(data: pd.DataFrame, domain: Any) -> np.ndarray:
     if pd.api.types.infer_dtype(mask, skipna=True) not in ("boolean", "empty"):
         raise ValueError("domain must be True/False for each row (missing counts as False).")
     return mask.fillna(False).to_numpy(dtype=bool)
+
+
+def domain_mask(data: pd.DataFrame, domain: Any) -> np.ndarray:
+    """The rows of ``domain`` (a column name or a mask by position; None: every row), as ``svy_mean`` reads it."""
+    return _domain(data, domain)
 
 
 def _domain_df(dom: _Domains) -> np.ndarray:

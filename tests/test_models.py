@@ -1,0 +1,140 @@
+"""evalkit.measures.models against R's survey package (svyglm, svyolr, svychisq).
+
+The expected values are in tests/reference/survey/models_reference.json, printed by the committed R script
+models.R in that folder (R 4.2, survey 4.1-1, MASS) from the api CSV files there and from
+province_extract.csv (three counties of the sample province, written by make_province_extract.py).  Each
+entry's R call is beside its Python call below; coefficients and SEs must agree to 4 significant figures.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evalkit.measures.models import svy_chisq, svy_glm, svy_olr
+from evalkit.measures.survey import code_design, svy_total, total_covariance
+
+REF = Path(__file__).parent / "reference" / "survey"
+ENTRIES = {e["id"]: e for e in json.loads((REF / "models_reference.json").read_text())["entries"]}
+RTOL = 5e-5  # 4 significant figures
+
+
+def _read(name: str) -> pd.DataFrame:
+    df = pd.read_csv(REF / name, dtype={"cds": str})
+    df.columns = [c.replace(".", "_") for c in df.columns]
+    return df
+
+
+def _api() -> dict[str, pd.DataFrame]:
+    strat, clus1 = _read("apistrat.csv"), _read("apiclus1.csv")
+    strat["wide"] = (strat["sch_wide"] == "Yes").astype(float)
+    clus1["mealcat"] = 1 + (clus1["meals"] > 25).astype(int) + (clus1["meals"] > 50) + (clus1["meals"] > 75)
+    return {"strat": strat, "clus1": clus1}
+
+
+def _province() -> pd.DataFrame:
+    ext = pd.read_csv(REF / "province_extract.csv", dtype={"county_code": str, "township_code": str, "psu": str})
+    for q in ("q_overall", "q_access", "q_effect"):  # 8 = don't know, 9 = refused: missing, as in models.R
+        ext[q] = ext[q].where(~ext[q].isin([8, 9]))
+    ext["satisfied"] = (ext["q_overall"] >= 4).astype(float).where(ext["q_overall"].notna())
+    return ext
+
+
+API = _api()
+PROV = _province()
+DESIGNS = {
+    "dstrat": (API["strat"], dict(strata="stype", weight="pw", fpc="fpc")),
+    "dclus1": (API["clus1"], dict(psu="dnum", weight="pw", fpc="fpc")),
+    "dclus1s": (API["clus1"], dict(psu="dnum", strata="stype", weight="pw", nest=True)),
+    "dprov": (PROV, dict(psu="wave_psu", strata="wave_stratum", weight="weight")),
+}
+
+# id: (design, function, arguments); the R call of each id is in the JSON entry (and in models.R)
+CASES = {
+    "dstrat_gaussian": ("dstrat", svy_glm, dict(formula="api00 ~ ell + meals + mobility")),
+    "dstrat_quasibinomial": ("dstrat", svy_glm, dict(formula="wide ~ ell + meals + stype", family="quasibinomial")),
+    "dclus1_quasipoisson": ("dclus1", svy_glm, dict(formula="enroll ~ meals + stype", family="quasipoisson")),
+    "dclus1s_gaussian": ("dclus1s", svy_glm, dict(formula="api00 ~ ell + meals + avg_ed")),
+    "dclus1s_gaussian_domain": ("dclus1s", svy_glm, dict(formula="api00 ~ ell + meals",
+                                                         domain=API["clus1"]["comp_imp"] == "Yes")),
+    "prov_gaussian": ("dprov", svy_glm, dict(formula="q_overall ~ group + urban_rural + C(year)")),
+    "prov_quasibinomial": ("dprov", svy_glm, dict(formula="satisfied ~ urban_rural + C(year)",
+                                                  family="quasibinomial")),
+    "prov_quasipoisson": ("dprov", svy_glm, dict(formula="q_effect ~ urban_rural + group", family="quasipoisson")),
+    "prov_gaussian_domain": ("dprov", svy_glm, dict(formula="q_overall ~ group + C(year)",
+                                                    domain=PROV["urban_rural"] == "rural")),
+    "prov_quasibinomial_domain": ("dprov", svy_glm, dict(formula="satisfied ~ C(year)", family="quasibinomial",
+                                                         domain=PROV["group"] == "general")),
+    "dclus1_olr": ("dclus1", svy_olr, dict(formula="mealcat ~ avg_ed + mobility + stype")),
+    "prov_olr": ("dprov", svy_olr, dict(formula="q_overall ~ urban_rural + C(year)")),
+    "prov_olr_domain": ("dprov", svy_olr, dict(formula="q_access ~ C(year)", domain=PROV["urban_rural"] == "rural")),
+}
+for _stat in ("F", "Chisq"):
+    CASES[f"dclus1_chisq_{_stat}"] = ("dclus1", svy_chisq, dict(row="sch_wide", col="stype", statistic=_stat))
+    CASES[f"dstrat_chisq_{_stat}"] = ("dstrat", svy_chisq, dict(row="comp_imp", col="stype", statistic=_stat))
+    CASES[f"prov_chisq_{_stat}"] = ("dprov", svy_chisq, dict(row="urban_rural", col="q_overall", statistic=_stat))
+    CASES[f"prov_chisq_domain_{_stat}"] = ("dprov", svy_chisq, dict(row="group", col="satisfied", statistic=_stat,
+                                                                     domain=PROV["year"] == 2024))
+
+
+def _plain(term: str) -> str:
+    """A term as R and patsy both name it: "factor(year)2024" and "C(year)[T.2024]" are "year2024"."""
+    for part in ("factor(", "C(", ")", "[T.", "]", "("):
+        term = term.replace(part, "")
+    return term
+
+
+def _in_r_order(res: pd.DataFrame, ref: dict) -> pd.DataFrame:
+    """``res`` with its rows in the order of R's terms (patsy puts categorical terms before numeric ones)."""
+    res = res.set_index(res["term"].map(_plain))
+    assert sorted(res.index) == sorted(map(_plain, ref["terms"]))
+    return res.loc[[_plain(t) for t in ref["terms"]]].reset_index(drop=True)
+
+
+def _run(case_id: str) -> pd.DataFrame:
+    design, func, args = CASES[case_id]
+    data, kw = DESIGNS[design]
+    return func(data, **args, **kw)
+
+
+def test_every_reference_entry_has_a_python_call():
+    assert set(CASES) == set(ENTRIES)
+    # coefficients and SEs, and statistic, ndf, ddf, p of the tests
+    assert sum(2 * len(e["value"]) if e["kind"] != "svychisq" else 4 for e in ENTRIES.values()) >= 100
+
+
+@pytest.mark.parametrize("case_id", [k for k, e in ENTRIES.items() if e["kind"] == "svyglm"])
+def test_svy_glm_matches_r_svyglm(case_id):
+    ref = ENTRIES[case_id]
+    res = _in_r_order(_run(case_id), ref)
+    np.testing.assert_allclose(res["value"], ref["value"], rtol=RTOL)
+    np.testing.assert_allclose(res["se"], ref["se"], rtol=RTOL)
+    np.testing.assert_allclose(res["t"], ref["statistic"], rtol=RTOL)
+    np.testing.assert_allclose(res["p"], ref["p"], rtol=1e-3, atol=1e-12)
+    np.testing.assert_allclose(res["lower"], ref["lower"], rtol=RTOL)
+    np.testing.assert_allclose(res["upper"], ref["upper"], rtol=RTOL)
+    assert (res["df"] == ref["df"]).all()
+    assert (res["n"] == ref["n"]).all()
+
+
+@pytest.mark.parametrize("case_id", [k for k, e in ENTRIES.items() if e["kind"] == "svyolr"])
+def test_svy_olr_matches_r_svyolr(case_id):
+    ref = ENTRIES[case_id]
+    res = _in_r_order(_run(case_id), ref)
+    assert ((res["statistic"] == "cut-point") == [("|" in t) for t in ref["terms"]]).all()
+    np.testing.assert_allclose(res["value"], ref["value"], rtol=RTOL)
+    np.testing.assert_allclose(res["se"], ref["se"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("case_id", [k for k, e in ENTRIES.items() if e["kind"] == "svychisq"])
+def test_svy_chisq_matches_r_svychisq(case_id):
+    ref, res = ENTRIES[case_id], _run(case_id).iloc[0]
+    np.testing.assert_allclose(res["value"], ref["value"], rtol=RTOL)
+    np.testing.assert_allclose(res["ndf"], ref["ndf"], rtol=RTOL)
+    if ref.get("ddf") is not None:
+        np.testing.assert_allclose(res["ddf"], ref["ddf"], rtol=RTOL)
+    np.testing.assert_allclose(res["p"], ref["p"], rtol=1e-3, atol=1e-12)
