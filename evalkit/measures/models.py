@@ -84,8 +84,45 @@ def _variables(formula: str, columns: pd.Index) -> list[str]:
     return names
 
 
-def _model_rows(data: pd.DataFrame, formula: str, domain: Any) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The formula's variables, the domain's rows, and the rows in the model (domain, nothing missing)."""
+#: The survey's codes for "don't know" (8) and "refused" (9) on its five-point items.
+_CODES = (8, 9)
+
+
+def _coded_missing(data: pd.DataFrame, names: list[str], dom: np.ndarray,
+                   missing_codes: Any) -> pd.DataFrame:
+    """``data`` with the codes ``missing_codes`` of the columns ``names`` set to missing; with None, a refusal
+    of a five-point item (a ``q_*`` column, or values 1-5) that holds the codes 8 or 9 in the domain."""
+    if missing_codes is not None:
+        codes = list(missing_codes)
+        if not codes:
+            return data
+        numeric = [c for c in names if pd.api.types.is_numeric_dtype(data[c])]
+        return data.assign(**{c: data[c].where(~data[c].isin(codes)) for c in numeric})
+    for col in names:
+        s = data[col]
+        if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        values = s.to_numpy(dtype=float, na_value=np.nan)[dom]
+        coded = np.isin(values, _CODES)
+        if not coded.any():
+            continue
+        rest = values[~coded & ~np.isnan(values)]
+        if col.startswith("q_") or np.isin(rest, (1, 2, 3, 4, 5)).all():
+            found = [c for c in _CODES if (values == c).any()]
+            first = data.index[np.flatnonzero(dom)[np.argmax(coded)]]
+            raise ValueError(
+                f"Column {col!r} holds the survey codes {' and '.join(map(str, found))} (8 = don't know, "
+                f"9 = refused) beside the answers 1-5 ({int(coded.sum())} rows; the first in row {first!r}): "
+                "modelled as numbers they bias the result. Use province.survey_design(), which treats them as "
+                "missing, or pass missing_codes=(8, 9) to treat them as missing here, or missing_codes=() if "
+                "these values really are numbers.")
+    return data
+
+
+def _model_rows(data: pd.DataFrame, formula: str, domain: Any, missing_codes: Any = None
+                ) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    """The data (codes set missing), the formula's variables and the rows in the model (domain, nothing
+    missing)."""
     if not isinstance(formula, str) or "~" not in formula:
         raise ValueError(f"formula must be a string such as 'y ~ x1 + C(x2)'; got {formula!r}.")
     names = _variables(formula, data.columns)
@@ -93,8 +130,9 @@ def _model_rows(data: pd.DataFrame, formula: str, domain: Any) -> tuple[list[str
     if not _variables(lhs, data.columns):
         raise ValueError(f"The response of formula {formula!r} names no column of the data.")
     dom = domain_mask(data, domain)
+    data = _coded_missing(data, names, dom, missing_codes)
     present = data[names].notna().all(axis=1).to_numpy() if names else np.ones(len(data), bool)
-    return names, dom, dom & present
+    return data, names, dom & present
 
 
 def _frame_for_patsy(data: pd.DataFrame, names: list[str], rows: np.ndarray) -> pd.DataFrame:
@@ -200,7 +238,8 @@ def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, family: str) -> tuple[np.
 
 def svy_glm(data: pd.DataFrame, formula: str, *, family: str = "gaussian", strata: str | None = None,
             psu: Columns = None, weight: str | None = None, domain: Any = None, fpc: Columns = None,
-            nest: bool = False, lonely_psu: str = "adjust", confidence: float = 0.95) -> pd.DataFrame:
+            nest: bool = False, lonely_psu: str = "adjust", confidence: float = 0.95,
+            missing_codes: Any = None) -> pd.DataFrame:
     """A generalised linear model of survey data with design-based standard errors (R's ``svyglm``).
 
     Point estimates solve the weighted score equations :math:`\\sum_i w_i x_i (y_i - \\mu_i) = 0` (canonical
@@ -221,6 +260,11 @@ def svy_glm(data: pd.DataFrame, formula: str, *, family: str = "gaussian", strat
         Linear regression, logistic regression of a proportion, log-linear regression of a count or rate.
     strata, psu, weight, domain, fpc, nest, lonely_psu, confidence
         The design and the domain, as :func:`evalkit.measures.survey.svy_mean` takes them.
+    missing_codes : sequence of numbers, optional
+        Codes of the formula's numeric columns that mean "missing".  None (default): a five-point item (a
+        ``q_*`` column, or one whose other values are 1-5) holding 8 (don't know) or 9 (refused) in the domain
+        is refused, as modelled as numbers they bias the result; ``(8, 9)``: those rows leave the model;
+        ``()``: the values are numbers.
 
     Returns
     -------
@@ -235,13 +279,13 @@ def svy_glm(data: pd.DataFrame, formula: str, *, family: str = "gaussian", strat
     ...                    "y": [1.0, 2.9, 5.2, 7.1, 8.8, 11.2, 13.1, 14.8]})
     >>> fit = svy_glm(df, "y ~ x", psu="psu")
     >>> fit["term"].tolist(), round(float(fit["value"].iloc[1]), 4), int(fit["df"].iloc[0])
-    (['Intercept', 'x'], 1.9833, 2)
+    (['Intercept', 'x'], 1.9917, 2)
     """
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {', '.join(map(repr, FAMILIES))}; got {family!r}.")
     check_confidence(confidence)
     d = code_design(data, strata, psu, weight, fpc, nest, lonely_psu)
-    names, _, rows = _model_rows(data, formula, domain)
+    data, names, rows = _model_rows(data, formula, domain, missing_codes)
     y, x, terms = _design_matrices(data, formula, names, rows)
     if family == "quasibinomial" and ((y < 0) | (y > 1)).any():
         raise ValueError(f"The response of {formula!r} must lie between 0 and 1 for the quasibinomial family.")
@@ -318,7 +362,7 @@ def _fit_olr(x: np.ndarray, level: np.ndarray, n_cut: int, w: np.ndarray) -> np.
 
 def svy_olr(data: pd.DataFrame, formula: str, *, strata: str | None = None, psu: Columns = None,
             weight: str | None = None, domain: Any = None, fpc: Columns = None, nest: bool = False,
-            lonely_psu: str = "adjust", confidence: float = 0.95) -> pd.DataFrame:
+            lonely_psu: str = "adjust", confidence: float = 0.95, missing_codes: Any = None) -> pd.DataFrame:
     """Proportional-odds (ordinal logistic) regression of survey data (R's ``svyolr``).
 
     :math:`\\mathrm{logit}\\,P(Y \\le k \\mid x) = \\zeta_k - x^T \\beta` (MASS's ``polr`` signs: a positive
@@ -336,6 +380,11 @@ def svy_olr(data: pd.DataFrame, formula: str, *, strata: str | None = None, psu:
         needs at least three.
     strata, psu, weight, domain, fpc, nest, lonely_psu, confidence
         The design and the domain, as :func:`evalkit.measures.survey.svy_mean` takes them.
+    missing_codes : sequence of numbers, optional
+        Codes of the formula's numeric columns that mean "missing".  None (default): a five-point item (a
+        ``q_*`` column, or one whose other values are 1-5) holding 8 (don't know) or 9 (refused) in the domain
+        is refused, as modelled as numbers they bias the result; ``(8, 9)``: those rows leave the model;
+        ``()``: the values are numbers.
 
     Returns
     -------
@@ -348,12 +397,12 @@ def svy_olr(data: pd.DataFrame, formula: str, *, strata: str | None = None, psu:
     >>> df = pd.DataFrame({"psu": np.repeat(np.arange(6), 4), "x": np.tile([0., 1.], 12),
     ...                    "y": [1, 2, 2, 3, 1, 1, 2, 3, 2, 2, 3, 3, 1, 2, 3, 3, 1, 2, 2, 2, 1, 3, 2, 3]})
     >>> fit = svy_olr(df, "y ~ x", psu="psu")
-    >>> fit["term"].tolist()
-    ['x', '1|2', '2|3']
+    >>> fit["term"].tolist(), round(float(fit["value"].iloc[0]), 4)
+    (['x', '1|2', '2|3'], 1.7851)
     """
     check_confidence(confidence)
     d = code_design(data, strata, psu, weight, fpc, nest, lonely_psu)
-    names, _, rows = _model_rows(data, formula, domain)
+    data, names, rows = _model_rows(data, formula, domain, missing_codes)
     lhs, rhs = formula.split("~", 1)
     response = lhs.strip()
     require_columns(data, [response], "the response of formula (a column name)")
@@ -397,7 +446,8 @@ def _label(value: Any) -> str:
 
 def svy_chisq(data: pd.DataFrame, row: str, col: str, *, statistic: str = "F", strata: str | None = None,
               psu: Columns = None, weight: str | None = None, domain: Any = None, fpc: Columns = None,
-              nest: bool = False, lonely_psu: str = "adjust", confidence: float = 0.95) -> pd.DataFrame:
+              nest: bool = False, lonely_psu: str = "adjust", confidence: float = 0.95,
+              missing_codes: Any = None) -> pd.DataFrame:
     """Test of independence of two categorical variables in survey data (R's ``svychisq``).
 
     Pearson's :math:`X^2` of the weighted table scaled to the number of rows :math:`N`, corrected as Rao and
@@ -423,6 +473,11 @@ def svy_chisq(data: pd.DataFrame, row: str, col: str, *, statistic: str = "F", s
         The design and the domain, as :func:`evalkit.measures.survey.svy_mean` takes them.
     confidence : float
         Accepted for a uniform signature; a test has no interval.
+    missing_codes : sequence of numbers, optional
+        Codes of the two columns that mean "missing".  None (default): a five-point item (a
+        ``q_*`` column, or one whose other values are 1-5) holding 8 (don't know) or 9 (refused) in the domain
+        is refused, as modelled as numbers they bias the result; ``(8, 9)``: those rows leave the model;
+        ``()``: the values are numbers.
 
     Returns
     -------
@@ -433,10 +488,10 @@ def svy_chisq(data: pd.DataFrame, row: str, col: str, *, statistic: str = "F", s
     Examples
     --------
     >>> df = pd.DataFrame({"psu": np.repeat(np.arange(8), 5), "a": np.tile(["u", "r"], 20),
-    ...                    "b": (np.arange(40) % 3 == 0).astype(int)})
+    ...                    "b": np.repeat([1, 0, 1, 1, 0, 0, 1, 0], 5) * np.tile([1, 0, 1, 1, 1], 8)})
     >>> res = svy_chisq(df, "a", "b", psu="psu")
-    >>> res[["ndf", "statistic"]].iloc[0].tolist()[1]
-    'F'
+    >>> res["statistic"].iloc[0], bool(0 < res["p"].iloc[0] < 1)
+    ('F', True)
     """
     if statistic not in CHISQ_STATISTICS:
         raise ValueError(f"statistic must be one of {', '.join(map(repr, CHISQ_STATISTICS))}; got {statistic!r}.")
@@ -444,6 +499,7 @@ def svy_chisq(data: pd.DataFrame, row: str, col: str, *, statistic: str = "F", s
     require_columns(data, [row, col], "row/col")
     d = code_design(data, strata, psu, weight, fpc, nest, lonely_psu)
     dom = domain_mask(data, domain)
+    data = _coded_missing(data, list(dict.fromkeys([row, col])), dom, missing_codes)
     rows = dom & data[row].notna().to_numpy() & data[col].notna().to_numpy()
     r_codes, r_levels = pd.factorize(data[row].iloc[np.flatnonzero(rows)], sort=True)
     c_codes, c_levels = pd.factorize(data[col].iloc[np.flatnonzero(rows)], sort=True)
