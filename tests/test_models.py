@@ -69,6 +69,7 @@ CASES = {
                                                     domain=PROV["urban_rural"] == "rural")),
     "prov_quasibinomial_domain": ("dprov", svy_glm, dict(formula="satisfied ~ C(year)", family="quasibinomial",
                                                          domain=PROV["group"] == "general")),
+    "prov_gaussian_by_county": ("dprov", svy_glm, dict(formula="q_overall ~ urban_rural + C(year)", by="county_code")),
     "dclus1_olr": ("dclus1", svy_olr, dict(formula="mealcat ~ avg_ed + mobility + stype")),
     "prov_olr": ("dprov", svy_olr, dict(formula="q_overall ~ urban_rural + C(year)")),
     "prov_olr_domain": ("dprov", svy_olr, dict(formula="q_access ~ C(year)", domain=PROV["urban_rural"] == "rural")),
@@ -104,7 +105,7 @@ def _run(case_id: str) -> pd.DataFrame:
 def test_every_reference_entry_has_a_python_call():
     assert set(CASES) == set(ENTRIES)
     # coefficients and SEs, and statistic, ndf, ddf, p of the tests
-    assert sum(2 * len(e["value"]) if e["kind"] != "svychisq" else 4 for e in ENTRIES.values()) >= 100
+    assert sum(2 * np.size(e["value"]) if e["kind"] != "svychisq" else 4 for e in ENTRIES.values()) >= 100
 
 
 @pytest.mark.parametrize("case_id", [k for k, e in ENTRIES.items() if e["kind"] == "svyglm"])
@@ -119,6 +120,27 @@ def test_svy_glm_matches_r_svyglm(case_id):
     np.testing.assert_allclose(res["upper"], ref["upper"], rtol=RTOL)
     assert (res["df"] == ref["df"]).all()
     assert (res["n"] == ref["n"]).all()
+
+
+def test_svy_glm_by_group_matches_r_svyby_svyglm():
+    # each county a domain of the whole design, all fitted in one pass
+    ref = ENTRIES["prov_gaussian_by_county"]
+    res = _run("prov_gaussian_by_county")
+    assert res["county_code"].unique().tolist() == ref["groups"]
+    for group, value, se in zip(ref["groups"], ref["value"], ref["se"]):
+        fit = _in_r_order(res[res["county_code"] == group].drop(columns="county_code"), ref)
+        np.testing.assert_allclose(fit["value"], value, rtol=RTOL)
+        np.testing.assert_allclose(fit["se"], se, rtol=RTOL)
+
+
+def test_svy_glm_by_group_gives_a_group_without_variation_nan_and_the_others_their_fit():
+    data, kw = DESIGNS["dprov"]
+    data = data.assign(one_wave=np.where(data["county_code"] == "090122", 2023, data["year"]))
+    res = svy_glm(data, "q_overall ~ urban_rural + C(one_wave)", by="county_code", **kw)
+    assert res.loc[res["county_code"] == "090122", "value"].isna().all()
+    ref = ENTRIES["prov_gaussian_by_county"]
+    fit = res[res["county_code"] == "090102"]["value"].to_numpy()
+    np.testing.assert_allclose(fit, ref["value"][0], rtol=RTOL)
 
 
 @pytest.mark.parametrize("case_id", [k for k, e in ENTRIES.items() if e["kind"] == "svyolr"])

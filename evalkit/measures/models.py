@@ -53,8 +53,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from evalkit.measures.survey import (Columns, check_confidence, code_design, domain_mask, require_columns,
-                                     total_covariance)
+from evalkit.measures.survey import (Columns, check_confidence, code_design, domain_mask, group_codes,
+                                     require_columns, total_covariance)
 
 __all__ = ["CHISQ_STATISTICS", "FAMILIES", "MODEL_COLUMNS", "svy_chisq", "svy_glm", "svy_olr"]
 
@@ -135,68 +135,142 @@ def _model_rows(data: pd.DataFrame, formula: str, domain: Any, missing_codes: An
     return data, names, dom & present
 
 
-def _frame_for_patsy(data: pd.DataFrame, names: list[str], rows: np.ndarray) -> pd.DataFrame:
-    """The model rows of the formula's columns; text columns as categoricals (sorted levels, as R's factor)."""
-    sub = data.iloc[np.flatnonzero(rows)][names].reset_index(drop=True)
-    for col in names:
-        s = sub[col]
-        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
-                or isinstance(s.dtype, pd.CategoricalDtype)):
-            sub[col] = pd.Categorical(s.astype(object), categories=sorted(s.dropna().unique()))
+#: patsy's stateful transforms: their values depend on the whole column, so the formula is evaluated on every row
+_STATEFUL = {"center", "standardize", "scale", "bs", "cr", "cc", "te"}
+
+
+def _column_codes(data: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
+    return pd.factorize(data[col].iloc[idx] if len(idx) < len(data) else data[col], sort=False)[0]
+
+
+def _distinct_rows(data: pd.DataFrame, cols: list[str], idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``idx`` reduced to one per distinct combination of ``cols``: (those rows, each row's combination)."""
+    if not cols:
+        return idx[:1], np.zeros(len(idx), np.int64)
+    key = np.zeros(len(idx), np.int64)
+    bound = 1
+    for col in cols:
+        codes = _column_codes(data, col, idx)
+        k = int(codes.max(initial=0)) + 1
+        if bound * k >= 2**62:
+            return idx, np.arange(len(idx))
+        key, bound = key * k + codes, bound * k
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return idx[first], inverse.reshape(-1)
+
+
+def _frame_for_patsy(data: pd.DataFrame, names: list[str], idx: np.ndarray, levels: dict) -> pd.DataFrame:
+    """Rows ``idx`` of the formula's columns; text columns as categoricals with ``levels``."""
+    sub = data[names].iloc[idx].reset_index(drop=True)
+    for col, cats in levels.items():
+        sub[col] = pd.Categorical(sub[col].astype(object), categories=cats)
     return sub
+
+
+def _evaluate(patsy, desc, data: pd.DataFrame, names: list[str], idx: np.ndarray, levels: dict,
+              every_row: bool):
+    """patsy's matrix of ``desc`` on rows ``idx``, evaluated once per distinct combination of its variables
+    (patsy reads categorical values one by one: on every row that is most of a model's time)."""
+    used = _names_in(desc)
+    cols = [c for c in names if c in used]
+    rows, inverse = (idx, np.arange(len(idx))) if every_row else _distinct_rows(data, cols, idx)
+    mat = patsy.dmatrix(desc, _frame_for_patsy(data, names, rows, levels), NA_action="raise",
+                        return_type="matrix")
+    return np.asarray(mat, dtype=float)[inverse], list(mat.design_info.column_names)
+
+
+def _names_in(desc) -> set[str]:
+    out: set[str] = set()
+    for term in desc.rhs_termlist:
+        for factor in term.factors:
+            out.update(tok for tok in _tokens(factor.name()))
+    return out
+
+
+def _tokens(text: str) -> list[str]:
+    try:
+        return [t.string for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type == tokenize.NAME]
+    except (tokenize.TokenError, IndentationError):
+        return []
 
 
 def _design_matrices(data, formula, names, rows) -> tuple[np.ndarray, np.ndarray, list[str]]:
     import patsy
 
-    sub = _frame_for_patsy(data, names, rows)
-    if not len(sub):
+    idx = np.flatnonzero(rows)
+    if not len(idx):
         raise ValueError(f"No row of the domain has every variable of {formula!r}; nothing to fit.")
+    levels = {}
+    for col in names:
+        s = data[col]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+                or isinstance(s.dtype, pd.CategoricalDtype)):
+            levels[col] = sorted(pd.unique(s.iloc[idx]))
+    every_row = bool(_STATEFUL & set(_tokens(formula)))
     try:
-        y, x = patsy.dmatrices(formula, sub, NA_action="raise", return_type="matrix")
+        desc = patsy.ModelDesc.from_formula(formula)
+        lhs = patsy.ModelDesc([], desc.lhs_termlist)
+        rhs = patsy.ModelDesc([], desc.rhs_termlist)
+        y, y_names = _evaluate(patsy, lhs, data, names, idx, levels, every_row)
+        x, terms = _evaluate(patsy, rhs, data, names, idx, levels, every_row)
     except patsy.PatsyError as exc:
         raise ValueError(f"Formula {formula!r} cannot be evaluated on the data: {exc}") from None
-    y = np.asarray(y, dtype=float)
-    y_names = y.design_info.column_names if hasattr(y, "design_info") else []
     if y.shape[1] == 2:  # a two-level factor or a comparison: the second level is "success", as R's binomial
         y = y[:, 1:]
     elif y.shape[1] != 1:
         raise ValueError(f"The response of {formula!r} has {y.shape[1]} columns ({', '.join(y_names)}); give one "
                          "numeric column, or a 0/1 or two-level one.")
-    return y[:, 0], np.asarray(x, dtype=float), list(x.design_info.column_names)
+    return y[:, 0], x, terms
 
 
-def _check_rank(x: np.ndarray, terms: list[str], formula: str) -> None:
-    if not x.shape[1]:
-        return
-    r = np.linalg.qr(x, mode="r")
-    diag = np.abs(np.diag(r))
-    bad = diag <= 1e-9 * max(diag.max(), 1.0)
-    if bad.any():
+def _singular(info: np.ndarray) -> int:
+    """The first column of a cross-product matrix that is a combination of the columns before it, or -1."""
+    diag = np.sqrt(np.abs(np.diag(info)))
+    if (diag == 0).any():
+        return int(np.argmax(diag == 0))
+    scaled = info / np.outer(diag, diag)
+    if np.linalg.eigvalsh(scaled)[0] > 1e-10:
+        return -1
+    for j in range(1, len(info) + 1):
+        if np.linalg.eigvalsh(scaled[:j, :j])[0] <= 1e-10:
+            return j - 1
+    return -1
+
+
+def _check_rank(info: np.ndarray, terms: list[str], formula: str) -> None:
+    bad = _singular(info)
+    if bad >= 0:
         raise ValueError(f"The terms of {formula!r} are collinear on the rows in the model: "
-                         f"{terms[int(np.argmax(bad))]!r} is a combination of the terms before it; drop it.")
+                         f"{terms[bad]!r} is a combination of the terms before it (or never varies); drop it.")
 
 
-def _design_df(d, rows: np.ndarray) -> int:
-    """R's ``degf`` of the design restricted to ``rows``: PSUs minus strata holding them."""
-    return int(np.unique(d.psu[rows]).size - np.unique(d.stratum[rows]).size)
+def _design_df(d, rows: np.ndarray, group: np.ndarray | None = None, n_groups: int = 1) -> np.ndarray:
+    """R's ``degf`` of the design restricted to ``rows`` (of each group): PSUs minus strata holding them."""
+    g = np.zeros(int(rows.sum()), np.int64) if group is None else group[rows]
+    psus = np.unique(g * len(d.psu_stratum) + d.psu[rows])
+    strata = np.unique(g * len(d.n_psu) + d.stratum[rows])
+    return (np.bincount(psus // len(d.psu_stratum), minlength=n_groups)
+            - np.bincount(strata // len(d.n_psu), minlength=n_groups))
 
 
 def _coef_frame(terms, value, cov, confidence, dof, statistic, method, n) -> pd.DataFrame:
-    se = np.sqrt(np.diag(cov))
+    """The tidy frame of coefficients ``value`` (groups x terms) with covariances ``cov`` (groups x terms x terms),
+    df ``dof`` and rows ``n`` per group."""
+    value = np.atleast_2d(value)
+    n_groups, k = value.shape
+    se = np.sqrt(np.diagonal(np.reshape(cov, (n_groups, k, k)), axis1=1, axis2=2))
+    dof = np.broadcast_to(np.asarray(dof, dtype=float), (n_groups,))[:, None] * np.ones(k)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = value / se
-    if np.isfinite(dof):
-        dist = stats.t(dof) if dof > 0 else None
-    else:
-        dist = stats.norm()
-    if dist is None:
-        q, p = np.nan, np.full(len(t), np.nan)
-    else:
-        q, p = dist.ppf(0.5 + confidence / 2), 2 * dist.sf(np.abs(t))
-    return pd.DataFrame({"term": terms, "value": value, "se": se, "lower": value - q * se,
-                         "upper": value + q * se, "confidence": float(confidence), "statistic": statistic,
-                         "t": t, "p": p, "df": float(dof), "method": method, "n": int(n)})[MODEL_COLUMNS]
+        tail = 0.5 + confidence / 2
+        q = np.where(np.isinf(dof), stats.norm.ppf(tail), stats.t.ppf(tail, np.where(dof > 0, dof, np.nan)))
+        p = np.where(np.isinf(dof), 2 * stats.norm.sf(np.abs(t)),
+                     2 * stats.t.sf(np.abs(t), np.where(dof > 0, dof, np.nan)))
+    return pd.DataFrame({"term": np.tile(np.asarray(terms, dtype=object), n_groups), "value": value.ravel(),
+                         "se": se.ravel(), "lower": (value - q * se).ravel(), "upper": (value + q * se).ravel(),
+                         "confidence": float(confidence), "statistic": statistic,
+                         "t": t.ravel(), "p": p.ravel(), "df": dof.ravel(), "method": method,
+                         "n": np.repeat(np.asarray(n, dtype=np.int64).reshape(-1), k)})[MODEL_COLUMNS]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -212,33 +286,56 @@ def _family(name: str):
     return np.exp, (lambda mu: mu), (lambda mu: mu), np.log
 
 
-def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, family: str) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficients and fitted means of the weighted GLM (R's ``glm.fit``, iterated to convergence)."""
+def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, starts: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients of the weighted GLM of each group (R's ``glm.fit``, iterated to convergence), its fitted means
+    and its information :math:`\\sum w \\mu'^2 x x^T / v`.  The rows are sorted by group, group ``j`` being rows
+    ``starts[j]:starts[j + 1]``; a group whose information is singular gets NaN coefficients."""
     inverse, deriv, variance, link = _family(family)
+    n_groups, p = len(starts) - 1, x.shape[1]
     mu = {"gaussian": y, "quasibinomial": (y + 0.5) / 2, "quasipoisson": y + 0.1}[family]
     eta = link(mu)
-    beta = np.zeros(x.shape[1])
-    dev_old = np.inf
+    beta = np.zeros((n_groups, p))
+    info = np.zeros((n_groups, p, p))
+    ok = np.ones(n_groups, bool)
+    dev_old = np.full(n_groups, np.inf)
+    spans = list(zip(starts[:-1], starts[1:]))
     for _ in range(_MAX_ITER):
         dmu = deriv(mu)
         ww = w * dmu**2 / variance(mu)
-        z = eta + (y - mu) / dmu
         xw = x * ww[:, None]
-        beta = np.linalg.solve(xw.T @ x, xw.T @ z)
-        eta = x @ beta
+        xwz = xw * (eta + (y - mu) / dmu)[:, None]
+        for j, (a, b) in enumerate(spans):
+            if not ok[j]:
+                continue
+            info[j] = xw[a:b].T @ x[a:b]
+            try:
+                beta[j] = np.linalg.solve(info[j], xwz[a:b].sum(axis=0))
+            except np.linalg.LinAlgError:
+                ok[j] = False
+            if ok[j] and _singular(info[j]) >= 0:
+                ok[j] = False
+        beta[~ok] = 0.0
+        eta = np.einsum("ij,ij->i", x, np.repeat(beta, np.diff(starts), axis=0))
         mu = inverse(eta)
         if family == "gaussian":
             break
-        dev = float(np.sum(w * (y - mu) ** 2 / np.maximum(variance(mu), 1e-300)))
-        if abs(dev - dev_old) <= _TOL * (abs(dev) + 0.1):
-            break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = np.add.reduceat(w * (y - mu) ** 2 / variance(mu), starts[:-1]) if len(y) else np.zeros(0)
+            if np.all((np.abs(dev - dev_old) <= _TOL * (np.abs(dev) + 0.1)) | ~ok):
+                break
         dev_old = dev
-    return beta, mu
+    dmu = deriv(mu)
+    ww = w * dmu**2 / variance(mu)
+    for j, (a, b) in enumerate(spans):
+        info[j] = (x[a:b] * ww[a:b, None]).T @ x[a:b]
+    beta[~ok] = np.nan
+    return beta, mu, info
 
 
-def svy_glm(data: pd.DataFrame, formula: str, *, family: str = "gaussian", strata: str | None = None,
-            psu: Columns = None, weight: str | None = None, domain: Any = None, fpc: Columns = None,
-            nest: bool = False, lonely_psu: str = "adjust", confidence: float = 0.95,
+def svy_glm(data: pd.DataFrame, formula: str, *, family: str = "gaussian", by: Columns = None,
+            strata: str | None = None, psu: Columns = None, weight: str | None = None, domain: Any = None,
+            fpc: Columns = None, nest: bool = False, lonely_psu: str = "adjust", confidence: float = 0.95,
             missing_codes: Any = None) -> pd.DataFrame:
     """A generalised linear model of survey data with design-based standard errors (R's ``svyglm``).
 
@@ -246,7 +343,8 @@ def svy_glm(data: pd.DataFrame, formula: str, *, family: str = "gaussian", strat
     links: identity, logit, log) by iteratively reweighted least squares; the variance is the sandwich
     :math:`A^{-1} \\hat V_{\\text{design}} A^{-1}` of the module notes, with the design's strata, PSUs, fpc and
     lonely-PSU rule.  Tests and intervals use the t distribution on R's residual degrees of freedom,
-    PSUs minus strata minus coefficients plus one.
+    PSUs minus strata minus coefficients plus one.  With ``by``, the model is fitted in each group, each a
+    domain of the whole design (R's ``svyby(formula, by, design, svyglm)``), in one pass.
 
     Parameters
     ----------
@@ -258,20 +356,18 @@ def svy_glm(data: pd.DataFrame, formula: str, *, family: str = "gaussian", strat
         second level, as R's binomial family does.
     family : {"gaussian", "quasibinomial", "quasipoisson"}
         Linear regression, logistic regression of a proportion, log-linear regression of a count or rate.
+    by : str or list of str, optional
+        Fit the model in each group of these columns (a county, a wave); a group where a term does not vary
+        gets NaN coefficients.
     strata, psu, weight, domain, fpc, nest, lonely_psu, confidence
         The design and the domain, as :func:`evalkit.measures.survey.svy_mean` takes them.
-    missing_codes : sequence of numbers, optional
-        Codes of the formula's numeric columns that mean "missing".  None (default): a five-point item (a
-        ``q_*`` column, or one whose other values are 1-5) holding 8 (don't know) or 9 (refused) in the domain
-        is refused, as modelled as numbers they bias the result; ``(8, 9)``: those rows leave the model;
-        ``()``: the values are numbers.
 
     Returns
     -------
     pandas.DataFrame
-        One row per coefficient: ``term`` (patsy's column name), ``value``, ``se``, ``lower``, ``upper``,
-        ``confidence``, ``statistic`` ("coefficient"), ``t``, ``p`` (two-sided), ``df``, ``method``
-        ("svyglm <family>") and ``n`` (rows in the model).
+        The ``by`` keys, then one row per coefficient (per group): ``term`` (patsy's column name), ``value``,
+        ``se``, ``lower``, ``upper``, ``confidence``, ``statistic`` ("coefficient"), ``t``, ``p`` (two-sided),
+        ``df``, ``method`` ("svyglm <family>") and ``n`` (rows in the model).
 
     Examples
     --------
@@ -286,22 +382,36 @@ def svy_glm(data: pd.DataFrame, formula: str, *, family: str = "gaussian", strat
     check_confidence(confidence)
     d = code_design(data, strata, psu, weight, fpc, nest, lonely_psu)
     data, names, rows = _model_rows(data, formula, domain, missing_codes)
+    g, keys = group_codes(data, by)
+    rows &= g >= 0
     y, x, terms = _design_matrices(data, formula, names, rows)
     if family == "quasibinomial" and ((y < 0) | (y > 1)).any():
         raise ValueError(f"The response of {formula!r} must lie between 0 and 1 for the quasibinomial family.")
     if family == "quasipoisson" and (y < 0).any():
         raise ValueError(f"The response of {formula!r} must not be negative for the quasipoisson family.")
-    _check_rank(x, terms, formula)
+    n_groups, p = len(keys), x.shape[1]
+    gm = g[rows]
+    order = np.argsort(gm, kind="stable")
+    starts = np.searchsorted(gm[order], np.arange(n_groups + 1))
     w = d.weight[rows]
-    beta, mu = _irls(x, y, w / w.mean(), family)
+    w = w / w.mean()
+    xs, ys, ws = x[order], y[order], w[order]
+    if by is None:
+        _check_rank(xs.T @ (xs * ws[:, None]), terms, formula)
+    beta, mu, info = _irls(xs, ys, ws, family, starts)
     _, deriv, variance, _ = _family(family)
-    dmu, var = deriv(mu), variance(mu)
-    info = (x * (w * dmu**2 / var)[:, None]).T @ x
-    scores = x * (w * (y - mu) * dmu / var)[:, None]
-    a_inv = np.linalg.inv(info)
-    cov = a_inv @ total_covariance(d, rows, scores) @ a_inv
-    dof = _design_df(d, rows) + 1 - len(beta)
-    return _coef_frame(terms, beta, cov, confidence, dof, "coefficient", f"svyglm {family}", rows.sum())
+    scores = np.empty_like(x)
+    scores[order] = xs * (ws * (ys - mu) * deriv(mu) / variance(mu))[:, None]
+    ok = ~np.isnan(beta).any(axis=1)
+    a_inv = np.full((n_groups, p, p), np.nan)
+    a_inv[ok] = np.linalg.inv(info[ok])
+    cov = a_inv @ total_covariance(d, rows, scores, g, n_groups) @ a_inv
+    dof = _design_df(d, rows, g, n_groups) + 1 - p
+    n = np.bincount(gm, minlength=n_groups)
+    out = _coef_frame(terms, beta, cov, confidence, dof, "coefficient", f"svyglm {family}", n)
+    if by is None:
+        return out
+    return pd.concat([keys.loc[keys.index.repeat(p)].reset_index(drop=True), out], axis=1)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -419,7 +529,8 @@ def svy_olr(data: pd.DataFrame, formula: str, *, strata: str | None = None, psu:
     if "Intercept" in terms:
         keep = [i for i, t in enumerate(terms) if t != "Intercept"]
         x, terms = x[:, keep], [terms[i] for i in keep]
-    _check_rank(np.column_stack([np.ones(len(x)), x]), ["(cut-points)", *terms], formula)
+    x1 = np.column_stack([np.ones(len(x)), x])
+    _check_rank(x1.T @ x1, ["(cut-points)", *terms], formula)
     n_cut = len(levels) - 1
     w = d.weight[rows]
     w = w / w.mean()
@@ -534,7 +645,7 @@ def svy_chisq(data: pd.DataFrame, row: str, col: str, *, statistic: str = "F", s
     # R scales the weighted table to the rows of the domain, counting those missing one of the variables
     with np.errstate(divide="ignore", invalid="ignore"):
         x2 = int(dom.sum()) * float(np.sum((share - expected) ** 2 / expected))
-    nu = _design_df(d, dom)
+    nu = int(_design_df(d, dom)[0])
     if statistic == "F":
         d0 = tr**2 / tr2
         value, ndf, ddf = x2 / tr, d0, d0 * nu

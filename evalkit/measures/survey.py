@@ -433,22 +433,27 @@ def _variance(dom: _Domains, z: np.ndarray) -> np.ndarray:
     return var
 
 
-def total_covariance(d: _Design, rows: np.ndarray, z: np.ndarray) -> np.ndarray:
+def total_covariance(d: _Design, rows: np.ndarray, z: np.ndarray, group: np.ndarray | None = None,
+                     n_groups: int = 1) -> np.ndarray:
     """The design-based covariance matrix of the totals of the columns of ``z`` (R's ``svyrecvar``).
 
     ``z`` holds one row of scores per True entry of ``rows`` (the domain); the other rows of the design
     score zero but stay in it, so their PSUs still count (R's ``subset``).  The stages and the lonely-PSU
     rule are those of :func:`svy_mean`'s variance, of which this is the matrix form: the diagonal of
-    ``total_covariance(d, rows, z[:, None])`` is the variance :func:`svy_total` gives for ``z``.
+    ``total_covariance(d, rows, z[:, None])`` is the variance :func:`svy_total` gives for ``z``.  With
+    ``group`` (per row of the design, -1 for none, as :func:`group_codes` numbers them) the result holds
+    one matrix per group, each group a domain of the whole design (R's ``svyby``).
     """
+    g = np.zeros(len(rows), np.int64) if group is None else group
+    rows = rows & (g >= 0)
     z = np.asarray(z, dtype=float).reshape(int(rows.sum()), -1)
-    dom = _domains(d, np.zeros(len(rows), np.int64), pd.DataFrame(index=range(1)), rows)
-    cov = np.zeros((z.shape[1], z.shape[1]))
+    dom = _domains(d, g, pd.DataFrame(index=range(n_groups)), rows)
+    cov = np.zeros((n_groups, z.shape[1], z.shape[1]))
     cells = [dom.cells] + ([dom.cells2] if dom.cells2 is not None else [])
     for stage, c in zip(dom.stages, cells):
         tot = np.stack([np.bincount(c.inv, weights=col, minlength=len(c.pair)) for col in z.T], axis=1)
-        cov += stage.cov_of_totals(tot)[0]
-    return cov
+        cov += stage.cov_of_totals(tot)
+    return cov[0] if group is None else cov
 
 
 def group_codes(data: pd.DataFrame, by: Columns) -> tuple[np.ndarray, pd.DataFrame]:

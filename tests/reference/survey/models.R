@@ -73,6 +73,13 @@ chisq_entry <- function(id, call, design_name) {
            p = unname(tst$p.value), method = tst$method))
 }
 
+by_entry <- function(id, call, design_name) {
+  r <- eval(parse(text = call))
+  terms <- names(coef(svyglm(q_overall ~ urban_rural + factor(year), design = dprov)))
+  add(list(id = id, kind = "svyby_svyglm", design = design_name, r_call = call, groups = as.character(r[[1]]),
+           terms = terms, value = unname(as.matrix(r[, terms])), se = unname(as.matrix(r[, paste0("se.", terms)]))))
+}
+
 glm_entry("dstrat_gaussian", "svyglm(api00 ~ ell + meals + mobility, design = dstrat, control = tight)", "dstrat")
 glm_entry("dstrat_quasibinomial", "svyglm(wide ~ ell + meals + stype, design = dstrat, family = quasibinomial(), control = tight)", "dstrat")
 glm_entry("dclus1_quasipoisson", "svyglm(enroll ~ meals + stype, design = dclus1, family = quasipoisson(), control = tight)", "dclus1")
@@ -83,6 +90,8 @@ glm_entry("prov_quasibinomial", "svyglm(satisfied ~ urban_rural + factor(year), 
 glm_entry("prov_quasipoisson", "svyglm(q_effect ~ urban_rural + group, design = dprov, family = quasipoisson(), control = tight)", "dprov")
 glm_entry("prov_gaussian_domain", "svyglm(q_overall ~ group + factor(year), design = subset(dprov, urban_rural == 'rural'), control = tight)", "dprov")
 glm_entry("prov_quasibinomial_domain", "svyglm(satisfied ~ factor(year), design = subset(dprov, group == 'general'), family = quasibinomial(), control = tight)", "dprov")
+
+by_entry("prov_gaussian_by_county", "svyby(q_overall ~ urban_rural + factor(year), ~county_code, dprov, svyglm)", "dprov")
 
 olr_entry("dclus1_olr", "svyolr(mealcat ~ avg_ed + mobility + stype, design = dclus1, control = olr_tight)", "dclus1")
 olr_entry("prov_olr", "svyolr(factor(q_overall) ~ urban_rural + factor(year), design = dprov, control = olr_tight)", "dprov")
