@@ -258,7 +258,11 @@ def _coef_frame(terms, value, cov, confidence, dof, statistic, method, n) -> pd.
     df ``dof`` and rows ``n`` per group."""
     value = np.atleast_2d(value)
     n_groups, k = value.shape
-    se = np.sqrt(np.diagonal(np.reshape(cov, (n_groups, k, k)), axis1=1, axis2=2))
+    var = np.diagonal(np.reshape(cov, (n_groups, k, k)), axis1=1, axis2=2).copy()
+    # scores that cancel exactly (a coefficient that is the mean of identical answers) leave rounding noise
+    noise = (var < 0) & (var >= -1e-9 * np.nanmax(np.abs(var), axis=1, initial=0.0)[:, None])
+    var[noise] = 0.0
+    se = np.sqrt(var)
     dof = np.broadcast_to(np.asarray(dof, dtype=float), (n_groups,))[:, None] * np.ones(k)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = value / se
