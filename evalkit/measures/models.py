@@ -155,6 +155,12 @@ def _distinct_rows(data: pd.DataFrame, cols: list[str], idx: np.ndarray) -> tupl
         if bound * k >= 2**62:
             return idx, np.arange(len(idx))
         key, bound = key * k + codes, bound * k
+    if bound <= 4 * len(idx) + 1024:  # few combinations: numbered without sorting the rows
+        first = np.full(bound, -1, np.int64)
+        first[key[::-1]] = np.arange(len(idx))[::-1]  # each combination's first row
+        present = np.flatnonzero(first >= 0)
+        number = np.cumsum(first >= 0) - 1
+        return idx[first[present]], number[key]
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     return idx[first], inverse.reshape(-1)
 
@@ -409,8 +415,9 @@ def svy_glm(data: pd.DataFrame, formula: str, *, family: str = "gaussian", by: C
     ok = ~np.isnan(beta).any(axis=1)
     a_inv = np.full((n_groups, p, p), np.nan)
     a_inv[ok] = np.linalg.inv(info[ok])
-    cov = a_inv @ total_covariance(d, rows, scores, g, n_groups) @ a_inv
-    dof = _design_df(d, rows, g, n_groups) + 1 - p
+    var_u, degf = total_covariance(d, rows, scores, g, n_groups, with_df=True)
+    cov = a_inv @ var_u @ a_inv
+    dof = degf + 1 - p
     n = np.bincount(gm, minlength=n_groups)
     out = _coef_frame(terms, beta, cov, confidence, dof, "coefficient", f"svyglm {family}", n)
     if by is None:

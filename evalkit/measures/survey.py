@@ -319,12 +319,15 @@ class _Stage:
         extra = np.where(self.lonely, 1.0 if self.rule == "adjust" else 0.0, self.empty) * coef
         k = tot.shape[1]
         cov = np.zeros((self.n_groups, k, k))
-        cell_group = cells.group[ginv]
-        for g in np.unique(cells.group):
-            at, pairs = cell_group == g, cells.group == g
-            d = dev[at]
-            m = mean[pairs]
-            cov[g] = (d * coef[ginv[at], None]).T @ d + (m * extra[pairs, None]).T @ m
+        # cells and pairs are numbered in (group, ...) order: each group's are one slice
+        groups = np.arange(self.n_groups + 1)
+        cell_at = np.searchsorted(cells.group[ginv], groups)
+        pair_at = np.searchsorted(cells.group, groups)
+        d_w, m_w = dev * coef[ginv, None], mean * extra[:, None]
+        for g in np.flatnonzero(np.diff(pair_at)):
+            a, b = cell_at[g], cell_at[g + 1]
+            c, e = pair_at[g], pair_at[g + 1]
+            cov[g] = d_w[a:b].T @ dev[a:b] + m_w[c:e].T @ mean[c:e]
         if self.rule == "average":
             with np.errstate(divide="ignore", invalid="ignore"):
                 cov *= np.where(self.n_strata > 0, self.n_strata / self.n_ok, 0.0)[:, None, None]
@@ -434,7 +437,7 @@ def _variance(dom: _Domains, z: np.ndarray) -> np.ndarray:
 
 
 def total_covariance(d: _Design, rows: np.ndarray, z: np.ndarray, group: np.ndarray | None = None,
-                     n_groups: int = 1) -> np.ndarray:
+                     n_groups: int = 1, *, with_df: bool = False) -> Any:
     """The design-based covariance matrix of the totals of the columns of ``z`` (R's ``svyrecvar``).
 
     ``z`` holds one row of scores per True entry of ``rows`` (the domain); the other rows of the design
@@ -442,7 +445,9 @@ def total_covariance(d: _Design, rows: np.ndarray, z: np.ndarray, group: np.ndar
     rule are those of :func:`svy_mean`'s variance, of which this is the matrix form: the diagonal of
     ``total_covariance(d, rows, z[:, None])`` is the variance :func:`svy_total` gives for ``z``.  With
     ``group`` (per row of the design, -1 for none, as :func:`group_codes` numbers them) the result holds
-    one matrix per group, each group a domain of the whole design (R's ``svyby``).
+    one matrix per group, each group a domain of the whole design (R's ``svyby``).  With ``with_df`` the
+    result is the pair (covariance, degrees of freedom), the latter R's ``degf`` of each group's subset: PSUs
+    minus strata holding its rows.
     """
     g = np.zeros(len(rows), np.int64) if group is None else group
     rows = rows & (g >= 0)
@@ -453,7 +458,8 @@ def total_covariance(d: _Design, rows: np.ndarray, z: np.ndarray, group: np.ndar
     for stage, c in zip(dom.stages, cells):
         tot = np.stack([np.bincount(c.inv, weights=col, minlength=len(c.pair)) for col in z.T], axis=1)
         cov += stage.cov_of_totals(tot)
-    return cov[0] if group is None else cov
+    cov = cov[0] if group is None else cov
+    return (cov, _domain_df(dom)) if with_df else cov
 
 
 def group_codes(data: pd.DataFrame, by: Columns) -> tuple[np.ndarray, pd.DataFrame]:
