@@ -139,19 +139,23 @@ def _model_rows(data: pd.DataFrame, formula: str, domain: Any, missing_codes: An
 _STATEFUL = {"center", "standardize", "scale", "bs", "cr", "cc", "te"}
 
 
-def _column_codes(data: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
-    return pd.factorize(data[col].iloc[idx] if len(idx) < len(data) else data[col], sort=False)[0]
+def _column_codes(data: pd.DataFrame, col: str, idx: np.ndarray, codes: dict) -> np.ndarray:
+    """Codes of column ``col`` on rows ``idx`` (factorised once, on every row: cheaper than taking rows first)."""
+    if col not in codes:
+        codes[col] = pd.factorize(data[col], sort=False)
+    return codes[col][0][idx]
 
 
-def _distinct_rows(data: pd.DataFrame, cols: list[str], idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _distinct_rows(data: pd.DataFrame, cols: list[str], idx: np.ndarray, coded: dict
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``idx`` reduced to one per distinct combination of ``cols``: (those rows, each row's combination)."""
     if not cols:
         return idx[:1], np.zeros(len(idx), np.int64)
     key = np.zeros(len(idx), np.int64)
     bound = 1
     for col in cols:
-        codes = _column_codes(data, col, idx)
-        k = int(codes.max(initial=0)) + 1
+        codes = _column_codes(data, col, idx, coded)
+        k = len(coded[col][1])
         if bound * k >= 2**62:
             return idx, np.arange(len(idx))
         key, bound = key * k + codes, bound * k
@@ -174,12 +178,16 @@ def _frame_for_patsy(data: pd.DataFrame, names: list[str], idx: np.ndarray, leve
 
 
 def _evaluate(patsy, desc, data: pd.DataFrame, names: list[str], idx: np.ndarray, levels: dict,
-              every_row: bool):
+              every_row: bool, coded: dict):
     """patsy's matrix of ``desc`` on rows ``idx``, evaluated once per distinct combination of its variables
     (patsy reads categorical values one by one: on every row that is most of a model's time)."""
     used = _names_in(desc)
     cols = [c for c in names if c in used]
-    rows, inverse = (idx, np.arange(len(idx))) if every_row else _distinct_rows(data, cols, idx)
+    if not every_row and len(cols) == 1 and cols[0] not in levels and _tokens(str(desc.rhs_termlist[-1].name()))\
+            == cols and pd.api.types.is_numeric_dtype(data[cols[0]]) and len(desc.rhs_termlist) == 1:
+        # a bare numeric column (the usual response): its values, without patsy
+        return data[cols[0]].to_numpy(dtype=float)[idx, None], [cols[0]]
+    rows, inverse = (idx, np.arange(len(idx))) if every_row else _distinct_rows(data, cols, idx, coded)
     mat = patsy.dmatrix(desc, _frame_for_patsy(data, names, rows, levels), NA_action="raise",
                         return_type="matrix")
     return np.asarray(mat, dtype=float)[inverse], list(mat.design_info.column_names)
@@ -206,19 +214,20 @@ def _design_matrices(data, formula, names, rows) -> tuple[np.ndarray, np.ndarray
     idx = np.flatnonzero(rows)
     if not len(idx):
         raise ValueError(f"No row of the domain has every variable of {formula!r}; nothing to fit.")
-    levels = {}
+    levels, coded = {}, {}
     for col in names:
         s = data[col]
         if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
                 or isinstance(s.dtype, pd.CategoricalDtype)):
-            levels[col] = sorted(pd.unique(s.iloc[idx]))
+            present = np.flatnonzero(np.bincount(_column_codes(data, col, idx, coded), minlength=1))
+            levels[col] = sorted(np.asarray(coded[col][1], dtype=object)[present])
     every_row = bool(_STATEFUL & set(_tokens(formula)))
     try:
         desc = patsy.ModelDesc.from_formula(formula)
         lhs = patsy.ModelDesc([], desc.lhs_termlist)
         rhs = patsy.ModelDesc([], desc.rhs_termlist)
-        y, y_names = _evaluate(patsy, lhs, data, names, idx, levels, every_row)
-        x, terms = _evaluate(patsy, rhs, data, names, idx, levels, every_row)
+        y, y_names = _evaluate(patsy, lhs, data, names, idx, levels, every_row, coded)
+        x, terms = _evaluate(patsy, rhs, data, names, idx, levels, every_row, coded)
     except patsy.PatsyError as exc:
         raise ValueError(f"Formula {formula!r} cannot be evaluated on the data: {exc}") from None
     if y.shape[1] == 2:  # a two-level factor or a comparison: the second level is "success", as R's binomial
@@ -307,38 +316,44 @@ def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, starts: np.n
     eta = link(mu)
     beta = np.zeros((n_groups, p))
     info = np.zeros((n_groups, p, p))
-    ok = np.ones(n_groups, bool)
+    sizes = np.diff(starts)
+    filled = sizes > 0
+    ok = filled.copy()
+    spans = [(j, starts[j], starts[j + 1]) for j in np.flatnonzero(filled)]
+
+    def information(ww: np.ndarray) -> None:
+        xw = x * ww[:, None]
+        for j, a, b in spans:
+            info[j] = xw[a:b].T @ x[a:b]
+
     dev_old = np.full(n_groups, np.inf)
-    spans = list(zip(starts[:-1], starts[1:]))
-    for _ in range(_MAX_ITER):
+    for it in range(_MAX_ITER):
         dmu = deriv(mu)
         ww = w * dmu**2 / variance(mu)
-        xw = x * ww[:, None]
-        xwz = xw * (eta + (y - mu) / dmu)[:, None]
-        for j, (a, b) in enumerate(spans):
-            if not ok[j]:
-                continue
-            info[j] = xw[a:b].T @ x[a:b]
-            try:
-                beta[j] = np.linalg.solve(info[j], xwz[a:b].sum(axis=0))
-            except np.linalg.LinAlgError:
-                ok[j] = False
-            if ok[j] and _singular(info[j]) >= 0:
-                ok[j] = False
+        information(ww)
+        if it == 0:  # the information's pattern of zeros does not change: singular groups are found once
+            for j, _, _ in spans:
+                ok[j] = _singular(info[j]) < 0
+        rhs = np.zeros((n_groups, p))
+        if spans:
+            rhs[filled] = np.add.reduceat(x * (ww * (eta + (y - mu) / dmu))[:, None], starts[:-1][filled])
+        if ok.any():
+            beta[ok] = np.linalg.solve(info[ok], rhs[ok][..., None])[..., 0]
         beta[~ok] = 0.0
-        eta = np.einsum("ij,ij->i", x, np.repeat(beta, np.diff(starts), axis=0))
+        eta = np.einsum("ij,ij->i", x, np.repeat(beta, sizes, axis=0))
         mu = inverse(eta)
-        if family == "gaussian":
+        if family == "gaussian":  # one step is the solution, and the information does not depend on it
             break
         with np.errstate(divide="ignore", invalid="ignore"):
-            dev = np.add.reduceat(w * (y - mu) ** 2 / variance(mu), starts[:-1]) if len(y) else np.zeros(0)
+            dev = np.zeros(n_groups)
+            if spans:
+                dev[filled] = np.add.reduceat(w * (y - mu) ** 2 / variance(mu), starts[:-1][filled])
             if np.all((np.abs(dev - dev_old) <= _TOL * (np.abs(dev) + 0.1)) | ~ok):
                 break
         dev_old = dev
-    dmu = deriv(mu)
-    ww = w * dmu**2 / variance(mu)
-    for j, (a, b) in enumerate(spans):
-        info[j] = (x[a:b] * ww[a:b, None]).T @ x[a:b]
+    if family != "gaussian":
+        dmu = deriv(mu)
+        information(w * dmu**2 / variance(mu))
     beta[~ok] = np.nan
     return beta, mu, info
 
