@@ -21,9 +21,13 @@ Formulas are written as for statsmodels (patsy syntax: ``y ~ x + C(year) + group
 categorical predictor with treatment contrasts against its first level in sorted order, as R's ``factor``.
 Rows where any variable of the formula is missing (NaN: answers 8 and 9 once coded as missing) leave the
 model but stay in the design, as R's model frame drops them with ``na.omit`` while the design keeps its
-PSU counts; rows outside ``domain`` do the same (R's ``subset``).  A column that still holds the codes 8
-(don't know) and 9 (refused) is numbers to these functions, exactly as to R: code them as missing first
-(``SurveyDesign`` does).
+PSU counts; rows outside ``domain`` do the same (R's ``subset``).  A five-point item (a ``q_*`` column, or one
+whose other values are 1-5) that still holds the codes 8 (don't know) or 9 (refused) is refused, naming the
+codes, unless ``missing_codes`` says what they are: ``(8, 9)`` drops those rows as R's ``NA``, ``()`` takes
+them as numbers.  ``SurveyDesign`` codes them as missing before it calls these functions.
+
+``svy_glm(by=...)`` fits the model in every group at once, each group a domain of the whole design (R's
+``svyby(formula, by, design, svyglm)``): one pass over the rows, one covariance per group.
 
 Degrees of freedom: a design's :math:`d` = PSUs minus strata holding model rows (R's ``degf`` of the model's
 design).  ``svy_glm`` tests and intervals use R's residual df :math:`d + 1 - p` (``df.residual`` of a
