@@ -516,7 +516,7 @@ def bench_glm(repeat: int = 2, *, size: str = "full", design: str = "wave",
         f"each a domain of the whole design: {len(ref_table):,} coefficients with their SEs",
         "- timed: the library calls and getting the numbers out; not timed: generating the data, deriving "
         "columns, converting to polars and building svy's `Sample` (once)",
-        f"- SEs not compared where evalkit's is 0 ({int((ref_table["se"] == 0).sum())} coefficient(s): every answer "
+        f"- SEs not compared where evalkit's is 0 ({int((ref_table['se'] == 0).sum())} coefficient(s): every answer "
         "behind them is the same, so the scores cancel exactly): samplics gives rounding noise there (~3e-8), "
         "svy NaN",
     ]
