@@ -216,3 +216,25 @@ def test_total_covariance_diagonal_is_the_variance_of_svy_total():
         se = svy_total(data, col, domain=rows, **kw)["se"].iloc[0]
         np.testing.assert_allclose(np.sqrt(cov[j, j]), se, rtol=1e-12)
     assert cov[0, 1] == pytest.approx(cov[1, 0])
+
+
+# --- arguments checked up front, with messages that say what to do ----------------------------------------------
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: svy_glm(PROV, "q_overall ~ group", family="binomial", **PROV_DESIGN),
+     r"family must be one of 'gaussian', 'quasibinomial', 'quasipoisson'; got 'binomial'"),
+    (lambda: svy_glm(PROV, "q_overall group", **PROV_DESIGN), r"formula must be a string such as"),
+    (lambda: svy_glm(PROV, "nothing ~ group", **PROV_DESIGN), r"The response of formula .* names no column"),
+    (lambda: svy_glm(PROV, "q_overall ~ group", family="quasibinomial", **PROV_DESIGN),
+     r"must lie between 0 and 1 for the quasibinomial family"),
+    (lambda: svy_glm(PROV.assign(u2=PROV["urban_rural"]), "q_overall ~ urban_rural + u2", **PROV_DESIGN),
+     r"'u2\[T.urban\]' is a combination of the terms before it"),
+    (lambda: svy_olr(PROV, "satisfied ~ urban_rural", **PROV_DESIGN), r"'satisfied' has 2 levels .* at least 3"),
+    (lambda: svy_chisq(PROV, "urban_rural", "q_overall", statistic="Wald", **PROV_DESIGN),
+     r"statistic must be one of 'F', 'Chisq'; got 'Wald'"),
+    (lambda: svy_glm(PROV, "q_overall ~ group", confidence=95, **PROV_DESIGN), r"confidence must be a fraction"),
+])
+def test_wrong_arguments_are_refused_with_a_message(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
