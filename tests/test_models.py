@@ -30,10 +30,10 @@ def _read(name: str) -> pd.DataFrame:
 
 
 def _api() -> dict[str, pd.DataFrame]:
-    strat, clus1 = _read("apistrat.csv"), _read("apiclus1.csv")
+    strat, clus1, clus2 = _read("apistrat.csv"), _read("apiclus1.csv"), _read("apiclus2.csv")
     strat["wide"] = (strat["sch_wide"] == "Yes").astype(float)
     clus1["mealcat"] = 1 + (clus1["meals"] > 25).astype(int) + (clus1["meals"] > 50) + (clus1["meals"] > 75)
-    return {"strat": strat, "clus1": clus1}
+    return {"strat": strat, "clus1": clus1, "clus2": clus2}
 
 
 def _province() -> pd.DataFrame:
@@ -49,6 +49,7 @@ PROV = _province()
 DESIGNS = {
     "dstrat": (API["strat"], dict(strata="stype", weight="pw", fpc="fpc")),
     "dclus1": (API["clus1"], dict(psu="dnum", weight="pw", fpc="fpc")),
+    "dclus2": (API["clus2"], dict(psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])),
     "dclus1s": (API["clus1"], dict(psu="dnum", strata="stype", weight="pw", nest=True)),
     "dprov": (PROV, dict(psu="wave_psu", strata="wave_stratum", weight="weight")),
 }
@@ -58,6 +59,8 @@ CASES = {
     "dstrat_gaussian": ("dstrat", svy_glm, dict(formula="api00 ~ ell + meals + mobility")),
     "dstrat_quasibinomial": ("dstrat", svy_glm, dict(formula="wide ~ ell + meals + stype", family="quasibinomial")),
     "dclus1_quasipoisson": ("dclus1", svy_glm, dict(formula="enroll ~ meals + stype", family="quasipoisson")),
+    "dclus2_quasibinomial": ("dclus2", svy_glm, dict(formula="I(sch_wide == 'Yes') ~ ell + meals",
+                                                      family="quasibinomial")),
     "dclus1s_gaussian": ("dclus1s", svy_glm, dict(formula="api00 ~ ell + meals + avg_ed")),
     "dclus1s_gaussian_domain": ("dclus1s", svy_glm, dict(formula="api00 ~ ell + meals",
                                                          domain=API["clus1"]["comp_imp"] == "Yes")),

@@ -20,6 +20,7 @@ rd <- function(f) {
 }
 apistrat <- rd("apistrat.csv")
 apiclus1 <- rd("apiclus1.csv")
+apiclus2 <- rd("apiclus2.csv")
 apistrat$wide <- as.numeric(apistrat$sch_wide == "Yes")
 apiclus1$mealcat <- factor(1 + (apiclus1$meals > 25) + (apiclus1$meals > 50) + (apiclus1$meals > 75))
 ext <- read.csv("province_extract.csv", colClasses = c(county_code = "character", township_code = "character",
@@ -30,6 +31,7 @@ ext$satisfied <- as.numeric(ext$q_overall >= 4)
 dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = apistrat)
 dclus1 <- svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = apiclus1)
 dclus1s <- svydesign(id = ~dnum, strata = ~stype, weights = ~pw, data = apiclus1, nest = TRUE)
+dclus2 <- svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = apiclus2)  # two stages, both with an fpc
 dprov <- svydesign(id = ~wave_psu, strata = ~wave_stratum, weights = ~weight, data = ext)
 
 # Tight convergence, so that the reference is the estimate itself and not where the optimiser stopped: glm's
@@ -83,6 +85,7 @@ by_entry <- function(id, call, design_name) {
 glm_entry("dstrat_gaussian", "svyglm(api00 ~ ell + meals + mobility, design = dstrat, control = tight)", "dstrat")
 glm_entry("dstrat_quasibinomial", "svyglm(wide ~ ell + meals + stype, design = dstrat, family = quasibinomial(), control = tight)", "dstrat")
 glm_entry("dclus1_quasipoisson", "svyglm(enroll ~ meals + stype, design = dclus1, family = quasipoisson(), control = tight)", "dclus1")
+glm_entry("dclus2_quasibinomial", "svyglm(I(sch_wide == 'Yes') ~ ell + meals, design = dclus2, family = quasibinomial(), control = tight)", "dclus2")
 glm_entry("dclus1s_gaussian", "svyglm(api00 ~ ell + meals + avg_ed, design = dclus1s, control = tight)", "dclus1s")
 glm_entry("dclus1s_gaussian_domain", "svyglm(api00 ~ ell + meals, design = subset(dclus1s, comp_imp == 'Yes'), control = tight)", "dclus1s")
 glm_entry("prov_gaussian", "svyglm(q_overall ~ group + urban_rural + factor(year), design = dprov, control = tight)", "dprov")
