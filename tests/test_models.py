@@ -50,6 +50,7 @@ DESIGNS = {
     "dstrat": (API["strat"], dict(strata="stype", weight="pw", fpc="fpc")),
     "dclus1": (API["clus1"], dict(psu="dnum", weight="pw", fpc="fpc")),
     "dclus2": (API["clus2"], dict(psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])),
+    "dlonely": (API["clus1"], dict(psu="dnum", strata="cname", weight="pw")),
     "dclus1s": (API["clus1"], dict(psu="dnum", strata="stype", weight="pw", nest=True)),
     "dprov": (PROV, dict(psu="wave_psu", strata="wave_stratum", weight="weight")),
 }
@@ -72,6 +73,8 @@ CASES = {
                                                     domain=PROV["urban_rural"] == "rural")),
     "prov_quasibinomial_domain": ("dprov", svy_glm, dict(formula="satisfied ~ C(year)", family="quasibinomial",
                                                          domain=PROV["group"] == "general")),
+    **{f"dlonely_{rule}": ("dlonely", svy_glm, dict(formula="api00 ~ ell + meals", lonely_psu=rule))
+       for rule in ("adjust", "average", "certainty", "remove")},
     "prov_gaussian_by_county": ("dprov", svy_glm, dict(formula="q_overall ~ urban_rural + C(year)", by="county_code")),
     "dclus1_olr": ("dclus1", svy_olr, dict(formula="mealcat ~ avg_ed + mobility + stype")),
     "prov_olr": ("dprov", svy_olr, dict(formula="q_overall ~ urban_rural + C(year)")),

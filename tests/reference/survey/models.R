@@ -32,6 +32,7 @@ dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = 
 dclus1 <- svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = apiclus1)
 dclus1s <- svydesign(id = ~dnum, strata = ~stype, weights = ~pw, data = apiclus1, nest = TRUE)
 dclus2 <- svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = apiclus2)  # two stages, both with an fpc
+dlonely <- svydesign(id = ~dnum, strata = ~cname, weights = ~pw, data = apiclus1)  # counties with one district
 dprov <- svydesign(id = ~wave_psu, strata = ~wave_stratum, weights = ~weight, data = ext)
 
 # Tight convergence, so that the reference is the estimate itself and not where the optimiser stopped: glm's
@@ -93,6 +94,14 @@ glm_entry("prov_quasibinomial", "svyglm(satisfied ~ urban_rural + factor(year), 
 glm_entry("prov_quasipoisson", "svyglm(q_effect ~ urban_rural + group, design = dprov, family = quasipoisson(), control = tight)", "dprov")
 glm_entry("prov_gaussian_domain", "svyglm(q_overall ~ group + factor(year), design = subset(dprov, urban_rural == 'rural'), control = tight)", "dprov")
 glm_entry("prov_quasibinomial_domain", "svyglm(satisfied ~ factor(year), design = subset(dprov, group == 'general'), family = quasibinomial(), control = tight)", "dprov")
+
+# each lonely-PSU rule in the matrix form of the variance (R's option survey.lonely.psu; "fail" is R's default)
+for (rule in c("adjust", "average", "certainty", "remove")) {
+  options(survey.lonely.psu = rule)
+  glm_entry(paste0("dlonely_", rule), "svyglm(api00 ~ ell + meals, design = dlonely, control = tight)", "dlonely")
+  entries[[length(entries)]]$lonely_psu <- rule
+}
+options(survey.lonely.psu = "fail")
 
 by_entry("prov_gaussian_by_county", "svyby(q_overall ~ urban_rural + factor(year), ~county_code, dprov, svyglm)", "dprov")
 
