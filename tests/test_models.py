@@ -2,7 +2,7 @@
 
 The expected values are in tests/reference/survey/models_reference.json, printed by the committed R script
 models.R in that folder (R 4.2, survey 4.1-1, MASS) from the api CSV files there and from
-province_extract.csv (three counties of the sample province, written by make_province_extract.py).  Each
+design_sample.csv (prefecture 0901 of the sample province, waves 2024-2025, written by design_extract.py).  Each
 entry's R call is beside its Python call below; coefficients and SEs must agree to 4 significant figures.
 """
 
@@ -36,8 +36,16 @@ def _api() -> dict[str, pd.DataFrame]:
     return {"strat": strat, "clus1": clus1, "clus2": clus2}
 
 
+def _raw() -> pd.DataFrame:
+    """design_sample.csv (the design object's extract) with the wave design's strata and PSUs, as models.R."""
+    ext = pd.read_csv(REF / "design_sample.csv", dtype={"prefecture_code": str, "county_code": str,
+                                                         "township_code": str, "psu": str})
+    year = ext["year"].astype(str)
+    return ext.assign(wave_stratum=year + " " + ext["township_code"], wave_psu=year + " " + ext["psu"])
+
+
 def _province() -> pd.DataFrame:
-    ext = pd.read_csv(REF / "province_extract.csv", dtype={"county_code": str, "township_code": str, "psu": str})
+    ext = _raw()
     for q in ("q_overall", "q_access", "q_effect"):  # 8 = don't know, 9 = refused: missing, as in models.R
         ext[q] = ext[q].where(~ext[q].isin([8, 9]))
     ext["satisfied"] = (ext["q_overall"] >= 4).astype(float).where(ext["q_overall"].notna())
@@ -141,7 +149,7 @@ def test_svy_glm_by_group_matches_r_svyby_svyglm():
 
 def test_svy_glm_by_group_gives_a_group_without_variation_nan_and_the_others_their_fit():
     data, kw = DESIGNS["dprov"]
-    data = data.assign(one_wave=np.where(data["county_code"] == "090122", 2023, data["year"]))
+    data = data.assign(one_wave=np.where(data["county_code"] == "090122", 2024, data["year"]))
     res = svy_glm(data, "q_overall ~ urban_rural + C(one_wave)", by="county_code", **kw)
     assert res.loc[res["county_code"] == "090122", "value"].isna().all()
     ref = ENTRIES["prov_gaussian_by_county"]
@@ -170,7 +178,7 @@ def test_svy_chisq_matches_r_svychisq(case_id):
 
 # --- answers 8 (don't know) and 9 (refused) --------------------------------------------------------------------
 
-RAW = pd.read_csv(REF / "province_extract.csv", dtype={"county_code": str, "township_code": str, "psu": str})
+RAW = _raw()
 PROV_DESIGN = DESIGNS["dprov"][1]
 
 

@@ -3,9 +3,9 @@
 # svyglm in each family (gaussian, quasibinomial, quasipoisson) with strata, PSUs, an fpc, nested PSU ids and a
 # domain (subset()), svyolr (proportional odds, MASS::polr parameterisation) and svychisq with both the
 # second-order ("F", the default) and the first-order ("Chisq") Rao-Scott corrections, on the api data that ship
-# with survey (the CSV copies in this folder) and on province_extract.csv (three counties of the sample province,
-# written by make_province_extract.py; answers 8 = don't know and 9 = refused are set to NA here, and the model
-# frame drops those rows as R does).
+# with survey (the CSV copies in this folder) and on design_sample.csv (the sample province's survey in prefecture
+# 0901, waves 2024 and 2025, written by design_extract.py; answers 8 = don't know and 9 = refused are set to NA
+# here, and the model frame drops those rows as R does).
 #
 # Run from this folder (Debian: apt-get install r-cran-survey):
 #     Rscript models.R > models_reference.json
@@ -23,8 +23,11 @@ apiclus1 <- rd("apiclus1.csv")
 apiclus2 <- rd("apiclus2.csv")
 apistrat$wide <- as.numeric(apistrat$sch_wide == "Yes")
 apiclus1$mealcat <- factor(1 + (apiclus1$meals > 25) + (apiclus1$meals > 50) + (apiclus1$meals > 75))
-ext <- read.csv("province_extract.csv", colClasses = c(county_code = "character", township_code = "character",
-                                                       psu = "character"), stringsAsFactors = TRUE)
+ext <- read.csv("design_sample.csv", colClasses = c(prefecture_code = "character", county_code = "character",
+                                                    township_code = "character", psu = "character"),
+                stringsAsFactors = TRUE)
+ext$wave_stratum <- paste(ext$year, ext$township_code)  # each township a stratum in each wave
+ext$wave_psu <- paste(ext$year, ext$psu)  # each village a PSU in each wave
 for (q in c("q_overall", "q_access", "q_effect")) ext[[q]][ext[[q]] %in% c(8, 9)] <- NA
 ext$satisfied <- as.numeric(ext$q_overall >= 4)
 
