@@ -311,6 +311,31 @@ class _Stage:
                 var = np.where(self.n_strata > 0, var * self.n_strata / self.n_ok, 0.0)
         return var
 
+    def cov_of_totals(self, tot: np.ndarray) -> np.ndarray:
+        """:meth:`var_of_totals` of several scores at once: ``tot`` is (cells, k), the result (groups, k, k)."""
+        cells, nn = self.cells, self.nn
+        ginv = cells.pair
+        mean = np.stack([np.bincount(ginv, weights=t, minlength=len(nn)) for t in tot.T], axis=1) / nn[:, None]
+        dev = tot - mean[ginv]
+        coef = np.where(self.certain, 0.0, self.scale) * self.mult
+        # units of the parent without rows count as zeros; a lonely PSU under "adjust" is not centred
+        extra = np.where(self.lonely, 1.0 if self.rule == "adjust" else 0.0, self.empty) * coef
+        k = tot.shape[1]
+        cov = np.zeros((self.n_groups, k, k))
+        # cells and pairs are numbered in (group, ...) order: each group's are one slice
+        groups = np.arange(self.n_groups + 1)
+        cell_at = np.searchsorted(cells.group[ginv], groups)
+        pair_at = np.searchsorted(cells.group, groups)
+        d_w, m_w = dev * coef[ginv, None], mean * extra[:, None]
+        for g in np.flatnonzero(np.diff(pair_at)):
+            a, b = cell_at[g], cell_at[g + 1]
+            c, e = pair_at[g], pair_at[g + 1]
+            cov[g] = d_w[a:b].T @ dev[a:b] + m_w[c:e].T @ mean[c:e]
+        if self.rule == "average":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cov *= np.where(self.n_strata > 0, self.n_strata / self.n_ok, 0.0)[:, None, None]
+        return cov
+
 
 @dataclass(frozen=True)
 class _Domains:
@@ -412,6 +437,32 @@ def _variance(dom: _Domains, z: np.ndarray) -> np.ndarray:
     for stage in stages[1:]:
         var = var + stage.var(z)
     return var
+
+
+def total_covariance(d: _Design, rows: np.ndarray, z: np.ndarray, group: np.ndarray | None = None,
+                     n_groups: int = 1, *, with_df: bool = False) -> Any:
+    """The design-based covariance matrix of the totals of the columns of ``z`` (R's ``svyrecvar``).
+
+    ``z`` holds one row of scores per True entry of ``rows`` (the domain); the other rows of the design
+    score zero but stay in it, so their PSUs still count (R's ``subset``).  The stages and the lonely-PSU
+    rule are those of :func:`svy_mean`'s variance, of which this is the matrix form: the diagonal of
+    ``total_covariance(d, rows, z[:, None])`` is the variance :func:`svy_total` gives for ``z``.  With
+    ``group`` (per row of the design, -1 for none, as :func:`group_codes` numbers them) the result holds
+    one matrix per group, each group a domain of the whole design (R's ``svyby``).  With ``with_df`` the
+    result is the pair (covariance, degrees of freedom), the latter R's ``degf`` of each group's subset: PSUs
+    minus strata holding its rows.
+    """
+    g = np.zeros(len(rows), np.int64) if group is None else group
+    rows = rows & (g >= 0)
+    z = np.asarray(z, dtype=float).reshape(int(rows.sum()), -1)
+    dom = _domains(d, g, pd.DataFrame(index=range(n_groups)), rows)
+    cov = np.zeros((n_groups, z.shape[1], z.shape[1]))
+    cells = [dom.cells] + ([dom.cells2] if dom.cells2 is not None else [])
+    for stage, c in zip(dom.stages, cells):
+        tot = np.stack([np.bincount(c.inv, weights=col, minlength=len(c.pair)) for col in z.T], axis=1)
+        cov += stage.cov_of_totals(tot)
+    cov = cov[0] if group is None else cov
+    return (cov, _domain_df(dom)) if with_df else cov
 
 
 def group_codes(data: pd.DataFrame, by: Columns) -> tuple[np.ndarray, pd.DataFrame]:
@@ -520,6 +571,11 @@ def _domain(data: pd.DataFrame, domain: Any) -> np.ndarray:
     if pd.api.types.infer_dtype(mask, skipna=True) not in ("boolean", "empty"):
         raise ValueError("domain must be True/False for each row (missing counts as False).")
     return mask.fillna(False).to_numpy(dtype=bool)
+
+
+def domain_mask(data: pd.DataFrame, domain: Any) -> np.ndarray:
+    """The rows of ``domain`` (a column name or a mask by position; None: every row), as ``svy_mean`` reads it."""
+    return _domain(data, domain)
 
 
 def _domain_df(dom: _Domains) -> np.ndarray:
