@@ -188,7 +188,7 @@ PROV_DESIGN = DESIGNS["dprov"][1]
     lambda: svy_chisq(RAW, "urban_rural", "q_overall", **PROV_DESIGN),
 ])
 def test_answers_8_and_9_as_numbers_are_refused(call):
-    with pytest.raises(ValueError, match=r"'q_overall' holds the survey codes 8 and 9 .*survey_design\(\)"):
+    with pytest.raises(ValueError, match=r"'q_overall' holds the survey codes 8 \(don't know\) and 9 \(refused\) .*survey_design\(\)"):
         call()
 
 

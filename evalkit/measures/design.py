@@ -47,6 +47,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from evalkit.measures.models import svy_chisq, svy_glm, svy_olr
 from evalkit.measures.satisfaction import LIKERT_ITEMS
 from evalkit.measures.survey import (
     MISSING_CODES,
@@ -562,8 +563,6 @@ class SurveyDesign:
     def glm(self, formula: str, family: str = "gaussian", *, domain: Any = None, **kwargs: Any) -> Any:
         """A design-based generalised linear model (R's ``svyglm``), by
         :func:`evalkit.measures.models.svy_glm`; ``formula`` in statsmodels' syntax."""
-        from evalkit.measures.models import svy_glm
-
         uses = re.findall(r"[A-Za-z_][A-Za-z_0-9]*", formula) + column_names(kwargs.get("by"))
         data, kw = self._model_args(domain, uses)
         return svy_glm(data, formula, family=family, **kw, **kwargs)
@@ -571,16 +570,12 @@ class SurveyDesign:
     def olr(self, formula: str, *, domain: Any = None, **kwargs: Any) -> Any:
         """A design-based proportional-odds model (R's ``svyolr``), by
         :func:`evalkit.measures.models.svy_olr`."""
-        from evalkit.measures.models import svy_olr
-
         data, kw = self._model_args(domain, re.findall(r"[A-Za-z_][A-Za-z_0-9]*", formula))
         return svy_olr(data, formula, **kw, **kwargs)
 
     def chisq(self, row: str, col: str, *, domain: Any = None, **kwargs: Any) -> Any:
         """A design-based test of independence (R's ``svychisq``, Rao-Scott), by
         :func:`evalkit.measures.models.svy_chisq`."""
-        from evalkit.measures.models import svy_chisq
-
         data, kw = self._model_args(domain, [row, col])
         return svy_chisq(data, row, col, **kw, **kwargs)
 

@@ -57,7 +57,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from evalkit.measures.survey import (Columns, check_confidence, code_design, domain_mask, group_codes,
+from evalkit.measures.survey import (Columns, check_confidence, code_design, coded_missing, domain_mask, group_codes,
                                      require_columns, total_covariance)
 
 __all__ = ["CHISQ_STATISTICS", "FAMILIES", "MODEL_COLUMNS", "svy_chisq", "svy_glm", "svy_olr"]
@@ -88,39 +88,20 @@ def _variables(formula: str, columns: pd.Index) -> list[str]:
     return names
 
 
-#: The survey's codes for "don't know" (8) and "refused" (9) on its five-point items.
-_CODES = (8, 9)
-
-
 def _coded_missing(data: pd.DataFrame, names: list[str], dom: np.ndarray,
                    missing_codes: Any) -> pd.DataFrame:
-    """``data`` with the codes ``missing_codes`` of the columns ``names`` set to missing; with None, a refusal
-    of a five-point item (a ``q_*`` column, or values 1-5) that holds the codes 8 or 9 in the domain."""
-    if missing_codes is not None:
-        codes = list(missing_codes)
-        if not codes:
-            return data
-        numeric = [c for c in names if pd.api.types.is_numeric_dtype(data[c])]
-        return data.assign(**{c: data[c].where(~data[c].isin(codes)) for c in numeric})
+    """``data`` with the codes 8/9 of the numeric columns ``names`` dealt with as
+    :func:`evalkit.measures.survey.coded_missing` says (the one rule for every design-based function)."""
+    out = {}
     for col in names:
         s = data[col]
         if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
             continue
-        values = s.to_numpy(dtype=float, na_value=np.nan)[dom]
-        coded = np.isin(values, _CODES)
-        if not coded.any():
-            continue
-        rest = values[~coded & ~np.isnan(values)]
-        if col.startswith("q_") or np.isin(rest, (1, 2, 3, 4, 5)).all():
-            found = [c for c in _CODES if (values == c).any()]
-            first = data.index[np.flatnonzero(dom)[np.argmax(coded)]]
-            raise ValueError(
-                f"Column {col!r} holds the survey codes {' and '.join(map(str, found))} (8 = don't know, "
-                f"9 = refused) beside the answers 1-5 ({int(coded.sum())} rows; the first in row {first!r}): "
-                "modelled as numbers they bias the result. Use province.survey_design(), which treats them as "
-                "missing, or pass missing_codes=(8, 9) to treat them as missing here, or missing_codes=() if "
-                "these values really are numbers.")
-    return data
+        values = s.to_numpy(dtype=float, na_value=np.nan)
+        kept = coded_missing(data, col, values, dom, missing_codes)
+        if kept is not values and not np.array_equal(kept, values, equal_nan=True):
+            out[col] = kept
+    return data.assign(**out) if out else data
 
 
 def _model_rows(data: pd.DataFrame, formula: str, domain: Any, missing_codes: Any = None
