@@ -76,8 +76,11 @@ bench: $(BENCH_STAMP) ## run the benchmarks side by side with their baselines (r
 bench-batch: $(STAMP) $(SAMPLE)/dataset.json chromium ## time evalkit batch against the papermill + nbconvert loop
 	$(BIN)/python bench/batch.py $(BENCH_ARGS)
 
-lab: $(STAMP) ## open the notebooks in JupyterLab
-	$(BIN)/jupyter lab notebooks/
+# JupyterLab refuses to run as root (a container's or a VM's only user) unless told --allow-root: given when uid is 0.
+# LAB_ARGS: more options (LAB_ARGS="--no-browser --port 8900").
+LAB_ARGS ?=
+lab: $(STAMP) ## open the notebooks (notebooks/) in JupyterLab, as root too
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 codebook: $(STAMP) ## regenerate the codebook section of data/README.md from evalkit/tables.toml
 	$(BIN)/evalkit codebook --update data/README.md

@@ -17,6 +17,17 @@ Comparisons (``--only``):
     evalkit (``svy_prop``/``svy_mean``), samplics (``TaylorEstimator``) and svy
     (``Sample.estimation``).
 
+``glm`` (issue 19)
+    Design-based regression by domain: ``score ~ group`` (gaussian; ``score`` = ``q_overall`` 1-5, 8/9
+    missing) fitted in each of the 122 counties, each a domain of the whole wave design: evalkit's
+    ``svy_glm(..., by="county_code")`` (one pass), samplics' ``SurveyGLM`` (each county's answers as a
+    design of its own) and svy's ``sample.glm.fit(where=...)`` (one fit per county).
+
+``prop`` (issue 19)
+    Proportions with their interval method by domain (year x county x group): evalkit's
+    ``svy_prop(ci_method="logit", df="domain")`` against svy's ``estimation.prop(ci_method="logit")``
+    (values, SEs and bounds) and samplics' ``TaylorEstimator(PopParam.prop)`` (values and SEs).
+
 ``indicators``
     The whole indicator table (``evalkit.indicators.indicator_table``) on the full province
     against the time to read the inputs once (plain Parquet read, and ``load_province``:
@@ -135,8 +146,8 @@ def section_markdown(sec: Section, repeat: int) -> str:
     """The Markdown section of one comparison."""
     ref = sec.reference
     lines = [f"## {sec.title}", "", *sec.notes, ""]
-    check_cols = list(ref.checks) if ref.checks else (
-        list(sec.baselines[0].checks) if sec.baselines else [])
+    check_cols = list(ref.checks) if ref.checks else list(dict.fromkeys(
+        c for t in sec.baselines for c in t.checks if c != "agree")) + (["agree"] if sec.baselines else [])
     head = ["implementation", "call", f"seconds (best of {repeat})", "baseline / evalkit",
             *check_cols]
     lines.append("| " + " | ".join(head) + " |")
@@ -144,7 +155,7 @@ def section_markdown(sec: Section, repeat: int) -> str:
     for t in [ref, *sec.baselines]:
         ratio = "1" if t is ref else f"{t.seconds / ref.seconds:.0f}x"
         cells = [t.name, t.call, _fmt_seconds(t.seconds), ratio,
-                 *[str(t.checks.get(c, "reference")) for c in check_cols]]
+                 *[str(t.checks.get(c, "reference" if t is ref else "-")) for c in check_cols]]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for t in sec.baselines:
@@ -382,6 +393,239 @@ def bench_survey(repeat: int = 2, *, size: str = "full", design: str = "wave",
 
 
 # ---------------------------------------------------------------------------------------------
+# comparison 3: design-based regression by domain (issue 19)
+
+GLM_FORMULA = "score ~ group"
+
+
+def glm_inputs(size: str = "full") -> pd.DataFrame:
+    """The survey of :func:`survey_inputs` with ``score``: ``q_overall`` where valid (1-5), else missing."""
+    df = survey_inputs(size)
+    df["score"] = df["q_overall"].where(df["valid"]).astype(float)
+    return df
+
+
+def _run_evalkit_glm(df: pd.DataFrame, strata: str, psu: str) -> pd.DataFrame:
+    from evalkit.measures.models import svy_glm
+
+    return svy_glm(df, GLM_FORMULA, by="county_code", strata=strata, psu=psu, weight="weight")
+
+
+def _plain_term(term: str) -> str:
+    """One name per coefficient across the libraries: "Intercept", "group_dibao"."""
+    for old, new in (("[T.", "_"), ("]", ""), ("_intercept_", "Intercept")):
+        term = term.replace(old, new)
+    return term
+
+
+def _tidy_evalkit_glm(out: pd.DataFrame) -> pd.DataFrame:
+    return out.assign(term=out["term"].map(_plain_term))[["county_code", "term", "value", "se"]]
+
+
+def _run_samplics_glm(df: pd.DataFrame, strata: str, psu: str, counties: list[str]) -> list:
+    # documented call (samplics docs, "Survey GLM": SurveyGLM(ModelType.LINEAR).estimate(y=, x=, x_cat=,
+    # samp_weight=, stratum=, psu=, add_intercept=True)); no domain argument: each county's valid answers are
+    # fitted as a design of their own (its strata are whole townships, so this is the domain's variance as
+    # long as no village is left without a valid answer).
+    from samplics.regression import SurveyGLM
+    from samplics.utils.types import ModelType
+
+    fits = []
+    valid = df[df["valid"]]
+    for county, rows in valid.groupby("county_code", sort=True):
+        glm = SurveyGLM(ModelType.LINEAR)
+        glm.estimate(y=rows["score"].to_numpy(), x_cat=rows[["group"]].to_numpy(), x_cat_labels=["group"],
+                     samp_weight=rows["weight"].to_numpy(), stratum=rows[strata].to_numpy(),
+                     psu=rows[psu].to_numpy(), add_intercept=True)
+        fits.append((county, glm))
+    return fits
+
+
+def _tidy_samplics_glm(out) -> pd.DataFrame:
+    rows = [(county, _plain_term(term), float(value), float(se)) for county, glm in out
+            for term, value, se in zip(glm.x_labels, glm.beta["point_est"], glm.beta["stderror"])]
+    return pd.DataFrame(rows, columns=["county_code", "term", "value", "se"])
+
+
+def _run_svy_glm(sample, counties: list[str]) -> list:
+    # documented call (svy skill docs, glm.md: sample.glm.fit(y=, x=[svy.Cat(...)], family=, where=): "where=
+    # fits on a subpopulation with the full design"); one fit per county, as glm has no by=
+    import svy
+
+    return [(c, sample.glm.fit(y="score", x=[svy.Cat("group")], family="gaussian",
+                               where=(svy.col("county_code") == c) & svy.col("valid")).to_polars())
+            for c in counties]
+
+
+def _tidy_svy_glm(out) -> pd.DataFrame:
+    frames = [fit.to_pandas().assign(county_code=county) for county, fit in out]
+    tidy = pd.concat(frames, ignore_index=True).rename(columns={"estimate": "value", "std_err": "se"})
+    tidy["term"] = tidy["term"].map(_plain_term)
+    return tidy[["county_code", "term", "value", "se"]]
+
+
+def bench_glm(repeat: int = 2, *, size: str = "full", design: str = "wave",
+              baselines: tuple[str, ...] = ("samplics", "svy")) -> Section:
+    """evalkit's svy_glm(by=county) against samplics' SurveyGLM and svy's glm, one fit per county."""
+    strata, psu = SURVEY_DESIGNS[design]
+    df = glm_inputs(size)
+    counties = sorted(df["county_code"].unique())
+    print(f"glm: {len(df):,} rows, {len(counties)} counties; running evalkit", file=sys.stderr)
+    out, sec, runs = best_of(lambda: _run_evalkit_glm(df, strata, psu), repeat)
+    ref_table = _tidy_evalkit_glm(out)
+    ref = Timing("evalkit", f"`svy_glm(data, {GLM_FORMULA!r}, by='county_code', ...)`", sec, runs)
+    done, skipped = [], []
+    for name in baselines:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # samplics: "archived"
+                __import__(name)
+        except ImportError:
+            skipped.append(f"{name} is not installed (`pip install -e '.[bench]'`).")
+            continue
+        print(f"glm: running {name}", file=sys.stderr)
+        if name == "samplics":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                out, sec, runs = best_of(lambda: _run_samplics_glm(df, strata, psu, counties), repeat)
+            table = _tidy_samplics_glm(out)
+            call = "`SurveyGLM(ModelType.LINEAR).estimate(...)` on each county's valid answers"
+        else:
+            import polars as pl
+            import svy
+
+            pdf = pl.from_pandas(df[["county_code", strata, psu, "weight", "valid", "score", "group"]])
+            sample = svy.Sample(pdf, svy.Design(stratum=strata, psu=psu, wgt="weight"))
+            out, sec, runs = best_of(lambda: _run_svy_glm(sample, counties), repeat)
+            table = _tidy_svy_glm(out)
+            call = "`sample.glm.fit(y='score', x=[Cat('group')], where=county & valid)` per county"
+        # a coefficient with no variance (every answer in its cells the same) has SE 0: samplics gives rounding
+        # noise there and svy NaN; those SEs are left out of the comparison (the values are compared)
+        zero = ref_table["se"] == 0
+        ref_cmp = ref_table.assign(se=ref_table["se"].mask(zero))
+        table = table.merge(ref_table[zero][["county_code", "term"]].assign(_zero=True), how="left",
+                            on=["county_code", "term"])
+        table["se"] = table["se"].mask(table.pop("_zero").fillna(False).astype(bool))
+        done.append(Timing(name, call, sec, runs, compare_tables(ref_cmp, table, ["county_code", "term"])))
+    notes = [
+        f"- data: `evalkit.synth.generate(size={size!r})[\"survey\"]`: {len(df):,} respondents, "
+        f"{len(counties)} counties; `score` = `q_overall` where it is an answer 1-5 (8/9 missing: out of the "
+        "model, in the design)",
+        f"- design: strata = wave x township, PSU = wave x village, weight = `weight`; Taylor linearisation",
+        f"- model: `{GLM_FORMULA}` (gaussian: mean score by respondent group, 7 coefficients) in each county, "
+        f"each a domain of the whole design: {len(ref_table):,} coefficients with their SEs",
+        "- timed: the library calls and getting the numbers out; not timed: generating the data, deriving "
+        "columns, converting to polars and building svy's `Sample` (once)",
+        f"- SEs not compared where evalkit's is 0 ({int((ref_table['se'] == 0).sum())} coefficient(s): every answer "
+        "behind them is the same, so the scores cancel exactly): samplics gives rounding noise there (~3e-8), "
+        "svy NaN",
+    ]
+    return Section("Design-based regression by domain (`--only glm`)", notes, ref, done, skipped)
+
+
+# ---------------------------------------------------------------------------------------------
+# comparison 4: proportions with an interval method by domain (issue 19)
+
+
+def _run_evalkit_prop(df: pd.DataFrame, strata: str, psu: str, method: str) -> pd.DataFrame:
+    from evalkit.measures.survey import svy_prop
+
+    return svy_prop(df, "satisfied", by=SURVEY_BY, domain="valid", strata=strata, psu=psu, weight="weight",
+                    ci_method=method, df="domain")
+
+
+def _tidy_samplics_prop(est, design: str) -> pd.DataFrame:
+    rows = []
+    for b, doms in est.point_est.items():
+        for d, value in doms.items():
+            if d.startswith("("):  # the answers 8/9 domain
+                continue
+            year, county = b.split("|") if design == "wave" else (d.split("|")[0], b)
+            group = d if design == "wave" else d.split("|")[1]
+            rows.append((int(year), county, group, float(value.get(1, 0.0)),
+                         float(est.stderror[b][d].get(1, np.nan))))
+    return pd.DataFrame(rows, columns=[*SURVEY_BY, "value", "se"])
+
+
+def bench_prop(repeat: int = 2, *, size: str = "full", design: str = "wave",
+               baselines: tuple[str, ...] = ("samplics", "svy")) -> Section:
+    """evalkit's svy_prop(ci_method="logit") by domain against svy's and samplics' proportions with intervals."""
+    strata, psu = SURVEY_DESIGNS[design]
+    df = survey_inputs(size)
+    keys = SURVEY_BY
+    print(f"prop: {len(df):,} rows; running evalkit", file=sys.stderr)
+    out, sec, runs = best_of(lambda: _run_evalkit_prop(df, strata, psu, "logit"), repeat)
+    ref_table = out[[*keys, "value", "se", "lower", "upper"]]
+    ref = Timing("evalkit", "`svy_prop(..., ci_method='logit', df='domain', by=[year, county_code, group], "
+                 "domain=valid)`", sec, runs)
+    done, skipped = [], []
+    for name in baselines:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                __import__(name)
+        except ImportError:
+            skipped.append(f"{name} is not installed (`pip install -e '.[bench]'`).")
+            continue
+        print(f"prop: running {name}", file=sys.stderr)
+        if name == "samplics":
+            from samplics.estimation import TaylorEstimator
+            from samplics.utils.types import PopParam
+
+            by, domain = f"{design}_by", f"{design}_domain"
+
+            def run():
+                est = TaylorEstimator(PopParam.prop, ciprop_method="logit")
+                est.estimate(y=df["satisfied"], samp_weight=df["weight"], stratum=df[strata], psu=df[psu],
+                             by=df[by], domain=df[domain])
+                return est
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                est, sec, runs = best_of(run, repeat)
+            table = _tidy_samplics_prop(est, design)
+            call = f"`TaylorEstimator(PopParam.prop, ciprop_method='logit').estimate(..., by={by}, domain={domain})`"
+            cols: tuple[str, ...] = ("value", "se")
+        else:
+            import polars as pl
+            import svy
+
+            pdf = pl.from_pandas(df[[*keys, strata, psu, "weight", "valid", "satisfied"]])
+
+            def run():
+                sample = svy.Sample(pdf, svy.Design(stratum=strata, psu=psu, wgt="weight"))
+                return sample.estimation.prop("satisfied", by=tuple(keys), where=svy.col("valid"),
+                                              ci_method="logit").to_polars()
+
+            res, sec, runs = best_of(run, repeat)
+            table = res.filter(pl.col("satisfied") == 1).to_pandas().rename(
+                columns={"est": "value", "lci": "lower", "uci": "upper"})[[*keys, "value", "se", "lower", "upper"]]
+            call = "`Sample(...).estimation.prop(by=(year, county_code, group), where=col('valid'), " \
+                   "ci_method='logit')`"
+            cols = ("value", "se", "lower", "upper")
+        # at p = 0 or 1 svy gives no bounds and evalkit the point p (svy_prop's documented choice): those
+        # bounds are left out of the comparison (the values and SEs are compared)
+        edge = ref_table["value"].isin([0.0, 1.0])
+        ref_cmp = ref_table.assign(lower=ref_table["lower"].mask(edge), upper=ref_table["upper"].mask(edge))
+        done.append(Timing(name, call, sec, runs, compare_tables(ref_cmp, table, keys, cols)))
+    notes = [
+        f"- data: `evalkit.synth.generate(size={size!r})[\"survey\"]`: {len(df):,} respondents; the design of "
+        "`--only survey` (strata = wave x township, PSU = wave x village)",
+        f"- estimates: the proportion satisfied (`q_overall` 4 or 5 among answers 1-5) in {len(out):,} domains "
+        "year x county x group, with SE and the logit interval of R's `svyciprop` on the domain's degrees of "
+        "freedom (PSUs minus strata holding the domain: what svy uses)",
+        "- compared: value, SE and both bounds with svy; value and SE with samplics, whose `by=` analyses each "
+        "year x county as a design of its own and so puts that design's df in its t quantile (bounds not "
+        "comparable)",
+        f"- bounds not compared where the proportion is 0 or 1 ({int(out['value'].isin([0.0, 1.0]).sum()):,} "
+        "domains): svy gives none there, evalkit the point p (documented in `svy_prop`)",
+        "- not compared: Korn-Graubard (`ci_method='beta'`): svy's `'korn-graubard'` is not R's "
+        "`svyciprop(method='beta')`, which evalkit reproduces (tests/test_survey.py)",
+    ]
+    return Section("Proportions with their interval method, by domain (`--only prop`)", notes, ref, done, skipped)
+
+
+# ---------------------------------------------------------------------------------------------
 # the indicator table against reading the inputs once
 
 _PEAK_SCRIPT = """
@@ -479,6 +723,10 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], Section | str]] = {
     "indicators": lambda a: bench_indicators(a.repeat, size=a.size),
     "survey": lambda a: bench_survey(a.repeat, size=a.size, design=a.design,
                                      baselines=tuple(b for b in a.baselines.split(",") if b)),
+    "glm": lambda a: bench_glm(a.repeat, size=a.size, design=a.design,
+                               baselines=tuple(b for b in a.baselines.split(",") if b)),
+    "prop": lambda a: bench_prop(a.repeat, size=a.size, design=a.design,
+                                 baselines=tuple(b for b in a.baselines.split(",") if b)),
 }
 
 

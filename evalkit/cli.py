@@ -14,15 +14,26 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .errors import DataValidationError, EvalkitError, InputError
+from .errors import DataValidationError, EvalkitError, InputError, Problem
 
 __all__ = ["main"]
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import synthesize
+    from .synth import NATIONAL_SIZES, synthesize, synthesize_national
 
     t0 = time.perf_counter()
+    if args.size in NATIONAL_SIZES:
+        written = synthesize_national(args.out_dir, seed=args.seed, size=args.size, provinces=args.provinces,
+                                      fmt=args.format)
+        folders = sorted({path.parent.name for path in written})
+        print(f"Wrote a synthetic country ({args.size}, seed {args.seed}) to {args.out_dir} in "
+              f"{time.perf_counter() - t0:.1f} s: {len(folders)} province folder(s), {', '.join(folders)}")
+        return 0
+    if args.provinces is not None:
+        print(f"evalkit synth: --provinces {args.provinces} is only for --size national or national-small; "
+              "nothing was written.", file=sys.stderr)
+        return 2
     written = synthesize(args.out_dir, seed=args.seed, size=args.size, fmt=args.format)
     print(f"Wrote the synthetic sample province ({args.size}, seed {args.seed}) to {args.out_dir} "
           f"in {time.perf_counter() - t0:.1f} s:")
@@ -32,18 +43,37 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .national import is_national, province_folders
+
+    if is_national(args.data_dir):  # a folder of province folders: each province in turn
+        if not args.json:
+            return max(_validate_one(folder, args) for folder in province_folders(args.data_dir))
+        import contextlib
+        import io
+
+        results, status = [], 0
+        for folder in province_folders(args.data_dir):  # --json: one list, an object per province
+            with contextlib.redirect_stdout(io.StringIO()) as text:
+                status = max(status, _validate_one(folder, args))
+            results.append(json.loads(text.getvalue()))
+        print(json.dumps(results, ensure_ascii=False, indent=1))
+        return status
+    return _validate_one(args.data_dir, args)
+
+
+def _validate_one(data_dir: Path, args: argparse.Namespace) -> int:
     from .schema import TABLES, validate_province
 
     t0 = time.perf_counter()
-    typed, problems, meta, sources = validate_province(args.data_dir)
+    typed, problems, meta, sources = validate_province(data_dir)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if args.json:
-        print(json.dumps({"data_dir": str(args.data_dir), "errors": len(errors), "warnings": len(warnings),
+        print(json.dumps({"data_dir": str(data_dir), "errors": len(errors), "warnings": len(warnings),
                           "problems": [p.__dict__ for p in problems]}, ensure_ascii=False, indent=1))
         return 1 if errors else 0
     label = " (synthetic data)" if meta.get("synthetic") else ""
-    print(f"Validating {args.data_dir}{label}")
+    print(f"Validating {data_dir}{label}")
     for table in TABLES:
         if table in sources:
             n_err = sum(1 for p in errors if p.file.split(" (sheet '")[0] == sources[table].name)
@@ -227,11 +257,52 @@ def _cmd_audit(args: argparse.Namespace) -> int:
                           markdown=args.markdown).ok else 1
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .importer import import_folder, suggest
+
+    if args.suggest:
+        text = suggest(args.raw_dir, mapping=args.map)
+        if args.output:
+            from .io import write_atomic
+
+            write_atomic(args.output, text)
+            print(f"Wrote a draft mapping file to {args.output}: check it, then run evalkit import {args.raw_dir} "
+                  f"-o DATA_DIR --map {args.output}")
+        else:
+            sys.stdout.write(text)
+        return 0
+    if args.output is None:
+        raise InputError(Problem(str(args.raw_dir), None, None, None, "no_output",
+                                 "say where to write the data folder: evalkit import RAW_DIR -o DATA_DIR "
+                                 "(or --suggest to draft a mapping file)."))
+    try:
+        result = import_folder(args.raw_dir, args.output, mapping=args.map, keep_invalid=args.keep_invalid)
+    except DataValidationError as err:
+        result = getattr(err, "result", None)
+        if result is not None:
+            print(result.report)
+        errors = [p for p in err.problems if p.severity == "error"]
+        print(f"evalkit: the raw data in {args.raw_dir} cannot be imported ({len(errors)} error(s)); nothing was "
+              f"written to {args.output}:", file=sys.stderr)
+        for problem in errors[: args.limit]:
+            print(f"  {problem}", file=sys.stderr)
+        if len(errors) > args.limit:
+            print(f"  ... {len(errors) - args.limit} more (use --limit)", file=sys.stderr)
+        return 1
+    print(result.report)
+    state = "valid" if result.ok else "NOT valid (written because of --keep-invalid)"
+    print(f"Imported {args.raw_dir} into {args.output} in {result.seconds:.1f} s: {state}; report in "
+          f"{Path(args.output) / 'import-report.md'}")
+    return 0 if result.ok else 1
+
+
 def _cmd_codebook(args: argparse.Namespace) -> int:
     from .schema import codebook_markdown, update_codebook
 
     if args.update:
-        changed = update_codebook(args.update)
+        from .importer.summary import update_import_rules
+
+        changed = update_import_rules(args.update) | update_codebook(args.update)
         print(f"{args.update}: {'updated' if changed else 'already up to date'}")
         return 0
     text = codebook_markdown()
@@ -244,6 +315,7 @@ def _cmd_codebook(args: argparse.Namespace) -> int:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from .batch import run_batch
+    from .national import is_national, run_national
     from .render import find_chromium
 
     pdf = {"auto": find_chromium() is not None, "yes": True, "no": False}[args.pdf]
@@ -259,6 +331,18 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         import os
 
         jobs = min(os.cpu_count() or 1, len(counties) + (0 if getattr(args, "no_overview", True) else 1))
+    if getattr(args, "provinces", None) or (getattr(args, "county", None) is None and is_national(args.data_dir)):
+        provinces = [p.strip() for arg in args.provinces or [] for p in arg.split(",") if p.strip()]
+        record = run_national(args.data_dir.resolve(), provinces=provinces or None, jobs=getattr(args, "jobs", None),
+                              scheduler=getattr(args, "scheduler", None), progress=not args.no_progress,
+                              year=args.year, lang=args.lang, counties=counties,
+                              prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run,
+                              force=args.force, pdf=pdf, timeout=args.timeout,
+                              overview=not getattr(args, "no_overview", True), wait=getattr(args, "wait", False))
+        s = record["summary"]
+        print(f"{len(record['provinces'])} province(s): {s['rendered']} rendered, {s['skipped']} unchanged, "
+              f"{s['failed']} failed in {s['seconds']} s: {Path(args.out or 'reports') / record['run'] / 'index.html'}")
+        return 1 if s["failed"] else 0
     manifest = run_batch(args.data_dir.resolve(), jobs=jobs, scheduler=getattr(args, "scheduler", None),
                          progress=not args.no_progress, year=args.year, lang=args.lang, counties=counties,
                          prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run, force=args.force,
@@ -303,8 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "services, survey and dataset.json) to OUT_DIR. Same as evalkit.synth.synthesize().")
     p.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="folder to write (created if missing)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped sample's seed)")
-    p.add_argument("--size", choices=("full", "small"), default="full",
-                   help="full: 122 counties, 1,933 townships; small: 4 counties, 40 townships, for tests")
+    p.add_argument("--size", choices=("full", "small", "national", "national-small"), default="full",
+                   help="full: 122 counties, 1,933 townships; small: 4 counties, 40 townships, for tests; national: "
+                        "31 provinces, 2,850 counties, 38,000 townships, one sub-folder per province; "
+                        "national-small: 31 provinces of 4 counties, for tests")
+    p.add_argument("--provinces", type=int, default=None, metavar="N",
+                   help="with --size national(-small): only the first N provinces (a reduced country)")
     p.add_argument("--format", choices=("parquet", "csv", "csv-gb18030", "xlsx"), default="parquet",
                    help="file format of the tables (default: parquet; xlsx only for the small province)")
     p.set_defaults(func=_cmd_synth)
@@ -363,6 +451,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write recall per category and comments withheld per county as Markdown tables")
     p.set_defaults(func=_cmd_audit, batch_args=[])
 
+    p = sub.add_parser("import", help="turn raw exports (xlsx, CSV, SPSS, Stata, Parquet) into a validated data folder",
+                       description="Read every file in RAW_DIR (CSV, every sheet of .xlsx workbooks, SPSS .sav and "
+                                   "Stata .dta with value labels, Parquet), recognise each table and column (or follow "
+                                   "MAP.toml), recode answers, drop platform personal-data columns and write a "
+                                   "validated data folder with import-report.md. Nothing is written unless it "
+                                   "validates; RAW_DIR is never changed. The mapping file is documented in "
+                                   "data/README.md (\"Importing raw exports\"). Same as evalkit.import_folder().")
+    p.add_argument("raw_dir", metavar="RAW_DIR", type=Path, help="folder of raw exports")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="data folder to write (with --suggest: the draft mapping file; default: print it)")
+    p.add_argument("--map", type=Path, default=None, metavar="MAP.toml", help="mapping file")
+    p.add_argument("--keep-invalid", action="store_true", help="write the data folder even when it does not validate")
+    p.add_argument("--suggest", action="store_true", help="draft a mapping file instead of importing")
+    p.add_argument("--limit", type=int, default=50, help="errors to print (default 50)")
+    p.set_defaults(func=_cmd_import)
+
     p = sub.add_parser("codebook", help="print the codebook of the input tables as Markdown",
                        description="Print the codebook (columns, types, units, allowed values, meaning in "
                                    "English and Chinese) generated from evalkit's data model.")
@@ -390,6 +494,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worker-timeout", type=float, default=120.0, metavar="SECONDS",
                    help="with --scheduler: give up after this long without any Dask worker (default 120)")
     p.add_argument("--no-overview", action="store_true", help="skip the province overview")
+    p.add_argument("--provinces", nargs="+", metavar="NAME",
+                   help="DATA_DIR holds one province folder per sub-folder: run only these (default: every one, "
+                        "when DATA_DIR holds no tables of its own); each into its own sub-folder of the run, with a "
+                        "national index")
     p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("render", help="render one county's report",

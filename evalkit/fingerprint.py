@@ -61,12 +61,25 @@ def _source(module: str) -> Path | None:
     return None
 
 
+def _statements(tree: ast.AST):
+    """Every statement of ``tree``, nested ones included (an import is a statement: the expressions, most of the
+    tree, need no visit; a third of the time of walking every node)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                todo.extend(c for c in children if isinstance(c, ast.AST))
+
+
 @functools.lru_cache(maxsize=None)
 def _imports(module: str, path: Path) -> frozenset[str]:
     """The evalkit modules that ``module``'s source imports, anywhere in it."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(_bytes(path))):
+    for node in _statements(ast.parse(_bytes(path))):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):

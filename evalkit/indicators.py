@@ -29,6 +29,10 @@ lower, upper        at ``confidence``
 confidence          0.95 or 0.998
 statistic, method   how the number was made (``proportion`` / ``beta``, ``rate per 1000`` / ``Byars``, ...)
 n_excluded          survey answers excluded as don't know or refused
+df, deff, n_eff     survey figures: the design's degrees of freedom (PSUs less strata of the unit's own
+                    design), the design effect against simple random sampling and the effective sample
+                    size ``n / deff`` (as R's ``deff=TRUE``); missing for other figures, and blanked with
+                    the value where the figure is suppressed
 suppressed,         small-cell suppression: survey figures on fewer than 10 respondents,
 suppression_reason  figures about persons with fewer than 5 persons counted or registered,
                     survey figures with fewer than 2 degrees of freedom (``too_few_psus``),
@@ -85,7 +89,8 @@ CONFIDENCE = (0.95, 0.998)
 # ones; the withheld counted per county-wave by reason ("comments_withheld", "comments_reviewed" in the metadata);
 # 5: the years each input table has rows for (``table_years``) and the counties it lacks in a year (``county_gaps``)
 # in the metadata, and figures of a year whose input table has no rows for it blanked with the reason ``not_in_data``
-LAYOUT_VERSION = "5"
+# 6: the survey figures' df, deff and n_eff (issue 19)
+LAYOUT_VERSION = "6"
 
 _CODE = {"township": "township_code", "county": "county_code", "prefecture": "prefecture_code",
          "province": "province_code"}
@@ -258,7 +263,8 @@ class _Text:
 
 #: Columns of the rows before the table is written out; text columns hold _Text codes.
 _TEXT = ("indicator", "item", "group", "statistic", "method")
-_NUMBERS = ("confidence", "n", "denominator", "value", "se", "lower", "upper", "n_excluded", "df", "persons")
+_NUMBERS = ("confidence", "n", "denominator", "value", "se", "lower", "upper", "n_excluded", "df", "deff", "n_eff",
+            "persons")
 
 
 def _rows(rows: dict[str, Any], level: str, unit: np.ndarray, year: np.ndarray, text: _Text,
@@ -342,7 +348,7 @@ def _survey_estimates(p: Province, levels: Sequence[str], confidence: list[float
                                           measures=tuple(m for m, code in MEASURES.items() if code in _outputs(_SURVEY)),
                                           confidence=confidence[0], ci_method="beta",
                                           df="domain", wave="year", strata="township_code", psu="psu", weight="weight",
-                                          fpc=None, lonely_psu=lonely_psu, design_effects=False))
+                                          fpc=None, lonely_psu=lonely_psu, design_effects=True))
     # the intervals at the other confidence levels, here rather than with the rows: this thread is the
     # one with time to spare
     return {level: [(by, b, [(conf, *_at_confidence(b, conf)) for conf in confidence[1:]])
@@ -579,7 +585,8 @@ def _finish(halves: list[dict[str, np.ndarray]], units: _Units, text: _Text) -> 
             out[c] = t[c][order]
         for c in ("statistic", "method"):
             out[c] = text.categorical(t[c][order])
-        out["n_excluded"] = t["n_excluded"][order]
+        for c in ("n_excluded", "df", "deff", "n_eff"):
+            out[c] = t[c][order]
         out["suppressed"] = t["suppressed"][order]
         out["suppression_reason"] = text.categorical(t["suppression_reason"][order])
         for level in ("prefecture", "province"):
@@ -612,7 +619,7 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
     reason = np.full(len(kind), -1, dtype=np.int64)
     survey = np.flatnonzero(kind == text.one("survey"))
     unstable = (t["df"][survey] < 2) & ~np.isnan(t["value"][survey])
-    for c in ("value", "se", "lower", "upper"):
+    for c in ("value", "se", "lower", "upper", "deff", "n_eff"):
         t[c][survey[unstable]] = np.nan
     people = np.flatnonzero(kind == text.one("persons"))
     # the persons each figure is about (the registry's ``persons``): served persons (n) for coverage and home
@@ -629,7 +636,8 @@ def _suppress(t: dict[str, np.ndarray], units: _Units, text: _Text) -> tuple[np.
     # the persons and, as a small register is as telling as a small count (3 of 3 registered people served
     # names all three), their denominator
     for rows, counts, limit, before, columns in (
-            (survey, t["n"][survey][:, None], SURVEY_THRESHOLD, unstable, ("value", "se", "lower", "upper")),
+            (survey, t["n"][survey][:, None], SURVEY_THRESHOLD, unstable,
+             ("value", "se", "lower", "upper", "deff", "n_eff")),
             (people, np.column_stack([persons, t["denominator"][people]]), PEOPLE_THRESHOLD,
              np.zeros(len(people), dtype=bool), ("n", "value", "se", "lower", "upper"))):
         hidden, why = suppress_arrays(counts, np.full(len(rows), float(limit)),

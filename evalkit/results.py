@@ -32,6 +32,8 @@ import pandas as pd
 from . import fingerprint
 
 if TYPE_CHECKING:
+    import datetime
+
     import nbformat
 
     from .privacy import Scanner
@@ -100,19 +102,105 @@ def _pickled(path: Path) -> Any:
 # --------------------------------------------------------------------------- validated tables, indicator table
 
 
-def province(data_dir: str | Path) -> "Province":
+def province(data_dir: str | Path, cache_dir: str | Path | None = None, *, cached: bool = False,
+             today: datetime.date | None = None) -> "Province":
     """The validated input tables of ``data_dir`` (:func:`evalkit.schema.load_province`).
 
-    Not kept: they are read to build the indicator table (what every report reads instead), and a
-    province's ledger is too large to hold in every kernel.  Raises :class:`evalkit.DataValidationError`.
+    Not kept in memory: they are read to build the indicator table (what every report reads instead), and
+    a province's ledger is too large to hold in every kernel.  Raises :class:`evalkit.DataValidationError`.
+
+    With ``cached`` (what :func:`evalkit.load_province` asks for: a researcher's kernel), the validated
+    tables are also kept on disk, so that the next process reads them in a fraction of a second instead of
+    validating again (7-15 s).  The entry (:func:`entry`) is named by the SHA-256 of every input file
+    (:func:`evalkit.indicators.input_hashes`), the code hash of :mod:`evalkit.schema` (its source and what it
+    imports: ``io.py``, ``personal.py``, ``errors.py`` ..., and the ``tables.toml`` and ``codes.toml`` it
+    names), pandas' and pyarrow's versions, the folder and ``today`` when one is given: a changed input byte
+    or validation rule validates again.  Only data that passed validation is kept, with its warnings.  The
+    one rule that depends on the day (no date in the future) cannot fail later on data that passed it, so
+    the day is not part of the key unless ``today`` is given.  A damaged entry is named in a
+    :class:`evalkit.fingerprint.CacheWarning`, discarded and built again; a folder the disk refuses to write
+    to only costs the next process the validation.  One entry per folder is kept: writing a new one removes
+    the folder's older entries (each holds the whole ledger).
     """
     from .schema import load_province
 
-    return load_province(data_dir)
+    if not cached:
+        return load_province(data_dir, today=today)
+    import pyarrow
+
+    from .errors import InputError
+    from .indicators import input_hashes
+    from .io import atomic_path
+    from .schema import Province
+
+    folder = Path(data_dir).resolve()
+    try:
+        hashes = input_hashes(folder)
+    except (InputError, OSError):  # a missing or ambiguous table: validation says what is wrong
+        return load_province(data_dir, today=today)
+    kind = f"province-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
+    path = entry(kind, ["evalkit.schema"], ["province-1", str(folder), hashes, today.isoformat() if today else None,
+                                            pd.__version__, pyarrow.__version__], "arrow", cache_dir)
+    found = _read(path, _read_tables)
+    if found is not _MISSING and found["inputs"] == hashes:
+        return Province(**found["tables"], meta=found["meta"], warnings=found["warnings"],
+                        sources={name: Path(data_dir) / file for name, file in found["sources"].items()})
+    loaded = load_province(data_dir, today=today)
+    try:
+        with atomic_path(path) as tmp:
+            _write_tables(tmp, loaded.tables(), {"inputs": hashes, "meta": loaded.meta, "warnings": loaded.warnings,
+                                                 "sources": {n: Path(p).name for n, p in loaded.sources.items()}})
+        for old in path.parent.glob(f"{kind}-*.{path.suffix[1:]}"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:  # a read-only or full cache folder only costs the next process the validation
+        pass
+    return loaded
+
+
+# the validated tables on disk: each table's Arrow IPC file, one after the other (64-byte aligned, so that they
+# are read in place from a memory map, without a copy), then the rest (pickled, with where each table is), its
+# length and a magic number
+_TABLES_MAGIC = b"EVKTBL01"
+
+
+def _write_tables(path: Path, tables: dict[str, pd.DataFrame], rest: dict[str, Any]) -> None:
+    import pickle
+
+    import pyarrow as pa
+
+    where = {}
+    with open(path, "wb") as fh:
+        for name, frame in tables.items():
+            fh.write(b"\0" * (-fh.tell() % 64))
+            start = fh.tell()
+            arrow = pa.Table.from_pandas(frame)
+            with pa.ipc.new_file(fh, arrow.schema) as writer:
+                writer.write_table(arrow)
+            where[name] = (start, fh.tell() - start)
+        tail = pickle.dumps({**rest, "tables": where}, protocol=pickle.HIGHEST_PROTOCOL)
+        fh.write(tail + len(tail).to_bytes(8, "little") + _TABLES_MAGIC)
+
+
+def _read_tables(path: Path) -> dict[str, Any]:
+    """What :func:`_write_tables` wrote; the frames' text stays in the memory-mapped file (an atomic replace or
+    removal of the file leaves a mapped copy intact)."""
+    import pickle
+
+    import pyarrow as pa
+
+    whole = pa.memory_map(str(path)).read_buffer()
+    if whole.size < 16 or whole[-8:].to_pybytes() != _TABLES_MAGIC:
+        raise ValueError("not a complete table file (no end marker)")
+    size = int.from_bytes(whole[-16:-8].to_pybytes(), "little")
+    rest = pickle.loads(whole[len(whole) - 16 - size:len(whole) - 16].to_pybytes())  # noqa: S301 - evalkit's own
+    rest["tables"] = {name: pa.ipc.open_file(whole.slice(start, length)).read_all().to_pandas()
+                      for name, (start, length) in rest["tables"].items()}
+    return rest
 
 
 def indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None, *, build: bool = True,
-                    hashes: dict[str, str] | None = None, categories: bool = False
+                    hashes: dict[str, str] | None = None, categories: bool = False, cached_inputs: bool = False
                     ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The indicator table of ``data_dir``: read from the cache when its inputs are unchanged, else built.
 
@@ -136,6 +224,9 @@ def indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None, *
         The inputs' hashes when the caller has them already (:func:`evalkit.indicators.input_hashes`).
     categories : bool
         Codes and names as categoricals (:func:`evalkit.indicators.read_indicator_table`).
+    cached_inputs : bool
+        Validate the inputs through the validated tables kept on disk (:func:`province` with ``cached``): what
+        a researcher's kernel asks for, having loaded them already.
 
     Returns
     -------
@@ -154,7 +245,7 @@ def indicator_table(data_dir: str | Path, cache_dir: str | Path | None = None, *
         return found
     if not build:
         raise LookupError(f"no cached indicator table for {data_dir} in {cache_folder(cache_dir)}")
-    inputs = province(data_dir)
+    inputs = province(data_dir, cache_dir, cached=cached_inputs)
     table = indicators.indicator_table(inputs)
     fingerprint.write(path, lambda at: indicators.write_indicator_table(table, at, inputs))
     return indicators.read_indicator_table(path, categories=categories)
@@ -435,22 +526,17 @@ class ProvinceData:
                ) -> tuple[pd.DataFrame, pd.DataFrame, float] | None:
         """Every county's overall satisfaction in ``year`` with its effective sample size, the funnel's limits
         around the province's (``province``: its row of ``satisfaction_rate``, ``q_overall``) and the province's
-        value; ``None`` when either is missing (:mod:`evalkit.measures.compare`)."""
-        import numpy as np
-
-        from .measures.compare import effective_sample_size, funnel_axis, funnel_limits_proportion
+        value; ``None`` when either is missing (:func:`evalkit.figuredata.funnel_data`, which
+        :func:`evalkit.plot.funnel` draws too)."""
+        from .figuredata import funnel_data
 
         c = self.parts(confidence)[("level_year", "county", int(year))]
-        sat = c[(c["indicator"] == "satisfaction_rate") & (c["item"] == "q_overall") & (c["group"] == "all")
-                & ~c["suppressed"]].copy()
-        if sat.empty or province is None:
+        if province is None:
             return None
-        # effective sample size: what the design-based standard error is worth in simple random sampling
-        sat["x"] = effective_sample_size(sat["value"], sat["se"])
-        sat = sat[np.isfinite(sat["x"])]
-        limits = funnel_limits_proportion(float(province["value"]), funnel_axis(sat["x"].to_numpy()),
-                                          confidence=(0.95, 0.998))
-        return sat[["code", "x", "value"]], limits, float(province["value"])
+        data = funnel_data(c, "satisfaction_rate", item="q_overall", target=float(province["value"]))
+        if data is None:
+            return None
+        return data.points[["code", "x", "value"]], data.limits, data.target
 
     def gaps(self, year: int) -> dict[str, int | None]:
         """The input tables (``survey``, ``services``, ``stations``) with no row for ``year``, each with the latest

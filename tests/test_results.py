@@ -81,6 +81,9 @@ CONSTANT = {
     "_catalogue_texts": "the packaged catalogues' texts",
     "_word_alternatives": "pure function of its argument", "_segmenter": "word segmenter (a library)",
     "_syllables": "pure function of its argument",
+    # the importer's lookup tables: built from tables.toml and codes.toml (packaged files) and constant texts
+    "aliases": "tables.toml column names and labels", "_personal_index": "constant header texts",
+    "_likert": "codes.toml and constant texts", "_category": "codes.toml and constant texts",
     # the key recipe itself: code hashes of the package's source files, constant for a process
     "_bytes": "source files", "_source": "source files", "_imports": "source files", "code_hash": "source files",
 }
