@@ -338,7 +338,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                               year=args.year, lang=args.lang, counties=counties,
                               prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run,
                               force=args.force, pdf=pdf, timeout=args.timeout,
-                              overview=not getattr(args, "no_overview", True), wait=getattr(args, "wait", False))
+                              overview=not getattr(args, "no_overview", True), wait=getattr(args, "wait", False),
+                              worker_timeout=getattr(args, "worker_timeout", 120.0))
         s = record["summary"]
         print(f"{len(record['provinces'])} province(s): {s['rendered']} rendered, {s['skipped']} unchanged, "
               f"{s['failed']} failed in {s['seconds']} s: {Path(args.out or 'reports') / record['run'] / 'index.html'}")

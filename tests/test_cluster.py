@@ -19,9 +19,22 @@ import pytest
 
 from conftest import EPOCH, run_evalkit
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("unshare"),
-                                 reason="needs Linux, root and unshare: the workers get their own mount namespace")]
+pytestmark = pytest.mark.slow
+
+#: Each worker gets a mount namespace of its own (util-linux's unshare; as another user than root, in a user
+#: namespace of its own too).  Where that cannot be had the tests fail saying so: they are never skipped.
+UNSHARE = ["unshare"] + ([] if os.geteuid() == 0 else ["--user", "--map-root-user"]) + ["--mount", "--fork"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _namespaces_available():
+    assert sys.platform.startswith("linux") and shutil.which("unshare"), (
+        "the cluster tests hide the client's folders from each Dask worker in a mount namespace of its own: they "
+        "need Linux and util-linux's unshare")
+    probe = subprocess.run(UNSHARE + ["true"], capture_output=True, text=True)
+    assert probe.returncode == 0, (f"`{' '.join(UNSHARE)} true` failed ({probe.stderr.strip()}): the cluster tests "
+                                   "need mount namespaces (run as root, or allow unprivileged user namespaces)")
+
 
 BIN = Path(sys.executable).parent
 COUNTIES = ["090102", "090221"]
@@ -64,7 +77,7 @@ class Cluster:
         # output and cache folders; the client's settings (SOURCE_DATE_EPOCH, EVALKIT_*) are not in its environment
         inner = (f"mount -t tmpfs evalkit-hidden {hidden} && exec {BIN / 'dask'} worker {self.address} "
                  "--no-dashboard --death-timeout 60")
-        self.workers = [subprocess.Popen(["unshare", "--mount", "--fork", "sh", "-c", inner], env=env,
+        self.workers = [subprocess.Popen(UNSHARE + ["sh", "-c", inner], env=env,
                                          start_new_session=True, stdout=subprocess.DEVNULL,
                                          stderr=open(self.log / f"worker-{i}.log", "w"))
                         for i in range(2)]
