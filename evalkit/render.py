@@ -3,8 +3,9 @@
 A report page is one HTML file that needs nothing else: no code cells, inline CSS, its figures as
 ``data:`` URLs, and the glyphs of the CJK font it uses embedded (:mod:`evalkit.report.fonts`), so it
 reads the same offline, on a phone and on paper.  PDFs are printed from those pages by one headless
-Chromium (:class:`PdfPrinter`) driven through playwright; without Chromium the HTML reports are still
-made and :class:`BrowserMissing` says how to get PDFs too.
+Chromium (:class:`PdfPrinter`) driven through playwright, tagged for screen readers and with a bookmark
+for every heading; without Chromium the HTML reports are still made and :class:`BrowserMissing` says how
+to get PDFs too.
 
 Every text on the pages comes from the catalogues (:func:`evalkit.report.i18n.t`); every value is
 HTML-escaped by the templates (Jinja2 autoescaping), and links may only point inside the page or to
