@@ -3,8 +3,9 @@
 A report page is one HTML file that needs nothing else: no code cells, inline CSS, its figures as
 ``data:`` URLs, and the glyphs of the CJK font it uses embedded (:mod:`evalkit.report.fonts`), so it
 reads the same offline, on a phone and on paper.  PDFs are printed from those pages by one headless
-Chromium (:class:`PdfPrinter`) driven through playwright; without Chromium the HTML reports are still
-made and :class:`BrowserMissing` says how to get PDFs too.
+Chromium (:class:`PdfPrinter`) driven through playwright, tagged for screen readers and with a bookmark
+for every heading; without Chromium the HTML reports are still made and :class:`BrowserMissing` says how
+to get PDFs too.
 
 Every text on the pages comes from the catalogues (:func:`evalkit.report.i18n.t`); every value is
 HTML-escaped by the templates (Jinja2 autoescaping), and links may only point inside the page or to
@@ -345,6 +346,105 @@ def _pdf_dates(pdf: bytes, epoch: str | None) -> bytes:
     return _PDF_DATE.sub(fix, pdf, count=2)
 
 
+#: What every PDF is printed with: A4 (or the page's own @page size), backgrounds, tags for screen readers (the
+#: structure tree, MarkInfo and /Lang from the page's ``lang``) and bookmarks made from the headings.
+_PDF_OPTIONS = dict(format="A4", print_background=True, prefer_css_page_size=True, tagged=True, outline=True)
+_STRUCT_ID = re.compile(rb"\(node(\d{8})\)")
+_ID_TREE = re.compile(rb"/Limits \[\(node\d{8}\) \(node\d{8}\)\](\s*)/Names \[((?:\(node\d{8}\) \d+ 0 R ?)+)\]")
+_BOOKMARK = re.compile(rb"(\d+) 0 obj\n<</Title (<[0-9A-Fa-f]*>|\((?:[^()\\]|\\.)*\))\n/Dest \[", re.S)
+_XREF = re.compile(rb"xref\n0 (\d+)\n")
+_STARTXREF = re.compile(rb"startxref\n(\d+)\n%%EOF\s*\Z")
+
+
+def _struct_ids(pdf: bytes) -> bytes:
+    """``pdf`` with the identifiers of its structure elements numbered from 1 in the order the elements are written.
+
+    Chromium names a tagged element (a table header that cells refer to) after the browser's internal node
+    number, which depends on what the tab showed before and on when the browser first asked for the number:
+    the same page printed twice would differ.  The identifiers keep their length (so the cross-reference
+    offsets stay right), and the /IDTree, a name tree, is sorted again by the new names.
+
+    >>> _struct_ids(b"/ID (node00000401) /Headers [(node00000399)] /ID (node00000399)")
+    b'/ID (node00000001) /Headers [(node00000002)] /ID (node00000002)'
+    >>> _struct_ids(b"/Limits [(node00000009) (node00000008)] /Names [(node00000009) 7 0 R (node00000008) 5 0 R]")
+    b'/Limits [(node00000001) (node00000002)] /Names [(node00000001) 7 0 R (node00000002) 5 0 R]'
+    """
+    order = dict.fromkeys([*re.findall(rb"/ID \(node(\d{8})\)", pdf), *_STRUCT_ID.findall(pdf)])
+    rank = {n: b"%08d" % i for i, n in enumerate(order, 1)}
+    pdf = _STRUCT_ID.sub(lambda m: b"(node" + rank[m.group(1)] + b")", pdf)
+
+    def tree(m: re.Match) -> bytes:
+        pairs = sorted(re.findall(rb"\(node(\d{8})\) (\d+ 0 R)", m.group(2)))
+        names = b" ".join(b"(node%s) %s" % pair for pair in pairs)
+        if not pairs or len(names) != len(m.group(2)):
+            return m.group(0)
+        return b"/Limits [(node%s) (node%s)]%s/Names [%s]" % (pairs[0][0], pairs[-1][0], m.group(1), names)
+
+    return _ID_TREE.sub(tree, pdf)
+
+
+def _pdf_text(token: bytes) -> str:
+    """A PDF string token (``(literal)`` or ``<hex>``) as text (UTF-16 with its byte order mark, else Latin-1)."""
+    if token.startswith(b"<"):
+        raw = bytes.fromhex(token[1:-1].decode("ascii"))
+    else:
+        raw = re.sub(rb"\\([()\\])", rb"\1", token[1:-1])  # Skia escapes only these three in its strings
+    return raw[2:].decode("utf-16-be", "replace") if raw.startswith(b"\xfe\xff") else raw.decode("latin-1")
+
+
+def _heading_texts(page: str) -> list[str]:
+    """The text of every heading of an HTML page, in order, as :func:`_number_headings` reads it."""
+    return [" ".join(html.unescape(_TAG.sub("", m.group(3))).split()) for m in _HEADING.finditer(page)]
+
+
+def _bookmark_titles(pdf: bytes, headings: Sequence[str]) -> bytes:
+    """``pdf`` with each bookmark titled exactly as its heading reads on the page.
+
+    Chromium titles a bookmark with the text it painted inside the heading, which it paints twice when the
+    heading opens a page (the bookmark reads "TrendsTrends") and runs together where a heading wraps.  Each
+    bookmark is matched, in order, with the next heading whose text is the bookmark's once or more, ignoring
+    white space; its title is rewritten and the cross-reference table moved to match.  A PDF not laid out
+    as Chromium's Skia writes it is returned unchanged.
+    """
+    xref_at = _STARTXREF.search(pdf)
+    table = _XREF.match(pdf, int(xref_at.group(1))) if xref_at else None
+    if table is None:
+        return pdf
+    squashed = ["".join(h.split()) for h in headings]
+    edits: list[tuple[int, int, bytes]] = []
+    at = 0
+    for m in _BOOKMARK.finditer(pdf, 0, table.start()):
+        title = "".join(_pdf_text(m.group(2)).split())
+        for i in range(at, len(squashed)):
+            h = squashed[i]
+            if h and len(title) % len(h) == 0 and title == h * (len(title) // len(h)):
+                if headings[i] != _pdf_text(m.group(2)):
+                    utf16 = headings[i].encode("utf-16-be").hex().upper().encode()
+                    edits.append((m.start(2), m.end(2), b"<FEFF" + utf16 + b">"))
+                at = i + 1
+                break
+    if not edits:
+        return pdf
+    count = int(table.group(1))
+    entries = table.end()
+    if not re.fullmatch(rb"(\d{10} \d{5} [fn](?: \n|\r\n| \r))*", pdf[entries:entries + 20 * count]):
+        return pdf
+
+    def moved(offset: int) -> int:
+        return offset + sum(len(new) - (end - start) for start, end, new in edits if end <= offset)
+
+    out, last = [], 0
+    for start, end, new in edits:
+        out += [pdf[last:start], new]
+        last = end
+    out.append(pdf[last:entries])
+    for i in range(count):
+        entry = pdf[entries + 20 * i:entries + 20 * i + 20]
+        out.append(b"%010d" % moved(int(entry[:10])) + entry[10:] if entry[17:18] == b"n" else entry)
+    out += [pdf[entries + 20 * count:xref_at.start(1)], b"%d" % moved(int(xref_at.group(1))), pdf[xref_at.end(1):]]
+    return b"".join(out)
+
+
 class PdfPrinter:
     """Print HTML reports to A4 PDFs with one headless Chromium, reused for every report.
 
@@ -408,31 +508,38 @@ class PdfPrinter:
         if self._page is None or self._page.is_closed() or not self._browser.is_connected():
             self._launch()
         self._page.set_content("<!doctype html><title>warm-up</title><p>warm-up</p>")
-        self._page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+        self._page.pdf(**_PDF_OPTIONS)
 
-    def _pdf(self, html_path: Path) -> bytes:
+    def _pdf(self, page: str) -> bytes:
         if self._page is None or self._page.is_closed() or not self._browser.is_connected():
             self._launch()
         # the page's text put into the open tab, not opened as a file: no navigation, no new document for the
         # browser to commit, and about half the CPU a print costs (the page is self-contained: nothing it
         # refers to is looked up beside the file)
-        self._page.set_content(html_path.read_text(encoding="utf-8"), wait_until="load")
+        self._page.set_content(page, wait_until="load")
         self._page.evaluate("document.fonts.ready.then(() => document.fonts.size)")
-        return self._page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+        return self._page.pdf(**_PDF_OPTIONS)
 
     def print(self, html_path: str | Path, pdf_path: str | Path) -> None:
         """Print the page ``html_path`` (a self-contained HTML file, whatever its name) to ``pdf_path``
-        (A4, with backgrounds), atomically."""
+        (A4, with backgrounds), atomically.
+
+        The PDF is tagged for screen readers (a structure tree, in the page's language) and every heading is
+        a bookmark, nested by level and titled as the heading reads.  With ``SOURCE_DATE_EPOCH`` set, the same
+        page gives the same bytes, whatever the browser printed before.
+        """
         from playwright.sync_api import Error
 
         html_path = Path(html_path)
         if not html_path.is_file():
             raise FileNotFoundError(f"no HTML report at {html_path} to print")
+        page = html_path.read_text(encoding="utf-8")
         try:
-            pdf = self._pdf(html_path)
+            pdf = self._pdf(page)
         except Error:
             self._close_browser()  # the browser crashed or hung up: start a fresh one, once
-            pdf = self._pdf(html_path)
+            pdf = self._pdf(page)
+        pdf = _bookmark_titles(_struct_ids(pdf), _heading_texts(page))
         write_atomic(pdf_path, _pdf_dates(pdf, os.environ.get("SOURCE_DATE_EPOCH")))
 
     def _close_browser(self) -> None:
