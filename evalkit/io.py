@@ -36,6 +36,7 @@ __all__ = [
     "find_table",
     "read_raw",
     "read_sheets",
+    "replace_section",
     "write_atomic",
     "write_table",
 ]
@@ -489,3 +490,18 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return Path(path)
+
+
+def replace_section(path: str | Path, begin: str, end: str, body: str) -> bool:
+    """Rewrite the generated part of the text file ``path`` between the marker lines ``begin`` and ``end``
+    with ``body``; return True if the file changed (False, untouched, when it lacks the markers)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if begin not in text or end not in text:
+        return False
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{begin}\n\n{body}\n{end}{tail}"
+    if new != text:
+        write_atomic(path, new)
+    return new != text

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 from . import _codes
 from .errors import BIDI, INVISIBLE, UNSAFE, DataValidationError, InputError, Problem, escape_controls
-from .io import RawTable, find_table, read_raw
+from .io import RawTable, find_table, read_raw, replace_section
 from .personal import (  # noqa: F401  (the patterns and is_resident_id: for callers that imported them here)
     DIGITS_PREFILTER, IDENTIFIER_PREFILTER, LANDLINE_PATTERN, MOBILE_PATTERN, identifier_kind, is_resident_id,
 )
@@ -1556,11 +1556,4 @@ CODEBOOK_END = "<!-- codebook:end -->"
 
 def update_codebook(path: str | Path) -> bool:
     """Rewrite the generated section of ``path`` (data/README.md); return True if it changed."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    head, rest = text.split(CODEBOOK_BEGIN, 1)
-    _, tail = rest.split(CODEBOOK_END, 1)
-    new = f"{head}{CODEBOOK_BEGIN}\n\n{codebook_markdown()}\n{CODEBOOK_END}{tail}"
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-    return new != text
+    return replace_section(path, CODEBOOK_BEGIN, CODEBOOK_END, codebook_markdown())

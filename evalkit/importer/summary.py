@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem, escape_controls
+from ..io import replace_section
 from ..schema import table_spec
 from .locate import HEADER_SEARCH_ROWS, find_header_row, letter
 from .mapping import Mapping
@@ -242,13 +243,4 @@ def import_rules_markdown() -> str:
 
 def update_import_rules(path: str | Path) -> bool:
     """Rewrite the generated import-rules part of ``path`` (data/README.md); return True if it changed."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if IMPORT_BEGIN not in text:
-        return False
-    head, rest = text.split(IMPORT_BEGIN, 1)
-    _, tail = rest.split(IMPORT_END, 1)
-    new = f"{head}{IMPORT_BEGIN}\n\n{import_rules_markdown()}\n{IMPORT_END}{tail}"
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-    return new != text
+    return replace_section(path, IMPORT_BEGIN, IMPORT_END, import_rules_markdown())

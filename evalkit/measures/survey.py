@@ -595,13 +595,19 @@ def _estimate(data, kind, y, x, *, by, domain, strata, psu, weight, fpc, nest, l
               confidence) -> tuple[pd.DataFrame, dict, _Domains]:
     """Point estimates, linearised variances and design effects for every group."""
     check_confidence(confidence)
+    d, g, keys, rows, dom = _design_domains(data, y, x, by=by, domain=domain, strata=strata, psu=psu, weight=weight,
+                                      fpc=fpc, nest=nest, lonely_psu=lonely_psu)
+    return keys, _estimate_on(dom, kind, y, x), dom
+
+
+def _design_domains(data, y, x, *, by, domain, strata, psu, weight, fpc, nest, lonely_psu):
+    """The coded design, the groups of ``by``, the rows used (in ``domain``, with ``y`` and ``x``) and the domains."""
     d = code_design(data, strata, psu, weight, fpc, nest, lonely_psu)
     g, keys = group_codes(data, by)
     rows = (g >= 0) & _domain(data, domain) & ~np.isnan(y)
     if x is not None:
         rows &= ~np.isnan(x)
-    dom = _domains(d, g, keys, rows)
-    return keys, _estimate_on(dom, kind, y, x), dom
+    return d, g, keys, rows, _domains(d, g, keys, rows)
 
 
 def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None, *,
@@ -663,12 +669,8 @@ def domain_covariance(data: pd.DataFrame, kind: str, y: np.ndarray, x: np.ndarra
     design (PSUs without those rows count as zeros, as in R), and the covariance of groups *a* and *b*
     is :math:`(V(z_a + z_b) - V(z_a) - V(z_b)) / 2`.
     """
-    d = code_design(data, strata, psu, weight, fpc, nest, lonely_psu)
-    g, keys = group_codes(data, by)
-    rows = (g >= 0) & _domain(data, domain) & ~np.isnan(y)
-    if x is not None:
-        rows &= ~np.isnan(x)
-    dom = _domains(d, g, keys, rows)
+    d, g, keys, rows, dom = _design_domains(data, y, x, by=by, domain=domain, strata=strata, psu=psu, weight=weight,
+                                      fpc=fpc, nest=nest, lonely_psu=lonely_psu)
     with np.errstate(divide="ignore", invalid="ignore"):
         value, z, _, _ = _scores(dom, kind, y[rows], x)
     whole = _domains(d, np.where(rows, 0, -1), pd.DataFrame(index=range(1)), rows)  # all groups as one domain
