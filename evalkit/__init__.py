@@ -27,6 +27,7 @@ __all__ = [
     "synthesize",
     "load_framework",
     "score_counties",
+    "import_folder",
 ]
 
 _LAZY = {
@@ -41,6 +42,7 @@ _LAZY = {
     "synthesize": "evalkit.synth",
     "load_framework": "evalkit.framework",
     "score_counties": "evalkit.framework",
+    "import_folder": "evalkit.importer",
 }
 
 

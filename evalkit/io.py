@@ -35,6 +35,7 @@ __all__ = [
     "detect_encoding",
     "find_table",
     "read_raw",
+    "read_sheets",
     "write_atomic",
     "write_table",
 ]
@@ -284,6 +285,14 @@ def _workbook_cells(path: Path) -> tuple[dict[str, pd.DataFrame], set[str]]:
         return sheets, hidden
     finally:
         book.close()
+
+
+def read_sheets(path: str | Path) -> tuple[dict[str, pd.DataFrame], set[str]]:
+    """Every worksheet of an ``.xlsx`` workbook as a frame of text cells, no header taken (row ``i`` of a frame
+    is spreadsheet row ``i + 1``), and the names of the hidden sheets; Excel error values stay as their text
+    (``#N/A``).  The raw material of :func:`evalkit.import_folder`, which finds headers itself.
+    """
+    return _workbook_cells(Path(path))
 
 
 def _read_excel(path: Path, expected: Sequence[str], table: str) -> RawTable:

@@ -1,0 +1,192 @@
+"""Read every raw file as it comes: CSV (UTF-8, UTF-8 with BOM, GB18030, as :func:`evalkit.io.detect_encoding`
+accepts), every sheet of an ``.xlsx`` workbook, SPSS ``.sav`` and Stata ``.dta`` with their value labels
+applied (pyreadstat), and Parquet.
+
+A :class:`Sheet` is one sheet or file before its header is known: a grid of text cells (CSV, Excel) or
+named columns (SPSS, Stata, Parquet).  Nothing is written and nothing in the raw folder is changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, Problem
+from ..io import detect_encoding, read_sheets
+
+__all__ = ["Sheet", "DATA_SUFFIXES", "read_file", "as_text"]
+
+#: Suffixes of the raw files evalkit imports.
+DATA_SUFFIXES = (".csv", ".xlsx", ".sav", ".dta", ".parquet")
+
+
+@dataclass
+class Sheet:
+    """One sheet of a workbook, or one file, as read.
+
+    ``grid`` (CSV, Excel): every cell as text or missing, no header taken; grid row ``i`` is spreadsheet (or
+    CSV line) ``i + 1``.  ``header``/``frame`` (SPSS, Stata, Parquet): the column names and the values as
+    text, data row ``i`` is row ``i + 2`` as a spreadsheet would show it; ``labels`` the SPSS/Stata variable
+    labels (the question texts), when any.
+    """
+
+    file: str
+    sheet: str | None
+    fmt: str
+    grid: pd.DataFrame | None = None
+    header: list[str] | None = None
+    labels: list[str] | None = None
+    frame: pd.DataFrame | None = None
+    hidden: bool = False
+
+    @property
+    def where(self) -> str:
+        """The file (and sheet) as messages name it."""
+        return self.file if self.sheet is None else f"{self.file} (sheet '{self.sheet}')"
+
+
+def _fail(file: str, rule: str, message: str, row: int | None = None) -> InputError:
+    return InputError(Problem(file, row, None, None, rule, message))
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """A column of any type as text, as a spreadsheet shows it: whole floats without ``.0``, dates as
+    ``YYYY-MM-DD`` (with the time when not midnight), missing as missing.
+
+    >>> as_text(pd.Series([1.0, 2.5, None])).tolist()
+    ['1', '2.5', nan]
+    """
+    if pd.api.types.is_datetime64_any_dtype(s):
+        midnight = (s.dropna() == s.dropna().dt.normalize()).all()
+        out = s.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S")
+        return out.astype(object).where(s.notna(), np.nan)
+    if pd.api.types.is_bool_dtype(s):
+        return s.map({True: "true", False: "false"}).astype(object)
+    if pd.api.types.is_integer_dtype(s):
+        return s.astype("Int64").astype(str).astype(object).where(s.notna(), np.nan)
+    if pd.api.types.is_float_dtype(s):
+        whole = s.notna() & np.isfinite(s.fillna(0)) & (s.fillna(0) % 1 == 0) & (s.abs().fillna(0) < 1e15)
+        text = s.map(repr).astype(object)
+        text[whole] = s[whole].astype("int64").astype(str)
+        return text.where(s.notna(), np.nan)
+    if isinstance(s.dtype, pd.StringDtype):
+        text = s.str.strip()
+        return text.astype(object).where(text.notna() & (text != ""), np.nan)
+    return s.astype(object).map(_cell)
+
+
+def _cell(v: object) -> object:
+    if _missing(v):
+        return np.nan
+    text = (v if isinstance(v, str) else _one_text(v)).strip()
+    return text if text else np.nan
+
+
+def _missing(v: object) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _one_text(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, pd.Timestamp) or hasattr(v, "isoformat"):
+        text = v.isoformat(sep=" ") if hasattr(v, "hour") else v.isoformat()
+        return text[:10] if text[10:] in ("", " 00:00:00") else text
+    return str(v)
+
+
+def _read_csv(path: Path, file: str) -> list[Sheet]:
+    data = path.read_bytes()
+    if not data.strip():
+        return []
+    encoding = detect_encoding(data, file)
+    text = data.decode(encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    head = list(csv.reader(_io.StringIO("\n".join(text.splitlines()[:50]))))
+    width = max((len(r) for r in head), default=1)
+    try:
+        grid = pd.read_csv(_io.StringIO(text), header=None, names=range(width), dtype=str, keep_default_na=False,
+                           na_values=[""], skip_blank_lines=False)
+    except pd.errors.ParserError as err:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+        if m:
+            expected, line, saw = (int(g) for g in m.groups())
+            raise _fail(file, "ragged_row", f"line {line} has {saw} fields but the lines above have {expected}: "
+                        "a stray comma, or text with a comma that is not in quotes.", row=line) from None
+        raise _fail(file, "csv_syntax", f"cannot be parsed as CSV: {err}") from None
+    grid = grid.apply(lambda s: s.str.strip()).replace("", np.nan).astype(object)
+    return [Sheet(file, None, "csv", grid=grid)]
+
+
+def _read_xlsx(path: Path, file: str) -> list[Sheet]:
+    head = path.read_bytes()[:8]
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        body = path.read_bytes()
+        if "EncryptedPackage".encode("utf-16-le") in body:
+            raise _fail(file, "encrypted_workbook", "is password-protected (encrypted): evalkit cannot open it. "
+                        "Open it in Excel, remove the password (File, Info, Protect Workbook, Encrypt with "
+                        "Password: clear it) and save it again.")
+        raise _fail(file, "xls_workbook", "is an old-style Excel .xls workbook with an .xlsx name; save it as an "
+                    ".xlsx workbook (Excel Workbook) and import again.")
+    try:
+        sheets, hidden = read_sheets(path)
+    except Exception as err:  # openpyxl and zipfile raise many types for a damaged workbook
+        raise _fail(file, "corrupt_workbook", f"cannot be opened as an Excel workbook: it is damaged or not a "
+                    f"workbook ({type(err).__name__}: {err}). Open it in Excel and save it again, or export the "
+                    "sheet as CSV.") from None
+    return [Sheet(file, name, "xlsx", grid=grid, hidden=name in hidden) for name, grid in sheets.items()]
+
+
+def _read_stat(path: Path, file: str, fmt: str) -> list[Sheet]:
+    import pyreadstat
+
+    reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    try:
+        frame, meta = reader(str(path), apply_value_formats=True, formats_as_category=False)
+    except Exception as err:  # pyreadstat.ReadstatError and others for a damaged file
+        kind = "SPSS .sav" if fmt == "sav" else "Stata .dta"
+        raise _fail(file, "corrupt_file", f"cannot be read as a {kind} file ({type(err).__name__}: {err}); "
+                    f"save it again from {kind.split()[0]}.") from None
+    labels = [str(x) if x else "" for x in (meta.column_labels or [""] * len(meta.column_names))]
+    header = [str(c) for c in meta.column_names]
+    body = pd.DataFrame({i: as_text(frame.iloc[:, i]) for i in range(frame.shape[1])}, index=frame.index)
+    return [Sheet(file, None, fmt, header=header, labels=labels, frame=body.reset_index(drop=True))]
+
+
+def _read_parquet(path: Path, file: str) -> list[Sheet]:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ...
+        raise _fail(file, "corrupt_file", f"cannot be read as Parquet ({type(err).__name__}: {err}).") from None
+    header = [str(c).strip() for c in frame.columns]
+    body = pd.DataFrame({i: as_text(frame.iloc[:, i]) for i in range(frame.shape[1])})
+    return [Sheet(file, None, "parquet", header=header, frame=body.reset_index(drop=True))]
+
+
+def read_file(path: Path, file: str) -> list[Sheet]:
+    """Every sheet of one raw file (``file`` is its path relative to the raw folder, as messages name it).
+
+    Raises :class:`~evalkit.errors.InputError` naming the file for one that cannot be read (encrypted,
+    damaged, an encoding validation does not accept).
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path, file)
+    if suffix == ".xlsx":
+        return _read_xlsx(path, file)
+    if suffix in (".sav", ".dta"):
+        return _read_stat(path, file, suffix[1:])
+    if suffix == ".parquet":
+        return _read_parquet(path, file)
+    raise _fail(file, "format", f"has the suffix '{suffix}', which evalkit does not import; save it as "
+                f"{', '.join(DATA_SUFFIXES)}, or list it under ignore in the mapping file.")
