@@ -277,7 +277,7 @@ def mapping_text(survey_years: list[int]) -> str:
         "# evalkit import mapping for the raw sample province written by `evalkit synth --raw`",
         "# (documented in data/README.md, \"Importing raw exports\"). Run: evalkit import RAW_DIR -o DATA_DIR --map mapping.toml",
         "version = 1",
-        'ignore = ["README.txt", "mapping.toml", "dataset.json"]',
+        'ignore = ["README.txt"]',
         "",
         "# The registers (one sheet per prefecture) use the codebook's Chinese column names, so they need no",
         "# columns here; only the title row above the header is said.",
