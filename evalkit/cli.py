@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .errors import DataValidationError, EvalkitError, InputError
+from .errors import DataValidationError, EvalkitError, InputError, Problem
 
 __all__ = ["main"]
 
@@ -238,6 +238,45 @@ def _cmd_audit(args: argparse.Namespace) -> int:
                           markdown=args.markdown).ok else 1
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .importer import import_folder, suggest
+
+    if args.suggest:
+        text = suggest(args.raw_dir, mapping=args.map)
+        if args.output:
+            from .io import write_atomic
+
+            write_atomic(args.output, text)
+            print(f"Wrote a draft mapping file to {args.output}: check it, then run evalkit import {args.raw_dir} "
+                  f"-o DATA_DIR --map {args.output}")
+        else:
+            sys.stdout.write(text)
+        return 0
+    if args.output is None:
+        raise InputError(Problem(str(args.raw_dir), None, None, None, "no_output",
+                                 "say where to write the data folder: evalkit import RAW_DIR -o DATA_DIR "
+                                 "(or --suggest to draft a mapping file)."))
+    try:
+        result = import_folder(args.raw_dir, args.output, mapping=args.map, keep_invalid=args.keep_invalid)
+    except DataValidationError as err:
+        result = getattr(err, "result", None)
+        if result is not None:
+            print(result.report)
+        errors = [p for p in err.problems if p.severity == "error"]
+        print(f"evalkit: the raw data in {args.raw_dir} cannot be imported ({len(errors)} error(s)); nothing was "
+              f"written to {args.output}:", file=sys.stderr)
+        for problem in errors[: args.limit]:
+            print(f"  {problem}", file=sys.stderr)
+        if len(errors) > args.limit:
+            print(f"  ... {len(errors) - args.limit} more (use --limit)", file=sys.stderr)
+        return 1
+    print(result.report)
+    state = "valid" if result.ok else "NOT valid (written because of --keep-invalid)"
+    print(f"Imported {args.raw_dir} into {args.output} in {result.seconds:.1f} s: {state}; report in "
+          f"{Path(args.output) / 'import-report.md'}")
+    return 0 if result.ok else 1
+
+
 def _cmd_codebook(args: argparse.Namespace) -> int:
     from .schema import codebook_markdown, update_codebook
 
@@ -376,6 +415,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", type=Path, default=None,
                    help="also write recall per category and comments withheld per county as Markdown tables")
     p.set_defaults(func=_cmd_audit, batch_args=[])
+
+    p = sub.add_parser("import", help="turn raw exports (xlsx, CSV, SPSS, Stata, Parquet) into a validated data folder",
+                       description="Read every file in RAW_DIR (CSV, every sheet of .xlsx workbooks, SPSS .sav and "
+                                   "Stata .dta with value labels, Parquet), recognise each table and column (or follow "
+                                   "MAP.toml), recode answers, drop platform personal-data columns and write a "
+                                   "validated data folder with import-report.md. Nothing is written unless it "
+                                   "validates; RAW_DIR is never changed. The mapping file is documented in "
+                                   "data/README.md (\"Importing raw exports\"). Same as evalkit.import_folder().")
+    p.add_argument("raw_dir", metavar="RAW_DIR", type=Path, help="folder of raw exports")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="data folder to write (with --suggest: the draft mapping file; default: print it)")
+    p.add_argument("--map", type=Path, default=None, metavar="MAP.toml", help="mapping file")
+    p.add_argument("--keep-invalid", action="store_true", help="write the data folder even when it does not validate")
+    p.add_argument("--suggest", action="store_true", help="draft a mapping file instead of importing")
+    p.add_argument("--limit", type=int, default=50, help="errors to print (default 50)")
+    p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser("codebook", help="print the codebook of the input tables as Markdown",
                        description="Print the codebook (columns, types, units, allowed values, meaning in "

@@ -11,7 +11,7 @@ from evalkit import cli
 
 from conftest import BASE
 
-COMMANDS = ["synth", "validate", "indicators", "codebook", "batch", "render", "scores", "framework", "plant", "scan",
+COMMANDS = ["synth", "validate", "indicators", "import", "codebook", "batch", "render", "scores", "framework", "plant", "scan",
             "audit"]
 
 

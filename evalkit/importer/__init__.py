@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -143,7 +144,7 @@ def _assemble(table: str, parts: list[Part], mapping: Mapping, problems: list[Pr
                 changed.setdefault(column, {})
                 changed[column][key] = changed[column].get(key, 0) + count
             for value, i in result.uncovered.items():
-                map_at = ((*at, "values", column) if column in own else ("values", column))
+                map_at = ((*at, "values", column) if own else ("values", column))
                 n_rows = int((values == value).sum())
                 problems.append(Problem(part.where, int(part.rows[i]), part.source_column(column), value,
                                         "unmapped_value",
@@ -193,12 +194,24 @@ def _translate(problem: Problem, tables: dict[str, Assembled], raw_name: str) ->
     if 0 <= i < len(t.rows):
         part = t.parts[int(t.part_of[i])]
         column = part.source_column(problem.column) if problem.column else None
-        return Problem(part.where, int(t.rows[i]), column, problem.value, problem.rule, problem.message,
-                       problem.severity)
+        return Problem(part.where, int(t.rows[i]), column, problem.value, problem.rule,
+                       _rows_in_message(problem.message, t, int(t.part_of[i])), problem.severity)
     files = list(dict.fromkeys(p.where for p in t.parts))
     shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     return Problem(f"{stem} table (from {shown})", None, problem.column, problem.value, problem.rule,
                    problem.message, problem.severity)
+
+
+def _rows_in_message(message: str, t: Assembled, part: int) -> str:
+    """A message's "row N" (of the written table) as the original row, with its file when another part's."""
+    def one(m: re.Match) -> str:
+        i = int(m.group(1)) - 2
+        if not 0 <= i < len(t.rows):
+            return m.group(0)
+        other = int(t.part_of[i])
+        return f"row {int(t.rows[i])}" + ("" if other == part else f" of {t.parts[other].where}")
+
+    return re.sub(r"\brow (\d+)", one, message)
 
 
 def _out_dir_problem(raw_dir: Path, out_dir: Path) -> str | None:

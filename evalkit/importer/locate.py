@@ -148,10 +148,12 @@ def locate(sheet: Sheet, source: Source | None, mapping: Mapping) -> Part | None
     # 1. columns the mapping file names
     explicit: dict[str, int] = {}
     how: dict[str, str] = {}
+    refused_columns: set[str] = set()
     for column, ref in (source.columns.items() if source is not None else ()):
         found, kind = _resolve(ref, headers, labels)
         line = mapping.line(*at, "columns", column)
         if not found:
+            refused_columns.add(column)
             close = difflib.get_close_matches(ref, [x for x in headers if x], n=2, cutoff=0.5)
             hint = (f" Headers like it: {', '.join(repr(c) for c in close)}." if close else
                     f" Its headers are: {', '.join(repr(x) for x in headers if x)[:300]}.")
@@ -161,10 +163,19 @@ def locate(sheet: Sheet, source: Source | None, mapping: Mapping) -> Part | None
                                     f"{header_row}).{hint if kind == 'header' else ''}"))
             continue
         if len(found) > 1:
+            refused_columns.add(column)
             problems.append(Problem(where, header_row, ref, ref, "duplicate_header",
                                     f"the header '{ref}' appears {len(found)} times (columns "
                                     f"{', '.join(letter(j) for j in found)}), so '{column}' ({mapping.file} line "
                                     f"{line}) could come from either; rename one, or map it by letter (\"C\")."))
+            continue
+        twice = next((c for c, j in explicit.items() if j == found[0]), None)
+        if twice is not None:
+            refused_columns.add(column)
+            problems.append(Problem(mapping.file, line, column, ref, "header_two_columns",
+                                    f"'{column}' and '{twice}' ({mapping.where(*at, 'columns', twice)}) are both "
+                                    f"mapped to the source column '{headers[found[0]] or letter(found[0])}' (column "
+                                    f"{letter(found[0])} of {where}); one source column fills one codebook column."))
             continue
         explicit[column] = found[0]
         how[column] = f"{mapping.file} line {line}"
@@ -202,9 +213,11 @@ def locate(sheet: Sheet, source: Source | None, mapping: Mapping) -> Part | None
                                    f"matches no table.{hint} Rename the headers as in data/README.md, map them "
                                    "in a mapping file ([[source]] with table = ...; evalkit import --suggest "
                                    "drafts one), or list the file under ignore.")])
-        best = max(len(found_in[t]) for t in candidates)
-        top = [t for t in candidates if len(found_in[t]) == best]
-        if len(top) > 1:
+        # the table whose columns found include every other candidate's (a survey's respondent_id alone
+        # would make it a list of reviewed comments too); else the sheet is two tables at once
+        top = [t for t in candidates if all(found_in[o] <= found_in[t] for o in candidates)]
+        if len(top) != 1:
+            top = candidates
             raise Refused([Problem(where, header_row, None, None, "two_tables",
                                    f"matches more than one table ({', '.join(top)}): its headers name the "
                                    "required columns of each. Say which it is with a [[source]] block "
@@ -222,11 +235,13 @@ def locate(sheet: Sheet, source: Source | None, mapping: Mapping) -> Part | None
     dropped: list[tuple[str, str]] = []
     dropped_at: set[int] = set()
     filled_by: dict[str, list[int]] = {}
+    contested: set[str] = set(refused_columns)  # columns already refused (two sources): not also reported missing
     for j, found in matches.items():
         cols = sorted(c for (t, c) in found if t == table)
         if not cols:
             continue
         if len(cols) > 1:
+            contested.update(cols)
             problems.append(Problem(where, header_row, headers[j], headers[j], "header_two_columns",
                                     f"the header '{headers[j]}' (column {letter(j)}) names two codebook columns of "
                                     f"the {table} table ({', '.join(cols)}); map it to one in a mapping file."))
@@ -243,6 +258,7 @@ def locate(sheet: Sheet, source: Source | None, mapping: Mapping) -> Part | None
         filled_by.setdefault(cols[0], []).append(j)
     for column, js in filled_by.items():
         if len(js) > 1:
+            contested.add(column)
             named = ", ".join(f"'{headers[j]}' (column {letter(j)})" for j in js)
             if len({headers[j] for j in js}) == 1:
                 problems.append(Problem(where, header_row, headers[js[0]], headers[js[0]], "duplicate_header",
@@ -260,7 +276,7 @@ def locate(sheet: Sheet, source: Source | None, mapping: Mapping) -> Part | None
             "Chinese label" if header == (labels or headers)[js[0]] or labels is None else "variable label")
     # 5. required columns
     for column in required(table):
-        if column not in columns and column not in constants:
+        if column not in columns and column not in constants and column not in contested:
             close = difflib.get_close_matches(column, [h for h in headers if h], n=1)
             hint = f" (is '{close[0]}' meant?)" if close else ""
             problems.append(Problem(where, header_row, column, None, "missing_column",

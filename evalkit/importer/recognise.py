@@ -117,7 +117,7 @@ def personal_reason(header: object) -> str | None:
 def fuzzy(header: object, table: str | None = None, cutoff: float = 0.5) -> list[tuple[str, str, float]]:
     """Codebook columns a header resembles, best first: ``(table, column, confidence)`` with confidence in
     [0, 1] (1 for an exact match after :func:`normalise`; else the longest common run of characters
-    relative to the shorter text, or difflib's ratio when higher).  Used by ``evalkit import --suggest``.
+    of a Chinese label relative to the shorter text, times 0.9, or difflib's ratio when higher).  Used by ``evalkit import --suggest``.
 
     >>> fuzzy("5、您对社工的服务态度是否满意？", "survey")[0][:2]
     ('survey', 'q_attitude')
@@ -133,9 +133,11 @@ def fuzzy(header: object, table: str | None = None, cutoff: float = 0.5) -> list
             score = 1.0
         else:
             sm = difflib.SequenceMatcher(None, n, alias, autojunk=False)
-            run = sm.find_longest_match(0, len(n), 0, len(alias)).size
-            score = max(sm.ratio(), run / len(alias) * (0.9 if run >= 2 else 0.0) if len(alias) <= len(n) else
-                        run / len(n) * 0.9)
+            score = sm.ratio()
+            if not alias.isascii():  # a Chinese label inside a question text: 您对社工的服务态度是否满意 has 服务态度
+                run = sm.find_longest_match(0, len(n), 0, len(alias)).size
+                if run >= 2:
+                    score = max(score, 0.9 * run / len(alias) if len(alias) <= len(n) else 0.9 * run / len(n))
         for t, cols in tables.items():
             if table not in (None, t):
                 continue

@@ -91,7 +91,6 @@ def _toml_string(text: str) -> str:
 def _headers(sheet: Sheet) -> tuple[list[str], list[str] | None, int]:
     if sheet.grid is None:
         return list(sheet.header or []), sheet.labels, 1
-    from .locate import _header_row  # noqa: PLC0415  (one module's helper, same package)
 
     grid = sheet.grid
     h = find_header_row(grid, None, sheet.file)
@@ -109,8 +108,14 @@ def _choose(headers: list[str], labels: list[str] | None) -> tuple[str | None, d
         if labels and labels[j]:
             found = sorted(found + fuzzy(labels[j]), key=lambda x: -x[2])
         best[j] = found
-    score = {t: sum(max((s for tt, _, s in f if tt == t and s >= 0.6), default=0.0) for f in best.values())
-             / max(1, len(required(t))) ** 0.5 for t in ALL_TABLES}
+    score = {}
+    for t in ALL_TABLES:  # each column of the table counts once, with its best header's confidence
+        per_column: dict[str, float] = {}
+        for found in best.values():
+            for tt, column, s in found:
+                if tt == t and s >= 0.6:
+                    per_column[column] = max(per_column.get(column, 0.0), s)
+        score[t] = sum(per_column.values())
     table = max(ALL_TABLES, key=lambda t: score[t])
     if score[table] == 0:
         return None, {}
