@@ -9,7 +9,8 @@ receives them rather than in the codebook's shape, together with the mapping fil
   bookkeeping and personal data, with made-up values, which the import drops), then numbered question
   texts as headers (``9、您对社工的服务态度是否满意？``) with text answers (非常满意 ... 非常不满意,
   说不清, 拒绝回答) and group names in Chinese, the weight added by the evaluator as the last column, and
-  no wave column (the wave is a constant of each file in the mapping).  The first wave is an SPSS
+  no wave column (the wave is a constant of each file in the mapping); the last wave's questionnaire was
+  revised (one question reworded: :data:`REVISED`).  The first wave is an SPSS
   ``.sav`` file instead, with numeric answers carrying value labels and the question texts as variable
   labels;
 * **services**: the ledger (``服务台账/``) as one workbook per county with a sheet per half-year
@@ -48,7 +49,7 @@ from .io import atomic_path
 from .schema import codes
 from .synth import DEFAULT_SEED, generate, province_meta
 
-__all__ = ["LIKERT_TEXT", "SURVEY_QUESTIONS", "write_raw"]
+__all__ = ["LIKERT_TEXT", "REVISED", "SURVEY_QUESTIONS", "mapping_text", "write_raw"]
 
 #: Likert code -> the answer text a questionnaire platform exports (the import's standard texts).
 LIKERT_TEXT = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "非常不满意", 8: "说不清", 9: "拒绝回答"}
@@ -71,6 +72,8 @@ SURVEY_QUESTIONS = {
     "interviewer_id": ("Q14", "14、访员编号"),
     "weight": ("权重", "权重"),
 }
+#: The last wave's questionnaire was revised: these questions are worded differently (so its headers differ).
+REVISED = {"q_timely": "11、社工回应您的需求是否及时？"}
 _PLATFORM = ["序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来源IP", "微信昵称", "手机号"]
 _NICKNAMES = ("开心每一天", "清风徐来", "向日葵", "平安是福", "小溪流水", "山水之间", "阳光明媚", "岁月静好",
               "知足常乐", "一帆风顺", "晨曦", "老树", "云淡风轻", "笑口常开")
@@ -172,11 +175,17 @@ def _survey(rng: np.random.Generator, survey: pd.DataFrame, regions: pd.DataFram
         for q in ("q_overall", "q_access", "q_attitude", "q_professional", "q_timely", "q_effect"):
             answers[q] = d[q].map(LIKERT_TEXT)
         answers["interview_date"] = d["interview_date"].dt.strftime("%Y-%m-%d")
+        last = i == survey["year"].nunique() - 1
         frame = pd.concat([platform, answers[list(SURVEY_QUESTIONS)].set_axis(
-            [t for _, t in SURVEY_QUESTIONS.values()], axis=1)], axis=1)
+            list(_headers(last).values()), axis=1)], axis=1)
         path = out / "问卷" / f"满意度调查-{year}.xlsx"
         written.append(_workbook(path, {"Sheet1": (list(frame.columns), _cells(frame))}))
     return written
+
+
+def _headers(last: bool) -> dict[str, str]:
+    """Survey column -> the platform export's header, in the last (revised) wave or an earlier one."""
+    return {c: REVISED.get(c, text) if last else text for c, (_, text) in SURVEY_QUESTIONS.items()}
 
 
 def _sav(platform: pd.DataFrame, answers: pd.DataFrame, path: Path) -> Path:
@@ -311,7 +320,8 @@ def mapping_text(survey_years: list[int]) -> str:
         lines += ["", f"# The {year} survey wave: {'an SPSS file (variables Q1..Q14, value labels)' if sav else 'a questionnaire-platform export'}; the wave is not a column.",
                   "[[source]]", f"files = {_toml(f'问卷/满意度调查-{year}.' + ('sav' if sav else 'xlsx'))}",
                   'table = "survey"', "", "[source.columns]"]
-        lines += [f"{c} = {_toml(var if sav else text)}" for c, (var, text) in SURVEY_QUESTIONS.items()]
+        headers = _headers(i == len(survey_years) - 1)
+        lines += [f"{c} = {_toml(var if sav else headers[c])}" for c, (var, _) in SURVEY_QUESTIONS.items()]
         lines += ["", "[source.constants]", f"year = {year}"]
     return "\n".join(lines) + "\n"
 

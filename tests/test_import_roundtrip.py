@@ -15,7 +15,6 @@ import pytest
 
 import evalkit
 from evalkit.cli import main
-from evalkit.importer import import_folder
 from evalkit.indicators import indicator_table
 from evalkit.schema import TABLES, table_spec
 
@@ -24,8 +23,7 @@ def _round_trip(tmp: Path, size: str) -> tuple[evalkit.Province, evalkit.Provinc
     raw, clean, imported = tmp / "raw", tmp / "clean", tmp / "imported"
     assert main(["synth", str(clean), "--raw", str(raw), "--size", size]) == 0
     before = sorted((p.relative_to(raw), p.stat().st_mtime_ns) for p in raw.rglob("*"))
-    result = import_folder(raw, imported, mapping=raw / "mapping.toml")
-    assert result.written and result.ok
+    assert main(["import", str(raw), "-o", str(imported), "--map", str(raw / "mapping.toml")]) == 0
     assert sorted((p.relative_to(raw), p.stat().st_mtime_ns) for p in raw.rglob("*")) == before  # untouched
     return evalkit.load_province(clean), evalkit.load_province(imported), imported
 
