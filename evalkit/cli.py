@@ -281,7 +281,9 @@ def _cmd_codebook(args: argparse.Namespace) -> int:
     from .schema import codebook_markdown, update_codebook
 
     if args.update:
-        changed = update_codebook(args.update)
+        from .importer.summary import update_import_rules
+
+        changed = update_import_rules(args.update) | update_codebook(args.update)
         print(f"{args.update}: {'updated' if changed else 'already up to date'}")
         return 0
     text = codebook_markdown()

@@ -103,7 +103,15 @@ def test_csv_in_gb18030_with_chinese_labels_as_headers(tmp_path, base):
     assert_same(imported(raw, tmp_path / "data"), base)
 
 
-def test_xlsx_with_the_table_over_several_sheets_keeps_each_rows_sheet(tmp_path, base):
+@pytest.fixture(params=["calamine", "openpyxl"])
+def xlsx_reader(request, monkeypatch):
+    """Workbooks are read with calamine, or with openpyxl (evalkit.io) where calamine is not installed."""
+    if request.param == "openpyxl":
+        monkeypatch.setattr("evalkit.importer.read._has_calamine", lambda: False)
+    return request.param
+
+
+def test_xlsx_with_the_table_over_several_sheets_keeps_each_rows_sheet(tmp_path, base, xlsx_reader):
     raw = tmp_path / "raw"
     write_standard(raw, base, skip=("services", "regions"))
     services = text(base["services"])
@@ -582,3 +590,19 @@ def test_command_line_import_prints_the_summary_and_exits_1_on_failure(tmp_path,
     assert "nothing was written" in err and "survey.csv, row 2, column 'weight'" in err
     assert not (tmp_path / "data2").exists()
     assert json.loads((tmp_path / "data" / "dataset.json").read_text(encoding="utf-8"))["synthetic"] is True
+
+
+def test_the_import_rules_in_data_readme_are_current():
+    from evalkit.importer.summary import IMPORT_BEGIN, IMPORT_END, import_rules_markdown
+
+    text_ = (Path(__file__).parents[1] / "data" / "README.md").read_text(encoding="utf-8")
+    section = text_.split(IMPORT_BEGIN, 1)[1].split(IMPORT_END, 1)[0]
+    assert section.strip() == import_rules_markdown().strip(), "run `make codebook`"
+
+
+def test_the_mapping_example_of_data_readme_is_accepted():
+    text_ = (Path(__file__).parents[1] / "data" / "README.md").read_text(encoding="utf-8")
+    example = text_.split("## Importing raw exports", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    m = parse_mapping(example)
+    assert m.sources[0].drop == ["备注"] and m.sources[0].constants["county_code"] == "090102"
+    assert m.values["q_overall"] == {"很满意": 5} and m.dataset["lonely_psu"] == "adjust"
