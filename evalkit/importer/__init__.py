@@ -263,7 +263,7 @@ def _gather(raw_dir: Path, mapping: Mapping, skip: set[Path]
             continue
         names = [s.sheet for s in sheets if s.sheet is not None]
         for source in mapping.sources:
-            if source.sheets and any(fnmatch.fnmatchcase(rel, p) for p in source.files):
+            if source.sheets and names and any(fnmatch.fnmatchcase(rel, p) for p in source.files):
                 for wanted in source.sheets:
                     if wanted not in names:
                         problems.append(Problem(mapping.file, mapping.line("source", source.position, "sheets"),
