@@ -20,12 +20,23 @@ __all__ = ["main"]
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import synthesize
+    from .synth import NATIONAL_SIZES, synthesize, synthesize_national
 
     if args.out_dir is None and args.raw is None:
         raise ValueError("synth: give OUT_DIR (the codebook-shaped sample), --raw DIR (raw exports), or both.")
     if args.out_dir is not None:
         t0 = time.perf_counter()
+        if args.size in NATIONAL_SIZES:
+            written = synthesize_national(args.out_dir, seed=args.seed, size=args.size, provinces=args.provinces,
+                                          fmt=args.format)
+            folders = sorted({path.parent.name for path in written})
+            print(f"Wrote a synthetic country ({args.size}, seed {args.seed}) to {args.out_dir} in "
+                  f"{time.perf_counter() - t0:.1f} s: {len(folders)} province folder(s), {', '.join(folders)}")
+            return 0
+        if args.provinces is not None:
+            print(f"evalkit synth: --provinces {args.provinces} is only for --size national or national-small; "
+                  "nothing was written.", file=sys.stderr)
+            return 2
         written = synthesize(args.out_dir, seed=args.seed, size=args.size, fmt=args.format)
         print(f"Wrote the synthetic sample province ({args.size}, seed {args.seed}) to {args.out_dir} "
               f"in {time.perf_counter() - t0:.1f} s:")
@@ -43,18 +54,37 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .national import is_national, province_folders
+
+    if is_national(args.data_dir):  # a folder of province folders: each province in turn
+        if not args.json:
+            return max(_validate_one(folder, args) for folder in province_folders(args.data_dir))
+        import contextlib
+        import io
+
+        results, status = [], 0
+        for folder in province_folders(args.data_dir):  # --json: one list, an object per province
+            with contextlib.redirect_stdout(io.StringIO()) as text:
+                status = max(status, _validate_one(folder, args))
+            results.append(json.loads(text.getvalue()))
+        print(json.dumps(results, ensure_ascii=False, indent=1))
+        return status
+    return _validate_one(args.data_dir, args)
+
+
+def _validate_one(data_dir: Path, args: argparse.Namespace) -> int:
     from .schema import TABLES, validate_province
 
     t0 = time.perf_counter()
-    typed, problems, meta, sources = validate_province(args.data_dir)
+    typed, problems, meta, sources = validate_province(data_dir)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if args.json:
-        print(json.dumps({"data_dir": str(args.data_dir), "errors": len(errors), "warnings": len(warnings),
+        print(json.dumps({"data_dir": str(data_dir), "errors": len(errors), "warnings": len(warnings),
                           "problems": [p.__dict__ for p in problems]}, ensure_ascii=False, indent=1))
         return 1 if errors else 0
     label = " (synthetic data)" if meta.get("synthetic") else ""
-    print(f"Validating {args.data_dir}{label}")
+    print(f"Validating {data_dir}{label}")
     for table in TABLES:
         if table in sources:
             n_err = sum(1 for p in errors if p.file.split(" (sheet '")[0] == sources[table].name)
@@ -296,6 +326,7 @@ def _cmd_codebook(args: argparse.Namespace) -> int:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from .batch import run_batch
+    from .national import is_national, run_national
     from .render import find_chromium
 
     pdf = {"auto": find_chromium() is not None, "yes": True, "no": False}[args.pdf]
@@ -311,6 +342,18 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         import os
 
         jobs = min(os.cpu_count() or 1, len(counties) + (0 if getattr(args, "no_overview", True) else 1))
+    if getattr(args, "provinces", None) or (getattr(args, "county", None) is None and is_national(args.data_dir)):
+        provinces = [p.strip() for arg in args.provinces or [] for p in arg.split(",") if p.strip()]
+        record = run_national(args.data_dir.resolve(), provinces=provinces or None, jobs=getattr(args, "jobs", None),
+                              scheduler=getattr(args, "scheduler", None), progress=not args.no_progress,
+                              year=args.year, lang=args.lang, counties=counties,
+                              prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run,
+                              force=args.force, pdf=pdf, timeout=args.timeout,
+                              overview=not getattr(args, "no_overview", True), wait=getattr(args, "wait", False))
+        s = record["summary"]
+        print(f"{len(record['provinces'])} province(s): {s['rendered']} rendered, {s['skipped']} unchanged, "
+              f"{s['failed']} failed in {s['seconds']} s: {Path(args.out or 'reports') / record['run'] / 'index.html'}")
+        return 1 if s["failed"] else 0
     manifest = run_batch(args.data_dir.resolve(), jobs=jobs, scheduler=getattr(args, "scheduler", None),
                          progress=not args.no_progress, year=args.year, lang=args.lang, counties=counties,
                          prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run, force=args.force,
@@ -358,8 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also (or instead) write the same province the way real exports look, with the mapping.toml "
                         "that `evalkit import` needs, into DIR (evalkit.synth_raw.write_raw; --format does not apply)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped sample's seed)")
-    p.add_argument("--size", choices=("full", "small"), default="full",
-                   help="full: 122 counties, 1,933 townships; small: 4 counties, 40 townships, for tests")
+    p.add_argument("--size", choices=("full", "small", "national", "national-small"), default="full",
+                   help="full: 122 counties, 1,933 townships; small: 4 counties, 40 townships, for tests; national: "
+                        "31 provinces, 2,850 counties, 38,000 townships, one sub-folder per province; "
+                        "national-small: 31 provinces of 4 counties, for tests")
+    p.add_argument("--provinces", type=int, default=None, metavar="N",
+                   help="with --size national(-small): only the first N provinces (a reduced country)")
     p.add_argument("--format", choices=("parquet", "csv", "csv-gb18030", "xlsx"), default="parquet",
                    help="file format of the tables (default: parquet; xlsx only for the small province)")
     p.set_defaults(func=_cmd_synth)
@@ -458,6 +505,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on an existing Dask distributed cluster (e.g. tcp://10.0.0.5:8786) instead of locally")
     p.add_argument("--no-overview", action="store_true", help="skip the province overview")
+    p.add_argument("--provinces", nargs="+", metavar="NAME",
+                   help="DATA_DIR holds one province folder per sub-folder: run only these (default: every one, "
+                        "when DATA_DIR holds no tables of its own); each into its own sub-folder of the run, with a "
+                        "national index")
     p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("render", help="render one county's report",

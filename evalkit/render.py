@@ -235,7 +235,8 @@ def notebook_to_html(nb: nbformat.NotebookNode, *, lang: str, title: str, synthe
 
 
 def index_html(entries: Sequence[IndexEntry], columns: Sequence[IndexColumn] = (), *, lang: str, title: str,
-               subtitle: str = "", synthetic: bool = False, overview_href: str | None = None) -> str:
+               subtitle: str = "", synthetic: bool = False, overview_href: str | None = None,
+               links: Sequence[tuple[str, str]] = ()) -> str:
     """The index page of a batch run: every county, sortable by any column and searchable.
 
     Parameters
@@ -252,6 +253,10 @@ def index_html(entries: Sequence[IndexEntry], columns: Sequence[IndexColumn] = (
         Show the banner saying the data are synthetic.
     overview_href : str, optional
         Relative link to the province overview.
+    links : sequence of (str, str)
+        More relative links listed under the heading, as (text, href): a national index links each
+        province's own index.  When any entry has a :attr:`IndexEntry.province`, a province column is
+        shown (and searched) beside the prefecture.
 
     Returns
     -------
@@ -268,8 +273,10 @@ def index_html(entries: Sequence[IndexEntry], columns: Sequence[IndexColumn] = (
     >>> '<td class="num" data-sort="91.2">91.2%</td>' in page
     True
     """
+    national = any(e.province is not None for e in entries)
     header = [{"label": t(f"index.{key}", lang), "type": kind, "cls": ""}
-              for key, kind in (("code", "text"), ("county", "text"), ("prefecture", "text"), ("status", "number"))]
+              for key, kind in (("code", "text"), ("county", "text"), *((("province", "text"),) if national else ()),
+                                ("prefecture", "text"), ("status", "number"))]
     header += [{"label": c.label, "type": "number", "cls": "num"} for c in columns]
     header += [{"label": t("index.html", lang), "type": None, "cls": ""},
                {"label": t("index.pdf", lang), "type": None, "cls": ""}]
@@ -283,12 +290,16 @@ def index_html(entries: Sequence[IndexEntry], columns: Sequence[IndexColumn] = (
             finite = sort is not None and math.isfinite(sort)
             cells.append({"text": text, "sort": repr(float(sort)) if finite else None})
         rows.append({"code": e.code, "names": e.names, "prefecture": e.prefecture, "status": e.status,
+                     "province": e.province if national else None,
                      "status_rank": _STATUSES.index(e.status), "cells": cells,
-                     "search": " ".join([e.code, *e.names, e.prefecture]).lower(),
+                     "search": " ".join([e.code, *e.names, *([e.province or ""] if national else []),
+                                         e.prefecture]).lower(),
                      "html": _relative_href(e.html), "pdf": _relative_href(e.pdf)})
     page = _templates().get_template("index.html.j2").render(
         t=_texts(lang), html_lang=html_lang(lang), version=__version__, title=title, subtitle=subtitle,
         synthetic=synthetic, overview_href=_relative_href(overview_href), header=header, rows=rows,
+        links=[(text, _relative_href(href)) for text, href in links],
+        national=national,
         css=Markup(_theme("base.css") + _theme("index.css")), js=Markup(_theme("index.js")),
         font_css=Markup(_FONT_SLOT))
     return _with_font(page)

@@ -401,22 +401,17 @@ class ProvinceData:
                ) -> tuple[pd.DataFrame, pd.DataFrame, float] | None:
         """Every county's overall satisfaction in ``year`` with its effective sample size, the funnel's limits
         around the province's (``province``: its row of ``satisfaction_rate``, ``q_overall``) and the province's
-        value; ``None`` when either is missing (:mod:`evalkit.measures.compare`)."""
-        import numpy as np
-
-        from .measures.compare import effective_sample_size, funnel_axis, funnel_limits_proportion
+        value; ``None`` when either is missing (:func:`evalkit.figuredata.funnel_data`, which
+        :func:`evalkit.plot.funnel` draws too)."""
+        from .figuredata import funnel_data
 
         c = self.parts(confidence)[("level_year", "county", int(year))]
-        sat = c[(c["indicator"] == "satisfaction_rate") & (c["item"] == "q_overall") & (c["group"] == "all")
-                & ~c["suppressed"]].copy()
-        if sat.empty or province is None:
+        if province is None:
             return None
-        # effective sample size: what the design-based standard error is worth in simple random sampling
-        sat["x"] = effective_sample_size(sat["value"], sat["se"])
-        sat = sat[np.isfinite(sat["x"])]
-        limits = funnel_limits_proportion(float(province["value"]), funnel_axis(sat["x"].to_numpy()),
-                                          confidence=(0.95, 0.998))
-        return sat[["code", "x", "value"]], limits, float(province["value"])
+        data = funnel_data(c, "satisfaction_rate", item="q_overall", target=float(province["value"]))
+        if data is None:
+            return None
+        return data.points[["code", "x", "value"]], data.limits, data.target
 
     def gaps(self, year: int) -> dict[str, int | None]:
         """The input tables (``survey``, ``services``, ``stations``) with no row for ``year``, each with the latest

@@ -60,6 +60,7 @@ from .personal import (  # noqa: F401  (the patterns and is_resident_id: for cal
 __all__ = [
     "TABLES",
     "OPTIONAL_TABLES",
+    "one_province",
     "Province",
     "codes",
     "table_spec",
@@ -1396,6 +1397,8 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         optional[table] = (raw, frame)
     if "comments_reviewed" in optional and "survey" in typed:
         problems.extend(check_reviewed(*optional["comments_reviewed"], typed["survey"], files["survey"]))
+    if "regions" in typed:
+        problems.extend(one_province(typed["regions"], rows["regions"], files["regions"], data_dir))
     blocking = any(p.severity == "error" for p in problems)
     if len(typed) == len(TABLES) and not blocking:
         problems.extend(_cross_checks(typed, rows, files, meta, today, sheets))
@@ -1404,6 +1407,35 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
                                 "checks across tables (townships in regions, dates in period, PSUs per stratum) "
                                 "run once the problems above are fixed.", "warning"))
     return typed, problems, meta, sources
+
+
+def one_province(regions: pd.DataFrame, rows: pd.Series, file: str, data_dir: str | Path) -> list[Problem]:
+    """An error when ``regions`` name more than one province: one data folder is one province.
+
+    Its counties are compared and ranked against each other and the province's figures, so two provinces
+    in one folder would be ranked together.  The message names the provinces found and says to put each
+    in its own sub-folder (``evalkit batch`` runs a folder of province folders province by province).
+    """
+    if "province_code" not in regions.columns:
+        return []
+    code = regions["province_code"].dropna().astype(str)
+    found = list(dict.fromkeys(code))
+    if len(found) < 2:
+        return []
+    counts = code.value_counts(sort=False)
+    name_col = next((c for c in ("province_name_en", "province_name_zh") if c in regions.columns), None)
+    names = (regions.loc[code.index, name_col].astype(str).groupby(code.to_numpy(), sort=False).first()
+             if name_col else pd.Series(dtype=str))
+    listing = ", ".join(f"{c}{' (' + printable(names[c]) + ')' if c in names.index else ''} in {counts[c]:,} rows"
+                        for c in found)
+    first = code.index[code != found[0]][0]
+    row = int(rows.loc[first]) if first in rows.index else None
+    folder = Path(data_dir)
+    return [Problem(file, row, "province_code", found[1], "several_provinces",
+                    f"the regions hold {len(found)} provinces: {listing}. One data folder is one province (its "
+                    "counties are ranked against each other and the province), so nothing is computed from it. "
+                    f"Put each province in its own sub-folder ({folder / found[0]}/, {folder / found[1]}/, ...) "
+                    f"and run `evalkit batch {folder}` to evaluate them province by province.")]
 
 
 def check_reviewed(raw: RawTable, frame: pd.DataFrame, survey: pd.DataFrame, survey_file: str) -> list[Problem]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,8 @@ from . import __version__
 from .io import write_table
 from .schema import TABLES, codes, table_spec
 
-__all__ = ["DEFAULT_SEED", "TARGETS", "YEARS", "generate", "province_meta", "write_province", "synthesize"]
+__all__ = ["DEFAULT_SEED", "NATIONAL_SIZES", "NATIONAL_TARGETS", "TARGETS", "YEARS", "generate", "generate_national",
+           "national_profile", "province_meta", "write_province", "synthesize", "synthesize_national"]
 
 #: Seed of the shipped sample province.
 DEFAULT_SEED = 20180501
@@ -65,6 +67,18 @@ _SIZES = {
     "small": {"counties": (2, 2), "townships": 40},
 }
 _WEAK_PREFECTURES = (8, 11, 13)  # 0-based: prefectures 9, 12 and 14 lag behind
+#: The national sizes: every province on the Hunan profile, varied (:func:`national_profile`).
+NATIONAL_SIZES = ("national", "national-small")
+# province code -> county-level units, roughly as published (31 provinces, 2,850 in all); the names are synthetic
+_NATIONAL_COUNTIES = {
+    "11": 16, "12": 16, "13": 167, "14": 117, "15": 103, "21": 100, "22": 60, "23": 121, "31": 16, "32": 95,
+    "33": 90, "34": 104, "35": 84, "36": 100, "37": 136, "41": 157, "42": 103, "43": 122, "44": 122, "45": 111,
+    "46": 25, "50": 38, "51": 183, "52": 88, "53": 129, "54": 74, "61": 107, "62": 86, "63": 44, "64": 22, "65": 114,
+}
+#: Published national figures the national size reproduces (shared/domain.md; townships and county units as
+#: published for the country): stations and coverage are those of the first wave (January 2023).
+NATIONAL_TARGETS = {"provinces": 31, "counties": 2850, "townships": 38_000, "stations_first_wave": 29_000,
+                    "coverage_first_wave": 0.78}
 _MODE_TOTALS = {"drop_in": 893_600, "screening": 1_437_000, "home_visit": 844_500,
                 "group_activity": 58_000, "case_work": 31_000}
 _YEAR_SHARE = np.array([0.27, 0.33, 0.40])
@@ -116,9 +130,16 @@ def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(x[order][np.searchsorted(cw, q * cw[-1])])
 
 
-def _geography(rng: np.random.Generator, size: str) -> pd.DataFrame:
-    """One row per township with codes, names, type and fixed effects."""
-    spec = _SIZES[size]
+def _geography(rng: np.random.Generator, size: str, spec: dict | None = None) -> pd.DataFrame:
+    """One row per township with codes, names, type and fixed effects.
+
+    ``spec`` (a national province's profile, :func:`national_profile`) replaces the size's counties and
+    townships and brings the province code, weak prefectures and the province's shift of prefecture effects.
+    """
+    spec = spec or _SIZES[size]
+    province_code = spec.get("province_code", "09")
+    weak_prefectures = spec.get("weak", _WEAK_PREFECTURES)
+    shift = spec.get("shift", 0.0)
     counties_per_pref = np.array(spec["counties"])
     n_counties = counties_per_pref.sum()
     townships_per_county = _split(rng, spec["townships"], n_counties, 6, 3.0)
@@ -128,8 +149,9 @@ def _geography(rng: np.random.Generator, size: str) -> pd.DataFrame:
     rows = []
     ci = 0
     for p, n_c in enumerate(counties_per_pref):
-        pref_code = f"09{p + 1:02d}"
-        pref_eff = -0.55 if p in _WEAK_PREFECTURES or (size == "small" and p == 1) else rng.normal(0.1, 0.15)
+        pref_code = f"{province_code}{p + 1:02d}"
+        pref_eff = (-0.55 if p in weak_prefectures or (size == "small" and p == 1)
+                    else rng.normal(0.1 + shift, 0.15))
         n_districts = int(rng.integers(1, 4)) if n_c > 3 else 1
         for k in range(n_c):
             kind = "district" if k < n_districts else ("city" if k == n_districts and n_c > 6 else "county")
@@ -183,7 +205,9 @@ def _geography(rng: np.random.Generator, size: str) -> pd.DataFrame:
     return geo
 
 
-def _regions(rng: np.random.Generator, geo: pd.DataFrame) -> pd.DataFrame:
+def _regions(rng: np.random.Generator, geo: pd.DataFrame,
+             province: tuple[str, str, str] = ("09", "Sample Province (synthetic)", "示例省（合成数据）")
+             ) -> pd.DataFrame:
     urban = (geo["urban_rural"] == "urban").to_numpy()
     rates = {  # share of residents on each register, rural vs urban
         "reg_dibao": (0.032, 0.016), "reg_tekun": (0.007, 0.002), "reg_left_behind_child": (0.011, 0.002),
@@ -197,9 +221,9 @@ def _regions(rng: np.random.Generator, geo: pd.DataFrame) -> pd.DataFrame:
                  "county_name_zh", "township_code", "township_name_en", "township_name_zh", "urban_rural",
                  "villages"]].copy()
         d.insert(0, "year", year)
-        d.insert(1, "province_code", "09")
-        d.insert(2, "province_name_en", "Sample Province (synthetic)")
-        d.insert(3, "province_name_zh", "示例省（合成数据）")
+        d.insert(1, "province_code", province[0])
+        d.insert(2, "province_name_en", province[1])
+        d.insert(3, "province_name_zh", province[2])
         drift = np.where(urban, 1.01, 0.992) ** i
         d["population"] = np.round(geo["population0"] * drift).astype(int)
         for k, v in base.items():
@@ -210,10 +234,13 @@ def _regions(rng: np.random.Generator, geo: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)[cols]
 
 
-def _stations(rng: np.random.Generator, geo: pd.DataFrame, scale: float) -> pd.DataFrame:
+def _stations(rng: np.random.Generator, geo: pd.DataFrame, scale: float, delay: float = 0.0) -> pd.DataFrame:
     n = len(geo)
-    # opening: most before the first wave, the rest during it; weak places later
+    # opening: most before the first wave, the rest during it; weak places later (a national province's
+    # ``delay`` opens its stations later still: fewer townships covered in the first wave)
     u = rng.random(n) + 0.12 * geo["weak"].to_numpy() + 0.05 * (geo["urban_rural"] == "rural").to_numpy()
+    if delay:
+        u = u + delay
     start = pd.Timestamp("2018-05-01")
     before = start + pd.to_timedelta(rng.integers(0, (pd.Timestamp("2022-12-31") - start).days, n), unit="D")
     opened = np.where(u < 0.80, before.to_numpy(),
@@ -275,7 +302,7 @@ def _scramble(x: np.ndarray) -> np.ndarray:
 
 
 def _services(rng: np.random.Generator, geo: pd.DataFrame, regions: pd.DataFrame, stations: pd.DataFrame,
-              scale: float) -> pd.DataFrame:
+              scale: float, person_base: int = 0) -> pd.DataFrame:
     n_t = len(geo)
     t_index = pd.Series(np.arange(n_t), index=geo["township_code"])
     reg_cols = ["reg_dibao", "reg_tekun", "reg_left_behind_child", "reg_child_in_difficulty", "reg_elderly",
@@ -283,6 +310,8 @@ def _services(rng: np.random.Generator, geo: pd.DataFrame, regions: pd.DataFrame
     pools = regions.groupby("township_code", sort=False)[reg_cols + ["population"]].max().reindex(geo["township_code"])
     pool = np.column_stack([pools[reg_cols].to_numpy(), (pools["population"].to_numpy() // 3)]).clip(min=1)
     offsets = np.concatenate([[0], np.cumsum(pool.ravel())[:-1]]).reshape(pool.shape)
+    if person_base:  # a national province's persons: their own range of pseudonyms
+        offsets = offsets + person_base
 
     st = stations.assign(t=stations["township_code"].map(t_index).to_numpy())
     activity = (st["social_workers"] * (0.8 + 0.2 * st["service_level"].astype(float))
@@ -503,3 +532,125 @@ def province_meta(seed: int = DEFAULT_SEED, size: str = "full") -> dict:
         "lonely_psu": "fail",
         "generated_for": _dt.date(YEARS[-1], 12, 31).isoformat(),
     }
+
+
+# --------------------------------------------------------------------------- the whole country
+
+
+def national_profile(size: str = "national") -> list[dict]:
+    """The provinces of a synthetic country: one dict per province, in code order.
+
+    Each province is the Hunan profile (:func:`generate`) varied: its number of county units is roughly
+    the published one (2,850 in all), its townships per county vary around the national mean (38,000
+    townships in all), a fifth of its prefectures (at least one) lag behind, its other prefectures'
+    effects are shifted up or down, and its stations open later by a province-wide ``delay``, so that
+    about 78% of townships have a station in the first wave (29,000 stations) and all do in the latest.
+    The shape of the country is fixed (it does not depend on the seed); the seed makes the data.
+
+    ``"national-small"`` is the same country with every province the size of ``"small"`` (two
+    prefectures of two counties, 40 townships), for tests.
+
+    Examples
+    --------
+    >>> p = national_profile()
+    >>> len(p), sum(sum(x["counties"]) for x in p), sum(x["townships"] for x in p)
+    (31, 2850, 38000)
+    >>> p[17]["province_code"], sum(p[17]["counties"])
+    ('43', 122)
+    """
+    if size not in NATIONAL_SIZES:
+        raise ValueError(f"size must be one of {', '.join(NATIONAL_SIZES)}, not {size!r}.")
+    rng = np.random.default_rng(2850)  # the country's shape: the same for every seed
+    codes_ = list(_NATIONAL_COUNTIES)
+    n = np.array(list(_NATIONAL_COUNTIES.values()))
+    per_county = rng.lognormal(0, 0.2, len(n))
+    raw = n * per_county * NATIONAL_TARGETS["townships"] / (n * per_county).sum()
+    towns = np.floor(raw).astype(int)
+    towns[np.argsort(towns - raw, kind="stable")[: NATIONAL_TARGETS["townships"] - towns.sum()]] += 1
+    shifts = rng.normal(0, 0.12, len(n))
+    delays = rng.uniform(0.0, 0.2, len(n))
+    out = []
+    for i, code in enumerate(codes_):
+        if size == "national-small":
+            counties, townships = (2, 2), 40
+        else:
+            n_pref = max(1, int(round(n[i] / 8.7)))
+            counties = tuple(int(c) for c in 2 + rng.multinomial(n[i] - 2 * n_pref, np.full(n_pref, 1 / n_pref)))
+            townships = int(towns[i])
+        n_weak = max(1, int(round(0.2 * len(counties)))) if len(counties) > 1 else 0
+        weak = tuple(sorted(int(w) for w in rng.choice(len(counties), n_weak, replace=False))) if n_weak else ()
+        out.append({"province_code": code, "index": i, "counties": counties, "townships": townships, "weak": weak,
+                    "shift": float(shifts[i]), "delay": float(delays[i])})
+    return out
+
+
+# the pinyin of the real provinces: a synthetic province never shares a real one's name (in either language)
+_REAL_PROVINCES = {"Beijing", "Tianjin", "Hebei", "Shanxi", "Neimenggu", "Liaoning", "Jilin", "Heilongjiang",
+                   "Shanghai", "Jiangsu", "Zhejiang", "Anhui", "Fujian", "Jiangxi", "Shandong", "Henan", "Hubei",
+                   "Hunan", "Guangdong", "Guangxi", "Hainan", "Chongqing", "Sichuan", "Guizhou", "Yunnan", "Xizang",
+                   "Shaanxi", "Gansu", "Qinghai", "Ningxia", "Xinjiang", "Taiwan", "Xianggang", "Aomen"}
+
+
+def _province_names(seed: int, index: int) -> tuple[str, str]:
+    pairs = [c.split() for c in _CHARS]
+    rng = np.random.default_rng([seed, 31, index])
+    while True:
+        a, b = rng.choice(len(pairs), 2, replace=False)
+        en = (pairs[a][1] + pairs[b][1]).capitalize()
+        if en not in _REAL_PROVINCES:
+            return pairs[a][0] + pairs[b][0], en
+
+
+def generate_national(seed: int = DEFAULT_SEED, size: str = "national", provinces: int | None = None
+                      ) -> Iterator[tuple[str, dict[str, pd.DataFrame]]]:
+    """Generate a synthetic country province by province: ``(province_code, tables)`` pairs.
+
+    One province is in memory at a time.  Each province has its own random stream, seeded by ``seed``
+    and its place in the country, so ``provinces=3`` gives exactly the first three provinces of the
+    whole country, and the same seed always gives the same country.  Province names are made up (and
+    say the data are synthetic); the codes look like real province codes.  See :func:`national_profile`.
+    """
+    profile = national_profile(size)
+    if provinces is not None:
+        if not 1 <= int(provinces) <= len(profile):
+            raise ValueError(f"provinces must be between 1 and {len(profile)}, not {provinces!r}.")
+        profile = profile[: int(provinces)]
+    for spec in profile:
+        i = spec["index"]
+        rng = np.random.default_rng([seed, i])
+        geo = _geography(rng, "national", spec)
+        scale = len(geo) / _SIZES["full"]["townships"]
+        zh, en = _province_names(seed, i)
+        regions = _regions(rng, geo, (spec["province_code"], f"{en} Province (synthetic)", f"{zh}省（合成数据）"))
+        stations = _stations(rng, geo, scale, delay=spec["delay"])
+        services = _services(rng, geo, regions, stations, scale, person_base=i * 300_000_000)
+        survey = _survey(rng, geo, regions, stations)
+        yield spec["province_code"], {"regions": regions, "stations": stations, "services": services,
+                                      "survey": survey}
+
+
+def synthesize_national(out_dir: str | Path, *, seed: int = DEFAULT_SEED, size: str = "national",
+                        provinces: int | None = None, fmt: str = "parquet") -> list[Path]:
+    """Write a synthetic country to ``out_dir``, one sub-folder per province named by its code
+    (what ``evalkit synth --size national`` runs); ``provinces`` keeps only the first few.
+
+    Each sub-folder is a province folder as :func:`synthesize` writes one (``evalkit batch`` runs
+    the whole folder province by province).  Returns the files written.
+    """
+    out_dir = Path(out_dir)
+    written = []
+    for code, tables in generate_national(seed, size, provinces):
+        meta = {
+            "name": f"{tables['regions']['province_name_en'].iloc[0]} / {tables['regions']['province_name_zh'].iloc[0]}",
+            "synthetic": True,
+            "note": "Generated by evalkit.synth. Not real people, places or figures. 本数据为程序生成的合成数据。",
+            "generator": f"evalkit {__version__}",
+            "seed": seed,
+            "size": size,
+            "years": list(YEARS),
+            "lonely_psu": "fail",
+            "generated_for": _dt.date(YEARS[-1], 12, 31).isoformat(),
+        }
+        written += write_province(tables, out_dir / code, fmt=fmt, meta=meta)
+        del tables
+    return written

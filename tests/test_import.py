@@ -119,6 +119,7 @@ def test_xlsx_with_the_table_over_several_sheets_keeps_each_rows_sheet(tmp_path,
     with pd.ExcelWriter(raw / "台账.xlsx") as xl:
         services[first_half].rename(columns=zh("services")).to_excel(xl, sheet_name="上半年", index=False)
         services[~first_half].rename(columns=zh("services")).to_excel(xl, sheet_name="下半年", index=False)
+        services.iloc[:0].rename(columns=zh("services")).to_excel(xl, sheet_name="模板", index=False)  # not filled in
     regions = text(base["regions"])
     with pd.ExcelWriter(raw / "区划.xlsx") as xl:  # a sheet per county, a title row above the header
         for county, part in regions.groupby("county_code", sort=False):
@@ -135,6 +136,7 @@ def test_xlsx_with_the_table_over_several_sheets_keeps_each_rows_sheet(tmp_path,
     report = result.report
     assert "| 台账.xlsx | 上半年 | 1 |" in report and "| 台账.xlsx | 下半年 | 1 |" in report
     assert "| 区划.xlsx | 090102 | 3 |" in report  # the header found below the title row
+    assert "| 台账.xlsx | sheet '模板': the services table's header (row 1) but no data rows |" in report
 
 
 def _survey_for_stat(base: dict) -> tuple[pd.DataFrame, dict]:
@@ -241,6 +243,9 @@ def test_category_labels_become_codes(tmp_path, base):
     for column, codes in (("person_group", "person_group"), ("mode", "mode"), ("service_item", "service_item")):
         labels = evalkit.schema.codes(codes)
         services[column] = services[column].map(lambda v: labels[v]["zh"])
+    items = text(base["services"])["service_item"]
+    labels = evalkit.schema.codes("service_item")
+    services.loc[::2, "service_item"] = items[::2].map(lambda v: f"{v} {labels[v]['zh']}")  # "S05 老年人探访关爱"
     services.rename(columns=zh("services")).to_csv(raw / "services.csv", index=False)
     regions = text(base["regions"])
     regions["urban_rural"] = regions["urban_rural"].map({"urban": "城镇", "rural": "农村"})
@@ -256,8 +261,9 @@ def test_dates_written_the_chinese_way_are_read(tmp_path, base):
     write_standard(raw, base)
     stations = text(base["stations"])
     d = base["stations"]["opened"]
-    stations["opened"] = [f"{x.year}年{x.month}月{x.day}日" if i % 2 else f"{x.year}.{x.month}.{x.day}"
-                          for i, x in enumerate(d)]
+    forms = (lambda x: f"{x.year}年{x.month}月{x.day}日", lambda x: f"{x.year}.{x.month}.{x.day}",
+             lambda x: x.strftime("%Y%m%d"), lambda x: str((x - pd.Timestamp("1899-12-30")).days))  # Excel serial
+    stations["opened"] = [forms[i % 4](x) for i, x in enumerate(d)]
     stations.to_csv(raw / "stations.csv", index=False)
     assert_same(imported(raw, tmp_path / "data"), base)
 
@@ -606,3 +612,54 @@ def test_the_mapping_example_of_data_readme_is_accepted():
     m = parse_mapping(example)
     assert m.sources[0].drop == ["备注"] and m.sources[0].constants["county_code"] == "090102"
     assert m.values["q_overall"] == {"很满意": 5} and m.dataset["lonely_psu"] == "adjust"
+
+
+def test_a_listed_sheet_no_workbook_has_and_a_hidden_data_sheet(tmp_path, base):
+    raw = tmp_path / "raw"
+    write_standard(raw, base, skip=("stations",))
+    with pd.ExcelWriter(raw / "stations.xlsx") as xl:
+        text(base["stations"]).to_excel(xl, sheet_name="2024", index=False)
+        text(base["stations"]).iloc[:2].to_excel(xl, sheet_name="旧版", index=False)
+        xl.book["旧版"].sheet_state = "hidden"
+    messages = refused(raw, tmp_path / "data")
+    assert messages == ["stations.xlsx (sheet '旧版'): is hidden and holds cells; unhide it (right-click a sheet tab, "
+                        "Unhide) to have it imported, delete it, or list the sheets to read (sheets = [...]) in a "
+                        "mapping file."]
+    path = write_map(tmp_path, 'version = 1\n[[source]]\nfiles = "stations.xlsx"\nsheets = ["2042"]\n')
+    messages = refused(raw, tmp_path / "data", mapping=path)
+    assert any(m.startswith("MAP.toml, line 4, key 'sheets': the sheet '2042' is in none of the workbooks")
+               for m in messages), messages
+    path = write_map(tmp_path, 'version = 1\n[[source]]\nfiles = "stations.xlsx"\nsheets = ["2024"]\n')
+    assert_same(imported(raw, tmp_path / "data", mapping=path), base)
+
+
+def test_an_excel_error_value_is_refused_by_name(tmp_path, base):
+    """calamine would read #N/A as an empty cell (nothing at all in an optional column): such a workbook is read
+    with openpyxl, and validation names the error value."""
+    raw = tmp_path / "raw"
+    write_standard(raw, base, skip=("survey",))
+    with pd.ExcelWriter(raw / "survey.xlsx") as xl:
+        text(base["survey"]).to_excel(xl, sheet_name="Sheet1", index=False)
+        xl.book["Sheet1"]["O5"] = "#N/A"  # comment of row 5
+    messages = refused(raw, tmp_path / "data")
+    assert any(m.startswith("survey.xlsx (sheet 'Sheet1'), row 5, column 'comment'") and "#N/A" in m
+               for m in messages), messages
+
+
+def test_a_csv_in_an_encoding_validation_refuses_is_named(tmp_path, base):
+    raw = tmp_path / "raw"
+    write_standard(raw, base, skip=("stations",))
+    text(base["stations"]).rename(columns=zh("stations")).to_csv(raw / "社工站.csv", index=False, encoding="utf-16")
+    [message] = refused(raw, tmp_path / "data")
+    assert message.startswith("社工站.csv: is UTF-16 text") and "CSV UTF-8" in message
+
+
+def test_one_workbook_holding_two_tables_on_two_sheets(tmp_path, base):
+    raw = tmp_path / "raw"
+    write_standard(raw, base, skip=("regions", "stations"))
+    with pd.ExcelWriter(raw / "基本情况.xlsx") as xl:
+        text(base["stations"]).rename(columns=zh("stations")).to_excel(xl, sheet_name="社工站", index=False)
+        text(base["regions"]).rename(columns=zh("regions")).to_excel(xl, sheet_name="区划", index=False)
+    result = import_folder(raw, tmp_path / "data")
+    assert_same(evalkit.load_province(tmp_path / "data", today=TODAY).tables(), base)
+    assert "| 基本情况.xlsx | 社工站 | 1 |" in result.report.split("## stations")[1].split("## ")[0]

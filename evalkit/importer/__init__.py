@@ -133,7 +133,7 @@ def _assemble(table: str, parts: list[Part], mapping: Mapping, problems: list[Pr
         for column in order:
             if column in part.constants:
                 value = part.constants[column]
-                data[column] = pd.Series([str(value)] * n, dtype=object)
+                data[column] = pd.Series([str(value)] * n, dtype="str")
                 continue
             values = part.body.iloc[:, part.columns[column]].reset_index(drop=True)
             value_map = dict(mapping.values.get(column, {}))
@@ -251,6 +251,7 @@ def _gather(raw_dir: Path, mapping: Mapping, skip: set[Path]
     problems: list[Problem] = []
     parts: dict[str, list[Part]] = {}
     skipped: dict[str, list[str]] = {}
+    workbooks: dict[int, dict[str, list[str]]] = {}  # [[source]] with sheets -> the workbooks it matched
     for path, rel in files:
         if path.suffix.lower() == ".xls":
             problems.append(Problem(rel, None, None, None, "xls_workbook", "is an old-style Excel .xls workbook; "
@@ -264,12 +265,8 @@ def _gather(raw_dir: Path, mapping: Mapping, skip: set[Path]
         names = [s.sheet for s in sheets if s.sheet is not None]
         for source in mapping.sources:
             if source.sheets and names and any(fnmatch.fnmatchcase(rel, p) for p in source.files):
-                for wanted in source.sheets:
-                    if wanted not in names:
-                        problems.append(Problem(mapping.file, mapping.line("source", source.position, "sheets"),
-                                                "sheets", wanted, "mapping_sheet_missing",
-                                                f"the sheet '{wanted}' is not in {rel}, whose sheets are "
-                                                f"{', '.join(repr(n) for n in names)}."))
+                books = workbooks.setdefault(source.position, {})
+                books[rel] = names
         for sheet in sheets:
             source, read = _source_for(rel, sheet.sheet, mapping)
             if not read:
@@ -291,11 +288,22 @@ def _gather(raw_dir: Path, mapping: Mapping, skip: set[Path]
             if part is None:
                 skipped.setdefault(rel, []).append(f"sheet '{sheet.sheet}': empty" if sheet.sheet else "empty")
                 continue
-            if part.body is None or len(part.body) == 0:
-                problems.append(Problem(part.where, part.header_row, None, None, "no_rows",
-                                        f"holds the {part.table} table's header but no data rows."))
+            if part.body is None or len(part.body) == 0:  # a template not filled in yet: nothing to import
+                skipped.setdefault(rel, []).append(
+                    f"{'sheet ' + repr(sheet.sheet) + ': ' if sheet.sheet else ''}the {part.table} table's header "
+                    f"(row {part.header_row}) but no data rows")
                 continue
             parts.setdefault(part.table, []).append(part)
+    for source in mapping.sources:  # a listed sheet that none of the block's workbooks has: a typo
+        books = workbooks.get(source.position, {})
+        seen = {name for names in books.values() for name in names}
+        for wanted in (source.sheets or []) if books else []:
+            if wanted not in seen:
+                listed = ", ".join(f"{rel} ({', '.join(repr(n) for n in names)})" for rel, names in books.items())
+                problems.append(Problem(mapping.file, mapping.line("source", source.position, "sheets"), "sheets",
+                                        wanted, "mapping_sheet_missing",
+                                        f"the sheet '{wanted}' is in none of the workbooks this block describes: "
+                                        f"{listed[:300]}."))
     return parts, problems, not_read, skipped
 
 
@@ -368,8 +376,8 @@ def import_folder(raw_dir: str | Path, out_dir: str | Path, *, mapping: str | Pa
         if tables and not any(p.severity == "error" for p in problems):
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            for table, t in tables.items():
-                write_table(t.frame, tmp / f"{table}.parquet")
+            for table, t in tables.items():  # text, uncompressed: read back once, by validation
+                _write_text(t.frame, tmp / f"{table}.parquet")
             write_atomic(tmp / "dataset.json", json.dumps(_meta(raw_dir, mapping), ensure_ascii=False, indent=2))
             typed, found, _, _ = validate_province(tmp)
             problems.extend(_translate(p, tables, raw_dir.name) for p in found)
@@ -392,6 +400,13 @@ def import_folder(raw_dir: str | Path, out_dir: str | Path, *, mapping: str | Pa
         err.result = result  # type: ignore[attr-defined]  (the CLI prints its report)
         raise err
     return result
+
+
+def _write_text(frame: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="none")
 
 
 def _required(table: str) -> list[str]:

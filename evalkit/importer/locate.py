@@ -124,7 +124,8 @@ def locate(sheet: Sheet, source: Source | None, mapping: Mapping) -> Part | None
                                    f"matches no table: no row among the first {HEADER_SEARCH_ROWS} names a "
                                    f"codebook column (the first row with cells reads '{first}'). Rename the "
                                    "headers as in data/README.md, map them in a mapping file (evalkit import "
-                                   "--suggest drafts one), or list the file under ignore.")])
+                                   "--suggest drafts one), list the sheets to read (sheets = [...]), or list the "
+                                   "file under ignore.")])
         if h >= len(grid):
             raise Refused([Problem(mapping.file, mapping.line(*at, "header_row"), "header_row", str(h + 1),
                                    "mapping_header_row", f"{where} has no row {h + 1} (header_row).")])

@@ -56,29 +56,28 @@ def _fail(file: str, rule: str, message: str, row: int | None = None) -> InputEr
 
 
 def as_text(s: pd.Series) -> pd.Series:
-    """A column of any type as text, as a spreadsheet shows it: whole floats without ``.0``, dates as
-    ``YYYY-MM-DD`` (with the time when not midnight), missing as missing.
+    """A column of any type as text (pandas' ``str`` dtype), as a spreadsheet shows it: whole floats without
+    ``.0``, other floats as Python writes them (they read back to the same number), dates as ``YYYY-MM-DD``
+    (with the time when not midnight), surrounding spaces stripped, empty as missing.  Each distinct value is
+    converted once.
 
     >>> as_text(pd.Series([1.0, 2.5, None])).tolist()
     ['1', '2.5', nan]
     """
-    if pd.api.types.is_datetime64_any_dtype(s):
-        midnight = (s.dropna() == s.dropna().dt.normalize()).all()
-        out = s.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S")
-        return out.astype(object).where(s.notna(), np.nan)
-    if pd.api.types.is_bool_dtype(s):
-        return s.map({True: "true", False: "false"}).astype(object)
-    if pd.api.types.is_integer_dtype(s):
-        return s.astype("Int64").astype(str).astype(object).where(s.notna(), np.nan)
-    if pd.api.types.is_float_dtype(s):
-        whole = s.notna() & np.isfinite(s.fillna(0)) & (s.fillna(0) % 1 == 0) & (s.abs().fillna(0) < 1e15)
-        text = s.map(repr).astype(object)
-        text[whole] = s[whole].astype("int64").astype(str)
-        return text.where(s.notna(), np.nan)
     if isinstance(s.dtype, pd.StringDtype):
         text = s.str.strip()
-        return text.astype(object).where(text.notna() & (text != ""), np.nan)
-    return s.astype(object).map(_cell)
+        return text.where(text != "").astype("str")
+    if pd.api.types.is_datetime64_any_dtype(s):
+        s = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        fmt = "%Y-%m-%d" if (s.dropna() == s.dropna().dt.normalize()).all() else "%Y-%m-%d %H:%M:%S"
+        return _by_distinct(s, lambda v: v.strftime(fmt))
+    return _by_distinct(s, _cell)
+
+
+def _by_distinct(s: pd.Series, one) -> pd.Series:
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    shown = np.array([one(v) for v in uniques] + [np.nan], dtype=object)
+    return pd.Series(shown[codes], index=s.index, dtype=object).astype("str")
 
 
 def _cell(v: object) -> object:
@@ -96,8 +95,12 @@ def _missing(v: object) -> bool:
 
 
 def _one_text(v: object) -> str:
-    if isinstance(v, float) and v.is_integer():
+    if isinstance(v, bool) or isinstance(v, np.bool_):
+        return "true" if v else "false"
+    if isinstance(v, (float, np.floating)) and float(v).is_integer() and abs(v) < 1e15:
         return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
     if isinstance(v, pd.Timestamp) or hasattr(v, "isoformat"):
         text = v.isoformat(sep=" ") if hasattr(v, "hour") else v.isoformat()
         return text[:10] if text[10:] in ("", " 00:00:00") else text
@@ -124,7 +127,7 @@ def _read_csv(path: Path, file: str) -> list[Sheet]:
             raise _fail(file, "ragged_row", f"line {line} has {saw} fields but the lines above have {expected}: "
                         "a stray comma, or text with a comma that is not in quotes.", row=line) from None
         raise _fail(file, "csv_syntax", f"cannot be parsed as CSV: {err}") from None
-    grid = grid.apply(lambda s: s.str.strip()).replace("", np.nan).astype(object)
+    grid = grid.apply(as_text)
     return [Sheet(file, None, "csv", grid=grid)]
 
 
@@ -139,12 +142,31 @@ def _read_xlsx(path: Path, file: str) -> list[Sheet]:
         raise _fail(file, "xls_workbook", "is an old-style Excel .xls workbook with an .xlsx name; save it as an "
                     ".xlsx workbook (Excel Workbook) and import again.")
     try:
-        sheets, hidden = _calamine_sheets(path) if _has_calamine() else read_sheets(path)
+        fast = _has_calamine() and not _has_error_cells(path)
+        sheets, hidden = _calamine_sheets(path) if fast else read_sheets(path)
     except Exception as err:  # calamine, openpyxl and zipfile raise many types for a damaged workbook
         raise _fail(file, "corrupt_workbook", f"cannot be opened as an Excel workbook: it is damaged or not a "
                     f"workbook ({type(err).__name__}: {err}). Open it in Excel and save it again, or export the "
                     "sheet as CSV.") from None
     return [Sheet(file, name, "xlsx", grid=grid, hidden=name in hidden) for name, grid in sheets.items()]
+
+
+def _has_error_cells(path: Path) -> bool:
+    """Whether a worksheet of the workbook holds an Excel error value (``#N/A``, ``#REF!``): calamine reads
+    them as empty cells, openpyxl (:func:`evalkit.io.read_sheets`) as their text, which validation then
+    refuses by name; so such a workbook is read with openpyxl."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with z.open(name) as f:
+                    tail = b""
+                    while chunk := f.read(1 << 24):
+                        if b' t="e"' in tail + chunk:
+                            return True
+                        tail = chunk[-8:]
+    return False
 
 
 def _has_calamine() -> bool:

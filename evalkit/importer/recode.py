@@ -9,6 +9,7 @@ counts what it changed, for the import report.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -48,6 +49,9 @@ YES_NO: dict[str, str] = {"是": "true", "否": "false", "有": "true", "无": "
 
 _CN_DATE = re.compile(r"^(\d{4})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?(?:\s+(\d{1,2}:\d{2}(?::\d{2})?))?$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_CODE_AND_LABEL = re.compile(r"^([A-Za-z0-9_.]+)\s*[\s:：.、)）-]\s*(\S.*)$")
+#: Day 0 of Excel's date serial numbers (1900 date system, with its 1900-02-29).
+EXCEL_EPOCH = _dt.date(1899, 12, 30)
 
 
 @dataclass
@@ -97,6 +101,10 @@ def _standard(value: str, col: dict) -> tuple[str, bool]:
         if number is not None:
             return number, number in codes("likert")
         found = _likert().get(normalise(value))
+        if found is None:  # "5 非常满意", "(4) satisfied": the number, when its text agrees
+            m = _CODE_AND_LABEL.match(value.strip("()（） "))
+            if m and m.group(1) in codes("likert") and _likert().get(normalise(m.group(2))) in (None, m.group(1)):
+                found = m.group(1)
         return (found, True) if found else (value, False)
     if kind == "category":
         allowed = codes(col["codes"])
@@ -108,6 +116,9 @@ def _standard(value: str, col: dict) -> tuple[str, bool]:
         number = _number(value) if all(re.fullmatch(r"\d+\.0", c) for c in allowed) else None
         if number is not None and f"{number}.0" in allowed:
             return f"{number}.0", True
+        m = _CODE_AND_LABEL.match(value)  # "S05 老年人探访关爱", "dibao: 低保对象"
+        if m and m.group(1) in allowed:
+            return m.group(1), True
         return value, False
     if kind == "date":
         m = _CN_DATE.match(value)
@@ -117,6 +128,9 @@ def _standard(value: str, col: dict) -> tuple[str, bool]:
         m = _COMPACT_DATE.match(value)
         if m:
             return f"{m.group(1)}-{m.group(2)}-{m.group(3)}", True
+        serial = _number(value)
+        if serial is not None and 20000 <= int(serial) <= 80000:  # an Excel date serial (1954-2119) shown as a number
+            return (EXCEL_EPOCH + _dt.timedelta(days=int(serial))).isoformat(), True
         return value, True
     if kind == "bool":
         found = YES_NO.get(normalise(value))
@@ -167,5 +181,5 @@ def recode(values: pd.Series, col: dict, value_map: dict[str, Any] | None = None
     if not changed:
         return Recoded(values, {}, uncovered)
     mapped = np.asarray(new, dtype=object)[np.where(codes_ >= 0, codes_, 0)]
-    result = pd.Series(mapped, index=values.index, dtype=object).where(codes_ >= 0, np.nan)
+    result = pd.Series(mapped, index=values.index, dtype=object).where(codes_ >= 0, np.nan).astype("str")
     return Recoded(result, changed, uncovered)

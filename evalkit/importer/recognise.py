@@ -16,7 +16,7 @@ from functools import cache
 from ..schema import OPTIONAL_TABLES, TABLES, table_spec
 
 __all__ = ["normalise", "aliases", "codebook_matches", "personal_reason", "PERSONAL_COLUMNS",
-           "PLATFORM_COLUMNS", "required", "fuzzy"]
+           "PLATFORM_COLUMNS", "required", "fuzzy", "KEYWORDS"]
 
 ALL_TABLES = (*TABLES, *OPTIONAL_TABLES)
 
@@ -114,6 +114,21 @@ def personal_reason(header: object) -> str | None:
     return None
 
 
+#: Words a question text uses for a codebook column (a hint for ``--suggest`` only, confidence 0.7): the
+#: survey items as questionnaires word them.
+KEYWORDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("survey", "q_overall"): ("总体", "总的来说", "整体", "综合评价"),
+    ("survey", "q_access"): ("方便", "便利", "便捷", "可及"),
+    ("survey", "q_attitude"): ("态度",),
+    ("survey", "q_professional"): ("专业",),
+    ("survey", "q_timely"): ("及时",),
+    ("survey", "q_effect"): ("效果", "成效", "有帮助"),
+    ("survey", "group"): ("哪类", "人员类别", "身份", "属于"),
+    ("survey", "comment"): ("意见", "建议"),
+    ("survey", "weight"): ("权重",),
+}
+
+
 def fuzzy(header: object, table: str | None = None, cutoff: float = 0.5) -> list[tuple[str, str, float]]:
     """Codebook columns a header resembles, best first: ``(table, column, confidence)`` with confidence in
     [0, 1] (1 for an exact match after :func:`normalise`; else the longest common run of characters
@@ -144,5 +159,8 @@ def fuzzy(header: object, table: str | None = None, cutoff: float = 0.5) -> list
             for c in cols:
                 if score > scores.get((t, c), 0.0):
                     scores[(t, c)] = score
+    for (t, c), words in KEYWORDS.items():
+        if table in (None, t) and any(w in n for w in words) and scores.get((t, c), 0.0) < 0.7:
+            scores[(t, c)] = 0.7
     ranked = sorted(((t, c, s) for (t, c), s in scores.items() if s >= cutoff), key=lambda x: (-x[2], x[1]))
     return ranked

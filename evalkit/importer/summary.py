@@ -14,13 +14,17 @@ from ..schema import table_spec
 from .locate import HEADER_SEARCH_ROWS, find_header_row, letter
 from .mapping import Mapping
 from .read import Sheet
-from .recognise import ALL_TABLES, fuzzy, normalise, personal_reason, required
+from .recognise import ALL_TABLES, fuzzy, personal_reason, required
 
 if TYPE_CHECKING:
     from . import Assembled
 
 __all__ = ["import_report", "suggest_mapping", "import_rules_markdown", "update_import_rules", "IMPORT_BEGIN",
            "IMPORT_END"]
+
+
+#: Recodings listed per column in the import report (the most frequent; the rest are counted).
+RECODES_SHOWN = 30
 
 
 def _cell(text: Any) -> str:
@@ -35,7 +39,7 @@ def import_report(raw_dir: Path, mapping: Mapping, tables: dict[str, "Assembled"
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     how = f"with the mapping file {mapping.path.name}" if mapping.path else "without a mapping file"
-    out = [f"# Import report", "",
+    out = ["# Import report", "",
            f"Imported from `{raw_dir}` {how}.",
            f"Result: {'valid' if ok else f'NOT valid: {len(errors)} error(s)'}; {len(warnings)} warning(s).", ""]
     for table, t in tables.items():
@@ -59,8 +63,12 @@ def import_report(raw_dir: Path, mapping: Mapping, tables: dict[str, "Assembled"
         if t.changed:
             out += ["", "Values recoded:", "", "| column | source value | codebook value | rows |",
                     "| --- | --- | --- | --- |"]
-            for column, changes in t.changed.items():
-                out += [f"| `{column}` | {_cell(a)} | {_cell(b)} | {n:,} |" for (a, b), n in changes.items()]
+            for column, changes in t.changed.items():  # the most frequent first; a column of dates has many
+                ranked = sorted(changes.items(), key=lambda x: -x[1])
+                out += [f"| `{column}` | {_cell(a)} | {_cell(b)} | {n:,} |" for (a, b), n in ranked[:RECODES_SHOWN]]
+                if len(ranked) > RECODES_SHOWN:
+                    rest = ranked[RECODES_SHOWN:]
+                    out.append(f"| `{column}` | ... {len(rest):,} more values | | {sum(n for _, n in rest):,} |")
         dropped = [(p.where, h, why) for p in t.parts for h, why in p.dropped]
         if dropped:
             out += ["", "Columns dropped (not imported):", "", "| file | column | reason |", "| --- | --- | --- |"]
@@ -120,15 +128,16 @@ def _choose(headers: list[str], labels: list[str] | None) -> tuple[str | None, d
     table = max(ALL_TABLES, key=lambda t: score[t])
     if score[table] == 0:
         return None, {}
+    # each header to one column and each column to one header, best confidence first (a header's second
+    # choice is taken when its first went to a header that matches it better)
+    pairs = sorted(((s, j, column) for j, found in best.items() for t, column, s in found if t == table
+                    and not (personal_reason(headers[j]) and s < 1.0)), key=lambda x: (-x[0], x[1]))
     claims: dict[str, tuple[int, float]] = {}
-    for j, found in best.items():
-        if personal_reason(headers[j]) and not any(s == 1.0 for t, _, s in found if t == table):
-            continue
-        for t, column, s in found:
-            if t == table:
-                if column not in claims or s > claims[column][1]:
-                    claims[column] = (j, s)
-                break
+    taken: set[int] = set()
+    for s, j, column in pairs:
+        if column not in claims and j not in taken:
+            claims[column] = (j, s)
+            taken.add(j)
     return table, {j: (column, s) for column, (j, s) in claims.items()}
 
 
@@ -147,9 +156,12 @@ def suggest_mapping(raw_dir: Path, sheets: list[Sheet], not_read: list[tuple[str
         out.append(f"# cannot be read: {escape_controls(str(p))}")
     groups: dict[tuple, list[Sheet]] = {}
     info: dict[tuple, tuple] = {}
+    data_sheets: dict[str, set[str]] = {}
     for sheet in sheets:
         if sheet.grid is not None and (sheet.grid.empty or sheet.grid.isna().all(axis=None)):
             continue
+        if sheet.sheet is not None:
+            data_sheets.setdefault(sheet.file, set()).add(sheet.sheet)
         headers, labels, header_row = _headers(sheet)
         key = (tuple(headers), header_row)
         groups.setdefault(key, []).append(sheet)
@@ -158,6 +170,7 @@ def suggest_mapping(raw_dir: Path, sheets: list[Sheet], not_read: list[tuple[str
         headers, labels, header_row = info[key]
         table, chosen = _choose(headers, labels)
         files = list(dict.fromkeys(s.file for s in members))
+        data_sheets.update({f: data_sheets.get(f, set()) for f in files})
         names = list(dict.fromkeys(s.sheet for s in members if s.sheet is not None))
         out.append("")
         prefix = "" if table else "# "
@@ -166,7 +179,7 @@ def suggest_mapping(raw_dir: Path, sheets: list[Sheet], not_read: list[tuple[str
         out.append(f"{prefix}[[source]]")
         out.append(f"{prefix}files = [{', '.join(_toml_string(f) for f in files)}]")
         out.append(f"{prefix}table = {_toml_string(table or 'survey')}  # one of {', '.join(ALL_TABLES)}")
-        if names:
+        if names and any(data_sheets[f] - set(names) for f in files):  # only when a file is split over blocks
             out.append(f"{prefix}sheets = [{', '.join(_toml_string(n) for n in names)}]")
         out.append(f"{prefix}header_row = {header_row}")
         used = {j for j, _ in chosen.items()}

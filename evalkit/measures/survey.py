@@ -68,10 +68,13 @@ from scipy.special import expit, logit
 
 from evalkit import _thread
 
-__all__ = ["CI_METHODS", "LONELY_PSU_RULES", "prop_interval", "svy_mean", "svy_prop", "svy_ratio", "svy_total"]
+__all__ = ["CI_METHODS", "LONELY_PSU_RULES", "MISSING_CODES", "PROP_METHODS", "prop_interval", "svy_mean", "svy_prop", "svy_ratio", "svy_total"]
 
 LONELY_PSU_RULES = ("adjust", "average", "certainty", "fail", "remove")
 CI_METHODS = ("logit", "beta", "wald")
+#: Every interval of a proportion :func:`prop_interval` computes: R's ``svyciprop`` methods but the
+#: profile likelihood (which needs the rows: :func:`likelihood_interval`), and the Wald interval.
+PROP_METHODS = ("logit", "beta", "wald", "mean", "asin", "xlogit", "wilson")
 RESULT_COLUMNS = ["value", "se", "lower", "upper", "confidence", "statistic", "method",
                   "n", "deff", "n_eff", "df"]
 _CERTAIN = 1e-7  # R: a stratum with 1 - n/N below this is self-representing
@@ -464,6 +467,47 @@ def _numeric(data: pd.DataFrame, col: str, arg: str) -> np.ndarray:
     return s.astype(float).to_numpy(dtype=float, na_value=np.nan)
 
 
+#: The survey's codes for "don't know" (8) and "refused" (9) on its five-point items (``codes.toml``).
+MISSING_CODES = (8, 9)
+_CODE_NAMES = {8: "8 (don't know)", 9: "9 (refused)"}
+
+
+def coded_missing(data: pd.DataFrame, col: str, values: np.ndarray, domain: Any,
+                  missing_codes: Sequence[float] | None) -> np.ndarray:
+    """``values`` of column ``col`` with its missing-value codes dealt with, or a refusal.
+
+    ``missing_codes=None`` (the default of the ``svy_*`` functions) refuses a column that holds the
+    survey's codes 8 (don't know) or 9 (refused) in the rows analysed (``domain``) where they cannot be
+    numbers: a five-point item (``q_*``) of the survey, or any column whose values are 1-5 besides 8
+    and 9.  Averaged as numbers they bias every estimate (a mean score of 4.598 where the answers give
+    4.536; a "satisfied" rate that counts the don't-knows).  ``missing_codes=(8, 9)`` treats those
+    codes as missing (outside the domain, in the design); ``missing_codes=()`` takes the values as they
+    are.
+    """
+    if missing_codes is None:
+        rows = _domain(data, domain)
+        present = values[rows]
+        coded = np.isin(present, MISSING_CODES)
+        if coded.any():
+            rest = present[~coded & ~np.isnan(present)]
+            likert = bool(np.isin(rest, (1, 2, 3, 4, 5)).all())
+            if likert or col.startswith("q_"):
+                found = [c for c in MISSING_CODES if (present == c).any()]
+                first = data.index[np.flatnonzero(rows)[np.argmax(coded)]]
+                counts = ", ".join(f"{int((present == c).sum())} rows with {_CODE_NAMES[c]}" for c in found)
+                raise ValueError(
+                    f"Column {col!r} holds the survey codes {' and '.join(_CODE_NAMES[c] for c in found)} "
+                    f"beside the answers 1-5 ({counts}; the first in row {first!r}): estimated as numbers "
+                    "they bias the result. Use province.survey_design(), which treats them as missing, or "
+                    "pass missing_codes=(8, 9) to treat them as missing here, or missing_codes=() if these "
+                    "values really are numbers.")
+        return values
+    codes = list(missing_codes)
+    if not codes:
+        return values
+    return np.where(np.isin(values, codes), np.nan, values)
+
+
 def _domain(data: pd.DataFrame, domain: Any) -> np.ndarray:
     if domain is None:
         return np.ones(len(data), bool)
@@ -511,20 +555,9 @@ def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None, 
     rows, n_groups = dom.rows, dom.n_groups
     gm, wm, n, w_tot = dom.gm, dom.wm, dom.n, dom.w_tot
     ym = y[rows]
-    y_tot = np.bincount(gm, weights=wm * ym, minlength=n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if kind == "total":
-            value, u, srs = y_tot, ym, w_tot**2
-            z = wm * ym
-        elif kind == "ratio":
-            x_tot = np.bincount(gm, weights=wm * x[rows], minlength=n_groups)
-            value = y_tot / x_tot
-            u = (ym - value[gm] * x[rows]) / x_tot[gm]
-            z, srs = wm * u, w_tot**2
-        else:
-            value = y_tot / w_tot
-            dev = ym - value[gm]
-            z, u, srs = wm * dev / dom.w_row, ym, np.ones(n_groups)
+        value, z, u, dev = _scores(dom, kind, ym, x)
+        srs = np.ones(n_groups) if kind == "mean" else w_tot**2
         var = _settled(_variance(dom, z), np.bincount(gm, weights=np.abs(z), minlength=n_groups), n)
         if not design_effects:
             return _result(value, var, n)
@@ -535,6 +568,70 @@ def _estimate_on(dom: _Domains, kind: str, y: np.ndarray, x: np.ndarray | None, 
             dev = u - u_bar[gm]
         s2 = np.bincount(gm, weights=wm * dev**2, minlength=n_groups) / w_tot * n / (n - 1)
         return _result(value, var, n, s2 * srs, w_tot)
+
+
+def _scores(dom: _Domains, kind: str, ym: np.ndarray, x: np.ndarray | None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Each group's estimate and its domain rows' linearisation scores ``z`` (``ym``: ``y`` on the domain
+    rows), with ``u`` (what the design effect's SRS variance is of) and, for a mean, ``y``'s deviations."""
+    gm, wm, n_groups = dom.gm, dom.wm, dom.n_groups
+    y_tot = np.bincount(gm, weights=wm * ym, minlength=n_groups)
+    dev = None
+    if kind == "total":
+        value, u = y_tot, ym
+        z = wm * ym
+    elif kind == "ratio":
+        x_tot = np.bincount(gm, weights=wm * x[dom.rows], minlength=n_groups)
+        value = y_tot / x_tot
+        u = (ym - value[gm] * x[dom.rows]) / x_tot[gm]
+        z = wm * u
+    else:
+        value = y_tot / dom.w_tot
+        dev = ym - value[gm]
+        z, u = wm * dev / dom.w_row, ym
+    return value, z, u, dev
+
+
+def domain_covariance(data: pd.DataFrame, kind: str, y: np.ndarray, x: np.ndarray | None, *,
+                      by: Columns, domain: Any, strata: str | None, psu: Columns, weight: str | None,
+                      fpc: Columns = None, nest: bool = False, lonely_psu: str = "adjust",
+                      contrasts: np.ndarray | None = None
+                      ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """The groups' estimates of ``kind`` ("mean", "total" or "ratio") and their full covariance matrix
+    (R's ``svyby(..., covmat=TRUE)``): the keys, the estimates, the rows used per group and the matrix;
+    with ``contrasts`` (one row of coefficients per contrast, one column per group), the variance of each
+    contrast :math:`c^\\top V c` instead of the matrix (R's ``svycontrast``).
+
+    The variance is a quadratic form in the linearisation scores: a contrast's is the variance of the
+    scores :math:`\\sum_g c_g z_g` over one domain holding the rows of every group, across the whole
+    design (PSUs without those rows count as zeros, as in R), and the covariance of groups *a* and *b*
+    is :math:`(V(z_a + z_b) - V(z_a) - V(z_b)) / 2`.
+    """
+    d = code_design(data, strata, psu, weight, fpc, nest, lonely_psu)
+    g, keys = group_codes(data, by)
+    rows = (g >= 0) & _domain(data, domain) & ~np.isnan(y)
+    if x is not None:
+        rows &= ~np.isnan(x)
+    dom = _domains(d, g, keys, rows)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value, z, _, _ = _scores(dom, kind, y[rows], x)
+    whole = _domains(d, np.where(rows, 0, -1), pd.DataFrame(index=range(1)), rows)  # all groups as one domain
+    gm = dom.gm
+
+    def var(coef: np.ndarray) -> float:
+        return float(_variance(whole, coef[gm] * z)[0])
+
+    if contrasts is not None:
+        return keys, value, dom.n, np.array([var(np.asarray(c, dtype=float)) for c in np.atleast_2d(contrasts)])
+    k = dom.n_groups
+    cov = np.zeros((k, k))
+    unit = np.eye(k)
+    for a in range(k):
+        cov[a, a] = var(unit[a])
+    for a in range(k):
+        for b in range(a + 1, k):
+            cov[a, b] = cov[b, a] = (var(unit[a] + unit[b]) - cov[a, a] - cov[b, b]) / 2
+    return keys, value, dom.n, cov
 
 
 def _settled(var: np.ndarray, abs_z: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -717,6 +814,12 @@ _SHARED_DOC = """
         Rule for a stratum with one sampled PSU; see the module notes.
     confidence : float
         Confidence level as a fraction, such as 0.95.
+    missing_codes : sequence of numbers, optional
+        Codes of the analysed column that mean "no answer".  None (default): a column holding the
+        survey's codes 8 (don't know) or 9 (refused) beside answers 1-5 (or any ``q_*`` item with
+        them) is refused, naming the codes; use ``province.survey_design()``, which treats them as
+        missing.  ``(8, 9)``: those values are missing (outside the domain, in the design).
+        ``()``: the values are numbers, taken as they are.
 
     Returns
     -------
@@ -734,7 +837,7 @@ _SHARED_DOC = """
 def svy_mean(data: pd.DataFrame, y: str, *, by: Columns = None, domain: Any = None,
              strata: str | None = None, psu: Columns = None, weight: str | None = None,
              fpc: Columns = None, nest: bool = False, lonely_psu: str = "adjust",
-             confidence: float = 0.95) -> pd.DataFrame:
+             confidence: float = 0.95, missing_codes: Sequence[float] | None = None) -> pd.DataFrame:
     """Weighted mean of ``y`` with a Taylor-linearised standard error (R's ``svymean``).
 
     :math:`\\hat{\\bar y} = \\sum w_i y_i / \\sum w_i`; scores
@@ -756,7 +859,8 @@ def svy_mean(data: pd.DataFrame, y: str, *, by: Columns = None, domain: Any = No
     >>> round(float(res["value"].iloc[0]), 4), round(float(res["se"].iloc[0]), 4)
     (2.6667, 0.9428)
     """
-    return _wald_result(data, "mean", _numeric(data, y, "y"), None, by=by, domain=domain,
+    yv = coded_missing(data, y, _numeric(data, y, "y"), domain, missing_codes)
+    return _wald_result(data, "mean", yv, None, by=by, domain=domain,
                         strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest,
                         lonely_psu=lonely_psu, confidence=confidence)
 
@@ -764,7 +868,7 @@ def svy_mean(data: pd.DataFrame, y: str, *, by: Columns = None, domain: Any = No
 def svy_total(data: pd.DataFrame, y: str, *, by: Columns = None, domain: Any = None,
               strata: str | None = None, psu: Columns = None, weight: str | None = None,
               fpc: Columns = None, nest: bool = False, lonely_psu: str = "adjust",
-              confidence: float = 0.95) -> pd.DataFrame:
+              confidence: float = 0.95, missing_codes: Sequence[float] | None = None) -> pd.DataFrame:
     """Estimated population total of ``y`` (R's ``svytotal``).
 
     :math:`\\hat Y = \\sum w_i y_i` with scores :math:`z_i = w_i y_i`; Wald interval with the
@@ -783,7 +887,8 @@ def svy_total(data: pd.DataFrame, y: str, *, by: Columns = None, domain: Any = N
     >>> float(svy_total(df, "y", weight="w")["value"].iloc[0])
     50.0
     """
-    return _wald_result(data, "total", _numeric(data, y, "y"), None, by=by, domain=domain,
+    yv = coded_missing(data, y, _numeric(data, y, "y"), domain, missing_codes)
+    return _wald_result(data, "total", yv, None, by=by, domain=domain,
                         strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest,
                         lonely_psu=lonely_psu, confidence=confidence)
 
@@ -791,7 +896,8 @@ def svy_total(data: pd.DataFrame, y: str, *, by: Columns = None, domain: Any = N
 def svy_ratio(data: pd.DataFrame, numerator: str, denominator: str, *, by: Columns = None,
               domain: Any = None, strata: str | None = None, psu: Columns = None,
               weight: str | None = None, fpc: Columns = None, nest: bool = False,
-              lonely_psu: str = "adjust", confidence: float = 0.95) -> pd.DataFrame:
+              lonely_psu: str = "adjust", confidence: float = 0.95,
+              missing_codes: Sequence[float] | None = None) -> pd.DataFrame:
     """Ratio of two estimated totals, :math:`\\hat R = \\hat Y / \\hat X` (R's ``svyratio``).
 
     Scores :math:`z_i = w_i (y_i - \\hat R x_i) / \\hat X`; Wald interval with the normal
@@ -811,8 +917,9 @@ def svy_ratio(data: pd.DataFrame, numerator: str, denominator: str, *, by: Colum
     >>> float(svy_ratio(df, "y", "x", weight="w")["value"].iloc[0])
     0.5
     """
-    return _wald_result(data, "ratio", _numeric(data, numerator, "numerator"),
-                        _numeric(data, denominator, "denominator"), by=by, domain=domain,
+    num = coded_missing(data, numerator, _numeric(data, numerator, "numerator"), domain, missing_codes)
+    den = coded_missing(data, denominator, _numeric(data, denominator, "denominator"), domain, missing_codes)
+    return _wald_result(data, "ratio", num, den, by=by, domain=domain,
                         strata=strata, psu=psu, weight=weight, fpc=fpc, nest=nest,
                         lonely_psu=lonely_psu, confidence=confidence)
 
@@ -821,7 +928,7 @@ def svy_prop(data: pd.DataFrame, y: str, *, level: Any = None, by: Columns = Non
              domain: Any = None, strata: str | None = None, psu: Columns = None,
              weight: str | None = None, fpc: Columns = None, nest: bool = False,
              lonely_psu: str = "adjust", confidence: float = 0.95, ci_method: str = "logit",
-             df: str | float = "design") -> pd.DataFrame:
+             df: str | float = "design", missing_codes: Sequence[float] | None = None) -> pd.DataFrame:
     """Weighted proportion with an interval as R's ``svyciprop``.
 
     The estimate and standard error are those of the mean of the indicator.  Intervals:
@@ -866,7 +973,10 @@ def svy_prop(data: pd.DataFrame, y: str, *, level: Any = None, by: Columns = Non
     col = data[y]
     check_prop_args(ci_method, df)
     if level is not None:
-        yv = np.where(col.isna(), np.nan, (col == level).astype(float))
+        missing = col.isna().to_numpy()
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            missing = missing | np.isnan(coded_missing(data, y, _numeric(data, y, "y"), domain, missing_codes))
+        yv = np.where(missing, np.nan, (col == level).astype(float))
     else:
         yv = _numeric(data, y, "y")
         bad = ~np.isnan(yv) & (yv != 0) & (yv != 1)
@@ -912,7 +1022,11 @@ def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
 
     The interval step of :func:`svy_prop` on its own, so that one set of estimates can be
     given intervals at several confidence levels without estimating again (the formulas are
-    in :func:`svy_prop`).
+    in :func:`svy_prop`).  Besides ``svy_prop``'s methods it computes the other intervals of R's
+    ``svyciprop`` but the profile likelihood (see
+    :meth:`evalkit.measures.design.SurveyDesign.prop`): ``"mean"``, ``"asin"``, ``"xlogit"`` and
+    ``"wilson"`` (Wilson's score interval with the effective sample size
+    :math:`n^* = \\hat p (1 - \\hat p) / \\hat V` and the t quantile, as survey 4.5 computes it).
 
     Examples
     --------
@@ -930,6 +1044,22 @@ def prop_interval(p, se, n, dof, confidence: float, ci_method: str = "logit"
             half = t_quantile(1 - alpha / 2, dof) * se / (p * (1 - p))
             edge = (p == 0) | (p == 1)
             return (np.where(edge, p, expit(logit(p) - half)), np.where(edge, p, expit(logit(p) + half)))
+        if ci_method == "mean":  # R's method="mean": p -/+ t se, which may leave [0, 1]
+            half = t_quantile(1 - alpha / 2, dof) * se
+            return p - half, p + half
+        if ci_method == "xlogit":  # R: svycontrast(log(p / (1 - p))), NaN at p = 0 or 1
+            half = t_quantile(1 - alpha / 2, dof) * se / (p * (1 - p))
+            return expit(np.log(p / (1 - p)) - half), expit(np.log(p / (1 - p)) + half)
+        if ci_method == "wilson":  # R (survey 4.5): Wilson's score interval on the n* = p (1 - p) / V
+            t = t_quantile(1 - alpha / 2, dof)
+            n_eff = p * (1 - p) / se**2
+            root = t / (2 * n_eff) * np.sqrt(4 * n_eff * p * (1 - p) + t * t)
+            centre, denom = p + t * t / (2 * n_eff), 1 + t * t / n_eff
+            return (centre - root) / denom, (centre + root) / denom
+        if ci_method == "asin":  # R: svycontrast(asin(sqrt(p))), back by sin()^2 (not clipped, as R)
+            half = t_quantile(1 - alpha / 2, dof) * se / (2 * np.sqrt(p) * np.sqrt(1 - p))
+            centre = np.arcsin(np.sqrt(p))
+            return np.sin(centre - half) ** 2, np.sin(centre + half) ** 2
         # with no variance (p = 0 or 1) R gives NaN; we give the Clopper-Pearson interval on n, without
         # the df factor, which would otherwise grow n* with the confidence level when n - 1 < df
         df_factor = (t_quantile(alpha / 2, n - 1) / t_quantile(alpha / 2, dof)) ** 2

@@ -50,6 +50,9 @@ class IndexEntry:
         suppressed or missing value, which sorts last).  A key left out shows as a dash.
     html, pdf : str or None
         Relative links to the county's report and PDF (``"430102.html"``), or ``None``.
+    province : str or None
+        The province's name, on a national index (every province's counties on one page); ``None``
+        on a province's own index, which then has no province column.
     """
 
     code: str
@@ -59,3 +62,4 @@ class IndexEntry:
     values: Mapping[str, tuple[str, float | None]] = field(default_factory=dict)
     html: str | None = None
     pdf: str | None = None
+    province: str | None = None

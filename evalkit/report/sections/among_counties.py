@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ...figuredata import ranked_rows
 from .. import figures
 from ..format import Fragment
 
@@ -30,9 +31,7 @@ def render(report: CountyReport) -> Fragment:
                              texts=texts)
         parts.append(figures.figure_html(fig, alt=report.t("figure.funnel_alt", county=report.county_name),
                                          caption=report.t("figure.funnel_caption")))
-    cov = report._shared("coverage", lambda: report._counties.loc[
-        (report._counties["indicator"] == "coverage") & (report._counties["group"] == "all")
-        & ~report._counties["suppressed"] & report._counties["value"].notna(), ["code", "value", "lower", "upper"]])
+    cov = report._shared("coverage", lambda: ranked_rows(report._counties, "coverage"))
     if funnel is None and cov.empty:
         parts.append(report._note("among.none"))
         return Fragment("".join(parts))

@@ -7,9 +7,9 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
+from ...figuredata import item_intervals
 from .. import figures
 from ..format import SUPPRESSED, Fragment, esc, interval_text, table_html, value_text
 from . import ITEMS
@@ -31,12 +31,8 @@ def render(report: CountyReport) -> Fragment:
             return Fragment(report._heading("satisfaction") + gap)
         c = report._county_all_years[report._county_all_years["year"] == shown]
         province = report._bench[(report._bench["code"] == report.province_code) & (report._bench["year"] == shown)]
-    dims = {"label": [report.t("item." + i) for i in ITEMS]}
-    for prefix, unit in (("c_", c), ("p_", province)):
-        found = [report._row(unit, "satisfaction_rate", i) for i in ITEMS]
-        for col in ("value", "lower", "upper"):
-            dims[prefix + col] = [r[col] if r is not None else np.nan for r in found]
-    dims = pd.DataFrame(dims)
+    dims = item_intervals({"c_": report._rows(c), "p_": report._rows(province)}, "satisfaction_rate", ITEMS)
+    dims.insert(0, "label", [report.t("item." + i) for i in ITEMS])
     fig = figures.interval_dots(dims, label="label", series=[("c_", report.county_name, figures.HIGHLIGHT),
                                                               ("p_", report.province_name, figures.BENCH)],
                                 xlabel=report.t("figure.satisfaction_axis"))

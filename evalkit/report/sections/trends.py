@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from ...figuredata import trend_series
 from .. import figures
 from ..format import SUPPRESSED, Fragment, interval_text, table_html, value_text
 from . import HEADLINE
@@ -22,9 +23,9 @@ def render(report: CountyReport) -> Fragment:
     """Headline indicators across the waves, with the change from the first wave and its interval."""
     years = [y for y in report.data.years if y <= report.year]
     panels = []
-    mine_all = _headline_rows(report._county_all_years, years)
-    prov_all = report._shared("trend_province", lambda: _headline_rows(
-        report._bench[report._bench["code"] == report.province_code], years))
+    mine_all = trend_series(report._county_all_years, years, _HEADLINE_PAIRS)
+    prov_all = report._shared("trend_province", lambda: trend_series(
+        report._bench[report._bench["code"] == report.province_code], years, _HEADLINE_PAIRS))
     for indicator, item in HEADLINE:
         mine = mine_all.get((indicator, item))
         if mine is None:
@@ -62,14 +63,3 @@ def render(report: CountyReport) -> Fragment:
     parts.append(report._note("note.trend"))
     return Fragment("".join(parts))
 
-
-def _headline_rows(frame: pd.DataFrame, years: Sequence[int]) -> dict[tuple[str, str], dict[str, np.ndarray]]:
-    """Year, value, lower and upper of each headline (indicator, item) of one unit's rows (all groups, in
-    ``years``) as arrays, in the frame's order: grouped in one pass over plain lists."""
-    keep = ((frame["group"] == "all") & frame["year"].isin(years)).to_numpy()
-    at: dict[tuple[str, str], list[int]] = {}
-    for i, pair in enumerate(zip(frame["indicator"].tolist(), frame["item"].tolist())):
-        if keep[i] and pair in _HEADLINE_PAIRS:
-            at.setdefault(pair, []).append(i)
-    columns = {c: frame[c].to_numpy() for c in ("year", "value", "lower", "upper")}
-    return {pair: {c: v[rows] for c, v in columns.items()} for pair, rows in at.items()}
