@@ -106,7 +106,8 @@ def read_raw_folder(folder: Path) -> dict[str, pd.DataFrame]:
     mapping = tomllib.loads((folder / "mapping.toml").read_text(encoding="utf-8"))
     assert mapping["version"] == 1
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    files = [f for f in files if not any(fnmatch(f, pat) for pat in mapping["ignore"])]
+    files = [f for f in files if not any(fnmatch(f, pat) for pat in mapping["ignore"])
+             and f not in ("mapping.toml", "dataset.json")]  # the mapping file itself; the data's description
     parts: dict[str, list[pd.DataFrame]] = {}
     used = set()
     for source in mapping["source"]:
