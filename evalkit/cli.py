@@ -22,23 +22,34 @@ __all__ = ["main"]
 def _cmd_synth(args: argparse.Namespace) -> int:
     from .synth import NATIONAL_SIZES, synthesize, synthesize_national
 
-    t0 = time.perf_counter()
-    if args.size in NATIONAL_SIZES:
-        written = synthesize_national(args.out_dir, seed=args.seed, size=args.size, provinces=args.provinces,
-                                      fmt=args.format)
-        folders = sorted({path.parent.name for path in written})
-        print(f"Wrote a synthetic country ({args.size}, seed {args.seed}) to {args.out_dir} in "
-              f"{time.perf_counter() - t0:.1f} s: {len(folders)} province folder(s), {', '.join(folders)}")
-        return 0
-    if args.provinces is not None:
-        print(f"evalkit synth: --provinces {args.provinces} is only for --size national or national-small; "
-              "nothing was written.", file=sys.stderr)
-        return 2
-    written = synthesize(args.out_dir, seed=args.seed, size=args.size, fmt=args.format)
-    print(f"Wrote the synthetic sample province ({args.size}, seed {args.seed}) to {args.out_dir} "
-          f"in {time.perf_counter() - t0:.1f} s:")
-    for path in written:
-        print(f"  {path.name}")
+    if args.out_dir is None and args.raw is None:
+        raise ValueError("synth: give OUT_DIR (the codebook-shaped sample), --raw DIR (raw exports), or both.")
+    if args.out_dir is not None:
+        t0 = time.perf_counter()
+        if args.size in NATIONAL_SIZES:
+            written = synthesize_national(args.out_dir, seed=args.seed, size=args.size, provinces=args.provinces,
+                                          fmt=args.format)
+            folders = sorted({path.parent.name for path in written})
+            print(f"Wrote a synthetic country ({args.size}, seed {args.seed}) to {args.out_dir} in "
+                  f"{time.perf_counter() - t0:.1f} s: {len(folders)} province folder(s), {', '.join(folders)}")
+            return 0
+        if args.provinces is not None:
+            print(f"evalkit synth: --provinces {args.provinces} is only for --size national or national-small; "
+                  "nothing was written.", file=sys.stderr)
+            return 2
+        written = synthesize(args.out_dir, seed=args.seed, size=args.size, fmt=args.format)
+        print(f"Wrote the synthetic sample province ({args.size}, seed {args.seed}) to {args.out_dir} "
+              f"in {time.perf_counter() - t0:.1f} s:")
+        for path in written:
+            print(f"  {path.name}")
+    if args.raw is not None:
+        from .synth_raw import write_raw
+
+        t0 = time.perf_counter()
+        written = write_raw(args.raw, seed=args.seed, size=args.size)
+        print(f"Wrote the synthetic sample province ({args.size}, seed {args.seed}) as raw exports to {args.raw} "
+              f"in {time.perf_counter() - t0:.1f} s ({len(written)} files; import them with "
+              f"`evalkit import {args.raw} -o DATA_DIR --map {Path(args.raw) / 'mapping.toml'}`).")
     return 0
 
 
@@ -386,7 +397,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="write the synthetic sample province",
                        description="Write a deterministic, synthetic sample province (regions, stations, "
                                    "services, survey and dataset.json) to OUT_DIR. Same as evalkit.synth.synthesize().")
-    p.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="folder to write (created if missing)")
+    p.add_argument("out_dir", metavar="OUT_DIR", type=Path, nargs="?", help="folder to write (created if missing)")
+    p.add_argument("--raw", metavar="DIR", type=Path, default=None,
+                   help="also (or instead) write the same province the way real exports look, with the mapping.toml "
+                        "that `evalkit import` needs, into DIR (evalkit.synth_raw.write_raw; --format does not apply)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped sample's seed)")
     p.add_argument("--size", choices=("full", "small", "national", "national-small"), default="full",
                    help="full: 122 counties, 1,933 townships; small: 4 counties, 40 townships, for tests; national: "

@@ -41,7 +41,7 @@ from .io import write_table
 from .schema import TABLES, codes, table_spec
 
 __all__ = ["DEFAULT_SEED", "NATIONAL_SIZES", "NATIONAL_TARGETS", "TARGETS", "YEARS", "generate", "generate_national",
-           "national_profile", "write_province", "dataset_meta", "synthesize", "synthesize_national"]
+           "national_profile", "write_province", "dataset_meta", "province_meta", "synthesize", "synthesize_national"]
 
 #: Seed of the shipped sample province.
 DEFAULT_SEED = 20180501
@@ -531,8 +531,12 @@ def synthesize(out_dir: str | Path, *, seed: int = DEFAULT_SEED, size: str = "fu
                fmt: str = "parquet") -> list[Path]:
     """Generate the sample province and write it to ``out_dir`` (what ``evalkit synth`` runs)."""
     tables = generate(seed=seed, size=size)
-    return write_province(tables, out_dir, fmt=fmt, meta=dataset_meta("Sample Province (synthetic) / 示例省（合成数据）",
-                                                                      seed, size))
+    return write_province(tables, out_dir, fmt=fmt, meta=province_meta(seed, size))
+
+
+def province_meta(seed: int = DEFAULT_SEED, size: str = "full") -> dict:
+    """The sample province's ``dataset.json`` (also written beside the raw sample by ``evalkit synth --raw``)."""
+    return dataset_meta("Sample Province (synthetic) / 示例省（合成数据）", seed, size)
 
 
 # --------------------------------------------------------------------------- the whole country
