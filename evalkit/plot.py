@@ -193,8 +193,10 @@ def funnel(table: Any, indicator: str = "satisfaction_rate", *, level: str = "co
 
     Examples
     --------
-    >>> fig, ax = funnel(table, overdispersion="additive", highlight="090102", lang="zh")  # doctest: +SKIP
-    >>> ax.funnel_data.tau2, ax.funnel_data.points.query("significance == 'high_99_8'")  # doctest: +SKIP
+    With ``table`` the indicator table of a province (``evalkit.load_province(folder).indicators()``)::
+
+        fig, ax = funnel(table, overdispersion="additive", highlight="090102", lang="zh")
+        ax.funnel_data.tau2, ax.funnel_data.points.query("significance == 'high_99_8'")
     """
     _check_lang(lang)
     frame = table_of(table)
