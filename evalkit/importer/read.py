@@ -77,7 +77,7 @@ def as_text(s: pd.Series) -> pd.Series:
 
 def _by_distinct(s: pd.Series, one) -> pd.Series:
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    shown = np.array([one(v) for v in uniques] + [np.nan], dtype=object)
+    shown = np.array((_cells(uniques) if one is _cell else [one(v) for v in uniques]) + [np.nan], dtype=object)
     return pd.Series(shown[codes], index=s.index, dtype=object).astype("str")
 
 
@@ -86,6 +86,27 @@ def _cell(v: object) -> object:
         return np.nan
     text = (v if isinstance(v, str) else _one_text(v)).strip()
     return text if text else np.nan
+
+
+def _cells(values) -> list:
+    """:func:`_cell` of every value, the common text and float cells without its general checks (a large
+    ledger has tens of thousands of distinct cells)."""
+    out = []
+    for v in values:
+        kind = type(v)
+        if kind is str:
+            text = v.strip()
+            out.append(text if text else np.nan)
+        elif kind is float:
+            if v != v:
+                out.append(np.nan)
+            elif v.is_integer() and abs(v) < 1e15:
+                out.append(str(int(v)))
+            else:
+                out.append(repr(v))
+        else:
+            out.append(_cell(v))
+    return out
 
 
 def _missing(v: object) -> bool:
