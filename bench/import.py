@@ -17,6 +17,7 @@ the median of the rounds' own ratios, and with ``--profile`` where one more impo
 
     .venv/bin/python bench/import.py                    # the small province (4 counties), 3 rounds
     .venv/bin/python bench/import.py --size full --rounds 1 --profile   # the full province (slow: minutes)
+    .venv/bin/python bench/import.py --size full --keep /tmp/b --reuse   # again on the folders kept in /tmp/b
 
 The Markdown report goes to standard output (paste it whole into ``bench/RESULTS.md``), progress to
 standard error.  Exit status 1 if the imported tables differ from the clean ones.
@@ -106,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="profile one more import and say where time goes")
     parser.add_argument("--top", type=int, default=12, help="functions listed by --profile (default 12)")
     parser.add_argument("--keep", type=Path, default=None, help="write the folders here and keep them")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --keep: use the clean and raw folders an earlier run kept there (same seed and "
+                             "size) instead of writing them again")
     args = parser.parse_args(argv)
 
     import evalkit
@@ -118,15 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="evalkit-bench-import-"))
     clean, raw, out = work / "clean", work / "raw", work / "imported"
     try:
-        print(f"import: writing the {args.size} province, clean and raw (untimed)", file=sys.stderr)
-        t0 = time.perf_counter()
-        tables = generate(seed=seed, size=args.size)
-        write_province(tables, clean, meta=province_meta(seed, args.size))
-        t_clean = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        write_raw(raw, seed=seed, size=args.size, tables=tables)
-        t_raw = time.perf_counter() - t0
-        del tables
+        if args.reuse and (clean / "dataset.json").is_file() and (raw / "mapping.toml").is_file():
+            print(f"import: using the folders kept in {work}", file=sys.stderr)
+            t_clean = t_raw = float("nan")
+        else:
+            print(f"import: writing the {args.size} province, clean and raw (untimed)", file=sys.stderr)
+            t0 = time.perf_counter()
+            tables = generate(seed=seed, size=args.size)
+            write_province(tables, clean, meta=province_meta(seed, args.size))
+            t_clean = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            write_raw(raw, seed=seed, size=args.size, tables=tables)
+            t_raw = time.perf_counter() - t0
+            del tables
         files = sorted(p for p in raw.rglob("*") if p.is_file())
         by_suffix: dict[str, list[int]] = {}
         for p in files:
@@ -167,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             f"- province: seed {seed}, size {args.size}: " + ", ".join(f"{t} {n:,} rows" for t, n in rows.items()),
             f"- raw folder: {len(files)} files (" + ", ".join(
                 f"{len(v)} {k or 'other'} {sum(v) / 1e6:.1f} MB" for k, v in sorted(by_suffix.items())) + "); "
-            f"written in {t_raw:.1f} s (the clean Parquet folder in {t_clean:.1f} s), untimed",
+            + (f"written in {t_raw:.1f} s (the clean Parquet folder in {t_clean:.1f} s), untimed" if t_raw == t_raw
+               else "kept from an earlier run (--reuse)"),
             f"- {args.rounds} round(s), each timing both once, the order swapped every round",
             "",
             "| step | best (s) | median (s) | best / validate's best |",

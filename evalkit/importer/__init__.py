@@ -29,7 +29,7 @@ from ..io import write_atomic, write_table
 from ..schema import OPTIONAL_TABLES, TABLES, table_spec, validate_province
 from .locate import Part, Refused, locate
 from .mapping import Mapping, Source, read_mapping
-from .read import DATA_SUFFIXES, Sheet, read_file
+from .read import DATA_SUFFIXES, Sheet, read_file, read_files
 from .recode import recode
 from .summary import import_report, suggest_mapping
 
@@ -252,15 +252,16 @@ def _gather(raw_dir: Path, mapping: Mapping, skip: set[Path]
     parts: dict[str, list[Part]] = {}
     skipped: dict[str, list[str]] = {}
     workbooks: dict[int, dict[str, list[str]]] = {}  # [[source]] with sheets -> the workbooks it matched
+    readable = [(path, rel) for path, rel in files if path.suffix.lower() != ".xls"]
+    got = dict(zip((rel for _, rel in readable), read_files(readable)))  # in parallel for a large folder
     for path, rel in files:
         if path.suffix.lower() == ".xls":
             problems.append(Problem(rel, None, None, None, "xls_workbook", "is an old-style Excel .xls workbook; "
                                     "save it as .xlsx (Excel Workbook) and import again, or ignore it."))
             continue
-        try:
-            sheets = read_file(path, rel)
-        except InputError as err:
-            problems.append(err.problem)
+        sheets = got[rel]
+        if isinstance(sheets, Problem):
+            problems.append(sheets)
             continue
         names = [s.sheet for s in sheets if s.sheet is not None]
         for source in mapping.sources:

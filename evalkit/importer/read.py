@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io as _io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import pandas as pd
 from ..errors import InputError, Problem
 from ..io import detect_encoding, read_sheets
 
-__all__ = ["Sheet", "DATA_SUFFIXES", "read_file", "as_text"]
+__all__ = ["Sheet", "DATA_SUFFIXES", "read_file", "read_files", "as_text"]
 
 #: Suffixes of the raw files evalkit imports.
 DATA_SUFFIXES = (".csv", ".xlsx", ".sav", ".dta", ".parquet")
@@ -76,7 +77,7 @@ def as_text(s: pd.Series) -> pd.Series:
 
 def _by_distinct(s: pd.Series, one) -> pd.Series:
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    shown = np.array([one(v) for v in uniques] + [np.nan], dtype=object)
+    shown = np.array((_cells(uniques) if one is _cell else [one(v) for v in uniques]) + [np.nan], dtype=object)
     return pd.Series(shown[codes], index=s.index, dtype=object).astype("str")
 
 
@@ -85,6 +86,27 @@ def _cell(v: object) -> object:
         return np.nan
     text = (v if isinstance(v, str) else _one_text(v)).strip()
     return text if text else np.nan
+
+
+def _cells(values) -> list:
+    """:func:`_cell` of every value, the common text and float cells without its general checks (a large
+    ledger has tens of thousands of distinct cells)."""
+    out = []
+    for v in values:
+        kind = type(v)
+        if kind is str:
+            text = v.strip()
+            out.append(text if text else np.nan)
+        elif kind is float:
+            if v != v:
+                out.append(np.nan)
+            elif v.is_integer() and abs(v) < 1e15:
+                out.append(str(int(v)))
+            else:
+                out.append(repr(v))
+        else:
+            out.append(_cell(v))
+    return out
 
 
 def _missing(v: object) -> bool:
@@ -244,3 +266,45 @@ def read_file(path: Path, file: str) -> list[Sheet]:
         return _read_parquet(path, file)
     raise _fail(file, "format", f"has the suffix '{suffix}', which evalkit does not import; save it as "
                 f"{', '.join(DATA_SUFFIXES)}, or list it under ignore in the mapping file.")
+
+
+#: Raw folders with fewer bytes to read than this are read in this process: starting worker processes
+#: (each imports pandas and pyarrow) costs more than it saves on a small folder.
+PARALLEL_BYTES = 32_000_000
+
+
+def _read_or_problem(path: Path, file: str) -> list[Sheet] | Problem:
+    try:
+        return read_file(path, file)
+    except InputError as err:
+        return err.problem
+
+
+def read_files(files: list[tuple[Path, str]], workers: int | None = None) -> list[list[Sheet] | Problem]:
+    """:func:`read_file` of every (path, relative name), in the given order: each file's sheets, or the
+    :class:`~evalkit.errors.Problem` of the InputError that names why it cannot be read.
+
+    A large folder (:data:`PARALLEL_BYTES` or more) is read by ``workers`` processes (default: the
+    available cores, or the ``EVALKIT_IMPORT_WORKERS`` environment variable), the largest files first;
+    the results are the same as reading one file after the other.
+    """
+    if workers is None:
+        env = os.environ.get("EVALKIT_IMPORT_WORKERS", "")
+        workers = int(env) if env.isdigit() and int(env) > 0 else len(os.sched_getaffinity(0)) \
+            if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    sizes = [path.stat().st_size for path, _ in files]
+    workers = min(workers, len(files))
+    if workers <= 1 or sum(sizes) < PARALLEL_BYTES:
+        return [_read_or_problem(path, file) for path, file in files]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # spawn, not fork: pyarrow's thread pools in this process would not survive a fork
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            largest_first = sorted(range(len(files)), key=lambda i: -sizes[i])
+            futures = {i: pool.submit(_read_or_problem, *files[i]) for i in largest_first}
+            return [futures[i].result() for i in range(len(files))]
+    except BrokenProcessPool:  # workers that cannot start (a __main__ read from stdin) or were killed
+        return [_read_or_problem(path, file) for path, file in files]
