@@ -663,3 +663,21 @@ def test_one_workbook_holding_two_tables_on_two_sheets(tmp_path, base):
     result = import_folder(raw, tmp_path / "data")
     assert_same(evalkit.load_province(tmp_path / "data", today=TODAY).tables(), base)
     assert "| 基本情况.xlsx | 社工站 | 1 |" in result.report.split("## stations")[1].split("## ")[0]
+
+
+def test_a_time_of_day_cell_reads_as_its_text_not_as_a_corrupt_workbook(tmp_path):
+    """A time-only cell (a visit's start time) made the reader fail, and the workbook was reported as corrupt."""
+    import datetime as dt
+
+    import openpyxl
+
+    from evalkit.importer.read import as_text, read_file
+
+    assert as_text(pd.Series([dt.time(8, 30), dt.datetime(2025, 3, 5, 8, 30)], dtype=object)).tolist() == [
+        "08:30:00", "2025-03-05 08:30:00"]
+    book = openpyxl.Workbook()
+    book.active.append(["record_id", "start"])
+    book.active.append(["R1", dt.time(8, 30)])
+    book.save(tmp_path / "visits.xlsx")
+    (sheet,) = read_file(tmp_path / "visits.xlsx", "visits.xlsx")
+    assert "08:30:00" in sheet.grid.astype(str).to_numpy().ravel().tolist()

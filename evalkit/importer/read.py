@@ -9,6 +9,7 @@ named columns (SPSS, Stata, Parquet).  Nothing is written and nothing in the raw
 from __future__ import annotations
 
 import csv
+import datetime as _dt
 import io as _io
 import os
 import re
@@ -124,7 +125,7 @@ def _one_text(v: object) -> str:
     if isinstance(v, (float, np.floating)):
         return repr(float(v))
     if isinstance(v, pd.Timestamp) or hasattr(v, "isoformat"):
-        text = v.isoformat(sep=" ") if hasattr(v, "hour") else v.isoformat()
+        text = v.isoformat(sep=" ") if isinstance(v, _dt.datetime) else v.isoformat()  # a date, or a time of day
         return text[:10] if text[10:] in ("", " 00:00:00") else text
     return str(v)
 
