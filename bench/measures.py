@@ -106,6 +106,18 @@ class Section:
     skipped: list[str] = field(default_factory=list)
 
 
+def _importable(name: str, skipped: list[str]) -> bool:
+    """Whether the baseline library ``name`` imports; if not, say so in ``skipped``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # samplics: "archived"
+            __import__(name)
+    except ImportError:
+        skipped.append(f"{name} is not installed (`pip install -e '.[bench]'`).")
+        return False
+    return True
+
+
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[Any, float, list[float]]:
     """Run ``fn`` once to warm up, then ``repeat`` times; the warm-up result and best time."""
     result = fn()
@@ -340,12 +352,7 @@ def bench_survey(repeat: int = 2, *, size: str = "full", design: str = "wave",
 
     done, skipped = [], []
     for name in baselines:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)  # samplics: "archived"
-                __import__(name)
-        except ImportError:
-            skipped.append(f"{name} is not installed (`pip install -e '.[bench]'`).")
+        if not _importable(name, skipped):
             continue
         print(f"survey: running {name}", file=sys.stderr)
         if name == "samplics":
@@ -476,12 +483,7 @@ def bench_glm(repeat: int = 2, *, size: str = "full", design: str = "wave",
     ref = Timing("evalkit", f"`svy_glm(data, {GLM_FORMULA!r}, by='county_code', ...)`", sec, runs)
     done, skipped = [], []
     for name in baselines:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)  # samplics: "archived"
-                __import__(name)
-        except ImportError:
-            skipped.append(f"{name} is not installed (`pip install -e '.[bench]'`).")
+        if not _importable(name, skipped):
             continue
         print(f"glm: running {name}", file=sys.stderr)
         if name == "samplics":
@@ -560,12 +562,7 @@ def bench_prop(repeat: int = 2, *, size: str = "full", design: str = "wave",
                  "domain=valid)`", sec, runs)
     done, skipped = [], []
     for name in baselines:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)
-                __import__(name)
-        except ImportError:
-            skipped.append(f"{name} is not installed (`pip install -e '.[bench]'`).")
+        if not _importable(name, skipped):
             continue
         print(f"prop: running {name}", file=sys.stderr)
         if name == "samplics":
