@@ -112,6 +112,8 @@ class Task:
     #: The pickled privacy scanner (:func:`evalkit.results.scanner_path`) every output is checked with
     #: before it is published; ``None`` only for the privacy audit's negative control.
     scanner: str | None = None
+    #: Whether a Word version (``<stem>.docx``, :mod:`evalkit.word`) is made from the page too.
+    docx: bool = False
 
 
 # --------------------------------------------------------------------------- the worker side
@@ -437,6 +439,8 @@ def render_one(task: Task) -> dict[str, Any]:
         files = {"ipynb": out / "notebooks" / f"{task.stem}.ipynb", "html": out / f"{task.stem}.html"}
         if task.pdf:
             files["pdf"] = out / f"{task.stem}.pdf"
+        if task.docx:
+            files["docx"] = out / f"{task.stem}.docx"
         # all the report's files are written under temporary names and renamed together at the end: a
         # report that fails on the way (a full disk, a dead browser) leaves its previous files as they
         # were, never a new notebook beside an old page
@@ -447,10 +451,17 @@ def render_one(task: Task) -> dict[str, Any]:
             writing = files["html"]
             tmp["html"].write_bytes(html.encode("utf-8"))
             result["durations"]["html"] = round(time.monotonic() - t0, 3)
+            if task.docx:  # the Word version, converted from the page as written (evalkit.word)
+                t0 = time.monotonic()
+                from .word import html_to_docx
+
+                writing = files["docx"]
+                html_to_docx(html, tmp["docx"], lang=task.lang, title=task.title)
+                result["durations"]["docx"] = round(time.monotonic() - t0, 3)
             scanning = None
-            if task.scanner and task.pdf:  # the page and the notebook are scanned while the browser prints
+            if task.scanner and task.pdf:  # the page, the notebook (and the Word file) are scanned while the browser prints
                 scanning = _scan_in_background(task.scanner, {str(files[k].relative_to(out)): tmp[k]
-                                                              for k in ("html", "ipynb")})
+                                                              for k in files if k != "pdf"})
             if task.pdf:
                 t0 = time.monotonic()
                 writing = files["pdf"]

@@ -336,7 +336,7 @@ class Scanner:
 _HOUSE_NUMBER = re.compile(r"^(?:No\.?[ \t]*)?[0-9]{1,5}[A-Za-z]?,?[ \t]+")
 #: The file suffixes that a scan of a folder reads.
 SCANNED_SUFFIXES = (".html", ".htm", ".svg", ".xml", ".xhtml", ".ipynb", ".pdf", ".json", ".txt", ".md", ".csv", ".tsv",
-                    ".log")
+                    ".log", ".docx")
 
 
 def _file_chunks(path: Path, label: str) -> list[_Chunk]:
@@ -345,6 +345,8 @@ def _file_chunks(path: Path, label: str) -> list[_Chunk]:
     try:
         if suffix == ".pdf":
             return _pdf_chunks(path)
+        if suffix == ".docx":
+            return _docx_chunks(path)
         raw = path.read_text(encoding="utf-8")
         if suffix in (".html", ".htm", ".svg", ".xml", ".xhtml"):
             return _html_chunks(raw)
@@ -570,6 +572,36 @@ def _notebook_chunks(nb: dict) -> list[_Chunk]:
 
 
 _HAN_WRAP = re.compile(rf"(?<=[{HAN}])\n(?=[{HAN}])")
+
+
+_W_PARAGRAPH = re.compile(r"<w:p[\s>].*?</w:p>", re.S)
+_W_TEXT = re.compile(r"<w:(?:t|delText|instrText)(?:\s[^>]*)?>([^<]*)</w:(?:t|delText|instrText)>")
+
+
+def _docx_chunks(path: Path) -> list[_Chunk]:
+    """The text of a Word file: every XML part of the package (document, headers, footers, notes, comments,
+    properties, relationships) as markup (its text, attribute values such as pictures' descriptions and link
+    targets), and the text of each paragraph with its runs joined (Word splits a word across runs freely)."""
+    import html as html_mod
+    import zipfile
+
+    out: list[_Chunk] = []
+    try:
+        with zipfile.ZipFile(path) as package:
+            for info in package.infolist():
+                name = info.filename
+                if not name.lower().endswith((".xml", ".rels")):
+                    continue  # pictures and fonts: no text of the report
+                raw = package.read(name).decode("utf-8")
+                out += _html_chunks(raw, label=name)
+                for n, para in enumerate(_W_PARAGRAPH.findall(raw), 1):
+                    text = "".join(html_mod.unescape(t) for t in _W_TEXT.findall(para))
+                    if text:
+                        out.append(_Chunk(text, f"{name}, paragraph {n}"))
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError) as err:
+        raise ScanError(f"{path}: the Word file cannot be read for the privacy scan ({type(err).__name__}: {err}); "
+                        "treat it as failed.") from err
+    return out
 
 
 def _pdf_chunks(path: Path) -> list[_Chunk]:
