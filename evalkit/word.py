@@ -111,8 +111,9 @@ def _styles(document, lang: str) -> None:
         try:
             style = styles[name]
         except KeyError:
-            style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
-            style.base_style = styles["Heading 1"]
+            style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)  # the contents' heading: not in the contents
+            style.base_style = styles["Normal"]
+            style.font.bold = True
         style.font.size = Pt(size)
         style.font.color.rgb = RGBColor(0, 0, 0)
         _fonts(style.element, HEADING_FONTS if name != "Caption" else BODY_FONTS)
@@ -180,8 +181,17 @@ class _Writer:
     def __init__(self, document, lang: str, svgs: list[str]) -> None:
         self.doc = document
         self.svgs = svgs
+        self.styles: dict[str, object] = {}
         self.lang = lang
         self.figures = 0
+        #: (level, text) of the headings, for the contents shown before Word updates its field.
+        self.headings: list[tuple[int, str]] = []
+
+    def add(self, style: str | None = None, text: str = ""):
+        """A new paragraph in ``style`` (looked up once: python-docx searches the styles on every name)."""
+        if style is not None and style not in self.styles:
+            self.styles[style] = self.doc.styles[style]
+        return self.doc.add_paragraph(text, style=self.styles.get(style) if style else None)
 
     # ------------------------------------------------------------------ inline content
 
@@ -235,11 +245,11 @@ class _Writer:
             if tag == "header" and "cover" in classes:
                 self.cover(child)
             elif tag == "h1":
-                p = self.doc.add_paragraph(style="Title")
+                p = self.add("Title")
                 self.inline(p, child, fonts=HEADING_FONTS)
                 self.trim(p)
             elif tag in _HEADING_LEVEL:
-                p = self.doc.add_paragraph(style=f"Heading {_HEADING_LEVEL[tag]}")
+                p = self.add(f"Heading {_HEADING_LEVEL[tag]}")
                 self.inline(p, child, fonts=HEADING_FONTS)
                 self.trim(p)
             elif tag == "p":
@@ -260,7 +270,7 @@ class _Writer:
     def paragraph(self, el, classes, style: str | None = None):
         from docx.shared import Pt
 
-        p = self.doc.add_paragraph(style=style)
+        p = self.add(style)
         self.inline(p, el)
         self.trim(p)
         if "note" in classes:
@@ -278,7 +288,7 @@ class _Writer:
             tag = child.tag if isinstance(child.tag, str) else ""
             classes = (child.get("class") or "").split()
             if tag == "h1":
-                p = self.doc.add_paragraph(style="Title")
+                p = self.add("Title")
                 self.inline(p, child, fonts=HEADING_FONTS)
             elif tag == "p":
                 p = self.paragraph(child, classes)
@@ -295,18 +305,49 @@ class _Writer:
         self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         from .report.i18n import t
 
-        heading = self.doc.add_paragraph(t("page.contents", self.lang), style="TOC Heading")
+        heading = self.add("TOC Heading", t("page.contents", self.lang))
         for r in heading.runs:
             _fonts(r._r, HEADING_FONTS)
-        _field(self.doc.add_paragraph(), 'TOC \\o "1-3" \\h \\z \\u', "…")
+        self.toc()
         self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+    def toc(self) -> None:
+        """The table of contents: a TOC field (Word fills in the page numbers when it updates the field),
+        showing the headings until then, so that a reader that does not update fields shows them too."""
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+        from docx.shared import Cm
+
+        def fld(paragraph, kind: str) -> None:
+            run = paragraph.add_run()
+            char = OxmlElement("w:fldChar")
+            char.set(qn("w:fldCharType"), kind)
+            if kind == "begin":
+                char.set(qn("w:dirty"), "true")
+            run._r.append(char)
+
+        entries = self.headings or [(1, "…")]
+        for i, (level, text) in enumerate(entries):
+            p = self.add()
+            p.paragraph_format.left_indent = Cm(0.75 * (level - 1))
+            p.paragraph_format.space_after = 0
+            if i == 0:
+                fld(p, "begin")
+                instr = OxmlElement("w:instrText")
+                instr.set(qn("xml:space"), "preserve")
+                instr.text = ' TOC \\o "1-3" \\h \\z \\u '
+                p.add_run()._r.append(instr)
+                fld(p, "separate")
+            self.run(p, text, False, False, BODY_FONTS, None)
+            if i == len(entries) - 1:
+                fld(p, "end")
 
     def listing(self, el, tag: str, level: int) -> None:
         style = ("List Bullet" if tag == "ul" else "List Number") + (f" {min(level, 3)}" if level > 1 else "")
         for li in el:
             if not isinstance(li.tag, str) or li.tag != "li":
                 continue
-            p = self.doc.add_paragraph(style=style)
+            p = self.add(style)
             nested = [c for c in li if isinstance(c.tag, str) and c.tag in ("ul", "ol")]
             self.inline(p, _without(li, nested))  # the item's own text first, its sub-lists after it
             self.trim(p)
@@ -318,7 +359,7 @@ class _Writer:
         from docx.enum.text import WD_ALIGN_PARAGRAPH
         from docx.oxml import OxmlElement
         from docx.oxml.ns import qn
-        from docx.shared import Pt
+        from docx.shared import Cm, Pt
 
         rows = []
         for tr in el.iter("tr"):
@@ -331,25 +372,36 @@ class _Writer:
         table = self.doc.add_table(rows=len(rows), cols=width)
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        # columns as wide as their longest words and texts suggest (a Chinese character counts twice)
+        longest = [3.0] * width
+        for cells, _ in rows:
+            for j, c in enumerate(cells[:width]):
+                text = _text(c)
+                chars = len(text) + sum(1 for ch in text if ord(ch) > 0x2E80)
+                word = max((len(w) for w in text.split()), default=0)  # a header's word is not broken
+                longest[j] = max(longest[j], min(chars, 28) ** 0.75, 0.8 * min(word, 14))
+        total = sum(longest)
+        for column, share in zip(table.columns, longest):
+            column.width = Cm(_TEXT_WIDTH_CM * share / total)
         size = Pt(9 if width <= 7 else 7.5)
         caption = el.find("caption")
         if caption is not None:
-            p = self.doc.add_paragraph(style="Caption")
+            p = self.add("Caption")
             self.inline(p, caption)
             table._tbl.addprevious(p._p)
-        for i, (cells, head) in enumerate(rows):
-            row = table.rows[i]
+        for row, (cells, head) in zip(table.rows, rows):
             if head:  # repeated at the top of each page
                 trpr = row._tr.get_or_add_trPr()
                 flag = OxmlElement("w:tblHeader")
                 flag.set(qn("w:val"), "true")
                 trpr.append(flag)
             j = 0
+            row_cells = row.cells
             for c in cells:
                 span = int(c.get("colspan") or 1)
-                cell = row.cells[j]
+                cell = row_cells[j]
                 if span > 1:
-                    cell = cell.merge(row.cells[min(j + span, width) - 1])
+                    cell = cell.merge(row_cells[min(j + span, width) - 1])
                 j += span
                 colours = _colours(c.get("style"))
                 p = cell.paragraphs[0]
@@ -371,7 +423,6 @@ class _Writer:
         self.doc.add_paragraph()
 
     def figure(self, el) -> None:
-        import cairosvg
         from docx.enum.text import WD_ALIGN_PARAGRAPH
         from docx.shared import Cm
         svg = el.find(".//svg")
@@ -379,7 +430,7 @@ class _Writer:
             source = _ROOT_STYLE.sub(r"\1", self.svgs[int(svg.get("data-evalkit-svg"))], count=1)
             width = float(re.search(r'\swidth="([0-9.]+)"', source[:source.index(">")]).group(1))
             target = _TEXT_WIDTH_CM / 2.54 * FIGURE_DPI  # pixels across the text width at FIGURE_DPI
-            png = cairosvg.svg2png(bytestring=source.encode("utf-8"), scale=target / width, dpi=FIGURE_DPI)
+            png = _png(source, target / width)
             p = self.doc.add_paragraph()
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
             shape = p.add_run().add_picture(io.BytesIO(png), width=Cm(_TEXT_WIDTH_CM))
@@ -390,9 +441,29 @@ class _Writer:
             doc_pr.set("name", f"Figure {self.figures}")
         caption = el.find("figcaption")
         if caption is not None:
-            p = self.doc.add_paragraph(style="Caption")
+            p = self.add("Caption")
             self.inline(p, caption)
             self.trim(p)
+
+
+def _png(svg: str, scale: float) -> bytes:
+    """The SVG drawn by CairoSVG on white at ``scale``, as a PNG of :data:`FIGURE_DPI` dots per inch.
+
+    Written through Pillow with light compression: cairo's own PNG writer took most of the conversion's time.
+    """
+    from cairosvg.parser import Tree
+    from cairosvg.surface import PNGSurface
+    from PIL import Image
+
+    surface = PNGSurface(Tree(bytestring=svg.encode("utf-8")), None, FIGURE_DPI, scale=scale,
+                         background_color="white")
+    image = surface.cairo  # ARGB32 in native (little-endian: BGRA) order, opaque on the white ground
+    image.flush()
+    picture = Image.frombuffer("RGB", (image.get_width(), image.get_height()), bytes(image.get_data()), "raw",
+                               "BGRX", image.get_stride(), 1)
+    buf = io.BytesIO()
+    picture.save(buf, "PNG", compress_level=1, dpi=(FIGURE_DPI, FIGURE_DPI))
+    return buf.getvalue()
 
 
 def _without(el, children):
@@ -442,7 +513,9 @@ def docx_bytes(page: str, *, lang: str, title: str) -> bytes:
         if p.tag.endswith("}p"):  # the template's empty first paragraph
             body.remove(p)
     main, svgs = _main(page)
-    _Writer(document, lang, svgs).block(main)
+    writer = _Writer(document, lang, svgs)
+    writer.headings = [(_HEADING_LEVEL[h.tag], _text(h)) for h in main.iter(*_HEADING_LEVEL) if _text(h)]
+    writer.block(main)
     props = document.core_properties
     props.title = title
     props.author = props.last_modified_by = "evalkit"
@@ -460,7 +533,8 @@ def _reproducible_zip(data: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
+            # pictures are compressed PNGs already: stored as they are
+            fixed.compress_type = zipfile.ZIP_STORED if info.filename.startswith("word/media/") else zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o644 << 16
             dst.writestr(fixed, src.read(info.filename))
     return out.getvalue()

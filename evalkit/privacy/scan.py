@@ -574,16 +574,24 @@ def _notebook_chunks(nb: dict) -> list[_Chunk]:
 _HAN_WRAP = re.compile(rf"(?<=[{HAN}])\n(?=[{HAN}])")
 
 
-_W_PARAGRAPH = re.compile(r"<w:p[\s>].*?</w:p>", re.S)
-_W_TEXT = re.compile(r"<w:(?:t|delText|instrText)(?:\s[^>]*)?>([^<]*)</w:(?:t|delText|instrText)>")
+#: Attributes of a Word file's XML that name fonts (宋体 reads as a person's name): not scanned.
+_DOCX_FONT_ATTRS = frozenset({"typeface", "panose"})
+_W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+#: WordprocessingML (``w:``) attributes that can hold text (authors, tooltips, bookmark names, content
+#: controls' tags), with the elements they hold it on (``None``: any); the others of that namespace are
+#: formatting (sizes, colours, style ids, font names) and are not scanned.
+_DOCX_TEXT_ATTRS = {"author": None, "initials": None, "tooltip": None, "anchor": None,
+                    "name": ("bookmarkStart",), "val": ("tag", "alias")}
 
 
 def _docx_chunks(path: Path) -> list[_Chunk]:
     """The text of a Word file: every XML part of the package (document, headers, footers, notes, comments,
-    properties, relationships) as markup (its text, attribute values such as pictures' descriptions and link
-    targets), and the text of each paragraph with its runs joined (Word splits a word across runs freely)."""
-    import html as html_mod
+    properties, relationships): its text and the attribute values that can hold text (pictures'
+    descriptions, link targets, authors), less the names of fonts; and the text of each paragraph with its
+    runs joined (Word splits a word across runs freely)."""
     import zipfile
+
+    from lxml import etree
 
     out: list[_Chunk] = []
     try:
@@ -592,13 +600,29 @@ def _docx_chunks(path: Path) -> list[_Chunk]:
                 name = info.filename
                 if not name.lower().endswith((".xml", ".rels")):
                     continue  # pictures and fonts: no text of the report
-                raw = package.read(name).decode("utf-8")
-                out += _html_chunks(raw, label=name)
-                for n, para in enumerate(_W_PARAGRAPH.findall(raw), 1):
-                    text = "".join(html_mod.unescape(t) for t in _W_TEXT.findall(para))
-                    if text:
-                        out.append(_Chunk(text, f"{name}, paragraph {n}"))
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError) as err:
+                root = etree.fromstring(package.read(name), etree.XMLParser(resolve_entities=False, huge_tree=True))
+                for el in root.iter():
+                    if not isinstance(el.tag, str):
+                        continue  # comments and processing instructions
+                    local = etree.QName(el).localname
+                    for attr, value in el.attrib.items():
+                        q = etree.QName(attr)
+                        if not value.strip() or q.localname in _DOCX_FONT_ATTRS:
+                            continue
+                        if q.namespace == _W_NS:
+                            where = _DOCX_TEXT_ATTRS.get(q.localname, ())
+                            if where is not None and local not in where:
+                                continue
+                        out.append(_Chunk(value, f"{name}, attribute {q.localname} of {local}", None, name))
+                    for text in (el.text, el.tail):
+                        if text and text.strip():
+                            out.append(_Chunk(text, name, None, name))
+                    if local == "p" and el.tag == f"{{{_W_NS}}}p":
+                        joined = "".join(t.text or "" for t in el.iter(f"{{{_W_NS}}}t", f"{{{_W_NS}}}instrText",
+                                                                          f"{{{_W_NS}}}delText"))
+                        if joined.strip():
+                            out.append(_Chunk(joined, f"{name}, paragraph", None, name))
+    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError, OSError) as err:
         raise ScanError(f"{path}: the Word file cannot be read for the privacy scan ({type(err).__name__}: {err}); "
                         "treat it as failed.") from err
     return out
