@@ -25,6 +25,7 @@ byte-reproducible: the document's dates and the zip entries' times are fixed.
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -435,7 +436,8 @@ class _Writer:
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
             shape = p.add_run().add_picture(io.BytesIO(png), width=Cm(_TEXT_WIDTH_CM))
             self.figures += 1
-            alt = svg.get("aria-label") or ""
+            label = re.search(r'\saria-label="([^"]*)"', source[:source.index(">")])
+            alt = html.unescape(label.group(1)) if label else ""
             doc_pr = shape._inline.docPr
             doc_pr.set("descr", alt)
             doc_pr.set("name", f"Figure {self.figures}")
