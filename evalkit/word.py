@@ -448,6 +448,29 @@ class _Writer:
             self.trim(p)
 
 
+_FONT_ADDED: list[str] = []
+
+
+def _add_report_font() -> None:
+    """Make the report's CJK font (:func:`evalkit.report.fonts.font_path`, bundled) known to fontconfig, which
+    cairo draws the figures' text with, so that their Chinese shows on a machine without a CJK font."""
+    if _FONT_ADDED:
+        return
+    import ctypes
+    import ctypes.util
+
+    from .report.fonts import font_path
+
+    path = str(font_path())
+    _FONT_ADDED.append(path)
+    name = ctypes.util.find_library("fontconfig")
+    if name:
+        try:
+            ctypes.CDLL(name).FcConfigAppFontAddFile(None, path.encode())
+        except (OSError, AttributeError):  # no fontconfig: the system's fonts only
+            pass
+
+
 def _png(svg: str, scale: float) -> bytes:
     """The SVG drawn by CairoSVG on white at ``scale``, as a PNG of :data:`FIGURE_DPI` dots per inch.
 
@@ -457,6 +480,7 @@ def _png(svg: str, scale: float) -> bytes:
     from cairosvg.surface import PNGSurface
     from PIL import Image
 
+    _add_report_font()
     surface = PNGSurface(Tree(bytestring=svg.encode("utf-8")), None, FIGURE_DPI, scale=scale,
                          background_color="white")
     image = surface.cairo  # ARGB32 in native (little-endian: BGRA) order, opaque on the white ground
