@@ -451,29 +451,29 @@ def render_one(task: Task) -> dict[str, Any]:
             writing = files["html"]
             tmp["html"].write_bytes(html.encode("utf-8"))
             result["durations"]["html"] = round(time.monotonic() - t0, 3)
-            if task.docx:  # the Word version, converted from the page as written (evalkit.word)
-                t0 = time.monotonic()
-                from .word import html_to_docx
-
-                writing = files["docx"]
-                html_to_docx(html, tmp["docx"], lang=task.lang, title=task.title)
-                result["durations"]["docx"] = round(time.monotonic() - t0, 3)
+            word = None
+            if task.docx:  # the Word version, converted from the page as written (evalkit.word), while the browser prints
+                word = _docx_in_background(html, tmp["docx"], task.lang, task.title)
+                stack.callback(word.exception)  # however this ends, the file is complete before it is renamed or removed
             scanning = None
-            if task.scanner and task.pdf:  # the page, the notebook (and the Word file) are scanned while the browser prints
+            if task.scanner and task.pdf:  # the page and the notebook are scanned while the browser prints
                 scanning = _scan_in_background(task.scanner, {str(files[k].relative_to(out)): tmp[k]
-                                                              for k in files if k != "pdf"})
+                                                              for k in ("html", "ipynb")})
             if task.pdf:
                 t0 = time.monotonic()
                 writing = files["pdf"]
                 worker.pdf_printer().print(tmp["html"], tmp["pdf"])  # the page as written, under its temporary name
                 result["durations"]["pdf"] = round(time.monotonic() - t0, 3)
+            if word is not None:
+                writing = files["docx"]
+                result["durations"]["docx"] = word.result()  # its own time, not the wait; an error is raised here
             writing = None  # written: what fails from here on is no write
             if task.scanner:  # nothing with personal data or a person id in it is ever published
                 t0 = time.monotonic()
                 from .results import load_scanner
 
                 rest = {str(path.relative_to(out)): tmp[kind] for kind, path in files.items()
-                        if scanning is None or kind == "pdf"}
+                        if scanning is None or kind in ("pdf", "docx")}
                 findings = [f for name, path in rest.items() for f in load_scanner(task.scanner).file(path, name=name)]
                 if scanning is not None:
                     findings = scanning.result() + findings  # a ScanError there is raised here
@@ -500,6 +500,29 @@ def render_one(task: Task) -> dict[str, Any]:
 
 _SCAN_THREAD = None
 _HTML_LOCK = threading.Lock()
+
+
+_WORD_THREAD = None
+
+
+def _docx_in_background(page: str, path: Path, lang: str, title: str):
+    """Write the Word version of ``page`` to ``path`` in this process's Word thread; a future of the seconds it took.
+
+    The worker only waits while the browser prints a PDF (its figures' drawing and compression release the GIL).
+    """
+    global _WORD_THREAD
+    if _WORD_THREAD is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _WORD_THREAD = ThreadPoolExecutor(1, thread_name_prefix="evalkit-word")
+    from .word import html_to_docx
+
+    def convert() -> float:
+        t0 = time.monotonic()
+        html_to_docx(page, path, lang=lang, title=title)
+        return round(time.monotonic() - t0, 3)
+
+    return _WORD_THREAD.submit(convert)
 
 
 def _scan_in_background(scanner: str, files: dict[str, Path]):
