@@ -1,8 +1,8 @@
 # evalkit: `make help` lists the targets.
 # Two commands matter on a fresh machine (only python3, pip and make needed):
-#   make province   set up, generate the sample province and render every county report (HTML, PDF), the
+#   make province   set up, generate the sample province and render every county report (HTML, PDF, Word), the
 #                   province overview and the index into reports/sample-<year>-en/ (BATCH_ARGS="--lang zh" for Chinese)
-#   make test       set up (including Debian's chromium when missing) and run the whole test suite
+#   make test       set up (including Debian's chromium and libreoffice-writer when missing) and run the whole test suite
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -11,7 +11,7 @@ SAMPLE ?= data/sample
 STAMP  := $(VENV)/.evalkit-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup chromium province sample validate indicators test test-fast audit lab bench bench-batch codebook clean
+.PHONY: help setup chromium libreoffice province sample validate indicators test test-fast audit lab bench bench-batch codebook clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,14 @@ chromium: ## install Debian's chromium package when no Chromium is found (PDFs, 
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium: not found and no apt-get here: install Chromium and set EVALKIT_CHROMIUM=/path/to/chrome" >&2; exit 1; fi
 
+# LibreOffice converts the Word reports headless in the tests (tests/test_docx.py): Debian's libreoffice-writer is
+# installed when no soffice is found, like Chromium.
+libreoffice: ## install Debian's libreoffice-writer when no LibreOffice is found (the Word reports' tests)
+	@if command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1; then echo "libreoffice: found"; \
+	elif command -v apt-get >/dev/null 2>&1; then echo "libreoffice: installing Debian's libreoffice-writer package"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libreoffice-writer >/dev/null; \
+	else echo "libreoffice: not found and no apt-get here: install LibreOffice Writer (soffice) for the Word tests" >&2; exit 1; fi
+
 BATCH_ARGS ?=
 province: $(STAMP) $(SAMPLE)/dataset.json ## MAIN JOB: set up, then render every county report, the overview and the index
 	@$(MAKE) --no-print-directory chromium || echo "province: no Chromium, so HTML reports only (no PDF)"
@@ -59,10 +67,10 @@ audit: $(STAMP) $(SAMPLE)/dataset.json chromium ## plant a corpus of 500+ person
 	rm -rf $(AUDIT)
 	$(BIN)/evalkit audit $(SAMPLE) $(AUDIT) --markdown $(AUDIT).md -- $(AUDIT_ARGS)
 
-test: $(STAMP) $(SAMPLE)/dataset.json chromium ## set up and run the whole test suite (pytest, doctests, notebooks, browser)
+test: $(STAMP) $(SAMPLE)/dataset.json chromium libreoffice ## set up and run the whole test suite (pytest, doctests, notebooks, browser)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP) $(SAMPLE)/dataset.json chromium ## the test suite without the full-size province tests
+test-fast: $(STAMP) $(SAMPLE)/dataset.json chromium libreoffice ## the test suite without the full-size province tests
 	$(BIN)/python -m pytest -m "not slow"
 
 BENCH_STAMP := $(VENV)/.evalkit-bench-installed

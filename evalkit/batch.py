@@ -337,8 +337,11 @@ def _clean_leftovers(run_dir: Path) -> list[Path]:
 def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", counties: Iterable[str] | None = None,
          prefecture: str | None = None, out: str | Path | None = None, run: str | None = None,
          confidence: float = 0.95, force: bool = False, pdf: bool = True, timeout: float = DEFAULT_TIMEOUT,
-         overview: bool = True, notebook: str | Path = COUNTY_NOTEBOOK, _state: dict[str, Any] | None = None) -> Plan:
+         overview: bool = True, notebook: str | Path = COUNTY_NOTEBOOK, docx: bool = False,
+         _state: dict[str, Any] | None = None) -> Plan:
     """Validate the province, choose the counties, and work out which reports need rendering.
+
+    ``docx``: each report is also written as a Word file (:mod:`evalkit.word`), made from its page.
 
     Called by :func:`run_batch` with ``_state``, it also locks the run folder (:data:`LOCK_NAME`; a folder
     another batch writes into is refused, or waited for with ``_state["wait"]``) before it touches anything
@@ -388,7 +391,7 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
                                                                             scanned=scanner is not None)):
         tasks.append(Task(code, str(notebook), values, str(run_dir), code,
                           t("cover.title", lang, county=names[code], year=year), lang, fp, data.synthetic, pdf,
-                          timeout, scanner))
+                          timeout, scanner, docx=docx))
     if overview:
         ov_params = declared(OVERVIEW_NOTEBOOK)
         values = check(ov_params, {"year": year, "data_dir": str(data_dir), "lang": lang,
@@ -397,7 +400,7 @@ def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", cou
         [fp] = report_fingerprints(data, OVERVIEW_NOTEBOOK, [values], scanned=scanner is not None)
         tasks.append(Task("overview", str(OVERVIEW_NOTEBOOK), values, str(run_dir), "overview",
                           t("overview.title", lang, province=data.province_name(lang), year=year), lang, fp,
-                          data.synthetic, pdf, timeout, scanner))
+                          data.synthetic, pdf, timeout, scanner, docx=docx))
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -478,6 +481,8 @@ def _current(manifest: dict[str, Any], task: Task, run_dir: Path) -> bool:
     if not entry or entry.get("status") != "ok" or entry.get("fingerprint") != task.fingerprint:
         return False
     if task.pdf and "pdf" not in entry.get("outputs", {}):
+        return False
+    if task.docx and "docx" not in entry.get("outputs", {}):
         return False
     for out in entry.get("outputs", {}).values():
         path = run_dir / out["file"]

@@ -330,6 +330,16 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from .render import find_chromium
 
     pdf = {"auto": find_chromium() is not None, "yes": True, "no": False}[args.pdf]
+    docx = True  # Word files by default: python-docx and CairoSVG are dependencies, always present
+    if getattr(args, "formats", None) is not None:
+        formats = _formats(args.formats)
+        docx = "docx" in formats
+        if args.pdf == "auto":  # --formats says whether PDFs are wanted; --pdf yes/no still decides if given
+            pdf = "pdf" in formats
+            if pdf and find_chromium() is None:
+                from .render import BrowserMissing
+
+                raise BrowserMissing()
     if args.pdf == "yes" and find_chromium() is None:
         from .render import BrowserMissing
 
@@ -350,6 +360,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                               prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run,
                               force=args.force, pdf=pdf, timeout=args.timeout,
                               overview=not getattr(args, "no_overview", True), wait=getattr(args, "wait", False),
+                              docx=docx,
                               worker_timeout=getattr(args, "worker_timeout", 120.0))
         s = record["summary"]
         print(f"{len(record['provinces'])} province(s): {s['rendered']} rendered, {s['skipped']} unchanged, "
@@ -358,13 +369,29 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     manifest = run_batch(args.data_dir.resolve(), jobs=jobs, scheduler=getattr(args, "scheduler", None),
                          progress=not args.no_progress, year=args.year, lang=args.lang, counties=counties,
                          prefecture=getattr(args, "prefecture", None), out=args.out, run=args.run, force=args.force,
-                         pdf=pdf, timeout=args.timeout, overview=not getattr(args, "no_overview", True),
+                         pdf=pdf, docx=docx, timeout=args.timeout, overview=not getattr(args, "no_overview", True),
                          wait=getattr(args, "wait", False), worker_timeout=getattr(args, "worker_timeout", 120.0))
     s = manifest["summary"]
     run_dir = Path(args.out or "reports") / manifest["run"]
     print(f"{s['rendered']} rendered, {s['skipped']} unchanged, {s['failed']} failed in {s['seconds']} s: "
           f"{run_dir / 'index.html'}")
     return 1 if s["failed"] else 0
+
+
+#: The output formats of a report (``--formats``); the HTML page is always made: the others are made from it.
+FORMATS = ("html", "pdf", "docx")
+
+
+def _formats(text: str) -> set[str]:
+    """``"html,pdf,docx"`` as a set; a :class:`~evalkit.batch.BatchError` naming an unknown format."""
+    from .batch import BatchError
+
+    chosen = {f.strip().lower() for f in text.split(",") if f.strip()}
+    unknown = sorted(chosen - set(FORMATS))
+    if unknown or not chosen:
+        raise BatchError(f"--formats {text!r}: {', '.join(unknown) or 'no format'} is not one of "
+                         f"{', '.join(FORMATS)}; nothing was rendered.")
+    return chosen | {"html"}
 
 
 def _add_render_options(p: argparse.ArgumentParser) -> None:
@@ -376,6 +403,10 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pdf", choices=("auto", "yes", "no"), default="auto",
                    help="PDF through headless Chromium: auto (when Chromium is found, with a message when not), "
                         "yes (fail without it) or no")
+    p.add_argument("--formats", default=None, metavar="LIST",
+                   help="output formats, comma-separated, of html, pdf and docx (default: all three, PDF when "
+                        "Chromium is found); the HTML page is always made, the PDF and Word files are made from it. "
+                        "--pdf yes/no, if given, decides about the PDF")
     p.add_argument("--timeout", type=float, default=600, help="seconds one report may take (default 600)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--wait", action="store_true",

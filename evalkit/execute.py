@@ -112,6 +112,8 @@ class Task:
     #: The pickled privacy scanner (:func:`evalkit.results.scanner_path`) every output is checked with
     #: before it is published; ``None`` only for the privacy audit's negative control.
     scanner: str | None = None
+    #: Whether a Word version (``<stem>.docx``, :mod:`evalkit.word`) is made from the page too.
+    docx: bool = False
 
 
 # --------------------------------------------------------------------------- the worker side
@@ -437,6 +439,8 @@ def render_one(task: Task) -> dict[str, Any]:
         files = {"ipynb": out / "notebooks" / f"{task.stem}.ipynb", "html": out / f"{task.stem}.html"}
         if task.pdf:
             files["pdf"] = out / f"{task.stem}.pdf"
+        if task.docx:
+            files["docx"] = out / f"{task.stem}.docx"
         # all the report's files are written under temporary names and renamed together at the end: a
         # report that fails on the way (a full disk, a dead browser) leaves its previous files as they
         # were, never a new notebook beside an old page
@@ -447,6 +451,10 @@ def render_one(task: Task) -> dict[str, Any]:
             writing = files["html"]
             tmp["html"].write_bytes(html.encode("utf-8"))
             result["durations"]["html"] = round(time.monotonic() - t0, 3)
+            word = None
+            if task.docx:  # the Word version, converted from the page as written (evalkit.word), while the browser prints
+                word = _docx_in_background(html, tmp["docx"], task.lang, task.title)
+                stack.callback(word.exception)  # however this ends, the file is complete before it is renamed or removed
             scanning = None
             if task.scanner and task.pdf:  # the page and the notebook are scanned while the browser prints
                 scanning = _scan_in_background(task.scanner, {str(files[k].relative_to(out)): tmp[k]
@@ -456,13 +464,16 @@ def render_one(task: Task) -> dict[str, Any]:
                 writing = files["pdf"]
                 worker.pdf_printer().print(tmp["html"], tmp["pdf"])  # the page as written, under its temporary name
                 result["durations"]["pdf"] = round(time.monotonic() - t0, 3)
+            if word is not None:
+                writing = files["docx"]
+                result["durations"]["docx"] = word.result()  # its own time, not the wait; an error is raised here
             writing = None  # written: what fails from here on is no write
             if task.scanner:  # nothing with personal data or a person id in it is ever published
                 t0 = time.monotonic()
                 from .results import load_scanner
 
                 rest = {str(path.relative_to(out)): tmp[kind] for kind, path in files.items()
-                        if scanning is None or kind == "pdf"}
+                        if scanning is None or kind in ("pdf", "docx")}
                 findings = [f for name, path in rest.items() for f in load_scanner(task.scanner).file(path, name=name)]
                 if scanning is not None:
                     findings = scanning.result() + findings  # a ScanError there is raised here
@@ -489,6 +500,29 @@ def render_one(task: Task) -> dict[str, Any]:
 
 _SCAN_THREAD = None
 _HTML_LOCK = threading.Lock()
+
+
+_WORD_THREAD = None
+
+
+def _docx_in_background(page: str, path: Path, lang: str, title: str):
+    """Write the Word version of ``page`` to ``path`` in this process's Word thread; a future of the seconds it took.
+
+    The worker only waits while the browser prints a PDF (its figures' drawing and compression release the GIL).
+    """
+    global _WORD_THREAD
+    if _WORD_THREAD is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _WORD_THREAD = ThreadPoolExecutor(1, thread_name_prefix="evalkit-word")
+    from .word import html_to_docx
+
+    def convert() -> float:
+        t0 = time.monotonic()
+        html_to_docx(page, path, lang=lang, title=title)
+        return round(time.monotonic() - t0, 3)
+
+    return _WORD_THREAD.submit(convert)
 
 
 def _scan_in_background(scanner: str, files: dict[str, Path]):

@@ -333,6 +333,7 @@ def _province_index(folder: Path, manifest: dict[str, Any], year: int, lang: str
     def inside(href: str | None) -> str | None:
         return f"{folder.name}/{href}" if href else None
 
-    entries = [replace(e, html=inside(e.html), pdf=inside(e.pdf), province=name) for e in page["entries"]]
+    entries = [replace(e, html=inside(e.html), pdf=inside(e.pdf), docx=inside(e.docx), province=name)
+               for e in page["entries"]]
     columns = [IndexColumn(c.key, _t("national.rank", lang)) if c.key == "rank" else c for c in page["columns"]]
     return entries, columns, name, len(keys), page["overview_href"]

@@ -237,7 +237,7 @@ def notebook_to_html(nb: nbformat.NotebookNode, *, lang: str, title: str, synthe
 
 def index_html(entries: Sequence[IndexEntry], columns: Sequence[IndexColumn] = (), *, lang: str, title: str,
                subtitle: str = "", synthetic: bool = False, overview_href: str | None = None,
-               links: Sequence[tuple[str, str]] = ()) -> str:
+               links: Sequence[tuple[str, str]] = (), overview_files: Sequence[tuple[str, str]] = ()) -> str:
     """The index page of a batch run: every county, sortable by any column and searchable.
 
     Parameters
@@ -258,6 +258,8 @@ def index_html(entries: Sequence[IndexEntry], columns: Sequence[IndexColumn] = (
         More relative links listed under the heading, as (text, href): a national index links each
         province's own index.  When any entry has a :attr:`IndexEntry.province`, a province column is
         shown (and searched) beside the prefecture.
+    overview_files : sequence of (str, str)
+        The overview's other files (PDF, Word) as (text, href), linked beside the overview's link.
 
     Returns
     -------
@@ -281,6 +283,9 @@ def index_html(entries: Sequence[IndexEntry], columns: Sequence[IndexColumn] = (
     header += [{"label": c.label, "type": "number", "cls": "num"} for c in columns]
     header += [{"label": t("index.html", lang), "type": None, "cls": ""},
                {"label": t("index.pdf", lang), "type": None, "cls": ""}]
+    word = any(e.docx for e in entries)  # a Word column only where Word files were made
+    if word:
+        header.append({"label": t("index.docx", lang), "type": None, "cls": ""})
     rows = []
     for e in entries:
         if e.status not in _STATUSES:
@@ -295,10 +300,12 @@ def index_html(entries: Sequence[IndexEntry], columns: Sequence[IndexColumn] = (
                      "status_rank": _STATUSES.index(e.status), "cells": cells,
                      "search": " ".join([e.code, *e.names, *([e.province or ""] if national else []),
                                          e.prefecture]).lower(),
-                     "html": _relative_href(e.html), "pdf": _relative_href(e.pdf)})
+                     "html": _relative_href(e.html), "pdf": _relative_href(e.pdf),
+                     "docx": _relative_href(e.docx) if word else None, "word": word})
     page = _templates().get_template("index.html.j2").render(
         t=_texts(lang), html_lang=html_lang(lang), version=__version__, title=title, subtitle=subtitle,
         synthetic=synthetic, overview_href=_relative_href(overview_href), header=header, rows=rows,
+        overview_files=[(text, _relative_href(href)) for text, href in overview_files],
         links=[(text, _relative_href(href)) for text, href in links],
         national=national,
         css=Markup(_theme("base.css") + _theme("index.css")), js=Markup(_theme("index.js")),

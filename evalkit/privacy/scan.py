@@ -336,7 +336,7 @@ class Scanner:
 _HOUSE_NUMBER = re.compile(r"^(?:No\.?[ \t]*)?[0-9]{1,5}[A-Za-z]?,?[ \t]+")
 #: The file suffixes that a scan of a folder reads.
 SCANNED_SUFFIXES = (".html", ".htm", ".svg", ".xml", ".xhtml", ".ipynb", ".pdf", ".json", ".txt", ".md", ".csv", ".tsv",
-                    ".log")
+                    ".log", ".docx")
 
 
 def _file_chunks(path: Path, label: str) -> list[_Chunk]:
@@ -345,6 +345,8 @@ def _file_chunks(path: Path, label: str) -> list[_Chunk]:
     try:
         if suffix == ".pdf":
             return _pdf_chunks(path)
+        if suffix == ".docx":
+            return _docx_chunks(path)
         raw = path.read_text(encoding="utf-8")
         if suffix in (".html", ".htm", ".svg", ".xml", ".xhtml"):
             return _html_chunks(raw)
@@ -570,6 +572,60 @@ def _notebook_chunks(nb: dict) -> list[_Chunk]:
 
 
 _HAN_WRAP = re.compile(rf"(?<=[{HAN}])\n(?=[{HAN}])")
+
+
+#: Attributes of a Word file's XML that name fonts (宋体 reads as a person's name): not scanned.
+_DOCX_FONT_ATTRS = frozenset({"typeface", "panose"})
+_W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+#: WordprocessingML (``w:``) attributes that can hold text (authors, tooltips, bookmark names, content
+#: controls' tags), with the elements they hold it on (``None``: any); the others of that namespace are
+#: formatting (sizes, colours, style ids, font names) and are not scanned.
+_DOCX_TEXT_ATTRS = {"author": None, "initials": None, "tooltip": None, "anchor": None,
+                    "name": ("bookmarkStart",), "val": ("tag", "alias")}
+
+
+def _docx_chunks(path: Path) -> list[_Chunk]:
+    """The text of a Word file: every XML part of the package (document, headers, footers, notes, comments,
+    properties, relationships): its text and the attribute values that can hold text (pictures'
+    descriptions, link targets, authors), less the names of fonts; and the text of each paragraph with its
+    runs joined (Word splits a word across runs freely)."""
+    import zipfile
+
+    from lxml import etree
+
+    out: list[_Chunk] = []
+    try:
+        with zipfile.ZipFile(path) as package:
+            for info in package.infolist():
+                name = info.filename
+                if not name.lower().endswith((".xml", ".rels")):
+                    continue  # pictures and fonts: no text of the report
+                root = etree.fromstring(package.read(name), etree.XMLParser(resolve_entities=False, huge_tree=True))
+                for el in root.iter():
+                    if not isinstance(el.tag, str):
+                        continue  # comments and processing instructions
+                    local = etree.QName(el).localname
+                    for attr, value in el.attrib.items():
+                        q = etree.QName(attr)
+                        if not value.strip() or q.localname in _DOCX_FONT_ATTRS:
+                            continue
+                        if q.namespace == _W_NS:
+                            where = _DOCX_TEXT_ATTRS.get(q.localname, ())
+                            if where is not None and local not in where:
+                                continue
+                        out.append(_Chunk(value, f"{name}, attribute {q.localname} of {local}", None, name))
+                    for text in (el.text, el.tail):
+                        if text and text.strip():
+                            out.append(_Chunk(text, name, None, name))
+                    if local == "p" and el.tag == f"{{{_W_NS}}}p":
+                        joined = "".join(t.text or "" for t in el.iter(f"{{{_W_NS}}}t", f"{{{_W_NS}}}instrText",
+                                                                          f"{{{_W_NS}}}delText"))
+                        if joined.strip():
+                            out.append(_Chunk(joined, f"{name}, paragraph", None, name))
+    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError, OSError) as err:
+        raise ScanError(f"{path}: the Word file cannot be read for the privacy scan ({type(err).__name__}: {err}); "
+                        "treat it as failed.") from err
+    return out
 
 
 def _pdf_chunks(path: Path) -> list[_Chunk]:

@@ -53,6 +53,9 @@ class IndexEntry:
     province : str or None
         The province's name, on a national index (every province's counties on one page); ``None``
         on a province's own index, which then has no province column.
+    docx : str or None
+        Relative link to the county's Word file (``"430102.docx"``), or ``None``; the index has a Word
+        column when any county has one.
     """
 
     code: str
@@ -63,3 +66,4 @@ class IndexEntry:
     html: str | None = None
     pdf: str | None = None
     province: str | None = None
+    docx: str | None = None

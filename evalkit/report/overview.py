@@ -225,11 +225,15 @@ def index_page(data: ProvinceData, manifest: dict[str, Any], *, year: int, lang:
             values[ind] = (value_text(v, str(catalogue().loc[ind, "unit"]), lang), None if pd.isna(v) else float(v))
         entries.append(IndexEntry(code, (str(names.loc[code, f"name_{lang}"]), str(names.loc[code, f"name_{other}"])),
                                   str(prefectures.get(names.loc[code, "prefecture_code"], "")), status, values,
-                                  outputs.get("html", {}).get("file"), outputs.get("pdf", {}).get("file")))
+                                  outputs.get("html", {}).get("file"), outputs.get("pdf", {}).get("file"),
+                                  docx=outputs.get("docx", {}).get("file")))
     ov = reports.get("overview", {})
     overview_href = ov.get("outputs", {}).get("html", {}).get("file") if ov.get("status") == "ok" else None
+    ov_files = ov.get("outputs", {}) if overview_href else {}
+    overview_files = [(t(f"index.open_{kind}", lang), ov_files[kind]["file"]) for kind in ("pdf", "docx")
+                      if kind in ov_files] if "docx" in ov_files else []  # with a Word file: the PDF and Word links
     return dict(entries=entries, columns=columns, lang=lang,
                 title=t("index.title", lang, province=data.province_name(lang)),
                 subtitle=t("index.subtitle_one" if len(entries) == 1 else "index.subtitle", lang, n=len(entries),
                            year=year),
-                overview_href=overview_href, synthetic=data.synthetic)
+                overview_href=overview_href, overview_files=overview_files, synthetic=data.synthetic)
