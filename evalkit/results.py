@@ -475,7 +475,17 @@ class ProvinceData:
 
             framework = fw.load_framework()
             self._parts[key] = _on_disk(self, *_scores_name(year),
-                                        lambda: fw.score_counties(self.table, framework, year=int(year)))
+                                        lambda: fw.score_counties(self.table, framework, year=int(year),
+                                                                  inspections=self.inspections()))
+        return self._parts[key]
+
+    def inspections(self) -> pd.DataFrame | None:
+        """The evaluators' inspection scores of the folder (the optional ``inspections`` table), or ``None``."""
+        key = ("inspections",)
+        if key not in self._parts:
+            from .schema import load_inspections
+
+            self._parts[key] = load_inspections(self.data_dir)
         return self._parts[key]
 
     def small_area(self, year: int) -> pd.DataFrame:

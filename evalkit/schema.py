@@ -69,6 +69,7 @@ __all__ = [
     "load_province",
     "codebook_markdown",
     "update_codebook",
+    "load_inspections",
 ]
 
 #: The input tables, in the order they are read and validated.
@@ -77,7 +78,7 @@ TABLES = ("regions", "stations", "services", "survey")
 #: Tables read and validated when present, but not part of a :class:`Province` (the roster of names
 #: that :mod:`evalkit.privacy` scrubs from free text and looks for in outputs; the reviewed list of
 #: survey comments an evaluator approved for publication, :func:`evalkit.indicators.comments`).
-OPTIONAL_TABLES = ("roster", "comments_reviewed")
+OPTIONAL_TABLES = ("roster", "comments_reviewed", "inspections")
 
 #: Likert answer codes that are answers (1-5) and explicit non-answers (8, 9).
 LIKERT_VALID = (1, 2, 3, 4, 5)
@@ -1564,3 +1565,23 @@ def update_codebook(path: str | Path) -> bool:
     if new != text:
         path.write_text(new, encoding="utf-8")
     return new != text
+
+
+def load_inspections(data_dir: str | Path) -> pd.DataFrame | None:
+    """The optional ``inspections`` table of ``data_dir`` (the evaluators' rubric scores), validated; ``None``
+    when the folder has none.  Raises :class:`DataValidationError` when it breaks the codebook's rules (a score
+    above the item's maximum, a malformed code, ...); the rubric items themselves are checked against the
+    framework by :func:`evalkit.framework.rubric.check_inspections`."""
+    from .io import find_table, read_raw
+
+    try:
+        path = find_table(data_dir, "inspections")
+    except InputError as err:
+        if err.problem.rule == "missing_table":
+            return None
+        raise
+    raw = read_raw(path, [c["name"] for c in table_spec("inspections")["columns"]], "inspections")
+    frame, problems = validate_table(raw, "inspections")
+    if any(p.severity == "error" for p in problems):
+        raise DataValidationError(problems)
+    return frame
