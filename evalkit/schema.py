@@ -1398,6 +1398,14 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         optional[table] = (raw, frame)
     if "comments_reviewed" in optional and "survey" in typed:
         problems.extend(check_reviewed(*optional["comments_reviewed"], typed["survey"], files["survey"]))
+    if "regions" in typed and "county_code" in typed["regions"].columns:
+        from .findings import check_findings
+
+        roster = optional["roster"][1]["name"].dropna().astype(str) if "roster" in optional else ()
+        problems.extend(check_findings(data_dir, typed["regions"]["county_code"].dropna().astype(str).unique(),
+                                       roster)[1])
+        if "inspections" in optional:
+            problems.extend(_inspected_townships(optional["inspections"], typed["regions"], rows["regions"]))
     if "regions" in typed:
         problems.extend(one_province(typed["regions"], rows["regions"], files["regions"], data_dir))
     blocking = any(p.severity == "error" for p in problems)
@@ -1408,6 +1416,24 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
                                 "checks across tables (townships in regions, dates in period, PSUs per stratum) "
                                 "run once the problems above are fixed.", "warning"))
     return typed, problems, meta, sources
+
+
+def _inspected_townships(inspections: tuple[RawTable, pd.DataFrame], regions: pd.DataFrame, rows: pd.Series
+                         ) -> list[Problem]:
+    """An error for each inspection of a township and year that the regions table does not have."""
+    raw, frame = inspections
+    if frame.empty or not {"township_code", "year"} <= set(frame.columns):
+        return []
+    known = set(zip(regions["township_code"].astype(str), regions["year"].astype("Int64")))
+    problems = []
+    for idx, town, year in zip(frame.index, frame["township_code"].astype(str), frame["year"].astype("Int64")):
+        if (town, year) not in known:
+            row = int(raw.rows.loc[idx]) if idx in raw.rows.index else None
+            problems.append(Problem(raw.file, row, "township_code", town, "unknown_township",
+                                    f"township {town} is not in the regions table for {year}."))
+            if len(problems) >= MAX_EXAMPLES:
+                break
+    return problems
 
 
 def one_province(regions: pd.DataFrame, rows: pd.Series, file: str, data_dir: str | Path) -> list[Problem]:
