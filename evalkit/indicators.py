@@ -751,6 +751,8 @@ def input_hashes(data_dir: str | Path) -> dict[str, str]:
             pass
     if (data_dir / "dataset.json").is_file():
         paths["dataset"] = data_dir / "dataset.json"
+    if (data_dir / "findings").is_dir():  # the evaluators' findings (evalkit.findings): a report shows them
+        paths.update({f"findings/{p.name}": p for p in sorted((data_dir / "findings").iterdir()) if p.is_file()})
     return _hash_files(paths)
 
 

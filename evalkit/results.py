@@ -479,6 +479,31 @@ class ProvinceData:
                                                                   inspections=self.inspections()))
         return self._parts[key]
 
+    def findings(self, county_code: str, lang: str):
+        """The evaluators' written findings of a county in a language (:class:`evalkit.findings.Findings`), or
+        ``None`` when the folder has no ``findings/<county>.<lang>.md``.  The files were checked with the inputs
+        (:func:`evalkit.schema.validate_province`; their hashes are among the inputs')."""
+        key = ("findings",)
+        if key not in self._parts:
+            from .findings import load_findings
+
+            counties = self.table.loc[self.table["level"] == "county", "code"].astype(str).unique()
+            self._parts[key] = load_findings(self.data_dir, counties)
+        return self._parts[key].get((str(county_code), lang))
+
+    def inspection_scores(self, year: int) -> pd.DataFrame | None:
+        """Every inspected station's mean score per rubric item in ``year`` (:func:`evalkit.figuredata.
+        inspection_scores`), or ``None`` without an inspections table or a rubric."""
+        key = ("inspection_scores", int(year))
+        if key not in self._parts:
+            from . import framework as fw
+            from .figuredata import inspection_scores
+
+            table, framework = self.inspections(), fw.load_framework()
+            self._parts[key] = (None if table is None or not framework.rubric
+                                else inspection_scores(table, framework.rubric, int(year)))
+        return self._parts[key]
+
     def inspections(self) -> pd.DataFrame | None:
         """The evaluators' inspection scores of the folder (the optional ``inspections`` table), or ``None``."""
         key = ("inspections",)

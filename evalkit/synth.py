@@ -610,7 +610,8 @@ def evaluators(tables: dict[str, pd.DataFrame], seed: int = DEFAULT_SEED) -> dic
     inspections = pd.DataFrame(rows, columns=["year", "county_code", "township_code", "visit_date", "item",
                                               "inspector_id", "score", "maximum"])
     findings = {}
-    written_for = [c for c in inspected if rng.random() < 0.25] or inspected[:1]
+    written_for = [c for c in inspected if rng.random() < 0.25]
+    written_for = sorted(set(written_for) | set(inspected[:1]))  # the first inspected county always has some
     for county in written_for:
         picks = {kind: np.sort(rng.choice(len(options), int(rng.integers(1, 3)), replace=False))
                  for kind, options in _FINDINGS.items()}
