@@ -131,3 +131,61 @@ weight = 0.8
 '''
     with pytest.raises(FrameworkError, match="must weigh less than 1"):
         parse_framework(text)
+
+
+def test_synth_sample_carries_inspections_and_findings_without_changing_the_tables(tmp_path):
+    from evalkit.findings import load_findings
+    from evalkit.framework import load_framework
+    from evalkit.results import indicator_table
+    from evalkit.schema import load_inspections, validate_province
+    from evalkit.synth import evaluators, generate, synthesize
+
+    tables = generate(seed=7, size="small")
+    before = {name: frame.copy() for name, frame in tables.items()}
+    extras = evaluators(tables, seed=7)
+    for name, frame in tables.items():  # drawing the evaluators' work leaves the four tables as they were
+        pd.testing.assert_frame_equal(frame, before[name])
+    synthesize(tmp_path, seed=7, size="small")
+    _, problems, _, _ = validate_province(tmp_path)
+    assert not [p for p in problems if p.severity == "error"]
+    inspections = load_inspections(tmp_path)
+    pd.testing.assert_frame_equal(inspections.reset_index(drop=True)[["township_code", "item", "score"]],
+                                  extras["inspections"][["township_code", "item", "score"]].astype(
+                                      {"score": inspections["score"].dtype}), check_dtype=False)
+    twice = inspections.groupby(["township_code", "item"])["inspector_id"].nunique()
+    assert (twice == 2).any() and (twice == 1).any()
+    counties = sorted(tables["regions"]["county_code"].unique())
+    found = load_findings(tmp_path, counties)
+    assert found and {lang for _, lang in found} == {"en", "zh"}
+    assert {c for c, _ in found} <= set(inspections["county_code"])
+    # scores change for the inspected counties only
+    table, _ = indicator_table(tmp_path, tmp_path / "cache")
+    fw = load_framework()
+    year = int(inspections["year"].max())
+    plain = score_counties(table, fw, year=year, draws=200).counties.set_index("code")
+    scored = score_counties(table, fw, year=year, draws=200, inspections=inspections).counties.set_index("code")
+    inspected = set(inspections["county_code"])
+    for code in plain.index:
+        if code in inspected:
+            assert scored.loc[code, "score"] != pytest.approx(plain.loc[code, "score"], abs=1e-9)
+        else:
+            assert scored.loc[code, "score"] == pytest.approx(plain.loc[code, "score"], abs=1e-9)
+
+
+def test_inspections_table_problems_name_file_row_and_column(tmp_path):
+    from evalkit.schema import validate_province
+    from evalkit.synth import synthesize
+
+    synthesize(tmp_path, seed=7, size="small", fmt="csv")
+    path = tmp_path / "inspections.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = lines[1].split(",")
+    county, town = first[1], first[2]
+    bad_score = [first[0], county, town, first[3], "records", "INSP099", "25.0", "20.0"]
+    bad_town = [first[0], county, county + "999", first[3], "records", "INSP099", "5.0", "20.0"]
+    path.write_text("\n".join([*lines, ",".join(bad_score), ",".join(bad_town)]) + "\n", encoding="utf-8")
+    _, problems, _, _ = validate_province(tmp_path)
+    found = {(p.file, p.row, p.column, p.rule.split(":")[0]) for p in problems if p.severity == "error"}
+    n = len(lines)
+    assert ("inspections.csv", n + 1, "score", "at_most") in found
+    assert ("inspections.csv", n + 2, "township_code", "unknown_township") in found
