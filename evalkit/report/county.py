@@ -316,7 +316,7 @@ class CountyReport:
         parts = [f'<div class="evaluators"><h3>{esc(self.t("findings.label"))}</h3>', self._note("findings.note")]
         for kind in kinds:
             if found.items[kind]:
-                parts.append(f"<h4>{esc(self.t('findings.' + kind))}</h4><ul>"
+                parts.append(f"<p><strong>{esc(self.t('findings.' + kind))}</strong></p><ul>"
                              + "".join(f"<li>{esc(text)}</li>" for text in found.items[kind]) + "</ul>")
         return "".join(parts) + "</div>"
 
