@@ -138,7 +138,8 @@ def _cmd_scores(args: argparse.Namespace) -> int:
     years = [args.year] if args.year else data.years
     frames = []
     for year in years:
-        scores = score_counties(data.table, framework, year=year, draws=args.draws, seed=args.seed)
+        scores = score_counties(data.table, framework, year=year, draws=args.draws, seed=args.seed,
+                                inspections=data.inspections())
         frames.append(scores.counties)
     import pandas as pd
 

@@ -74,7 +74,7 @@ class Problem:
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", {'line' if self.file.endswith(('.json', '.toml')) else 'row'} {self.row}"
+            where += f", {'line' if self.file.endswith(('.json', '.toml', '.md')) else 'row'} {self.row}"
         if self.column is not None:  # a JSON or TOML file has keys, not columns
             where += f", {'key' if self.file.endswith(('.json', '.toml')) else 'column'} '{self.column}'"
         return escape_controls(f"{where}: {self.message}")  # a value quoted in the message cannot act

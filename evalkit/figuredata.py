@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .measures.funnel import FunnelFit
 
 __all__ = ["FunnelData", "funnel_statistic", "funnel_data", "ranked_rows", "trend_series", "item_intervals",
-           "RATE_SCALES"]
+           "RATE_SCALES", "inspection_scores", "inspection_comparison"]
 
 #: The table's scale of each rate unit: its values are events per this many of the denominator.
 RATE_SCALES = {"per_1000": 1000.0, "per_10000": 10000.0, "count": 1.0}
@@ -237,3 +237,51 @@ def item_intervals(units: Mapping[str, Mapping[tuple[str, str, str], Mapping[str
         for col in ("value", "lower", "upper"):
             out[prefix + col] = [r[col] if r is not None else np.nan for r in found]
     return pd.DataFrame(out)
+
+
+def inspection_scores(inspections: pd.DataFrame, rubric: Sequence[Any], year: int) -> pd.DataFrame:
+    """Every inspected station's score on each rubric item in ``year``: the mean over its inspectors.
+
+    ``inspections``: the optional inspections table; ``rubric``: the framework's rubric items (``id``,
+    ``maximum``, in the framework's order).  One row per item and station: ``item``, ``county_code``,
+    ``prefecture_code`` (the county code's first four digits), ``township_code``, ``score`` (mean points),
+    ``maximum``, ``share`` (``score / maximum``) and ``inspectors`` (how many scored it).
+    """
+    order = [r.id for r in rubric]
+    maximum = {r.id: float(r.maximum) for r in rubric}
+    sel = inspections[(inspections["year"].astype(int) == int(year)) & inspections["item"].astype(str).isin(order)]
+    sel = sel.assign(item=sel["item"].astype(str), county_code=sel["county_code"].astype(str),
+                     township_code=sel["township_code"].astype(str), score=sel["score"].astype(float))
+    out = (sel.groupby(["item", "county_code", "township_code"], sort=False)["score"]
+           .agg(score="mean", inspectors="size").reset_index())
+    out["prefecture_code"] = out["county_code"].str[:4]
+    out["maximum"] = out["item"].map(maximum)
+    out["share"] = out["score"] / out["maximum"]
+    out["item"] = pd.Categorical(out["item"], categories=order, ordered=True)
+    out = out.sort_values(["item", "township_code"]).reset_index(drop=True)
+    out["item"] = out["item"].astype(str)
+    return out[["item", "county_code", "prefecture_code", "township_code", "score", "maximum", "share",
+                "inspectors"]]
+
+
+def inspection_comparison(stations: pd.DataFrame, county_code: str) -> pd.DataFrame:
+    """A county's mean score on each rubric item against its prefecture's and the province's.
+
+    ``stations``: :func:`inspection_scores`.  One row per item (the framework's order): ``item``, ``maximum``,
+    ``county`` (mean station score of the county's inspected stations, the score the framework uses),
+    ``county_stations``, ``prefecture`` (mean over every inspected station of the county's prefecture, the
+    county's included), ``prefecture_stations``, ``province`` and ``province_stations``; means are in points
+    (NaN where no station was inspected).
+    """
+    county_code = str(county_code)
+    prefecture = county_code[:4]
+    rows = []
+    for item, group in stations.groupby("item", sort=False):
+        mine = group[group["county_code"] == county_code]
+        pref = group[group["prefecture_code"] == prefecture]
+        rows.append({"item": item, "maximum": float(group["maximum"].iloc[0]),
+                     "county": mine["score"].mean(), "county_stations": len(mine),
+                     "prefecture": pref["score"].mean(), "prefecture_stations": len(pref),
+                     "province": group["score"].mean(), "province_stations": len(group)})
+    return pd.DataFrame(rows, columns=["item", "maximum", "county", "county_stations", "prefecture",
+                                       "prefecture_stations", "province", "province_stations"])

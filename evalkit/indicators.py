@@ -751,7 +751,13 @@ def input_hashes(data_dir: str | Path) -> dict[str, str]:
             pass
     if (data_dir / "dataset.json").is_file():
         paths["dataset"] = data_dir / "dataset.json"
-    return _hash_files(paths)
+    hashes = _hash_files(paths)
+    if (data_dir / "findings").is_dir():  # the evaluators' findings (evalkit.findings), one hash for the folder
+        h = hashlib.sha256()
+        for name, digest in _hash_files({p.name: p for p in (data_dir / "findings").iterdir() if p.is_file()}).items():
+            h.update(f"{name}\0{digest}\n".encode())
+        hashes["findings"] = h.hexdigest()
+    return hashes
 
 
 #: Survey comments a report shows at most, per county and wave (the first after ordering by a hash of

@@ -283,7 +283,10 @@ def cached_entries(data: "ProvinceData", year: int) -> list[Path]:
     paths = [_table_entry(data.meta.get("inputs") or {}, data.cache_dir)]
     if not paths[0].is_file():  # read from memory, but not in this cache folder (EVALKIT_CACHE changed): written
         indicator_table(data.data_dir, data.cache_dir, hashes=data.meta.get("inputs"))
-    paths += [_disk_entry(data, *_scores_name(year)), _disk_entry(data, *_small_area_name(year))]
+    data.inspections()  # read from the folder (or memory) once, so that their entries exist to be sent
+    data.findings("", "en")
+    paths += [_disk_entry(data, *_scores_name(year)), _disk_entry(data, *_small_area_name(year)),
+              _disk_entry(data, *_INSPECTIONS_NAME), _disk_entry(data, *_FINDINGS_NAME)]
     return [p for p in paths if p.is_file()]
 
 
@@ -475,8 +478,56 @@ class ProvinceData:
 
             framework = fw.load_framework()
             self._parts[key] = _on_disk(self, *_scores_name(year),
-                                        lambda: fw.score_counties(self.table, framework, year=int(year)))
+                                        lambda: fw.score_counties(self.table, framework, year=int(year),
+                                                                  inspections=self.inspections()))
         return self._parts[key]
+
+    def findings(self, county_code: str, lang: str):
+        """The evaluators' written findings of a county in a language (:class:`evalkit.findings.Findings`), or
+        ``None`` when the folder has no ``findings/<county>.<lang>.md``.  The files were checked with the inputs
+        (:func:`evalkit.schema.validate_province`; their hashes are among the inputs')."""
+        key = ("findings",)
+        if key not in self._parts:
+            from .findings import load_findings
+
+            def read() -> dict:
+                counties = self.table.loc[self.table["level"] == "county", "code"].astype(str).unique()
+                return load_findings(self._folder("findings"), counties)
+
+            self._parts[key] = _on_disk(self, *_FINDINGS_NAME, read)
+        return self._parts[key].get((str(county_code), lang))
+
+    def inspection_scores(self, year: int) -> pd.DataFrame | None:
+        """Every inspected station's mean score per rubric item in ``year`` (:func:`evalkit.figuredata.
+        inspection_scores`), or ``None`` without an inspections table or a rubric."""
+        key = ("inspection_scores", int(year))
+        if key not in self._parts:
+            from . import framework as fw
+            from .figuredata import inspection_scores
+
+            table, framework = self.inspections(), fw.load_framework()
+            self._parts[key] = (None if table is None or not framework.rubric
+                                else inspection_scores(table, framework.rubric, int(year)))
+        return self._parts[key]
+
+    def inspections(self) -> pd.DataFrame | None:
+        """The evaluators' inspection scores of the folder (the optional ``inspections`` table), or ``None``."""
+        key = ("inspections",)
+        if key not in self._parts:
+            from .schema import load_inspections
+
+            self._parts[key] = _on_disk(self, *_INSPECTIONS_NAME, lambda: load_inspections(self._folder("inspections")))
+        return self._parts[key]
+
+    def _folder(self, what: str) -> Path:
+        """The data folder, to read ``what`` from; an error on a Dask worker, which never sees the client's folder
+        (everything a report reads from it is sent in the cache entries of :func:`cached_entries`)."""
+        if _shipped_inputs(Path(self.data_dir)) is not None and not Path(self.data_dir).is_dir():
+            from .errors import EvalkitError
+
+            raise EvalkitError(f"{what} of {self.data_dir} was not sent to this Dask worker with the cache entries "
+                               "(evalkit.results.cached_entries): a bug; report it.")
+        return Path(self.data_dir)
 
     def small_area(self, year: int) -> pd.DataFrame:
         """Model-based (empirical Bayes) overall satisfaction of every township in ``year``, shrunk toward its
@@ -639,6 +690,12 @@ def _scores_name(year: int) -> tuple[str, str, list]:
     from . import framework as fw
 
     return "scores", fw.__name__, [fw.load_framework().sha256, fw.DEFAULT_DRAWS, fw.DEFAULT_SEED, int(year)]
+
+
+#: What names the evaluators' inspections and findings on disk (kind, reading module, key): read from the data
+#: folder, whose hashes (the inspections table's and the findings folder's among them) name the entries.
+_INSPECTIONS_NAME = ("inspections", "evalkit.schema", [])
+_FINDINGS_NAME = ("findings", "evalkit.findings", [])
 
 
 def _small_area_name(year: int) -> tuple[str, str, list]:

@@ -69,6 +69,7 @@ __all__ = [
     "load_province",
     "codebook_markdown",
     "update_codebook",
+    "load_inspections",
 ]
 
 #: The input tables, in the order they are read and validated.
@@ -77,7 +78,7 @@ TABLES = ("regions", "stations", "services", "survey")
 #: Tables read and validated when present, but not part of a :class:`Province` (the roster of names
 #: that :mod:`evalkit.privacy` scrubs from free text and looks for in outputs; the reviewed list of
 #: survey comments an evaluator approved for publication, :func:`evalkit.indicators.comments`).
-OPTIONAL_TABLES = ("roster", "comments_reviewed")
+OPTIONAL_TABLES = ("roster", "comments_reviewed", "inspections")
 
 #: Likert answer codes that are answers (1-5) and explicit non-answers (8, 9).
 LIKERT_VALID = (1, 2, 3, 4, 5)
@@ -1397,6 +1398,14 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
         optional[table] = (raw, frame)
     if "comments_reviewed" in optional and "survey" in typed:
         problems.extend(check_reviewed(*optional["comments_reviewed"], typed["survey"], files["survey"]))
+    if "regions" in typed and "county_code" in typed["regions"].columns:
+        from .findings import check_findings
+
+        roster = optional["roster"][1]["name"].dropna().astype(str) if "roster" in optional else ()
+        problems.extend(check_findings(data_dir, typed["regions"]["county_code"].dropna().astype(str).unique(),
+                                       roster)[1])
+        if "inspections" in optional:
+            problems.extend(_inspected_townships(optional["inspections"], typed["regions"], rows["regions"]))
     if "regions" in typed:
         problems.extend(one_province(typed["regions"], rows["regions"], files["regions"], data_dir))
     blocking = any(p.severity == "error" for p in problems)
@@ -1407,6 +1416,24 @@ def validate_province(data_dir: str | Path, *, today: _dt.date | None = None
                                 "checks across tables (townships in regions, dates in period, PSUs per stratum) "
                                 "run once the problems above are fixed.", "warning"))
     return typed, problems, meta, sources
+
+
+def _inspected_townships(inspections: tuple[RawTable, pd.DataFrame], regions: pd.DataFrame, rows: pd.Series
+                         ) -> list[Problem]:
+    """An error for each inspection of a township and year that the regions table does not have."""
+    raw, frame = inspections
+    if frame.empty or not {"township_code", "year"} <= set(frame.columns):
+        return []
+    known = set(zip(regions["township_code"].astype(str), regions["year"].astype("Int64")))
+    problems = []
+    for idx, town, year in zip(frame.index, frame["township_code"].astype(str), frame["year"].astype("Int64")):
+        if (town, year) not in known:
+            row = int(raw.rows.loc[idx]) if idx in raw.rows.index else None
+            problems.append(Problem(raw.file, row, "township_code", town, "unknown_township",
+                                    f"township {town} is not in the regions table for {year}."))
+            if len(problems) >= MAX_EXAMPLES:
+                break
+    return problems
 
 
 def one_province(regions: pd.DataFrame, rows: pd.Series, file: str, data_dir: str | Path) -> list[Problem]:
@@ -1543,11 +1570,37 @@ def codebook_markdown() -> str:
             out.append(f"| `{col['name']}` | {_kind_text(col)} | {col.get('unit', '')} | {_allowed_cell(col)} "
                        f"| {col['en']} | {col['zh']} |")
         out.append("")
+    out.append(_findings_codebook())
     for name in ("person_group", "service_item", "mode", "service_level", "urban_rural", "likert"):
         out.append(f"### Codes: `{name}`\n\n| code | meaning | 含义 |\n| --- | --- | --- |")
         out.extend(f"| `{k}` | {v['en']} | {v['zh']} |" for k, v in codes(name).items())
         out.append("")
     return "\n".join(out)
+
+
+def _findings_codebook() -> str:
+    """The codebook's part on the optional ``findings/`` folder (:mod:`evalkit.findings`)."""
+    from .findings import HEADINGS, MAX_CHARS, MAX_FILE_CHARS, MAX_ITEMS
+
+    heads = "\n".join(f"| {kind} | {' / '.join(f'`## {h}`' for h in names)} |" for kind, names in HEADINGS.items())
+    return (
+        "### `findings/` (optional folder)\n\n"
+        "The evaluators' written findings: one Markdown file per county and language, named "
+        "`<county_code>.<en|zh>.md` (`090102.zh.md`, `090102.en.md`), UTF-8. Reports show them in the summary "
+        "(strengths, problems) and the recommendations, marked as the evaluators' judgement and kept apart from "
+        "the computed findings; a county without a file shows only the computed ones.  \n"
+        "评估组撰写的意见：每个县、每种语言一个 Markdown 文件，命名为 `<县代码>.<en|zh>.md`，UTF-8 编码。报告在主要发现"
+        "（主要成效、存在问题）和改进建议中显示，注明为评估组意见，并与计算所得的发现分列；无文件的县只显示计算所得的发现。\n\n"
+        "Each finding is a list item (`- ...`) or a paragraph under one of these headings (either language):\n\n"
+        "| kind | headings |\n| --- | --- |\n" + heads + "\n\n"
+        f"Refused, with the file and line: a county not in `regions`; another heading, or text before the first; "
+        f"more than {MAX_ITEMS} findings under a heading, a finding over {MAX_CHARS} characters or a file over "
+        f"{MAX_FILE_CHARS:,}; HTML or scripts; links, images and web addresses; personal data (a name, phone or "
+        "identity number, address: `evalkit/personal.py`).  \n"
+        f"拒收并指出文件和行：`regions` 中没有的县；其他标题或第一个标题之前的文字；每个标题下超过 {MAX_ITEMS} 条、"
+        f"单条超过 {MAX_CHARS} 字或全文超过 {MAX_FILE_CHARS:,} 字；HTML 或脚本；链接、图片和网址；个人信息（姓名、电话、"
+        "身份证号、住址等）。\n"
+    )
 
 
 CODEBOOK_BEGIN = "<!-- codebook:begin (generated by `make codebook` from evalkit/tables.toml; do not edit) -->"
@@ -1557,3 +1610,23 @@ CODEBOOK_END = "<!-- codebook:end -->"
 def update_codebook(path: str | Path) -> bool:
     """Rewrite the generated section of ``path`` (data/README.md); return True if it changed."""
     return replace_section(path, CODEBOOK_BEGIN, CODEBOOK_END, codebook_markdown())
+
+
+def load_inspections(data_dir: str | Path) -> pd.DataFrame | None:
+    """The optional ``inspections`` table of ``data_dir`` (the evaluators' rubric scores), validated; ``None``
+    when the folder has none.  Raises :class:`DataValidationError` when it breaks the codebook's rules (a score
+    above the item's maximum, a malformed code, ...); the rubric items themselves are checked against the
+    framework by :func:`evalkit.framework.rubric.check_inspections`."""
+    from .io import find_table, read_raw
+
+    try:
+        path = find_table(data_dir, "inspections")
+    except InputError as err:
+        if err.problem.rule == "missing_table":
+            return None
+        raise
+    raw = read_raw(path, [c["name"] for c in table_spec("inspections")["columns"]], "inspections")
+    frame, problems = validate_table(raw, "inspections")
+    if any(p.severity == "error" for p in problems):
+        raise DataValidationError(problems)
+    return frame

@@ -531,12 +531,127 @@ def synthesize(out_dir: str | Path, *, seed: int = DEFAULT_SEED, size: str = "fu
                fmt: str = "parquet") -> list[Path]:
     """Generate the sample province and write it to ``out_dir`` (what ``evalkit synth`` runs)."""
     tables = generate(seed=seed, size=size)
-    return write_province(tables, out_dir, fmt=fmt, meta=province_meta(seed, size))
+    written = write_province(tables, out_dir, fmt=fmt, meta=province_meta(seed, size))
+    return written + write_evaluators(evaluators(tables, seed), out_dir, fmt=fmt)
 
 
 def province_meta(seed: int = DEFAULT_SEED, size: str = "full") -> dict:
     """The sample province's ``dataset.json`` (also written beside the raw sample by ``evalkit synth --raw``)."""
     return dataset_meta("Sample Province (synthetic) / 示例省（合成数据）", seed, size)
+
+
+# --------------------------------------------------------------------------- the evaluators' own work
+
+#: Rubric items of the shipped framework the sample's inspectors score, with their maxima.
+_RUBRIC = {"premises": 10, "records": 20, "rules": 10}
+
+#: Sentences of the sample's written findings, (English, Chinese) pairs, by kind of finding.
+_FINDINGS = {
+    "strengths": [
+        ("Every station visited was open at the posted hours, with its signage and service list displayed.",
+         "抽查的社工站均按公示时间开放，标识和服务清单张贴规范。"),
+        ("Case records of home visits were complete and filed by month.",
+         "入户探访个案档案完整，按月归档。"),
+        ("The county bureau meets the station social workers every quarter to review difficult cases.",
+         "县民政局每季度与驻站社工召开一次疑难个案研讨会。"),
+        ("Volunteers from village committees take part in regular visits to elderly people living alone.",
+         "村委会志愿者定期参与独居老人探访。"),
+    ],
+    "problems": [
+        ("Supervision records were missing at some stations visited.",
+         "部分抽查站点缺少督导记录。"),
+        ("Service records of some stations were written after the event and lacked dates.",
+         "部分站点服务记录系事后补录，缺少日期。"),
+        ("Several stations share premises with other offices and have no private room for counselling.",
+         "部分社工站与其他办公场所合用，缺少独立的个案会谈室。"),
+        ("Staff turnover was high: many social workers had held their post for less than a year.",
+         "社工流动性大，许多社工在岗不足一年。"),
+    ],
+    "recommendations": [
+        ("Hold supervision at every station at least once a month and file its record.",
+         "每个社工站每月至少开展一次督导并存档记录。"),
+        ("Record each service on the day it is given, in the ledger.",
+         "服务当天即在台账中登记。"),
+        ("Set aside a private room for counselling at each station.",
+         "各站设立独立的个案会谈室。"),
+        ("Agree a minimum term of service with the contracted agencies to keep social workers in post.",
+         "与承接机构约定社工最短服务期限，稳定社工队伍。"),
+    ],
+}
+_FINDING_HEADINGS = {"en": ("Strengths", "Problems", "Recommendations"), "zh": ("主要成效", "存在问题", "改进建议")}
+
+
+def evaluators(tables: dict[str, pd.DataFrame], seed: int = DEFAULT_SEED) -> dict:
+    """The evaluators' inspections and written findings of a synthetic province, from a random stream of their own.
+
+    The four tables are not changed, and drawing these does not change them (the stream is seeded by
+    ``[seed, 21]``, apart from the tables' own).  In the latest year about two counties in three are inspected:
+    two to four of their stations (where a station exists), each scored on every rubric item of the shipped
+    framework by one inspector, and about one station in three by a second inspector too (the spread between
+    the two is the score's uncertainty).  A station's scores follow its professional level.  A few counties get
+    written findings, in English and Chinese.
+
+    Returns ``{"inspections": DataFrame, "findings": {file name: text}}``.
+    """
+    rng = np.random.default_rng([seed, 21])
+    stations = tables["stations"]
+    year = int(stations["year"].max())
+    st = stations[stations["year"] == year].sort_values("township_code").reset_index(drop=True)
+    level = pd.to_numeric(st["service_level"].astype(str), errors="coerce").fillna(2.0) - 1.0  # 1.0, 2.0, 3.0 -> 0-2
+    st = st.assign(quality=0.55 + 0.12 * level.to_numpy() + rng.normal(0, 0.1, len(st)))
+    counties = sorted(st["county_code"].astype(str).unique())
+    inspected = [c for c in counties if rng.random() < 0.67]
+    inspectors = [f"INSP{k:03d}" for k in range(1, 13)]
+    rows = []
+    for county in inspected:
+        own = st[st["county_code"].astype(str) == county]
+        chosen = own.iloc[np.sort(rng.choice(len(own), min(len(own), int(rng.integers(2, 5))), replace=False))]
+        for r in chosen.itertuples(index=False):
+            pair = rng.choice(len(inspectors), 2, replace=False)
+            who = [inspectors[pair[0]]] + ([inspectors[pair[1]]] if rng.random() < 0.33 else [])
+            visit = pd.Timestamp(year, 10, 1) + pd.Timedelta(days=int(rng.integers(0, 60)))
+            for item, maximum in _RUBRIC.items():
+                for inspector in who:
+                    points = np.clip(np.round(maximum * (r.quality + rng.normal(0, 0.07)) * 2) / 2, 0, maximum)
+                    rows.append({"year": year, "county_code": county, "township_code": str(r.township_code),
+                                 "visit_date": visit, "item": item, "inspector_id": inspector,
+                                 "score": float(points), "maximum": float(maximum)})
+    inspections = pd.DataFrame(rows, columns=["year", "county_code", "township_code", "visit_date", "item",
+                                              "inspector_id", "score", "maximum"])
+    findings = {}
+    written_for = [c for c in inspected if rng.random() < 0.25]
+    written_for = sorted(set(written_for) | set(inspected[:1]))  # the first inspected county always has some
+    for county in written_for:
+        picks = {kind: np.sort(rng.choice(len(options), int(rng.integers(1, 3)), replace=False))
+                 for kind, options in _FINDINGS.items()}
+        for lang, col in (("en", 0), ("zh", 1)):
+            parts = []
+            for heading, (kind, chosen) in zip(_FINDING_HEADINGS[lang], picks.items()):
+                parts.append(f"## {heading}\n\n" + "".join(f"- {_FINDINGS[kind][k][col]}\n" for k in chosen))
+            findings[f"{county}.{lang}.md"] = "\n".join(parts)
+    return {"inspections": inspections, "findings": findings}
+
+
+def write_evaluators(extras: dict, out_dir: str | Path, *, fmt: str = "parquet") -> list[Path]:
+    """Write :func:`evaluators`' inspections table (in ``fmt``, like the four tables) and ``findings/`` folder
+    (replacing what an earlier run wrote there)."""
+    out_dir = Path(out_dir)
+    suffix, encoding = {"parquet": (".parquet", "utf-8"), "csv": (".csv", "utf-8"),
+                        "csv-gb18030": (".csv", "gb18030"), "xlsx": (".xlsx", "utf-8")}[fmt]
+    for other in (".csv", ".xlsx", ".parquet"):
+        if other != suffix:
+            (out_dir / f"inspections{other}").unlink(missing_ok=True)
+    written = [write_table(extras["inspections"], out_dir / f"inspections{suffix}", encoding=encoding,
+                           metadata={"synthetic": "true"})]
+    folder = out_dir / "findings"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.md"):
+        if old.name not in extras["findings"]:
+            old.unlink()
+    for name, text in sorted(extras["findings"].items()):
+        (folder / name).write_text(text, encoding="utf-8")
+        written.append(folder / name)
+    return written
 
 
 # --------------------------------------------------------------------------- the whole country

@@ -58,6 +58,9 @@ report.reach()
 report.staffing()
 
 # %%
+report.inspections()
+
+# %%
 report.trends()
 
 # %%

@@ -65,7 +65,7 @@ References
 from .ahp import MAX_CR, RANDOM_INDEX, AHPResult, ahp_weights
 from .scoring import linear_score, rank_intervals, step_score
 from .simulation import DEFAULT_DRAWS, DEFAULT_SEED, REASONS, Scores, score_counties, score_years
-from .spec import Framework, Grade, Indicator, Tier, WeightSet, load_framework, parse_framework
+from .spec import Framework, Grade, Indicator, RubricItem, Tier, WeightSet, load_framework, parse_framework
 
 __all__ = [
     "RANDOM_INDEX",
@@ -81,6 +81,7 @@ __all__ = [
     "Grade",
     "Tier",
     "Indicator",
+    "RubricItem",
     "WeightSet",
     "Framework",
     "load_framework",

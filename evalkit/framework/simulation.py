@@ -89,6 +89,7 @@ def score_counties(
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
     confidence: float = 0.95,
+    inspections: pd.DataFrame | None = None,
 ) -> Scores:
     """Composite score, grade and rank of every county, with uncertainty, in one vectorised pass.
 
@@ -112,6 +113,11 @@ def score_counties(
         Seed of the random numbers: the same inputs and seed give the same results.
     confidence : float, default 0.95
         Coverage of the score and rank intervals.
+    inspections : DataFrame, optional
+        The evaluators' inspection scores (the optional ``inspections`` table): with a framework that declares
+        ``[rubric.<id>]`` items, they enter the score beside the computed indicators by the rules of
+        :mod:`evalkit.framework.rubric`.  Without it (or without a rubric) the scores are those of the
+        computed indicators alone.
 
     Returns
     -------
@@ -196,7 +202,37 @@ def score_counties(
     units = _units(sel, level)
     codes = units["code"].to_numpy()
     values = _indicator_matrix(sel, fw, codes, level, year, at_level)
-    return _simulate(fw, units, values, year=year, level=level, draws=int(draws), seed=seed, confidence=confidence)
+    if inspections is None or not fw.rubric:
+        return _simulate(fw, units, values, year=year, level=level, draws=int(draws), seed=seed,
+                         confidence=confidence)
+    from ..errors import DataValidationError
+    from .rubric import check_inspections, rubric_figures, with_rubric
+
+    problems = check_inspections(inspections, fw)
+    if problems:
+        raise DataValidationError(problems)
+    extended = with_rubric(fw)
+    rubric = rubric_figures(inspections, fw, codes, year)
+    order = [i.id for i in extended.indicators]
+    computed = [i.id for i in fw.indicators]
+    rubric_ids = [r.id for r in fw.rubric]
+    figures: dict[str, np.ndarray] = {}
+    for col in ("value", "se", "lower", "upper", "suppression_reason"):
+        columns = []
+        for ident in order:
+            if ident in computed:
+                columns.append(values[col][:, computed.index(ident)])
+            elif col in ("value", "se"):
+                columns.append(rubric[col][:, rubric_ids.index(ident)])
+            else:
+                columns.append(np.full(len(codes), np.nan if col != "suppression_reason" else None, dtype=object
+                                       if col == "suppression_reason" else float))
+        figures[col] = np.stack(columns, axis=1) if col != "suppression_reason" else np.stack(columns, axis=1
+                                                                                                  ).astype(object)
+    base = {i.id: i.weight for i in fw.indicators}
+    counted = np.array([base.get(ident, 0.0) for ident in order])
+    return _simulate(extended, units, figures, year=year, level=level, draws=int(draws), seed=seed,
+                     confidence=confidence, counted=counted)
 
 
 def score_years(table: pd.DataFrame, framework: Framework | None = None, *, years: Sequence[int] | None = None,
@@ -272,11 +308,13 @@ def _indicator_matrix(sel: pd.DataFrame, fw: Framework, codes: np.ndarray, level
 
 
 def _simulate(fw: Framework, units: pd.DataFrame, figures: dict[str, np.ndarray], *, year: int, level: str,
-              draws: int, seed: int, confidence: float) -> Scores:
+              draws: int, seed: int, confidence: float, counted: np.ndarray | None = None) -> Scores:
     """Score, grade and rank every unit at its point values and over ``draws`` simulated draws of its indicators.
 
     ``figures``: value, se, lower, upper and suppression reason as (units x indicators) arrays, in framework
-    order (:func:`_indicator_matrix`).  Array shapes are noted (units, indicators), (units, tiers), (draws, units).
+    order (:func:`_indicator_matrix`).  ``counted``: the framework weight of each indicator that counts toward
+    ``max_missing_weight``, ``n_missing`` and ``missing`` (0 for rubric items; default every indicator's weight).
+    Array shapes are noted (units, indicators), (units, tiers), (draws, units).
     """
     specs = fw.indicators
     n_units, n_indicators = figures["value"].shape
@@ -301,7 +339,9 @@ def _simulate(fw: Framework, units: pd.DataFrame, figures: dict[str, np.ndarray]
         tier_weight = tier_weight / tier_weight.sum(axis=1, keepdims=True)  # (units, tiers)
     tier_weight = np.nan_to_num(tier_weight)
     weight = local_weight * (tier_weight @ tier_mask.T)  # (units, indicators) effective global weights
-    missing_weight = (base_weight[None, :] * ~present).sum(axis=1)
+    counted_weight = base_weight if counted is None else counted
+    counts = np.ones(n_indicators, dtype=bool) if counted is None else counted > 0
+    missing_weight = (counted_weight[None, :] * ~present).sum(axis=1)
     any_present = present.any(axis=1)
     graded = any_present & (missing_weight <= fw.max_missing_weight + 1e-12)
     reason = np.where(~any_present, "no_data", np.where(~graded, "too_much_missing", ""))
@@ -384,7 +424,7 @@ def _simulate(fw: Framework, units: pd.DataFrame, figures: dict[str, np.ndarray]
 
     missing_list = np.full(n_units, "", dtype=object)
     for col, spec in enumerate(specs):  # over indicators: "a,b" lists of what each county lacks
-        missing_list = missing_list + np.where(present[:, col], "", spec.id + ",")
+        missing_list = missing_list + np.where(present[:, col] | ~counts[col], "", spec.id + ",")
     missing_list = pd.Series(missing_list, dtype=object).str.rstrip(",").to_numpy(dtype=object)
     method = (f"weighted sum of indicator points (0-100), framework '{fw.id}' {fw.version}; intervals and grade "
               f"probabilities from {draws} Monte Carlo draws (seed {seed}) of the indicators' 95% intervals "
@@ -410,7 +450,7 @@ def _simulate(fw: Framework, units: pd.DataFrame, figures: dict[str, np.ndarray]
     counties["rank_lower"] = pd.array(np.where(np.isnan(rank_lower), pd.NA, rank_lower), dtype="Int64")
     counties["rank_upper"] = pd.array(np.where(np.isnan(rank_upper), pd.NA, rank_upper), dtype="Int64")
     counties["n_ranked"] = int(graded.sum())
-    counties["n_missing"] = (~present).sum(axis=1)
+    counties["n_missing"] = (~present & counts[None, :]).sum(axis=1)
     counties["missing"] = missing_list
     counties["missing_weight"] = missing_weight
     counties["reason"] = reason

@@ -21,7 +21,7 @@ from ..errors import FrameworkError, FrameworkProblem, InconsistentJudgementsErr
 from .ahp import MAX_CR, AHPResult, ahp_weights, as_matrix, as_number, matrix_errors
 from .scoring import POLARITIES, linear_score, step_score
 
-__all__ = ["Grade", "Tier", "Indicator", "WeightSet", "Framework", "load_framework", "parse_framework"]
+__all__ = ["Grade", "Tier", "Indicator", "RubricItem", "WeightSet", "Framework", "load_framework", "parse_framework"]
 
 #: Natural range of each unit: draws are truncated to it.
 _UNIT_RANGE = {
@@ -91,6 +91,22 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class RubricItem:
+    """One item of the inspection rubric ([rubric.<id>]): scored on site by the evaluators, 0 to ``maximum``.
+
+    ``weight`` is the item's share of its tier when the county was inspected: the tier's computed indicators
+    then share ``1 - (sum of its rubric weights)`` in their own proportions (:mod:`evalkit.framework.rubric`).
+    """
+
+    id: str
+    tier: str
+    en: str
+    zh: str
+    maximum: float
+    weight: float
+
+
+@dataclass(frozen=True)
 class WeightSet:
     """How the weights of one group of elements (the tiers, or one tier's indicators) were set."""
 
@@ -121,6 +137,8 @@ class Framework:
     max_missing_weight: float
     max_cr: float
     _unit_ranges: dict = field(default_factory=dict, repr=False, compare=False)
+    #: Inspection rubric items (empty when the file declares none); used only when inspections are given.
+    rubric: tuple[RubricItem, ...] = ()
 
     def indicator_frame(self) -> pd.DataFrame:
         """One row per indicator: what it reads, its scoring rule, target and weights (for a methods table)."""
@@ -181,7 +199,8 @@ class Framework:
 # --- reading and validating a framework file ---------------------------------------------------------
 
 _TOP_KEYS = {"id", "version", "en", "zh", "max_missing_weight", "max_cr", "grades", "tiers", "tier_weights",
-             "indicators"}
+             "indicators", "rubric"}
+_RUBRIC_KEYS = {"tier", "en", "zh", "maximum", "weight"}
 _TIER_KEYS = {"en", "zh", "weights"}
 _WEIGHT_KEYS = {"method", "order", "matrix", "weights", "allow_inconsistent", "reason"}
 _INDICATOR_KEYS = {"tier", "en", "zh", "measure", "item", "group", "polarity", "unit", "target", "source",
@@ -391,6 +410,7 @@ def _build(data: dict, c: _Checker, catalogue: pd.DataFrame, sha: str) -> Framew
         if ws is not None:
             weight_sets.append(ws)
             local.update(dict(zip(ws.labels, ws.weights)))
+    rubric = _rubric(data.get("rubric", {}), c, tier_ids, set(declared))
     if c.problems:
         return None
 
@@ -404,7 +424,33 @@ def _build(data: dict, c: _Checker, catalogue: pd.DataFrame, sha: str) -> Framew
     return Framework(id=str(fid).strip(), version=str(version), en=name_en, zh=name_zh,
                      file=c.file, sha256=sha, tiers=tiers, indicators=inds, grades=grades,
                      weight_sets=tuple(weight_sets), max_missing_weight=max_missing, max_cr=max_cr,
-                     _unit_ranges=ranges)
+                     _unit_ranges=ranges, rubric=rubric)
+
+
+def _rubric(raw: Any, c: _Checker, tier_ids: list[str], indicator_ids: set[str]) -> tuple[RubricItem, ...]:
+    """The [rubric.<id>] items: tier, en/zh text, maximum points and weight within the tier (below 1 per tier)."""
+    if not c.keys(raw, "rubric", set(raw) if isinstance(raw, dict) else set()):
+        return ()
+    items = []
+    for rid, spec in raw.items():
+        key = f"rubric.{rid}"
+        if not c.identifier(rid, key) or not c.keys(spec, key, _RUBRIC_KEYS,
+                                                    required=("tier", "en", "zh", "maximum", "weight")):
+            continue
+        if rid in indicator_ids:
+            c.add(key, rid, "duplicate_id", f"'{rid}' is also an indicator id; give the rubric item another id.")
+        tier = spec.get("tier")
+        if tier not in tier_ids:
+            c.add(f"{key}.tier", tier, "unknown_tier", f"must be one of the tiers {', '.join(tier_ids)}.")
+        maximum = c.number(spec, key, "maximum", low=1, high=1000)
+        weight = c.number(spec, key, "weight", low=0.01, high=0.9)
+        items.append(RubricItem(rid, str(tier), c.text(spec, key, "en"), c.text(spec, key, "zh"), maximum, weight))
+    for t in tier_ids:
+        share = sum(i.weight for i in items if i.tier == t and np.isfinite(i.weight))
+        if share >= 1:
+            c.add(f"rubric", t, "rubric_weight", f"the rubric items of tier '{t}' weigh {share:g} of the tier "
+                  "together; they must weigh less than 1, leaving a share to the computed indicators.")
+    return tuple(items)
 
 
 def _grades(raw: Any, c: _Checker) -> tuple[Grade, ...]:

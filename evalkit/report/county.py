@@ -38,6 +38,7 @@ from .sections import BENCHMARKS, HEADLINE, ITEMS, SECTIONS, TOWNSHIP  # noqa: F
 # every section module, imported by name so that code hashes and import contracts see them; their order is SECTIONS
 from .sections import (among_counties, comments, cover, data_quality, grade, indicator_table, methods,  # noqa: F401
                        provenance, reach, recommendations, satisfaction, staffing, summary, trends)
+from .sections import inspections  # noqa: F401  (the evaluators' inspections, issue 21)
 
 __all__ = ["CountyReport", "ReportParameterError", "BENCHMARKS", "HEADLINE", "ITEMS", "SECTIONS"]
 
@@ -305,6 +306,19 @@ class CountyReport:
             ind["lost"] = ind["weight"] * (100.0 - ind["points"])
             self._points_rows = ind
         return self._points_rows
+
+    def _evaluators(self, *kinds: str) -> str:
+        """The evaluators' written findings of these kinds (``findings/<county>.<lang>.md``), as a block of its
+        own marked as their judgement; empty when the county has none in the report's language."""
+        found = self.data.findings(self.county_code, self.lang)
+        if found is None or not any(found.items[k] for k in kinds):
+            return ""
+        parts = [f'<div class="evaluators"><h3>{esc(self.t("findings.label"))}</h3>', self._note("findings.note")]
+        for kind in kinds:
+            if found.items[kind]:
+                parts.append(f"<p><strong>{esc(self.t('findings.' + kind))}</strong></p><ul>"
+                             + "".join(f"<li>{esc(text)}</li>" for text in found.items[kind]) + "</ul>")
+        return "".join(parts) + "</div>"
 
     def _conf_text(self) -> str:
         return f"{self.confidence:.1%}".replace(".0%", "%")

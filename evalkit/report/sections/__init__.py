@@ -19,7 +19,7 @@ __all__ = ["SECTIONS", "BENCHMARKS", "HEADLINE", "ITEMS"]
 
 #: The sections of the county report, in order: module and method names.
 SECTIONS = ("cover", "summary", "grade", "indicator_table", "satisfaction", "comments", "reach", "staffing",
-            "trends", "among_counties", "recommendations", "methods", "data_quality", "provenance")
+            "inspections", "trends", "among_counties", "recommendations", "methods", "data_quality", "provenance")
 
 #: Benchmark levels a county can be compared with.
 BENCHMARKS = ("prefecture", "province")

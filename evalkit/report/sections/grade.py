@@ -24,7 +24,8 @@ def render(report: CountyReport) -> Fragment:
         parts += [gaps, f"<p>{esc(report.t('missing.grade', year=report.year))}</p>"]
     if me is None or not bool(me["graded"]):
         points = report._points(scores)
-        missing = [report._framework_name(scores, i) for i in points.loc[points["missing"], "indicator"]]
+        missing = [report._framework_name(scores, i) for i in
+                   points.loc[points["missing"] & (points["measure"] != "rubric"), "indicator"]]
         share = float(me["missing_weight"]) if me is not None else 1.0
         parts.append("<p>" + esc(report.t("grade.not_graded", share=f"{share:.0%}",
                                         most=f"{scores.framework.max_missing_weight:.0%}",

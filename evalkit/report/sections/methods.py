@@ -45,4 +45,5 @@ def _framework_methods(report: CountyReport) -> str:
         [[str(r[report.lang]), report.t("tier." + str(r["tier"])), f"{float(r['weight']):.1%}",
           value_text(r["floor"], str(r["unit"]), report.lang) if not pd.isna(r["floor"]) else SUPPRESSED,
           value_text(r["target"], str(r["unit"]), report.lang), report.t("rule." + str(r["rule"]))]
-         for r in weights.to_dict("records")], numeric=(2, 3, 4), labels=(1,))
+         for r in weights.to_dict("records")], numeric=(2, 3, 4), labels=(1,)) + (
+        f'<p>{esc(report.t("inspections.methods"))}</p>' if (weights["measure"] == "rubric").any() else "")

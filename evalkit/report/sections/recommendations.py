@@ -29,7 +29,8 @@ def render(report: CountyReport) -> Fragment:
                 "recommend.points_item", indicator=report._framework_name(scores, r["indicator"]),
                 value=value_text(r["value"], unit, report.lang), target=value_text(r["target"], unit, report.lang),
                 points=f"{float(r['points']):.0f}", lost=f"{float(r['lost']):.1f}"))
-                + " " + esc(report.t("recommend." + str(r["measure"]))) + "</li>")
+                + " " + esc(report.t("inspections.advice" if r["measure"] == "rubric"
+                                     else "recommend." + str(r["measure"]))) + "</li>")
     judged = report._judgeable().copy()
     values, n = report._shared("positions", lambda: _values_by_indicator(report))
     # how far down the county sits among all counties (0 = best), honouring polarity
@@ -54,7 +55,8 @@ def render(report: CountyReport) -> Fragment:
             rank=int(round(row["position"] * (n - 1))) + 1, n=n))
             + " " + esc(report.t("recommend." + str(row["indicator"]))) + "</li>")
     intro = report.t("recommend.intro") if items else report.t("recommend.none")
-    return Fragment(report._heading("recommendations") + f"<p>{esc(intro)}</p><ol>{''.join(items)}</ol>")
+    return Fragment(report._heading("recommendations") + f"<p>{esc(intro)}</p><ol>{''.join(items)}</ol>"
+                    + report._evaluators("recommendations"))
 
 
 def _values_by_indicator(report: CountyReport) -> tuple[dict[tuple[str, str], np.ndarray], int]:

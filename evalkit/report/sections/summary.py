@@ -45,4 +45,5 @@ def render(report: CountyReport) -> Fragment:
         graded = report.t("summary.not_graded")
     return Fragment(report._heading("summary") + report._gaps("survey", "services", "stations")
                     + f"<p><strong>{esc(graded)}</strong></p>"
-                    f"<p>{esc(counts)}</p><ul>{''.join(items)}</ul>")
+                    f"<p>{esc(counts)}</p><ul>{''.join(items)}</ul>"
+                    + report._evaluators("strengths", "problems"))
