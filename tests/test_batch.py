@@ -118,7 +118,7 @@ def test_a_rerun_renders_nothing_when_nothing_changed(batch_copy):
     run_dir = out / "small-2025-en"
     # the reports themselves; index.html is rewritten on every run (it shows each report as "unchanged")
     before = {f: _sha(run_dir / f) for f in _visible_files(run_dir)
-              if f.endswith((".html", ".pdf", ".ipynb")) and f != "index.html"}
+              if f.endswith((".html", ".pdf", ".docx", ".ipynb")) and f != "index.html"}
     done = _rerun(data, out)
     assert done.returncode == 0, done.stderr
     summary = _manifest(run_dir)["summary"]

@@ -166,7 +166,7 @@ def _consistent(run_dir: Path) -> dict:
             assert _sha(run_dir / out["file"]) == out["sha256"]
             recorded.add(out["file"])
     present = {str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file()
-               and p.suffix in (".html", ".pdf", ".ipynb") and p.name != "index.html"}
+               and p.suffix in (".html", ".pdf", ".docx", ".ipynb") and p.name != "index.html"}
     assert present == recorded
     assert not list(run_dir.rglob("*.tmp"))
     return m
@@ -188,8 +188,8 @@ def test_reports_made_on_the_cluster_are_identical_to_local_ones(cluster, client
                        "--counties", *COUNTIES, env={"EVALKIT_CACHE": str(local / "cache")})
     assert done.returncode == 0, done.stderr
     run_dir, small_batch = out / "small-2025-en", local / "small-2025-en"
-    for name in [f"{c}.{kind}" for c in COUNTIES for kind in ("html", "pdf")] + [
-            f"notebooks/{c}.ipynb" for c in COUNTIES] + ["overview.html", "overview.pdf"]:
+    for name in [f"{c}.{kind}" for c in COUNTIES for kind in ("html", "pdf", "docx")] + [
+            f"notebooks/{c}.ipynb" for c in COUNTIES] + ["overview.html", "overview.pdf", "overview.docx"]:
         assert (run_dir / name).read_bytes() == (small_batch / name).read_bytes(), name
     m = _consistent(run_dir)
     workers = set(cluster.client.nthreads())

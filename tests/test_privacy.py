@@ -597,11 +597,11 @@ def test_a_value_the_pdf_layout_wraps_across_lines_is_still_found(planted, rende
 
 
 def test_a_real_batch_has_no_findings(small_batch, small_province):
-    """Every HTML, PDF, notebook and JSON file a batch wrote, against every person id of its inputs."""
+    """Every HTML, PDF, Word, notebook and JSON file a batch wrote, against every person id of its inputs."""
     scanner = scanner_for(small_province)
     assert scanner.n_ids > 10_000
-    files = sorted(p for p in small_batch.rglob("*") if p.suffix in (".html", ".pdf", ".ipynb", ".json"))
-    assert {p.suffix for p in files} >= {".html", ".pdf", ".ipynb", ".json"}
+    files = sorted(p for p in small_batch.rglob("*") if p.suffix in (".html", ".pdf", ".docx", ".ipynb", ".json"))
+    assert {p.suffix for p in files} >= {".html", ".pdf", ".docx", ".ipynb", ".json"}
     findings = [f for p in files for f in scanner.file(p)]
     assert findings == [], "\n".join(map(str, findings[:20]))
 
