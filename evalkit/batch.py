@@ -784,8 +784,7 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
         return
     year = p.info["year"]
     ready()  # the scores, computed for the index, are sent too
-    p.data.scores(year)
-    p.data.small_area(year)
+    p.data.prepare(year)
     blobs: dict[str, bytes] = {}
 
     def add(path: Path) -> str:
@@ -1067,8 +1066,7 @@ def _run(pool: _Pool | None, data_dir, scheduler: str | None, progress: bool, lo
     state = state if state is not None else {}
     p = plan(data_dir, _state=state, **options)
     if options.get("force") and pool is not None:  # the caches were built again: the workers read them once built
-        p.data.scores(p.info["year"])
-        p.data.small_area(p.info["year"])
+        p.data.prepare(p.info["year"])
     todo = [task for task in p.tasks if task.key not in p.skip]
     if pool is not None:
         pool.start_warming(go=bool(todo))

@@ -276,15 +276,14 @@ def _shipped_inputs(data_dir: Path) -> dict[str, str] | None:
 
 
 def cached_entries(data: "ProvinceData", year: int) -> list[Path]:
-    """The cache files a report of ``year`` reads: the indicator table, and the framework's scores and the
-    small-area estimates once :meth:`ProvinceData.scores` and :meth:`ProvinceData.small_area` were called.
+    """The cache files a report of ``year`` reads: the indicator table, the framework's scores, the small-area
+    estimates, and the evaluators' inspections and findings (built by :meth:`ProvinceData.prepare` if need be).
 
     What a Dask client sends its workers, which see neither its data folder nor its cache."""
     paths = [_table_entry(data.meta.get("inputs") or {}, data.cache_dir)]
     if not paths[0].is_file():  # read from memory, but not in this cache folder (EVALKIT_CACHE changed): written
         indicator_table(data.data_dir, data.cache_dir, hashes=data.meta.get("inputs"))
-    data.inspections()  # read from the folder (or memory) once, so that their entries exist to be sent
-    data.findings("", "en")
+    data.prepare(year)
     paths += [_disk_entry(data, *_scores_name(year)), _disk_entry(data, *_small_area_name(year)),
               _disk_entry(data, *_INSPECTIONS_NAME), _disk_entry(data, *_FINDINGS_NAME)]
     return [p for p in paths if p.is_file()]
@@ -481,6 +480,15 @@ class ProvinceData:
                                         lambda: fw.score_counties(self.table, framework, year=int(year),
                                                                   inspections=self.inspections()))
         return self._parts[key]
+
+    def prepare(self, year: int) -> None:
+        """Build (or read) every cache entry a report of ``year`` reads besides the indicator table: the scores,
+        the small-area estimates, the inspections and the findings.  A batch calls it before its reports are
+        made (with ``--force`` they are built again here, once; a Dask client sends them to its workers)."""
+        self.scores(year)
+        self.small_area(year)
+        self.inspections()
+        self.findings("", "en")
 
     def findings(self, county_code: str, lang: str):
         """The evaluators' written findings of a county in a language (:class:`evalkit.findings.Findings`), or

@@ -88,8 +88,8 @@ CONSTANT = {
     "_bytes": "source files", "_source": "source files", "_imports": "source files", "code_hash": "source files",
 }
 #: Process state that holds no result: the recipe's --force bookkeeping, a weak index of immutable arrays,
-#: a worker's kernel, the papermill engine class, the scanning and Word threads.
-STATE = {"_FORCE", "_DONE", "_KNOWN", "_WORKER", "_ENGINE", "_SCAN_THREAD", "_WORD_THREAD"}
+#: a worker's kernel, the papermill engine class, the scanning and Word threads, the font made known to fontconfig.
+STATE = {"_FORCE", "_DONE", "_KNOWN", "_WORKER", "_ENGINE", "_SCAN_THREAD", "_WORD_THREAD", "_FONT_ADDED"}
 
 _MUTATORS = {"append", "add", "update", "setdefault", "pop", "popitem", "clear", "extend", "insert", "remove",
              "discard", "__setitem__"}
