@@ -157,8 +157,11 @@ class GroupMeter(_Poller):
     snapshots, summed by group.  Processes are told apart by pid and start time, so a reused pid is a new one.
     """
 
-    def __init__(self, kind: Callable[[list[str]], str]) -> None:
+    def __init__(self, kind: Callable[[list[str]], str], split: Callable[[str], bool] = lambda group: False) -> None:
         self.kind = kind
+        #: Which groups' processes are also measured thread by thread (:meth:`threads`).
+        self.split = split
+        self._threads: dict[tuple[int, int], dict[int, float]] = {}  # (pid, start) -> thread id -> own CPU seconds
         self.roots: dict[int, str] = {}
         self._group: dict[tuple[int, int], str] = {}  # (pid, start) -> group
         self._cpu: dict[tuple[int, int], float] = {}  # (pid, start) -> own CPU seconds, last seen
@@ -184,16 +187,54 @@ class GroupMeter(_Poller):
                     kind = self.kind([cmdline(p) for p in chain])  # the process first, then its ancestors
                     self._group[key] = self.roots[up] + (f" {kind}" if kind else "")
                 self._cpu[key] = max(c, self._cpu.get(key, 0.0))
+                if self.split(self._group[key]):
+                    seen = self._threads.setdefault(key, {})
+                    for tid, tc in _threads(pid).items():
+                        seen[tid] = max(tc, seen.get(tid, 0.0))
+
+    def group_of(self, pid: int) -> str | None:
+        """The group of the process ``pid`` (the latest one of that pid)."""
+        with self._lock:
+            found = [(start, g) for (p, start), g in self._group.items() if p == pid]
+        return max(found)[1] if found else None
 
     def snapshot(self) -> dict[tuple[int, int], float]:
+        """Each process's CPU seconds so far; its threads' under the key ``(pid, start, thread id)`` where split."""
         self.poll()
         with self._lock:
-            return dict(self._cpu)
+            return {**self._cpu, **{(*key, tid): c for key, ts in self._threads.items() for tid, c in ts.items()}}
 
     def groups(self, before: dict[tuple[int, int], float], after: dict[tuple[int, int], float]) -> dict[str, float]:
         """CPU seconds of each group between two :meth:`snapshot` s."""
         out: dict[str, float] = {}
         for key, c in after.items():
-            group = self._group[key]
-            out[group] = out.get(group, 0.0) + c - before.get(key, 0.0)
+            if len(key) == 2:
+                group = self._group[key]
+                out[group] = out.get(group, 0.0) + c - before.get(key, 0.0)
         return out
+
+    def threads(self, before: dict[tuple, float], after: dict[tuple, float]) -> dict[int, dict[int, float]]:
+        """CPU seconds of each thread (pid -> thread id -> seconds) of the split groups' processes between two
+        :meth:`snapshot` s."""
+        out: dict[int, dict[int, float]] = {}
+        for key, c in after.items():
+            if len(key) == 3:
+                out.setdefault(key[0], {})[key[2]] = c - before.get(key, 0.0)
+        return out
+
+
+def _threads(pid: int) -> dict[int, float]:
+    """Each thread of ``pid``: thread id -> its own CPU seconds."""
+    out: dict[int, float] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[int(tid)] = (int(fields[11]) + int(fields[12])) / CLK
+        except (OSError, ValueError, IndexError):
+            pass
+    return out

@@ -68,7 +68,7 @@ def cluster_run(workers: int, codes: list[str], data: Path, out: Path, env: dict
                 meter: GroupMeter | None = None, force: bool = False) -> dict:
     """Start a scheduler and ``workers`` one-thread workers, run the batch on them (once from cold workers, then
     ``warm`` times again on the same workers), stop them; the timings and each process group's CPU seconds."""
-    meter = meter or GroupMeter(kind)
+    meter = meter or GroupMeter(kind, split=lambda group: group.endswith(" process"))
     meter.start_polling()
     port = _port()
     address = f"tcp://127.0.0.1:{port}"
@@ -110,7 +110,7 @@ def cluster_run(workers: int, codes: list[str], data: Path, out: Path, env: dict
             cpu["client"] = max(cpu.get("client", 0.0), now.ru_utime + now.ru_stime - waited.ru_utime - waited.ru_stime)
             cpu["bench (this script: polling /proc)"] = me
             timings[run] = {"wall": wall, "render": m["summary"]["seconds"], "load": load, "cpu": cpu,
-                            "busy": busy}
+                            "busy": busy, "threads": _thread_cpu(address, meter, meter.threads(before, after))}
         return timings
     finally:
         for p in procs:
@@ -119,6 +119,44 @@ def cluster_run(workers: int, codes: list[str], data: Path, out: Path, env: dict
             except OSError:
                 pass
             p.wait(timeout=30)
+
+
+def _thread_names() -> tuple[int, dict[int, str]]:
+    """This process's id and its threads' names by native thread id (run on each Dask worker)."""
+    import threading
+
+    return os.getpid(), {t.native_id: t.name for t in threading.enumerate()}
+
+
+def _thread_kind(name: str) -> str:
+    """A thread's name without its number: what it does."""
+    import re
+
+    if name.startswith("Dask-Default-Threads"):
+        return "Dask task thread (waits for the slot)"
+    return {"evalkit-slot": "evalkit-slot (papermill, kernel client, HTML, PDF request, final scan)",
+            "evalkit-word": "evalkit-word (the .docx conversion)",
+            "evalkit-scan": "evalkit-scan (scan of the page and notebook during the print)",
+            "MainThread": "MainThread (Dask's event loop: messages, (de)serialising)"}.get(
+        re.sub(r"[-_]\d+$", "", name), re.sub(r"[-_]\d+$", "", name))
+
+
+def _thread_cpu(address: str, meter: GroupMeter, threads: dict[int, dict[int, float]]) -> dict[str, float]:
+    """The CPU seconds of the worker processes' threads, summed over the workers by what each thread does."""
+    from distributed import Client
+
+    with Client(address, timeout="60s") as client:
+        names = dict(client.run(_thread_names).values())
+    out: dict[str, float] = {}
+    for pid, by_tid in threads.items():
+        if meter.group_of(pid) is None:
+            continue
+        for tid, c in by_tid.items():
+            kind = ("the main thread of a process without Python threads" if pid not in names
+                    else _thread_kind(names[pid][tid]) if tid in names[pid]
+                    else "threads Python does not know (zmq, Arrow, Cairo, ...)")
+            out[kind] = out.get(kind, 0.0) + c
+    return out
 
 
 def _order(group: str) -> tuple:
@@ -161,6 +199,10 @@ def cpu_table(one: dict, two: dict) -> str:
     ]
     lines += [f"| {label} | {' | '.join(f'{v:.2f}' if 'cores' in label else f'{v:.1f}' for v in vals)} |"
               for label, vals in rows]
+    kinds = sorted({k for _, r in cols for k, c in r["threads"].items() if c >= 0.05}, key=lambda k: -sum(r["threads"].get(k, 0) for _, r in cols))
+    lines += ["", "The worker processes' threads (summed over the workers), CPU seconds:", "",
+              f"| thread | {' | '.join(c for c, _ in cols)} |", f"|---|{'---:|' * len(cols)}"]
+    lines += ["| " + " | ".join([k, *(f"{r['threads'].get(k, 0.0):.1f}" for _, r in cols)]) + " |" for k in kinds]
     return "\n".join(["Each process group's CPU seconds during each run (own user + system time, polled from /proc "
                       "five times a second;", "the client's from its exit status):", "", *lines])
 
