@@ -1,12 +1,17 @@
 """How ``evalkit batch --scheduler`` scales: the same counties on 1 and on 2 Dask workers of this machine.
 
 Starts a ``dask scheduler`` and N ``dask worker`` processes (one thread each: one report at a time per worker),
-runs ``evalkit batch --scheduler ...`` on the same counties, each run into a new run folder (the indicator table, scores and scanner
-cached beforehand, so both runs do the same work), and prints a Markdown entry for ``bench/RESULTS.md``:
+runs ``evalkit batch --scheduler ...`` on the same counties, each run into a new run folder (the indicator table,
+scores and scanner cached beforehand and served to every run, so all runs do the same work; ``--force`` would
+build them again in the client every run), and prints a Markdown entry for ``bench/RESULTS.md``:
 the wall time of each run, the time of its rendering phase (the manifest's ``seconds``: from the first task sent
-to the last report written) and the parallel efficiency ``T1 / (2 * T2)`` (issue 20's target: at least 0.8).
+to the last report written) and the parallel efficiency ``T1 / (2 * T2)`` (issue 20's target: at least 0.8);
+then the CPU seconds of each process group in each run (``bench/_cpu.py``: the client, the scheduler, each worker's
+nanny, process, kernel, Playwright driver and Chromium, and the worker processes' threads by name), the cores they
+used on average, and the bound that two cores put on the efficiency (``2 * T2`` is at least the 2-worker run's CPU).
 
     .venv/bin/python bench/scale.py --counties 24
+    .venv/bin/python bench/scale.py --counties 24 --warm 2     # two runs on warm workers after the cold one
 
 The workers see the client's folders here (one machine); ``tests/test_cluster.py`` is where they do not.
 """
@@ -96,8 +101,8 @@ def cluster_run(workers: int, codes: list[str], data: Path, out: Path, env: dict
             t0 = time.perf_counter()
             batch = subprocess.Popen([sys.executable, "-m", "evalkit.cli", "batch", str(data), "--out", str(out),
                                       "--run", f"w{workers}-{run}", "--no-progress", "--no-overview",
-                                      *(["--force"] if force else []), "--scheduler", address, "--counties", *codes], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+                                      *(["--force"] if force else []), "--scheduler", address, "--counties", *codes],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
             meter.add_root(batch.pid, "client")
             _, stderr = batch.communicate()
             wall = time.perf_counter() - t0
@@ -199,7 +204,8 @@ def cpu_table(one: dict, two: dict) -> str:
     ]
     lines += [f"| {label} | {' | '.join(f'{v:.2f}' if 'cores' in label else f'{v:.1f}' for v in vals)} |"
               for label, vals in rows]
-    kinds = sorted({k for _, r in cols for k, c in r["threads"].items() if c >= 0.05}, key=lambda k: -sum(r["threads"].get(k, 0) for _, r in cols))
+    kinds = sorted({k for _, r in cols for k, c in r["threads"].items() if c >= 0.05},
+                   key=lambda k: -sum(r["threads"].get(k, 0) for _, r in cols))
     lines += ["", "The worker processes' threads (summed over the workers), CPU seconds:", "",
               f"| thread | {' | '.join(c for c, _ in cols)} |", f"|---|{'---:|' * len(cols)}"]
     lines += ["| " + " | ".join([k, *(f"{r['threads'].get(k, 0.0):.1f}" for _, r in cols)]) + " |" for k in kinds]
@@ -239,13 +245,16 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(f"| {run}: {what} | {a['wall']:.1f} / {b['wall']:.1f} | {a['render']:.1f} / {b['render']:.1f} "
                     f"| {a['render'] / (2 * b['render']):.2f} | {a['wall'] / (2 * b['wall']):.2f} "
                     f"| {a['load']} / {b['load']} |")
+    forced = (" with `--force` (the client builds its caches again)" if args.force
+              else " (caches built beforehand, served to every run)")
+    bounds = ", ".join(f"{run} {one[run]['wall'] / sum(two[run]['cpu'].values()):.2f}" for run in runs)
     print(f"""## Scale: {len(codes)} counties on 1 and on 2 Dask workers (issue 20)
 
-- command: `.venv/bin/python bench/scale.py --counties {args.counties} --data {args.data}{f' --warm {args.warm}' if args.warm != 1 else ''}{' --force' if args.force else ''}`
+- command: `.venv/bin/python bench/scale.py {' '.join(sys.argv[1:] if argv is None else argv)}`
 - date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; code: {code_measured(str(ROOT))}
 - machine: {os.cpu_count()} cores ({cpu_model()}), **shared with other jobs** (load averages in the table);
   workers: `dask worker --nthreads 1` on this machine, default formats (HTML, PDF, Word), each run into a new
-  run folder{" with `--force` (the client builds its caches again)" if args.force else " (caches built beforehand, served to every run)"}
+  run folder{forced}
 - counties: {', '.join(codes)}
 
 | run | batch wall (s), 1 / 2 workers | rendering (s), 1 / 2 | efficiency (rendering) | efficiency (wall) | load average before, 1 / 2 |
@@ -255,7 +264,10 @@ def main(argv: list[str] | None = None) -> int:
 Efficiency = T(1 worker) / (2 x T(2 workers)); target >= 0.8. Rendering: the manifest's `seconds` (from the
 plan to the last report written); wall: the whole `evalkit batch` command (validation and planning included).
 
-{cpu_table(one, two)}""")
+{cpu_table(one, two)}
+
+Two cores bound the efficiency: 2 x T2 is at least the CPU seconds of the 2-worker run, so efficiency (wall)
+<= T1 / CPU(2 workers) = {bounds} (binding only where T1 was not slowed by other jobs: on a quiet machine).""")
     return 0
 
 
