@@ -46,13 +46,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import _machine  # bench/ is the script's folder
+from _cpu import CpuMeter
 from _machine import cpu_model as _cpu_model, version as _version
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,102 +111,6 @@ def _loadavg() -> str:
         return " / ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "n/a"
-
-
-class CpuMeter:
-    """CPU time of the whole machine and of this process tree, between ``start`` and ``stop`` of each phase.
-
-    The machine's busy time comes from ``/proc/stat``.  This run's is the larger of two lower bounds:
-    ``os.times()`` (this process plus every child it waited for, and their waited-for children), and
-    this process plus every descendant seen by polling ``/proc`` five times a second (each one's own
-    CPU, the last value seen).  The second counts what the first cannot: processes nobody here waits
-    for, such as the workers ``evalkit batch`` forks from its fork server, and Chromium's; it misses
-    at most the last fifth of a second of each process.  The difference between the machine's and
-    this run's time is what other processes used meanwhile: on a shared machine it says how
-    contended each phase was.
-    """
-
-    def __init__(self) -> None:
-        self.phases: dict[str, dict[str, float]] = {}
-        self._clk = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        self._seen: dict[int, float] = {}  # descendant pid -> its own CPU seconds, last seen
-        self._polling: threading.Event | None = None
-        self._thread: threading.Thread | None = None
-
-    def _busy(self) -> float:
-        try:
-            with open("/proc/stat", encoding="ascii") as f:
-                v = [int(x) for x in f.readline().split()[1:9]]
-            return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / self._clk  # user nice system irq softirq steal
-        except (OSError, ValueError, IndexError):
-            return float("nan")
-
-    @staticmethod
-    def _own() -> float:
-        t = os.times()
-        return t.user + t.system + t.children_user + t.children_system
-
-    @staticmethod
-    def _self() -> float:
-        t = os.times()
-        return t.user + t.system
-
-    def _poll(self) -> None:
-        """Record the own CPU of every process below this one (and of every process seen before)."""
-        me, parent, cpu = os.getpid(), {}, {}
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    with open(f"/proc/{d}/stat", encoding="ascii", errors="replace") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                    parent[int(d)] = int(fields[1])
-                    cpu[int(d)] = (int(fields[11]) + int(fields[12])) / self._clk
-                except (OSError, ValueError, IndexError):
-                    pass
-        for pid, c in cpu.items():
-            if pid == me:  # counted by _self()
-                continue
-            up, hops = pid, 0
-            while up not in (me, 0, 1) and up in parent and hops < 64 and up not in self._seen:
-                up, hops = parent[up], hops + 1
-            if pid in self._seen or up == me or up in self._seen:
-                self._seen[pid] = max(c, self._seen.get(pid, 0.0))
-
-    def _descendants(self) -> float:
-        return sum(self._seen.values())
-
-    def start(self, name: str) -> None:
-        if sys.platform.startswith("linux") and self._thread is None:
-            self._polling = threading.Event()
-
-            def loop() -> None:
-                while not self._polling.wait(0.2):
-                    self._poll()
-
-            self._thread = threading.Thread(target=loop, daemon=True)
-            self._thread.start()
-        if sys.platform.startswith("linux"):
-            self._poll()
-        self.phases[name] = {"wall": time.perf_counter(), "busy": self._busy(), "own": self._own(),
-                             "tree": self._self() + self._descendants()}
-
-    def stop(self, name: str) -> None:
-        if sys.platform.startswith("linux"):
-            self._poll()
-        p = self.phases[name]
-        p["wall"] = time.perf_counter() - p["wall"]
-        p["busy"] = self._busy() - p["busy"]
-        tree = self._self() + self._descendants() - p["tree"]
-        p["own"] = max(self._own() - p["own"], tree)
-        p["others"] = max(0.0, p["busy"] - p["own"])
-
-    def text(self, name: str, cores: int) -> str:
-        p = self.phases.get(name)
-        if not p or "others" not in p or p["others"] != p["others"]:
-            return f"{name}: n/a"
-        return (f"{name}: this run {p['own']:.0f} CPU-s ({p['own'] / p['wall']:.2f} cores busy on average), "
-                f"other processes {p['others']:.0f} CPU-s ({p['others'] / p['wall']:.2f} cores, "
-                f"{p['others'] / (p['wall'] * cores):.0%} of the machine) over {p['wall']:.0f} s")
 
 
 def choose_counties(codes: list[str], n: int) -> list[str]:
