@@ -43,12 +43,27 @@ _FONT_TABLE = {"SimSun": ("宋体", "roman"), "SimHei": ("黑体", "swiss")}
 #: Resolution of the figures' pictures.
 FIGURE_DPI = 300
 _TEXT_WIDTH_CM = 15.6  # A4 (21 cm) less the GB/T 9704 margins (2.8 cm left, 2.6 cm right)
+_LANDSCAPE_WIDTH_CM = 24.3  # A4 across (29.7 cm) less the same margins: a wide table's page
+_A4_TWIPS = (11906, 16838)  # width, height
 _STYLE_COLOURS = re.compile(r"(background(?:-color)?|(?<![-\w])color)\s*:\s*#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
 _FIXED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _HEADING_LEVEL = {"h2": 1, "h3": 2, "h4": 3, "h5": 3, "h6": 3}
 _SVG = re.compile(r"<svg\b.*?</svg\s*>", re.S | re.I)
 _ROOT_STYLE = re.compile(r'(<svg\b[^>]*?)\sstyle="[^"]*"')
 _SKIP = {"script", "style", "nav", "svg", "button", "input", "template", "noscript"}
+
+
+_CELL_MARGINS = 240  # twips: the table style's left and right cell margins (108 each) and a little room
+_UNBROKEN = re.compile(r"[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+
+
+def _word_twips(text: str, size: int) -> int:
+    """The width (twips) a cell needs so that no word of ``text`` breaks, at ``size`` half-points: its longest run
+    of characters without a space or a Chinese character (where lines may break) at 0.6 em a character (bold
+    Arial's widest lower case, so headers fit too), or one Chinese character's em, plus the cell margins."""
+    em = size * 10  # twips: half-points x 10
+    runs = [len(w) * 0.6 for w in _UNBROKEN.findall(text)] + ([1.0] if re.search(r"[\u2e80-\u9fff]", text) else [])
+    return round(max(runs, default=0) * em) + _CELL_MARGINS
 
 
 def _fonts(element, fonts: tuple[str, str]) -> None:
@@ -373,22 +388,32 @@ class _Writer:
         if not rows:
             return
         width = max(sum(int(c.get("colspan") or 1) for c in cells) for cells, _ in rows)
+        size = 18 if width <= 7 else 15  # half-points: 9 pt, 7.5 pt for wide tables
+        # each column at least as wide as its longest unbreakable word (so that "Value" is never cut into
+        # "Valu/e"), the rest of the text width shared as the columns' texts suggest (a Chinese character
+        # counts twice); a table whose words do not fit across the page gets a landscape page of its own
+        longest, least = [3.0] * width, [0] * width
+        for cells, _ in rows:
+            for j, c in enumerate(cells[:width]):
+                text = _text(c)
+                chars = len(text) + sum(1 for ch in text if ord(ch) > 0x2E80)
+                longest[j] = max(longest[j], min(chars, 28) ** 0.75)
+                least[j] = max(least[j], _word_twips(text, size))
+        available = round(_TEXT_WIDTH_CM / 2.54 * 1440)
+        landscape = sum(least) > available
+        if landscape:  # the portrait pages end before the table, or before the heading and lines that lead to it
+            self.section_break(landscape=False, before=self.lead_in())
+            available = round(_LANDSCAPE_WIDTH_CM / 2.54 * 1440)
         caption = el.find("caption")
         if caption is not None:
             p = self.add("Caption")
             self.inline(p, caption)
             self.trim(p)
-        # columns as wide as their longest words and texts suggest (a Chinese character counts twice)
-        longest = [3.0] * width
-        for cells, _ in rows:
-            for j, c in enumerate(cells[:width]):
-                text = _text(c)
-                chars = len(text) + sum(1 for ch in text if ord(ch) > 0x2E80)
-                word = max((len(w) for w in text.split()), default=0)  # a header's word is not broken
-                longest[j] = max(longest[j], min(chars, 28) ** 0.75, 0.8 * min(word, 14))
-        total = sum(longest)
-        twips = [round(_TEXT_WIDTH_CM / 2.54 * 1440 * share / total) for share in longest]
-        size = 18 if width <= 7 else 15  # half-points: 9 pt, 7.5 pt for wide tables
+        spare = available - sum(least)
+        if spare > 0:
+            twips = [m + round(spare * share / sum(longest)) for m, share in zip(least, longest)]
+        else:  # the words do not fit side by side at all: shared by their widths
+            twips = [round(available * m / sum(least)) for m in least]
         out = [f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/>'
                '<w:jc w:val="center"/><w:tblLayout w:type="fixed"/><w:tblLook w:val="04A0" w:firstRow="1" '
                'w:lastRow="0" w:firstColumn="1" w:lastColumn="0" w:noHBand="0" w:noVBand="1"/></w:tblPr><w:tblGrid>',
@@ -417,6 +442,47 @@ class _Writer:
         out.append("</w:tbl>")
         self.doc.element.body.sectPr.addprevious(parse_xml("".join(out)))
         self.doc.add_paragraph()
+        if landscape:
+            self.section_break(landscape=True)  # ends the table's landscape pages
+
+    def lead_in(self):
+        """The heading that the last few paragraphs (up to three after it, no table) start from, or ``None``."""
+        from docx.oxml.ns import qn
+
+        at = self.doc.element.body.sectPr.getprevious()
+        for _ in range(4):
+            if at is None or at.tag != qn("w:p"):
+                return None
+            style = at.find(f"{qn('w:pPr')}/{qn('w:pStyle')}")
+            if style is not None and style.get(qn("w:val"), "").startswith("Heading"):
+                return at
+            at = at.getprevious()
+        return None
+
+    def section_break(self, *, landscape: bool, before=None) -> None:
+        """End the current section here, or before the element ``before``, as portrait or landscape A4 pages (the
+        next section starts on a new page).
+
+        The first break keeps the cover's rule (no page number on the first page) for the first section only."""
+        import copy
+
+        from docx.oxml import parse_xml
+        from docx.oxml.ns import nsdecls, qn
+
+        body = self.doc.element.body.sectPr
+        ended = copy.deepcopy(body)
+        size = ended.find(qn("w:pgSz"))
+        size.set(qn("w:w"), str(_A4_TWIPS[1] if landscape else _A4_TWIPS[0]))
+        size.set(qn("w:h"), str(_A4_TWIPS[0] if landscape else _A4_TWIPS[1]))
+        if landscape:
+            size.set(qn("w:orient"), "landscape")
+        else:
+            size.attrib.pop(qn("w:orient"), None)
+        paragraph = parse_xml(f'<w:p {nsdecls("w")}><w:pPr/></w:p>')
+        paragraph[0].append(ended)
+        (before if before is not None else body).addprevious(paragraph)
+        for first_page in body.findall(qn("w:titlePg")):  # later sections number their first page
+            body.remove(first_page)
 
     def figure(self, el) -> None:
         from docx.enum.text import WD_ALIGN_PARAGRAPH
