@@ -378,7 +378,9 @@ def _column_text(col) -> "pa.Array":
         return pa.nulls(len(col), pa.large_string())
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         text = col.cast(pa.large_string())
-        spaced = pc.fill_null(pc.match_substring_regex(text, _space_pattern()), False)
+        pattern = _space_pattern()
+        spaced = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(text), text) if pattern is None
+                              else pc.match_substring_regex(text, pattern), False)
         if pc.any(spaced).as_py():  # the few cells with spaces around: Python's strip, as _cell
             at = np.flatnonzero(spaced.to_numpy(zero_copy_only=False))
             stripped = pa.array([text[int(i)].as_py().strip() for i in at], pa.large_string())
@@ -413,18 +415,25 @@ def _column_text(col) -> "pa.Array":
 _MARCH_1900_MS = -2_203_891_200_000  # 1900-03-01 00:00 UTC, ms since 1970
 
 
-def _space_pattern() -> str:
-    """A regular expression (RE2) for text that starts or ends with a character Python's strip removes."""
+def _space_pattern() -> str | None:
+    """None when Arrow's ``utf8_trim_whitespace`` removes every character Python's strip removes (so a cell it
+    leaves alone, Python's strip leaves alone too: a fast test for the few cells to strip); else a regular
+    expression (RE2) for text that starts or ends with such a character."""
     global _SPACE
-    if _SPACE is None:
+    if _SPACE == "":
         import sys
 
-        chars = "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
-        _SPACE = f"^[{chars}]|[{chars}]$"
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
+        trimmed = pc.utf8_trim_whitespace(pa.array([c + "x" + c for c in spaces])).to_pylist()
+        chars = "".join(f"\\x{{{ord(c):x}}}" for c in spaces)
+        _SPACE = None if trimmed == ["x"] * len(spaces) else f"^[{chars}]|[{chars}]$"
     return _SPACE
 
 
-_SPACE: str | None = None
+_SPACE: str | None = ""  # not worked out yet
 
 
 def _read_stat(path: Path, file: str, fmt: str) -> list[Sheet]:
