@@ -30,6 +30,7 @@ import cProfile
 import datetime as dt
 import os
 import pstats
+import resource
 import shutil
 import statistics
 import sys
@@ -73,6 +74,13 @@ def _same(clean: Path, imported: Path) -> list[str]:
         except AssertionError:
             differ.append(table)
     return differ
+
+
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its finished children (the import's reading workers): on a
+    machine shared with other jobs, CPU time moves far less with the load than wall time."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _profile(raw: Path, out: Path, top: int) -> list[str]:
@@ -141,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             by_suffix.setdefault(p.suffix, []).append(p.stat().st_size)
 
         times: dict[str, list[float]] = {"validate": [], "import": []}
+        cpu: dict[str, list[float]] = {"validate": [], "import": []}
         ratios = []
         load0, ticks0 = os.getloadavg()[0], _machine.cpu_ticks()
         for i in range(args.rounds):
@@ -148,13 +157,14 @@ def main(argv: list[str] | None = None) -> int:
             order = ["validate", "import"] if i % 2 == 0 else ["import", "validate"]
             got = {}
             for job in order:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), _cpu()
                 if job == "validate":
                     validate_province(clean)
                 else:
                     import_folder(raw, out, mapping=raw / "mapping.toml")
                 got[job] = time.perf_counter() - t0
                 times[job].append(got[job])
+                cpu[job].append(_cpu() - c0)
             ratios.append(got["import"] / got["validate"])
         load1, ticks1 = os.getloadavg()[0], _machine.cpu_ticks()
         differ = _same(clean, out)
@@ -179,12 +189,13 @@ def main(argv: list[str] | None = None) -> int:
                else "kept from an earlier run (--reuse)"),
             f"- {args.rounds} round(s), each timing both once, the order swapped every round",
             "",
-            "| step | best (s) | median (s) | best / validate's best |",
-            "|---|---:|---:|---:|",
+            "| step | best (s) | median (s) | best / validate's best | CPU, best (s) | CPU / validate's |",
+            "|---|---:|---:|---:|---:|---:|",
         ]
         for job in ("validate", "import"):
             lines.append(f"| {job} | {best[job]:.2f} | {statistics.median(times[job]):.2f} | "
-                         f"{best[job] / best['validate']:.1f}x |")
+                         f"{best[job] / best['validate']:.1f}x | {min(cpu[job]):.2f} | "
+                         f"{min(cpu[job]) / min(cpu['validate']):.1f}x |")
         lines += [
             "",
             f"- import / validate within each round: median {statistics.median(ratios):.1f}x, range "
@@ -192,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             f"- target (import within 2x validate): {'met' if ratio <= 2 else 'NOT met'} ({ratio:.1f}x best-of)",
             f"- results: {'identical tables' if not differ else 'DIFFER: ' + ', '.join(differ)}",
             "- all runs (s): " + "; ".join(f"{k} " + ", ".join(f"{x:.2f}" for x in v) for k, v in times.items()),
+            "- CPU seconds (this process and the import's reading workers, all runs): " + "; ".join(
+                f"{k} " + ", ".join(f"{x:.2f}" for x in v) for k, v in cpu.items()),
         ]
         if args.profile:
             print("import: profiling one more import", file=sys.stderr)

@@ -103,9 +103,12 @@ def test_csv_in_gb18030_with_chinese_labels_as_headers(tmp_path, base):
     assert_same(imported(raw, tmp_path / "data"), base)
 
 
-@pytest.fixture(params=["calamine", "openpyxl"])
+@pytest.fixture(params=["fastexcel", "calamine", "openpyxl"])
 def xlsx_reader(request, monkeypatch):
-    """Workbooks are read with calamine, or with openpyxl (evalkit.io) where calamine is not installed."""
+    """Workbooks are read with fastexcel (typed columns), with python-calamine (cell by cell) where fastexcel is
+    not installed, or with openpyxl (evalkit.io) where calamine is not installed."""
+    if request.param != "fastexcel":
+        monkeypatch.setattr("evalkit.importer.read._has_fastexcel", lambda: False)
     if request.param == "openpyxl":
         monkeypatch.setattr("evalkit.importer.read._has_calamine", lambda: False)
     return request.param
@@ -681,3 +684,62 @@ def test_a_time_of_day_cell_reads_as_its_text_not_as_a_corrupt_workbook(tmp_path
     book.save(tmp_path / "visits.xlsx")
     (sheet,) = read_file(tmp_path / "visits.xlsx", "visits.xlsx")
     assert "08:30:00" in sheet.grid.astype(str).to_numpy().ravel().tolist()
+
+
+def test_typed_reading_gives_every_cell_the_text_cell_by_cell_reading_gives(tmp_path, monkeypatch):
+    """fastexcel reads a sheet as typed columns (no Python object per cell) and the importer turns each column
+    into text: the cells must be those of the cell-by-cell reading (python-calamine), which a sheet whose
+    typed reading could differ (a column mixing text and numbers, times of day, repeated headers) falls
+    back to."""
+    import datetime as dt
+
+    import openpyxl
+
+    from evalkit.importer import read
+
+    book = openpyxl.Workbook()
+    ledger = book.active
+    ledger.title = "台账"
+    ledger.append([])
+    ledger.append([])  # the header on row 3
+    ledger.append(["id", " 名 ", "\u3000", "amount", "date", "paid", "empty"])
+    cells = [("R1", " x ", "a", 1 / 3, dt.datetime(2023, 1, 2), True),
+             ("R2", "\x85y\xa0", "", 1e-20, dt.datetime(2024, 12, 31), False),
+             ("R3", "z", "\u3000", 1e16, None, None),
+             ("R4", None, "b", 99999999999999.9, dt.datetime(2025, 6, 30), True),
+             ("R5", "z", "c", 12.0, dt.datetime(2023, 1, 2), True),
+             ("R6", "w", "d", -0.0, dt.datetime(2023, 1, 3), False),
+             ("R7", "v", "e", 2.5, dt.datetime(2023, 1, 4), True)]
+    for row in cells:
+        ledger.append(list(row))
+    ledger.append(["  ", None, None, None, None, None])  # blank but for spaces, then nothing
+    mixed = book.create_sheet("mixed")
+    for row in (["code", "n"], ["0901", 1.5], [901, "x"]):
+        mixed.append(row)
+    times = book.create_sheet("times")
+    for row in (["id", "at"], ["R1", dt.datetime(2023, 1, 2, 8, 30)], ["R2", dt.time(9, 15)]):
+        times.append(row)
+    twice = book.create_sheet("twice")
+    for row in (["a", "a", "a_1"], [1.0, 2.0, 3.0]):
+        twice.append(row)
+    book.save(tmp_path / "book.xlsx")
+
+    cell_by_cell = read._calamine_sheets(tmp_path / "book.xlsx")[0]
+    asked = []
+    real = read._calamine_sheets
+    monkeypatch.setattr(read, "_calamine_sheets", lambda path, only=None: asked.append(only) or real(path, only))
+    typed = {s.sheet: s.grid for s in read.read_file(tmp_path / "book.xlsx", "book.xlsx")}
+    assert asked == [{"mixed", "times", "twice"}]  # 台账 was read typed, the others cell by cell
+    assert list(typed) == list(cell_by_cell)
+    for name, grid in cell_by_cell.items():
+        pd.testing.assert_frame_equal(typed[name], grid, check_exact=True)
+    # where Arrow's trim would not cover Python's strip, a regular expression finds the cells to strip
+    monkeypatch.setattr(read, "_SPACE", "^[\\s\\x{85}\\x{a0}\\x{3000}]|[\\s\\x{85}\\x{a0}\\x{3000}]$")
+    again = {s.sheet: s.grid for s in read.read_file(tmp_path / "book.xlsx", "book.xlsx")}
+    pd.testing.assert_frame_equal(again["台账"], cell_by_cell["台账"], check_exact=True)
+    got = typed["台账"]
+    assert got.shape == (11, 7) and got.iloc[:2].isna().all(axis=None)
+    assert got[3].tolist()[3:10] == ["0.3333333333333333", "1e-20", "1e+16", "99999999999999.9", "12", "0", "2.5"]
+    assert got[1].tolist()[2:5] == ["名", "x", "y"] and got[2].tolist()[2:6] == [np.nan, "a", np.nan, np.nan]
+    assert got[4].tolist()[3:5] == ["2023-01-02", "2024-12-31"] and got[5].tolist()[3:5] == ["true", "false"]
+    assert got.iloc[10].isna().all() and got[6].iloc[3:].isna().all()

@@ -166,7 +166,10 @@ def _read_xlsx(path: Path, file: str) -> list[Sheet]:
                     ".xlsx workbook (Excel Workbook) and import again.")
     try:
         fast = _has_calamine() and not _has_error_cells(path)
-        sheets, hidden = _calamine_sheets(path) if fast else read_sheets(path)
+        if fast and _has_fastexcel():
+            sheets, hidden = _typed_sheets(path)
+        else:
+            sheets, hidden = _calamine_sheets(path) if fast else read_sheets(path)
     except Exception as err:  # calamine, openpyxl and zipfile raise many types for a damaged workbook
         raise _fail(file, "corrupt_workbook", f"cannot be opened as an Excel workbook: it is damaged or not a "
                     f"workbook ({type(err).__name__}: {err}). Open it in Excel and save it again, or export the "
@@ -200,17 +203,17 @@ def _has_calamine() -> bool:
     return True
 
 
-def _calamine_sheets(path: Path) -> tuple[dict[str, pd.DataFrame], set[str]]:
-    """Every worksheet as a grid of text cells, read with calamine (Rust; some 50 times faster than openpyxl
-    on a large ledger), and the hidden sheets' names.  Grid row ``i`` is spreadsheet row ``i + 1``, column
-    ``j`` is column ``j`` from A, as with :func:`evalkit.io.read_sheets`."""
+def _calamine_sheets(path: Path, only: set[str] | None = None) -> tuple[dict[str, pd.DataFrame], set[str]]:
+    """Every worksheet (or those named in ``only``) as a grid of text cells, read with calamine (Rust; some 50
+    times faster than openpyxl on a large ledger), and the hidden sheets' names.  Grid row ``i`` is
+    spreadsheet row ``i + 1``, column ``j`` is column ``j`` from A, as with :func:`evalkit.io.read_sheets`."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     book = CalamineWorkbook.from_path(str(path))
     try:
         sheets, hidden = {}, set()
         for meta in book.sheets_metadata:
-            if meta.typ != SheetTypeEnum.WorkSheet:
+            if meta.typ != SheetTypeEnum.WorkSheet or (only is not None and meta.name not in only):
                 continue
             if meta.visible != SheetVisibleEnum.Visible:
                 hidden.add(meta.name)
@@ -222,6 +225,215 @@ def _calamine_sheets(path: Path) -> tuple[dict[str, pd.DataFrame], set[str]]:
         return sheets, hidden
     finally:
         book.close()
+
+
+def _has_fastexcel() -> bool:
+    try:
+        import fastexcel  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _Inexact(Exception):
+    """A sheet whose typed columns could not give the importer's cell text exactly: read it cell by cell."""
+
+
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*?)/>|<(?:\w+:)?c\s([^>]*)>(.*?)</(?:\w+:)?c>", re.S)
+_ROW_END = re.compile(rb"</(?:\w+:)?row>")
+_TEXT_KINDS = (b"s", b"inlineStr", b"str")  # shared, inline and formula text
+
+
+def _worksheets(path: Path) -> list[tuple[str, bool, int | None]] | None:
+    """The workbook's worksheets in order: name, hidden, and :func:`_header_row` of each; None for a
+    workbook whose parts are not laid out as expected."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        try:
+            book = ET.fromstring(z.read("xl/workbook.xml"))
+            rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+        except (KeyError, ET.ParseError):
+            return None
+        targets = {r.get("Id"): (r.get("Type", ""), r.get("Target", "")) for r in rels.iter(_REL)}
+        out = []
+        for sheet in book.iter(f"{_MAIN_NS}sheet"):
+            kind, target = targets.get(sheet.get(_REL_ID), ("", ""))
+            if not kind.endswith("/worksheet"):
+                continue
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            try:
+                first = _header_row(z, part)
+            except KeyError:
+                first = None
+            out.append((sheet.get("name"), sheet.get("state", "visible") != "visible", first))
+        return out
+
+
+def _header_row(z, part: str) -> int | None:
+    """The spreadsheet row (from 0) that begins calamine's range of a sheet, when its first cell is in column A
+    and holds a value and every cell of that row that holds a value is text; else None.  fastexcel gives that
+    row as column names (exact for text cells) and reads the rest as typed columns."""
+    with z.open(part) as f:
+        head = b""
+        while len(head) < 1 << 22:
+            chunk = f.read(1 << 16)
+            head += chunk
+            start = head.find(b"<sheetData")
+            first = _CELL.search(head, start) if start >= 0 else None
+            row_end = _ROW_END.search(head, first.start()) if first is not None else None
+            if row_end is None:
+                if chunk:
+                    continue
+                return None
+            row = None
+            for cell in _CELL.finditer(head, first.start(), row_end.start()):
+                attrs, inner = cell.group(1) or cell.group(2), cell.group(3) or b""
+                valued = re.search(rb"<(?:\w+:)?v>[^<]", inner) or b"is>" in inner
+                if row is None:
+                    ref = re.search(rb'\sr="A(\d+)"', b" " + attrs)
+                    if ref is None or not valued:
+                        return None
+                    row = int(ref.group(1)) - 1
+                kind = re.search(rb'\st="(\w+)"', b" " + attrs)
+                if valued and (kind is None or kind.group(1) not in _TEXT_KINDS):
+                    return None
+            return row
+    return None
+
+
+def _typed_sheets(path: Path) -> tuple[dict[str, pd.DataFrame], set[str]]:
+    """:func:`_calamine_sheets`, the same grids, with each sheet's cells read by fastexcel (calamine to Arrow,
+    typed columns, no Python object per cell) and turned into text by column.  A sheet whose first row is not
+    all text, whose columns below it mix types, or hold what typed reading could render otherwise (times of
+    day, durations, dates before March 1900), is read by :func:`_calamine_sheets` instead."""
+    import logging
+
+    import fastexcel
+
+    book = _worksheets(path)
+    if book is None:
+        return _calamine_sheets(path)
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)  # "could not determine dtype" of empty columns
+    reader = fastexcel.read_excel(str(path))
+    sheets: dict[str, pd.DataFrame | None] = {}
+    hidden = {name for name, hide, _ in book if hide}
+    for name, _, first in book:
+        try:
+            sheets[name] = _typed_grid(reader, name, first) if first is not None else None
+        except (_Inexact, fastexcel.FastExcelError):
+            sheets[name] = None
+    slow = {name for name, grid in sheets.items() if grid is None}
+    if slow:
+        sheets.update(_calamine_sheets(path, only=slow)[0])
+    return sheets, hidden  # type: ignore[return-value]
+
+
+def _typed_grid(reader, name: str, first: int) -> pd.DataFrame:
+    """One sheet as :func:`_calamine_sheets` gives it: the range's first row (all text) as fastexcel's column
+    names, the rest as typed columns (strict: a column mixing types raises), each column as the importer's
+    text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sheet = reader.load_sheet(name, header_row=0, schema_sample_rows=None, dtype_coercion="strict")
+    columns = sheet.available_columns()
+    body, errors = sheet.to_arrow_with_errors()
+    if (errors is not None and errors.errors) or body.num_columns != len(columns) or not columns:
+        raise _Inexact(name)
+    names = [c.name for c in columns]
+    if any(n.startswith(m + "_") for n in names for m in names if n != m) or columns[0].column_name_from != \
+            "looked_up":  # a name fastexcel made unique ("a", "a_1"), or no text in A: not the cells' text
+        raise _Inexact(name)
+    top = pa.array([c.name if c.column_name_from == "looked_up" else None for c in columns], pa.large_string())
+    filled = np.zeros(body.num_rows, dtype=bool)  # rows with a cell calamine gives as other than ""
+    for j in range(body.num_columns):
+        col = body.column(j)
+        has = pc.is_valid(col) if not pa.types.is_string(col.type) else pc.fill_null(pc.not_equal(col, ""), False)
+        filled |= has.to_numpy(zero_copy_only=False)
+    rows = int(np.flatnonzero(filled)[-1]) + 1 if filled.any() else 0
+    top_text = _column_text(top)
+    if top_text[0].as_py() is None:
+        raise _Inexact(name)
+    grid = {}
+    for j in range(len(columns)):
+        text = pa.concat_arrays([pa.nulls(first, pa.large_string()), top_text.slice(j, 1),
+                                 _column_text(body.column(j).slice(0, rows))])
+        grid[j] = pd.Series(text, dtype="str")
+    return pd.DataFrame(grid)
+
+
+def _column_text(col) -> "pa.Array":
+    """A typed column's cells as :func:`_cell` gives them (large_string; missing as null), by column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = col.type
+    if pa.types.is_null(t):
+        return pa.nulls(len(col), pa.large_string())
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        text = col.cast(pa.large_string())
+        pattern = _space_pattern()
+        spaced = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(text), text) if pattern is None
+                              else pc.match_substring_regex(text, pattern), False)
+        if pc.any(spaced).as_py():  # the few cells with spaces around: Python's strip, as _cell
+            at = np.flatnonzero(spaced.to_numpy(zero_copy_only=False))
+            stripped = pa.array([text[int(i)].as_py().strip() for i in at], pa.large_string())
+            text = pc.replace_with_mask(text, spaced, stripped)
+        return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
+    if pa.types.is_floating(t):
+        v = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        whole = np.isfinite(v) & (np.floor(v) == v) & (np.abs(v) < 1e15)
+        text = pa.array(np.where(whole, v, 0).astype(np.int64), mask=~whole).cast(pa.large_string())
+        other = ~whole & ~np.isnan(v)
+        if other.any():
+            uniques, codes = np.unique(v[other], return_inverse=True)
+            shown = pa.array([repr(float(x)) for x in uniques], pa.large_string()).take(pa.array(codes))
+            text = pc.replace_with_mask(text, pa.array(other), shown)
+        return text
+    if pa.types.is_integer(t):
+        return col.cast(pa.large_string())
+    if pa.types.is_boolean(t):
+        return pc.if_else(col, pa.scalar("true", pa.large_string()), pa.scalar("false", pa.large_string()))
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        ms = col.cast(pa.timestamp("ms")) if pa.types.is_date(t) else col
+        if ms.type.tz is not None:
+            raise _Inexact("timezone")
+        n = pc.cast(ms, pa.int64()).to_numpy(zero_copy_only=False).astype(float)  # NaN for missing
+        n = n[~np.isnan(n)] * {"s": 1e3, "ms": 1, "us": 1e-3, "ns": 1e-6}[ms.type.unit]
+        if len(n) and ((n % 86_400_000 != 0).any() or n.min() < _MARCH_1900_MS):
+            raise _Inexact("a time of day, or a date before March 1900")  # cell by cell: time, timedelta
+        return pc.strftime(ms, "%Y-%m-%d").cast(pa.large_string())
+    raise _Inexact(str(t))
+
+
+_MARCH_1900_MS = -2_203_891_200_000  # 1900-03-01 00:00 UTC, ms since 1970
+
+
+def _space_pattern() -> str | None:
+    """None when Arrow's ``utf8_trim_whitespace`` removes every character Python's strip removes (so a cell it
+    leaves alone, Python's strip leaves alone too: a fast test for the few cells to strip); else a regular
+    expression (RE2) for text that starts or ends with such a character."""
+    global _SPACE
+    if _SPACE == "":
+        import sys
+
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
+        trimmed = pc.utf8_trim_whitespace(pa.array([c + "x" + c for c in spaces])).to_pylist()
+        chars = "".join(f"\\x{{{ord(c):x}}}" for c in spaces)
+        _SPACE = None if trimmed == ["x"] * len(spaces) else f"^[{chars}]|[{chars}]$"
+    return _SPACE
+
+
+_SPACE: str | None = ""  # not worked out yet
 
 
 def _read_stat(path: Path, file: str, fmt: str) -> list[Sheet]:
