@@ -70,7 +70,7 @@ def kind(chain: list[str]) -> str:
 
 
 def cluster_run(workers: int, codes: list[str], data: Path, out: Path, env: dict[str, str], warm: int = 1,
-                meter: GroupMeter | None = None, force: bool = False) -> dict:
+                meter: GroupMeter | None = None, force: bool = False, pin: bool = False) -> dict:
     """Start a scheduler and ``workers`` one-thread workers, run the batch on them (once from cold workers, then
     ``warm`` times again on the same workers), stop them; the timings and each process group's CPU seconds."""
     meter = meter or GroupMeter(kind, split=lambda group: group.endswith(" process"))
@@ -82,9 +82,11 @@ def cluster_run(workers: int, codes: list[str], data: Path, out: Path, env: dict
                               stderr=subprocess.DEVNULL)]
     meter.add_root(procs[0].pid, "scheduler")
     try:
-        procs += [subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard",
+        # --pin: worker i (its kernel and browser too, which inherit it) may run on core i only
+        procs += [subprocess.Popen([*(["taskset", "-c", str(i % (os.cpu_count() or 1))] if pin else []),
+                                    str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard",
                                     "--death-timeout", "60"], start_new_session=True, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL) for _ in range(workers)]
+                                   stderr=subprocess.DEVNULL) for i in range(workers)]
         for i, p in enumerate(procs[1:], 1):
             meter.add_root(p.pid, f"worker {i}")
         from distributed import Client
@@ -221,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the batches with --force (which also builds the table, scanner, scores and "
                              "small-area fit again in the client, every run)")
     parser.add_argument("--warm", type=int, default=1, help="runs on the same workers after the first (default 1)")
+    parser.add_argument("--pin", action="store_true",
+                        help="each worker (with its kernel and browser) on a core of its own (taskset): how the "
+                             "cluster scales when each worker has one core, what a worker per core of a larger "
+                             "machine gets; the client and scheduler are not pinned")
     args = parser.parse_args(argv)
     data = (ROOT / args.data).resolve()
     from evalkit.results import province_data, scanner_path
@@ -234,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         codes = list(p.counties()["county_code"])
         step = max(1, len(codes) // args.counties)
         codes = codes[::step][:args.counties]
-        one = cluster_run(1, codes, data, Path(tmp) / "out", env, args.warm, force=args.force)
-        two = cluster_run(2, codes, data, Path(tmp) / "out", env, args.warm, force=args.force)
+        one = cluster_run(1, codes, data, Path(tmp) / "out", env, args.warm, force=args.force, pin=args.pin)
+        two = cluster_run(2, codes, data, Path(tmp) / "out", env, args.warm, force=args.force, pin=args.pin)
     runs = list(one)
     rows = []
     for run in runs:
@@ -247,14 +253,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"| {a['load']} / {b['load']} |")
     forced = (" with `--force` (the client builds its caches again)" if args.force
               else " (caches built beforehand, served to every run)")
+    pinned = (", **each pinned to a core of its own** (`taskset -c 0` / `-c 1`, inherited by its kernel and "
+              "browser; client and scheduler unpinned)" if args.pin else "")
     bounds = ", ".join(f"{run} {one[run]['wall'] / sum(two[run]['cpu'].values()):.2f}" for run in runs)
     print(f"""## Scale: {len(codes)} counties on 1 and on 2 Dask workers (issue 20)
 
 - command: `.venv/bin/python bench/scale.py {' '.join(sys.argv[1:] if argv is None else argv)}`
 - date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; code: {code_measured(str(ROOT))}
 - machine: {os.cpu_count()} cores ({cpu_model()}), **shared with other jobs** (load averages in the table);
-  workers: `dask worker --nthreads 1` on this machine, default formats (HTML, PDF, Word), each run into a new
-  run folder{forced}
+  workers: `dask worker --nthreads 1` on this machine{pinned}, default formats (HTML, PDF, Word), each run into a
+  new run folder{forced}
 - counties: {', '.join(codes)}
 
 | run | batch wall (s), 1 / 2 workers | rendering (s), 1 / 2 | efficiency (rendering) | efficiency (wall) | load average before, 1 / 2 |
