@@ -313,3 +313,30 @@ def test_an_unreachable_scheduler_is_reported_before_any_folder_is_made(small_pr
     assert "Traceback" not in done.stderr
     assert not out.exists()
     assert time.monotonic() - t0 < 60
+
+
+def test_a_national_run_on_the_cluster_is_the_local_one(cluster, hidden):
+    """A reduced country (two provinces, small) batch-run on workers that see none of its folders: each province's
+    reports and the national index, byte-identical to a local run, with manifests that match the files."""
+    from evalkit.synth import synthesize_national
+
+    country = hidden / "country"
+    synthesize_national(country, size="national-small", provinces=2)
+    out, local = hidden / "out", hidden / "local"
+    done = _batch(country, out, cluster, "--pdf", "no")
+    assert done.returncode == 0, done.stderr
+    assert "2 province(s): 10 rendered, 0 unchanged, 0 failed" in done.stdout
+    done = run_evalkit("batch", str(country), "--out", str(local), "--pdf", "no", "--no-progress", "--jobs", "1",
+                       env={"EVALKIT_CACHE": str(local / "cache")})
+    assert done.returncode == 0, done.stderr
+    run_dir, local_dir = out / "country-2025-en", local / "country-2025-en"
+    workers = set(cluster.client.nthreads())
+    for province in ("11", "12"):
+        m = _consistent(run_dir / province)
+        assert {e["worker"] for e in m["reports"].values()} <= workers
+        names = [p.name for p in (local_dir / province).glob("*") if p.suffix in (".html", ".docx")
+                 and p.name != "index.html"]  # the index says when it was made; the reports do not
+        assert len(names) == 10  # 4 counties and the overview, HTML and Word
+        for name in names:
+            assert (run_dir / province / name).read_bytes() == (local_dir / province / name).read_bytes(), name
+    assert (run_dir / "index.html").is_file() and (run_dir / "national.json").is_file()
