@@ -783,20 +783,11 @@ def load_reviewed(data_dir: str | Path) -> set[str] | None:
         pseudonym, another column).  Ids that are not in the survey are refused by
         :func:`evalkit.schema.load_province`, which runs before any table is built.
     """
-    from .errors import DataValidationError, InputError
-    from .io import find_table, read_raw
-    from .schema import table_spec, validate_table
+    from .schema import load_optional
 
-    try:
-        path = find_table(data_dir, "comments_reviewed")
-    except InputError as err:
-        if err.problem.rule == "missing_table":
-            return None
-        raise
-    raw = read_raw(path, [c["name"] for c in table_spec("comments_reviewed")["columns"]], "comments_reviewed")
-    frame, problems = validate_table(raw, "comments_reviewed")
-    if any(p.severity == "error" for p in problems):
-        raise DataValidationError(problems)
+    frame = load_optional(data_dir, "comments_reviewed")
+    if frame is None:
+        return None
     return {str(v).strip() for v in frame["respondent_id"].dropna()}
 
 

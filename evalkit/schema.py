@@ -70,6 +70,7 @@ __all__ = [
     "codebook_markdown",
     "update_codebook",
     "load_inspections",
+    "load_optional",
 ]
 
 #: The input tables, in the order they are read and validated.
@@ -1612,21 +1613,27 @@ def update_codebook(path: str | Path) -> bool:
     return replace_section(path, CODEBOOK_BEGIN, CODEBOOK_END, codebook_markdown())
 
 
+def load_optional(data_dir: str | Path, table: str) -> pd.DataFrame | None:
+    """The optional ``table`` of ``data_dir`` (one of :data:`OPTIONAL_TABLES`), validated; ``None`` when the
+    folder has none.  Raises :class:`DataValidationError` when it breaks the codebook's rules."""
+    from .io import find_table, read_raw
+
+    try:
+        path = find_table(data_dir, table)
+    except InputError as err:
+        if err.problem.rule == "missing_table":
+            return None
+        raise
+    raw = read_raw(path, [c["name"] for c in table_spec(table)["columns"]], table)
+    frame, problems = validate_table(raw, table)
+    if any(p.severity == "error" for p in problems):
+        raise DataValidationError(problems)
+    return frame
+
+
 def load_inspections(data_dir: str | Path) -> pd.DataFrame | None:
     """The optional ``inspections`` table of ``data_dir`` (the evaluators' rubric scores), validated; ``None``
     when the folder has none.  Raises :class:`DataValidationError` when it breaks the codebook's rules (a score
     above the item's maximum, a malformed code, ...); the rubric items themselves are checked against the
     framework by :func:`evalkit.framework.rubric.check_inspections`."""
-    from .io import find_table, read_raw
-
-    try:
-        path = find_table(data_dir, "inspections")
-    except InputError as err:
-        if err.problem.rule == "missing_table":
-            return None
-        raise
-    raw = read_raw(path, [c["name"] for c in table_spec("inspections")["columns"]], "inspections")
-    frame, problems = validate_table(raw, "inspections")
-    if any(p.severity == "error" for p in problems):
-        raise DataValidationError(problems)
-    return frame
+    return load_optional(data_dir, "inspections")
