@@ -84,6 +84,7 @@ CONSTANT = {
     # the importer's lookup tables: built from tables.toml and codes.toml (packaged files) and constant texts
     "aliases": "tables.toml column names and labels", "_personal_index": "constant header texts",
     "_likert": "codes.toml and constant texts", "_category": "codes.toml and constant texts",
+    "_SPACE": "which characters Arrow's trim and Python's strip remove (the installed libraries)",
     # the key recipe itself: code hashes of the package's source files, constant for a process
     "_bytes": "source files", "_source": "source files", "_imports": "source files", "code_hash": "source files",
 }
