@@ -986,6 +986,12 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
             signals.check()
         except BatchStopped as err:
             stopped = err
+        except Exception:
+            if signals.received is None:
+                raise
+            # the stop's raise came out as another error: the code it interrupted wrapped it (Python 3.11 wraps
+            # what a class body's __set_name__ raises, as in a module imported at that moment, in a RuntimeError)
+            stopped = BatchStopped(signals.received)
         finally:
             if stopped is None and pool is not None:
                 try:  # the workers close their kernels; a stop signal now stops them at once instead

@@ -489,3 +489,23 @@ def test_a_damaged_cache_entry_is_one_line_of_the_command_line_and_the_run_compl
             and "it was discarded and is being built again." in done.stderr), done.stderr
     assert "CacheWarning" not in done.stderr and "Traceback" not in done.stderr
     assert table.stat().st_size > 1000
+
+
+def test_a_stop_whose_raise_the_interrupted_code_wraps_is_still_a_stop(small_province, tmp_path, monkeypatch):
+    """A stop signal arriving while a module is imported (pandera imports hypothesis lazily during validation):
+    Python 3.11 wraps what a class body's ``__set_name__`` raises in a RuntimeError, and the batch ended "failed"
+    (exit 1) instead of "stopped" (128 + the signal)."""
+    from evalkit import batch
+
+    class Named:
+        def __set_name__(self, owner, name):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(2)  # the handler runs here and raises
+
+    def interrupted(*args, **kwargs):
+        type("Owner", (), {"attribute": Named()})
+
+    monkeypatch.setattr(batch, "_run", interrupted)
+    with pytest.raises(batch.BatchStopped) as stopped:
+        batch.run_batch(small_province, out=tmp_path / "out", jobs=1, progress=False, log=lambda line: None)
+    assert stopped.value.signum == signal.SIGTERM
