@@ -783,8 +783,7 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
     if not tasks:
         return
     year = p.info["year"]
-    ready()  # the scores, computed for the index, are sent too
-    p.data.prepare(year)
+    ready()  # the scores, computed for the index, are sent too (cached_entries prepares what a report reads)
     blobs: dict[str, bytes] = {}
 
     def add(path: Path) -> str:

@@ -488,12 +488,16 @@ class ProvinceData:
         self.scores(year)
         self.small_area(year)
         self.inspections()
-        self.findings("", "en")
+        self._findings()
 
     def findings(self, county_code: str, lang: str):
         """The evaluators' written findings of a county in a language (:class:`evalkit.findings.Findings`), or
         ``None`` when the folder has no ``findings/<county>.<lang>.md``.  The files were checked with the inputs
         (:func:`evalkit.schema.validate_province`; their hashes are among the inputs')."""
+        return self._findings().get((str(county_code), lang))
+
+    def _findings(self) -> dict:
+        """Every county's findings in every language, (county, lang) -> Findings, read once."""
         key = ("findings",)
         if key not in self._parts:
             from .findings import load_findings
@@ -503,7 +507,7 @@ class ProvinceData:
                 return load_findings(self._folder("findings"), counties)
 
             self._parts[key] = _on_disk(self, *_FINDINGS_NAME, read)
-        return self._parts[key].get((str(county_code), lang))
+        return self._parts[key]
 
     def inspection_scores(self, year: int) -> pd.DataFrame | None:
         """Every inspected station's mean score per rubric item in ``year`` (:func:`evalkit.figuredata.
