@@ -594,6 +594,9 @@ def _docx_chunks(path: Path) -> list[_Chunk]:
     from lxml import etree
 
     out: list[_Chunk] = []
+    w_ns, w_p = f"{{{_W_NS}}}", f"{{{_W_NS}}}p"
+    w_texts = (f"{{{_W_NS}}}t", f"{{{_W_NS}}}instrText", f"{{{_W_NS}}}delText")
+    whole: set = set()  # text elements that are all of their paragraph's text
     try:
         with zipfile.ZipFile(path) as package:
             for info in package.infolist():
@@ -602,26 +605,30 @@ def _docx_chunks(path: Path) -> list[_Chunk]:
                     continue  # pictures and fonts: no text of the report
                 root = etree.fromstring(package.read(name), etree.XMLParser(resolve_entities=False, huge_tree=True))
                 for el in root.iter():
-                    if not isinstance(el.tag, str):
+                    tag = el.tag
+                    if not isinstance(tag, str):
                         continue  # comments and processing instructions
-                    local = etree.QName(el).localname
-                    for attr, value in el.attrib.items():
-                        q = etree.QName(attr)
-                        if not value.strip() or q.localname in _DOCX_FONT_ATTRS:
-                            continue
-                        if q.namespace == _W_NS:
-                            where = _DOCX_TEXT_ATTRS.get(q.localname, ())
+                    local = tag[tag.rfind("}") + 1:]
+                    for attr, value in el.items():
+                        if attr.startswith(w_ns):  # WordprocessingML: formatting, but for the attributes of text
+                            where = _DOCX_TEXT_ATTRS.get(attr[len(w_ns):], ())
                             if where is not None and local not in where:
                                 continue
-                        out.append(_Chunk(value, f"{name}, attribute {q.localname} of {local}", None, name))
-                    for text in (el.text, el.tail):
+                        elif attr[attr.rfind("}") + 1:] in _DOCX_FONT_ATTRS:
+                            continue
+                        if value.strip():
+                            out.append(_Chunk(value, f"{name}, attribute {attr[attr.rfind('}') + 1:]} of {local}",
+                                              None, name))
+                    for text in (el.text if el not in whole else None, el.tail):
                         if text and text.strip():
                             out.append(_Chunk(text, name, None, name))
-                    if local == "p" and el.tag == f"{{{_W_NS}}}p":
-                        joined = "".join(t.text or "" for t in el.iter(f"{{{_W_NS}}}t", f"{{{_W_NS}}}instrText",
-                                                                          f"{{{_W_NS}}}delText"))
+                    if tag == w_p:
+                        texts = list(el.iter(*w_texts))
+                        joined = "".join(t.text or "" for t in texts)
                         if joined.strip():
                             out.append(_Chunk(joined, f"{name}, paragraph", None, name))
+                            if len(texts) == 1:  # a paragraph of one run: its text is read once, as the paragraph
+                                whole.add(texts[0])
     except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError, OSError) as err:
         raise ScanError(f"{path}: the Word file cannot be read for the privacy scan ({type(err).__name__}: {err}); "
                         "treat it as failed.") from err
