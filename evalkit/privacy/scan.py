@@ -120,7 +120,9 @@ class Finding:
 
 # --------------------------------------------------------------------------- the scanner
 
-_ID_TOKEN = re.compile(r"[A-Za-z0-9_.\-]*[0-9][A-Za-z0-9_.\-]*")
+# a run of these characters with a digit in it, matched from the run's start only (the same tokens as
+# [A-Za-z0-9_.-]*[0-9][A-Za-z0-9_.-]*, which tried every position of a word without a digit)
+_ID_TOKEN = re.compile(r"(?<![A-Za-z0-9_.\-])[A-Za-z_.\-]*[0-9][A-Za-z0-9_.\-]*")
 _ID_PART = re.compile(r"[A-Za-z0-9]+")  # a token's parts, between "-", "_" and "."
 _LETTER = re.compile(r"[A-Za-z]")
 #: Runs of at most this many parts of a token are looked up as ids (ids with more parts are found when
@@ -183,6 +185,9 @@ class Scanner:
         #: Ids not searched for (no digit, or short and digits only).
         self.skipped_ids = int((~strong).sum())
         self._ids = np.sort(pd.util.hash_array(ids[strong].to_numpy(dtype=object), categorize=False))
+        # the lengths of the ids: only a piece of text of one of them can be one (most of a page's tokens are
+        # figures, far shorter than any id)
+        self._id_lengths = frozenset(int(n) for n in ids[strong].str.len().unique())
         self.names = names if isinstance(names, NameIndex) else NameIndex(names)
         self.heuristic_names = heuristic_names
         self.places = {" ".join(str(p).split()).lower() for p in places if str(p).strip()}
@@ -215,8 +220,12 @@ class Scanner:
             return []
         spans: list[tuple[int, int]] = []
         most = _MAX_ID_PARTS
+        lengths = self._id_lengths
+        shortest = min(lengths)
         for m in _ID_TOKEN.finditer(text):  # the token, and the token without its end punctuation ("P123.")
             tok = m.group()
+            if len(tok) < shortest:  # nor is any piece of it
+                continue
             inner = tok.strip("._-")
             spans.append(m.span())
             s = m.start() + len(tok) - len(tok.lstrip("._-"))
@@ -231,6 +240,7 @@ class Scanner:
                 for j in range(i, min(i + most, len(parts))):
                     if i or j < len(parts) - 1:  # the whole is there already
                         spans.append((parts[i][0], parts[j][1]))
+        spans = [sp for sp in spans if sp[1] - sp[0] in lengths]
         if not spans:
             return []
         h = pd.util.hash_array(np.array([text[s:e] for s, e in spans], dtype=object), categorize=False)
