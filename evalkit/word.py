@@ -17,7 +17,10 @@ writes it with python-docx:
 * Chinese conventions: body text in a Song-style serif (宋体, SimSun; Latin in Times New Roman), headings
   in a Hei-style sans (黑体, SimHei; Latin in Arial), named on the styles and on every run
   (``w:eastAsia``), and described in the font table (GB2312 character set, serif/sans family, the other
-  name as ``altName``) so that Word or LibreOffice substitutes a like face where they are missing.
+  name as ``altName``) so that Word or LibreOffice substitutes a like face where they are missing;
+  Latin script tagged English (``w:lang``), as Chinese Word does, so that no number is broken across lines;
+  table columns wide enough for lines of about four Chinese characters, headers on one or two lines where
+  the page has room (a table too wide for portrait pages gets landscape pages, as in English).
 
 Everything is text and tables an evaluator can edit; only the figures are pictures.  The file is
 byte-reproducible: the document's dates and the zip entries' times are fixed.
@@ -449,8 +452,9 @@ class _Writer:
         width = max(sum(int(c.get("colspan") or 1) for c in cells) for cells, _ in rows)
         size = 18 if width <= 7 else 15  # half-points: 9 pt, 7.5 pt for wide tables
         # each column at least as wide as its longest unbreakable word (so that "Value" is never cut into
-        # "Valu/e"), the rest of the text width shared as the columns' texts suggest (a Chinese character
-        # counts twice); a table whose words do not fit across the page gets a landscape page of its own
+        # "Valu/e"; Chinese text in lines of about four characters, never one: _han_ems), the rest of the text
+        # width shared as the columns' texts suggest (a Chinese character counts twice); a table whose words do
+        # not fit across the page gets a landscape page of its own
         longest, least, body, heads = [3.0] * width, [0] * width, [0] * width, [""] * width
         for cells, head in rows:
             for j, c in enumerate(cells[:width]):
