@@ -17,7 +17,10 @@ writes it with python-docx:
 * Chinese conventions: body text in a Song-style serif (宋体, SimSun; Latin in Times New Roman), headings
   in a Hei-style sans (黑体, SimHei; Latin in Arial), named on the styles and on every run
   (``w:eastAsia``), and described in the font table (GB2312 character set, serif/sans family, the other
-  name as ``altName``) so that Word or LibreOffice substitutes a like face where they are missing.
+  name as ``altName``) so that Word or LibreOffice substitutes a like face where they are missing;
+  Latin script tagged English (``w:lang``), as Chinese Word does, so that no number is broken across lines;
+  table columns wide enough for lines of about four Chinese characters, headers on one or two lines where
+  the page has room (a table too wide for portrait pages gets landscape pages, as in English).
 
 Everything is text and tables an evaluator can edit; only the figures are pictures.  The file is
 byte-reproducible: the document's dates and the zip entries' times are fixed.
@@ -60,10 +63,69 @@ _UNBROKEN = re.compile(r"[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+")
 def _word_twips(text: str, size: int) -> int:
     """The width (twips) a cell needs so that no word of ``text`` breaks, at ``size`` half-points: its longest run
     of characters without a space or a Chinese character (where lines may break) at 0.6 em a character (bold
-    Arial's widest lower case, so headers fit too), or one Chinese character's em, plus the cell margins."""
+    Arial's widest lower case, so headers fit too), or the width its Chinese text needs (:func:`_han_ems`), plus
+    the cell margins."""
     em = size * 10  # twips: half-points x 10
-    runs = [len(w) * 0.6 for w in _UNBROKEN.findall(text)] + ([1.0] if re.search(r"[\u2e80-\u9fff]", text) else [])
+    runs = [len(w) * 0.6 for w in _UNBROKEN.findall(text)] + [_han_ems(w) for w in text.split() if _HAN.search(w)]
     return round(max(runs, default=0) * em) + _CELL_MARGINS
+
+
+_HAN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")  # Chinese characters and full-width forms: an em each
+_HAN_LINE = 4  # Chinese characters a line of a cell holds at least, where its text has as many
+_OPENING = frozenset("（〔［｛〈《「『【“‘")  # a line never ends with one of these (Chinese line-breaking rules)
+_CLOSING = frozenset("）〕］｝〉》」』】、，。：；！？％”’")  # nor starts with one of these
+
+
+def _han_ems(word: str, lines: int = 0) -> float:
+    """The width (ems) in which a word without spaces that holds Chinese text takes as few lines as lines of
+    :data:`_HAN_LINE` characters would (or ``lines`` lines, where it can), each line as full as the line breaks
+    allow.
+
+    Chinese text may break between any two characters, but a column one or two characters wide (与/全/省/比/较)
+    is not read as words: "覆盖率" stays on one line, "与全省比较" takes two ("与全省" / "比较"), a long text
+    lines of about four characters.  Lines break as the Chinese rules say (and Word and LibreOffice do): never
+    after an opening bracket, before a closing mark or inside a run of Latin letters and digits ("100）" stays
+    whole)."""
+    pieces: list[int] = []  # the word's unbreakable pieces, in fifths of an em (0.6 em a Latin character)
+    latin = False
+    for i, ch in enumerate(word):
+        han = bool(_HAN.match(ch))
+        width = 5 if han else 3
+        if i and (word[i - 1] in _OPENING or ch in _CLOSING or (latin and not han)):
+            pieces[-1] += width
+        else:
+            pieces.append(width)
+        latin = not han and ch not in _OPENING
+    lines = lines or -(-sum(pieces) // (5 * _HAN_LINE))
+    width = max(pieces)
+    while _lines(pieces, width) > lines:
+        width += 1
+    return width / 5
+
+
+def _line_twips(text: str, size: int) -> int:
+    """The width (twips) of ``text`` on one line at ``size`` half-points (a Chinese character an em, any other
+    0.6 em, and half an em to spare: a Latin letter's width varies, bold Arial's "%" is 0.89 em), plus the cell
+    margins."""
+    return round((sum(1.0 if _HAN.match(ch) else 0.6 for ch in text) + 0.5) * size * 10) + _CELL_MARGINS
+
+
+def _head_twips(text: str, size: int, lines: int) -> int:
+    """The width (twips) in which a Chinese header takes ``lines`` lines, with the room to spare of
+    :func:`_line_twips`."""
+    if lines == 1:
+        return _line_twips(text, size)
+    return round((_han_ems(text, lines) + 0.5) * size * 10) + _CELL_MARGINS
+
+
+def _lines(pieces: list[int], width: int) -> int:
+    """The lines that ``pieces`` take in a line ``width`` wide, each line filled before the next begins."""
+    lines, used = 1, 0
+    for piece in pieces:
+        if used and used + piece > width:
+            lines, used = lines + 1, 0
+        used += piece
+    return lines
 
 
 def _fonts(element, fonts: tuple[str, str]) -> None:
@@ -119,7 +181,7 @@ def _styles(document, lang: str) -> None:
     if lang_el is None:
         lang_el = rpr.makeelement(qn("w:lang"), {})
         rpr.append(lang_el)
-    lang_el.set(qn("w:val"), "zh-CN" if lang == "zh" else "en-GB")
+    lang_el.set(qn("w:val"), "en-US" if lang == "zh" else "en-GB")  # Latin script: English (as Chinese Word sets it)
     lang_el.set(qn("w:eastAsia"), "zh-CN")
     normal.paragraph_format.space_after = Pt(6)
     for name, size in (("Title", 22), ("Heading 1", 16), ("Heading 2", 14), ("Heading 3", 12), ("Caption", 9),
@@ -390,15 +452,20 @@ class _Writer:
         width = max(sum(int(c.get("colspan") or 1) for c in cells) for cells, _ in rows)
         size = 18 if width <= 7 else 15  # half-points: 9 pt, 7.5 pt for wide tables
         # each column at least as wide as its longest unbreakable word (so that "Value" is never cut into
-        # "Valu/e"), the rest of the text width shared as the columns' texts suggest (a Chinese character
-        # counts twice); a table whose words do not fit across the page gets a landscape page of its own
-        longest, least = [3.0] * width, [0] * width
-        for cells, _ in rows:
+        # "Valu/e"; Chinese text in lines of about four characters, never one: _han_ems), the rest of the text
+        # width shared as the columns' texts suggest (a Chinese character counts twice); a table whose words do
+        # not fit across the page gets a landscape page of its own
+        longest, least, body, heads = [3.0] * width, [0] * width, [0] * width, [""] * width
+        for cells, head in rows:
             for j, c in enumerate(cells[:width]):
                 text = _text(c)
                 chars = len(text) + sum(1 for ch in text if ord(ch) > 0x2E80)
                 longest[j] = max(longest[j], min(chars, 28) ** 0.75)
                 least[j] = max(least[j], _word_twips(text, size))
+                if head and _HAN.search(text) and " " not in text and int(c.get("colspan") or 1) == 1:
+                    heads[j] = max(heads[j], text, key=len)
+                elif not head:
+                    body[j] = max(body[j], _line_twips(text, size))
         available = round(_TEXT_WIDTH_CM / 2.54 * 1440)
         landscape = sum(least) > available
         if landscape:  # the portrait pages end before the table, or before the heading and lines that lead to it
@@ -409,9 +476,26 @@ class _Writer:
             p = self.add("Caption")
             self.inline(p, caption)
             self.trim(p)
+        # Chinese column headers on two lines, then on one ("与全省比较", not "与全省比" / "较"), where the page has
+        # room for them beside every cell of the table's body on one line, those that need least more room first;
+        # a column whose header its share of the room to spare would not bring onto one line, and whose body is
+        # narrower, gets none (it would only move the header's second line up: "与全省" / "比较" to "与全省比" / "较")
+        need = [max(m, b) for m, b in zip(least, body)]
+        if any(heads) and sum(need) <= available:  # the body's cells on one line first ("243 名受访者")
+            least = need[:]
+        for lines in (2, 1):
+            wants = [_head_twips(h, size, lines) if h else 0 for h in heads]
+            for j in sorted(range(width), key=lambda j: wants[j] - need[j]):
+                if wants[j] > need[j] and sum(need) - need[j] + wants[j] <= available:
+                    least[j] = need[j] = wants[j]
+        spare = available - sum(least)
+        for j, h in enumerate(heads):
+            if (h and body[j] <= need[j] and least[j] + spare * longest[j] / sum(longest) < _head_twips(h, size, 1)
+                    and sum(least) - least[j] + need[j] <= available):
+                least[j], longest[j] = need[j], 0.0
         spare = available - sum(least)
         if spare > 0:
-            twips = [m + round(spare * share / sum(longest)) for m, share in zip(least, longest)]
+            twips = [m + round(spare * share / (sum(longest) or 1.0)) for m, share in zip(least, longest)]
         else:  # the words do not fit side by side at all: shared by their widths
             twips = [round(available * m / sum(least)) for m in least]
         out = [f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/>'

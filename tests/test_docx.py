@@ -306,3 +306,51 @@ def test_word_files_are_incremental_and_written_atomically(word_run, small_provi
 def test_formats_option_is_checked():
     done = run_evalkit("batch", "--formats", "html,odt", "--no-progress")
     assert done.returncode != 0 and "odt" in done.stderr and "html, pdf, docx" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def word_run_zh(word_run, small_province) -> Path:
+    """A county report and the overview in Chinese, as HTML and Word (the English run's cache reused)."""
+    done = run_evalkit("batch", str(small_province), "--out", str(word_run.parent), "--jobs", "1", "--no-progress",
+                       "--counties", COUNTIES[0], "--lang", "zh", "--formats", "html,docx",
+                       env={"EVALKIT_CACHE": str(word_run.parent / "cache")})
+    assert done.returncode == 0, done.stderr
+    return word_run.parent / "small-2025-zh"
+
+
+def test_chinese_table_headers_and_numbers_are_not_broken_into_narrow_columns(word_run_zh, tmp_path):
+    """In the Chinese Word files as LibreOffice lays them out, no table header is set one character a line
+    (与/全/省/比/较, a column as narrow as one Chinese character), a header of up to four characters (覆盖率,
+    市州) is on one line and one of up to eight (与全省比较, 95%置信区间, 乡镇（街道）) on at most two, and no
+    number of a table is cut across lines (578,82 / 3). The header row is found in the PDF's text as its cells
+    in order, each cell's characters with any line breaks between them."""
+    import pypdfium2 as pdfium
+
+    assert _soffice() is not None, "LibreOffice (soffice) not found: `make libreoffice` (part of `make test`) installs it"
+    stems = [COUNTIES[0], "overview"]
+    done = subprocess.run([_soffice(), f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                           "--convert-to", "pdf", "--outdir", str(tmp_path),
+                           *(str(word_run_zh / f"{stem}.docx") for stem in stems)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    checked = 0
+    for stem in stems:
+        pdf = pdfium.PdfDocument(str(tmp_path / f"{stem}.pdf"))
+        text = "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).replace("\r\n", "\n")
+        page = _page(word_run_zh / f"{stem}.html")
+        assert page.tables
+        for table in page.tables:
+            head = [re.sub(r"\s", "", cell) for cell, _ in table[0] if cell.strip()]
+            found = list(re.finditer(r"\s+".join("(" + r"\s*".join(map(re.escape, cell)) + ")" for cell in head), text))
+            assert found, f"{stem}: header row {head} not found in the PDF"
+            for k, cell in enumerate(head):
+                lines = max(m.group(k + 1).count("\n") + 1 for m in found)
+                assert len(cell) == 1 or lines < len(cell), f"{stem}: header {cell!r} set one character a line"
+                if len(cell) <= 8:
+                    assert lines <= (1 if len(cell) <= 4 else 2), f"{stem}: header {cell!r} on {lines} lines"
+                checked += 1
+            for row in table[1:]:
+                for cell, _ in row:
+                    for number in re.findall(r"\d[\d,.]*\d", cell):
+                        assert number in text, f"{stem}: {number} cut across lines in the Word file"
+    assert checked >= 40
