@@ -164,6 +164,16 @@ FOLD.update({ord(k): v for k, v in {"＋": "+", "－": "-", "（": "(", "）": "
                                      "\u3000": " ", "\u00a0": " ", "\u2010": "-", "\u2011": "-", "\u2012": "-",
                                      "\u2013": "-", "\u2014": "-", "\u2212": "-", "\ufe63": "-", "＃": "#"}.items()})
 
+_FOLDED_AWAY = re.compile("[" + "".join(re.escape(chr(k)) for k in sorted(FOLD)) + "]")
+_FOLD_CHAR = {chr(k): chr(v) if isinstance(v, int) else v for k, v in FOLD.items()}
+
+
+def fold(text: str) -> str:
+    """``text.translate(FOLD)``: the characters :data:`FOLD` maps replaced where they are, without
+    ``str.translate``'s walk through every character of a long text (a report page: 18 ms)."""
+    return _FOLDED_AWAY.sub(lambda m: _FOLD_CHAR[m.group()], text)
+
+
 _L = r"(?<![0-9A-Za-z])(?<![0-9]\.)"  # a number starts here: not inside an id, word or decimal
 _R = r"(?![0-9A-Za-z])(?!\.[0-9])"
 _ID18 = re.compile(_L + r"[0-9]{6}[ -]?[0-9]{8}[ -]?[0-9]{3}[0-9Xx]" + _R)
@@ -349,9 +359,11 @@ _ZH_NUMBER_RUN = re.compile(rf"[{_DIGITISH}](?:[ \-.·]?[{_DIGITISH}]){{4,}}")
 _HAS_ZH_DIGIT = re.compile("[" + "".join(_ZH_DIGITS) + "]")
 # what a reader skips: separators inside digit runs, spaces between Chinese characters (and between
 # a Chinese character and a digit), spaces between single letters (W a n g)
+# (each branch begins with the space it removes, the look back after it: the same matches as with the look
+# back first, found three times as fast because only spaces are tried)
 _SKIP = re.compile(
-    rf"(?<=[{HAN}0-9])[ \t]+(?=[{HAN}])|(?<=[{HAN}])[ \t]+(?=[0-9])"
-    r"|(?<=\b[A-Za-z]) (?=[A-Za-z]\b)"
+    rf"[ \t](?<=[{HAN}0-9][ \t])[ \t]*(?=[{HAN}])|[ \t](?<=[{HAN}][ \t])[ \t]*(?=[0-9])"
+    r"| (?<=\b[A-Za-z] )(?=[A-Za-z]\b)"
 )
 _DIGIT_CHAIN = re.compile(r"[0-9]+(?:(?:[ \t]{1,2}|[ ]?[-·][ ]?)[0-9]+)+")
 _CHAIN_SEP = re.compile(r"[^0-9]+")
@@ -441,7 +453,7 @@ def normalise(text: str) -> Normalised:
     >>> n.span(3, 14)
     (3, 16)
     """
-    folded = text.translate(FOLD)
+    folded = fold(text)
     digits_changed = False
     if _HAS_ZH_DIGIT.search(folded):
         before = folded
@@ -624,12 +636,18 @@ def _pinyin_pairs(nt: str) -> list[tuple[int, int, str]]:
     also everyday English (``he can``, ``long run``, ``Can He``) or it is part of a phrase people write in
     pinyin (``xie xie ni``, ``ni hao``).  Gives (start, end, detail)."""
     out: list[tuple[int, int, str]] = []
-    for m in _PY_SURNAME_WORD.finditer(nt):
+    lowered = nt.lower()
+    if len(lowered) == len(nt) and not _CASE_FOLDS_TO_ASCII.search(nt):  # the same words, a fifth of the time
+        surnames = [m.span() for m in _PY_SURNAME_LOWER.finditer(lowered)]
+    else:
+        surnames = [m.span() for m in _PY_SURNAME_WORD.finditer(nt)]
+    for start, end in surnames:
         # the two words before the surname and the two after it, when they are apart by spaces only
-        lo, hi = max(0, m.start() - 40), min(len(nt), m.end() + 40)
-        left = _LEFT_WORDS.search(nt, lo, m.start())
-        right = _RIGHT_WORDS.match(nt, m.end(), hi)
-        sur, low = m.group(), m.group().lower()
+        lo, hi = max(0, start - 40), min(len(nt), end + 40)
+        left = _LEFT_WORDS.search(nt, lo, start)
+        right = _RIGHT_WORDS.match(nt, end, hi)
+        sur = nt[start:end]
+        low = sur.lower()
         seq = [left.group("w1") if left and left.group("w1") else "", left.group("w2") if left else "", sur,
                right.group("w1") if right else "", right.group("w2") if right and right.group("w2") else ""]
         # a phrase in pinyin overlapping words k to k + 1 of seq (the surname is word 2): xie xie ni, ni hao ma
@@ -637,10 +655,10 @@ def _pinyin_pairs(nt: str) -> list[tuple[int, int, str]]:
         pairs = []
         if right and not any(phrase[1:4]):  # surname first: words 2 and 3
             g = right.group("w1")
-            pairs.append((m.start(), right.end("w1"), sur, g, g, "pinyin, surname first"))
+            pairs.append((start, right.end("w1"), sur, g, g, "pinyin, surname first"))
         if left and low not in _ADMIN_SUFFIXES and not any(phrase[0:3]):  # given name first: words 1 and 2
             g = left.group("w2")
-            pairs.append((left.start("w2"), m.end(), g, sur, g, "pinyin, given name first"))
+            pairs.append((left.start("w2"), end, g, sur, g, "pinyin, given name first"))
         for s, e, a, b, given, detail in pairs:
             if not 2 <= len(given) <= 12 or not _syllables(given):
                 continue
@@ -663,6 +681,10 @@ def _letter_trie(words: Iterable[str]) -> str:
 
 
 _PY_SURNAME_WORD = re.compile(r"(?<![A-Za-z])(?:" + _letter_trie(_PINYIN_SURNAMES) + r")(?![A-Za-z])", re.IGNORECASE)
+# the same on the text in lower case, without re.IGNORECASE (five times as fast); exact unless the text has one
+# of the four letters that re.IGNORECASE takes for an ASCII one (K, ſ, İ, ı)
+_PY_SURNAME_LOWER = re.compile(r"(?<![a-z])(?:" + _letter_trie(_PINYIN_SURNAMES) + r")(?![a-z])")
+_CASE_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 _LEFT_WORDS = re.compile(r"(?:(?<![A-Za-z])(?P<w1>[A-Za-z]+)[ \t]+)?(?<![A-Za-z])(?P<w2>[A-Za-z]+)[ \t]+$")
 _RIGHT_WORDS = re.compile(r"[ \t]+(?P<w1>[A-Za-z]+)(?![A-Za-z])(?:[ \t]+(?P<w2>[A-Za-z]+)(?![A-Za-z]))?")
 

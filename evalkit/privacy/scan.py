@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PersonalDataFound, ScanError
-from ..personal import FOLD, HAN, Hit, NameIndex, detect_folded, normalise
+from ..personal import FOLD, HAN, Hit, NameIndex, detect_folded, fold, normalise
 from .inputs import background_texts, input_person_ids, load_roster, place_names
 
 __all__ = ["Finding", "Scanner", "file_text", "scan_file", "scan_text", "scan_tree", "scanner_for"]
@@ -267,7 +267,7 @@ class Scanner:
             starts.append(pos)
             pos += len(c.text) + 1
         text = "\n".join(c.text for c in chunks)
-        folded = text.translate(FOLD)
+        folded = fold(text)
         hits = detect_folded(folded, self.names, self.heuristic_names, numbers=False)
         if self.places:  # "3 Furong Street": a figure before a township's name, not an address
             hits = [h for h in hits if h.kind != "address" or
