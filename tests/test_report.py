@@ -184,6 +184,15 @@ def test_overview_lists_every_county(cache, lang):
     assert t("overview.counties", lang) in html
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_overview_s_prefecture_figure_is_captioned_as_prefectures(cache, lang):
+    """The dot plot of prefectures' satisfaction was captioned "Satisfaction rate by dimension"."""
+    o = ProvinceOverview.load(BASE, year=2025, lang=lang)
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", str(o.prefectures()), re.S)
+    assert captions == [t("overview.prefectures_caption", lang, confidence="95%")]
+    assert ("prefecture" if lang == "en" else "市州") in captions[0]
+
+
 def test_the_grade_section_shows_the_framework_grade_probability_and_rank(report):
     from evalkit.framework import load_framework
 

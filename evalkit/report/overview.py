@@ -144,7 +144,7 @@ class ProvinceOverview:
                                     xlabel=self.t("figure.satisfaction_axis"))
         parts = [f'<h2 id="prefectures">{esc(self.t("overview.prefectures"))}</h2>',
                  figures.figure_html(fig, alt=self.t("overview.prefectures_alt"),
-                                     caption=self.t("figure.dimensions_caption", confidence=self._conf()))]
+                                     caption=self.t("overview.prefectures_caption", confidence=self._conf()))]
         body = []
         for code, part in rows.groupby("code", sort=True):
             part = part.set_index("indicator")
