@@ -247,6 +247,7 @@ class _Worker:
                 build: bool = True, year: int | None = None) -> None:
         """Start a kernel (and the browser, while it boots) and warm it: report code imported, and the
         province's table read (only from the cache unless ``build``: the batch's parent validates)."""
+        skip_unused_imports()  # before nbformat (a Dask worker's first import of it): no grammar built for nothing
         import nbformat
 
         nb = nbformat.read(notebook, as_version=4)
@@ -686,6 +687,7 @@ def render_remote(job: RemoteTask, blobs: dict[str, bytes]) -> dict[str, Any]:
     under its own name), the client's settings applied for this worker's kernels, the report made in a
     private folder by :func:`render_one`, and its files returned by value: the result's ``files`` (kind ->
     bytes) and ``worker`` (this worker's address).  Nothing is read or written at a path of the client's."""
+    skip_unused_imports()  # a Dask worker is not started by evalkit: its first report would build a grammar (3 s)
     store = _store()
     try:
         from distributed import get_worker
