@@ -294,9 +294,14 @@ class _Worker:
         """Start the kernel and the browser before any task (a Dask worker's preload): the kernel as for the
         package's county notebook, with the report code imported; modules loaded, the browser printed a page."""
         from .paths import NOTEBOOKS
+        from .word import docx_bytes
 
         self.prepare(str(NOTEBOOKS / "county_report.ipynb"), None, None, pdf=True)
-        self.preloaded = self.kernel.run("import gc\n" + _REPORT_IMPORTS + "gc.collect()\ngc.freeze()\n")
+        with _HTML_LOCK:  # python-docx, CairoSVG and the figures' font loaded and set up for the Word thread
+            docx_bytes(_WORD_WARM_UP, lang="en", title="warm-up")
+        # the code hashes of every module a report reads (what names the province's cache entries) computed too
+        self.preloaded = self.kernel.run("import gc\n" + _REPORT_IMPORTS + "import evalkit.results\n"
+                                         "evalkit.results.report_code_hash()\ngc.collect()\ngc.freeze()\n")
 
     def adopt(self, task: Task) -> bool:
         """Make the preloaded kernel ``task``'s, as if it had been started now for it (:meth:`prepare`): in its
@@ -720,6 +725,12 @@ def preload_dask_worker(nthreads: int) -> list:
         slots = [_SLOTS.new() for _ in range(nthreads - _SLOTS.made)]
         _SLOTS.free.extend(slots)
     return [slot.thread.submit(_preload_slot) for slot in slots]
+
+
+#: A page with a figure, converted to Word once by a preloaded worker (:meth:`_Worker.preload`).
+_WORD_WARM_UP = ('<!doctype html><html><body><main><h1>warm-up</h1><p>warm-up</p><figure><svg '
+                 'xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20"><text x="2" y="14">'
+                 'w \u5b57</text></svg><figcaption>warm-up</figcaption></figure></main></body></html>')
 
 
 def _preload_slot() -> None:
