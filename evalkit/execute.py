@@ -290,13 +290,13 @@ class _Worker:
             self.kernel.run(WARM_UP.format(data_dir=str(data_dir), confidence=float(confidence), build=build,
                                            year=year))
 
-    def preload(self) -> None:
+    def preload(self, pdf: bool = True) -> None:
         """Start the kernel and the browser before any task (a Dask worker's preload): the kernel as for the
         package's county notebook, with the report code imported; modules loaded, the browser printed a page."""
         from .paths import NOTEBOOKS
         from .word import docx_bytes
 
-        self.prepare(str(NOTEBOOKS / "county_report.ipynb"), None, None, pdf=True)
+        self.prepare(str(NOTEBOOKS / "county_report.ipynb"), None, None, pdf=pdf)
         with _HTML_LOCK:  # python-docx, CairoSVG and the figures' font loaded and set up for the Word thread
             docx_bytes(_WORD_WARM_UP, lang="en", title="warm-up")
         # the code hashes of every module a report reads (what names the province's cache entries) computed too
@@ -712,19 +712,30 @@ class _Slots:
 _SLOTS = _Slots()
 
 
-def preload_dask_worker(nthreads: int) -> list:
-    """Make this Dask worker ready for reports before its first task: ``nthreads`` slots (one per thread that runs
-    tasks), each with its kernel started and the report code imported in it, its browser started, and what the
-    worker process loads for a report loaded (:func:`preload_worker`, the report code's hash); futures of it.
+def preload_dask_worker(nthreads: int | None = None, *, pdf: bool = True, dask_worker: Any = None) -> int:
+    """Make this Dask worker ready for reports before its first task: ``nthreads`` slots (default: the worker's
+    threads), each with its kernel started and the report code imported in it, its browser started (unless not
+    ``pdf``), and what the worker process loads for a report loaded (:func:`preload_worker`, the report code's
+    hash); how many slots it started making ready (in their threads: it returns at once).
 
     What runs in the slots' threads, beside the worker: a task that comes meanwhile waits for its slot.  The first
     task gives a slot's kernel its settings and its province's table (:meth:`_Worker.adopt`), so a report is the
     same as from a kernel started for it.  Called by the preload :mod:`evalkit.dask_preload` (``dask worker
-    --preload evalkit.dask_preload``); slots a worker made already count: only the missing ones are made."""
+    --preload evalkit.dask_preload``) as the worker starts, and by a batch's client on every worker as it connects
+    (``Client.run``), so that the workers get ready while it validates and plans; slots a worker made already
+    count: only the missing ones are made."""
+    if nthreads is None:
+        if dask_worker is None:
+            from distributed import get_worker
+
+            dask_worker = get_worker()
+        nthreads = dask_worker.state.nthreads
     with _SLOTS.lock:
         slots = [_SLOTS.new() for _ in range(nthreads - _SLOTS.made)]
         _SLOTS.free.extend(slots)
-    return [slot.thread.submit(_preload_slot) for slot in slots]
+    for slot in slots:
+        slot.thread.submit(_preload_slot, pdf)
+    return len(slots)
 
 
 #: A page with a figure, converted to Word once by a preloaded worker (:meth:`_Worker.preload`).
@@ -733,7 +744,7 @@ _WORD_WARM_UP = ('<!doctype html><html><body><main><h1>warm-up</h1><p>warm-up</p
                  'w \u5b57</text></svg><figcaption>warm-up</figcaption></figure></main></body></html>')
 
 
-def _preload_slot() -> None:
+def _preload_slot(pdf: bool) -> None:
     skip_unused_imports()
     worker = current_worker()
     try:
@@ -742,7 +753,7 @@ def _preload_slot() -> None:
 
             with _SLOTS.store_lock:
                 worker.code = report_code_hash()
-        worker.preload()
+        worker.preload(pdf)
     except Exception:  # noqa: BLE001 - not ready: the first task starts what is missing and meets the failure
         pass
 
