@@ -299,9 +299,7 @@ class _Worker:
         self.prepare(str(NOTEBOOKS / "county_report.ipynb"), None, None, pdf=pdf)
         with _HTML_LOCK:  # python-docx, CairoSVG and the figures' font loaded and set up for the Word thread
             docx_bytes(_WORD_WARM_UP, lang="en", title="warm-up")
-        # the code hashes of every module a report reads (what names the province's cache entries) computed too
-        self.preloaded = self.kernel.run("import gc\n" + _REPORT_IMPORTS + "import evalkit.results\n"
-                                         "evalkit.results.report_code_hash()\ngc.collect()\ngc.freeze()\n")
+        self.preloaded = self.kernel.run("import gc\n" + _REPORT_IMPORTS + "gc.collect()\ngc.freeze()\n")
 
     def adopt(self, task: Task) -> bool:
         """Make the preloaded kernel ``task``'s, as if it had been started now for it (:meth:`prepare`): in its
