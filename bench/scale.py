@@ -95,7 +95,8 @@ def cluster_run(workers: int, codes: list[str], data: Path, out: Path, env: dict
         # --pin: worker i (its kernel and browser too, which inherit it) may run on core i only
         procs += [subprocess.Popen([*(["taskset", "-c", str(i % (os.cpu_count() or 1))] if pin else []),
                                     str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard",
-                                    "--death-timeout", "60", *(["--preload", "evalkit.dask_preload"] if preload else [])],
+                                    "--death-timeout", "60",
+                                    *(["--preload", "evalkit.dask_preload"] if preload else [])],
                                    start_new_session=True, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL) for i in range(workers)]
         for i, p in enumerate(procs[1:], 1):

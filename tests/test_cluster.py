@@ -236,7 +236,7 @@ def test_a_preloaded_worker_is_ready_before_its_first_report_which_is_the_same(c
         after = _kernels(cluster)  # no kernel was started again: the preloaded ones made the reports
         for worker, threads in after.items():
             assert [t[3] for t in threads] == [t[3] for t in ready[worker]] and all(t[1] for t in threads)
-        assert sum(not t[0] for v in after.values() for t in v) >= 1  # kernels that took a task (a slot may take several)
+        assert sum(not t[0] for v in after.values() for t in v) >= 1  # kernels that took a task (one may take all)
     finally:
         cluster.close()
 
