@@ -12,6 +12,7 @@ used on average, and the bound that two cores put on the efficiency (``2 * T2`` 
 
     .venv/bin/python bench/scale.py --counties 24
     .venv/bin/python bench/scale.py --counties 24 --warm 2     # two runs on warm workers after the cold one
+    .venv/bin/python bench/scale.py --counties 24 --preload    # workers started with --preload evalkit.dask_preload
 
 The workers see the client's folders here (one machine); ``tests/test_cluster.py`` is where they do not.
 """
@@ -69,10 +70,19 @@ def kind(chain: list[str]) -> str:
     return ""
 
 
+def _preloaded() -> bool:
+    """Whether this Dask worker's preload (evalkit.dask_preload) has made every thread ready (run on each worker)."""
+    from evalkit import execute
+
+    return bool(execute._Workers.every) and all(w.preloaded for w in execute._Workers.every)
+
+
 def cluster_run(workers: int, codes: list[str], data: Path, out: Path, env: dict[str, str], warm: int = 1,
-                meter: GroupMeter | None = None, force: bool = False, pin: bool = False) -> dict:
+                meter: GroupMeter | None = None, force: bool = False, pin: bool = False, preload: bool = False) -> dict:
     """Start a scheduler and ``workers`` one-thread workers, run the batch on them (once from cold workers, then
-    ``warm`` times again on the same workers), stop them; the timings and each process group's CPU seconds."""
+    ``warm`` times again on the same workers), stop them; the timings and each process group's CPU seconds, and
+    the workers' start-up (``"startup"``: from their launch until registered, and with ``preload`` until every
+    worker's preload finished: CPU seconds of the workers' process groups, and wall seconds)."""
     meter = meter or GroupMeter(kind, split=lambda group: group.endswith(" process"))
     meter.start_polling()
     port = _port()
@@ -85,15 +95,23 @@ def cluster_run(workers: int, codes: list[str], data: Path, out: Path, env: dict
         # --pin: worker i (its kernel and browser too, which inherit it) may run on core i only
         procs += [subprocess.Popen([*(["taskset", "-c", str(i % (os.cpu_count() or 1))] if pin else []),
                                     str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard",
-                                    "--death-timeout", "60"], start_new_session=True, stdout=subprocess.DEVNULL,
+                                    "--death-timeout", "60",
+                                    *(["--preload", "evalkit.dask_preload"] if preload else [])],
+                                   start_new_session=True, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL) for i in range(workers)]
         for i, p in enumerate(procs[1:], 1):
             meter.add_root(p.pid, f"worker {i}")
         from distributed import Client
 
+        launched = time.perf_counter()
         time.sleep(2)
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(workers, timeout=300)
+            deadline = time.monotonic() + 300
+            while preload and not all(client.run(_preloaded).values()) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            started = time.perf_counter() - launched
+        startup = sum(c for g, c in meter.groups({}, meter.snapshot()).items() if g.startswith("worker"))
         timings = {}
         for run in ["cold", *(f"warm{i + 1}" if warm > 1 else "warm" for i in range(warm))]:
             # cold: new workers; warm: the same again
@@ -118,6 +136,7 @@ def cluster_run(workers: int, codes: list[str], data: Path, out: Path, env: dict
             cpu["bench (this script: polling /proc)"] = me
             timings[run] = {"wall": wall, "render": m["summary"]["seconds"], "load": load, "cpu": cpu,
                             "busy": busy, "threads": _thread_cpu(address, meter, meter.threads(before, after))}
+        timings["cold"]["startup"] = {"cpu": startup, "wall": started}
         return timings
     finally:
         for p in procs:
@@ -223,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the batches with --force (which also builds the table, scanner, scores and "
                              "small-area fit again in the client, every run)")
     parser.add_argument("--warm", type=int, default=1, help="runs on the same workers after the first (default 1)")
+    parser.add_argument("--preload", action="store_true",
+                        help="start the workers with --preload evalkit.dask_preload (docs/cluster.md): each worker "
+                             "starts its kernel and browser when it starts; the cold run begins once they are ready")
     parser.add_argument("--pin", action="store_true",
                         help="each worker (with its kernel and browser) on a core of its own (taskset): how the "
                              "cluster scales when each worker has one core, what a worker per core of a larger "
@@ -240,8 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         codes = list(p.counties()["county_code"])
         step = max(1, len(codes) // args.counties)
         codes = codes[::step][:args.counties]
-        one = cluster_run(1, codes, data, Path(tmp) / "out", env, args.warm, force=args.force, pin=args.pin)
-        two = cluster_run(2, codes, data, Path(tmp) / "out", env, args.warm, force=args.force, pin=args.pin)
+        one = cluster_run(1, codes, data, Path(tmp) / "out", env, args.warm, force=args.force, pin=args.pin,
+                          preload=args.preload)
+        two = cluster_run(2, codes, data, Path(tmp) / "out", env, args.warm, force=args.force, pin=args.pin,
+                          preload=args.preload)
     runs = list(one)
     rows = []
     for run in runs:
@@ -255,13 +279,17 @@ def main(argv: list[str] | None = None) -> int:
               else " (caches built beforehand, served to every run)")
     pinned = (", **each pinned to a core of its own** (`taskset -c 0` / `-c 1`, inherited by its kernel and "
               "browser; client and scheduler unpinned)" if args.pin else "")
+    preloaded = (", started with `--preload evalkit.dask_preload` (kernel and browser started with the worker; the "
+                 "cold run begins once every worker's preload finished)" if args.preload else "")
+    startup = "; ".join(f"{n} worker(s) {r['cold']['startup']['cpu']:.1f} CPU-s in {r['cold']['startup']['wall']:.1f} s"
+                        for n, r in ((1, one), (2, two)))
     bounds = ", ".join(f"{run} {one[run]['wall'] / sum(two[run]['cpu'].values()):.2f}" for run in runs)
     print(f"""## Scale: {len(codes)} counties on 1 and on 2 Dask workers (issue 20)
 
 - command: `.venv/bin/python bench/scale.py {' '.join(sys.argv[1:] if argv is None else argv)}`
 - date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; code: {code_measured(str(ROOT))}
 - machine: {os.cpu_count()} cores ({cpu_model()}), **shared with other jobs** (load averages in the table);
-  workers: `dask worker --nthreads 1` on this machine{pinned}, default formats (HTML, PDF, Word), each run into a
+  workers: `dask worker --nthreads 1` on this machine{pinned}{preloaded}, default formats (HTML, PDF, Word), each run into a
   new run folder{forced}
 - counties: {', '.join(codes)}
 
@@ -273,6 +301,9 @@ Efficiency = T(1 worker) / (2 x T(2 workers)); target >= 0.8. Rendering: the man
 plan to the last report written); wall: the whole `evalkit batch` command (validation and planning included).
 
 {cpu_table(one, two)}
+
+The workers' start-up before the cold run (not in the table: from their launch until registered{
+" and preloaded" if args.preload else ""}; all their processes): {startup}.
 
 Two cores bound the efficiency: 2 x T2 is at least the CPU seconds of the 2-worker run, so efficiency (wall)
 <= T1 / CPU(2 workers) = {bounds} (binding only where T1 was not slowed by other jobs: on a quiet machine).""")

@@ -744,10 +744,13 @@ class _Pool:
             time.sleep(0.05)
 
 
-def _dask_connect(scheduler: str, wait: float, log: Callable[[str], None]):
+def _dask_connect(scheduler: str, wait: float, log: Callable[[str], None], pdf: bool = True):
     """A client of the Dask scheduler at ``scheduler``; a :class:`BatchError` (before any folder is made) when it
-    cannot be reached within ``wait`` seconds (at most 30).  Says how many workers and threads it found."""
+    cannot be reached within ``wait`` seconds (at most 30).  Says how many workers and threads it found, and has
+    them start their kernels (and browsers, with ``pdf``) now (:func:`evalkit.execute.preload_dask_worker`)."""
     from distributed import Client
+
+    from .execute import preload_dask_worker
 
     try:
         client = Client(scheduler, timeout=f"{min(wait, 30.0):g}s", set_as_default=False)
@@ -757,6 +760,10 @@ def _dask_connect(scheduler: str, wait: float, log: Callable[[str], None]):
                          "(`dask scheduler`) or check the address (--scheduler tcp://HOST:8786).") from None
     threads = client.nthreads()
     log(f"evalkit batch: Dask scheduler {scheduler}: {len(threads)} worker(s), {sum(threads.values())} thread(s).")
+    try:  # while this client validates and plans (a worker started with the preload is ready, or getting ready)
+        client.run(preload_dask_worker, pdf=pdf)  # returns at once: the workers get ready in their slots' threads
+    except Exception:  # noqa: BLE001 - not ready: each worker thread's first report starts what it needs
+        pass
     return client
 
 
@@ -978,7 +985,7 @@ def run_batch(data_dir: str | Path, *, jobs: int | None = None, scheduler: str |
         try:
             # workers start, and warm up, while the province is validated and the work planned
             if scheduler:  # an unreachable scheduler is said before any folder is made
-                state["dask"] = _dask_connect(scheduler, worker_timeout, log)
+                state["dask"] = _dask_connect(scheduler, worker_timeout, log, pdf=options.get("pdf", True))
                 state["worker_timeout"] = worker_timeout
             pool = None if scheduler else _Pool(jobs or os.cpu_count() or 1, warm)
             manifest = _run(pool, data_dir, scheduler, progress, log, options, state)

@@ -32,8 +32,8 @@ from .paths import ROOT
 if TYPE_CHECKING:
     import nbformat
 
-__all__ = ["DEFAULT_TIMEOUT", "Task", "RemoteTask", "execute", "preload_worker", "render_one", "render_remote",
-           "shaping_env", "skip_unused_imports"]
+__all__ = ["DEFAULT_TIMEOUT", "Task", "RemoteTask", "execute", "preload_dask_worker", "preload_worker", "render_one",
+           "render_remote", "shaping_env", "skip_unused_imports"]
 
 DEFAULT_TIMEOUT = 600.0
 #: The first cell of every execution (removed from the result): a kernel that ran other reports is
@@ -45,10 +45,12 @@ _RESET = ("get_ipython().reset(new_session=True)\n"  # namespace, history and co
           # what survives the wipe (modules, the province's table) is moved out of the garbage
           # collector's sight, so that the next wipe's collection does not walk it again
           "import gc as _gc\n_gc.freeze()\ndel _gc\n")
+#: The report code a kernel imports before its first report.
+_REPORT_IMPORTS = "import evalkit.report, evalkit.report.overview, evalkit.measures.compare, evalkit.measures.trend\n"
 #: Run once in a new kernel before its first report (never part of a report): import the report
 #: code and read the province's table into memory, so that the first report does not pay for them.
 WARM_UP = ("import gc\n"
-           "import evalkit.report, evalkit.report.overview, evalkit.measures.compare, evalkit.measures.trend\n"
+           + _REPORT_IMPORTS +
            "from evalkit.report.data import province_data\n"
            "try:\n"
            "    _data = province_data({data_dir!r}, build={build!r})\n"
@@ -138,10 +140,28 @@ class _WarmKernel:
         # no history database: kernels in parallel would contend for one SQLite file, and a report needs none;
         # the kernel runs in the notebook's folder (inside the package when installed), so it is told the batch's
         # root: relative data folders and the default cache are then the same for the batch and its kernels
-        run_sync(self.km.start_kernel)(cwd=cwd, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-                                                     "EVALKIT_ROOT": str(ROOT)},
-                                       extra_arguments=["--HistoryManager.enabled=False"])
+        #: The kernel's environment (:meth:`move` changes it).
+        self.env = self._env()
+        run_sync(self.km.start_kernel)(cwd=cwd, env=self.env, extra_arguments=["--HistoryManager.enabled=False"])
         self._kc = None
+
+    @staticmethod
+    def _env() -> dict[str, str]:
+        """The environment a kernel started now gets: this process's, and the batch's root."""
+        return {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "EVALKIT_ROOT": str(ROOT)}
+
+    def move(self, cwd: str) -> bool:
+        """Give this kernel the folder ``cwd`` and the environment a kernel started now in ``cwd`` would get (the
+        settings of this process as they are now); whether it took them.  Only for a kernel that has run no
+        report, and has imported nothing that reads a setting when it is imported (evalkit reads them when used)."""
+        env = self._env()
+        gone = sorted(set(self.env) - set(env))
+        changed = {k: v for k, v in env.items() if self.env.get(k) != v}
+        if not self.run(f"import os as _os\n_os.chdir({cwd!r})\nfor _k in {gone!r}:\n    _os.environ.pop(_k, None)\n"
+                        f"_os.environ.update({changed!r})\n"):
+            return False
+        self.env = env
+        return True
 
     @property
     def kc(self):
@@ -234,8 +254,13 @@ class _Worker:
         #: On a Dask worker: the hash of the settings the kernel was started with, and this evalkit's report code.
         self.env: str | None = None
         self.code: str | None = None
+        #: On a Dask worker: the kernel was started before any task (:func:`preload_dask_worker`), with no client's
+        #: settings, the report code imported but no table read; the first task gives it its settings (:meth:`adopt`).
+        self.preloaded = False
 
     def kernel_for(self, task: Task) -> _WarmKernel:
+        if self.preloaded and not self.adopt(task):
+            self.drop_kernel()
         if self.kernel is not None and not self.kernel.alive():
             self.drop_kernel()
         if self.kernel is None:
@@ -247,6 +272,7 @@ class _Worker:
                 build: bool = True, year: int | None = None) -> None:
         """Start a kernel (and the browser, while it boots) and warm it: report code imported, and the
         province's table read (only from the cache unless ``build``: the batch's parent validates)."""
+        skip_unused_imports()  # before nbformat (a Dask worker's first import of it): no grammar built for nothing
         import nbformat
 
         nb = nbformat.read(notebook, as_version=4)
@@ -264,10 +290,39 @@ class _Worker:
             self.kernel.run(WARM_UP.format(data_dir=str(data_dir), confidence=float(confidence), build=build,
                                            year=year))
 
+    def preload(self, pdf: bool = True) -> None:
+        """Start the kernel and the browser before any task (a Dask worker's preload): the kernel as for the
+        package's county notebook, with the report code imported; modules loaded, the browser printed a page."""
+        from .paths import NOTEBOOKS
+        from .word import docx_bytes
+
+        self.prepare(str(NOTEBOOKS / "county_report.ipynb"), None, None, pdf=pdf)
+        with _HTML_LOCK:  # python-docx, CairoSVG and the figures' font loaded and set up for the Word thread
+            docx_bytes(_WORD_WARM_UP, lang="en", title="warm-up")
+        self.preloaded = self.kernel.run("import gc\n" + _REPORT_IMPORTS + "gc.collect()\ngc.freeze()\n")
+
+    def adopt(self, task: Task) -> bool:
+        """Make the preloaded kernel ``task``'s, as if it had been started now for it (:meth:`prepare`): in its
+        notebook's folder, with this process's settings (the client's, applied), its province's table read;
+        whether it could (else it is to be started again)."""
+        preloaded, self.preloaded = self.preloaded, False
+        kernel = self.kernel
+        if not preloaded or kernel is None or not kernel.alive():
+            return False
+        name = _notebook(task.notebook).metadata.get("kernelspec", {}).get("name", "python3")
+        if name != kernel.km.kernel_name or not kernel.move(str(Path(task.notebook).parent)):
+            return False
+        data_dir, confidence = task.parameters.get("data_dir"), task.parameters.get("confidence")
+        if data_dir and confidence:  # as prepare() does
+            kernel.run(WARM_UP.format(data_dir=str(data_dir), confidence=float(confidence), build=True,
+                                      year=task.parameters.get("year")))
+        return True
+
     def drop_kernel(self) -> None:
         if self.kernel is not None:
             self.kernel.close()
         self.kernel = None
+        self.preloaded = False
 
     def pdf_printer(self):
         if self.remote is not None:
@@ -634,20 +689,71 @@ class _Slots:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.free: list[_Slot] = []
+        self.made = 0  # slots made so far (free or taken)
         self.env_lock = threading.Lock()
         self.store_lock = threading.Lock()
 
     def run(self, func, *args: Any) -> Any:
         with self.lock:
-            slot = self.free.pop() if self.free else _Slot()
+            slot = self.free.pop() if self.free else self.new()
         try:
             return slot.thread.submit(func, *args).result()
         finally:
             with self.lock:
                 self.free.append(slot)
 
+    def new(self) -> _Slot:
+        self.made += 1
+        return _Slot()
+
 
 _SLOTS = _Slots()
+
+
+def preload_dask_worker(nthreads: int | None = None, *, pdf: bool = True, dask_worker: Any = None) -> int:
+    """Make this Dask worker ready for reports before its first task: ``nthreads`` slots (default: the worker's
+    threads), each with its kernel started and the report code imported in it, its browser started (unless not
+    ``pdf``), and what the worker process loads for a report loaded (:func:`preload_worker`, the report code's
+    hash); how many slots it started making ready (in their threads: it returns at once).
+
+    What runs in the slots' threads, beside the worker: a task that comes meanwhile waits for its slot.  The first
+    task gives a slot's kernel its settings and its province's table (:meth:`_Worker.adopt`), so a report is the
+    same as from a kernel started for it.  Called by the preload :mod:`evalkit.dask_preload` (``dask worker
+    --preload evalkit.dask_preload``) as the worker starts, and by a batch's client on every worker as it connects
+    (``Client.run``), so that the workers get ready while it validates and plans; slots a worker made already
+    count: only the missing ones are made."""
+    if nthreads is None:
+        if dask_worker is None:
+            from distributed import get_worker
+
+            dask_worker = get_worker()
+        nthreads = dask_worker.state.nthreads
+    with _SLOTS.lock:
+        slots = [_SLOTS.new() for _ in range(nthreads - _SLOTS.made)]
+        _SLOTS.free.extend(slots)
+    for slot in slots:
+        slot.thread.submit(_preload_slot, pdf)
+    return len(slots)
+
+
+#: A page with a figure, converted to Word once by a preloaded worker (:meth:`_Worker.preload`).
+_WORD_WARM_UP = ('<!doctype html><html><body><main><h1>warm-up</h1><p>warm-up</p><figure><svg '
+                 'xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20"><text x="2" y="14">'
+                 'w \u5b57</text></svg><figcaption>warm-up</figcaption></figure></main></body></html>')
+
+
+def _preload_slot(pdf: bool) -> None:
+    skip_unused_imports()
+    worker = current_worker()
+    try:
+        if worker.code is None:
+            from .results import report_code_hash
+
+            with _SLOTS.store_lock:
+                worker.code = report_code_hash()
+        worker.preload(pdf)
+    except Exception:  # noqa: BLE001 - not ready: the first task starts what is missing and meets the failure
+        pass
 
 
 def _store() -> Path:
@@ -686,6 +792,7 @@ def render_remote(job: RemoteTask, blobs: dict[str, bytes]) -> dict[str, Any]:
     under its own name), the client's settings applied for this worker's kernels, the report made in a
     private folder by :func:`render_one`, and its files returned by value: the result's ``files`` (kind ->
     bytes) and ``worker`` (this worker's address).  Nothing is read or written at a path of the client's."""
+    skip_unused_imports()  # a Dask worker is not started by evalkit: its first report built a grammar (~1.4 CPU-s)
     store = _store()
     try:
         from distributed import get_worker
@@ -737,8 +844,9 @@ def _render_in_slot(job: RemoteTask, blobs: dict[str, bytes], store: Path) -> di
                 del os.environ[key]
             os.environ.update(env)
         said = hashlib.sha256(json.dumps(env, sort_keys=True).encode()).hexdigest()
-        if worker.env != said:  # a kernel started with other settings is not reused
-            worker.drop_kernel()
+        if worker.env != said:  # a kernel started with other settings is not reused (a preloaded one takes them)
+            if not worker.preloaded:
+                worker.drop_kernel()
             worker.env = said
         out = Path(tempfile.mkdtemp(prefix="evalkit-out-", dir=store))
     except BaseException as err:  # noqa: BLE001 - recorded as the report's failure

@@ -62,9 +62,10 @@ def _children(pid: int) -> list[int]:
 
 
 class Cluster:
-    """A scheduler and two workers (each with its nanny, Dask's default threads) that cannot see ``hidden``."""
+    """A scheduler and two workers (each with its nanny, Dask's default threads) that cannot see ``hidden``; with
+    ``preload``, started as docs/cluster.md suggests (``--preload evalkit.dask_preload``)."""
 
-    def __init__(self, hidden: Path, tmp: Path) -> None:
+    def __init__(self, hidden: Path, tmp: Path, preload: bool = False) -> None:
         self.port = _free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH" and not k.startswith("EVALKIT_")}
@@ -76,7 +77,7 @@ class Cluster:
         # each worker: a mount namespace of its own, with an empty tmpfs over the folder holding the client's data,
         # output and cache folders; the client's settings (SOURCE_DATE_EPOCH, EVALKIT_*) are not in its environment
         inner = (f"mount -t tmpfs evalkit-hidden {hidden} && exec {BIN / 'dask'} worker {self.address} "
-                 "--no-dashboard --death-timeout 60")
+                 "--no-dashboard --death-timeout 60" + (" --preload evalkit.dask_preload" if preload else ""))
         self.workers = [subprocess.Popen(UNSHARE + ["sh", "-c", inner], env=env,
                                          start_new_session=True, stdout=subprocess.DEVNULL,
                                          stderr=open(self.log / f"worker-{i}.log", "w"))
@@ -194,6 +195,50 @@ def test_reports_made_on_the_cluster_are_identical_to_local_ones(cluster, client
     m = _consistent(run_dir)
     workers = set(cluster.client.nthreads())
     assert {e["worker"] for e in m["reports"].values()} <= workers
+
+
+def _kernels(cluster: Cluster) -> dict[str, list]:
+    """Per worker, each thread's state: whether its kernel was preloaded and is alive, its browser running, its pid."""
+    def state():
+        from evalkit import execute
+
+        return [(w.preloaded, w.kernel is not None and w.kernel.alive(), w.printer is not None,
+                 w.kernel.km.provisioner.pid if w.kernel is not None else None) for w in execute._Workers.every]
+
+    return cluster.client.run(state)
+
+
+def test_a_preloaded_worker_is_ready_before_its_first_report_which_is_the_same(client_data, hidden, tmp_path):
+    """``dask worker --preload evalkit.dask_preload``: each thread's kernel (report code imported) and browser run
+    before any task; the reports then use those kernels and are byte-identical to a local run's."""
+    cluster = Cluster(hidden, tmp_path, preload=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            ready = _kernels(cluster)
+            if all(len(v) == 2 and all(t[:3] == (True, True, True) for t in v) for v in ready.values()):
+                break
+            assert time.monotonic() < deadline, f"the workers were not ready within 180 s: {ready}"
+            time.sleep(1)
+        assert len(ready) == 2
+        out = hidden / "out"
+        done = _batch(client_data, out, cluster, "--counties", *COUNTIES)
+        assert done.returncode == 0, done.stderr
+        local = hidden / "local"
+        done = run_evalkit("batch", str(client_data), "--out", str(local), "--no-progress", "--jobs", "1",
+                           "--counties", *COUNTIES, env={"EVALKIT_CACHE": str(local / "cache")})
+        assert done.returncode == 0, done.stderr
+        run_dir, small_batch = out / "small-2025-en", local / "small-2025-en"
+        for name in [f"{c}.{kind}" for c in COUNTIES for kind in ("html", "pdf", "docx")] + [
+                f"notebooks/{c}.ipynb" for c in COUNTIES] + ["overview.html", "overview.pdf", "overview.docx"]:
+            assert (run_dir / name).read_bytes() == (small_batch / name).read_bytes(), name
+        _consistent(run_dir)
+        after = _kernels(cluster)  # no kernel was started again: the preloaded ones made the reports
+        for worker, threads in after.items():
+            assert [t[3] for t in threads] == [t[3] for t in ready[worker]] and all(t[1] for t in threads)
+        assert sum(not t[0] for v in after.values() for t in v) >= 1  # kernels that took a task (one may take all)
+    finally:
+        cluster.close()
 
 
 def _rendered_per_key(cluster: Cluster) -> dict[str, int]:
