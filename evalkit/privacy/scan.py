@@ -581,7 +581,26 @@ def _notebook_chunks(nb: dict) -> list[_Chunk]:
     return out
 
 
-_HAN_WRAP = re.compile(rf"(?<=[{HAN}])\n(?=[{HAN}])")
+# A line break of a PDF's text (PDFium ends lines with \r\n).  Where Chinese (or a full-width form, CJK
+# punctuation) stands on either side, a browser breaks a line where the text has no space (新华巷 / 80号,
+# 芙蓉大道２ / １８号): nothing.  Between Latin words it stands for the space it replaced.  Between two
+# (ASCII) figures it stays: a browser never wraps a line inside a number, so they are two figures (a
+# chart's tick labels one a line, ``0 / 10 / 20``, are not a phone number).
+_CJK = f"{HAN}\u3000-\u303f\uff00-\uffef"
+_CJK_WRAP = re.compile(rf"(?<=[{_CJK}])[ \t]*\n[ \t]*|[ \t]*\n[ \t]*(?=[{_CJK}])")
+_LATIN_WRAP = re.compile(r"\n(?![0-9])|(?<![0-9])\n")
+
+
+def _unwrapped(text: str) -> str:
+    r"""A PDF page's text with the line breaks of its layout taken out where a value may go on: none
+    between Chinese (or Chinese and anything else), a space between Latin words, a line break between
+    figures; a value that the layout wrapped reads whole again.
+
+    >>> _unwrapped("到了和平\r\n路１９２号 and 12\r\nRenmin Road, 1\r\n2")
+    '到了和平路１９２号 and 12 Renmin Road, 1\n2'
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _LATIN_WRAP.sub(" ", _CJK_WRAP.sub("", text))
 
 
 #: Attributes of a Word file's XML that name fonts (宋体 reads as a person's name): not scanned.
@@ -661,7 +680,9 @@ def _pdf_chunks(path: Path) -> list[_Chunk]:
             for n in range(len(pdf)):
                 page = pdf[n]
                 textpage = page.get_textpage()
-                out.append(_Chunk(_HAN_WRAP.sub("", textpage.get_text_range()), f"page {n + 1}"))
+                text = textpage.get_text_range()
+                out.append(_Chunk(text, f"page {n + 1}"))
+                out.append(_Chunk(_unwrapped(text), f"page {n + 1}"))  # the same label: a value found in both once
                 textpage.close()
                 page.close()
         finally:
