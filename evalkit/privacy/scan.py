@@ -378,7 +378,8 @@ def _file_chunks(path: Path, label: str) -> list[_Chunk]:
 
 def file_text(path: str | Path, *, name: str | None = None) -> str:
     """Every piece of text the scan reads in a file (:meth:`Scanner.file`), joined by new lines: an HTML
-    page's source, text and attribute values, a notebook's sources and text outputs, a PDF's page text.
+    page's source, text and attribute values, a notebook's sources and text outputs, a PDF's page text
+    (as extracted, then with the layout's line breaks taken out).
 
     Raises
     ------
@@ -457,7 +458,9 @@ def scan_file(path: str | Path, person_ids: Iterable[Any] | Scanner = (), names:
 
     HTML: the text with tags stripped and entities unescaped, every attribute value, scripts and
     styles, comments, and the raw source too.  Notebooks: every cell's source, every output (every
-    text MIME type, streams, tracebacks) and all metadata.  PDF: the extracted text of every page,
+    text MIME type, streams, tracebacks) and all metadata.  PDF: the extracted text of every page, and
+    the same again with the line breaks of the layout taken out (none beside Chinese, a space between
+    Latin words; kept between two figures), so that a value the layout wrapped across lines is found;
     the document information and link targets.  See :meth:`Scanner.file`.
 
     Raises
@@ -665,9 +668,11 @@ def _docx_chunks(path: Path) -> list[_Chunk]:
 
 
 def _pdf_chunks(path: Path) -> list[_Chunk]:
-    """The text of every page (lines of Chinese that the layout wrapped are joined again), the
-    document information and link targets.  Text through PDFium (pypdfium2): a report's PDF in
-    about 0.1 s, where a pure-Python parser took over a second."""
+    """The text of every page twice, as extracted (lines end with ``\\r\\n``) and with the line breaks of
+    its layout taken out (:func:`_unwrapped`: a value the layout wrapped, 新华巷 / 80号, reads whole), both
+    labelled ``page N`` (a value found in both is one finding); the document information and link targets.
+    Text through PDFium (pypdfium2): a report's PDF in about 0.1 s, where a pure-Python parser took over a
+    second."""
     try:
         import pypdfium2 as pdfium
     except ImportError as err:  # pragma: no cover - pypdfium2 is a dependency
