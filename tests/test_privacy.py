@@ -607,6 +607,22 @@ def test_a_pdf_line_wrapped_inside_a_value_is_joined_but_figures_one_a_line_are_
     assert sorted(f.kind for f in found) == ["address", "name", "phone"], [str(f) for f in found]
 
 
+def test_a_value_a_page_break_cuts_is_still_found(tmp_path):
+    """A paragraph that goes on at the top of the next page, cut inside an address: the last line of the page
+    and the first of the next (past the page number, ``2 / 2``, that PDFium reads first) are read together."""
+    html = tmp_path / "r.html"
+    html.write_text('<html lang="zh"><head><style>@page { size: A4; margin: 20mm; @bottom-center { content: '
+                    'counter(page) " / " counter(pages) } } body { margin: 0; font: 16px "Noto Sans CJK SC" } '
+                    'p { orphans: 1; widows: 1; margin: 0; line-height: 20px; width: 4em }</style></head><body>'
+                    '<div style="height: calc(257mm - 30px)"></div><p>他住新华巷80号。</p></body></html>',
+                    encoding="utf-8")
+    pdf = _pdf(html, tmp_path / "r.pdf")
+    pages = [c.text for c in privacy_scan._pdf_chunks(pdf) if c.label.startswith("page ")][::2]  # as extracted
+    assert len(pages) == 2 and "新华" in pages[0] and "80号" in pages[1] and pages[1].startswith("2 / 2")
+    found = scan_file(pdf)
+    assert [(f.kind, f.location) for f in found] == [("address", "pages 1–2")], [str(f) for f in found]
+
+
 # --------------------------------------------------------------------------- real reports
 
 
