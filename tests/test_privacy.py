@@ -568,29 +568,59 @@ def _wrapped(value: PlantedValue, pdf: Path) -> bool:
 
 def test_rendered_comments_are_caught_in_html_pdf_and_notebook_unless_scrubbed(planted, rendered):
     """The audit in small: the 170 planted comments (510 values) shown on a report page, as-is and scrubbed:
-    every value is found in the notebook, the HTML and the PDF, and nothing in their scrubbed forms.  The one
-    exception, a value the PDF's layout wrapped across two lines, is the known gap of the next test."""
+    every value is found in the notebook, the HTML and the PDF (also where the PDF's layout wrapped it across
+    two lines: the next test), and nothing in their scrubbed forms."""
     scanner = scanner_for(planted.data_dir)
     for path in rendered["scrubbed"]:
         found = scanner.file(path)
         assert found == [], [str(f) for f in found]
     for path in rendered["raw"]:
         missing = planted.missing(scanner.file(path), scanner=scanner, files=[path])
-        if path.suffix == ".pdf":
-            missing = [v for v in missing if not _wrapped(v, path)]
         assert missing == [], (path.name, [(v.category, v.form, v.value) for v in missing])
 
 
-@pytest.mark.xfail(strict=True, reason="known gap of the PDF scan: PDFium ends lines with \\r\\n, which "
-                                       "privacy._HAN_WRAP (\\n only, Chinese on both sides) never joins, so an "
-                                       "address the layout wraps (新华巷 / 80号, 芙蓉大道２ / １８号) is not found")
 def test_a_value_the_pdf_layout_wraps_across_lines_is_still_found(planted, rendered):
+    """PDFium ends a line with \\r\\n and a browser wraps Chinese anywhere: an address broken as 新华巷 / 80号,
+    建设街３８３ / 号 or 芙蓉大道２ / １８号 is still found (the old scan read only the lines as extracted)."""
     scanner = scanner_for(planted.data_dir)
     pdf = rendered["raw"][2]
     wrapped = [v for v in planted.values if _wrapped(v, pdf)]
     assert wrapped  # 170 comments on A4 pages: some values are wrapped
     missing = planted.missing(scanner.file(pdf), values=wrapped, scanner=scanner, files=[pdf])
     assert missing == [], [(v.category, v.form, v.value) for v in missing]
+
+
+def test_a_pdf_line_wrapped_inside_a_value_is_joined_but_figures_one_a_line_are_not(tmp_path):
+    """Narrow boxes make the browser wrap an address, a mobile number written with full-width digits and a
+    roster name inside the value: each is found.  A chart's tick labels one a line (0 / 10 / 20 / 20 40 60)
+    stay separate figures, not a landline (010-2020-4060)."""
+    html = tmp_path / "r.html"
+    html.write_text('<html lang="zh"><body style="font: 16px \'Noto Sans CJK SC\'">'
+                    '<p style="width: 4em">他住新华巷80号。</p><p style="width: 5em">打１３８００１３８０００。</p>'
+                    '<p style="width: 3em">Wang Fang</p>'
+                    '<div>0</div><div>10</div><div>20</div><div>20 40 60</div></body></html>', encoding="utf-8")
+    pdf = _pdf(html, tmp_path / "r.pdf")
+    text = next(c.text for c in privacy_scan._pdf_chunks(pdf) if c.label == "page 1")  # as extracted
+    assert "新华巷80号" not in text and "１３８００１３８０００" not in text  # the boxes wrap them
+    assert "Wang\r\nFang" in text and "0\r\n10\r\n20\r\n20 40 60" in text
+    found = scan_file(pdf, names=["Wang Fang"])
+    assert sorted(f.kind for f in found) == ["address", "name", "phone"], [str(f) for f in found]
+
+
+def test_a_value_a_page_break_cuts_is_still_found(tmp_path):
+    """A paragraph that goes on at the top of the next page, cut inside an address: the last line of the page
+    and the first of the next (past the page number, ``2 / 2``, that PDFium reads first) are read together."""
+    html = tmp_path / "r.html"
+    html.write_text('<html lang="zh"><head><style>@page { size: A4; margin: 20mm; @bottom-center { content: '
+                    'counter(page) " / " counter(pages) } } body { margin: 0; font: 16px "Noto Sans CJK SC" } '
+                    'p { orphans: 1; widows: 1; margin: 0; line-height: 20px; width: 4em }</style></head><body>'
+                    '<div style="height: calc(257mm - 30px)"></div><p>他住新华巷80号。</p></body></html>',
+                    encoding="utf-8")
+    pdf = _pdf(html, tmp_path / "r.pdf")
+    pages = [c.text for c in privacy_scan._pdf_chunks(pdf) if c.label.startswith("page ")][::2]  # as extracted
+    assert len(pages) == 2 and "新华" in pages[0] and "80号" in pages[1] and pages[1].startswith("2 / 2")
+    found = scan_file(pdf)
+    assert [(f.kind, f.location) for f in found] == [("address", "pages 1–2")], [str(f) for f in found]
 
 
 # --------------------------------------------------------------------------- real reports

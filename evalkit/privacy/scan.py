@@ -378,7 +378,8 @@ def _file_chunks(path: Path, label: str) -> list[_Chunk]:
 
 def file_text(path: str | Path, *, name: str | None = None) -> str:
     """Every piece of text the scan reads in a file (:meth:`Scanner.file`), joined by new lines: an HTML
-    page's source, text and attribute values, a notebook's sources and text outputs, a PDF's page text.
+    page's source, text and attribute values, a notebook's sources and text outputs, a PDF's page text
+    (as extracted, then with the layout's line breaks taken out) and the seams between pages.
 
     Raises
     ------
@@ -457,8 +458,11 @@ def scan_file(path: str | Path, person_ids: Iterable[Any] | Scanner = (), names:
 
     HTML: the text with tags stripped and entities unescaped, every attribute value, scripts and
     styles, comments, and the raw source too.  Notebooks: every cell's source, every output (every
-    text MIME type, streams, tracebacks) and all metadata.  PDF: the extracted text of every page,
-    the document information and link targets.  See :meth:`Scanner.file`.
+    text MIME type, streams, tracebacks) and all metadata.  PDF: the extracted text of every page, and
+    the same again with the line breaks of the layout taken out (none beside Chinese, a space between
+    Latin words; kept between two figures), so that a value the layout wrapped across lines is found,
+    and each page's last line joined to the next page's first (a paragraph cut by a page break); the
+    document information and link targets.  See :meth:`Scanner.file`.
 
     Raises
     ------
@@ -581,7 +585,45 @@ def _notebook_chunks(nb: dict) -> list[_Chunk]:
     return out
 
 
-_HAN_WRAP = re.compile(rf"(?<=[{HAN}])\n(?=[{HAN}])")
+# A line break of a PDF's text (PDFium ends lines with \r\n).  Where Chinese (or a full-width form, CJK
+# punctuation) stands on either side, a browser breaks a line where the text has no space (新华巷 / 80号,
+# 芙蓉大道２ / １８号): nothing.  Between Latin words it stands for the space it replaced.  Between two
+# (ASCII) figures it stays: a browser never wraps a line inside a number, so they are two figures (a
+# chart's tick labels one a line, ``0 / 10 / 20``, are not a phone number).
+_CJK = f"{HAN}\u3000-\u303f\uff00-\uffef"
+_CJK_WRAP = re.compile(rf"(?<=[{_CJK}])[ \t]*\n[ \t]*|[ \t]*\n[ \t]*(?=[{_CJK}])")
+_LATIN_WRAP = re.compile(r"\n(?![0-9])|(?<![0-9])\n")
+
+
+def _unwrapped(text: str) -> str:
+    r"""A PDF page's text with the line breaks of its layout taken out where a value may go on: none
+    between Chinese (or Chinese and anything else), a space between Latin words, a line break between
+    figures; a value that the layout wrapped reads whole again.
+
+    >>> _unwrapped("到了和平\r\n路１９２号 and 12\r\nRenmin Road, 1\r\n2")
+    '到了和平路１９２号 and 12 Renmin Road, 1\n2'
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _LATIN_WRAP.sub(" ", _CJK_WRAP.sub("", text))
+
+
+#: A line that is only a page number (``3 / 10``, ``- 3 -``, ``Page 3 of 10``, ``第3页 共10页``; PDFium may cut
+#: it in two).
+_PAGE_NUMBER = re.compile(r"(?:page|of|第|页|共|[\s0-9/|.\-–—])*", re.IGNORECASE)
+
+
+def _page_seams(pages: list[str]) -> list[_Chunk]:
+    r"""Where a paragraph goes on from one page to the next: the last line of each page joined to the first
+    line of the next (:func:`_unwrapped`), labelled ``pages N–N+1``, passing over lines that are only a
+    page number (PDFium reads the page's footer first).
+
+    >>> [c.text for c in _page_seams(["1 / \r\n2\r\n他住新华\r\n", "2 / 2\r\n巷80号。"])]
+    ['他住新华巷80号。']
+    """
+    body = [[line for line in p.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+             if not _PAGE_NUMBER.fullmatch(line)] for p in pages]
+    return [_Chunk(_unwrapped(f"{body[n][-1]}\n{body[n + 1][0]}"), f"pages {n + 1}–{n + 2}")
+            for n in range(len(pages) - 1) if body[n] and body[n + 1]]
 
 
 #: Attributes of a Word file's XML that name fonts (宋体 reads as a person's name): not scanned.
@@ -646,9 +688,12 @@ def _docx_chunks(path: Path) -> list[_Chunk]:
 
 
 def _pdf_chunks(path: Path) -> list[_Chunk]:
-    """The text of every page (lines of Chinese that the layout wrapped are joined again), the
-    document information and link targets.  Text through PDFium (pypdfium2): a report's PDF in
-    about 0.1 s, where a pure-Python parser took over a second."""
+    """The text of every page twice, as extracted (lines end with ``\\r\\n``) and with the line breaks of
+    its layout taken out (:func:`_unwrapped`: a value the layout wrapped, 新华巷 / 80号, reads whole), both
+    labelled ``page N`` (a value found in both is one finding); the last line of each page joined to the first
+    of the next (:func:`_page_seams`, ``pages N–N+1``); the document information and link targets.  Text
+    through PDFium (pypdfium2): a report's PDF in about 0.1 s, where a pure-Python parser took over a
+    second."""
     try:
         import pypdfium2 as pdfium
     except ImportError as err:  # pragma: no cover - pypdfium2 is a dependency
@@ -658,12 +703,16 @@ def _pdf_chunks(path: Path) -> list[_Chunk]:
         pdf = pdfium.PdfDocument(raw)
         try:
             out = [_Chunk(str(v), f"document information /{k}") for k, v in pdf.get_metadata_dict().items() if v]
+            pages = []
             for n in range(len(pdf)):
                 page = pdf[n]
                 textpage = page.get_textpage()
-                out.append(_Chunk(_HAN_WRAP.sub("", textpage.get_text_range()), f"page {n + 1}"))
+                pages.append(textpage.get_text_range())
+                out.append(_Chunk(pages[-1], f"page {n + 1}"))
+                out.append(_Chunk(_unwrapped(pages[-1]), f"page {n + 1}"))  # the same label: found in both, once
                 textpage.close()
                 page.close()
+            out += _page_seams(pages)
         finally:
             pdf.close()
         # link targets: Chromium writes each link annotation's /URI as a literal string
