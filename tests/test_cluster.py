@@ -179,19 +179,26 @@ def test_the_workers_cannot_see_the_client_s_folders(cluster, client_data, hidde
     assert client_data.is_dir() and os.listdir(hidden)
 
 
-def test_reports_made_on_the_cluster_are_identical_to_local_ones(cluster, client_data, hidden):
+def _same_as_local(cluster: Cluster, client_data: Path, hidden: Path) -> tuple[Path, str]:
+    """Run the batch (with the overview) on ``cluster`` and locally; assert every file is byte-identical; the
+    cluster run's folder and what its batch printed."""
     out = hidden / "out"
-    done = _batch(client_data, out, cluster, "--counties", *COUNTIES)  # with the overview
+    done = _batch(client_data, out, cluster, "--counties", *COUNTIES)
     assert done.returncode == 0, done.stderr
-    assert "2 worker(s), 4 thread(s)" in done.stderr  # Dask's default: one thread per core (2 here)
     local = hidden / "local"
-    done = run_evalkit("batch", str(client_data), "--out", str(local), "--no-progress", "--jobs", "1",
+    here = run_evalkit("batch", str(client_data), "--out", str(local), "--no-progress", "--jobs", "1",
                        "--counties", *COUNTIES, env={"EVALKIT_CACHE": str(local / "cache")})
-    assert done.returncode == 0, done.stderr
+    assert here.returncode == 0, here.stderr
     run_dir, small_batch = out / "small-2025-en", local / "small-2025-en"
     for name in [f"{c}.{kind}" for c in COUNTIES for kind in ("html", "pdf", "docx")] + [
             f"notebooks/{c}.ipynb" for c in COUNTIES] + ["overview.html", "overview.pdf", "overview.docx"]:
         assert (run_dir / name).read_bytes() == (small_batch / name).read_bytes(), name
+    return run_dir, done.stderr
+
+
+def test_reports_made_on_the_cluster_are_identical_to_local_ones(cluster, client_data, hidden):
+    run_dir, stderr = _same_as_local(cluster, client_data, hidden)
+    assert "2 worker(s), 4 thread(s)" in stderr  # Dask's default: one thread per core (2 here)
     m = _consistent(run_dir)
     workers = set(cluster.client.nthreads())
     assert {e["worker"] for e in m["reports"].values()} <= workers
@@ -221,17 +228,7 @@ def test_a_preloaded_worker_is_ready_before_its_first_report_which_is_the_same(c
             assert time.monotonic() < deadline, f"the workers were not ready within 180 s: {ready}"
             time.sleep(1)
         assert len(ready) == 2
-        out = hidden / "out"
-        done = _batch(client_data, out, cluster, "--counties", *COUNTIES)
-        assert done.returncode == 0, done.stderr
-        local = hidden / "local"
-        done = run_evalkit("batch", str(client_data), "--out", str(local), "--no-progress", "--jobs", "1",
-                           "--counties", *COUNTIES, env={"EVALKIT_CACHE": str(local / "cache")})
-        assert done.returncode == 0, done.stderr
-        run_dir, small_batch = out / "small-2025-en", local / "small-2025-en"
-        for name in [f"{c}.{kind}" for c in COUNTIES for kind in ("html", "pdf", "docx")] + [
-                f"notebooks/{c}.ipynb" for c in COUNTIES] + ["overview.html", "overview.pdf", "overview.docx"]:
-            assert (run_dir / name).read_bytes() == (small_batch / name).read_bytes(), name
+        run_dir, _ = _same_as_local(cluster, client_data, hidden)
         _consistent(run_dir)
         after = _kernels(cluster)  # no kernel was started again: the preloaded ones made the reports
         for worker, threads in after.items():
