@@ -868,6 +868,15 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
 
         return client.run_on_scheduler(count)
 
+    def released(key: str) -> int:
+        """How many times the task's worker was lost while it ran, from the scheduler's log (which keeps what it
+        did with a task after forgetting it)."""
+        def count(dask_scheduler=None, key=key):
+            return sum(1 for e in dask_scheduler.transition_log
+                       if e[0] == key and e[1] == "processing" and e[2] == "released")
+
+        return client.run_on_scheduler(count)
+
     workers = set(client.nthreads())
     idle_since: float | None = None
     while pending:
@@ -885,8 +894,11 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
                 result = fut.result()
             except CancelledError:  # forgotten by the scheduler: its worker was lost with the only copy of an input
                 fut.release()
-                if earlier[fut.key] + 1 < 2:  # made again once, its inputs sent again
-                    result = send(task, earlier[fut.key] + 1)
+                # how often its worker was lost while it ran: the scheduler may have made it again on another
+                # worker (with the inputs) before that one was lost too, taking the last copy of an input with it
+                lost = earlier[fut.key] + max(1, released(fut.key))
+                if lost < 2:  # made again once, its inputs sent again
+                    result = send(task, lost)
                     if result is None:
                         continue
                 else:

@@ -294,7 +294,9 @@ def _kill_the_worker_making(cluster: Cluster, county: str, not_on: set[str], dea
     while time.monotonic() < deadline:
         on = [a for a in cluster.client.run_on_scheduler(where) if a not in not_on]
         if on:
-            time.sleep(2)  # its kernel is executing the notebook
+            # in flight (a warm worker makes this small report in about a second: a kill after it is done is no
+            # loss); soon after a first loss the scheduler may be making it again on the other worker
+            time.sleep(0.2)
             pid = cluster.client.run(os.getpid, workers=on)[on[0]]
             os.kill(pid, signal.SIGKILL)
             return on[0]
