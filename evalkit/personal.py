@@ -258,7 +258,7 @@ class NameIndex:
         for raw in names:
             if raw is None or (not isinstance(raw, str) and pd.isna(raw)):
                 continue
-            name = " ".join(str(raw).translate(FOLD).split())
+            name = " ".join(fold(str(raw)).split())
             if not name:
                 continue
             if re.fullmatch(rf"[{HAN}·・]+", name):
@@ -882,7 +882,7 @@ def detect(text: str, names: Iterable[Any] = (), *, unsure: bool = False, number
     [('name', '王芳'), ('phone', '138.0013.8000'), ('address', '桃花村三组')]
     """
     index = names if isinstance(names, NameIndex) else NameIndex(names)
-    hits = detect_folded(text.translate(FOLD), index, heuristic_names, numbers, unsure=unsure)
+    hits = detect_folded(fold(text), index, heuristic_names, numbers, unsure=unsure)
     return [Detection(h.kind, h.start, h.end, text[h.start:h.end], h.sure, h.detail) for h in hits]
 
 
@@ -926,7 +926,7 @@ def identifier_kind(value: str) -> str | None:
     v = str(value).strip()
     if not v:
         return None
-    hits = [h for h in detect_folded(v.translate(FOLD), _EMPTY_INDEX, True, False) if h.sure]
+    hits = [h for h in detect_folded(fold(v), _EMPTY_INDEX, True, False) if h.sure]
     return hits[0].kind if hits else None
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PersonalDataFound, ScanError
-from ..personal import FOLD, HAN, Hit, NameIndex, detect_folded, fold, normalise
+from ..personal import HAN, Hit, NameIndex, detect_folded, fold, normalise
 from .inputs import background_texts, input_person_ids, load_roster, place_names
 
 __all__ = ["Finding", "Scanner", "file_text", "scan_file", "scan_text", "scan_tree", "scanner_for"]
@@ -44,7 +44,7 @@ _KEY = secrets.token_bytes(32)  # digests mean something only inside this proces
 
 
 def _normal(kind: str, value: str) -> str:
-    v = normalise(value).text if kind != "person_id" else value.translate(FOLD)  # 一三八… as 138…
+    v = normalise(value).text if kind != "person_id" else fold(value)  # 一三八… as 138…
     if kind == "phone":
         d = re.sub(r"[^0-9]", "", v)
         if d.startswith("0086"):

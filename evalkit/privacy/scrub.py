@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from ..personal import FOLD, PLACEHOLDERS, NameIndex, detect_folded
+from ..personal import PLACEHOLDERS, NameIndex, detect_folded, fold
 
 __all__ = ["UNSAFE_NO_SCRUB", "Assessment", "assess", "scrub"]
 
@@ -32,7 +32,7 @@ UNSAFE_NO_SCRUB = "EVALKIT_UNSAFE_NO_SCRUB"
 
 def _scrub_one(text: str, names: NameIndex, heuristic_names: bool) -> str:
     for _ in range(5):  # placeholders never match, so a second pass normally finds nothing
-        hits = detect_folded(text.translate(FOLD), names, heuristic_names, numbers=True)
+        hits = detect_folded(fold(text), names, heuristic_names, numbers=True)
         if not hits:
             return text
         parts, at = [], 0
@@ -159,7 +159,7 @@ def assess(texts: Iterable[Any], names: Iterable[Any] = ()) -> list[Assessment]:
                 done[t] = Assessment(t, True, ())
             else:
                 clean = _scrub_one(t, index, True)
-                unsure = {h.kind for h in detect_folded(clean.translate(FOLD), index, True, True, unsure=True)
+                unsure = {h.kind for h in detect_folded(fold(clean), index, True, True, unsure=True)
                           if not h.sure or h.kind != "number"}
                 done[t] = Assessment(clean, not unsure, tuple(sorted(unsure)))
         out.append(done[t])
