@@ -861,21 +861,24 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
         if failed is not None:
             yield failed
 
+    seen: dict[str, int] = {}  # by key: the most losses counted so far (the scheduler's log is bounded)
+
     def losses(keys: list[str]) -> dict[str, int]:
-        """How many times each task's worker was lost while it ran (the scheduler's count)."""
+        """How many times the worker making each task was lost while it ran: every ``processing -> released`` of
+        the key in the scheduler's transition log (kept after the scheduler forgot the task, as it does when the
+        lost worker took the last copy of an input), or the task's own count (``suspicious``) while the scheduler
+        knows it, or the most counted before, whichever is larger."""
         def count(dask_scheduler=None, keys=keys):
-            return {k: dask_scheduler.tasks[k].suspicious for k in keys if k in dask_scheduler.tasks}
+            found = dict.fromkeys(keys, 0)
+            for e in dask_scheduler.transition_log:
+                if e[0] in found and e[1] == "processing" and e[2] == "released":
+                    found[e[0]] += 1
+            return {k: max(n, dask_scheduler.tasks[k].suspicious if k in dask_scheduler.tasks else 0)
+                    for k, n in found.items()}
 
-        return client.run_on_scheduler(count)
-
-    def released(key: str) -> int:
-        """How many times the task's worker was lost while it ran, from the scheduler's log (which keeps what it
-        did with a task after forgetting it)."""
-        def count(dask_scheduler=None, key=key):
-            return sum(1 for e in dask_scheduler.transition_log
-                       if e[0] == key and e[1] == "processing" and e[2] == "released")
-
-        return client.run_on_scheduler(count)
+        counts = client.run_on_scheduler(count)
+        seen.update({k: max(n, seen.get(k, 0)) for k, n in counts.items()})
+        return {k: seen[k] for k in keys}
 
     workers = set(client.nthreads())
     idle_since: float | None = None
@@ -896,7 +899,7 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
                 fut.release()
                 # how often its worker was lost while it ran: the scheduler may have made it again on another
                 # worker (with the inputs) before that one was lost too, taking the last copy of an input with it
-                lost = earlier[fut.key] + max(1, released(fut.key))
+                lost = earlier[fut.key] + max(1, losses([fut.key])[fut.key])
                 if lost < 2:  # made again once, its inputs sent again
                     result = send(task, lost)
                     if result is None:
@@ -912,7 +915,7 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
             if workers - now and pending:
                 counts = losses([f.key for f in pending])
                 for fut, task in list(pending.items()):
-                    if counts.get(fut.key, 0) + earlier[fut.key] >= 2:
+                    if counts[fut.key] + earlier[fut.key] >= 2:
                         fut.cancel()
                         del pending[fut]
                         yield _failure(task, twice)
