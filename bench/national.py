@@ -14,7 +14,7 @@ Steps, each timed wall-clock:
    0.1 s with psutil), the figure to hold against the 16 GiB target.
 3. **Reports**: ``--reports`` county reports of one province (``--render-province``, default the
    largest one measured) rendered by :func:`evalkit.batch.run_batch` with one worker (``--jobs 1``,
-   PDFs when Chromium is present), from the per-report durations in its manifest, and the time of the
+   the formats ``evalkit batch`` makes by default: HTML, Word and PDF when Chromium is present), from the per-report durations in its manifest, and the time of the
    batch's start-up (validate-and-plan, scores) as the rest of the wall time.
 4. **Projection** of a national run (every county report plus 31 overviews) on 10, 50 and 100
    workers, from the measured costs, with the assumptions printed beside it.
@@ -222,16 +222,18 @@ def main(argv: list[str] | None = None) -> int:
     log(f"rendering {len(counties)} reports of {chosen} ...")
     t0 = time.perf_counter()
     manifest = run_batch(folder, jobs=1, progress=False, out=out, run="r", counties=counties, overview=True,
+                         docx=True,  # the formats `evalkit batch` makes by default: HTML, PDF (with Chromium), Word
                          log=log)
     render_wall = time.perf_counter() - t0
     done = [manifest["reports"][c] for c in counties if manifest["reports"][c]["status"] == "ok"]
     per = [r["durations"]["total"] for r in done]
     overview = manifest["reports"].get("overview", {}).get("durations", {}).get("total", float("nan"))
-    pdf = any("pdf" in r.get("outputs", {}) for r in done)
+    names = {"html": "HTML", "pdf": "PDF", "docx": "Word"}
+    formats = " + ".join(names[k] for k in names if any(k in r.get("outputs", {}) for r in done)) or "no file"
     cost = sum(per) / len(per) if per else float("nan")
     startup = render_wall - sum(per) - (overview if math.isfinite(overview) else 0)
     lines += ["", "### 3. Report cost", "",
-              f"- {len(per)} county reports of province {chosen} ({'HTML and PDF' if pdf else 'HTML only'}), one "
+              f"- {len(per)} county reports of province {chosen} ({formats}), one "
               f"worker: per report {', '.join(f'{p:.1f}' for p in per)} s, mean **{cost:.2f} s**; its overview "
               f"{overview:.1f} s; batch wall {render_wall:.0f} s, of which start-up (validate, plan, scores, kernel) "
               f"about {startup:.0f} s"]
@@ -258,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
               "| workers | tables (min) | reports, province after province (min) | total as implemented (min) | "
               "reports, one pool (min) | total, one pool (min) |", "|---:|---:|---:|---:|---:|---:|", *rows, "",
               f"Assumptions: each worker renders one report at a time at the measured {cost:.2f} s "
-              f"({'with' if pdf else 'without'} PDF) as on this machine's cores; tables one province per worker, "
+              f"({formats}) as on this machine's cores; tables one province per worker, "
               "longest first (" + ("measured per province" if len(secs) == n_prov else
                                    f"{len(secs)} measured, the others scaled by townships") + f"); each province's "
               f"batch pays the measured start-up ({startup:.0f} s) once; network transfer, scheduler overhead and "

@@ -5,8 +5,8 @@ same counties: with ``--formats html,pdf,docx`` and with ``--formats html,pdf``,
 per-report durations the manifest recorded (mean, min, max of ``html``, ``docx``, ``pdf``, ``scan``,
 ``total``), the batch's wall time, and the sizes of the files.
 
-    .venv/bin/python bench/docx.py                 # 8 counties
-    .venv/bin/python bench/docx.py --counties 12
+    .venv/bin/python bench/word_cost.py                 # 8 counties
+    .venv/bin/python bench/word_cost.py --counties 12
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main() -> int:
     data = province_data(ROOT / "data" / "sample")  # builds or reads the cached table, untimed
     codes = list(data.counties()["county_code"])[: args.counties]
     print(f"## `.docx` cost per report: {len(codes)} counties of the sample province, one worker\n")
-    print(f"- command: `python bench/docx.py --counties {args.counties}`; load average before: "
+    print(f"- command: `python bench/word_cost.py --counties {args.counties}`; load average before: "
           f"{os.getloadavg()[0]:.2f}\n")
     print("| formats | batch wall (s) | per report (s), mean [min, max]: html | docx | pdf | scan | total | "
           "mean size (kB) html / pdf / docx |")
