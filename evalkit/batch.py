@@ -782,6 +782,7 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
     import uuid
     from concurrent.futures import CancelledError
 
+    from distributed import KilledWorker
     from distributed import wait as dask_wait
 
     from .execute import RemoteTask, render_remote, shaping_env
@@ -906,6 +907,11 @@ def _dask_run(client, tasks: list[Task], p: Plan, worker_timeout: float, log: Ca
                         continue
                 else:
                     result = _failure(task, twice)
+            except KilledWorker as err:  # the scheduler's own limit (distributed.scheduler.allowed-failures)
+                times = getattr(err, "allowed_failures", None)
+                result = _failure(task, "its Dask worker was lost while it was being made, "
+                                  + (f"{times + 1} times" if isinstance(times, int) else "again and again")
+                                  + " (the scheduler's limit, distributed.scheduler.allowed-failures); not tried again")
             except BaseException as err:  # noqa: BLE001 - a task the cluster could not run: the report fails
                 result = _failure(task, f"the Dask cluster could not make it: {type(err).__name__}: {err}"[:2000])
             fut.release()  # released at once: a finished report is never made again

@@ -65,14 +65,15 @@ class Cluster:
     """A scheduler and two workers (each with its nanny, Dask's default threads) that cannot see ``hidden``; with
     ``preload``, started as docs/cluster.md suggests (``--preload evalkit.dask_preload``)."""
 
-    def __init__(self, hidden: Path, tmp: Path, preload: bool = False) -> None:
+    def __init__(self, hidden: Path, tmp: Path, preload: bool = False, scheduler_env: dict | None = None) -> None:
         self.port = _free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH" and not k.startswith("EVALKIT_")}
         self.log = tmp / "cluster-logs"
         self.log.mkdir()
         self.scheduler = subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
-                                           str(self.port), "--no-dashboard"], env=env, start_new_session=True,
+                                           str(self.port), "--no-dashboard"], env={**env, **(scheduler_env or {})},
+                                          start_new_session=True,
                                           stdout=subprocess.DEVNULL, stderr=open(self.log / "scheduler.log", "w"))
         # each worker: a mount namespace of its own, with an empty tmpfs over the folder holding the client's data,
         # output and cache folders; the client's settings (SOURCE_DATE_EPOCH, EVALKIT_*) are not in its environment
@@ -334,6 +335,32 @@ def test_a_report_whose_worker_is_lost_twice_fails_with_the_reason(cluster, clie
     assert entry["status"] == "failed" and "not tried a third time" in entry["error"]
     assert "090102 failed: its Dask worker was lost" in stderr
     assert not any(k.startswith("evalkit-090102-") for k in _rendered_per_key(cluster))  # never made
+
+
+def test_a_scheduler_limited_to_one_loss_fails_the_report_at_the_second_with_the_reason(client_data, hidden,
+                                                                                      tmp_path):
+    """docs/cluster.md: a scheduler started with ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1`` stops a task
+    at its second loss itself; the report fails with that reason, is never made, and the batch says so."""
+    cluster = Cluster(hidden, tmp_path, scheduler_env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"})
+    try:
+        assert cluster.client.run_on_scheduler(lambda dask_scheduler=None: dask_scheduler.allowed_failures) == 1
+        out = hidden / "out"
+        proc = _batch(client_data, out, cluster, "--counties", "090102", "--no-overview", popen=True)
+        try:
+            deadline = time.monotonic() + 600
+            first = _kill_the_worker_making(cluster, "090102", set(), deadline)
+            second = _kill_the_worker_making(cluster, "090102", {first}, deadline)
+            stdout, stderr = proc.communicate(timeout=600)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert first != second
+        assert proc.returncode == 1, stderr
+        entry = _consistent(out / "small-2025-en")["reports"]["090102"]
+        assert entry["status"] == "failed" and "its Dask worker was lost" in entry["error"], entry["error"]
+        assert not any(k.startswith("evalkit-090102-") for k in _rendered_per_key(cluster))
+    finally:
+        cluster.close()
 
 
 def test_a_batch_with_every_worker_gone_stops_within_the_worker_timeout(cluster, client_data, hidden):
