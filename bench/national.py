@@ -14,8 +14,9 @@ Steps, each timed wall-clock:
    0.1 s with psutil), the figure to hold against the 16 GiB target.
 3. **Reports**: ``--reports`` county reports of one province (``--render-province``, default the
    largest one measured) rendered by :func:`evalkit.batch.run_batch` with one worker (``--jobs 1``,
-   the formats ``evalkit batch`` makes by default: HTML, Word and PDF when Chromium is present), from the per-report durations in its manifest, and the time of the
-   batch's start-up (validate-and-plan, scores) as the rest of the wall time.
+   the formats ``evalkit batch`` makes by default: HTML, Word and PDF when Chromium is present), from the
+   per-report durations in its manifest, and the time of the batch's start-up (validate-and-plan, scores)
+   as the rest of the wall time.
 4. **Projection** of a national run (every county report plus 31 overviews) on 10, 50 and 100
    workers, from the measured costs, with the assumptions printed beside it.
 
