@@ -252,6 +252,34 @@ def test_report_in_browser(browser, site):
     assert problems == []
 
 
+def _quote_width(page) -> float:
+    """The width, in em, of the first “ in the page's main text."""
+    return page.evaluate("""() => {
+        const walk = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+        for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+            const i = node.textContent.indexOf('\u201c');
+            if (i < 0) continue;
+            const r = document.createRange(); r.setStart(node, i); r.setEnd(node, i + 1);
+            return r.getBoundingClientRect().width / parseFloat(getComputedStyle(node.parentElement).fontSize);
+        }
+        return null; }""")
+
+
+def test_english_quotes_are_latin_and_chinese_ones_full_width(browser, tmp_path):
+    """The page font is Chinese: it draws “ ” ‘ ’ full-width, as Chinese is set. On an English page that
+    left wide gaps (“Better” , “similar”); there they take their Latin widths, in Chinese their full ones."""
+    widths = {}
+    for lang, text in (("en", "“Better”, “similar” and ‘worse’ compare the county."),
+                       ("zh", "“满意率”与“覆盖率”。")):
+        nb = new_notebook(cells=[new_markdown_cell(f"# Title\n\n{text}")])
+        (tmp_path / f"{lang}.html").write_text(notebook_to_html(nb, lang=lang, title="t"), encoding="utf-8")
+        page, problems = open_page(browser, tmp_path / f"{lang}.html", viewport={"width": 1280, "height": 720})
+        widths[lang] = _quote_width(page)
+        assert problems == []
+    assert widths["en"] < 0.6, widths
+    assert widths["zh"] > 0.9, widths
+
+
 def test_report_reads_on_a_phone(browser, site):
     page, problems = open_page(browser, site / "430102.html", **PHONE)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # wide tables scroll inside their box

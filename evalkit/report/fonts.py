@@ -34,8 +34,8 @@ __all__ = ["FONT_FAMILY", "font_path", "use_in_matplotlib", "missing_glyphs", "f
 #: The CSS and matplotlib family name of the report font.
 FONT_FAMILY = "Noto Sans CJK SC"
 _BUNDLED = Path(__file__).parent / "theme" / "fonts" / "NotoSansCJKsc-Regular.subset.ttf"
-#: Tables a horizontal web page does not need (vertical metrics, OpenType layout, CFF vertical origins).
-_WEB_DROP = ["GSUB", "GPOS", "BASE", "vhea", "vmtx", "VORG"]
+#: Tables a horizontal web page does not need (vertical metrics, positioning, CFF vertical origins).
+_WEB_DROP = ["GPOS", "BASE", "vhea", "vmtx", "VORG"]  # GSUB stays for pwid (_woff)
 _ASCII = "".join(map(chr, range(0x20, 0x7F)))
 
 
@@ -112,7 +112,9 @@ def _woff(path: Path, chars: str) -> bytes:
     font = TTFont(io.BytesIO(_web_master(path)), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
     font.setGlyphOrder(list(_glyph_order(path)))
     options = subset.Options()
-    options.layout_features = []
+    # only the proportional widths (pwid): the theme asks for them on English pages, whose quotes and apostrophes
+    # this Chinese font otherwise draws full-width, as Chinese is set ("“Better” ," with wide gaps)
+    options.layout_features = ["pwid"]
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # names, copyright and the licence (OFL 1.1)
     options.hinting = False
     options.flavor = "woff"
