@@ -223,8 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"rendering {len(counties)} reports of {chosen} ...")
     t0 = time.perf_counter()
     manifest = run_batch(folder, jobs=1, progress=False, out=out, run="r", counties=counties, overview=True,
-                         docx=True,  # the formats `evalkit batch` makes by default: HTML, PDF (with Chromium), Word
-                         log=log)
+                         log=log)  # the formats `evalkit batch` makes by default: HTML, PDF, Word
     render_wall = time.perf_counter() - t0
     done = [manifest["reports"][c] for c in counties if manifest["reports"][c]["status"] == "ok"]
     per = [r["durations"]["total"] for r in done]

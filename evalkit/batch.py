@@ -337,11 +337,12 @@ def _clean_leftovers(run_dir: Path) -> list[Path]:
 def plan(data_dir: str | Path, *, year: int | None = None, lang: str = "en", counties: Iterable[str] | None = None,
          prefecture: str | None = None, out: str | Path | None = None, run: str | None = None,
          confidence: float = 0.95, force: bool = False, pdf: bool = True, timeout: float = DEFAULT_TIMEOUT,
-         overview: bool = True, notebook: str | Path = COUNTY_NOTEBOOK, docx: bool = False,
+         overview: bool = True, notebook: str | Path = COUNTY_NOTEBOOK, docx: bool = True,
          _state: dict[str, Any] | None = None) -> Plan:
     """Validate the province, choose the counties, and work out which reports need rendering.
 
-    ``docx``: each report is also written as a Word file (:mod:`evalkit.word`), made from its page.
+    ``docx``: each report is also written as a Word file (:mod:`evalkit.word`), made from its page (the default,
+    as ``evalkit batch`` does; ``docx=False`` for HTML and PDF only).
 
     Called by :func:`run_batch` with ``_state``, it also locks the run folder (:data:`LOCK_NAME`; a folder
     another batch writes into is refused, or waited for with ``_state["wait"]``) before it touches anything

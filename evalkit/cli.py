@@ -522,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rewrite the generated codebook section of README (data/README.md) in place")
     p.set_defaults(func=_cmd_codebook)
 
-    p = sub.add_parser("batch", help="render the county reports of a province (HTML, PDF, overview, index)",
+    p = sub.add_parser("batch", help="render the county reports of a province (HTML, PDF, Word, overview, index)",
                        description="Validate the province, then render every county's report (or those chosen) "
                                    "as HTML and PDF, the province overview and index.html into "
                                    "reports/<run>/, with manifest.json. Reports whose notebook, parameters, "

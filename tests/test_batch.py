@@ -74,6 +74,8 @@ def test_two_workers_print_through_the_batch_s_one_browser(small_province, tmp_p
     assert m["summary"]["failed"] == 0 and m["summary"]["browser_launches"] == 1
     for code in COUNTIES[:3]:
         assert (tmp_path / "small-2025-en" / f"{code}.pdf").read_bytes().rstrip().endswith(b"%%EOF")
+        # the function's formats are the command's: HTML, PDF and Word unless told otherwise
+        assert {"html", "pdf", "docx"} <= set(m["reports"][code]["outputs"])
 
 
 def test_a_local_worker_starts_no_browser_of_its_own(small_province):
