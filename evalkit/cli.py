@@ -524,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("batch", help="render the county reports of a province (HTML, PDF, Word, overview, index)",
                        description="Validate the province, then render every county's report (or those chosen) "
-                                   "as HTML and PDF, the province overview and index.html into "
+                                   "as HTML, PDF and Word (--formats), the province overview and index.html into "
                                    "reports/<run>/, with manifest.json. Reports whose notebook, parameters, "
                                    "data and evalkit are unchanged are skipped. Exits 1 if any report failed. "
                                    "Same as evalkit.batch.run_batch().")

@@ -294,13 +294,14 @@ def _kill_the_worker_making(cluster: Cluster, county: str, not_on: set[str], dea
         return [ts.processing_on.address for key, ts in dask_scheduler.tasks.items()
                 if isinstance(key, str) and key.startswith(f"evalkit-{county}-") and ts.processing_on is not None]
 
-    pids: dict[str, int] = {}
+    pids = cluster.client.run(os.getpid, on_error="ignore")  # asked beforehand: the stop follows the look at once
     while time.monotonic() < deadline:
         on = [a for a in cluster.client.run_on_scheduler(where) if a not in not_on]
-        if on:
-            if on[0] not in pids:  # a new worker (a nanny's restart): its process, asked while it answers
-                pids.update(cluster.client.run(os.getpid, on_error="ignore"))  # not the workers just lost
-                continue
+        if not on:
+            time.sleep(0.02)
+        elif on[0] not in pids:  # a new worker (a nanny's restart): its process, asked while it answers
+            pids.update(cluster.client.run(os.getpid, on_error="ignore"))  # not the workers just lost
+        else:
             pid = pids[on[0]]
             os.kill(pid, signal.SIGSTOP)
             time.sleep(0.5)  # what it sent before the stop reaches the scheduler
@@ -309,8 +310,6 @@ def _kill_the_worker_making(cluster: Cluster, county: str, not_on: set[str], dea
                 return on[0]
             os.kill(pid, signal.SIGCONT)
             raise AssertionError(f"the report of {county} was made on {on[0]} before the worker could be stopped")
-        pids.update({} if pids else cluster.client.run(os.getpid, on_error="ignore"))
-        time.sleep(0.02)
     raise AssertionError(f"the report of {county} was never being made")
 
 
